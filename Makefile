@@ -1,0 +1,41 @@
+# textal: `make run` (demo), `make test` (the suite CI runs), `make bench` (benchmarks).
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+DATA   ?= ../shared/data
+RUNS   ?= runs
+# pip's own find-links folder holds the CPU torch wheel on machines that have one; uv must be told.
+FIND_LINKS := $(shell $(PYTHON) -m pip config get global.find-links 2>/dev/null)
+UV_LINKS   := $(if $(FIND_LINKS),--find-links $(FIND_LINKS),)
+STAMP  := $(VENV)/.installed
+
+export HF_HUB_OFFLINE := 1
+export HF_DATASETS_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export TOKENIZERS_PARALLELISM := false
+export PYTHONUNBUFFERED := 1
+
+.PHONY: install run test bench clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --disable-pip-version-check uv==0.13.9
+	$(BIN)/uv pip install --python $(BIN)/python --compile-bytecode $(UV_LINKS) -e '.[test]'
+	touch $@
+
+run: install
+	$(BIN)/textal train $(DATA)/sms_spam/train.csv --model transformer --store $(RUNS)/demo-store \
+		--eval $(DATA)/sms_spam/test.csv
+	$(BIN)/textal score $(DATA)/sms_spam/test.csv --store $(RUNS)/demo-store --top-k 20 \
+		--out $(RUNS)/demo-ranked.csv
+
+test: install
+	DATA=$(DATA) $(BIN)/python -m pytest tests
+
+bench: install
+	DATA=$(DATA) $(BIN)/python benchmarks/run_all.py
+
+clean:
+	rm -rf $(VENV) $(RUNS) .pytest_cache

@@ -1,0 +1,239 @@
+"""A versioned model store on a local folder, with atomic publish.
+
+Layout::
+
+    STORE/
+      versions/v0001/{model/, card.json}   one folder per published version
+      LATEST                               name of the version to serve (replaced atomically)
+      .staging/<pid>-<random>/             versions being written; renamed into versions/ when whole
+
+A version is written aside and renamed into place, so a reader never sees half a model and a
+writer killed mid-publish leaves only a staging folder that the next publish sweeps away.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import shutil
+from collections.abc import Callable
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from textal import __version__
+from textal.errors import StoreError
+from textal.models import Classifier, load_classifier
+
+VERSION_RE = re.compile(r"^v(\d{4,})$")
+CARD_FILE = "card.json"
+MODEL_DIR = "model"
+
+
+class ModelStore:
+    """Publish, list and load model versions kept under ``root``.
+
+    ``keep`` bounds how many versions stay on disk (the oldest go first; the one ``LATEST`` names
+    is never removed).
+    """
+
+    def __init__(self, root: str | Path, keep: int = 10) -> None:
+        if keep < 1:
+            raise StoreError("keep must be at least 1")
+        self.root = Path(root)
+        self.keep = keep
+
+    @property
+    def versions_dir(self) -> Path:
+        return self.root / "versions"
+
+    @property
+    def staging_dir(self) -> Path:
+        return self.root / ".staging"
+
+    # -- writing -------------------------------------------------------------------------------
+
+    def publish(
+        self,
+        model: Classifier,
+        card: dict[str, Any] | None = None,
+        *,
+        promote: bool = True,
+        write: Callable[[Classifier, Path], None] | None = None,
+    ) -> str:
+        """Save ``model`` with its ``card`` as a new version and return the version's name.
+
+        With ``promote`` the version becomes ``latest``; otherwise it is kept for inspection only
+        (a retrain that scored worse than its parent, say). ``write`` overrides ``model.save``.
+        """
+        self.versions_dir.mkdir(parents=True, exist_ok=True)
+        self.staging_dir.mkdir(parents=True, exist_ok=True)
+        self._sweep_staging()
+        stage = self.staging_dir / f"{os.getpid()}-{secrets.token_hex(6)}"
+        stage.mkdir()
+        try:
+            (write or (lambda m, p: m.save(p)))(model, stage / MODEL_DIR)
+            parent = self.latest()
+            full_card = {
+                "labels": list(getattr(model, "labels_", [])),
+                "multi_label": bool(getattr(model, "multi_label_", False)),
+                "kind": getattr(model, "kind", type(model).__name__),
+                "parent": parent,
+                "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                "textal_version": __version__,
+                **(card or {}),
+            }
+            _sync_tree(stage)
+            name = self._rename_into_place(stage, full_card)
+        except BaseException:
+            shutil.rmtree(stage, ignore_errors=True)
+            raise
+        if promote:
+            self.promote(name)
+        self._prune()
+        return name
+
+    def _rename_into_place(self, stage: Path, card: dict[str, Any]) -> str:
+        """Claim the next free version number by renaming the staged folder onto it."""
+        for _ in range(1000):
+            number = self._highest_number() + 1
+            name = f"v{number:04d}"
+            card["version"] = name
+            _write_json(stage / CARD_FILE, card)
+            try:
+                os.rename(stage, self.versions_dir / name)
+            except OSError:  # another writer took this number first: try the next one
+                continue
+            _fsync_dir(self.versions_dir)
+            return name
+        raise StoreError(f"{self.root}: could not claim a version number")
+
+    def promote(self, version: str) -> None:
+        """Make ``version`` the one ``latest()`` names."""
+        self._check_exists(version)
+        tmp = self.root / f".LATEST.{os.getpid()}.{secrets.token_hex(4)}"
+        tmp.write_text(version + "\n")
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, self.root / "LATEST")
+        _fsync_dir(self.root)
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def versions(self) -> list[str]:
+        """Names of all whole versions, oldest first."""
+        if not self.versions_dir.is_dir():
+            return []
+        found = [(int(m.group(1)), p.name) for p in self.versions_dir.iterdir() if (m := VERSION_RE.match(p.name))]
+        return [name for _, name in sorted(found)]
+
+    def latest(self) -> str | None:
+        """The promoted version, or None when nothing was published yet."""
+        pointer = self.root / "LATEST"
+        try:
+            name = pointer.read_text().strip()
+        except FileNotFoundError:
+            return None
+        return name if (self.versions_dir / name).is_dir() else None
+
+    def card(self, version: str | None = None) -> dict[str, Any]:
+        """The model card of ``version`` (default: latest)."""
+        path = self.path(version) / CARD_FILE
+        return json.loads(path.read_text())
+
+    def path(self, version: str | None = None) -> Path:
+        """Folder of ``version`` (default: latest)."""
+        version = version or self._require_latest()
+        self._check_exists(version)
+        return self.versions_dir / version
+
+    def load(self, version: str | None = None) -> Classifier:
+        """Load the classifier of ``version`` (default: latest)."""
+        return load_classifier(self.path(version) / MODEL_DIR)
+
+    def update_card(self, version: str, **fields: Any) -> None:
+        """Add fields to a published card (calibration, rescoring time), atomically."""
+        card = self.card(version)
+        card.update(fields)
+        _write_json(self.path(version) / CARD_FILE, card)
+
+    # -- housekeeping --------------------------------------------------------------------------
+
+    def _require_latest(self) -> str:
+        latest = self.latest()
+        if latest is None:
+            raise StoreError(f"{self.root}: no published model yet; run `textal train ... --store {self.root}`")
+        return latest
+
+    def _check_exists(self, version: str) -> None:
+        if not VERSION_RE.match(version) or not (self.versions_dir / version).is_dir():
+            known = ", ".join(self.versions()) or "none"
+            raise StoreError(f"{self.root}: no version {version!r} (published: {known})")
+
+    def _highest_number(self) -> int:
+        names = self.versions()
+        return int(names[-1][1:]) if names else 0
+
+    def _prune(self) -> None:
+        names = self.versions()
+        latest = self.latest()
+        excess = len(names) - self.keep
+        for name in names:
+            if excess <= 0:
+                break
+            if name == latest:
+                continue
+            trash = self.staging_dir / f"{os.getpid()}-trash-{secrets.token_hex(4)}"
+            try:
+                os.rename(self.versions_dir / name, trash)
+            except OSError:
+                continue
+            shutil.rmtree(trash, ignore_errors=True)
+            excess -= 1
+
+    def _sweep_staging(self) -> None:
+        """Remove staging folders whose writer is gone (killed or crashed)."""
+        for stage in self.staging_dir.iterdir():
+            owner = stage.name.split("-", 1)[0]
+            pid = int(owner) if owner.isdigit() else None
+            if pid == os.getpid() or (pid is not None and _pid_alive(pid)):
+                continue  # still being written, by this process or another live one
+            shutil.rmtree(stage, ignore_errors=True)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _write_json(path: Path, data: dict[str, Any]) -> None:
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
+    with open(tmp, "w") as fh:
+        json.dump(data, fh, indent=2, default=str)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def _sync_tree(root: Path) -> None:
+    """fsync every file under ``root`` so the rename publishes data that is really on disk."""
+    for dirpath, _, files in os.walk(root):
+        for name in files:
+            with open(os.path.join(dirpath, name), "rb") as fh:
+                os.fsync(fh.fileno())
+        _fsync_dir(Path(dirpath))
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
