@@ -102,6 +102,7 @@ def load_corpus(
     label_col: str | None = None,
     *,
     require_labels: bool = True,
+    with_labels: bool = True,
     label_set: Sequence[str] | None = None,
     multi_label: bool = False,
     label_sep: str = "|",
@@ -113,7 +114,7 @@ def load_corpus(
 
     ``text_col``/``label_col`` default to the first of the usual names found (text, label,
     category, ...). With ``require_labels=False`` a file without a label column is an unlabelled
-    pool. ``label_set`` rejects any other label. ``multi_label`` splits labels on ``label_sep`` (or
+    pool; with ``with_labels=False`` labels are not read at all. ``label_set`` rejects any other label. ``multi_label`` splits labels on ``label_sep`` (or
     takes JSON lists as they are). ``dedupe`` is ``none``, ``exact`` or ``near``.
     """
     path = Path(path)
@@ -125,7 +126,11 @@ def load_corpus(
     columns, records = _open_records(path, kind, split)
 
     text_col = _choose_column(path, columns, text_col, TEXT_COLUMN_GUESSES, "text", required=True)
-    label_col = _choose_column(path, columns, label_col, LABEL_COLUMN_GUESSES, "label", required=require_labels)
+    label_col = (
+        _choose_column(path, columns, label_col, LABEL_COLUMN_GUESSES, "label", required=require_labels)
+        if with_labels
+        else None
+    )
     allowed = set(label_set) if label_set is not None else None
 
     texts: list[str] = []

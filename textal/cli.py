@@ -1,0 +1,244 @@
+"""`textal ...`: the terminal side of textal. Thin: parse arguments, call the library, print.
+
+Exit codes: 0 ok, 2 bad input (one readable line on stderr), 1 internal error.
+"""
+
+from __future__ import annotations
+
+import csv
+import sys
+import traceback
+from pathlib import Path
+from typing import Annotated, Optional
+
+import click
+import typer
+
+from textal import progress
+from textal.console import RichReporter, debug_enabled, err, fail, out
+from textal.errors import TextalError
+
+app = typer.Typer(
+    help="Active learning for text classification: train, score a pool, simulate, serve Label Studio.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+TextCol = Annotated[Optional[str], typer.Option("--text-col", help="Column holding the text (default: text, sentence, ...).")]
+LabelCol = Annotated[Optional[str], typer.Option("--label-col", help="Column holding the label (default: label, category, ...).")]
+StoreOpt = Annotated[Path, typer.Option("--store", help="Model store folder.")]
+
+MODEL_HELP = (
+    "transformer (default MiniLM, fine-tuned), linear (TF-IDF + logistic regression), spacy (spaCy textcat), "
+    "embed-head (frozen MiniLM + logistic head), or a local model directory / hub id to fine-tune."
+)
+
+
+def _model_from_option(model: str, classes: list[str], multi_label: bool, seed: int, epochs: Optional[int]):
+    """A classifier for ``--model``: a kind name, else a transformer over that local dir or hub id."""
+    from textal.models import MODEL_KINDS, make_classifier
+
+    params: dict = {"classes": classes, "multi_label": multi_label}
+    kind = model
+    if model not in MODEL_KINDS:
+        kind = "transformer"
+        params["model"] = model
+    if kind in ("transformer", "spacy"):
+        params["seed"] = seed
+        if epochs is not None:
+            params["epochs"] = epochs
+    elif kind in ("linear", "embed-head"):
+        params["random_state"] = seed
+    classifier = make_classifier(kind, **params)
+    if kind == "transformer":
+        from textal.models.hf import resolve_model_source
+
+        resolve_model_source(params.get("model", "default"))  # fail fast on an unreachable hub id
+    return classifier
+
+
+@app.command()
+def train(
+    data: Annotated[Path, typer.Argument(help="Labelled training file (CSV, TSV, JSONL, Parquet, HF dataset folder).")],
+    store: StoreOpt,
+    model: Annotated[str, typer.Option("--model", help=MODEL_HELP)] = "transformer",
+    eval_file: Annotated[Optional[Path], typer.Option("--eval", help="Labelled evaluation file (never trained on).")] = None,
+    holdout: Annotated[float, typer.Option(help="Without --eval: fraction of DATA held out for evaluation.")] = 0.1,
+    text_col: TextCol = None,
+    label_col: LabelCol = None,
+    multi_label: Annotated[bool, typer.Option("--multi-label", help="Several labels per text.")] = False,
+    label_sep: Annotated[str, typer.Option(help="Separator of labels in one cell, with --multi-label.")] = "|",
+    dedupe: Annotated[str, typer.Option(help="Drop duplicate training texts: none, exact, near.")] = "none",
+    epochs: Annotated[Optional[int], typer.Option(help="Training epochs (transformer, spacy).")] = None,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+) -> None:
+    """Train a classifier on DATA, print its metrics, publish it as a new version in the store."""
+    from textal.data import load_corpus
+    from textal.store import ModelStore
+    from textal.training import holdout_split, train_and_publish
+
+    if not 0 <= holdout < 1:
+        raise TextalError("--holdout must be in [0, 1)")
+    corpus = load_corpus(data, text_col, label_col, multi_label=multi_label, label_sep=label_sep, dedupe=dedupe)
+    if eval_file is not None:
+        evaluation = load_corpus(eval_file, text_col, label_col, multi_label=multi_label, label_sep=label_sep)
+        training = corpus
+    else:
+        training, evaluation = holdout_split(corpus, holdout, seed)
+    classes = sorted(set(corpus.label_set) | set(evaluation.label_set if evaluation else ()))
+    classifier = _model_from_option(model, classes, multi_label, seed, epochs)
+    err.print(f"Training {model} on {len(training)} texts ({len(classes)} labels)...")
+    with progress.reporting(RichReporter()):
+        report = train_and_publish(classifier, training, ModelStore(store), evaluation, card={"model_option": model})
+    if report.metrics is not None:
+        figures = ", ".join(f"{k} {v:.4f}" for k, v in report.metrics.items() if k != "n")
+        out.print(f"Evaluation on {report.eval_size} texts ({report.eval_source}): {figures}")
+    else:
+        out.print("No evaluation data (use --eval or --holdout): no metrics.")
+    out.print(f"Trained in {report.seconds:.1f} s. Published version {report.version} to {store}")
+
+
+@app.command()
+def score(
+    pool: Annotated[Path, typer.Argument(help="File of texts to score (labels, if any, are ignored).")],
+    store: StoreOpt,
+    version: Annotated[Optional[str], typer.Option(help="Version to use (default: latest).")] = None,
+    top_k: Annotated[int, typer.Option("--top-k", help="How many of the most informative texts to print.")] = 20,
+    out_file: Annotated[Optional[Path], typer.Option("--out", help="Write every text, ranked, to this CSV.")] = None,
+    strategy: Annotated[str, typer.Option(help="Uncertainty measure: entropy, margin, least_confidence.")] = "entropy",
+    text_col: TextCol = None,
+) -> None:
+    """Score every text of POOL with a published model, most informative first."""
+    from textal.data import load_corpus
+    from textal.scoring import rank_pool
+    from textal.store import ModelStore
+
+    if top_k < 0:
+        raise TextalError("--top-k must be 0 or more")
+    corpus = load_corpus(pool, text_col, with_labels=False)
+    model_store = ModelStore(store)
+    chosen = version or model_store.latest()
+    model = model_store.load(chosen)
+    with progress.reporting(RichReporter()):
+        ranking = rank_pool(model, corpus.texts, strategy)
+    if out_file is not None:
+        _write_ranking(out_file, corpus, model.labels_, ranking)
+    _print_ranking(corpus, ranking, top_k, chosen or "?")
+    if out_file is not None:
+        out.print(f"Wrote {len(corpus)} ranked texts to {out_file}")
+
+
+def _label_text(label) -> str:
+    return "|".join(label) if isinstance(label, tuple) else str(label)
+
+
+def _write_ranking(path: Path, corpus, labels: list[str], ranking) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["rank", "row", "text", "predicted", ranking.strategy, *[f"p_{lab}" for lab in labels]])
+        for rank, i in enumerate(ranking.order, start=1):
+            writer.writerow(
+                [rank, corpus.rows[i], corpus.texts[i], _label_text(ranking.predicted[i]), f"{ranking.scores[i]:.6f}",
+                 *[f"{p:.6f}" for p in ranking.proba[i]]]
+            )
+
+
+def _print_ranking(corpus, ranking, top_k: int, version: str) -> None:
+    from rich.table import Table
+
+    if top_k == 0:
+        return
+    table = Table(title=f"{min(top_k, len(corpus))} most informative texts ({ranking.strategy}, model {version})")
+    table.add_column("#", justify="right")
+    table.add_column("row", justify="right")
+    table.add_column("guess")
+    table.add_column("p(guess)", justify="right")
+    table.add_column(ranking.strategy, justify="right")
+    table.add_column("text", overflow="fold")
+    for rank, i in enumerate(ranking.order[:top_k], start=1):
+        guess = ranking.predicted[i]
+        top_p = float(ranking.proba[i].max())
+        text = corpus.texts[i].replace("\n", " ")
+        table.add_row(str(rank), str(corpus.rows[i]), _label_text(guess), f"{top_p:.3f}", f"{ranking.scores[i]:.3f}",
+                      text if len(text) <= 120 else text[:117] + "...")
+    out.print(table)
+
+
+@app.command()
+def versions(store: StoreOpt) -> None:
+    """List the versions in a model store, newest last, with their held-out metrics."""
+    from rich.table import Table
+
+    from textal.store import ModelStore
+
+    model_store = ModelStore(store)
+    names = model_store.versions()
+    if not names:
+        raise TextalError(f"{store}: no published versions")
+    latest = model_store.latest()
+    table = Table(title=f"Model store {store}")
+    for col in ("version", "created", "model", "labels", "trained on", "macro-F1", "accuracy", "parent", ""):
+        table.add_column(col)
+    for name in names:
+        card = model_store.card(name)
+        metrics = card.get("metrics") or {}
+        table.add_row(
+            name, str(card.get("created_at", "")), str(card.get("model_option", card.get("kind", ""))),
+            str(len(card.get("labels", []))), str(card.get("training_size", "")),
+            f"{metrics['macro_f1']:.4f}" if "macro_f1" in metrics else "-",
+            f"{metrics['accuracy']:.4f}" if "accuracy" in metrics else "-",
+            str(card.get("parent") or "-"), "latest" if name == latest else "",
+        )
+    out.print(table)
+
+
+@app.command()
+def strategies() -> None:
+    """List the query strategies by their versioned names."""
+    from textal.strategies import list_strategies
+
+    for name, description in list_strategies():
+        out.print(f"{name:<22} {description}")
+
+
+@app.command()
+def serve(
+    store: StoreOpt,
+    host: Annotated[str, typer.Option(help="Bind address.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.")] = 9090,
+    data_dir: Annotated[Optional[Path], typer.Option("--data-dir", help="Backend state and queue folder.")] = None,
+    strategy: Annotated[str, typer.Option(help="Informativeness measure behind the score Label Studio sorts by.")] = "entropy",
+    log_level: Annotated[str, typer.Option(help="debug, info, warning, error.")] = "info",
+) -> None:
+    """Serve the Label Studio ML backend (predictions and webhooks) from the model store."""
+    from ml_backend.server import serve as serve_backend
+
+    serve_backend(store=store, host=host, port=port, data_dir=data_dir, strategy=strategy, log_level=log_level)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point: run the app, map errors to exit codes and one readable line."""
+    try:
+        app(args=argv, standalone_mode=False)
+    except TextalError as exc:
+        fail(str(exc), 2)
+    except click.exceptions.Abort:
+        fail("aborted", 1)
+    except click.exceptions.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        fail("interrupted", 130)
+    except Exception as exc:  # an internal error: one line, the traceback only on request
+        if debug_enabled():
+            traceback.print_exc()
+        fail(f"internal error: {type(exc).__name__}: {exc} (set TEXTAL_DEBUG=1 for the traceback)", 1)
+
+
+if __name__ == "__main__":
+    main()
