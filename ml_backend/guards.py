@@ -1,0 +1,132 @@
+"""ASGI middleware that guards every endpoint before any JSON is parsed: basic auth and a body-size cap.
+
+Both answer with a JSON ``{"error": ...}`` like the endpoints do, so Label Studio and curl users
+read one format.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import secrets
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+Scope = dict[str, Any]
+Message = dict[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+async def send_json(send: Send, status: int, payload: dict[str, Any], headers: list[tuple[bytes, bytes]] | None = None) -> None:
+    """Answer a request directly from middleware."""
+    body = json.dumps(payload).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()), *(headers or [])],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+def _header(scope: Scope, name: bytes) -> bytes | None:
+    for key, value in scope.get("headers", []):
+        if key.lower() == name:
+            return value
+    return None
+
+
+class BasicAuth:
+    """Require HTTP basic auth with one user and password (Label Studio's "basic auth" backend option)."""
+
+    def __init__(self, app: ASGIApp, user: str, password: str) -> None:
+        self.app = app
+        self._user = user.encode()
+        self._password = password.encode()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or self._authorised(_header(scope, b"authorization")):
+            await self.app(scope, receive, send)
+            return
+        await send_json(
+            send,
+            401,
+            {"error": "authentication required: this backend uses basic auth (BASIC_AUTH_USER/BASIC_AUTH_PASS)"},
+            [(b"www-authenticate", b'Basic realm="textal"')],
+        )
+
+    def _authorised(self, header: bytes | None) -> bool:
+        if not header or not header[:6].lower() == b"basic ":
+            return False
+        try:
+            user, _, password = base64.b64decode(header[6:].strip(), validate=True).partition(b":")
+        except (binascii.Error, ValueError):
+            return False
+        # compare both, always, so timing says nothing about which one was wrong
+        ok_user = secrets.compare_digest(user, self._user)
+        ok_password = secrets.compare_digest(password, self._password)
+        return ok_user and ok_password
+
+
+class BodyLimit:
+    """Refuse request bodies over ``max_bytes`` with a 413, whether announced by Content-Length or streamed."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = _header(scope, b"content-length")
+        if declared is not None:
+            try:
+                size = int(declared)
+            except ValueError:
+                await send_json(send, 400, {"error": "Content-Length is not a number"})
+                return
+            if size > self.max_bytes:
+                await self._too_large(send, size)
+                return
+        chunks: list[bytes] = []
+        total = 0
+        while True:  # read the whole body here, counting, then replay it to the app
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunk = message.get("body", b"")
+            total += len(chunk)
+            if total > self.max_bytes:
+                await self._too_large(send, None)
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+    async def _too_large(self, send: Send, size: int | None) -> None:
+        limit_mb = self.max_bytes / (1024 * 1024)
+        what = f"{size} bytes" if size is not None else "more than that"
+        await send_json(
+            send,
+            413,
+            {
+                "error": f"request body is {what}; the limit is {limit_mb:g} MB (TEXTAL_MAX_BODY_MB). "
+                "Ask for predictions in smaller selections."
+            },
+        )

@@ -1,0 +1,123 @@
+"""A Label Studio label config -> the TaskSchema textal serves: which Choices, over which Text, which labels.
+
+Parsing goes through label-studio-sdk's ``LabelInterface`` so textal reads a config the way Label
+Studio itself does (aliases, ``choice="multiple"``, nested Views). A config textal cannot serve
+raises ``LabelConfigError`` naming what is missing or ambiguous; the app answers it with a 400.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from textal.errors import TextalError
+
+# A Text object's value must name one task data key: "$text". Nested or templated values are not served.
+_DATA_KEY_RE = re.compile(r"^\$([A-Za-z_][\w-]*)$")
+
+
+class LabelConfigError(TextalError, ValueError):
+    """The project's label config has no (or more than one) Choices control over a Text object."""
+
+
+@dataclass(frozen=True)
+class TaskSchema:
+    """What textal needs from a label config to read tasks and write predictions."""
+
+    from_name: str  # the Choices control's name
+    to_name: str  # the Text object's name
+    text_key: str  # key in task["data"] that holds the text
+    labels: tuple[str, ...]  # choice values as Label Studio stores them (an alias when one is set)
+    multi_label: bool  # choice="multiple"
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (stored in the project's state file)."""
+        data = asdict(self)
+        data["labels"] = list(self.labels)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TaskSchema:
+        return cls(
+            from_name=str(data["from_name"]),
+            to_name=str(data["to_name"]),
+            text_key=str(data["text_key"]),
+            labels=tuple(str(label) for label in data["labels"]),
+            multi_label=bool(data["multi_label"]),
+        )
+
+    def choices_result(self, labels: list[str]) -> dict[str, Any]:
+        """One prediction ``result`` region choosing ``labels``."""
+        return {
+            "from_name": self.from_name,
+            "to_name": self.to_name,
+            "type": "choices",
+            "value": {"choices": list(labels)},
+        }
+
+
+@functools.lru_cache(maxsize=64)
+def parse_label_config(config: str) -> TaskSchema:
+    """The TaskSchema of ``config``; raises LabelConfigError when textal cannot serve it.
+
+    Cached: Label Studio resends the same config with every /setup and /predict.
+    """
+    if not isinstance(config, str) or not config.strip():
+        raise LabelConfigError("the label config is empty")
+    from label_studio_sdk.label_interface import LabelInterface
+    from label_studio_sdk.label_interface.control_tags import ChoicesTag
+    from label_studio_sdk.label_interface.object_tags import TextTag
+
+    try:
+        interface = LabelInterface(config)
+    except Exception as exc:  # the SDK raises lxml, pydantic and its own errors for unreadable XML
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise LabelConfigError(f"the label config is not valid Label Studio XML: {first_line}") from None
+
+    objects = {obj.name: obj for obj in interface.objects}
+    texts = {name: obj for name, obj in objects.items() if isinstance(obj, TextTag)}
+    candidates: list[tuple[Any, Any]] = []
+    for control in interface.controls:
+        if not isinstance(control, ChoicesTag):
+            continue
+        targets = [texts[name] for name in control.to_name if name in texts]
+        if len(targets) > 1:
+            raise LabelConfigError(
+                f"Choices {control.name!r} points at several Text objects ({', '.join(t.name for t in targets)}); "
+                "textal needs one text per task"
+            )
+        if targets:
+            candidates.append((control, targets[0]))
+
+    if not candidates:
+        if not texts:
+            raise LabelConfigError("the label config has no <Text> object; textal classifies text")
+        raise LabelConfigError(
+            f"the label config has no <Choices> control over a <Text> object (Text: {', '.join(sorted(texts))})"
+        )
+    if len(candidates) > 1:
+        names = ", ".join(control.name for control, _ in candidates)
+        raise LabelConfigError(
+            f"the label config has several <Choices> over text ({names}); textal serves exactly one"
+        )
+
+    control, text = candidates[0]
+    if (text.value_type or "").lower() == "url":
+        raise LabelConfigError(f"Text {text.name!r} loads its text from a URL (valueType=url); textal needs inline text")
+    match = _DATA_KEY_RE.match(text.value or "")
+    if not match:
+        raise LabelConfigError(
+            f"Text {text.name!r} has value={text.value!r}; textal needs a single data key such as value=\"$text\""
+        )
+    labels = tuple(control.labels)
+    if len(labels) < 2:
+        raise LabelConfigError(f"Choices {control.name!r} has {len(labels)} choice(s); a classifier needs at least two")
+    return TaskSchema(
+        from_name=control.name,
+        to_name=text.name,
+        text_key=match.group(1),
+        labels=labels,
+        multi_label=control.is_multiple_choice,
+    )

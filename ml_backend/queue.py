@@ -1,0 +1,29 @@
+"""The durable job queue between the backend (which enqueues) and the retrain worker (which consumes).
+
+huey with SQLite in the data folder by default (``DATA/queue.db``: nothing to run, survives
+restarts); ``TEXTAL_QUEUE_URL=redis://host:6379/0`` puts the queue on Redis instead, so several
+backends and workers share it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from huey import RedisHuey, SqliteHuey
+from huey.api import Huey
+
+from textal.errors import TextalError
+
+QUEUE_NAME = "textal"
+QUEUE_FILE = "queue.db"
+
+
+def make_huey(data_dir: str | Path, url: str | None = None) -> Huey:
+    """The huey instance for ``data_dir`` (SQLite) or for ``url`` (``redis://`` / ``rediss://``)."""
+    if url:
+        if not url.startswith(("redis://", "rediss://", "unix://")):
+            raise TextalError(f"TEXTAL_QUEUE_URL must be a redis:// URL, got {url.split('://')[0]}://...")
+        return RedisHuey(QUEUE_NAME, url=url)
+    data_dir = Path(data_dir)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    return SqliteHuey(QUEUE_NAME, filename=str(data_dir / QUEUE_FILE))
