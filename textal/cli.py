@@ -11,7 +11,6 @@ import traceback
 from pathlib import Path
 from typing import Annotated, Optional
 
-import click
 import typer
 
 from textal import progress
@@ -180,13 +179,13 @@ def versions(store: StoreOpt) -> None:
         raise TextalError(f"{store}: no published versions")
     latest = model_store.latest()
     table = Table(title=f"Model store {store}")
-    for col in ("version", "created", "model", "labels", "trained on", "macro-F1", "accuracy", "parent", ""):
-        table.add_column(col)
+    for col in ("version", "created (UTC)", "model", "labels", "trained on", "macro-F1", "accuracy", "parent", ""):
+        table.add_column(col, no_wrap=True)
     for name in names:
         card = model_store.card(name)
         metrics = card.get("metrics") or {}
         table.add_row(
-            name, str(card.get("created_at", "")), str(card.get("model_option", card.get("kind", ""))),
+            name, str(card.get("created_at", ""))[:16].replace("T", " "), str(card.get("model_option", card.get("kind", ""))),
             str(len(card.get("labels", []))), str(card.get("training_size", "")),
             f"{metrics['macro_f1']:.4f}" if "macro_f1" in metrics else "-",
             f"{metrics['accuracy']:.4f}" if "accuracy" in metrics else "-",
@@ -222,16 +221,9 @@ def serve(
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point: run the app, map errors to exit codes and one readable line."""
     try:
-        app(args=argv, standalone_mode=False)
+        app(args=argv, prog_name="textal")  # typer itself answers usage errors with exit 2
     except TextalError as exc:
         fail(str(exc), 2)
-    except click.exceptions.Abort:
-        fail("aborted", 1)
-    except click.exceptions.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
-    except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         fail("interrupted", 130)
     except Exception as exc:  # an internal error: one line, the traceback only on request

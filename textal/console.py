@@ -19,8 +19,9 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-out = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
+# Piped output (a file, a test, CI) gets a wide page instead of rich's 80-column default.
+out = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
+err = Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else 160)
 
 
 class _RichBar:
