@@ -23,3 +23,43 @@ def data_dir() -> Path:
     if not (DATA_DIR / "sms_spam" / "train.csv").is_file():
         raise RuntimeError(f"shared datasets not found under {DATA_DIR}; set DATA=/path/to/data")
     return DATA_DIR
+
+
+TINY_BERT_WORDS = (
+    "win winner prize cash free claim call now urgent reward money offer text txt stop mobile "
+    "meet lunch home later tonight dinner see you tomorrow love thanks ok sorry work going sleep "
+    "the a to and i is it of in for on my me your are be have will can what not this that with"
+).split()
+
+
+@pytest.fixture(scope="session")
+def tiny_bert_dir(tmp_path_factory) -> Path:
+    """A tiny randomly initialised BERT (hidden 32, 2 layers) and its WordPiece tokenizer, saved with save_pretrained.
+
+    Its vocabulary holds a few common/SMS-like words plus single characters (and their ``##``
+    forms), so any lower-case ASCII text tokenises. Load it through the real loading code.
+    """
+    import string
+
+    import torch
+    from transformers import BertConfig, BertModel, BertTokenizerFast
+
+    path = tmp_path_factory.mktemp("tiny_bert")
+    chars = list(string.ascii_lowercase + string.digits + string.punctuation)
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *chars, *("##" + c for c in chars), *TINY_BERT_WORDS]
+    vocab_file = path / "vocab.txt"
+    vocab_file.write_text("\n".join(dict.fromkeys(vocab)) + "\n")
+    tokenizer = BertTokenizerFast.from_pretrained(str(path), do_lower_case=True)
+    config = BertConfig(
+        vocab_size=len(dict.fromkeys(vocab)),
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=128,
+        initializer_range=0.2,
+    )
+    torch.manual_seed(0)
+    BertModel(config).save_pretrained(path)
+    tokenizer.save_pretrained(path)
+    return path
