@@ -34,6 +34,9 @@ class Pool:
     excluded: np.ndarray | None = None  # (n,) bool
     labelled_embeddings: np.ndarray | None = None  # (l, d) embeddings of labelled items
     multi_label: bool = False
+    # (n,) int: row of the first (near-)duplicate of each text, as textal.data.duplicate_groups
+    # gives; filled from ``texts`` on first use and kept, so a long-lived pool pays for it once.
+    groups: np.ndarray | None = None
 
     def __len__(self) -> int:
         for arr in (self.proba, self.embeddings, self.texts):

@@ -1,0 +1,27 @@
+"""Query strategies: score every pool item, pick a batch. ``get_strategy("entropy.v1").select(pool, n, rng)``.
+
+Importing this package registers every strategy; ``list_strategies()`` names them with a line each.
+"""
+
+from textal.strategies import committee, diversity, hybrid, random_sampling, uncertainty  # noqa: F401  (registration)
+from textal.strategies.base import (
+    Pool,
+    Selection,
+    Strategy,
+    StrategyError,
+    get_strategy,
+    list_strategies,
+    register,
+    resolve_name,
+)
+
+__all__ = [
+    "Pool",
+    "Selection",
+    "Strategy",
+    "StrategyError",
+    "get_strategy",
+    "list_strategies",
+    "register",
+    "resolve_name",
+]
