@@ -57,11 +57,12 @@ def no_model_results(n: int, reason: str) -> list[dict[str, Any]]:
 def _proba_and_embeddings(model, texts: list[str], want_embeddings: bool, batch_size: int):
     """Probabilities (and embeddings) in batches; one encoder pass when the model offers it."""
     probas, embeds = [], []
-    both = getattr(model, "predict_proba_and_embed", None)
+    from_embeddings = getattr(model, "predict_proba_embeddings", None)  # embed-head: head over the encoder's output
     for start in range(0, len(texts), batch_size):
         chunk = texts[start : start + batch_size]
-        if want_embeddings and callable(both):
-            proba, emb = both(chunk)
+        if want_embeddings and callable(from_embeddings):
+            emb = model.embed(chunk)
+            proba = from_embeddings(emb)
         else:
             proba = model.predict_proba(chunk)
             emb = model.embed(chunk) if want_embeddings else None

@@ -65,12 +65,12 @@ def squash(raw: np.ndarray) -> np.ndarray:
 class Scorer:
     """One strategy, ready to score /predict batches; thread-safe, build once per strategy name."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, strategy=None) -> None:
+        """``name`` is looked up in textal's strategy registry; ``strategy`` (an instance) bypasses it."""
         self.requested = name
-        module = _strategies()
         try:
-            self.strategy = module.get_strategy(name)
-            self.name = self.strategy.name
+            self.strategy = strategy if strategy is not None else _strategies().get_strategy(name)
+            self.name = self.strategy.name or name
         except TextalError:
             if name.split(".v")[0] != "entropy":
                 raise
