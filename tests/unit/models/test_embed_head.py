@@ -1,0 +1,77 @@
+"""EmbedHeadClassifier on the tiny BERT: the fast tier's fit/predict, embeddings in and out, save/load."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from textal.errors import ModelError
+from textal.models import load_classifier
+from textal.models.base import MODEL_FILE
+from textal.models.embed_head import EmbedHeadClassifier
+from textal.models.encoder import Encoder
+
+SPAM = ["win cash prize now", "free money claim now", "urgent reward call now txt stop", "claim your free prize"]
+HAM = ["meet for lunch tomorrow", "see you at home later", "thanks love see you tonight", "sorry going to sleep"]
+TEXTS = SPAM + HAM
+LABELS = ["spam"] * 4 + ["ham"] * 4
+
+
+def test_fit_and_predict_proba_over_all_declared_classes(tiny_bert_dir):
+    model = EmbedHeadClassifier(classes=["spam", "ham", "other"], model=str(tiny_bert_dir)).fit(TEXTS, LABELS)
+    proba = model.predict_proba(TEXTS)
+    assert proba.shape == (8, 3)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-9)
+    assert model.labels_ == ["spam", "ham", "other"]
+    assert len({tuple(row) for row in proba.round(6)}) > 1  # answers depend on the text
+    assert model.embed(TEXTS).shape == (8, 32)
+
+
+def test_embeddings_in_give_the_same_answers_as_texts_in(tiny_bert_dir):
+    encoder = Encoder(model=str(tiny_bert_dir))
+    X = encoder.encode(TEXTS)
+    from_texts = EmbedHeadClassifier(model=str(tiny_bert_dir)).fit(TEXTS, LABELS)
+    from_vectors = EmbedHeadClassifier(model=str(tiny_bert_dir)).fit_embeddings(X, LABELS)
+    np.testing.assert_allclose(from_vectors.predict_proba_embeddings(X), from_texts.predict_proba(TEXTS), atol=1e-6)
+    assert from_vectors.encoder_fingerprint_ == encoder.fingerprint
+    with pytest.raises(ModelError, match="shape"):
+        from_vectors.predict_proba_embeddings(X[:, :5])
+
+
+def test_multi_label_head_gives_independent_probabilities(tiny_bert_dir):
+    labels = [("money", "spam"), ("money",), ("spam",), ("money", "spam"), ("home",), (), ("home",), ()]
+    proba = EmbedHeadClassifier(model=str(tiny_bert_dir)).fit(TEXTS, labels).predict_proba(TEXTS)
+    assert proba.shape == (8, 3)
+    assert not np.allclose(proba.sum(axis=1), 1.0, atol=1e-3)
+
+
+def test_save_load_round_trip_keeps_probabilities_and_stores_only_the_encoder_reference(tiny_bert_dir, tmp_path):
+    model = EmbedHeadClassifier(model=str(tiny_bert_dir)).fit(TEXTS, LABELS)
+    model.save(tmp_path / "m")
+    back = load_classifier(tmp_path / "m")
+    assert isinstance(back, EmbedHeadClassifier)
+    np.testing.assert_array_equal(back.predict_proba(TEXTS), model.predict_proba(TEXTS))
+    assert {p.name for p in (tmp_path / "m").iterdir()} == {MODEL_FILE, "head.joblib"}
+    assert json.loads((tmp_path / "m" / MODEL_FILE).read_text())["params"]["model"] == str(tiny_bert_dir.resolve())
+
+
+def test_the_default_encoder_is_saved_by_name_not_by_weights(tiny_bert_dir, tmp_path):
+    X = Encoder(model=str(tiny_bert_dir)).encode(TEXTS)
+    model = EmbedHeadClassifier(model="default").fit_embeddings(X, LABELS)
+    model.save(tmp_path / "m")
+    assert json.loads((tmp_path / "m" / MODEL_FILE).read_text())["params"]["model"] == "default"
+    assert sum(p.stat().st_size for p in (tmp_path / "m").iterdir()) < 1_000_000
+
+
+def test_loading_refuses_an_encoder_that_changed_since_fitting(tiny_bert_dir, tmp_path):
+    encoder_dir = tmp_path / "enc"
+    shutil.copytree(tiny_bert_dir, encoder_dir)
+    EmbedHeadClassifier(model=str(encoder_dir)).fit(TEXTS, LABELS).save(tmp_path / "m")
+    config = encoder_dir / "config.json"
+    config.write_text(config.read_text().replace('"hidden_act": "gelu"', '"hidden_act": "relu"'))
+    back = load_classifier(tmp_path / "m")
+    with pytest.raises(ModelError, match="changed since"):
+        back.predict_proba(TEXTS)
