@@ -1,0 +1,113 @@
+"""A real Label Studio asks a real `textal serve` for predictions and orders its tasks by textal's score."""
+
+from __future__ import annotations
+
+import csv
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from ml_backend.jobs import Jobs
+from ml_backend.queue import make_huey
+from textal.models.linear import LinearClassifier
+from textal.store import ModelStore
+
+pytestmark = pytest.mark.e2e
+
+CONFIG = (
+    '<View><Text name="text" value="$text"/>'
+    '<Choices name="label" toName="text" choice="single"><Choice value="ham"/><Choice value="spam"/></Choices></View>'
+)
+N_TASKS = 200  # Label Studio stores each prediction in ~0.15 s here, so a few hundred is plenty
+
+
+def read_rows(path: Path, n: int) -> list[dict[str, str]]:
+    with open(path, newline="") as fh:
+        return list(csv.DictReader(fh))[:n]
+
+
+@pytest.fixture(scope="module")
+def spam_store(tmp_path_factory, data_dir) -> Path:
+    """A store with a linear spam model trained on 1,500 SMS (the tasks come from the test split)."""
+    rows = read_rows(data_dir / "sms_spam" / "train.csv", 1500)
+    model = LinearClassifier(char_ngrams=(3, 4), max_features=20_000, embed_dim=16)
+    model.fit([r["text"] for r in rows], [r["label"] for r in rows])
+    root = tmp_path_factory.mktemp("e2e-store") / "store"
+    ModelStore(root).publish(model, {"note": "e2e"})
+    return root
+
+
+def pending_jobs(data_dir: Path, wait_for: int, timeout: float = 10.0) -> list[dict]:
+    """The queue's pending jobs, polled until at least ``wait_for`` are there (webhooks are synchronous, but be kind)."""
+    jobs = Jobs(make_huey(data_dir), data_dir)
+    deadline = time.monotonic() + timeout
+    found = jobs.pending()
+    while len(found) < wait_for and time.monotonic() < deadline:
+        time.sleep(0.2)
+        found = jobs.pending()
+    return found
+
+
+def test_label_studio_stores_textal_predictions_and_orders_tasks_by_its_score(label_studio, start_backend, spam_store, data_dir, tmp_path):
+    started = time.monotonic()
+    backend = start_backend(spam_store, data_dir=tmp_path / "backend-data")
+    ls = label_studio.client()
+    project = ls.projects.create(title="textal e2e: sms spam", label_config=CONFIG)
+
+    # register `textal serve`: Label Studio calls /health and /setup and adds a webhook for every event
+    ml = ls.ml.create(url=backend.url, project=project.id, title="textal")
+    assert ml.model_version == "base-v0001"
+    assert (backend.data_dir / "projects" / str(project.id) / "project.json").is_file()
+
+    rows = read_rows(data_dir / "sms_spam" / "test.csv", N_TASKS)
+    imported = ls.projects.import_tasks(id=project.id, request=[{"text": r["text"]} for r in rows], return_task_ids=True)
+    task_ids = sorted(imported.task_ids)
+    assert len(task_ids) == N_TASKS
+
+    # the import's TASKS_CREATED webhook put one scoring job for exactly these tasks on the durable queue
+    jobs = pending_jobs(backend.data_dir, wait_for=1)
+    assert [(j["name"], j["args"][0], sorted(j["args"][1])) for j in jobs] == [("score_tasks", project.id, task_ids)]
+
+    # "retrieve predictions" for every task
+    ls.actions.create(id="retrieve_tasks_predictions", project=project.id, selected_items={"all": True, "excluded": []})
+    tasks = list(ls.tasks.list(project=project.id, fields="all"))
+    assert sorted(t.id for t in tasks) == task_ids
+    for task in tasks:
+        assert len(task.predictions) == 1, task.id
+        prediction = task.predictions[0]
+        assert prediction.model_version == "base-v0001"
+        assert prediction.result[0]["value"]["choices"][0] in {"ham", "spam"}
+        assert 0.0 <= prediction.score <= 1.0
+
+    # textal's own order for the same tasks, asked of the backend directly
+    answer = httpx.post(
+        f"{backend.url}/predict",
+        json={"tasks": [{"id": t.id, "data": t.data} for t in tasks], "project": f"{project.id}"},
+        timeout=60,
+    )
+    textal_score = {t.id: r["score"] for t, r in zip(tasks, answer.json()["results"])}
+    for task in tasks:
+        assert task.predictions[0].score == pytest.approx(textal_score[task.id], abs=1e-9)
+
+    # Label Studio sorts by the scores of the project's model_version: set it, then read an ordered view
+    ls.projects.update(id=project.id, model_version="base-v0001")
+    view = ls.views.create(project=project.id, data={"title": "textal: most informative first", "ordering": ["tasks:predictions_score"]})
+    ordered = list(ls.tasks.list(project=project.id, view=view.id))
+    listed = [t.id for t in ordered]
+    assert sorted(listed) == task_ids
+    listed_scores = [textal_score[i] for i in listed]
+    assert listed_scores == sorted(listed_scores)
+    assert listed[0] == min(textal_score, key=textal_score.get)
+
+    # an annotation reaches the backend as a webhook and queues a retrain of this project
+    first = listed[0]
+    ls.annotations.create(
+        id=first,
+        result=[{"from_name": "label", "to_name": "text", "type": "choices", "value": {"choices": ["spam"]}}],
+    )
+    jobs = pending_jobs(backend.data_dir, wait_for=2)
+    assert ("retrain", [project.id], {"reason": "ANNOTATION_CREATED"}) in [(j["name"], j["args"], j["kwargs"]) for j in jobs]
+    assert backend.process.poll() is None
+    print(f"e2e backend flow: {time.monotonic() - started:.1f} s for {N_TASKS} tasks")
