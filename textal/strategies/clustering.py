@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 import numpy as np
 from scipy import sparse
+from threadpoolctl import threadpool_limits
 
 DistFn = Callable[[np.ndarray, np.ndarray], np.ndarray]  # (rows, centres) -> squared distances
 CHUNK = 8192  # rows per block in the pool-wide distance passes
@@ -37,12 +38,16 @@ def d2_sample(
     allowed: np.ndarray,
     weights: np.ndarray | None = None,
     groups: np.ndarray | None = None,
+    proposals: int = 64,
 ) -> list[int]:
     """k-means++ seeding: ``first``, then points drawn with probability ~ weight x D^2.
 
     ``allowed`` masks the candidates; a picked point's whole duplicate ``group`` leaves the
     candidates. Stops early when no allowed point has a positive D^2 (the rest coincide with a
-    centre). Upper bounds on D^2 are refined only for proposed points (exact rejection sampling).
+    centre). D^2 is kept as an upper bound per point; ``proposals`` points at a time are drawn
+    from the bounds, brought up to date, and accepted with probability (true D^2) / (bound at
+    draw time). Each accepted point is thus an exact D^2 draw, and one pass over the pool serves
+    many proposals.
     """
     allowed = allowed.copy()
     w = np.ones(size) if weights is None else np.asarray(weights, dtype=np.float64)
@@ -50,24 +55,43 @@ def d2_sample(
     _drop(allowed, first, groups)
     bound = _full_min_dist(np.arange(size), np.array([first]), dist)
     fresh = np.ones(size, dtype=np.int64)  # how many centres each bound accounts for
+    with threadpool_limits(1, user_api="blas"):  # many tiny products: threads only cost here
+        _d2_loop(k, dist, rng, allowed, w, groups, proposals, centres, bound, fresh)
+    return centres
+
+
+def _d2_loop(k, dist, rng, allowed, w, groups, proposals, centres, bound, fresh) -> None:
+    size = len(bound)
     while len(centres) < k:
         mass = np.where(allowed, bound * w, 0.0)
         cum = np.cumsum(mass)
         total = cum[-1] if size else 0.0
         if not total > 0.0:
             break
-        i = int(np.searchsorted(cum, rng.random() * total, side="right"))
-        i = min(i, size - 1)
-        if fresh[i] < len(centres):
-            old = bound[i]
-            new = min(old, float(dist(np.array([i]), np.array(centres[fresh[i]:])).min()))
-            bound[i] = new
-            fresh[i] = len(centres)
-            if rng.random() * old >= new:
-                continue  # rejected: the refined bound lowers its chance next time
-        centres.append(i)
-        _drop(allowed, i, groups)
-    return centres
+        drawn = np.minimum(np.searchsorted(cum, rng.random(proposals) * total, side="right"), size - 1)
+        at_draw = bound[drawn].copy()
+        coins = rng.random(proposals)
+        _refresh(np.unique(drawn), bound, fresh, centres, dist)
+        for i, old, coin in zip(drawn.tolist(), at_draw.tolist(), coins.tolist()):
+            if not allowed[i]:
+                continue  # picked (or a duplicate of a pick) earlier in this round: D^2 is 0
+            if fresh[i] < len(centres):
+                _refresh(np.array([i]), bound, fresh, centres, dist)
+            if coin * old < bound[i]:
+                centres.append(i)
+                _drop(allowed, i, groups)
+                if len(centres) == k:
+                    break
+
+
+def _refresh(rows: np.ndarray, bound: np.ndarray, fresh: np.ndarray, centres: list[int], dist: DistFn) -> None:
+    """Bring the D^2 bounds of ``rows`` up to date with every centre."""
+    stale = rows[fresh[rows] < len(centres)]
+    if len(stale):
+        since = int(fresh[stale].min())
+        d = dist(stale, np.asarray(centres[since:])).min(axis=1)
+        bound[stale] = np.minimum(bound[stale], d)
+        fresh[stale] = len(centres)
 
 
 def lloyd(
@@ -188,6 +212,12 @@ def greedy_k_center(
     for j, i in enumerate(picks):
         chosen[j], chosen_sq[j] = X[i], sq[i]
     fresh = np.full(size, len(picks), dtype=np.int64)
+    with threadpool_limits(1, user_api="blas"):  # one small product per step: threads only cost here
+        _k_center_loop(X, sq, n, groups, picks, bound, fresh, chosen, chosen_sq)
+    return picks, np.sqrt(np.maximum(gap, 0.0))
+
+
+def _k_center_loop(X, sq, n, groups, picks, bound, fresh, chosen, chosen_sq) -> None:
     while len(picks) < n:
         i = int(np.argmax(bound))
         if bound[i] == -np.inf:
@@ -202,7 +232,6 @@ def greedy_k_center(
         chosen[count], chosen_sq[count] = X[i], sq[i]
         picks.append(i)
         _drop_bound(bound, i, groups)
-    return picks, np.sqrt(np.maximum(gap, 0.0))
 
 
 def _min_dist_to(X: np.ndarray, sq: np.ndarray, C: np.ndarray) -> np.ndarray:

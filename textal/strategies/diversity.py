@@ -98,7 +98,7 @@ class Badge(BatchStrategy):
             a = p.copy()
             a[np.arange(len(p)), p.argmax(axis=1)] -= 1.0
         x = pool.embeddings
-        g2 = (a * a).sum(axis=1) * (x.astype(np.float64) ** 2).sum(axis=1)
+        g2 = np.einsum("ij,ij->i", a, a, dtype=np.float64) * np.einsum("ij,ij->i", x, x, dtype=np.float64)
         return a, x, g2
 
     def _scores(self, pool: Pool) -> np.ndarray:

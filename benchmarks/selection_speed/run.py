@@ -1,0 +1,95 @@
+"""Time each registered strategy selecting a batch from a large pool (not a test: figures go to RESULTS.md).
+
+    .venv/bin/python benchmarks/selection_speed/run.py            # 500 from 100,000 x 384, 77 classes
+
+The pool is synthetic but shaped like the real thing: unit-length 384-d embeddings in 77 clusters,
+softmax probabilities of a linear head over them, a 5-member committee, 1,000 labelled items and a
+1,000-item held-out slice excluded from selection, and texts with near-duplicates. Duplicate groups
+are computed once per pool (the pool keeps them), so that cost is timed once and shown on its own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import statistics
+import time
+
+import numpy as np
+
+from textal.strategies import Pool, get_strategy, list_strategies
+from textal.strategies.checks import pool_groups
+
+
+def make_pool(size: int, dim: int, classes: int, members: int, labelled: int, seed: int) -> Pool:
+    rng = np.random.default_rng(seed)
+    centres = rng.standard_normal((classes, dim)).astype(np.float32)
+    which = rng.integers(0, classes, size)
+    X = centres[which] + 1.5 * rng.standard_normal((size, dim)).astype(np.float32)
+    X /= np.linalg.norm(X, axis=1, keepdims=True)
+    W = (centres / np.linalg.norm(centres, axis=1, keepdims=True)).T * 12
+
+    def softmax(z: np.ndarray) -> np.ndarray:
+        z = z - z.max(axis=-1, keepdims=True)
+        e = np.exp(z)
+        return e / e.sum(axis=-1, keepdims=True)
+
+    logits = X @ W
+    committee = np.stack([softmax(logits + rng.standard_normal(logits.shape).astype(np.float32)) for _ in range(members)])
+    excluded = np.zeros(size, dtype=bool)
+    excluded[rng.choice(size, 2 * labelled, replace=False)] = True  # labelled + held-out
+    vocab = np.array([f"w{chr(97 + i % 26)}{chr(97 + i // 26 % 26)}{chr(97 + i // 676)}" for i in range(2000)])
+    words = vocab[rng.integers(0, len(vocab), (size, 8))]
+    texts = [" ".join(row) for row in words]
+    for i in range(1, size, 10):  # every tenth text a near-duplicate of the one before it
+        texts[i] = texts[i - 1].upper() + "!"
+    return Pool(
+        proba=softmax(logits).astype(np.float32),
+        embeddings=X,
+        committee=committee.astype(np.float32),
+        texts=texts,
+        excluded=excluded,
+        labelled_embeddings=X[np.flatnonzero(excluded)[:labelled]],
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pool", type=int, default=100_000)
+    parser.add_argument("--dim", type=int, default=384)
+    parser.add_argument("--classes", type=int, default=77)
+    parser.add_argument("--members", type=int, default=5)
+    parser.add_argument("--labelled", type=int, default=1000)
+    parser.add_argument("--batch", type=int, default=500)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--strategies", default="", help="comma-separated names (default: all)")
+    args = parser.parse_args()
+
+    import scipy
+    import sklearn
+
+    print(f"python {platform.python_version()}, numpy {np.__version__}, scipy {scipy.__version__}, "
+          f"scikit-learn {sklearn.__version__}; {platform.machine()}, {platform.processor() or 'cpu'}")
+    t = time.perf_counter()
+    pool = make_pool(args.pool, args.dim, args.classes, args.members, args.labelled, seed=0)
+    print(f"pool {args.pool:,} x {args.dim}, {args.classes} classes, {args.members} members: built in {time.perf_counter() - t:.1f} s")
+    t = time.perf_counter()
+    groups = pool_groups(pool, args.pool)
+    print(f"near-duplicate groups (once per pool, kept on it): {time.perf_counter() - t:.2f} s, "
+          f"{len(np.unique(groups)):,} distinct texts")
+
+    names = [n for n in args.strategies.split(",") if n] or [name for name, _ in list_strategies()]
+    print(f"\n| strategy | median s | min s | max s | batch |\n|---|---|---|---|---|")
+    for name in names:
+        times = []
+        for r in range(args.repeats):
+            strategy = get_strategy(name)
+            start = time.perf_counter()
+            sel = strategy.select(pool, args.batch, np.random.default_rng(r))
+            times.append(time.perf_counter() - start)
+        assert len(sel.indices) == args.batch
+        print(f"| {name} | {statistics.median(times):.2f} | {min(times):.2f} | {max(times):.2f} | {len(sel.indices)} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
