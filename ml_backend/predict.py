@@ -54,18 +54,20 @@ def no_model_results(n: int, reason: str) -> list[dict[str, Any]]:
     return [{"result": [], "model_version": NO_MODEL_VERSION, "skipped": reason} for _ in range(n)]
 
 
-def _proba_and_embeddings(model, texts: list[str], want_embeddings: bool, batch_size: int):
+def _proba_and_embeddings(loaded: LoadedModel, texts: list[str], want_embeddings: bool, batch_size: int):
     """Probabilities (and embeddings) in batches; one encoder pass when the model offers it."""
+    model = loaded.model
     probas, embeds = [], []
     from_embeddings = getattr(model, "predict_proba_embeddings", None)  # embed-head: head over the encoder's output
     for start in range(0, len(texts), batch_size):
         chunk = texts[start : start + batch_size]
-        if want_embeddings and callable(from_embeddings):
-            emb = model.embed(chunk)
-            proba = from_embeddings(emb)
-        else:
-            proba = model.predict_proba(chunk)
-            emb = model.embed(chunk) if want_embeddings else None
+        with loaded.lock:
+            if want_embeddings and callable(from_embeddings):
+                emb = model.embed(chunk)
+                proba = from_embeddings(emb)
+            else:
+                proba = model.predict_proba(chunk)
+                emb = model.embed(chunk) if want_embeddings else None
         probas.append(np.asarray(proba, dtype=np.float64))
         if emb is not None:
             embeds.append(np.asarray(emb, dtype=np.float32))
@@ -81,7 +83,7 @@ def predict_tasks(
     scorer: Scorer,
     *,
     max_chars: int,
-    batch_size: int = 256,
+    batch_size: int = 64,
 ) -> list[dict[str, Any]]:
     """One Label Studio prediction per task, same order as ``tasks``."""
     version = loaded.model_version
@@ -111,7 +113,7 @@ def predict_tasks(
     if not rows:
         return results
 
-    proba, emb = _proba_and_embeddings(loaded.model, texts, True, batch_size)
+    proba, emb = _proba_and_embeddings(loaded, texts, True, batch_size)
     labels = [model_labels[j] for j in columns]
     multi = loaded.multi_label
     proba = proba[:, columns]

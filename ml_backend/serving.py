@@ -46,6 +46,9 @@ class LoadedModel:
     card: dict[str, Any]
     store_root: Path
     thresholds: dict[str, float] = field(default_factory=dict)
+    # one batch at a time through the model: concurrent requests interleave by batch instead of
+    # oversubscribing the cores (torch already uses all of them for one batch)
+    lock: threading.Lock = field(default_factory=threading.Lock, compare=False, repr=False)
 
     @property
     def labels(self) -> list[str]:

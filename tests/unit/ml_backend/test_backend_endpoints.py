@@ -146,3 +146,16 @@ def test_setup_extra_params_choose_the_project_strategy(make_client, store_dir, 
     c = make_client(store_dir)
     bad = c.post("/setup", json={"project": "11.1", "schema": spam_config, "extra_params": {"strategy": "no-such-strategy"}})
     assert bad.status_code == 400 and "no-such-strategy" in bad.json()["error"]
+
+
+def test_a_strategy_chosen_at_setup_is_remembered_and_scores_the_project(
+    make_client, store_dir, tmp_path, spam_config, pool_texts, tasks_for, spam_model
+):
+    c = make_client(store_dir, data_dir=tmp_path / "state")
+    answer = c.post("/setup", json={"project": "12.1", "schema": spam_config, "extra_params": {"strategy": "least_confidence"}})
+    assert answer.status_code == 200
+    assert c.app.state.backend.projects.get(12).strategy == "least_confidence"
+    results = c.post("/predict", json={"tasks": tasks_for(pool_texts), "project": "12.1"}).json()["results"]
+    top = spam_model.predict_proba(pool_texts).max(axis=1)
+    # least confidence over two labels, calibrated to [0, 1]: 1 - p_max maps 0.5 -> 1 and 0 -> 0
+    np.testing.assert_allclose([r["score"] for r in results], 1.0 - (1.0 - top) / 0.5, atol=1e-9)

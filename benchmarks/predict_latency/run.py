@@ -1,0 +1,152 @@
+"""/predict latency of `textal serve` with a warm model: 20-task requests (p50, p95) and 1,000-task requests.
+
+Trains a model on SMS spam, publishes it into a temporary store, starts `textal serve` as its own
+process (as a user would), sets up a project, warms up, then times HTTP round trips from a client
+on the same machine. Each request carries texts from the test split not sent before, so no cache
+answers for the model. Prints a Markdown section for RESULTS.md.
+
+    .venv/bin/python benchmarks/predict_latency/run.py --model embed-head
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import platform
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from importlib.metadata import version
+from pathlib import Path
+
+import httpx
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[2]
+DATA = Path(os.environ.get("DATA", REPO.parent / "shared" / "data"))
+CONFIG = (
+    '<View><Text name="text" value="$text"/>'
+    '<Choices name="label" toName="text" choice="single"><Choice value="ham"/><Choice value="spam"/></Choices></View>'
+)
+
+
+def rows(split: str) -> list[dict[str, str]]:
+    with open(DATA / "sms_spam" / f"{split}.csv", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def train_and_publish(kind: str, n_train: int, store: Path) -> tuple[str, float]:
+    from textal.models import make_classifier
+    from textal.store import ModelStore
+
+    train = rows("train")[:n_train]
+    model = make_classifier(kind, classes=["ham", "spam"])
+    started = time.perf_counter()
+    model.fit([r["text"] for r in train], [r["label"] for r in train])
+    fit_s = time.perf_counter() - started
+    return ModelStore(store).publish(model, {"note": "predict latency benchmark"}), fit_s
+
+
+def timed_posts(client: httpx.Client, url: str, batches: list[list[dict]]) -> np.ndarray:
+    times = []
+    for tasks in batches:
+        started = time.perf_counter()
+        answer = client.post(url, json={"tasks": tasks, "project": "1.1"})
+        times.append(time.perf_counter() - started)
+        answer.raise_for_status()
+        results = answer.json()["results"]
+        assert len(results) == len(tasks) and all(r["result"] for r in results)
+    return np.array(times) * 1000.0
+
+
+def cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default="embed-head", help="model kind to publish (default: embed-head, the fast tier)")
+    parser.add_argument("--train", type=int, default=1000, help="training texts")
+    parser.add_argument("--small", type=int, default=50, help="number of 20-task requests")
+    parser.add_argument("--large", type=int, default=3, help="number of 1,000-task requests")
+    args = parser.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="textal-bench-"))
+    store = work / "store"
+    published, fit_s = train_and_publish(args.model, args.train, store)
+    port = free_port()
+    log = open(work / "serve.log", "wb")
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+    cmd = [str(Path(sys.executable).parent / "textal"), "serve", "--store", str(store), "--port", str(port), "--log-level", "warning"]
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        with httpx.Client(timeout=300) as client:
+            started = time.perf_counter()
+            while True:
+                try:
+                    if client.get(f"{url}/health").status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                if proc.poll() is not None or time.perf_counter() - started > 300:
+                    raise SystemExit(f"textal serve did not start:\n{(work / 'serve.log').read_text()[-3000:]}")
+                time.sleep(0.2)
+            ready_s = time.perf_counter() - started
+            client.post(f"{url}/setup", json={"project": "1.1", "schema": CONFIG}).raise_for_status()
+
+            pool = [{"id": i, "data": {"text": r["text"]}} for i, r in enumerate(rows("test") + rows("train")[args.train :])]
+            cursor = 0
+
+            def take(n: int) -> list[dict]:
+                nonlocal cursor
+                if cursor + n > len(pool):
+                    cursor = 0
+                out = pool[cursor : cursor + n]
+                cursor += n
+                return out
+
+            timed_posts(client, f"{url}/predict", [take(20) for _ in range(5)])  # warm-up
+            small = timed_posts(client, f"{url}/predict", [take(20) for _ in range(args.small)])
+            large = timed_posts(client, f"{url}/predict", [take(1000) for _ in range(args.large)])
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(30)
+
+    import torch
+
+    print(f"### {args.model} ({published}, trained on {args.train} SMS in {fit_s:.1f} s)\n")
+    print(f"- command: `.venv/bin/python benchmarks/predict_latency/run.py --model {args.model}`")
+    print(f"- machine: {cpu_name()}, {os.cpu_count()} cores visible, torch threads {torch.get_num_threads()}, no GPU")
+    print(
+        f"- versions: python {platform.python_version()}, torch {torch.__version__}, transformers {version('transformers')}, "
+        f"fastapi {version('fastapi')}, uvicorn {version('uvicorn')}, textal {version('textal')}"
+    )
+    print(f"- server ready (model loaded and warmed) {ready_s:.1f} s after start\n")
+    print("| request | n | p50 ms | p95 ms | mean ms | max ms | ms per task (p50) |")
+    print("|---|---|---|---|---|---|---|")
+    for name, t, size in (("20 tasks", small, 20), ("1,000 tasks", large, 1000)):
+        print(
+            f"| {name} | {len(t)} | {np.percentile(t, 50):.0f} | {np.percentile(t, 95):.0f} | {t.mean():.0f} | {t.max():.0f} "
+            f"| {np.percentile(t, 50) / size:.2f} |"
+        )
+
+
+if __name__ == "__main__":
+    main()
