@@ -130,3 +130,22 @@ def test_lists_are_accepted_where_arrays_are_expected():
     pool = Pool(proba=[[0.2, 0.8], [0.5, 0.5], [0.9, 0.1]], excluded=[0, 0, 1])
     sel = get_strategy("margin.v1", random_fraction=0).select(pool, 1, RNG(0))
     assert sel.indices.tolist() == [1]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_a_class_with_no_labelled_example_yet_gives_a_defined_batch(name, pool_factory):
+    pool = pool_factory(30, k=3, seed=9)
+    pool.proba = np.hstack([pool.proba, np.zeros((30, 1))])  # the model never predicts class 4
+    pool.committee = np.concatenate([pool.committee, np.zeros((3, 30, 1))], axis=2)
+    sel = get_strategy(name).select(pool, 6, RNG(0))
+    assert len(sel.indices) == 6 and np.isfinite(sel.scores).all()
+
+
+@pytest.mark.parametrize("name", ["margin.v1", "least_confidence.v1", "vote_entropy.v1", "kl_consensus.v1"])
+def test_an_unseen_class_column_leaves_order_free_measures_unchanged(name, pool_factory):
+    pool = pool_factory(30, k=3, seed=10)
+    wider = Pool(
+        proba=np.hstack([pool.proba, np.zeros((30, 1))]),
+        committee=np.concatenate([pool.committee, np.zeros((3, 30, 1))], axis=2),
+    )
+    np.testing.assert_allclose(get_strategy(name).scores(pool), get_strategy(name).scores(wider), atol=1e-12)
