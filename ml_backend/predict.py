@@ -2,7 +2,8 @@
 
 One result per task, in the request's order (Label Studio matches them by position). A task that
 cannot be read (no text under the config's key, empty or non-string text, text over the length
-limit) gets an empty ``result`` with a ``skipped`` reason instead of failing the whole batch.
+limit) gets an empty ``result``, score 1.0 (last in Label Studio's order) and a ``skipped`` reason
+instead of failing the whole batch.
 """
 
 from __future__ import annotations
@@ -49,6 +50,14 @@ def task_text(task: dict[str, Any], schema: TaskSchema, max_chars: int) -> TaskT
     return TaskText(text)
 
 
+def skipped_result(version: str, reason: str) -> dict[str, Any]:
+    """The prediction of a task textal cannot read: no choice, score 1.0 so it sorts after every real one.
+
+    (Label Studio orders a missing score differently on SQLite and PostgreSQL; 1.0 is last on both.)
+    """
+    return {"result": [], "score": 1.0, "model_version": version, "skipped": reason}
+
+
 def no_model_results(n: int, reason: str) -> list[dict[str, Any]]:
     """An empty prediction per task when no model is published yet."""
     return [{"result": [], "model_version": NO_MODEL_VERSION, "skipped": reason} for _ in range(n)]
@@ -93,7 +102,7 @@ def predict_tasks(
     for i, task in enumerate(tasks):
         read = task_text(task, schema, max_chars)
         if read.text is None:
-            results[i] = {"result": [], "model_version": version, "skipped": read.skipped}
+            results[i] = skipped_result(version, read.skipped)
         else:
             texts.append(read.text)
             rows.append(i)
@@ -108,7 +117,7 @@ def predict_tasks(
         reason = f"the model's labels {model_labels} are none of the config's choices {list(schema.labels)}"
         log.warning("%s: %s", version, reason)
         for i in rows:
-            results[i] = {"result": [], "model_version": version, "skipped": reason}
+            results[i] = skipped_result(version, reason)
         return results
     if not rows:
         return results

@@ -87,6 +87,7 @@ def main() -> None:
     parser.add_argument("--large", type=int, default=3, help="number of 1,000-task requests")
     args = parser.parse_args()
 
+    load_before = os.getloadavg()[0]
     work = Path(tempfile.mkdtemp(prefix="textal-bench-"))
     store = work / "store"
     published, fit_s = train_and_publish(args.model, args.train, store)
@@ -138,6 +139,7 @@ def main() -> None:
         f"- versions: python {platform.python_version()}, torch {torch.__version__}, transformers {version('transformers')}, "
         f"fastapi {version('fastapi')}, uvicorn {version('uvicorn')}, textal {version('textal')}"
     )
+    print(f"- load average (1 min) before / after: {load_before:.1f} / {os.getloadavg()[0]:.1f} (other work on the machine)")
     print(f"- server ready (model loaded and warmed) {ready_s:.1f} s after start\n")
     print("| request | n | p50 ms | p95 ms | mean ms | max ms | ms per task (p50) |")
     print("|---|---|---|---|---|---|---|")

@@ -61,8 +61,9 @@ def test_label_studio_stores_textal_predictions_and_orders_tasks_by_its_score(la
     assert ml.model_version == "base-v0001"
     assert (backend.data_dir / "projects" / str(project.id) / "project.json").is_file()
 
-    rows = read_rows(data_dir / "sms_spam" / "test.csv", N_TASKS)
-    imported = ls.projects.import_tasks(id=project.id, request=[{"text": r["text"]} for r in rows], return_task_ids=True)
+    rows = read_rows(data_dir / "sms_spam" / "test.csv", N_TASKS - 1)
+    texts = [r["text"] for r in rows[:50]] + ["   "] + [r["text"] for r in rows[50:]]  # one task textal cannot read
+    imported = ls.projects.import_tasks(id=project.id, request=[{"text": t} for t in texts], return_task_ids=True)
     task_ids = sorted(imported.task_ids)
     assert len(task_ids) == N_TASKS
 
@@ -74,12 +75,16 @@ def test_label_studio_stores_textal_predictions_and_orders_tasks_by_its_score(la
     ls.actions.create(id="retrieve_tasks_predictions", project=project.id, selected_items={"all": True, "excluded": []})
     tasks = list(ls.tasks.list(project=project.id, fields="all"))
     assert sorted(t.id for t in tasks) == task_ids
+    blank = next(t.id for t in tasks if not t.data["text"].strip())
     for task in tasks:
         assert len(task.predictions) == 1, task.id
         prediction = task.predictions[0]
         assert prediction.model_version == "base-v0001"
-        assert prediction.result[0]["value"]["choices"][0] in {"ham", "spam"}
-        assert 0.0 <= prediction.score <= 1.0
+        if task.id == blank:
+            assert prediction.result == [] and prediction.score == 1.0
+        else:
+            assert prediction.result[0]["value"]["choices"][0] in {"ham", "spam"}
+            assert 0.0 <= prediction.score <= 1.0
 
     # textal's own order for the same tasks, asked of the backend directly
     answer = httpx.post(
@@ -100,6 +105,7 @@ def test_label_studio_stores_textal_predictions_and_orders_tasks_by_its_score(la
     listed_scores = [textal_score[i] for i in listed]
     assert listed_scores == sorted(listed_scores)
     assert listed[0] == min(textal_score, key=textal_score.get)
+    assert listed[-1] == blank or textal_score[listed[-1]] == 1.0
 
     # an annotation reaches the backend as a webhook and queues a retrain of this project
     first = listed[0]

@@ -82,6 +82,8 @@ def skipped_of(client, tasks):
     assert len(results) == len(tasks)
     good = results[0]
     assert good["result"] and "skipped" not in good  # the fine task of the batch is still predicted
+    for skipped in results[1:]:
+        assert skipped["result"] == [] and skipped["score"] == 1.0  # sorts after every readable task
     return [r.get("skipped") for r in results[1:]]
 
 
