@@ -183,7 +183,7 @@ def start_backend(tmp_path) -> Iterator[Callable[..., Backend]]:
             if proc.poll() is not None:
                 raise RuntimeError(f"textal serve exited with {proc.returncode}:\n{log_tail(log_path)}")
             with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{backend.url}/health", timeout=2).status_code == 200:
+                if httpx.get(f"{backend.url}/health", timeout=2).status_code in (200, 401):  # 401: it asks for basic auth
                     return backend
             time.sleep(0.3)
         raise RuntimeError(f"textal serve did not answer within {BACKEND_START_TIMEOUT_S:.0f} s:\n{log_tail(log_path)}")

@@ -117,3 +117,21 @@ def test_label_studio_stores_textal_predictions_and_orders_tasks_by_its_score(la
     assert ("retrain", [project.id], {"reason": "ANNOTATION_CREATED"}) in [(j["name"], j["args"], j["kwargs"]) for j in jobs]
     assert backend.process.poll() is None
     print(f"e2e backend flow: {time.monotonic() - started:.1f} s for {N_TASKS} tasks")
+
+
+def test_label_studio_reaches_a_backend_behind_basic_auth(label_studio, start_backend, spam_store, data_dir, tmp_path):
+    backend = start_backend(spam_store, data_dir=tmp_path / "auth-data", env={"BASIC_AUTH_USER": "ls", "BASIC_AUTH_PASS": "e2e-pass"})
+    assert httpx.get(f"{backend.url}/health").status_code == 401
+    ls = label_studio.client()
+    project = ls.projects.create(title="textal e2e: basic auth", label_config=CONFIG)
+    ml = ls.ml.create(
+        url=backend.url, project=project.id, title="textal", auth_method="BASIC_AUTH",
+        basic_auth_user="ls", basic_auth_pass="e2e-pass",
+    )
+    assert ml.model_version == "base-v0001"
+    rows = read_rows(data_dir / "sms_spam" / "test.csv", 10)
+    ls.projects.import_tasks(id=project.id, request=[{"text": r["text"]} for r in rows])
+    ls.actions.create(id="retrieve_tasks_predictions", project=project.id, selected_items={"all": True, "excluded": []})
+    tasks = list(ls.tasks.list(project=project.id, fields="all"))
+    assert len(tasks) == 10
+    assert all(len(t.predictions) == 1 and t.predictions[0].model_version == "base-v0001" for t in tasks)
