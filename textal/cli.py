@@ -204,6 +204,72 @@ def strategies() -> None:
 
 
 @app.command()
+def simulate(
+    data: Annotated[Path, typer.Argument(help="Labelled pool: gold labels play the annotator.")],
+    test: Annotated[Path, typer.Option("--test", help="Labelled test file the curves are measured on.")],
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder for results.json, CSVs and PNG figures.")],
+    strategies: Annotated[str, typer.Option(help="Comma-separated strategy names (see `textal strategies`).")] = (
+        "random,entropy,margin,vote_entropy,hybrid"
+    ),
+    seed_size: Annotated[int, typer.Option("--seed-size", help="Labels before the first round.")] = 50,
+    batch: Annotated[int, typer.Option(help="Labels per round.")] = 50,
+    budget: Annotated[int, typer.Option(help="Total labels, seed included.")] = 1000,
+    repeats: Annotated[int, typer.Option(help="Repeats with different seed sets.")] = 5,
+    model: Annotated[str, typer.Option("--model", help="embed-head (frozen MiniLM + logistic head), linear, spacy, "
+                                                       "transformer (fine-tunes every round: for a GPU).")] = "embed-head",
+    random_fraction: Annotated[Optional[float], typer.Option(help="Share of random picks per batch "
+                                                                   "(default: each strategy's, 0.1).")] = None,
+    cold_start: Annotated[str, typer.Option(help="Seed set: random, or coverage (k-means over embeddings).")] = "random",
+    eval_fraction: Annotated[float, typer.Option(help="Pool slice held out for the stopping rules' metric.")] = 0.1,
+    seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same numbers.")] = 0,
+    cache_dir: Annotated[Optional[Path], typer.Option(help="Embedding cache (default ~/.cache/textal).")] = None,
+    text_col: TextCol = None,
+    label_col: LabelCol = None,
+    multi_label: Annotated[bool, typer.Option("--multi-label", help="Several labels per text.")] = False,
+) -> None:
+    """Simulate strategies on labelled data: learning curves, labels saved against random, stopping points."""
+    import shlex
+
+    from textal.data import load_corpus
+    from textal.learners import make_learner
+    from textal.sim_report import write_report
+    from textal.simulate import SimulationSettings, simulate as run_simulation, summarise
+
+    settings = SimulationSettings(
+        strategies=[s.strip() for s in strategies.split(",") if s.strip()], seed_size=seed_size, batch=batch,
+        budget=budget, repeats=repeats, seed=seed, random_fraction=random_fraction, cold_start=cold_start,
+        eval_fraction=eval_fraction,
+    )
+    pool = load_corpus(data, text_col, label_col, multi_label=multi_label)
+    settings.check(len(pool))
+    test_corpus = load_corpus(test, text_col, label_col, multi_label=multi_label)
+    labels = sorted(set(pool.label_set) | set(test_corpus.label_set))
+    with progress.reporting(RichReporter()):
+        learner = make_learner(model, pool.texts, test_corpus.texts, labels, multi_label, seed, cache_dir)
+        result = run_simulation(learner, pool, test_corpus, settings)
+    summary = summarise(result)
+    command = "textal " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    paths = write_report(result, summary, out_dir, command=command)
+    _print_summary(summary)
+    out.print(f"Wrote {', '.join(p.name for p in paths)} to {out_dir}")
+
+
+def _print_summary(summary: dict) -> None:
+    from rich.table import Table
+
+    targets = [f"{t:.2f}" for t in summary["targets"]]
+    table = Table(title=f"Simulation (full-data macro-F1 {summary['full_data_macro_f1']:.4f})")
+    for col in ("strategy", "AUC", *[f"labels to {float(t) * 100:.0f} %" for t in targets], "saved vs random @98 %"):
+        table.add_column(col, no_wrap=True)
+    for name, entry in sorted(summary["strategies"].items(), key=lambda kv: -kv[1]["auc"]):
+        reach = [str(entry["labels_to"][t]) if entry["labels_to"][t] is not None else "not reached" for t in targets]
+        saving = (entry.get("saving_vs_random") or {}).get(targets[-1])
+        saved = "-" if saving is None else f"{'>= ' if saving['at_least'] else ''}{saving['percent']} %"
+        table.add_row(name, f"{entry['auc']:.4f}", *reach, saved)
+    out.print(table)
+
+
+@app.command()
 def serve(
     store: StoreOpt,
     host: Annotated[str, typer.Option(help="Bind address.")] = "127.0.0.1",

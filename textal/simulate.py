@@ -1,0 +1,232 @@
+"""Offline simulation of active learning against gold labels: learning curves and labels saved.
+
+Gold labels play the annotator. For each strategy and repeat: label a seed set, then round after
+round fit the model on what is labelled, measure it on the test split, and let the strategy pick
+the next batch, until the budget is spent. Every strategy of a repeat starts from the same seed set.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from textal import progress
+from textal.data import Corpus, duplicate_groups
+from textal.errors import TextalError
+from textal.learners import Learner
+from textal.loop import select_batch
+from textal.metrics import score_predictions
+from textal.models.validation import split_validation
+from textal.strategies import get_strategy, measures, resolve_name
+from textal.strategies.base import StrategyError
+
+
+@dataclass
+class SimulationSettings:
+    """How a simulation runs; recorded with its results so a run can be repeated exactly."""
+
+    strategies: list[str]
+    seed_size: int = 50
+    batch: int = 50
+    budget: int = 1000
+    repeats: int = 5
+    seed: int = 0
+    random_fraction: float | None = None  # None: each strategy's default
+    cold_start: str = "random"  # random | coverage (textal's coverage-first k-means)
+    eval_fraction: float = 0.0  # slice of the pool held out for the stopping rules' metric
+    stop_set_size: int = 1000
+    strategy_params: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def check(self, pool_size: int) -> None:
+        """Reject settings that cannot run, with the reason."""
+        if not self.strategies:
+            raise TextalError("name at least one strategy")
+        for name in self.strategies:
+            try:
+                resolve_name(name)
+            except StrategyError as exc:
+                raise TextalError(str(exc)) from None
+        if self.seed_size < 1 or self.batch < 1 or self.repeats < 1:
+            raise TextalError("seed size, batch and repeats must each be at least 1")
+        if self.budget < self.seed_size:
+            raise TextalError(f"budget ({self.budget}) is smaller than the seed set ({self.seed_size})")
+        if self.budget > pool_size:
+            raise TextalError(f"budget ({self.budget}) exceeds the {pool_size} texts of the pool")
+        if self.cold_start not in ("random", "coverage"):
+            raise TextalError("cold start must be 'random' or 'coverage'")
+        if not 0 <= self.eval_fraction < 0.5:
+            raise TextalError("the evaluation fraction must be in [0, 0.5)")
+
+
+@dataclass
+class RoundRecord:
+    """One point of one learning curve."""
+
+    strategy: str
+    repeat: int
+    round: int
+    labels: int
+    accuracy: float
+    macro_f1: float
+    eval_macro_f1: float | None
+    select_seconds: float
+    train_seconds: float
+    stop_kappa: float | None
+    mean_uncertainty: float
+    max_uncertainty: float
+
+
+@dataclass
+class SimulationResult:
+    """All rounds of all strategies and repeats, plus the full-data reference."""
+
+    settings: SimulationSettings
+    full_data: dict[str, float]
+    rounds: list[RoundRecord]
+    info: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "settings": asdict(self.settings),
+            "full_data": self.full_data,
+            "info": self.info,
+            "rounds": [asdict(r) for r in self.rounds],
+        }
+
+
+def _cohen_kappa(a: np.ndarray, b: np.ndarray) -> float:
+    from sklearn.metrics import cohen_kappa_score
+
+    if np.array_equal(a, b):
+        return 1.0
+    return float(cohen_kappa_score(a, b))
+
+
+def _seed_set(learner: Learner, pool_ids: np.ndarray, size: int, how: str, rng: np.random.Generator) -> np.ndarray:
+    """The first labels: a random draw (the usual protocol) or textal's coverage-first cold start."""
+    if how == "random":
+        return rng.choice(pool_ids, size=size, replace=False)
+    outside = np.ones(learner.pool_size, dtype=bool)
+    outside[pool_ids] = False
+    # A pool with embeddings and no model yet makes any strategy pick coverage-first.
+    cold = get_strategy("entropy", random_fraction=0.0)
+    return select_batch(
+        cold, size, rng, labelled=np.zeros(learner.pool_size, dtype=bool), held_out=outside,
+        embeddings=learner.pretrained_embeddings(),
+    ).indices
+
+
+def simulate(learner: Learner, train: Corpus, test: Corpus, settings: SimulationSettings) -> SimulationResult:
+    """Run every strategy for every repeat; see the module docstring."""
+    if train.labels is None or test.labels is None:
+        raise TextalError("simulation needs gold labels in both the pool and the test file")
+    settings.check(len(train))
+    y_pool = learner.encode(train.labels)
+    y_test = learner.encode(test.labels)
+    groups = duplicate_groups(train.texts)
+    groups = np.asarray(groups)
+
+    # The reference: the same model on every training label.
+    start = time.perf_counter()
+    learner.fit(np.arange(len(train)), y_pool[np.arange(len(train))])
+    full = score_predictions(learner.proba_test(), y_test, learner.multi_label)
+    full["train_seconds"] = round(time.perf_counter() - start, 3)
+
+    rounds_per_run = 1 + int(np.ceil((settings.budget - settings.seed_size) / settings.batch))
+    records: list[RoundRecord] = []
+    total = len(settings.strategies) * settings.repeats * rounds_per_run
+    with progress.task("Simulating", total=total) as bar:
+        for repeat in range(settings.repeats):
+            base_rng = np.random.default_rng([settings.seed, repeat])
+            held_out = np.zeros(len(train), dtype=bool)
+            if settings.eval_fraction > 0:
+                strata = y_pool if y_pool.ndim == 1 else y_pool.argmax(axis=1)
+                _, eval_idx = split_validation(strata, settings.eval_fraction, settings.seed + repeat)
+                held_out[eval_idx] = True
+            pool_ids = np.flatnonzero(~held_out)
+            seed_ids = _seed_set(learner, pool_ids, settings.seed_size, settings.cold_start, base_rng)
+            stop_set = base_rng.choice(pool_ids, size=min(settings.stop_set_size, len(pool_ids)), replace=False)
+            for s_index, name in enumerate(settings.strategies):
+                params = dict(settings.strategy_params.get(name, {}))
+                if settings.random_fraction is not None:
+                    params["random_fraction"] = settings.random_fraction
+                strategy = get_strategy(name, **params)
+                rng = np.random.default_rng([settings.seed, repeat, s_index, 1])
+                records.extend(
+                    _run_curve(learner, strategy, name, repeat, seed_ids, held_out, stop_set, groups, train,
+                               y_pool, y_test, settings, rng, bar)
+                )
+    info = {"pool_size": len(train), "test_size": len(test), "labels": learner.labels,
+            "model": learner.describe(), "rounds_per_run": rounds_per_run}
+    return SimulationResult(settings=settings, full_data=full, rounds=records, info=info)
+
+
+def _run_curve(learner, strategy, name, repeat, seed_ids, held_out, stop_set, groups, train, y_pool, y_test,
+               settings, rng, bar) -> list[RoundRecord]:
+    labelled = np.zeros(len(train), dtype=bool)
+    labelled[seed_ids] = True
+    out: list[RoundRecord] = []
+    previous_stop: np.ndarray | None = None
+    select_seconds = 0.0
+    for round_no in range(10**9):
+        idx = np.flatnonzero(labelled)
+        start = time.perf_counter()
+        learner.fit(idx, y_pool[idx])
+        train_seconds = time.perf_counter() - start
+        test_scores = score_predictions(learner.proba_test(), y_test, learner.multi_label)
+        proba = learner.proba_pool()
+        eval_f1 = None
+        if held_out.any():
+            eval_f1 = score_predictions(proba[held_out], y_pool[held_out], learner.multi_label)["macro_f1"]
+        stop_pred = _hard(proba[stop_set], learner.multi_label)
+        kappa = None if previous_stop is None else _cohen_kappa(previous_stop, stop_pred)
+        previous_stop = stop_pred
+        unsure = _uncertainty(proba[~labelled & ~held_out], learner.multi_label)
+        out.append(RoundRecord(
+            strategy=name, repeat=repeat, round=round_no, labels=int(labelled.sum()),
+            accuracy=test_scores["accuracy"], macro_f1=test_scores["macro_f1"], eval_macro_f1=eval_f1,
+            select_seconds=round(select_seconds, 4), train_seconds=round(train_seconds, 4), stop_kappa=kappa,
+            mean_uncertainty=float(unsure.mean()) if len(unsure) else 0.0,
+            max_uncertainty=float(unsure.max()) if len(unsure) else 0.0,
+        ))
+        bar.advance()
+        remaining = settings.budget - int(labelled.sum())
+        if remaining <= 0:
+            return out
+        n = min(settings.batch, remaining)
+        start = time.perf_counter()
+        selection = select_batch(
+            strategy, n, rng, labelled=labelled, held_out=held_out, proba=proba,
+            embeddings=learner.embeddings() if "embeddings" in strategy.needs or "gradients" in strategy.needs else None,
+            committee=learner.committee, texts=train.texts, groups=groups, multi_label=learner.multi_label,
+        )
+        select_seconds = time.perf_counter() - start
+        if len(selection.indices) == 0:
+            return out
+        labelled[selection.indices] = True
+    return out
+
+
+def _hard(proba: np.ndarray, multi_label: bool) -> np.ndarray:
+    """Hard predictions as one comparable code per item (label index, or label-set bit pattern)."""
+    if not multi_label:
+        return proba.argmax(axis=1)
+    bits = (proba >= 0.5).astype(np.int64)
+    return (bits * (1 << np.arange(bits.shape[1]) % 62)).sum(axis=1)
+
+
+def _uncertainty(proba: np.ndarray, multi_label: bool) -> np.ndarray:
+    """Normalised entropy per item (0 = certain, 1 = uniform), the uncertainty stopping rule's input."""
+    return measures.entropy(proba, multi_label) if len(proba) else np.zeros(0)
+
+
+def summarise(result: SimulationResult, budgets: Sequence[int] | None = None,
+              targets: Sequence[float] = (0.90, 0.95, 0.98)) -> dict[str, Any]:
+    """Per strategy: AUC, macro-F1 at fixed budgets, labels to reach each target and the saving vs random."""
+    from textal.curves import summarise_curves
+
+    return summarise_curves(result, budgets=budgets, targets=targets)
