@@ -16,6 +16,12 @@ from typing import Any
 import numpy as np
 
 RANDOM_NAMES = ("random", "random.v1")
+STOP_FLAGS = {
+    "stabilising_predictions": "stop_stabilising",
+    "overall_uncertainty": "stop_uncertainty",
+    "max_uncertainty": "stop_max_uncertainty",
+    "metric_plateau": "stop_plateau",
+}
 
 
 def mean_curves(rounds: Sequence[Any]) -> dict[str, dict[str, np.ndarray]]:
@@ -70,6 +76,7 @@ def summarise_curves(result: Any, budgets: Sequence[int] | None = None,
             "labels_to": reach,
             "mean_select_seconds": float(times[:, 0].mean()),
             "mean_train_seconds": float(times[:, 1].mean()),
+            "stopping": stopping_summary([r for r in result.rounds if r.strategy == name]),
         }
     if random_name is not None:
         base = summary["strategies"][random_name]["labels_to"]
@@ -78,6 +85,37 @@ def summarise_curves(result: Any, budgets: Sequence[int] | None = None,
                 t: _saving(entry["labels_to"][t], base[t], settings.budget) for t in entry["labels_to"]
             }
     return summary
+
+
+def stopping_summary(rounds: Sequence[Any]) -> dict[str, Any]:
+    """Per stopping rule: where it first fired (labels, macro-F1) and what going on to the budget gained.
+
+    Averaged over the repeats in which the rule fired; ``fired_in`` counts them.
+    """
+    runs: dict[int, list[Any]] = defaultdict(list)
+    for r in rounds:
+        runs[r.repeat].append(r)
+    out: dict[str, Any] = {}
+    for rule, flag in STOP_FLAGS.items():
+        hits = []
+        for run in runs.values():
+            run = sorted(run, key=lambda r: r.round)
+            first = next((r for r in run if getattr(r, flag)), None)
+            if first is not None:
+                hits.append((first.labels, first.macro_f1, run[-1].macro_f1))
+        if not hits:
+            out[rule] = {"fired_in": 0, "repeats": len(runs)}
+            continue
+        labels, at_stop, final = (np.array(v, dtype=float) for v in zip(*hits))
+        out[rule] = {
+            "fired_in": len(hits),
+            "repeats": len(runs),
+            "labels": float(labels.mean()),
+            "macro_f1_at_stop": float(at_stop.mean()),
+            "macro_f1_at_budget": float(final.mean()),
+            "gain_if_continued": float((final - at_stop).mean()),
+        }
+    return out
 
 
 def _value_at(curve: dict[str, np.ndarray], budget: int) -> float | None:

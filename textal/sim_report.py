@@ -13,7 +13,8 @@ from textal import __version__
 from textal.plots import plot_labels_to_target, plot_learning_curves
 
 ROUND_FIELDS = ["strategy", "repeat", "round", "labels", "accuracy", "macro_f1", "eval_macro_f1",
-                "select_seconds", "train_seconds", "stop_kappa", "mean_uncertainty", "max_uncertainty"]
+                "select_seconds", "train_seconds", "stop_kappa", "mean_uncertainty", "max_uncertainty",
+                "stop_stabilising", "stop_uncertainty", "stop_max_uncertainty", "stop_plateau"]
 
 
 def environment() -> dict[str, Any]:

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from textal import progress
+from textal import progress, stopping
 from textal.data import Corpus, duplicate_groups
 from textal.errors import TextalError
 from textal.learners import Learner
@@ -78,6 +78,10 @@ class RoundRecord:
     stop_kappa: float | None
     mean_uncertainty: float
     max_uncertainty: float
+    stop_stabilising: bool = False
+    stop_uncertainty: bool = False
+    stop_max_uncertainty: bool = False
+    stop_plateau: bool = False
 
 
 @dataclass
@@ -96,14 +100,6 @@ class SimulationResult:
             "info": self.info,
             "rounds": [asdict(r) for r in self.rounds],
         }
-
-
-def _cohen_kappa(a: np.ndarray, b: np.ndarray) -> float:
-    from sklearn.metrics import cohen_kappa_score
-
-    if np.array_equal(a, b):
-        return 1.0
-    return float(cohen_kappa_score(a, b))
 
 
 def _seed_set(learner: Learner, pool_ids: np.ndarray, size: int, how: str, rng: np.random.Generator) -> np.ndarray:
@@ -170,7 +166,8 @@ def _run_curve(learner, strategy, name, repeat, seed_ids, held_out, stop_set, gr
     labelled = np.zeros(len(train), dtype=bool)
     labelled[seed_ids] = True
     out: list[RoundRecord] = []
-    previous_stop: np.ndarray | None = None
+    stop_predictions: list[np.ndarray] = []
+    eval_history: list[float] = []
     select_seconds = 0.0
     for round_no in range(10**9):
         idx = np.flatnonzero(labelled)
@@ -182,16 +179,23 @@ def _run_curve(learner, strategy, name, repeat, seed_ids, held_out, stop_set, gr
         eval_f1 = None
         if held_out.any():
             eval_f1 = score_predictions(proba[held_out], y_pool[held_out], learner.multi_label)["macro_f1"]
-        stop_pred = _hard(proba[stop_set], learner.multi_label)
-        kappa = None if previous_stop is None else _cohen_kappa(previous_stop, stop_pred)
-        previous_stop = stop_pred
-        unsure = _uncertainty(proba[~labelled & ~held_out], learner.multi_label)
+            eval_history.append(eval_f1)
+        stop_predictions.append(_hard(proba[stop_set], learner.multi_label))
+        unlabelled = proba[~labelled & ~held_out]
+        stable = stopping.stabilising_predictions(stop_predictions)
+        kappas = stable.figures["kappas"]
+        unsure = _uncertainty(unlabelled, learner.multi_label)
         out.append(RoundRecord(
             strategy=name, repeat=repeat, round=round_no, labels=int(labelled.sum()),
             accuracy=test_scores["accuracy"], macro_f1=test_scores["macro_f1"], eval_macro_f1=eval_f1,
-            select_seconds=round(select_seconds, 4), train_seconds=round(train_seconds, 4), stop_kappa=kappa,
+            select_seconds=round(select_seconds, 4), train_seconds=round(train_seconds, 4),
+            stop_kappa=kappas[-1] if kappas else None,
             mean_uncertainty=float(unsure.mean()) if len(unsure) else 0.0,
             max_uncertainty=float(unsure.max()) if len(unsure) else 0.0,
+            stop_stabilising=stable.stop,
+            stop_uncertainty=bool(len(unlabelled)) and stopping.overall_uncertainty(unlabelled, multi_label=learner.multi_label).stop,
+            stop_max_uncertainty=bool(len(unlabelled)) and stopping.max_uncertainty(unlabelled, multi_label=learner.multi_label).stop,
+            stop_plateau=bool(eval_history) and stopping.metric_plateau(eval_history).stop,
         ))
         bar.advance()
         remaining = settings.budget - int(labelled.sum())
@@ -212,11 +216,8 @@ def _run_curve(learner, strategy, name, repeat, seed_ids, held_out, stop_set, gr
 
 
 def _hard(proba: np.ndarray, multi_label: bool) -> np.ndarray:
-    """Hard predictions as one comparable code per item (label index, or label-set bit pattern)."""
-    if not multi_label:
-        return proba.argmax(axis=1)
-    bits = (proba >= 0.5).astype(np.int64)
-    return (bits * (1 << np.arange(bits.shape[1]) % 62)).sum(axis=1)
+    """Hard predictions of the stop set: label indices, or a 0/1 matrix for multi-label."""
+    return (proba >= 0.5).astype(np.int8) if multi_label else proba.argmax(axis=1)
 
 
 def _uncertainty(proba: np.ndarray, multi_label: bool) -> np.ndarray:

@@ -32,3 +32,19 @@ def test_summary_gives_auc_over_all_rounds_and_savings_against_random():
     assert margin["labels_to"] == {"0.90": 20, "0.95": 30}
     assert margin["saving_vs_random"]["0.90"] == {"percent": 50.0, "at_least": False}
     assert summary["strategies"]["random"]["labels_to"]["0.95"] == 40
+
+
+def test_stopping_summary_reports_the_first_firing_round_and_the_gain_of_going_on():
+    from textal.curves import stopping_summary
+
+    rounds = []
+    for repeat, fire_at in ((0, 20), (1, 30)):
+        for labels, f1 in ((10, 0.5), (20, 0.8), (30, 0.85), (40, 0.9)):
+            r = record("margin", repeat, labels, f1)
+            r.stop_plateau = labels >= fire_at
+            rounds.append(r)
+    summary = stopping_summary(rounds)
+    assert summary["metric_plateau"]["fired_in"] == 2
+    assert summary["metric_plateau"]["labels"] == 25
+    assert summary["metric_plateau"]["gain_if_continued"] == np.mean([0.9 - 0.8, 0.9 - 0.85])
+    assert summary["stabilising_predictions"] == {"fired_in": 0, "repeats": 2}
