@@ -1,0 +1,69 @@
+"""`textal simulate` end to end on a slice of SMS spam with the real MiniLM encoder (smoke size)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+TEXTAL = str(Path(sys.executable).with_name("textal"))
+
+
+def slice_csv(src: Path, dest: Path, rows: int) -> Path:
+    with open(src, newline="") as fh:
+        data = list(csv.reader(fh))
+    with open(dest, "w", newline="") as fh:
+        csv.writer(fh).writerows(data[: rows + 1])
+    return dest
+
+
+@pytest.fixture(scope="module")
+def sms_slice(tmp_path_factory, data_dir):
+    root = tmp_path_factory.mktemp("sms")
+    return (slice_csv(data_dir / "sms_spam" / "train.csv", root / "pool.csv", 600),
+            slice_csv(data_dir / "sms_spam" / "test.csv", root / "test.csv", 300), root)
+
+
+def simulate(pool, test, out, cache):
+    return subprocess.run(
+        [TEXTAL, "simulate", str(pool), "--test", str(test), "--strategies", "random,entropy,vote_entropy,hybrid",
+         "--seed-size", "20", "--batch", "20", "--budget", "100", "--repeats", "1", "--out", str(out),
+         "--cache-dir", str(cache)],
+        capture_output=True, text=True, timeout=900,
+    )
+
+
+def test_simulate_writes_results_csv_and_figures_and_repeats_itself_exactly(sms_slice):
+    pool, test, root = sms_slice
+    first = simulate(pool, test, root / "run1", root / "cache")
+    assert first.returncode == 0, first.stderr
+    out = root / "run1"
+    for name in ("results.json", "rounds.csv", "summary.csv", "learning_curves.png", "labels_to_target.png"):
+        assert (out / name).stat().st_size > 0, name
+    assert (out / "learning_curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    results = json.loads((out / "results.json").read_text())
+    assert set(results["summary"]["strategies"]) == {"random", "entropy", "vote_entropy", "hybrid"}
+    labels = [r["labels"] for r in results["rounds"] if r["strategy"] == "entropy"]
+    assert labels == [20, 40, 60, 80, 100]
+    assert results["full_data"]["macro_f1"] > 0.8
+    assert "textal simulate" in results["command"]
+    assert "AUC" in first.stdout
+
+    second = simulate(pool, test, root / "run2", root / "cache")
+    assert second.returncode == 0, second.stderr
+    again = json.loads((root / "run2" / "results.json").read_text())
+    assert [r["macro_f1"] for r in again["rounds"]] == [r["macro_f1"] for r in results["rounds"]]
+
+
+def test_simulate_rejects_a_budget_beyond_the_pool_with_exit_2(sms_slice):
+    pool, test, root = sms_slice
+    result = subprocess.run(
+        [TEXTAL, "simulate", str(pool), "--test", str(test), "--budget", "5000", "--out", str(root / "x")],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 2
+    assert "exceeds the 600 texts" in result.stderr
