@@ -68,8 +68,11 @@ def _proba_and_embeddings(loaded: LoadedModel, texts: list[str], want_embeddings
     model = loaded.model
     probas, embeds = [], []
     from_embeddings = getattr(model, "predict_proba_embeddings", None)  # embed-head: head over the encoder's output
-    for start in range(0, len(texts), batch_size):
-        chunk = texts[start : start + batch_size]
+    # chunks of similar length: little padding for transformer models, and each chunk holds the model briefly
+    order = np.argsort([len(t) for t in texts], kind="stable")
+    ordered = [texts[i] for i in order]
+    for start in range(0, len(ordered), batch_size):
+        chunk = ordered[start : start + batch_size]
         with loaded.lock:
             if want_embeddings and callable(from_embeddings):
                 emb = model.embed(chunk)
@@ -80,8 +83,10 @@ def _proba_and_embeddings(loaded: LoadedModel, texts: list[str], want_embeddings
         probas.append(np.asarray(proba, dtype=np.float64))
         if emb is not None:
             embeds.append(np.asarray(emb, dtype=np.float32))
-    proba = np.concatenate(probas) if probas else np.zeros((0, len(model.labels_)))
-    emb = np.concatenate(embeds) if embeds else None
+    restore = np.empty_like(order)
+    restore[order] = np.arange(len(order))
+    proba = np.concatenate(probas)[restore] if probas else np.zeros((0, len(model.labels_)))
+    emb = np.concatenate(embeds)[restore] if embeds else None
     return proba, emb
 
 
@@ -92,7 +97,7 @@ def predict_tasks(
     scorer: Scorer,
     *,
     max_chars: int,
-    batch_size: int = 64,
+    batch_size: int = 32,
 ) -> list[dict[str, Any]]:
     """One Label Studio prediction per task, same order as ``tasks``."""
     version = loaded.model_version

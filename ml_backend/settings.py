@@ -37,7 +37,7 @@ class Settings:
     basic_auth_pass: str | None = None
     max_body_bytes: int = 8 * 1024 * 1024
     max_text_chars: int = 20_000
-    batch_size: int = 64  # texts per model call (requests interleave between calls)
+    batch_size: int = 32  # texts per model call, length-sorted (requests interleave between calls)
     swap_wait_s: float = 30.0  # how long /predict waits for a model that is being loaded
     setup_wait_s: float = 1.0  # /setup answers within Label Studio's 3 s timeout
 
