@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -147,7 +148,7 @@ class ModelSlot:
 class ModelCatalog:
     """A project's own store first, the ``--store`` fallback second."""
 
-    def __init__(self, base_store: str | Path, project_store_path) -> None:
+    def __init__(self, base_store: str | Path, project_store_path: Callable[[int], Path]) -> None:
         self.base = ModelSlot(base_store, base=True)
         self._project_store_path = project_store_path  # callable: project id -> Path
         self._slots: dict[int, ModelSlot] = {}
