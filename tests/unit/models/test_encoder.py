@@ -32,7 +32,7 @@ def test_embeddings_are_unit_length_float32_in_input_order(tiny_bert_dir):
 
 
 def test_encoder_on_a_saved_classifier_pools_exactly_like_the_classifiers_embed(tiny_bert_dir, tmp_path):
-    clf = TransformerClassifier(model=str(tiny_bert_dir), epochs=1).fit(TEXTS * 3, ["spam", "ham", "ham", "spam"] * 3)
+    clf = TransformerClassifier(model=str(tiny_bert_dir), epochs=1, min_steps=0).fit(TEXTS * 3, ["spam", "ham", "ham", "spam"] * 3)
     clf.save(tmp_path / "clf")
     np.testing.assert_allclose(Encoder(model=str(tmp_path / "clf")).encode(TEXTS), clf.embed(TEXTS), atol=1e-6)
 

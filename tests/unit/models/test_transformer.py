@@ -22,7 +22,7 @@ LABELS = (["spam"] * 4 + ["ham"] * 4) * 4
 
 
 def quick(tiny_bert_dir, **params) -> TransformerClassifier:
-    settings = dict(model=str(tiny_bert_dir), epochs=3, learning_rate=3e-3, batch_size=8, seed=0)
+    settings = dict(model=str(tiny_bert_dir), epochs=3, min_steps=0, learning_rate=3e-3, batch_size=8, seed=0)
     settings.update(params)
     return TransformerClassifier(**settings)
 
@@ -106,6 +106,11 @@ def test_the_best_epochs_weights_are_restored(tiny_bert_dir):
     assert model.best_epoch_ < 6, "this setting should overfit; pick another seed if it stops doing so"
     assert model.validation_loss_ == pytest.approx(min(losses), abs=1e-6)
     assert model.validation_loss_ != pytest.approx(losses[-1], abs=1e-6)
+
+
+def test_a_small_training_set_gets_more_epochs_to_reach_min_steps(tiny_bert_dir):
+    model = quick(tiny_bert_dir, epochs=1, min_steps=10, patience=None, validation_fraction=0.0).fit(TEXTS, LABELS)
+    assert model.n_epochs_ == 3  # 32 texts / batch 8 = 4 steps per epoch; 10 steps need 3 epochs
 
 
 def test_a_declared_class_without_examples_still_gets_a_column(tiny_bert_dir):
