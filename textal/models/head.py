@@ -11,11 +11,8 @@ import warnings
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
-from threadpoolctl import threadpool_limits
 
-# Small dense problems: BLAS threads cost more than they give, and on a busy machine they
-# oversubscribe the cores (measured: a 100-row, 77-class fit took 14 s threaded, 0.4 s on one).
-BLAS_THREADS = 1
+from textal.threads import single_blas_thread
 
 
 class LogisticHead:
@@ -42,7 +39,7 @@ class LogisticHead:
         """Fit on features ``X`` and encoded labels ``y`` (indices, or a 0/1 matrix if multi-label)."""
         self.n_classes_ = n_classes
         self.multi_label_ = multi_label
-        with warnings.catch_warnings(), threadpool_limits(BLAS_THREADS):
+        with warnings.catch_warnings(), single_blas_thread():
             warnings.simplefilter("ignore", ConvergenceWarning)
             warnings.filterwarnings("ignore", message="The number of unique classes")
             if multi_label:
@@ -64,7 +61,7 @@ class LogisticHead:
 
     def predict_proba(self, X) -> np.ndarray:
         """Probabilities over all ``n_classes`` (n, k)."""
-        with threadpool_limits(BLAS_THREADS):
+        with single_blas_thread():
             return self._predict_proba(X)
 
     def _predict_proba(self, X) -> np.ndarray:
