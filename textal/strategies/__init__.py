@@ -3,7 +3,14 @@
 Importing this package registers every strategy; ``list_strategies()`` names them with a line each.
 """
 
-from textal.strategies import committee, diversity, hybrid, random_sampling, uncertainty  # noqa: F401  (registration)
+from textal.strategies import (  # noqa: F401  (registration)
+    committee,
+    diversity,
+    hybrid,
+    random_sampling,
+    scheduled_hybrid,
+    uncertainty,
+)
 from textal.strategies.base import (
     Pool,
     Selection,
