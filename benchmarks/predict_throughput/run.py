@@ -36,6 +36,16 @@ def sms_texts(n: int) -> tuple[list[str], list[str]]:
     return [r["text"] for r in rows[:n]], [r["label"] for r in rows[:n]]
 
 
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model-dir", help="a saved TransformerClassifier directory (default: fine-tune one)")
@@ -59,7 +69,7 @@ def main() -> None:
         tmp = tempfile.TemporaryDirectory(prefix="textal-bench-")
         model_dir = Path(tmp.name) / "model"
         print("fine-tuning a model to score (not timed) ...", file=sys.stderr)
-        TransformerClassifier(epochs=1, validation_fraction=0.0).fit(texts[-256:], labels[-256:]).save(model_dir)
+        TransformerClassifier(epochs=1, min_steps=0, validation_fraction=0.0).fit(texts[-256:], labels[-256:]).save(model_dir)
 
     ours = TransformerClassifier.load(model_dir)
     pipe = pipeline("text-classification", model=str(model_dir))  # its default settings (batch_size 1)
@@ -73,6 +83,7 @@ def main() -> None:
     for run in contenders.values():  # warm-up: first-call allocations, lazy init
         run(texts[:64])
 
+    load_before = os.getloadavg()[0]
     times: dict[str, list[float]] = {name: [] for name in contenders}
     for _ in range(args.rounds):
         for name, run in contenders.items():
@@ -88,10 +99,11 @@ def main() -> None:
     base = rate["pipeline (defaults)"]
     print(f"command: {' '.join([Path(sys.executable).name, *sys.argv])}")
     print(
-        f"machine: {platform.machine()}, {os.cpu_count()} CPUs, torch threads {torch.get_num_threads()}, "
+        f"machine: {cpu_model()} ({platform.machine()}), {os.cpu_count()} CPUs, torch threads {torch.get_num_threads()}, "
         f"GPU: {torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'none'}"
     )
     print(f"versions: python {platform.python_version()}, torch {torch.__version__}, transformers {transformers.__version__}")
+    print(f"load average before/after: {load_before:.2f} / {os.getloadavg()[0]:.2f} (1 min)")
     print(f"texts: {args.n} SMS (sms_spam/train.csv first rows); rounds: {args.rounds}, median; warm-up excluded")
     print(f"label agreement textal vs pipeline: {agreement:.4f}\n")
     print("| contender | texts/s (median) | rounds (s) | vs pipeline defaults |")
