@@ -3,7 +3,9 @@
 After Zhdanov (2019), "Diverse mini-batch active learning": the top ``factor x n`` items by an
 informativeness measure are clustered by k-means weighted by that informativeness into n
 clusters, and the member nearest each centroid is asked. A large factor leans to diversity, a
-factor of 1 is plain uncertainty sampling. Scores are the measure's.
+factor of 1 is plain uncertainty sampling. Scores are the measure's: margin (default), entropy or
+least confidence of the model's probabilities, or the score of the committee strategy
+(``vote_entropy``, ``kl_consensus``) as ``textal.strategies.committee`` computes it.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from textal.strategies import measures
 from textal.strategies.base import Pool, StrategyError, register
 from textal.strategies.batch import BatchStrategy
 from textal.strategies.clustering import cluster_rank_scores
+from textal.strategies.committee import KLConsensus, VoteEntropy
 from textal.strategies.picking import top_distinct
 from textal.strategies.uncertainty import pool_proba
 
@@ -51,7 +54,9 @@ class Hybrid(BatchStrategy):
 
     def _scores(self, pool: Pool) -> np.ndarray:
         if self.measure in measures.COMMITTEE_MEASURES:
-            return measures.COMMITTEE_MEASURES[self.measure](pool.committee, pool.multi_label)
+            # the committee strategy's own score: class-ranked dispute x consensus uncertainty
+            committee_strategy = VoteEntropy() if self.measure == "vote_entropy" else KLConsensus()
+            return committee_strategy._scores(pool)
         return measures.MEASURES[self.measure](pool_proba(pool), pool.multi_label)
 
     def _pick(self, pool, n, allowed, groups, rng):

@@ -7,6 +7,7 @@ import pytest
 
 from textal.strategies import Pool, StrategyError, get_strategy
 from textal.strategies import measures
+from textal.strategies.committee import rank_within_predicted_class
 
 
 def two_region_pool(blob_factory) -> tuple[Pool, np.ndarray]:
@@ -40,7 +41,7 @@ def test_hybrid_with_factor_one_is_plain_uncertainty_sampling(pool_factory):
 def test_hybrid_can_rank_by_committee_dispute_and_then_needs_a_committee(pool_factory):
     pool = pool_factory(40, seed=2)
     hybrid = get_strategy("hybrid.v1", measure="vote_entropy")
-    np.testing.assert_allclose(hybrid.scores(pool), measures.vote_entropy(pool.committee))
+    np.testing.assert_allclose(hybrid.scores(pool), get_strategy("vote_entropy.v1").scores(pool))
     pool.committee = None
     with pytest.raises(StrategyError, match="needs committee"):
         hybrid.select(pool, 3, np.random.default_rng(0))
@@ -67,14 +68,46 @@ def test_vote_entropy_puts_boundary_disputes_first_then_undisputed_items_by_cons
     assert sel.scores[0] == sel.scores[1] == 0.0
 
 
-def test_kl_consensus_weighting_lowers_a_dispute_the_consensus_has_already_settled():
+def test_consensus_weighting_multiplies_the_plain_dispute_by_consensus_uncertainty():
     pool = committee_pool()
-    weighted = get_strategy("kl_consensus.v1").scores(pool)
+    weighted = get_strategy("kl_consensus.v1", weighting="consensus").scores(pool)
     plain = get_strategy("kl_consensus.v1", weighting="none").scores(pool)
     unsure = measures.margin(pool.committee.mean(axis=0))
     np.testing.assert_allclose(weighted, plain * unsure)
     sel = get_strategy("kl_consensus.v1", random_fraction=0).select(pool, 4, np.random.default_rng(0))
     assert sel.indices.tolist()[-1] == 0
+
+
+def test_rank_within_predicted_class_gives_percentiles_per_class_and_keeps_zero():
+    values = np.array([0.1, 0.5, 0.3, 0.0, 0.9])
+    consensus = np.array([[1, 0], [1, 0], [0, 1], [0, 1], [0, 1.0]])
+    np.testing.assert_allclose(rank_within_predicted_class(values, consensus, False), [0.5, 1.0, 2 / 3, 0.0, 1.0])
+
+
+@pytest.mark.parametrize("name", ["vote_entropy.v1", "kl_consensus.v1"])
+def test_class_ranking_stops_one_loud_class_from_filling_the_batch(name):
+    # class 0's items are disputed far more loudly than the other classes' items, as happens to a
+    # class that already has several labels under bootstrap resampling: for vote entropy the votes
+    # split 2/1/1 instead of 3/1; for KL the same 3/1 split is made with far more confident members
+    rng = np.random.default_rng(0)
+    k, per = 5, 40
+    committee = np.zeros((4, k * per, k))
+    for i in range(k * per):
+        c = i // per
+        if name == "vote_entropy.v1":
+            votes, low, high = ([0, 0, 1, 2] if c == 0 else [c, c, c, (c + 1) % k]), 0.6, 0.8
+        else:
+            votes, (low, high) = [c, c, c, (c + 1) % k], ((0.9, 0.97) if c == 0 else (0.35, 0.45))
+        for m, v in enumerate(votes):
+            strength = rng.uniform(low, high)
+            committee[m, i] = (1 - strength) / (k - 1)
+            committee[m, i, v] = strength
+    pool = Pool(committee=committee)
+    plain = get_strategy(name, weighting="none", random_fraction=0).select(pool, 10, np.random.default_rng(0))
+    ranked = get_strategy(name, random_fraction=0).select(pool, 10, np.random.default_rng(0))
+    predicted = pool.committee.mean(axis=0).argmax(axis=1)
+    assert set(predicted[plain.indices].tolist()) == {0}
+    assert len(set(predicted[ranked.indices].tolist())) >= 3
 
 
 def test_weighting_none_gives_the_plain_figure():
