@@ -89,6 +89,15 @@ def main() -> None:
             times.append(time.perf_counter() - start)
         assert len(sel.indices) == args.batch
         print(f"| {name} | {statistics.median(times):.2f} | {min(times):.2f} | {max(times):.2f} | {len(sel.indices)} |", flush=True)
+    # cold start: no model yet, so no probabilities; every uncertainty strategy goes coverage-first
+    cold = Pool(embeddings=pool.embeddings, texts=pool.texts, excluded=pool.excluded, groups=pool.groups)
+    times = []
+    for r in range(args.repeats):
+        start = time.perf_counter()
+        sel = get_strategy("margin.v1").select(cold, args.batch, np.random.default_rng(r))
+        times.append(time.perf_counter() - start)
+    print(f"| cold start (margin.v1, no probabilities) | {statistics.median(times):.2f} | {min(times):.2f} | "
+          f"{max(times):.2f} | {len(sel.indices)} |")
 
 
 if __name__ == "__main__":
