@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import numpy as np
 from scipy import sparse
-from threadpoolctl import threadpool_limits
+from textal.threads import single_blas_thread
 
 DistFn = Callable[[np.ndarray, np.ndarray], np.ndarray]  # (rows, centres) -> squared distances
 CHUNK = 8192  # rows per block in the pool-wide distance passes
@@ -55,7 +55,7 @@ def d2_sample(
     _drop(allowed, first, groups)
     bound = _full_min_dist(np.arange(size), np.array([first]), dist)
     fresh = np.ones(size, dtype=np.int64)  # how many centres each bound accounts for
-    with threadpool_limits(1, user_api="blas"):  # many tiny products: threads only cost here
+    with single_blas_thread():  # many tiny products: threads only cost here
         _d2_loop(k, dist, rng, allowed, w, groups, proposals, centres, bound, fresh)
     return centres
 
@@ -212,7 +212,7 @@ def greedy_k_center(
     for j, i in enumerate(picks):
         chosen[j], chosen_sq[j] = X[i], sq[i]
     fresh = np.full(size, len(picks), dtype=np.int64)
-    with threadpool_limits(1, user_api="blas"):  # one small product per step: threads only cost here
+    with single_blas_thread():  # one small product per step: threads only cost here
         _k_center_loop(X, sq, n, groups, picks, bound, fresh, chosen, chosen_sq)
     return picks, np.sqrt(np.maximum(gap, 0.0))
 
