@@ -59,7 +59,9 @@ class RichReporter:
 
     def finish(self, bar: _RichBar) -> None:
         task = next((t for t in bar.progress.tasks if t.id == bar.task_id), None)
-        if task is not None and task.total is not None:
+        if self.active > 1:  # a step inside a longer task: gone when done, or bars pile up per round
+            bar.progress.remove_task(bar.task_id)
+        elif task is not None and task.total is not None:
             bar.progress.update(bar.task_id, completed=task.total)
         self.active -= 1
         if self.active == 0 and self.progress is not None:

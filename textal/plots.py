@@ -19,10 +19,15 @@ def _pyplot():
     return plt
 
 
-def plot_learning_curves(result: Any, path: str | Path, title: str | None = None) -> Path:
-    """Mean test macro-F1 against labels per strategy, shaded from the worst to the best repeat."""
+def plot_learning_curves(
+    result: Any, path: str | Path, title: str | None = None, strategies: list[str] | None = None
+) -> Path:
+    """Mean test macro-F1 against labels per strategy (all, or ``strategies``), shaded from the worst
+    to the best repeat."""
     plt = _pyplot()
     curves = mean_curves(result.rounds)
+    if strategies is not None:
+        curves = {name: c for name, c in curves.items() if name in strategies}
     full = result.full_data["macro_f1"]
     fig, ax = plt.subplots(figsize=(8, 5), dpi=120)
     for name, curve in sorted(curves.items()):

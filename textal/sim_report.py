@@ -10,7 +10,10 @@ from pathlib import Path
 from typing import Any
 
 from textal import __version__
+from textal.curves import RANDOM_NAMES
 from textal.plots import plot_labels_to_target, plot_learning_curves
+
+MAIN_CURVES = 5  # with more strategies than this, a second figure shows the best ones and random
 
 ROUND_FIELDS = ["strategy", "repeat", "round", "labels", "accuracy", "macro_f1", "eval_macro_f1",
                 "select_seconds", "train_seconds", "stop_kappa", "mean_uncertainty", "max_uncertainty",
@@ -61,6 +64,11 @@ def write_report(result: Any, summary: dict[str, Any], out_dir: str | Path, comm
                 f"{entry['mean_select_seconds']:.4f}", f"{entry['mean_train_seconds']:.4f}",
             ])
     paths.append(plot_learning_curves(result, out / "learning_curves.png"))
+    if len(summary["strategies"]) > MAIN_CURVES:
+        ranked = sorted(summary["strategies"], key=lambda name: -summary["strategies"][name]["auc"])
+        main = [n for n in ranked if n not in RANDOM_NAMES][: MAIN_CURVES - 1] + [n for n in ranked if n in RANDOM_NAMES]
+        paths.append(plot_learning_curves(result, out / "learning_curves_main.png", strategies=main,
+                                          title=f"Learning curves: the {len(main) - 1} best strategies and random"))
     paths.append(plot_labels_to_target(summary, result.settings.budget, out / "labels_to_target.png"))
     return paths
 
