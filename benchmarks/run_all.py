@@ -1,0 +1,23 @@
+"""Rerun every benchmark with its recorded command (`make bench`). Results land beside each script."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ORDER = ["selection_speed", "predict_throughput", "predict_latency", "label_efficiency", "refresh_latency"]
+
+
+def main() -> None:
+    for name in ORDER:
+        script = HERE / name / "run.py"
+        if not script.is_file():
+            continue
+        print(f"== {name}", flush=True)
+        subprocess.run([sys.executable, str(script)], check=True)
+
+
+if __name__ == "__main__":
+    main()
