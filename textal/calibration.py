@@ -19,7 +19,8 @@ from typing import Any
 import numpy as np
 from scipy.optimize import minimize_scalar
 
-from textal.errors import TextalError
+from textal.errors import ModelError, TextalError
+from textal.models import base
 
 T_BOUNDS = (0.05, 20.0)
 _EPS = 1e-12
@@ -133,17 +134,10 @@ def write_to_card(store: Any, version: str, report: CalibrationReport) -> None:
 
 def encode_labels(labels: Sequence[Any], label_names: Sequence[str], multi_label: bool = False) -> np.ndarray:
     """String labels (multi-label: sequences of them) as class indices or a 0/1 matrix over ``label_names``."""
-    index = {name: i for i, name in enumerate(label_names)}
     try:
-        if multi_label:
-            out = np.zeros((len(labels), len(label_names)))
-            for row, item in enumerate(labels):
-                for lab in item:
-                    out[row, index[lab]] = 1.0
-            return out
-        return np.array([index[lab] for lab in labels], dtype=np.int64)
-    except KeyError as exc:
-        raise CalibrationError(f"held-out label {exc.args[0]!r} is not one the model knows") from None
+        return base.encode_labels(labels, label_names, multi_label)
+    except ModelError as exc:
+        raise CalibrationError(f"held-out {exc}") from None
 
 
 def check_proba(proba: Any, multi_label: bool) -> np.ndarray:

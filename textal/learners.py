@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from textal.errors import TextalError
+from textal.models.base import encode_labels
 from textal.models.head import LogisticHead
 
 
@@ -28,13 +29,7 @@ class Learner(ABC):
 
     def encode(self, labels: Sequence) -> np.ndarray:
         """Gold labels as indices (single-label) or a 0/1 matrix (multi-label)."""
-        index = {lab: i for i, lab in enumerate(self.labels)}
-        if self.multi_label:
-            out = np.zeros((len(labels), len(self.labels)), dtype=np.float32)
-            for row, item in enumerate(labels):
-                out[row, [index[lab] for lab in item]] = 1.0
-            return out
-        return np.array([index[lab] for lab in labels], dtype=np.int64)
+        return encode_labels(labels, self.labels, self.multi_label)
 
     def decode(self, y: np.ndarray) -> list:
         """Encoded labels back to label names (tuples for multi-label)."""

@@ -87,17 +87,7 @@ class LabelMixin:
 
     def encode_labels(self, labels: Labels) -> np.ndarray:
         """Labels as indices into ``labels_`` (single) or a 0/1 matrix (multi)."""
-        index = {lab: i for i, lab in enumerate(self.labels_)}
-        try:
-            if self.multi_label_:
-                out = np.zeros((len(labels), len(self.labels_)), dtype=np.float32)
-                for row, item in enumerate(labels):
-                    for lab in item:
-                        out[row, index[lab]] = 1.0
-                return out
-            return np.array([index[lab] for lab in labels], dtype=np.int64)
-        except KeyError as exc:
-            raise ModelError(f"label {exc.args[0]!r} is not one the model knows ({self.labels_})") from None
+        return encode_labels(labels, self.labels_, self.multi_label_)
 
     def predict(self, texts: Sequence[str], threshold: float = 0.5) -> list[str] | list[tuple[str, ...]]:
         """The top label per text, or every label above ``threshold`` for multi-label."""
@@ -127,6 +117,23 @@ class LabelMixin:
     def _restore_labels(self, meta: dict[str, Any]) -> None:
         self.labels_ = list(meta["labels"])
         self.multi_label_ = bool(meta["multi_label"])
+
+
+def encode_labels(labels: Labels, label_names: Sequence[str], multi_label: bool = False) -> np.ndarray:
+    """String labels as indices into ``label_names`` (single-label) or a 0/1 float32 matrix (multi-label).
+
+    A label outside ``label_names`` is a ModelError naming it.
+    """
+    index = {name: i for i, name in enumerate(label_names)}
+    try:
+        if multi_label:
+            out = np.zeros((len(labels), len(label_names)), dtype=np.float32)
+            for row, item in enumerate(labels):
+                out[row, [index[lab] for lab in item]] = 1.0
+            return out
+        return np.array([index[lab] for lab in labels], dtype=np.int64)
+    except KeyError as exc:
+        raise ModelError(f"label {exc.args[0]!r} is not one the model knows ({list(label_names)})") from None
 
 
 def read_meta(path: str | Path) -> dict[str, Any]:
