@@ -1,23 +1,38 @@
-"""The jobs the backend puts on the queue: ``retrain`` a project, ``score_tasks`` of a project.
+"""The jobs on the queue: ``retrain``, ``score_tasks``, ``finetune`` and ``prune_predictions`` of a project.
 
 The webhook handler only enqueues (a row in SQLite or a Redis push, milliseconds); the bodies run in
 the retrain worker (``textal worker``), which builds the same ``Jobs`` over the same queue and data
-folder and calls ``ml_backend.worker.retrain`` / ``ml_backend.worker.score_tasks``.
+folder and calls ``ml_backend.worker.<job>``.
+
+Coalescing (``ml_backend.coalesce``): however many retrain requests arrive, one retrain per project
+waits and one runs; a request made while one runs queues exactly one more. ``retrain``,
+``score_tasks`` and ``prune_predictions`` of a project share the project's lease (they all write
+that project's predictions), ``finetune`` (minutes) has its own, so fast refreshes go on meanwhile.
+A job that finds its lease taken, or its project in backoff, reschedules itself. Failures are
+retried with backoff (5 s doubling to 10 min, ``MAX_FAILURES`` in a row for a non-transient one);
+nothing is dropped on the first error.
 """
 
 from __future__ import annotations
 
 import importlib
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from huey.api import Huey
+from huey.exceptions import RetryTask
+
+from ml_backend.coalesce import ProjectGate, TransientJobError
 
 log = logging.getLogger("ml_backend.jobs")
 
-RETRIES = 3
-RETRY_DELAY_S = 10
+DEFER_S = 1.0  # a job whose lease is held elsewhere looks again after this long
+PRUNE_DEFER_S = 15.0  # pruning old predictions waits for a quiet moment (no retrain pending)
+MAX_FAILURES = 6  # consecutive non-transient failures of a job kind before it waits for a new request
+PROJECT_LEASE = "project"
+COALESCED = ("retrain", "finetune")
 
 
 def _call_worker(name: str, **kwargs: Any) -> Any:
@@ -37,34 +52,143 @@ def _call_worker(name: str, **kwargs: Any) -> Any:
 
 
 class Jobs:
-    """The two jobs, registered once on ``huey`` and bound to the data folder the worker reads."""
+    """The jobs, registered once on ``huey`` and bound to the data folder the worker reads."""
 
     def __init__(self, huey: Huey, data_dir: str | Path) -> None:
         self.huey = huey
         self.data_dir = Path(data_dir)
+        self.gate = ProjectGate(huey)
 
-        def retrain(project_id: int, reason: str = "") -> Any:
+        def retrain(project_id: int, reason: str = "", task=None) -> Any:
             """Retrain ``project_id`` from its Label Studio annotations (body: ml_backend.worker)."""
-            return _call_worker("retrain", data_dir=self.data_dir, project_id=project_id, reason=reason)
+            return self._exclusive(
+                "retrain", PROJECT_LEASE, project_id, task,
+                lambda: _call_worker("retrain", data_dir=self.data_dir, project_id=project_id, reason=reason),
+            )
 
-        def score_tasks(project_id: int, task_ids: list[int]) -> Any:
+        def score_tasks(project_id: int, task_ids: list[int], task=None) -> Any:
             """Predict and push scores for newly imported tasks (body: ml_backend.worker)."""
-            return _call_worker("score_tasks", data_dir=self.data_dir, project_id=project_id, task_ids=task_ids)
+            return self._exclusive(
+                None, PROJECT_LEASE, project_id, task,
+                lambda: _call_worker("score_tasks", data_dir=self.data_dir, project_id=project_id, task_ids=task_ids),
+            )
 
-        self.retrain = huey.task(retries=RETRIES, retry_delay=RETRY_DELAY_S, name="retrain")(retrain)
-        self.score_tasks = huey.task(retries=RETRIES, retry_delay=RETRY_DELAY_S, name="score_tasks")(score_tasks)
+        def finetune(project_id: int, reason: str = "", task=None) -> Any:
+            """Fine-tune the project's encoder on its labels, then refresh the fast tier (body: ml_backend.worker)."""
+            return self._exclusive(
+                "finetune", "finetune", project_id, task,
+                lambda: _call_worker("finetune", data_dir=self.data_dir, project_id=project_id, reason=reason),
+            )
+
+        def prune_predictions(project_id: int, task=None) -> Any:
+            """Delete Label Studio predictions of model versions no longer in use (body: ml_backend.worker)."""
+            if self.gate.pending("retrain", project_id) is not None:
+                raise RetryTask(delay=PRUNE_DEFER_S)  # labels are waiting: they come first
+            return self._exclusive(
+                None, PROJECT_LEASE, project_id, task,
+                lambda: _call_worker("prune_predictions", data_dir=self.data_dir, project_id=project_id),
+            )
+
+        def task(func: Callable[..., Any], name: str, priority: int = 0):
+            return huey.task(retries=0, context=True, name=name, priority=priority)(func)
+
+        self.retrain = task(retrain, "retrain", priority=10)
+        self.score_tasks = task(score_tasks, "score_tasks", priority=10)
+        self.finetune = task(finetune, "finetune")
+        self.prune_predictions = task(prune_predictions, "prune_predictions", priority=-10)
+        self._wrappers = {
+            "retrain": self.retrain, "finetune": self.finetune,
+            "score_tasks": self.score_tasks, "prune_predictions": self.prune_predictions,
+        }
+
+    # -- enqueueing ---------------------------------------------------------------------------
+
+    def request(self, kind: str, project_id: int, reason: str, delay: float | None = None) -> str:
+        """Queue a ``retrain`` or ``finetune`` of the project unless one is already waiting; returns the waiting job's id."""
+        if kind not in COALESCED:
+            raise ValueError(f"{kind!r} is not a coalesced job; use one of {', '.join(COALESCED)}")
+        project_id = int(project_id)
+        wrapper = self._wrappers[kind]
+        for _ in range(3):  # the mark may vanish between a failed claim and the read of its owner
+            task = wrapper.s(project_id, reason=reason, delay=delay) if delay else wrapper.s(project_id, reason=reason)
+            existing = self.gate.claim_pending(kind, project_id, task.id, reason)
+            if existing is None and self.gate.pending(kind, project_id) is not None:
+                self.huey.enqueue(task)
+                log.info("queued %s of project %s (%s) as %s%s", kind, project_id, reason, task.id,
+                         f" in {delay:.0f} s" if delay else "")
+                return task.id
+            if existing is not None:
+                log.info("%s of project %s (%s) joins the waiting job %s", kind, project_id, reason, existing)
+                return existing
+        raise RuntimeError(f"could not queue a {kind} of project {project_id}")
 
     def enqueue_retrain(self, project_id: int, reason: str) -> str:
-        """Put one retrain of ``project_id`` on the queue; returns the job id."""
-        result = self.retrain(int(project_id), reason=reason)
-        log.info("queued retrain of project %s (%s) as %s", project_id, reason, result.id)
-        return result.id
+        """Put one retrain of ``project_id`` on the queue, or join the one already waiting; returns its job id."""
+        return self.request("retrain", project_id, reason)
 
-    def enqueue_score(self, project_id: int, task_ids: list[int]) -> str:
+    def enqueue_finetune(self, project_id: int, reason: str) -> str:
+        """Ask for a full fine-tune of the project's encoder (coalesced like retrains); returns the job id."""
+        return self.request("finetune", project_id, reason)
+
+    def enqueue_score(self, project_id: int, task_ids: list[int], delay: float | None = None) -> str:
         """Put scoring of ``task_ids`` of ``project_id`` on the queue; returns the job id."""
-        result = self.score_tasks(int(project_id), [int(t) for t in task_ids])
-        log.info("queued scoring of %d new tasks of project %s as %s", len(task_ids), project_id, result.id)
-        return result.id
+        ids = [int(t) for t in task_ids]
+        task = self.score_tasks.s(int(project_id), ids, delay=delay) if delay else self.score_tasks.s(int(project_id), ids)
+        self.huey.enqueue(task)
+        log.info("queued scoring of %d new tasks of project %s as %s", len(ids), project_id, task.id)
+        return task.id
+
+    def enqueue_prune(self, project_id: int) -> str:
+        """Queue deletion of stale predictions (low priority, runs when no retrain waits)."""
+        task = self.prune_predictions.s(int(project_id))
+        self.huey.enqueue(task)
+        return task.id
+
+    # -- running ------------------------------------------------------------------------------
+
+    def _exclusive(self, kind: str | None, lease_kind: str, project_id: int, task: Any, body: Callable[[], Any]) -> Any:
+        """Run ``body`` holding the project's ``lease_kind`` lease; ``kind`` names the coalesced job it satisfies."""
+        project_id = int(project_id)
+        job_id = task.id if task is not None else "local"
+        name = kind or getattr(task, "name", "job")
+        wait = self.gate.wait_before_run(lease_kind if kind is None else kind, project_id)
+        if wait > 0:
+            raise RetryTask(delay=wait)
+        lease = self.gate.acquire(lease_kind, project_id, job_id)
+        if lease is None:
+            raise RetryTask(delay=DEFER_S)
+        try:
+            if kind is not None:
+                # Only now: a request from here on queues one more run; one before it is seen by this run.
+                self.gate.clear_pending(kind, project_id)
+            with lease.beating():
+                result = body()
+        except TransientJobError as exc:
+            self._retry_later(kind, name, project_id, task, f"{type(exc).__name__}: {exc}", transient=True)
+            return {"status": "retrying", "reason": str(exc)}
+        except Exception as exc:
+            log.exception("%s of project %s failed", name, project_id)
+            self._retry_later(kind, name, project_id, task, f"{type(exc).__name__}: {exc}", transient=False)
+            return {"status": "failed", "reason": f"{type(exc).__name__}: {exc}"}
+        finally:
+            lease.release()
+        self.gate.succeeded(kind or lease_kind, project_id)
+        return result
+
+    def _retry_later(self, kind: str | None, name: str, project_id: int, task: Any, why: str, transient: bool) -> None:
+        failures, delay = self.gate.failed(kind or PROJECT_LEASE, project_id)
+        if not transient and failures > MAX_FAILURES:
+            log.error("%s of project %s failed %d times in a row (%s); waiting for the next request",
+                      name, project_id, failures, why)
+            return
+        log.warning("%s of project %s will be retried in %.0f s (failure %d: %s)", name, project_id, delay, failures, why)
+        if kind is not None:
+            self.request(kind, project_id, reason=f"retry {failures}", delay=delay)
+        elif task is not None:
+            again = self._wrappers[task.name].s(*task.args, **task.kwargs, delay=delay)
+            self.huey.enqueue(again)
+
+    # -- inspection ---------------------------------------------------------------------------
 
     def pending(self) -> list[dict[str, Any]]:
         """The jobs waiting in the queue, as ``{"id", "name", "args", "kwargs"}`` (for tests and status)."""
@@ -72,3 +196,7 @@ class Jobs:
         for task in self.huey.pending():
             out.append({"id": task.id, "name": task.name, "args": list(task.args), "kwargs": dict(task.kwargs)})
         return out
+
+    def known_job_ids(self) -> set[str]:
+        """Ids of every job queued or scheduled (a pending mark naming none of them is a ghost)."""
+        return {t.id for t in self.huey.pending()} | {t.id for t in self.huey.scheduled()}

@@ -2,7 +2,8 @@
 
 huey with SQLite in the data folder by default (``DATA/queue.db``: nothing to run, survives
 restarts); ``TEXTAL_QUEUE_URL=redis://host:6379/0`` puts the queue on Redis instead, so several
-backends and workers share it.
+backends and workers share it. Job results are not stored (nothing reads them, and they would pile
+up in the store); the coalescing marks and leases of ``ml_backend.coalesce`` live in its key-value part.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ def make_huey(data_dir: str | Path, url: str | None = None) -> Huey:
     if url:
         if not url.startswith(("redis://", "rediss://", "unix://")):
             raise TextalError(f"TEXTAL_QUEUE_URL must be a redis:// URL, got {url.split('://')[0]}://...")
-        return RedisHuey(QUEUE_NAME, url=url)
+        return RedisHuey(QUEUE_NAME, url=url, results=False)
     data_dir = Path(data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
-    return SqliteHuey(QUEUE_NAME, filename=str(data_dir / QUEUE_FILE))
+    return SqliteHuey(QUEUE_NAME, filename=str(data_dir / QUEUE_FILE), results=False)

@@ -1,0 +1,60 @@
+"""Run the retrain worker: what ``textal worker`` runs. The huey consumer for the data folder's queue, plus
+the reconciler thread.
+
+The consumer polls SQLite every 0.05-0.5 s when idle (huey's default backs off to 10 s, which would
+add up to 10 s to the label-to-refresh latency); on Redis it blocks on the queue. SIGINT stops it
+after the running jobs finish, SIGTERM at once; a job cut short leaves its lease behind, and the
+next worker to start breaks it and runs the job again.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import threading
+
+log = logging.getLogger("ml_backend.worker")
+
+
+def run_worker(settings, workers: int = 1, log_level: str = "info") -> None:
+    """Consume the queue of ``settings.data_dir`` with ``workers`` threads until stopped."""
+    # Like the backend: idle OpenMP threads must sleep, not spin, on a machine shared with Label
+    # Studio and the backend (a spinning pool made MiniLM batches ~4x slower under contention).
+    if "torch" not in sys.modules:
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("huey").setLevel(max(logging.WARNING, logging.getLogger().level))
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+
+    from textal.errors import TextalError
+
+    from ml_backend.jobs import Jobs
+    from ml_backend.queue import make_huey
+    from ml_backend.reconcile import Reconciler
+    from ml_backend.worker import configure, settings_dict
+
+    if workers < 1:
+        raise TextalError(f"--workers must be at least 1, got {workers}")
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    huey = make_huey(settings.data_dir, settings.queue_url)
+    jobs = Jobs(huey, settings.data_dir)
+    ctx = configure(settings, jobs)
+    reconciler = Reconciler(ctx)
+    recovered = reconciler.recover()
+    log.info(
+        "textal worker: data %s, queue %s, %d worker thread(s), recovered %d job(s); settings %s",
+        settings.data_dir, "redis" if settings.queue_url else settings.data_dir / "queue.db", workers, len(recovered),
+        {k: v for k, v in settings_dict(settings).items() if k not in ("data_dir", "queue_url")},
+    )
+    stop = threading.Event()
+    thread = threading.Thread(target=reconciler.run, args=(stop,), name="textal-reconcile", daemon=True)
+    thread.start()
+    consumer = huey.create_consumer(
+        workers=workers, worker_type="thread", initial_delay=0.05, backoff=1.15, max_delay=0.5,
+        periodic=False, scheduler_interval=1, check_worker_health=True,
+    )
+    try:
+        consumer.run()
+    finally:
+        stop.set()

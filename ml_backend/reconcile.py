@@ -1,0 +1,108 @@
+"""Periodic reconciliation: a missed webhook delays a retrain, never loses it; a killed worker's job runs again.
+
+Label Studio sends each webhook once, with a 1-second timeout and no retry. So every
+``reconcile_s`` the worker compares each project's task and annotation counts with those its last
+retrain saw, and asks for a retrain (coalesced, so at most one more waits) when they differ; every
+``deep_reconcile_s`` it asks anyway, which catches what counts cannot show (an edited annotation).
+The retrain itself reads the whole label set and finds out whether anything really changed.
+
+Before that, ``recover`` breaks leases left by dead workers (same host: their pid is gone; any
+host: no heartbeat for a minute) and re-requests their job, and drops pending marks whose job is
+nowhere in the queue (a worker killed between taking a job and starting it).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any
+
+from ml_backend.coalesce import GHOST_S
+from ml_backend.jobs import PROJECT_LEASE
+from ml_backend.studio import Studio, StudioError, StudioUnavailable
+from ml_backend.workfiles import ProjectFiles
+
+log = logging.getLogger("ml_backend.reconcile")
+
+LEASED_JOBS = ((PROJECT_LEASE, "retrain"), ("finetune", "finetune"))
+
+
+class Reconciler:
+    """Checks every project of a worker context against Label Studio and the queue."""
+
+    def __init__(self, ctx: Any) -> None:
+        self.ctx = ctx
+        self.jobs = ctx.jobs
+        self.gate = ctx.jobs.gate
+        self._last_deep: dict[int, float] = {}
+        self._warned: dict[int, str] = {}
+
+    def recover(self) -> list[tuple[str, int]]:
+        """Break stale leases and ghost pending marks; returns the (job, project) pairs requested again."""
+        requested = []
+        known_jobs: set[str] | None = None
+        for pid in self.ctx.registry.ids():
+            for lease_kind, job in LEASED_JOBS:
+                lease = self.gate.lease(lease_kind, pid)
+                if lease is not None and self.gate.is_stale(lease) and self.gate.break_lease(lease_kind, pid, lease):
+                    log.warning("project %s: %s lease of a dead worker (pid %s on %s) broken; %s requested again",
+                                pid, lease_kind, lease.get("pid"), lease.get("host"), job)
+                    self.jobs.request(job, pid, "recovered after a worker died")
+                    requested.append((job, pid))
+            for kind in ("retrain", "finetune"):
+                mark = self.gate.pending(kind, pid)
+                if mark is None or time.time() - float(mark.get("at", 0.0)) < GHOST_S:
+                    continue
+                if known_jobs is None:
+                    known_jobs = self.jobs.known_job_ids()
+                running = {(self.gate.lease(k, pid) or {}).get("job") for k, _ in LEASED_JOBS}
+                if mark.get("job") not in known_jobs and mark.get("job") not in running:
+                    if self.gate.clear_pending(kind, pid, mark.get("job")):
+                        log.warning("project %s: pending %s %s is not in the queue; requested again", pid, kind, mark.get("job"))
+                        self.jobs.request(kind, pid, "lost job requested again")
+                        requested.append((kind, pid))
+        return requested
+
+    def check(self, project_id: int, now: float | None = None) -> str | None:
+        """Ask for a retrain of the project if Label Studio changed since its last one; returns the reason, or None."""
+        now = time.monotonic() if now is None else now
+        state = self.ctx.registry.get(project_id)
+        if state is None:
+            return None
+        studio = Studio.for_project(state.hostname, self.ctx.registry.access_token(project_id))
+        info = studio.project(project_id)
+        seen = ProjectFiles(self.ctx.registry, project_id).state().get("last_counts")
+        reason = None
+        if seen != info.counts():
+            reason = "reconcile: tasks or annotations changed"
+        elif now - self._last_deep.get(project_id, now) >= self.ctx.settings.deep_reconcile_s:
+            reason = "reconcile: periodic full check"
+        self._last_deep.setdefault(project_id, now)
+        if reason is not None:
+            if reason.endswith("full check"):
+                self._last_deep[project_id] = now
+            self.jobs.request("retrain", project_id, reason)
+        return reason
+
+    def run_once(self) -> None:
+        try:
+            self.recover()
+        except Exception:
+            log.exception("recovery pass failed")
+        for pid in self.ctx.registry.ids():
+            try:
+                self.check(pid)
+                self._warned.pop(pid, None)
+            except (StudioError, StudioUnavailable) as exc:
+                if self._warned.get(pid) != str(exc):  # once per distinct problem, not every pass
+                    log.warning("project %s: reconciliation skipped: %s", pid, exc)
+                    self._warned[pid] = str(exc)
+            except Exception:
+                log.exception("project %s: reconciliation failed", pid)
+
+    def run(self, stop: threading.Event) -> None:
+        """Reconcile every ``reconcile_s`` until ``stop`` is set (the first pass at once)."""
+        while not stop.is_set():
+            self.run_once()
+            stop.wait(self.ctx.settings.reconcile_s)

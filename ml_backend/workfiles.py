@@ -1,0 +1,81 @@
+"""The worker's files for one project, beside what the backend keeps there::
+
+    DATA/projects/<id>/worker/
+      state.json        set-up done, views, stop set, last label fingerprint, version pushed, encoder in use
+      pool.sqlite3      the mirror of the project's tasks (ml_backend.pool)
+      history.jsonl     one record per published version (textal.history)
+      encoders/eNNNN/   fine-tuned encoders (the full tier); the fast tier embeds with the one in use
+    DATA/embeddings/    the embedding cache, shared by all projects
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+from ml_backend.pool import PoolMirror
+from ml_backend.projects import ProjectRegistry
+
+WORKER_DIR = "worker"
+STATE_FILE = "state.json"
+HISTORY_FILE = "history.jsonl"
+ENCODERS_DIR = "encoders"
+EMBEDDINGS_DIR = "embeddings"
+
+
+class ProjectFiles:
+    """Paths and the JSON state of one project's worker folder."""
+
+    def __init__(self, registry: ProjectRegistry, project_id: int) -> None:
+        self.project_id = int(project_id)
+        self.folder = registry.folder(project_id) / WORKER_DIR
+        self.store_path = registry.store_path(project_id)
+
+    @property
+    def history_path(self) -> Path:
+        return self.folder / HISTORY_FILE
+
+    @property
+    def encoders_dir(self) -> Path:
+        return self.folder / ENCODERS_DIR
+
+    def mirror(self) -> PoolMirror:
+        return PoolMirror(self.folder)
+
+    def state(self) -> dict[str, Any]:
+        try:
+            value = json.loads((self.folder / STATE_FILE).read_text())
+        except FileNotFoundError:
+            return {}
+        except (OSError, ValueError):
+            return {}  # unreadable: start over (set-up steps are idempotent)
+        return value if isinstance(value, dict) else {}
+
+    def save_state(self, state: dict[str, Any]) -> None:
+        """Replace the state file atomically."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        path = self.folder / STATE_FILE
+        tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
+        with open(tmp, "w") as fh:
+            json.dump(state, fh, indent=1, sort_keys=True)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+
+    def update_state(self, **fields: Any) -> dict[str, Any]:
+        """Set ``fields`` in the state file and return the whole state; read-modify-write under a file lock,
+        so jobs of one project that run at once (a retrain and a fine-tune) never undo each other's writes."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        with open(self.folder / ".state.lock", "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                state = self.state()
+                state.update(fields)
+                self.save_state(state)
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+        return state

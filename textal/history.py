@@ -1,0 +1,120 @@
+"""The history of a live project: one record per published model version, and what it says about stopping.
+
+A record (a JSON object, one per line of a ``history.jsonl``) holds at least ``version``,
+``promoted``, ``train_size`` and ``metrics`` (held-out figures on the evaluation slice, or None);
+optionally ``stop_set`` (``{"ids": [...], "pred": [...]}``: predicted labels of a fixed set of pool
+items, for the stabilising-predictions rule) and ``uncertainty`` (the pool-uncertainty verdicts
+computed when the version was made). ``verdicts`` reads the promoted versions' records, oldest
+first, and gives every stopping rule's verdict; ``plot_history`` draws the learning curve.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from textal.stopping import StopVerdict, metric_plateau, stabilising_predictions
+
+METRIC = "macro_f1"
+
+
+def append_record(path: str | Path, record: dict[str, Any]) -> None:
+    """Append ``record`` as one JSON line (flushed and synced: a crash never leaves half a line behind it)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    line = json.dumps(record, default=_plain, sort_keys=True) + "\n"
+    with open(path, "a", encoding="utf-8") as fh:
+        fh.write(line)
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def read_records(path: str | Path) -> list[dict[str, Any]]:
+    """Every whole record of a history file, oldest first (a torn last line is skipped)."""
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        return []
+    records = []
+    for line in lines:
+        try:
+            value = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(value, dict):
+            records.append(value)
+    return records
+
+
+def _plain(value: Any) -> Any:
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    if hasattr(value, "item"):
+        return value.item()
+    return str(value)
+
+
+def _metric(record: dict[str, Any], metric: str = METRIC) -> float | None:
+    metrics = record.get("metrics") or {}
+    value = metrics.get(metric)
+    return float(value) if isinstance(value, (int, float)) else None
+
+
+def verdicts(records: Sequence[dict[str, Any]], min_eval: int = 20, window: int = 3) -> list[StopVerdict]:
+    """Every stopping rule's verdict over the promoted versions (pool uncertainty: as of the latest one)."""
+    promoted = [r for r in records if r.get("promoted", True)]
+    out: list[StopVerdict] = []
+    history = [_metric(r) for r in promoted if int((r.get("metrics") or {}).get("n", 0)) >= min_eval]
+    out.append(metric_plateau([v for v in history if v is not None]))
+    sets = [r["stop_set"] for r in promoted if isinstance(r.get("stop_set"), dict) and r["stop_set"].get("ids")]
+    if sets:
+        recent = sets[-(window + 1):]
+        common = set(recent[0]["ids"]).intersection(*(s["ids"] for s in recent[1:]))
+        aligned = []
+        for s in recent:
+            pred = dict(zip(s["ids"], s["pred"]))
+            aligned.append([pred[i] for i in sorted(common)])
+        if common:
+            out.append(stabilising_predictions(aligned, window=window))
+    latest = promoted[-1].get("uncertainty") if promoted else None
+    for name in ("overall_uncertainty", "max_uncertainty"):
+        verdict = (latest or {}).get(name)
+        if isinstance(verdict, dict):
+            out.append(StopVerdict(**verdict))
+    return out
+
+
+def plot_history(records: Sequence[dict[str, Any]], path: str | Path, title: str | None = None) -> Path:
+    """Learning curve of a live project: held-out macro-F1 and accuracy against training labels, one point per version."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 5), dpi=120)
+    for metric, marker in ((METRIC, "o"), ("accuracy", "s")):
+        points = [(int(r.get("train_size", 0)), _metric(r, metric), bool(r.get("promoted", True))) for r in records]
+        points = [p for p in points if p[1] is not None]
+        if not points:
+            continue
+        xs, ys, promoted = zip(*points)
+        (line,) = ax.plot(xs, ys, marker=marker, label=metric.replace("_", "-"), linewidth=1.6)
+        held = [(x, y) for x, y, ok in points if not ok]
+        if held:
+            ax.scatter(*zip(*held), s=90, facecolors="none", edgecolors="red", zorder=3,
+                       label=f"not promoted ({metric.replace('_', '-')})")
+    ax.set_xlabel("training labels")
+    ax.set_ylabel("evaluation-slice score")
+    ax.set_ylim(0.0, 1.02)
+    ax.set_title(title or "Learning curve (one point per model version)")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)
+    return path
