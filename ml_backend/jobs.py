@@ -52,32 +52,41 @@ def _call_worker(name: str, **kwargs: Any) -> Any:
 
 
 class Jobs:
-    """The jobs, registered once on ``huey`` and bound to the data folder the worker reads."""
+    """The jobs, registered once on ``huey`` and bound to the data folder the worker reads.
 
-    def __init__(self, huey: Huey, data_dir: str | Path) -> None:
+    ``bodies`` replaces job bodies by name (``{"retrain": f, ...}``, each called with the keyword
+    arguments ``ml_backend.worker``'s would get); by default the worker's run.
+    """
+
+    def __init__(self, huey: Huey, data_dir: str | Path, bodies: dict[str, Callable[..., Any]] | None = None) -> None:
         self.huey = huey
         self.data_dir = Path(data_dir)
         self.gate = ProjectGate(huey)
+        self.bodies = dict(bodies or {})
+
+        def call(name: str, **kwargs: Any) -> Any:
+            body = self.bodies.get(name)
+            return body(**kwargs) if body is not None else _call_worker(name, **kwargs)
 
         def retrain(project_id: int, reason: str = "", task=None) -> Any:
             """Retrain ``project_id`` from its Label Studio annotations (body: ml_backend.worker)."""
             return self._exclusive(
                 "retrain", PROJECT_LEASE, project_id, task,
-                lambda: _call_worker("retrain", data_dir=self.data_dir, project_id=project_id, reason=reason),
+                lambda: call("retrain", data_dir=self.data_dir, project_id=project_id, reason=reason),
             )
 
         def score_tasks(project_id: int, task_ids: list[int], task=None) -> Any:
             """Predict and push scores for newly imported tasks (body: ml_backend.worker)."""
             return self._exclusive(
                 None, PROJECT_LEASE, project_id, task,
-                lambda: _call_worker("score_tasks", data_dir=self.data_dir, project_id=project_id, task_ids=task_ids),
+                lambda: call("score_tasks", data_dir=self.data_dir, project_id=project_id, task_ids=task_ids),
             )
 
         def finetune(project_id: int, reason: str = "", task=None) -> Any:
             """Fine-tune the project's encoder on its labels, then refresh the fast tier (body: ml_backend.worker)."""
             return self._exclusive(
                 "finetune", "finetune", project_id, task,
-                lambda: _call_worker("finetune", data_dir=self.data_dir, project_id=project_id, reason=reason),
+                lambda: call("finetune", data_dir=self.data_dir, project_id=project_id, reason=reason),
             )
 
         def prune_predictions(project_id: int, task=None) -> Any:
@@ -86,7 +95,7 @@ class Jobs:
                 raise RetryTask(delay=PRUNE_DEFER_S)  # labels are waiting: they come first
             return self._exclusive(
                 None, PROJECT_LEASE, project_id, task,
-                lambda: _call_worker("prune_predictions", data_dir=self.data_dir, project_id=project_id),
+                lambda: call("prune_predictions", data_dir=self.data_dir, project_id=project_id),
             )
 
         def task(func: Callable[..., Any], name: str, priority: int = 0):

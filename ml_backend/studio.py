@@ -76,7 +76,7 @@ def after_id(task_id: int) -> dict[str, Any]:
 class Studio:
     """One Label Studio server, as one API user."""
 
-    def __init__(self, url: str, api_key: str, timeout: float = 60.0) -> None:
+    def __init__(self, url: str, api_key: str, timeout: float = 60.0, retries: int = 2) -> None:
         if not url or not url.startswith(("http://", "https://")):
             raise StudioError(f"Label Studio URL must start with http:// or https://, got {url!r}")
         if not api_key:
@@ -84,6 +84,7 @@ class Studio:
         self.url = url.rstrip("/")
         self._api_key = api_key
         self.timeout = timeout
+        self.retries = retries  # the SDK's own quick retries of a failed call (connection refused, 5xx)
         self._client = None
 
     def __repr__(self) -> str:  # never the token
@@ -106,7 +107,7 @@ class Studio:
         if self._client is None:
             from label_studio_sdk import LabelStudio
 
-            self._client = LabelStudio(base_url=self.url, api_key=self._api_key, timeout=self.timeout)
+            self._client = LabelStudio(base_url=self.url, api_key=self._api_key, timeout=self.timeout, max_retries=self.retries)
         return self._client
 
     @contextlib.contextmanager
