@@ -101,7 +101,8 @@ class Jobs:
         def task(func: Callable[..., Any], name: str, priority: int = 0):
             return huey.task(retries=0, context=True, name=name, priority=priority)(func)
 
-        self.retrain = task(retrain, "retrain", priority=10)
+        # a waiting retrain goes before waiting scoring jobs: it scores every new task too
+        self.retrain = task(retrain, "retrain", priority=20)
         self.score_tasks = task(score_tasks, "score_tasks", priority=10)
         self.finetune = task(finetune, "finetune")
         self.prune_predictions = task(prune_predictions, "prune_predictions", priority=-10)
@@ -122,7 +123,11 @@ class Jobs:
             task = wrapper.s(project_id, reason=reason, delay=delay) if delay else wrapper.s(project_id, reason=reason)
             existing = self.gate.claim_pending(kind, project_id, task.id, reason)
             if existing is None and self.gate.pending(kind, project_id) is not None:
-                self.huey.enqueue(task)
+                try:
+                    self.huey.enqueue(task)
+                except BaseException:
+                    self.gate.clear_pending(kind, project_id, task.id)  # no mark may name a job that is not queued
+                    raise
                 log.info("queued %s of project %s (%s) as %s%s", kind, project_id, reason, task.id,
                          f" in {delay:.0f} s" if delay else "")
                 return task.id

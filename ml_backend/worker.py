@@ -386,7 +386,14 @@ class ProjectRun:
         return None
 
     def _train_and_publish(self, reason: str, snapshot: LabelSnapshot, encoder: str, timer: Timer) -> dict[str, Any]:
-        from textal.fast_tier import calibration_figures, fit_head, heldout_metrics, pool_uncertainty, promotion
+        from textal.fast_tier import (
+            calibration_figures,
+            fit_head,
+            heldout_metrics,
+            net_worse_items,
+            pool_uncertainty,
+            promotion,
+        )
 
         report, train, held, tasks = self._split(snapshot)
         waiting = self._trainable(train)
@@ -399,6 +406,8 @@ class ProjectRun:
         multi = self.schema.multi_label
         text_of = {t.id: t.text for t in tasks}
         train_ids, eval_ids = sorted(train), sorted(held)
+        log.info("project %s (%s): training the fast tier on %d labels (%d held out)", self.project_id, reason,
+                 len(train_ids), len(eval_ids))
         with timer.phase("embed"):
             X_train = self.ctx.embedder.embed(encoder, [text_of[i] for i in train_ids])
             X_eval = self.ctx.embedder.embed(encoder, [text_of[i] for i in eval_ids])
@@ -411,8 +420,11 @@ class ProjectRun:
             metrics = heldout_metrics(proba_eval, eval_labels, classes, multi) if eval_ids else None
             calibration = calibration_figures(proba_eval, eval_labels, classes, multi) if eval_ids else None
             parent = self.store.latest()
-            parent_metrics = self._parent_metrics(parent, eval_ids, eval_labels, X_eval, encoder) if eval_ids else None
-            decision = promotion(metrics, parent_metrics, margin=self.settings.promote_margin, min_eval=self.settings.min_eval)
+            parent_proba = self._parent_proba(parent, eval_ids, X_eval, encoder) if eval_ids else None
+            parent_metrics = heldout_metrics(parent_proba, eval_labels, classes, multi) if parent_proba is not None else None
+            worse = net_worse_items(proba_eval, parent_proba, eval_labels, classes, multi) if parent_proba is not None else None
+            decision = promotion(metrics, parent_metrics, margin=self.settings.promote_margin,
+                                 min_eval=self.settings.min_eval, worse_items=worse)
         training = {"train": {str(i): train[i] for i in train_ids}, "eval": {str(i): held[i] for i in eval_ids}}
         with timer.phase("centroids"):
             centroids = self._centroids(encoder, tasks)
@@ -454,6 +466,8 @@ class ProjectRun:
             open_ids = {t.id for t in self.mirror.tasks() if not t.labelled and not t.eval}
             open_rows = [p for tid, p in proba_by_id.items() if tid in open_ids]
             uncertainty = pool_uncertainty(np.array(open_rows), multi) if open_rows else None
+        else:  # the serving version stays; tasks new since its push still get its predictions
+            pushed = self.refresh(timer)
         self._save(trained_fingerprint=snapshot.fingerprint, trained_encoder=encoder)
         labels_now = len(train_ids) + len(eval_ids)
         self._maybe_request_finetune(len(train_ids))
@@ -476,11 +490,8 @@ class ProjectRun:
         return {"status": "published", "version": version, "promoted": decision.promote, "pushed": pushed,
                 "metrics": metrics, "timings": timer.phases}
 
-    def _parent_metrics(self, parent: str | None, eval_ids: list[int], eval_labels: list[Any], X_eval: np.ndarray,
-                        encoder: str) -> dict[str, float] | None:
-        """The serving version's figures on today's evaluation labels (the slice grows, so old figures do not compare)."""
-        from textal.fast_tier import heldout_metrics
-
+    def _parent_proba(self, parent: str | None, eval_ids: list[int], X_eval: np.ndarray, encoder: str) -> np.ndarray | None:
+        """The serving version's probabilities on today's evaluation tasks (the slice grows: old figures do not compare)."""
         if parent is None:
             return None
         try:
@@ -490,10 +501,9 @@ class ProjectRun:
             else:
                 text_of = {t.id: t.text for t in self.mirror.tasks()}
                 proba = model.predict_proba([text_of[i] for i in eval_ids])
-            labels = list(model.labels_)
-            if labels != list(self.schema.labels):
+            if list(model.labels_) != list(self.schema.labels):
                 return None  # the config's labels changed: no fair comparison
-            return heldout_metrics(proba, eval_labels, labels, self.schema.multi_label)
+            return np.asarray(proba, dtype=np.float64)
         except Exception as exc:  # a parent that cannot be evaluated must not block the new version
             log.warning("project %s: could not evaluate parent %s: %s", self.project_id, parent, exc)
             return None
@@ -700,7 +710,7 @@ class ProjectRun:
     # -- the full tier -----------------------------------------------------------------------------
 
     def finetune(self, reason: str) -> dict[str, Any]:
-        from textal.fast_tier import fit_head, heldout_metrics, promotion
+        from textal.fast_tier import fit_head, heldout_metrics, net_worse_items, promotion
         from textal.models.transformer import TransformerClassifier
 
         timer = Timer()
@@ -741,9 +751,13 @@ class ProjectRun:
             metrics = heldout_metrics(head.predict_proba_embeddings(X_eval), eval_labels, classes, multi) if eval_ids else None
             current = self.store.latest()
             old_encoder = self.work.get("encoder") or self.settings.encoder
-            parent_metrics = (self._parent_metrics(current, eval_ids, eval_labels, self.ctx.embedder.embed(old_encoder, [
-                text_of[i] for i in eval_ids]), old_encoder) if eval_ids else None)
-            decision = promotion(metrics, parent_metrics, margin=self.settings.promote_margin, min_eval=self.settings.min_eval)
+            parent_proba = self._parent_proba(current, eval_ids, self.ctx.embedder.embed(old_encoder, [
+                text_of[i] for i in eval_ids]), old_encoder) if eval_ids else None
+            parent_metrics = heldout_metrics(parent_proba, eval_labels, classes, multi) if parent_proba is not None else None
+            proba_eval = head.predict_proba_embeddings(X_eval)
+            worse = net_worse_items(proba_eval, parent_proba, eval_labels, classes, multi) if parent_proba is not None else None
+            decision = promotion(metrics, parent_metrics, margin=self.settings.promote_margin,
+                                 min_eval=self.settings.min_eval, worse_items=worse)
         if not decision.promote:
             shutil.rmtree(target, ignore_errors=True)
             self._save(labels_at_finetune=len(train_ids), last_finetune={"at": _now(), "adopted": False, "reason": decision.reason})

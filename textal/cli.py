@@ -304,6 +304,7 @@ def worker(
     full_min_steps: Annotated[int, typer.Option(help="Fewest optimizer steps of a full fine-tune.")] = 100,
     promote_margin: Annotated[float, typer.Option(help="Macro-F1 a version may lose against its parent on the "
                                                        "evaluation slice and still be promoted (inf: always).")] = 0.02,
+    min_eval: Annotated[int, typer.Option(help="Labelled evaluation-slice tasks needed before that comparison is made.")] = 20,
     reconcile_every: Annotated[float, typer.Option(help="Seconds between checks against Label Studio.")] = 30.0,
     keep_predictions: Annotated[int, typer.Option(help="Model versions whose predictions stay in Label Studio "
                                                        "(0: keep all).")] = 2,
@@ -319,7 +320,7 @@ def worker(
         data_dir=data_dir.expanduser().resolve(), store=store.expanduser().resolve() if store else None,
         strategy=strategy, encoder=encoder, eval_fraction=eval_fraction, eval_min=eval_min, batch=batch,
         full_every=full_every, full_epochs=full_epochs, full_min_steps=full_min_steps, promote_margin=promote_margin,
-        reconcile_s=reconcile_every, deep_reconcile_s=max(10 * reconcile_every, 300.0),
+        min_eval=min_eval, reconcile_s=reconcile_every, deep_reconcile_s=max(10 * reconcile_every, 300.0),
         keep_prediction_versions=keep_predictions, queue_url=os.environ.get("TEXTAL_QUEUE_URL") or None,
     )
     run_worker(settings, workers=workers, log_level=log_level)

@@ -166,10 +166,11 @@ def start_backend(tmp_path) -> Iterator[Callable[..., Backend]]:
     """Start ``textal serve`` over a store as a separate process; stopped at the end of the test."""
     started: list[Backend] = []
 
-    def start(store: Path, data_dir: Path | None = None, strategy: str = "entropy", env: dict[str, str] | None = None) -> Backend:
+    def start(store: Path, data_dir: Path | None = None, strategy: str = "entropy", env: dict[str, str] | None = None,
+              port: int | None = None) -> Backend:
         data_dir = data_dir or tmp_path / f"backend-data-{len(started)}"
         log_path = tmp_path / f"backend-{len(started)}.log"
-        port = free_port()
+        port = port or free_port()
         child_env = {**os.environ, "PYTHONUNBUFFERED": "1", "HF_HUB_OFFLINE": "1", **(env or {})}
         with open(log_path, "wb") as log:
             proc = subprocess.Popen(
@@ -191,3 +192,83 @@ def start_backend(tmp_path) -> Iterator[Callable[..., Backend]]:
     yield start
     for backend in started:
         stop_process(backend.process)
+
+
+@dataclass
+class Worker:
+    """A running ``textal worker``."""
+
+    data_dir: Path
+    log_path: Path
+    process: subprocess.Popen
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash or an OOM kill would."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(10)
+
+
+def worker_command(data_dir: Path, args: list[str]) -> list[str]:
+    """``textal worker`` (the console script beside this interpreter)."""
+    return [str(VENV_BIN / "textal"), "worker", "--data-dir", str(data_dir), *args]
+
+
+@pytest.fixture
+def start_worker(tmp_path) -> Iterator[Callable[..., Worker]]:
+    """Start ``textal worker`` as a separate process (not waited for); stopped at the end of the test."""
+    started: list[Worker] = []
+
+    def start(data_dir: Path, *args: str, env: dict[str, str] | None = None) -> Worker:
+        log_path = tmp_path / f"worker-{len(started)}.log"
+        child_env = {**os.environ, "PYTHONUNBUFFERED": "1", "HF_HUB_OFFLINE": "1", **(env or {})}
+        with open(log_path, "wb") as log:
+            proc = subprocess.Popen(
+                worker_command(data_dir, list(args)), env=child_env, stdout=log, stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL, start_new_session=True,
+            )
+        worker = Worker(data_dir, log_path, proc)
+        started.append(worker)
+        return worker
+
+    yield start
+    for worker in started:
+        stop_process(worker.process)
+
+
+@pytest.fixture
+def redis_url(tmp_path) -> Iterator[str]:
+    """A real redis-server (the Debian package; `make test` installs it) on 127.0.0.1, a free port, a temp dir."""
+    import shutil
+
+    binary = shutil.which("redis-server") or ("/usr/bin/redis-server" if Path("/usr/bin/redis-server").exists() else None)
+    if binary is None:
+        pytest.fail("redis-server is not installed; `make test` installs it (apt-get install -y redis-server)")
+    port = free_port()
+    folder = tmp_path / "redis"
+    folder.mkdir()
+    log_path = folder / "redis.log"
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(
+            [binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(folder), "--save", "", "--appendonly", "no",
+             "--protected-mode", "yes"],
+            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+        )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"redis-server exited with {proc.returncode}:\n{log_tail(log_path)}")
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
+                sock.sendall(b"PING\r\n")
+                if sock.recv(16).startswith(b"+PONG"):
+                    break
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"redis-server did not answer:\n{log_tail(log_path)}")
+            time.sleep(0.1)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        stop_process(proc)

@@ -1,0 +1,321 @@
+"""A real Label Studio, `textal serve` and `textal worker` as separate processes: labels in, a fresher model and
+a reordered queue out; missed webhooks caught up; a worse model not promoted; a worker SIGKILLed mid-retrain.
+
+The queue is SQLite in the data folder, or (the same test) a real redis-server on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from ml_backend.jobs import Jobs
+from ml_backend.queue import make_huey
+from ml_backend.serving import model_version_name
+from textal.history import read_records
+from textal.models.linear import LinearClassifier
+from textal.store import ModelStore
+
+pytestmark = pytest.mark.e2e
+
+CONFIG = (
+    '<View><Text name="text" value="$text"/>'
+    '<Choices name="label" toName="text" choice="single"><Choice value="ham"/><Choice value="spam"/></Choices></View>'
+)
+N_TASKS = 150  # the evaluation slice is 10 %: 15 tasks
+INFORMATIVE = "textal: most informative first"
+EVAL_VIEW = "textal: evaluation slice"
+WORKER_ARGS = ("--eval-min", "10", "--min-eval", "10", "--reconcile-every", "2", "--batch", "10", "--full-every", "0")
+
+
+def read_rows(path: Path, n: int, offset: int = 0) -> list[dict[str, str]]:
+    with open(path, newline="") as fh:
+        return list(csv.DictReader(fh))[offset : offset + n]
+
+
+def choice(label: str) -> list[dict[str, Any]]:
+    return [{"from_name": "label", "to_name": "text", "type": "choices", "value": {"choices": [label]}}]
+
+
+@pytest.fixture(scope="module")
+def base_store(tmp_path_factory, data_dir) -> Path:
+    """What `textal serve --store` serves before the project has its own model: a linear spam model."""
+    rows = read_rows(data_dir / "sms_spam" / "train.csv", 1500)
+    model = LinearClassifier(char_ngrams=(3, 4), max_features=20_000, embed_dim=16)
+    model.fit([r["text"] for r in rows], [r["label"] for r in rows])
+    root = tmp_path_factory.mktemp("worker-e2e") / "base-store"
+    ModelStore(root).publish(model, {"note": "worker e2e base"})
+    return root
+
+
+def wait_for(check: Callable[[], Any], timeout: float, what: str, logs: Callable[[], str] = lambda: "") -> Any:
+    """Poll ``check`` until it returns something truthy; fail with the worker's log tail after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}\n--- worker log ---\n{logs()[-6000:]}")
+        time.sleep(0.25)
+
+
+class Project:
+    """One Label Studio project as the test sees it: through the SDK, and through the worker's data folder."""
+
+    def __init__(self, ls, project_id: int, data_dir: Path, queue_url: str | None) -> None:
+        self.ls = ls
+        self.id = project_id
+        self.data_dir = data_dir
+        self.jobs = Jobs(make_huey(data_dir, queue_url), data_dir)
+        self.store = ModelStore(data_dir / "projects" / str(project_id) / "store")
+
+    def raw(self, path: str, method: str = "GET") -> Any:
+        response = self.ls._client_wrapper.httpx_client.request(path, method=method)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def model_version(self) -> str | None:
+        return self.ls.projects.get(id=self.id).model_version or None
+
+    def counts(self) -> dict[str, int]:
+        return {str(k): int(v) for k, v in self.raw(f"api/projects/{self.id}/model-versions/").items()}
+
+    def tasks(self) -> list[Any]:
+        return list(self.ls.tasks.list(project=self.id, fields="all", page_size=1000))
+
+    def view(self, title: str) -> list[int]:
+        views = {(v.data or {}).get("title"): v.id for v in self.ls.views.list(project=self.id)}
+        return [t.id for t in self.ls.tasks.list(project=self.id, view=views[title], include="id", page_size=1000)]
+
+    def records(self) -> list[dict[str, Any]]:
+        return read_records(self.data_dir / "projects" / str(self.id) / "worker" / "history.jsonl")
+
+    def idle(self) -> bool:
+        """No job of this project waiting, scheduled (pruning aside) or running."""
+        gate = self.jobs.gate
+        queued = [t for t in self.jobs.huey.pending() + self.jobs.huey.scheduled() if t.name != "prune_predictions"]
+        return not queued and gate.lease("project", self.id) is None and gate.pending("retrain", self.id) is None
+
+    def settled(self, check: Callable[[], bool] = lambda: True) -> bool:
+        """Idle, Label Studio ordering by the version the store serves, ``check`` true; twice, half a second apart."""
+        for attempt in range(2):
+            latest = self.store.latest()
+            if not (self.idle() and latest and self.model_version() == model_version_name(latest) and check()):
+                return False
+            if attempt == 0:
+                time.sleep(0.5)
+        return True
+
+
+def unlabelled(tasks: list[Any]) -> list[Any]:
+    return [t for t in tasks if not any(not _get(a, "was_cancelled") for a in (t.annotations or []))]
+
+
+def _get(obj: Any, key: str) -> Any:
+    return obj.get(key) if isinstance(obj, dict) else getattr(obj, key, None)
+
+
+def current_prediction(task: Any, mv: str) -> list[Any]:
+    return [p for p in (task.predictions or []) if _get(p, "model_version") == mv]
+
+
+def expected_next(tasks: list[Any], mv: str) -> set[int]:
+    """The tasks Label Studio 1.23's uncertainty sampling may serve next: among unlabelled tasks with a prediction of
+    ``mv``, the least-solved cluster first, then the lowest score (next_task.py, _try_uncertainty_sampling)."""
+    solved = [t for t in tasks if t not in unlabelled(tasks)]
+    solved_clusters = Counter(max((_get(p, "cluster") for p in t.predictions or [] if _get(p, "cluster") is not None),
+                                  default=None) for t in solved)
+    keys = {}
+    for task in unlabelled(tasks):
+        current = current_prediction(task, mv)
+        if current:
+            keys[task.id] = (solved_clusters.get(_get(current[0], "cluster"), 0), _get(current[0], "score"))
+    best = min(keys.values())
+    return {tid for tid, key in keys.items() if key == best}
+
+
+class BackendWatch:
+    """Asks the backend for predictions every 0.2 s in a thread, recording (HTTP status, model_version)."""
+
+    def __init__(self, url: str, project_id: int, texts: list[str]) -> None:
+        self.url, self.project_id, self.texts = url, project_id, texts
+        self.answers: list[tuple[int, str | None]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        tasks = [{"id": i, "data": {"text": t}} for i, t in enumerate(self.texts)]
+        while not self._stop.wait(0.2):
+            try:
+                r = httpx.post(f"{self.url}/predict", json={"tasks": tasks, "project": str(self.project_id)}, timeout=30)
+            except httpx.HTTPError:
+                continue  # the backend is being restarted on purpose
+            self.answers.append((r.status_code, r.json().get("model_version") if r.status_code == 200 else r.text))
+
+    def __enter__(self) -> BackendWatch:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join(35)
+
+
+@pytest.mark.parametrize("queue", ["sqlite", "redis"])
+def test_the_worker_keeps_label_studio_ordered_by_the_freshest_good_model(
+    queue, label_studio, start_backend, start_worker, base_store, data_dir, tmp_path, request
+):
+    started = time.monotonic()
+    env = {"TEXTAL_QUEUE_URL": request.getfixturevalue("redis_url")} if queue == "redis" else {}
+    queue_url = env.get("TEXTAL_QUEUE_URL")
+    state = tmp_path / "backend-data"
+    worker = start_worker(state, "--store", str(base_store), *WORKER_ARGS, env=env)
+    backend = start_backend(base_store, data_dir=state, env=env)
+    ls = label_studio.client()
+    project = ls.projects.create(title=f"textal worker e2e ({queue})", label_config=CONFIG)
+    ls.ml.create(url=backend.url, project=project.id, title="textal")
+    p = Project(ls, project.id, state, queue_url)
+    logs = worker.log
+
+    rows = read_rows(data_dir / "sms_spam" / "test.csv", N_TASKS)
+    imported = ls.projects.import_tasks(id=p.id, request=[{"text": r["text"]} for r in rows], return_task_ids=True)
+    ids = sorted(imported.task_ids)
+    gold = {tid: r["label"] for tid, r in zip(ids, rows)}
+    text_of = {tid: r["text"] for tid, r in zip(ids, rows)}
+
+    # TASKS_CREATED -> the worker scores every task with the base model, without any label; the project is set up
+    wait_for(lambda: p.model_version() == "base-v0001" and p.counts().get("base-v0001") == N_TASKS, 120,
+             "predictions of the base model for every task", logs)
+    assert ls.projects.get(id=p.id).sampling == "Uncertainty sampling"
+    slice_ids = p.view(EVAL_VIEW)
+    assert len(slice_ids) == 15
+    tasks = {t.id: t for t in p.tasks()}
+    for tid in slice_ids:  # marked in the task data, offered first (score 0), no guess to anchor on
+        assert tasks[tid].data["textal_eval"] == 1
+        prediction = current_prediction(tasks[tid], "base-v0001")[0]
+        assert _get(prediction, "score") == 0.0 and _get(prediction, "result") == []
+    assert set(p.view(INFORMATIVE)) == set(ids) - set(slice_ids)
+    assert _get(ls._client_wrapper.httpx_client.request(f"api/projects/{p.id}/next", method="GET").json(), "id") in slice_ids
+    before = p.view(INFORMATIVE)[:10]
+
+    # label the whole slice and 20 other tasks (balanced), through the API: webhooks -> coalesced retrains
+    pool = [tid for tid in before + p.view(INFORMATIVE)[10:] if tid not in slice_ids]
+    train = [t for t in pool if gold[t] == "spam"][:10] + [t for t in pool if gold[t] == "ham"][:10]
+    with BackendWatch(backend.url, p.id, [text_of[i] for i in ids[:5]]) as watch:
+        annotations = {}
+        for tid in slice_ids + train:
+            annotations[tid] = ls.annotations.create(id=tid, result=choice(gold[tid])).id
+        wait_for(lambda: p.settled(lambda: p.records() and p.records()[-1]["train_size"] == 20), 120,
+                 "a version trained on the 20 labels", logs)
+    mv = p.model_version()
+    assert mv.startswith("v") and mv == model_version_name(p.store.latest())
+    assert len(p.store.versions()) < len(annotations)  # coalesced: far fewer retrains than webhooks
+    card = p.store.card()
+    assert card["training_size"] == 20 and card["eval_size"] == 15 and card["metrics"]["n"] == 15
+    assert {s for s, _ in watch.answers} == {200} and len(watch.answers) > 5
+    served = {v for _, v in watch.answers}
+    assert served <= {"base-v0001"} | {model_version_name(v) for v in p.store.versions()}
+
+    # a prediction of the new version for every unlabelled task, none for the labelled ones; LS orders by it
+    tasks = p.tasks()
+    open_tasks = unlabelled(tasks)
+    assert len(open_tasks) == N_TASKS - 35 and p.counts()[mv] == len(open_tasks)
+    assert all(len(current_prediction(t, mv)) == 1 for t in open_tasks)
+    after = p.view(INFORMATIVE)
+    score = {t.id: _get(current_prediction(t, mv)[0], "score") for t in open_tasks}
+    assert set(after) == {t.id for t in open_tasks} and [score[i] for i in after] == sorted(score[i] for i in after)
+    assert after[:10] != before
+    nxt = ls._client_wrapper.httpx_client.request(f"api/projects/{p.id}/next", method="GET").json()["id"]
+    assert nxt in expected_next(tasks, mv)
+
+    # a deleted annotation is dropped from training
+    ls.annotations.delete(id=annotations.pop(train[0]))
+    wait_for(lambda: p.settled(lambda: p.records()[-1]["train_size"] == 19), 60, "a version without the deleted label", logs)
+
+    # missed webhooks (the backend is down): reconciliation catches up; new tasks get predictions without a retrain
+    backend_port = int(backend.url.rsplit(":", 1)[1])
+    backend.process.terminate()
+    backend.process.wait(30)
+    for tid in train[20:] or [t for t in pool if t not in train][:2]:
+        annotations[tid] = ls.annotations.create(id=tid, result=choice(gold[tid])).id
+    extra = read_rows(data_dir / "sms_spam" / "test.csv", 5, offset=N_TASKS)
+    ls.projects.import_tasks(id=p.id, request=[{"text": r["text"]} for r in extra])
+    wait_for(lambda: p.settled(lambda: p.records()[-1]["train_size"] == 21 and p.counts().get(p.model_version()) == N_TASKS + 5 - 36),
+             60, "a retrain found by reconciliation, and predictions for the new tasks", logs)
+    mv = p.model_version()
+    tasks = p.tasks()
+    counts = {t.id: len(current_prediction(t, mv)) for t in unlabelled(tasks)}
+    assert len(tasks) == N_TASKS + 5 and set(counts.values()) == {1}, {i: c for i, c in counts.items() if c != 1}
+
+    # a version worse than its parent on the slice is published but not promoted; Label Studio and the backend keep the good one
+    backend = start_backend(base_store, data_dir=state, env=env, port=backend_port)
+    worker.process.terminate()  # labels change while no worker runs: the webhooks wait on the queue
+    worker.process.wait(30)
+    good = p.store.latest()
+    flip = {"ham": "spam", "spam": "ham"}
+    for tid, aid in annotations.items():
+        if tid not in slice_ids:
+            ls.annotations.update(id=aid, result=choice(flip[gold[tid]]))
+    worker = start_worker(state, "--store", str(base_store), *WORKER_ARGS, env=env)
+    logs = worker.log
+    wait_for(lambda: p.settled(lambda: not p.records()[-1]["promoted"]), 90, "a version that is not promoted", logs)
+    last = p.records()[-1]
+    assert last["version"] == p.store.versions()[-1] != good and p.store.latest() == good
+    assert last["metrics"]["macro_f1"] < last["parent_metrics"]["macro_f1"] - 0.02
+    assert p.model_version() == model_version_name(good)
+    answer = httpx.post(f"{backend.url}/predict", json={"tasks": [{"id": 1, "data": {"text": "hi"}}], "project": str(p.id)}, timeout=60)
+    assert answer.json()["model_version"] == model_version_name(good)
+    print(f"worker e2e ({queue}): {time.monotonic() - started:.1f} s")
+
+
+def test_a_worker_killed_mid_retrain_leaves_a_consistent_store_and_the_retrain_completes_on_restart(
+    label_studio, start_backend, start_worker, base_store, data_dir, tmp_path
+):
+    started = time.monotonic()
+    state = tmp_path / "backend-data"
+    backend = start_backend(base_store, data_dir=state)
+    ls = label_studio.client()
+    project = ls.projects.create(title="textal worker e2e: SIGKILL", label_config=CONFIG)
+    ls.ml.create(url=backend.url, project=project.id, title="textal")
+    p = Project(ls, project.id, state, None)
+    rows = read_rows(data_dir / "sms_spam" / "test.csv", 100, offset=200)
+    ids = sorted(ls.projects.import_tasks(id=p.id, request=[{"text": r["text"]} for r in rows], return_task_ids=True).task_ids)
+    gold = dict(zip(ids, (r["label"] for r in rows)))
+    train = [t for t in ids if gold[t] == "spam"][:5] + [t for t in ids if gold[t] == "ham"][:5]
+    for tid in train:  # no worker yet: the jobs wait on the queue
+        ls.annotations.create(id=tid, result=choice(gold[tid]))
+    assert {j["name"] for j in p.jobs.pending()} == {"score_tasks", "retrain"}
+
+    worker = start_worker(state, "--store", str(base_store), *WORKER_ARGS)
+    wait_for(lambda: "training the fast tier" in worker.log(), 120, "the retrain to start training", worker.log)
+    worker.kill()
+    assert "trained on" not in worker.log()  # killed before it published
+    assert p.store.versions() == [] and p.store.latest() is None
+    assert p.jobs.gate.lease("project", p.id) is not None  # left behind by the dead worker
+
+    with BackendWatch(backend.url, p.id, [r["text"] for r in rows[:5]]) as watch:
+        again = start_worker(state, "--store", str(base_store), *WORKER_ARGS)
+        wait_for(lambda: p.settled(), 120, "the retrain to complete after the restart", again.log)
+    assert "lease of a dead worker" in again.log()
+    versions = p.store.versions()
+    assert p.store.latest() in versions and len(versions) >= 1
+    for version in versions:  # every version whole: model and card
+        folder = p.store.path(version)
+        assert (folder / "card.json").is_file() and (folder / "model" / "textal_model.json").is_file()
+    assert not list((p.store.root / ".staging").glob("*"))
+    assert p.store.card()["training_size"] == sum(t not in p.view(EVAL_VIEW) for t in train)
+    mv = p.model_version()
+    assert mv == model_version_name(p.store.latest())
+    assert all(len(current_prediction(t, mv)) == 1 for t in unlabelled(p.tasks()))
+    assert {s for s, _ in watch.answers} == {200}
+    print(f"worker SIGKILL e2e: {time.monotonic() - started:.1f} s")
