@@ -157,7 +157,8 @@ def simulate(learner: Learner, train: Corpus, test: Corpus, settings: Simulation
                                y_pool, y_test, settings, rng, bar)
                 )
     info = {"pool_size": len(train), "test_size": len(test), "labels": learner.labels,
-            "model": learner.describe(), "rounds_per_run": rounds_per_run}
+            "model": learner.describe(), "rounds_per_run": rounds_per_run,
+            "strategy_versions": {name: resolve_name(name) for name in settings.strategies}}
     return SimulationResult(settings=settings, full_data=full, rounds=records, info=info)
 
 

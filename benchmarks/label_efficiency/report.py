@@ -78,10 +78,55 @@ def head_to_head(name: str, results: dict) -> str:
     random_text = (f"{ours_random['auc']:.3f}, {fmt_labels(ours_random['labels_to']['0.95'])}, "
                    f"{fmt_labels(ours_random['labels_to']['0.98'])}") if ours_random else "-"
     return (
-        f"| {name.split('_')[0]} | textal {best_name} | {best['auc']:.3f} | {fmt_labels(best['labels_to']['0.95'])} | "
+        f"| {name.split('_')[0]} | textal {best_name} ({results['info'].get('strategy_versions', {}).get(best_name, '?')}) | {best['auc']:.3f} | {fmt_labels(best['labels_to']['0.95'])} | "
         f"{fmt_labels(best['labels_to']['0.98'])} | {random_text} |\n"
         f"| | best peer: {peer} | {p_auc:.3f} | {p_l95:,} | {p_l98:,} | {r_auc:.3f}, {r_l95:,}, {r_l98} |"
     )
+
+
+def mean_curve(results: dict, strategy: str) -> dict[int, float]:
+    """Label count -> mean test macro-F1 over repeats."""
+    points: dict[int, list[float]] = {}
+    for r in results["rounds"]:
+        if r["strategy"] == strategy:
+            points.setdefault(r["labels"], []).append(r["macro_f1"])
+    return {n: sum(v) / len(v) for n, v in sorted(points.items())}
+
+
+def notes(banking: dict) -> list[str]:
+    """What the BANKING77 run says about the committees and the moonshot, with its own figures."""
+    s = banking["summary"]["strategies"]
+    target = 0.98 * banking["full_data"]["macro_f1"]
+    curve = mean_curve(banking, "hybrid")
+    near = ", ".join(f"{f:.4f} at {n:,}" for n, f in curve.items() if 1200 <= n <= 1700)
+    reached = s["hybrid"]["labels_to"]["0.98"]
+    before = max((n for n in curve if reached is not None and n < reached), default=None)
+    slope = (curve[reached] - curve[before]) if before is not None else float("nan")
+    return [
+        "## Notes", "",
+        "- **Method.** Strategies were designed on a validation split of the training data (80 % pool, 20 % "
+        "validation), never on the test split; the test split was used once, for the runs recorded here.",
+        f"- **hybrid (hybrid.v2)** takes the top 30n, 10n, then 3n pool items by margin as labels per class pass "
+        "8 and 20, and picks one item per cluster of a margin-weighted k-means among them: diversity while the "
+        "model knows little about each class, uncertainty after. On the validation split a constant factor "
+        "was best early when large (30) and late when small (3); the schedule takes both.",
+        f"- **Committees are not the naive ones.** The peers' naive query-by-committee (5 bootstrap heads, "
+        f"vote entropy) reached AUC 0.811 and KL-disagreement 0.539 on BANKING77, both at or below random. "
+        f"textal's vote_entropy reaches {s['vote_entropy']['auc']:.3f} and kl_consensus "
+        f"{s['kl_consensus']['auc']:.3f} (random {s['random']['auc']:.3f}): every bootstrap member sees every "
+        "labelled class (a member blind to a class fakes disagreement on all of it), the dispute is ranked "
+        "within the committee's predicted class (otherwise it piles onto classes already asked about) and "
+        "weighted by the consensus's own uncertainty. They still trail margin and hybrid here.",
+        f"- **Moonshot.** AUC {s['hybrid']['auc']:.3f} against the 0.87 aimed at; L98 "
+        f"{fmt_labels(s['hybrid']['labels_to']['0.98'])} against 1,300 aimed at. The 98 % target is "
+        f"{target:.4f}; hybrid's mean curve reads {near}. It crosses the target between {before:,} and "
+        f"{reached:,} labels, on a stretch gaining {slope:.4f} per batch of 100, where L98 moves by hundreds "
+        "of labels on differences of a few thousandths. We did not tune on the test split to close that gap.",
+        "- **Weak strategies, reported as measured.** coreset (greedy k-center) asks about outliers first and "
+        "falls far behind random on SMS spam; entropy trails random on 77-class BANKING77 early on (it favours "
+        "items spread over many unlikely classes).",
+        "",
+    ]
 
 
 def main() -> None:
@@ -96,6 +141,7 @@ def main() -> None:
                 "| dataset | strategy | AUC | L95 | L98 | random: AUC, L95, L98 |", "|---|---|---|---|---|---|"]
         out += [head_to_head(n, r) for n, r in protocol.items()]
         out.append("")
+        out += notes(protocol["banking77_protocol"])
     for name, title in (("sms_protocol", "SMS spam, peers' protocol (seed 25, batch 25, budget 1,000, no random mix)"),
                         ("banking77_protocol", "BANKING77, peers' protocol (seed 100, batch 100, budget 3,000, no random mix)"),
                         ("sms_practice", "SMS spam, practitioner's protocol (batch 50, 10 % random, 10 % evaluation slice)"),
