@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -29,10 +30,11 @@ from ml_backend.coalesce import ProjectGate, TransientJobError
 log = logging.getLogger("ml_backend.jobs")
 
 DEFER_S = 1.0  # a job whose lease is held elsewhere looks again after this long
-PRUNE_DEFER_S = 15.0  # pruning old predictions waits for a quiet moment (no retrain pending)
+PRUNE_QUIET_S = 15.0  # pruning old predictions waits until no push for this long and no retrain waiting...
+PRUNE_FORCE = 50  # ...unless this many stale versions have piled up
 MAX_FAILURES = 6  # consecutive non-transient failures of a job kind before it waits for a new request
 PROJECT_LEASE = "project"
-COALESCED = ("retrain", "finetune")
+COALESCED = ("retrain", "finetune", "prune_predictions")
 
 
 def _call_worker(name: str, **kwargs: Any) -> Any:
@@ -89,12 +91,20 @@ class Jobs:
                 lambda: call("finetune", data_dir=self.data_dir, project_id=project_id, reason=reason),
             )
 
-        def prune_predictions(project_id: int, task=None) -> Any:
-            """Delete Label Studio predictions of model versions no longer in use (body: ml_backend.worker)."""
-            if self.gate.pending("retrain", project_id) is not None:
-                raise RetryTask(delay=PRUNE_DEFER_S)  # labels are waiting: they come first
+        def prune_predictions(project_id: int, reason: str = "", task=None) -> Any:
+            """Delete the Label Studio predictions of one model version no longer in use (body: ml_backend.worker).
+
+            Deleting costs Label Studio ~3.5 ms per prediction, so it waits for a quiet moment (no push for
+            ``PRUNE_QUIET_S``, no retrain waiting or running) unless ``PRUNE_FORCE`` stale versions piled up,
+            and deletes one version per run, asking again for the next.
+            """
+            stale, pushed_at = self.stale_versions(project_id)
+            busy = self.gate.pending("retrain", project_id) is not None or self.gate.lease(PROJECT_LEASE, project_id) is not None
+            quiet_for = time.time() - pushed_at
+            if (busy or quiet_for < PRUNE_QUIET_S) and stale < PRUNE_FORCE:
+                raise RetryTask(delay=max(PRUNE_QUIET_S - quiet_for, DEFER_S) if not busy else PRUNE_QUIET_S)
             return self._exclusive(
-                None, PROJECT_LEASE, project_id, task,
+                "prune_predictions", PROJECT_LEASE, project_id, task,
                 lambda: call("prune_predictions", data_dir=self.data_dir, project_id=project_id),
             )
 
@@ -152,11 +162,22 @@ class Jobs:
         log.info("queued scoring of %d new tasks of project %s as %s", len(ids), project_id, task.id)
         return task.id
 
-    def enqueue_prune(self, project_id: int) -> str:
-        """Queue deletion of stale predictions (low priority, runs when no retrain waits)."""
-        task = self.prune_predictions.s(int(project_id))
-        self.huey.enqueue(task)
-        return task.id
+    def enqueue_prune(self, project_id: int, stale: int, pushed: bool = True) -> str:
+        """Ask (coalesced) for deletion of stale predictions; ``stale`` is how many versions await it,
+        ``pushed`` says a push just happened (the quiet period starts again)."""
+        key = f"textal:stale:{int(project_id)}"
+        at = time.time() if pushed else self.stale_versions(project_id)[1]
+        self.huey.storage.put_data(key, f"{int(stale)} {at}".encode())
+        return self.request("prune_predictions", project_id, f"{stale} stale versions", delay=PRUNE_QUIET_S if pushed else None)
+
+    def stale_versions(self, project_id: int) -> tuple[int, float]:
+        """(versions whose predictions wait for deletion, time of the last push) as the last push recorded them."""
+        raw = self.huey.storage.peek_data(f"textal:stale:{int(project_id)}")
+        try:
+            stale, at = bytes(raw).decode().split()
+            return int(stale), float(at)
+        except (TypeError, ValueError):
+            return 0, 0.0
 
     # -- running ------------------------------------------------------------------------------
 

@@ -19,13 +19,14 @@ import time
 from typing import Any
 
 from ml_backend.coalesce import GHOST_S
-from ml_backend.jobs import PROJECT_LEASE
+from ml_backend.jobs import COALESCED, PROJECT_LEASE
 from ml_backend.studio import Studio, StudioError, StudioUnavailable
 from ml_backend.workfiles import ProjectFiles
 
 log = logging.getLogger("ml_backend.reconcile")
 
 LEASED_JOBS = ((PROJECT_LEASE, "retrain"), ("finetune", "finetune"))
+FULL_CHECK = "reconcile: periodic full check"  # a retrain asked for this reason reads every annotation again
 
 
 class Reconciler:
@@ -50,7 +51,7 @@ class Reconciler:
                                 pid, lease_kind, lease.get("pid"), lease.get("host"), job)
                     self.jobs.request(job, pid, "recovered after a worker died")
                     requested.append((job, pid))
-            for kind in ("retrain", "finetune"):
+            for kind in COALESCED:
                 mark = self.gate.pending(kind, pid)
                 if mark is None or time.time() - float(mark.get("at", 0.0)) < GHOST_S:
                     continue
@@ -77,10 +78,10 @@ class Reconciler:
         if seen != info.counts():
             reason = "reconcile: tasks or annotations changed"
         elif now - self._last_deep.get(project_id, now) >= self.ctx.settings.deep_reconcile_s:
-            reason = "reconcile: periodic full check"
+            reason = FULL_CHECK
         self._last_deep.setdefault(project_id, now)
         if reason is not None:
-            if reason.endswith("full check"):
+            if reason == FULL_CHECK:
                 self._last_deep[project_id] = now
             self.jobs.request("retrain", project_id, reason)
         return reason

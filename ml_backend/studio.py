@@ -73,6 +73,14 @@ def after_id(task_id: int) -> dict[str, Any]:
     return {"filter": "filter:tasks:id", "operator": "greater", "type": "Number", "value": int(task_id)}
 
 
+def updated_since(stamp: str) -> dict[str, Any]:
+    """Tasks whose ``updated_at`` is later than ``stamp`` (Label Studio's ``%Y-%m-%dT%H:%M:%S.%fZ``).
+
+    Creating, editing, skipping or deleting an annotation updates its task; importing a prediction does not.
+    """
+    return {"filter": "filter:tasks:updated_at", "operator": "greater", "type": "Datetime", "value": stamp}
+
+
 class Studio:
     """One Label Studio server, as one API user."""
 
@@ -192,6 +200,8 @@ class Studio:
         with self._calling(f"listing tasks of project {project_id}"):
             for task in self.sdk.tasks.list(**kwargs):
                 out = {"id": int(task.id), "data": task.data if isinstance(task.data, dict) else {}}
+                if task.updated_at is not None:
+                    out["updated_at"] = task.updated_at
                 if annotations:
                     out["annotations"] = [a if isinstance(a, dict) else a.dict() for a in (task.annotations or [])]
                 yield out
@@ -199,6 +209,10 @@ class Studio:
     def labelled_tasks(self, project_id: int) -> list[dict[str, Any]]:
         """Every task with at least one (not cancelled) annotation, with its annotations."""
         return list(self.iter_tasks(project_id, items=[LABELLED], annotations=True))
+
+    def tasks_updated_since(self, project_id: int, stamp: str) -> list[dict[str, Any]]:
+        """Every task updated after ``stamp`` (annotated or not any more), with its annotations."""
+        return list(self.iter_tasks(project_id, items=[updated_since(stamp)], annotations=True))
 
     def task_ids(self, project_id: int) -> list[int]:
         return [t["id"] for t in self.iter_tasks(project_id, include="id")]

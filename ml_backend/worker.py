@@ -37,7 +37,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +48,7 @@ from ml_backend.clusters import ClusterAssigner, fit_centroids, load_centroids, 
 from ml_backend.embeddings import PoolEmbedder
 from ml_backend.lssetup import choose_eval_topup, ensure_ordering, mark_eval
 from ml_backend.pool import PoolTask
+from ml_backend.reconcile import FULL_CHECK
 from ml_backend.projects import ProjectRegistry, ProjectState
 from ml_backend.refresh import PoolScorer, Row, chosen_labels, ls_scores, predictions
 from ml_backend.serving import LoadedModel, load_version, model_version_name
@@ -60,6 +61,7 @@ from textal.store import MODEL_DIR, ModelStore
 
 log = logging.getLogger("ml_backend.worker")
 
+READ_SLACK_S = 5.0  # re-read tasks updated this long before the last read (commits that landed late)
 COLD_START_VERSION = "textal-cold-start"  # model_version of the slice-first ordering before any model exists
 TRAINING_FILE = "textal_training.json"  # task ids and labels a version was trained and evaluated on
 STOP_SET_SIZE = 1000
@@ -279,8 +281,45 @@ class ProjectRun:
             log.info("project %s: %d new tasks", self.project_id, len(new))
         return sorted(set(new))
 
-    def read_labels(self) -> LabelSnapshot:
-        snapshot = read_snapshot(self.studio.labelled_tasks(self.project_id), self.schema)
+    def read_labels(self, full: bool = False) -> LabelSnapshot:
+        """Every annotation of the project, as a snapshot; read from Label Studio only where tasks changed.
+
+        Tasks updated since the last read (less a few seconds, for late commits) are read and merged
+        into the mirror, and the mirror's counts are compared with the project's, read just before. When
+        they differ (labels arriving meanwhile, or an update missed) the step is repeated a few times;
+        then, or with ``full``, every labelled task is read again.
+        """
+        cursor = self.work.get("annotations_read_until")
+        for _ in range(0 if full or not cursor else 3):
+            info = self.studio.project(self.project_id)  # a fresh look; the job's own `info` stays as it began
+            since = _stamp(_parse_stamp(cursor) - timedelta(seconds=READ_SLACK_S))
+            tasks = self.studio.tasks_updated_since(self.project_id, since)
+            known = {t.id for t in self.mirror.tasks()}
+            self.mirror.set_annotations({t["id"]: t["annotations"] for t in tasks if t["id"] in known})
+            cursor = self._advance_cursor(tasks, cursor)
+            snapshot = read_snapshot(self.mirror.annotated(), self.schema)
+            kept = [a for t in self.mirror.annotated() for a in t["annotations"]]
+            mine = [len(snapshot.annotated), sum(not a.get("was_cancelled") for a in kept),
+                    sum(bool(a.get("was_cancelled")) for a in kept)]
+            if mine == [info.tasks_with_annotations, info.total_annotations, info.skipped_annotations]:
+                return self._labelled(snapshot)
+        if cursor and not full:
+            log.info("project %s: mirrored annotations disagree with Label Studio's counts; reading them all", self.project_id)
+        tasks = self.studio.labelled_tasks(self.project_id)
+        self.mirror.set_annotations({t["id"]: t["annotations"] for t in tasks}, replace_all=True)
+        self._advance_cursor(tasks, cursor)
+        return self._labelled(read_snapshot(self.mirror.annotated(), self.schema))
+
+    def _advance_cursor(self, tasks: list[dict[str, Any]], cursor: str | None) -> str | None:
+        stamps = [_parse_stamp(t["updated_at"]) for t in tasks if t.get("updated_at")] + (
+            [_parse_stamp(cursor)] if cursor else [])
+        if not stamps:
+            return cursor
+        cursor = _stamp(max(stamps))
+        self._save(annotations_read_until=cursor)
+        return cursor
+
+    def _labelled(self, snapshot: LabelSnapshot) -> LabelSnapshot:
         self.mirror.set_labelled(snapshot.annotated)
         if snapshot.unknown_labels:
             log.warning("project %s: annotations use choices the config no longer has: %s", self.project_id,
@@ -336,7 +375,7 @@ class ProjectRun:
         with timer.phase("read"):
             info = self.info()
             self.sync_pool()
-            snapshot = self.read_labels()
+            snapshot = self.read_labels(full=reason == FULL_CHECK)
         with timer.phase("setup"):
             self.ensure_setup()
         if reason == "START_TRAINING" and self.ctx.jobs is not None:
@@ -611,8 +650,9 @@ class ProjectRun:
                 pushed = [v for v in self.work.get("pushed_versions", []) if v != mv] + [mv]
                 self._save(pushed_version=mv, pushed_versions=pushed[-20:])
         if set_version and self.ctx.jobs is not None and self.settings.keep_prediction_versions > 0:
-            if self.work.get("pushed_versions", [])[: -self.settings.keep_prediction_versions]:
-                self.ctx.jobs.enqueue_prune(self.project_id)
+            stale = self.work.get("pushed_versions", [])[: -self.settings.keep_prediction_versions]
+            if stale:
+                self.ctx.jobs.enqueue_prune(self.project_id, len(stale))
         return len(items)
 
     def _rows(self, current: Current, only: set[int] | None, timer: Timer) -> tuple[list[Row], dict[int, np.ndarray]]:
@@ -777,17 +817,22 @@ class ProjectRun:
     # -- housekeeping --------------------------------------------------------------------------
 
     def prune(self) -> dict[str, Any]:
-        """Delete predictions of textal's older versions (the last ``keep_prediction_versions`` pushed stay)."""
-        keep = set(self.work.get("pushed_versions", [])[-max(self.settings.keep_prediction_versions, 1):])
+        """Delete the predictions of textal's oldest version beyond the last ``keep_prediction_versions`` pushed
+        (one version per run: ~3.5 s per 1,000 predictions in Label Studio); ask again while more remain."""
+        pushed = self.work.get("pushed_versions", [])
+        keep = set(pushed[-max(self.settings.keep_prediction_versions, 1):])
         keep.add(self.info().model_version or "")
+        present = self.studio.model_versions(self.project_id)
+        stale = [v for v in present if v not in keep and TEXTAL_VERSION_RE.match(v)]
+        stale.sort(key=lambda v: (pushed.index(v) if v in pushed else -1, v))  # oldest pushed first
         deleted = {}
-        for version, count in self.studio.model_versions(self.project_id).items():
-            if version in keep or not TEXTAL_VERSION_RE.match(version):
-                continue
-            deleted[version] = self.studio.delete_model_version(self.project_id, version)
-        self._save(pushed_versions=[v for v in self.work.get("pushed_versions", []) if v in keep])
-        if deleted:
-            log.info("project %s: deleted predictions of %s", self.project_id, deleted)
+        if stale:
+            deleted[stale[0]] = self.studio.delete_model_version(self.project_id, stale[0])
+            log.info("project %s: deleted the %d predictions of %s (%d stale versions left)", self.project_id,
+                     deleted[stale[0]], stale[0], len(stale) - 1)
+        self._save(pushed_versions=[v for v in pushed if v in keep or v in stale[1:]])
+        if len(stale) > 1 and self.ctx.jobs is not None:
+            self.ctx.jobs.enqueue_prune(self.project_id, len(stale) - 1, pushed=False)
         return {"status": "pruned", "deleted": deleted}
 
 
@@ -796,6 +841,20 @@ class ProjectRun:
 
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _parse_stamp(value: Any) -> datetime:
+    """A Label Studio timestamp (datetime or ISO text) as an aware UTC datetime."""
+    if isinstance(value, datetime):
+        stamp = value
+    else:
+        stamp = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    return stamp if stamp.tzinfo else stamp.replace(tzinfo=timezone.utc)
+
+
+def _stamp(value: datetime) -> str:
+    """The form Label Studio's Datetime filters accept."""
+    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _label_counts(labels) -> dict[str, int]:

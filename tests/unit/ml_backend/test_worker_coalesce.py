@@ -243,3 +243,28 @@ def test_heartbeats_keep_a_long_run_fresh(data_dir):
     assert gate.lease("project", 7)["beat"] > first
     lease.release()
     assert gate.lease("project", 7) is None
+
+
+def test_pruning_waits_for_a_quiet_moment_after_a_push(data_dir):
+    pruned = []
+    jobs = make_jobs(data_dir, prune_predictions=lambda **kw: pruned.append(kw["project_id"]))
+    jobs.enqueue_prune(7, stale=1)  # a push just happened
+    assert run_next(jobs.huey, now=FAR_FUTURE) and pruned == []  # even when its time has come: too soon after the push
+    assert len(jobs.huey.scheduled()) == 1
+
+
+def test_pruning_old_predictions_waits_while_a_retrain_runs_unless_too_many_versions_piled_up(data_dir):
+    from ml_backend.jobs import PRUNE_FORCE
+
+    pruned = []
+    jobs = make_jobs(data_dir, prune_predictions=lambda **kw: pruned.append(kw["project_id"]))
+    running = jobs.gate.acquire("project", 7, "a retrain")  # pruning must not hold it up
+    first = jobs.enqueue_prune(7, stale=1, pushed=False)
+    assert jobs.enqueue_prune(7, stale=2, pushed=False) == first  # coalesced
+    assert run_next(jobs.huey)
+    assert pruned == [] and [t.id for t in jobs.huey.scheduled()] == [first]
+    jobs.enqueue_prune(7, stale=PRUNE_FORCE, pushed=False)  # too many stale versions: prune even now...
+    due(jobs.huey)
+    running.release()  # ...as soon as the lease is free
+    assert run_next(jobs.huey) and pruned == [7]
+    assert jobs.pending() == [] and jobs.gate.pending("prune_predictions", 7) is None

@@ -76,3 +76,16 @@ def test_the_views_order_unlabelled_tasks_outside_the_slice_by_score_and_list_th
     filters = {(f["filter"], f["operator"]) for f in informative["filters"]["items"]}
     assert filters == {("filter:tasks:total_annotations", "equal"), (f"filter:tasks:data.{EVAL_KEY}", "empty")}
     assert views["textal: evaluation slice"]["filters"]["items"][0]["filter"] == f"filter:tasks:data.{EVAL_KEY}"
+
+
+def test_mirrored_annotations_are_replaced_per_task_or_all_at_once(tmp_path):
+    mirror = PoolMirror(tmp_path)
+    mirror.add(tasks([1, 2, 3]), SCHEMA, 1000)
+    ann = {"id": 9, "updated_at": "2026-01-01T00:00:00Z", "was_cancelled": False, "result": [], "completed_by": 1}
+    mirror.set_annotations({1: [ann], 2: [ann]})
+    assert [t["id"] for t in mirror.annotated()] == [1, 2]
+    assert mirror.annotated()[0]["annotations"] == [{k: ann[k] for k in ("id", "updated_at", "was_cancelled", "result")}]
+    mirror.set_annotations({2: []})  # its annotation was deleted
+    assert [t["id"] for t in mirror.annotated()] == [1]
+    mirror.set_annotations({3: [ann]}, replace_all=True)  # a full read: only what it found
+    assert [t["id"] for t in mirror.annotated()] == [3]

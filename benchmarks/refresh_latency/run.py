@@ -1,0 +1,249 @@
+"""Label-to-refresh latency: an annotation submitted in Label Studio -> new scores visible in Label Studio.
+
+Starts a real Label Studio (fresh SQLite data dir in a temp folder), `textal serve` and `textal worker`
+as separate processes, as a user would. A project gets 1,000 SMS spam tasks (test split); the
+worker sets it up (uncertainty sampling, views, a 10 % evaluation slice) and embeds the pool once.
+Ten seed labels (5 spam, 5 ham) give the first fast-tier model. Then, round after round, the task
+Label Studio serves next (`GET /api/projects/<id>/next`: evaluation-slice tasks come first) is
+annotated with its gold label through the API, and the clock runs from just before that POST until
+the project's ``model_version`` has switched to a new version, which the worker sets only after
+every unlabelled task holds a prediction of it (checked at the end of each round). A version the
+promotion rule holds back changes no score; such rounds are counted, not timed.
+
+A second scenario submits a burst of annotations back to back and times the refresh that includes
+all of them (coalescing: one retrain waits while one runs).
+
+    .venv/bin/python benchmarks/refresh_latency/run.py     # 15 + 10 single rounds, then a burst of 10
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import platform
+import secrets
+import subprocess
+import sys
+import tempfile
+import time
+from importlib.metadata import version
+from pathlib import Path
+
+import httpx
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[2]
+DATA = Path(os.environ.get("DATA", REPO.parent / "shared" / "data"))
+sys.path.insert(0, str(REPO / "tests" / "e2e"))  # the e2e fixtures' helpers start Label Studio the same way
+from conftest import _ls_environment, _wait_for_label_studio, free_port, log_tail, stop_process  # noqa: E402
+
+CONFIG = (
+    '<View><Text name="text" value="$text"/>'
+    '<Choices name="label" toName="text" choice="single"><Choice value="ham"/><Choice value="spam"/></Choices></View>'
+)
+BIN = Path(sys.executable).parent
+
+
+def rows(n: int) -> list[dict[str, str]]:
+    with open(DATA / "sms_spam" / "test.csv", newline="") as fh:
+        return list(csv.DictReader(fh))[:n]
+
+
+def choice(label: str) -> list[dict]:
+    return [{"from_name": "label", "to_name": "text", "type": "choices", "value": {"choices": [label]}}]
+
+
+def start(cmd: list[str], log: Path, env: dict[str, str], cwd: Path | None = None) -> subprocess.Popen:
+    with open(log, "wb") as fh:
+        return subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, cwd=cwd,
+                                start_new_session=True)
+
+
+def wait(check, timeout: float, what: str, log: Path, every: float = 0.05):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise SystemExit(f"timed out waiting for {what}:\n{log_tail(log, 60)}")
+        time.sleep(every)
+
+
+def cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tasks", type=int, default=1000)
+    parser.add_argument("--rounds", type=int, default=15, help="single-annotation rounds on the task Label Studio serves next")
+    parser.add_argument("--view-rounds", type=int, default=10,
+                        help="single-annotation rounds on the first task of the 'most informative first' view")
+    parser.add_argument("--burst", type=int, default=10, help="annotations in the burst scenario (0: skip)")
+    args = parser.parse_args()
+
+    load_before = os.getloadavg()[0]
+    work = Path(tempfile.mkdtemp(prefix="textal-refresh-"))
+    token = secrets.token_hex(20)
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false", "PYTHONUNBUFFERED": "1"}
+    procs: list[subprocess.Popen] = []
+    ls_port, backend_port = free_port(), free_port()
+    state = work / "backend-data"
+    worker_log = work / "worker.log"
+    try:
+        t = time.perf_counter()
+        procs.append(start([str(BIN / "label-studio"), "start", "--no-browser", "--internal-host", "127.0.0.1", "--port",
+                            str(ls_port), "--host", f"http://127.0.0.1:{ls_port}"], work / "ls.log",
+                           _ls_environment(work / "ls-data", token), cwd=work))
+        procs.append(start([str(BIN / "textal"), "worker", "--data-dir", str(state)], worker_log, env))
+        procs.append(start([str(BIN / "textal"), "serve", "--store", str(work / "no-store"), "--data-dir", str(state),
+                            "--port", str(backend_port), "--log-level", "warning"], work / "serve.log", env))
+        url = _wait_for_label_studio(procs[0], ls_port, token, work / "ls.log")
+        wait(lambda: _up(f"http://127.0.0.1:{backend_port}/health"), 300, "textal serve", work / "serve.log", 0.3)
+        print(f"# Label Studio, textal serve and textal worker up in {time.perf_counter() - t:.0f} s", file=sys.stderr)
+
+        from label_studio_sdk import LabelStudio
+
+        ls = LabelStudio(base_url=url, api_key=token, timeout=300)
+        http = ls._client_wrapper.httpx_client
+        project = ls.projects.create(title="refresh latency", label_config=CONFIG)
+        pid = project.id
+        ls.ml.create(url=f"http://127.0.0.1:{backend_port}", project=pid, title="textal")
+        data = rows(args.tasks)
+        t = time.perf_counter()
+        ids = sorted(ls.projects.import_tasks(id=pid, request=[{"text": r["text"]} for r in data], return_task_ids=True).task_ids)
+        gold = {tid: r["label"] for tid, r in zip(ids, data)}
+        wait(lambda: "scored new tasks" in worker_log.read_text(), 900, "the first scoring of the pool", worker_log, 0.5)
+        setup_s = time.perf_counter() - t
+        print(f"# pool set up and embedded in {setup_s:.0f} s", file=sys.stderr)
+
+        def mv() -> str | None:
+            return ls.projects.get(id=pid).model_version or None
+
+        eval_ids = {t.id for t in ls.tasks.list(project=pid, include="id,data", page_size=1000) if t.data.get("textal_eval") == 1}
+        print(f"# evaluation slice: {len(eval_ids)} tasks", file=sys.stderr)
+        seed = [t for t in ids if t not in eval_ids and gold[t] == "spam"][:5] + [t for t in ids if t not in eval_ids and gold[t] == "ham"][:5]
+        for tid in seed:
+            ls.annotations.create(id=tid, result=choice(gold[tid]))
+        wait(lambda: (mv() or "").startswith("v"), 300, "the first model", worker_log, 0.2)
+        time.sleep(3)
+        labelled = set(seed)
+
+        views = {(v.data or {}).get("title"): v.id for v in ls.views.list(project=pid)}
+
+        def from_stream() -> int:  # what an annotator pressing "Label All Tasks" gets
+            return http.request(f"api/projects/{pid}/next", method="GET").json()["id"]
+
+        def from_view() -> int:  # the first task of "textal: most informative first" (outside the slice)
+            return next(iter(ls.tasks.list(project=pid, view=views["textal: most informative first"], include="id", page_size=1))).id
+
+        latencies, phases, held_back, served_eval = [], [], 0, 0
+        kinds = []
+        for pick in [from_stream] * args.rounds + [from_view] * args.view_rounds:
+            before, records = mv(), _records(state, pid)
+            tid = pick()
+            assert tid not in labelled, "a labelled task was offered"
+            served_eval += tid in eval_ids
+            started = time.perf_counter()
+            ls.annotations.create(id=tid, result=choice(gold[tid]))
+            labelled.add(tid)
+
+            def refreshed():
+                if mv() != before:
+                    return "new"
+                new = _records(state, pid)[len(records):]
+                return "held back" if any(not r["promoted"] for r in new) else None
+
+            outcome = wait(refreshed, 120, "a new model_version", worker_log)
+            elapsed = time.perf_counter() - started
+            if outcome == "held back":  # published but not promoted: no new scores to time
+                held_back += 1
+                continue
+            latencies.append(elapsed)
+            kinds.append("slice" if tid in eval_ids else "training")
+            now = mv()
+            counts = http.request(f"api/projects/{pid}/model-versions/", method="GET").json()
+            assert counts.get(now) == args.tasks - len(labelled), (now, counts.get(now), args.tasks - len(labelled))
+            phases.append(_last_record(state, pid))
+            time.sleep(1.0)
+
+        burst_s = None
+        if args.burst:
+            pool = [t for t in ids if t not in labelled and t not in eval_ids][: args.burst]
+            t0 = time.perf_counter()
+            for tid in pool:
+                ls.annotations.create(id=tid, result=choice(gold[tid]))
+            submitted = time.perf_counter() - t0
+            labelled |= set(pool)
+            wait(lambda: (r := _last_record(state, pid)) and r["labels"] == len(labelled) and mv() == r["model_version"],
+                 300, "the refresh including the whole burst", worker_log)
+            burst_s = (submitted, time.perf_counter() - t0)
+    finally:
+        for proc in reversed(procs):
+            stop_process(proc)
+
+    lat = np.array(latencies)
+    import torch
+
+    keys = ["read", "embed", "fit", "evaluate", "centroids", "publish", "score", "push"]
+    print(f"### Label-to-refresh latency, SMS spam, {args.tasks} tasks, fast tier (frozen MiniLM + logistic head)\n")
+    print("- command: `.venv/bin/python benchmarks/refresh_latency/run.py" + _args_text(args) + "`")
+    print(f"- machine: {cpu_name()}, {os.cpu_count()} cores visible, torch threads {torch.get_num_threads()}, no GPU; "
+          f"Label Studio, textal serve, textal worker and this client on the same machine")
+    print(f"- versions: python {platform.python_version()}, label-studio {version('label-studio')}, label-studio-sdk "
+          f"{version('label-studio-sdk')}, torch {torch.__version__}, huey {version('huey')}, textal {version('textal')}")
+    print(f"- load average (1 min) before / after: {load_before:.1f} / {os.getloadavg()[0]:.1f}")
+    print(f"- pool set-up (sync {args.tasks} tasks, evaluation slice marked, pool embedded once): {setup_s:.0f} s")
+    print(f"- labelled tasks from the evaluation slice (Label Studio offers them first): {served_eval}; "
+          f"versions published but not promoted (not timed): {held_back}\n")
+    print("| labelled task | rounds | p50 s | p95 s | mean s | min s | max s | under 10 s |")
+    print("|---|---|---|---|---|---|---|---|")
+    for kind in ("slice", "training", "all"):
+        sel = lat if kind == "all" else np.array([x for x, k in zip(latencies, kinds) if k == kind])
+        if len(sel):
+            print(f"| {kind} | {len(sel)} | {np.percentile(sel, 50):.2f} | {np.percentile(sel, 95):.2f} | {sel.mean():.2f} "
+                  f"| {sel.min():.2f} | {sel.max():.2f} | {int((sel < 10).sum())}/{len(sel)} |")
+    print("\nWorker time per retrain (median over the rounds, seconds; from the worker's history):\n")
+    print("| " + " | ".join(keys) + " | worker total |")
+    print("|" + "---|" * (len(keys) + 1))
+    med = {k: np.median([(p or {}).get("timings", {}).get(k, 0.0) for p in phases]) for k in keys}
+    total = np.median([(p or {}).get("seconds", 0.0) for p in phases])
+    print("| " + " | ".join(f"{med[k]:.2f}" for k in keys) + f" | {total:.2f} |")
+    if burst_s is not None:
+        print(f"\nBurst: {args.burst} annotations submitted in {burst_s[0]:.1f} s; scores including all of them visible "
+              f"{burst_s[1]:.1f} s after the first submit ({burst_s[1] - burst_s[0]:.1f} s after the last).")
+
+
+def _up(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def _records(state: Path, pid: int) -> list[dict]:
+    from textal.history import read_records
+
+    return read_records(state / "projects" / str(pid) / "worker" / "history.jsonl")
+
+
+def _last_record(state: Path, pid: int) -> dict | None:
+    records = _records(state, pid)
+    return records[-1] if records else None
+
+
+def _args_text(args) -> str:
+    defaults = {"tasks": 1000, "rounds": 15, "view_rounds": 10, "burst": 10}
+    return "".join(f" --{k.replace('_', '-')} {v}" for k, v in vars(args).items() if defaults.get(k) != v)
+
+
+if __name__ == "__main__":
+    main()
