@@ -15,7 +15,7 @@ export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 export PYTHONUNBUFFERED := 1
 
-.PHONY: install run test bench clean
+.PHONY: install run test bench clean redis-server
 
 install: $(STAMP)
 
@@ -31,8 +31,15 @@ run: install
 	$(BIN)/textal score $(DATA)/sms_spam/test.csv --store $(RUNS)/demo-store --top-k 20 \
 		--out $(RUNS)/demo-ranked.csv
 
-test: install
+test: install redis-server
 	DATA=$(DATA) $(BIN)/python -m pytest tests
+
+# The Redis-queue end-to-end test starts its own redis-server (Debian package) on 127.0.0.1; install it once.
+redis-server:
+	@command -v redis-server >/dev/null 2>&1 || test -x /usr/sbin/redis-server || test -x /usr/bin/redis-server || \
+		{ echo "installing redis-server (for the Redis queue test)"; \
+		  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends redis-server) \
+		  >/dev/null 2>&1 || echo "could not install redis-server: the Redis queue test will say so"; }
 
 bench: install
 	DATA=$(DATA) $(BIN)/python benchmarks/run_all.py

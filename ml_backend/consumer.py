@@ -23,19 +23,20 @@ def run_worker(settings, workers: int = 1, log_level: str = "info") -> None:
     # Studio and the backend (a spinning pool made MiniLM batches ~4x slower under contention).
     if "torch" not in sys.modules:
         os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    from textal.errors import TextalError
+
+    if workers < 1:
+        raise TextalError(f"--workers must be at least 1, got {workers}")
+    settings.check()  # bad settings: one line and exit 2, before anything starts
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("huey").setLevel(max(logging.WARNING, logging.getLogger().level))
     logging.getLogger("httpx").setLevel(logging.WARNING)
-
-    from textal.errors import TextalError
 
     from ml_backend.jobs import Jobs
     from ml_backend.queue import make_huey
     from ml_backend.reconcile import Reconciler
     from ml_backend.worker import configure, settings_dict
 
-    if workers < 1:
-        raise TextalError(f"--workers must be at least 1, got {workers}")
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     huey = make_huey(settings.data_dir, settings.queue_url)
     jobs = Jobs(huey, settings.data_dir)

@@ -2,9 +2,10 @@
 
 Label Studio sends each webhook once, with a 1-second timeout and no retry. So every
 ``reconcile_s`` the worker compares each project's task and annotation counts with those its last
-retrain saw, and asks for a retrain (coalesced, so at most one more waits) when they differ; every
-``deep_reconcile_s`` it asks anyway, which catches what counts cannot show (an edited annotation).
-The retrain itself reads the whole label set and finds out whether anything really changed.
+retrain saw, and asks for a retrain (coalesced, so at most one more waits) when they differ. The
+retrain reads the tasks updated since its last read (an edit or a deletion updates its task too)
+and checks the mirrored counts against Label Studio's. Every ``deep_reconcile_s`` (30 min by
+default) it asks for a retrain that reads every annotation again, in case anything slipped by.
 
 Before that, ``recover`` breaks leases left by dead workers (same host: their pid is gone; any
 host: no heartbeat for a minute) and re-requests their job, and drops pending marks whose job is

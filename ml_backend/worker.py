@@ -45,7 +45,6 @@ import numpy as np
 
 from ml_backend.annotations import LabelSnapshot, read_snapshot
 from ml_backend.clusters import ClusterAssigner, fit_centroids, load_centroids, save_centroids
-from ml_backend.embeddings import PoolEmbedder
 from ml_backend.lssetup import choose_eval_topup, ensure_ordering, mark_eval
 from ml_backend.pool import PoolTask
 from ml_backend.reconcile import FULL_CHECK
@@ -93,7 +92,7 @@ class WorkerSettings:
     seed: int = 0
     queue_url: str | None = None
     reconcile_s: float = 30.0
-    deep_reconcile_s: float = 300.0
+    deep_reconcile_s: float = 1800.0  # a full re-read of every annotation (belt and braces)
 
     def check(self) -> WorkerSettings:
         """Raise TextalError naming the first setting out of range."""
@@ -123,11 +122,13 @@ class WorkerContext:
     settings: WorkerSettings
     jobs: Any = None  # ml_backend.jobs.Jobs, to queue follow-up jobs
     registry: ProjectRegistry = field(init=False)
-    embedder: PoolEmbedder = field(init=False)
+    embedder: Any = field(init=False)  # ml_backend.embeddings.PoolEmbedder (imports torch: loaded on first use)
     _models: dict[tuple[str, str], Any] = field(default_factory=dict, init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
 
     def __post_init__(self) -> None:
+        from ml_backend.embeddings import PoolEmbedder
+
         self.registry = ProjectRegistry(self.settings.data_dir)
         self.embedder = PoolEmbedder(self.settings.data_dir / EMBEDDINGS_DIR)
         if self.jobs is None:

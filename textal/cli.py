@@ -320,7 +320,7 @@ def worker(
         data_dir=data_dir.expanduser().resolve(), store=store.expanduser().resolve() if store else None,
         strategy=strategy, encoder=encoder, eval_fraction=eval_fraction, eval_min=eval_min, batch=batch,
         full_every=full_every, full_epochs=full_epochs, full_min_steps=full_min_steps, promote_margin=promote_margin,
-        min_eval=min_eval, reconcile_s=reconcile_every, deep_reconcile_s=max(10 * reconcile_every, 300.0),
+        min_eval=min_eval, reconcile_s=reconcile_every, deep_reconcile_s=max(60 * reconcile_every, 1800.0),
         keep_prediction_versions=keep_predictions, queue_url=os.environ.get("TEXTAL_QUEUE_URL") or None,
     )
     run_worker(settings, workers=workers, log_level=log_level)

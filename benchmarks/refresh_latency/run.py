@@ -3,17 +3,21 @@
 Starts a real Label Studio (fresh SQLite data dir in a temp folder), `textal serve` and `textal worker`
 as separate processes, as a user would. A project gets 1,000 SMS spam tasks (test split); the
 worker sets it up (uncertainty sampling, views, a 10 % evaluation slice) and embeds the pool once.
-Ten seed labels (5 spam, 5 ham) give the first fast-tier model. Then, round after round, the task
-Label Studio serves next (`GET /api/projects/<id>/next`: evaluation-slice tasks come first) is
-annotated with its gold label through the API, and the clock runs from just before that POST until
-the project's ``model_version`` has switched to a new version, which the worker sets only after
-every unlabelled task holds a prediction of it (checked at the end of each round). A version the
-promotion rule holds back changes no score; such rounds are counted, not timed.
+Ten seed labels (5 spam, 5 ham) give the first fast-tier model. Then, one annotation per round,
+submitted through the API with its gold label, on:
 
-A second scenario submits a burst of annotations back to back and times the refresh that includes
-all of them (coalescing: one retrain waits while one runs).
+1. the task Label Studio serves next (`GET /api/projects/<id>/next`; slice tasks come first);
+2. the first task of the "textal: most informative first" view (training tasks);
+3. the same, after a pause long enough for the worker to start deleting a stale version's
+   predictions (which holds the worker ~3.5 s per 1,000 predictions): the worst case.
 
-    .venv/bin/python benchmarks/refresh_latency/run.py     # 15 + 10 single rounds, then a burst of 10
+The clock runs from just before the POST until the project's ``model_version`` has switched to a
+new version, which the worker sets only after every unlabelled task holds a prediction of it
+(checked after each round). A version the promotion rule holds back changes no score; such rounds
+are counted, not timed. A last scenario submits a burst of annotations back to back and times the
+refresh that includes all of them (coalescing: one retrain waits while one runs).
+
+    .venv/bin/python benchmarks/refresh_latency/run.py     # 15 + 10 + 3 rounds, then a burst of 10
 """
 
 from __future__ import annotations
@@ -87,6 +91,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=15, help="single-annotation rounds on the task Label Studio serves next")
     parser.add_argument("--view-rounds", type=int, default=10,
                         help="single-annotation rounds on the first task of the 'most informative first' view")
+    parser.add_argument("--pause-rounds", type=int, default=3,
+                        help="rounds after a pause long enough for the worker to start deleting old predictions")
     parser.add_argument("--burst", type=int, default=10, help="annotations in the burst scenario (0: skip)")
     args = parser.parse_args()
 
@@ -145,9 +151,15 @@ def main() -> None:
         def from_view() -> int:  # the first task of "textal: most informative first" (outside the slice)
             return next(iter(ls.tasks.list(project=pid, view=views["textal: most informative first"], include="id", page_size=1))).id
 
+        from ml_backend.jobs import PRUNE_QUIET_S
+
         latencies, phases, held_back, served_eval = [], [], 0, 0
         kinds = []
-        for pick in [from_stream] * args.rounds + [from_view] * args.view_rounds:
+        plan = [(from_stream, None)] * args.rounds + [(from_view, None)] * args.view_rounds
+        plan += [(from_view, "after a pause")] * args.pause_rounds
+        for pick, pause in plan:
+            if pause:  # quiet long enough for the worker to start deleting a stale version's predictions
+                time.sleep(PRUNE_QUIET_S + 1.5)
             before, records = mv(), _records(state, pid)
             tid = pick()
             assert tid not in labelled, "a labelled task was offered"
@@ -168,7 +180,7 @@ def main() -> None:
                 held_back += 1
                 continue
             latencies.append(elapsed)
-            kinds.append("slice" if tid in eval_ids else "training")
+            kinds.append(pause or ("slice" if tid in eval_ids else "training"))
             now = mv()
             counts = http.request(f"api/projects/{pid}/model-versions/", method="GET").json()
             assert counts.get(now) == args.tasks - len(labelled), (now, counts.get(now), args.tasks - len(labelled))
@@ -206,7 +218,7 @@ def main() -> None:
           f"versions published but not promoted (not timed): {held_back}\n")
     print("| labelled task | rounds | p50 s | p95 s | mean s | min s | max s | under 10 s |")
     print("|---|---|---|---|---|---|---|---|")
-    for kind in ("slice", "training", "all"):
+    for kind in ("slice", "training", "after a pause", "all"):
         sel = lat if kind == "all" else np.array([x for x, k in zip(latencies, kinds) if k == kind])
         if len(sel):
             print(f"| {kind} | {len(sel)} | {np.percentile(sel, 50):.2f} | {np.percentile(sel, 95):.2f} | {sel.mean():.2f} "
@@ -241,7 +253,7 @@ def _last_record(state: Path, pid: int) -> dict | None:
 
 
 def _args_text(args) -> str:
-    defaults = {"tasks": 1000, "rounds": 15, "view_rounds": 10, "burst": 10}
+    defaults = {"tasks": 1000, "rounds": 15, "view_rounds": 10, "pause_rounds": 3, "burst": 10}
     return "".join(f" --{k.replace('_', '-')} {v}" for k, v in vars(args).items() if defaults.get(k) != v)
 
 
