@@ -61,12 +61,13 @@ class ProjectInfo:
         return [self.task_number, self.tasks_with_annotations, self.total_annotations, self.skipped_annotations]
 
 
-def filter_query(items: Sequence[dict[str, Any]], ordering: Sequence[str] = ("tasks:id",)) -> str:
-    """A Data Manager query: all ``items`` must hold; tasks in ``ordering``."""
-    return json.dumps({"filters": {"conjunction": "and", "items": list(items)}, "ordering": list(ordering)})
+def filter_query(items: Sequence[dict[str, Any]], ordering: Sequence[str] = ("tasks:id",), conjunction: str = "and") -> str:
+    """A Data Manager query: all ``items`` must hold (or any, with ``conjunction="or"``); tasks in ``ordering``."""
+    return json.dumps({"filters": {"conjunction": conjunction, "items": list(items)}, "ordering": list(ordering)})
 
 
 LABELLED = {"filter": "filter:tasks:total_annotations", "operator": "greater", "type": "Number", "value": 0}
+SKIPPED = {"filter": "filter:tasks:cancelled_annotations", "operator": "greater", "type": "Number", "value": 0}
 
 
 def after_id(task_id: int) -> dict[str, Any]:
@@ -190,9 +191,10 @@ class Studio:
         include: str | None = "id,data",
         annotations: bool = False,
         page_size: int = PAGE_SIZE,
+        conjunction: str = "and",
     ) -> Iterator[dict[str, Any]]:
-        """Tasks as ``{"id", "data"[, "annotations"]}`` dicts, page by page, in id order."""
-        kwargs: dict[str, Any] = {"project": project_id, "page_size": page_size, "query": filter_query(items)}
+        """Tasks as ``{"id", "data"[, "updated_at", "annotations"]}`` dicts, page by page, in id order."""
+        kwargs: dict[str, Any] = {"project": project_id, "page_size": page_size, "query": filter_query(items, conjunction=conjunction)}
         if annotations:
             kwargs["fields"] = "all"
         elif include:
@@ -207,8 +209,8 @@ class Studio:
                 yield out
 
     def labelled_tasks(self, project_id: int) -> list[dict[str, Any]]:
-        """Every task with at least one (not cancelled) annotation, with its annotations."""
-        return list(self.iter_tasks(project_id, items=[LABELLED], annotations=True))
+        """Every task with an annotation (a cancelled one counts: skips are read too), with its annotations."""
+        return list(self.iter_tasks(project_id, items=[LABELLED, SKIPPED], annotations=True, conjunction="or"))
 
     def tasks_updated_since(self, project_id: int, stamp: str) -> list[dict[str, Any]]:
         """Every task updated after ``stamp`` (annotated or not any more), with its annotations."""

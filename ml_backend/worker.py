@@ -295,8 +295,7 @@ class ProjectRun:
             info = self.studio.project(self.project_id)  # a fresh look; the job's own `info` stays as it began
             since = _stamp(_parse_stamp(cursor) - timedelta(seconds=READ_SLACK_S))
             tasks = self.studio.tasks_updated_since(self.project_id, since)
-            known = {t.id for t in self.mirror.tasks()}
-            self.mirror.set_annotations({t["id"]: t["annotations"] for t in tasks if t["id"] in known})
+            self._store_annotations(tasks)
             cursor = self._advance_cursor(tasks, cursor)
             snapshot = read_snapshot(self.mirror.annotated(), self.schema)
             kept = [a for t in self.mirror.annotated() for a in t["annotations"]]
@@ -307,9 +306,18 @@ class ProjectRun:
         if cursor and not full:
             log.info("project %s: mirrored annotations disagree with Label Studio's counts; reading them all", self.project_id)
         tasks = self.studio.labelled_tasks(self.project_id)
-        self.mirror.set_annotations({t["id"]: t["annotations"] for t in tasks}, replace_all=True)
+        self._store_annotations(tasks, replace_all=True)
         self._advance_cursor(tasks, cursor)
         return self._labelled(read_snapshot(self.mirror.annotated(), self.schema))
+
+    def _store_annotations(self, tasks: list[dict[str, Any]], replace_all: bool = False) -> None:
+        """Mirror these tasks' annotations (syncing the pool first if a task is new to it)."""
+        known = {t.id for t in self.mirror.tasks()}
+        if any(t["id"] not in known for t in tasks):  # imported after this job synced the pool
+            self.info(refresh=True)
+            self.sync_pool()
+            known = {t.id for t in self.mirror.tasks()}
+        self.mirror.set_annotations({t["id"]: t["annotations"] for t in tasks if t["id"] in known}, replace_all=replace_all)
 
     def _advance_cursor(self, tasks: list[dict[str, Any]], cursor: str | None) -> str | None:
         stamps = [_parse_stamp(t["updated_at"]) for t in tasks if t.get("updated_at")] + (

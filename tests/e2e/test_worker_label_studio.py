@@ -242,23 +242,7 @@ def test_the_worker_keeps_label_studio_ordered_by_the_freshest_good_model(
     ls.annotations.delete(id=annotations.pop(train[0]))
     wait_for(lambda: p.settled(lambda: p.records()[-1]["train_size"] == 19), 60, "a version without the deleted label", logs)
 
-    # missed webhooks (the backend is down): reconciliation catches up; new tasks get predictions without a retrain
-    backend_port = int(backend.url.rsplit(":", 1)[1])
-    backend.process.terminate()
-    backend.process.wait(30)
-    for tid in train[20:] or [t for t in pool if t not in train][:2]:
-        annotations[tid] = ls.annotations.create(id=tid, result=choice(gold[tid])).id
-    extra = read_rows(data_dir / "sms_spam" / "test.csv", 5, offset=N_TASKS)
-    ls.projects.import_tasks(id=p.id, request=[{"text": r["text"]} for r in extra])
-    wait_for(lambda: p.settled(lambda: p.records()[-1]["train_size"] == 21 and p.counts().get(p.model_version()) == N_TASKS + 5 - 36),
-             60, "a retrain found by reconciliation, and predictions for the new tasks", logs)
-    mv = p.model_version()
-    tasks = p.tasks()
-    counts = {t.id: len(current_prediction(t, mv)) for t in unlabelled(tasks)}
-    assert len(tasks) == N_TASKS + 5 and set(counts.values()) == {1}, {i: c for i, c in counts.items() if c != 1}
-
     # a version worse than its parent on the slice is published but not promoted; Label Studio and the backend keep the good one
-    backend = start_backend(base_store, data_dir=state, env=env, port=backend_port)
     worker.process.terminate()  # labels change while no worker runs: the webhooks wait on the queue
     worker.process.wait(30)
     good = p.store.latest()
@@ -275,6 +259,24 @@ def test_the_worker_keeps_label_studio_ordered_by_the_freshest_good_model(
     assert p.model_version() == model_version_name(good)
     answer = httpx.post(f"{backend.url}/predict", json={"tasks": [{"id": 1, "data": {"text": "hi"}}], "project": str(p.id)}, timeout=60)
     assert answer.json()["model_version"] == model_version_name(good)
+
+    # missed webhooks (the backend is down): reconciliation catches up; new tasks get predictions without a retrain
+    backend.process.terminate()
+    backend.process.wait(30)
+    for tid in [t for t in pool if t not in train][:2]:
+        annotations[tid] = ls.annotations.create(id=tid, result=choice(gold[tid])).id
+    extra = read_rows(data_dir / "sms_spam" / "test.csv", 5, offset=N_TASKS)
+    ls.projects.import_tasks(id=p.id, request=[{"text": r["text"]} for r in extra])
+    def caught_up() -> bool:
+        tasks = p.tasks()
+        mv = p.model_version()
+        return len(tasks) == N_TASKS + 5 and all(current_prediction(t, mv) for t in unlabelled(tasks))
+
+    wait_for(lambda: p.settled(lambda: p.records()[-1]["train_size"] == 21 and caught_up()), 60,
+             "a retrain found by reconciliation, and predictions for the new tasks", logs)
+    mv = p.model_version()
+    counts = {t.id: len(current_prediction(t, mv)) for t in unlabelled(p.tasks())}
+    assert len(counts) == N_TASKS + 5 - 36 and set(counts.values()) == {1}, {i: c for i, c in counts.items() if c != 1}
     print(f"worker e2e ({queue}): {time.monotonic() - started:.1f} s")
 
 
