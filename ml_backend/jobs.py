@@ -32,6 +32,7 @@ log = logging.getLogger("ml_backend.jobs")
 DEFER_S = 1.0  # a job whose lease is held elsewhere looks again after this long
 PRUNE_QUIET_S = 15.0  # pruning old predictions waits until no push for this long and no retrain waiting...
 PRUNE_FORCE = 50  # ...unless this many stale versions have piled up
+PRUNE_GAP_S = 2.0  # between two deletions: room for the webhooks a deletion held up (Label Studio's write lock)
 MAX_FAILURES = 6  # consecutive non-transient failures of a job kind before it waits for a new request
 PROJECT_LEASE = "project"
 COALESCED = ("retrain", "finetune", "prune_predictions")
@@ -168,7 +169,7 @@ class Jobs:
         key = f"textal:stale:{int(project_id)}"
         at = time.time() if pushed else self.stale_versions(project_id)[1]
         self.huey.storage.put_data(key, f"{int(stale)} {at}".encode())
-        return self.request("prune_predictions", project_id, f"{stale} stale versions", delay=PRUNE_QUIET_S if pushed else None)
+        return self.request("prune_predictions", project_id, f"{stale} stale versions", delay=PRUNE_QUIET_S if pushed else PRUNE_GAP_S)
 
     def stale_versions(self, project_id: int) -> tuple[int, float]:
         """(versions whose predictions wait for deletion, time of the last push) as the last push recorded them."""
