@@ -31,6 +31,8 @@ from typing import Any
 
 from huey.api import Huey
 
+from textal.fsutil import pid_alive
+
 log = logging.getLogger("ml_backend.coalesce")
 
 LEASE_S = 60.0  # a lease without a heartbeat for this long belongs to a dead worker
@@ -54,16 +56,6 @@ def _process_start(pid: int) -> str:
         return ""
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 @dataclass(frozen=True)
 class Owner:
     """Who holds a lease: host, pid and the pid's start time."""
@@ -84,7 +76,7 @@ class Owner:
         """False when the owner is certainly dead (same host), None when it cannot be told from here."""
         if self.host != socket.gethostname():
             return None
-        if not _pid_alive(self.pid):
+        if not pid_alive(self.pid):
             return False
         now = _process_start(self.pid)
         return not (self.started and now and now != self.started)

@@ -18,7 +18,6 @@ given to ``textal serve --store`` (a model trained from the CLI).
 from __future__ import annotations
 
 import json
-import os
 import re
 import secrets
 import shutil
@@ -30,6 +29,7 @@ from typing import Any
 
 from ml_backend.labelconfig import TaskSchema, parse_label_config
 from textal.errors import TextalError
+from textal.fsutil import atomic_write_text
 
 STATE_FILE = "project.json"
 TOKEN_FILE = "access_token"
@@ -226,7 +226,7 @@ class ProjectRegistry:
     def _write(self, state: ProjectState) -> None:
         folder = self.folder(state.id)
         folder.mkdir(parents=True, exist_ok=True)
-        _atomic_write(folder / STATE_FILE, json.dumps(state.to_dict(), indent=2))
+        atomic_write_text(folder / STATE_FILE, json.dumps(state.to_dict(), indent=2))
         self._cache.pop(state.id, None)
 
     def _write_token(self, project_id: int, token: str) -> None:
@@ -236,7 +236,7 @@ class ProjectRegistry:
                 return
         except FileNotFoundError:
             pass
-        _atomic_write(path, token, mode=0o600)
+        atomic_write_text(path, token, mode=0o600)
 
     def _retire(self, state: ProjectState) -> None:
         retired = self.projects_dir / ".retired"
@@ -250,17 +250,3 @@ def _without_time(state: ProjectState) -> dict[str, Any]:
     data = state.to_dict()
     data.pop("setup_at")
     return data
-
-
-def _atomic_write(path: Path, text: str, mode: int = 0o644) -> None:
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
-    try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise

@@ -591,7 +591,6 @@ class ProjectRun:
         """The model Label Studio should order by: the project's promoted version, else the base store's latest."""
         version = self.store.latest()
         if version is not None:
-            root = self.store.root
             model = self._load_own(version)
             path = self.store.path(version) / MODEL_DIR
             training = _read_json(path / TRAINING_FILE)
@@ -893,12 +892,12 @@ def _next_encoder_name(folder: Path) -> str:
 
 def _sweep_staging(folder: Path) -> None:
     """Remove encoder staging folders whose writer is gone (a fine-tune killed mid-way)."""
-    from ml_backend.coalesce import _pid_alive
+    from textal.fsutil import pid_alive
 
     for stage in folder.glob(".staging-*"):
         parts = stage.name.split("-")
         pid = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else None
-        if pid is None or pid == os.getpid() or not _pid_alive(pid):
+        if pid is None or pid == os.getpid() or not pid_alive(pid):
             if pid != os.getpid():
                 shutil.rmtree(stage, ignore_errors=True)
 

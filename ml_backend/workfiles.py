@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import fcntl
 import json
-import os
-import secrets
 from pathlib import Path
 from typing import Any
 
 from ml_backend.pool import PoolMirror
 from ml_backend.projects import ProjectRegistry
+from textal.fsutil import atomic_write_text
 
 WORKER_DIR = "worker"
 STATE_FILE = "state.json"
@@ -58,13 +57,7 @@ class ProjectFiles:
     def save_state(self, state: dict[str, Any]) -> None:
         """Replace the state file atomically."""
         self.folder.mkdir(parents=True, exist_ok=True)
-        path = self.folder / STATE_FILE
-        tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
-        with open(tmp, "w") as fh:
-            json.dump(state, fh, indent=1, sort_keys=True)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
+        atomic_write_text(self.folder / STATE_FILE, json.dumps(state, indent=1, sort_keys=True))
 
     def update_state(self, **fields: Any) -> dict[str, Any]:
         """Set ``fields`` in the state file and return the whole state; read-modify-write under a file lock,

@@ -77,7 +77,6 @@ def expected_calibration_error(proba: Any, y: Any, n_bins: int = 15, multi_label
     else:
         conf, hit = p.max(axis=1), (p.argmax(axis=1) == t).astype(np.float64)
     bins = np.minimum((conf * n_bins).astype(int), n_bins - 1)
-    count = np.bincount(bins, minlength=n_bins)
     gap = np.abs(np.bincount(bins, weights=hit, minlength=n_bins) - np.bincount(bins, weights=conf, minlength=n_bins))
     return float(gap.sum() / len(conf))
 

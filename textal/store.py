@@ -25,6 +25,7 @@ from typing import Any
 
 from textal import __version__
 from textal.errors import StoreError
+from textal.fsutil import atomic_write_text, pid_alive
 from textal.models import Classifier, load_classifier
 
 VERSION_RE = re.compile(r"^v(\d{4,})$")
@@ -113,11 +114,7 @@ class ModelStore:
     def promote(self, version: str) -> None:
         """Make ``version`` the one ``latest()`` names."""
         self._check_exists(version)
-        tmp = self.root / f".LATEST.{os.getpid()}.{secrets.token_hex(4)}"
-        tmp.write_text(version + "\n")
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, self.root / "LATEST")
+        atomic_write_text(self.root / "LATEST", version + "\n")
         _fsync_dir(self.root)
 
     # -- reading -------------------------------------------------------------------------------
@@ -198,28 +195,13 @@ class ModelStore:
         for stage in self.staging_dir.iterdir():
             owner = stage.name.split("-", 1)[0]
             pid = int(owner) if owner.isdigit() else None
-            if pid == os.getpid() or (pid is not None and _pid_alive(pid)):
+            if pid == os.getpid() or (pid is not None and pid_alive(pid)):
                 continue  # still being written, by this process or another live one
             shutil.rmtree(stage, ignore_errors=True)
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def _write_json(path: Path, data: dict[str, Any]) -> None:
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
-    with open(tmp, "w") as fh:
-        json.dump(data, fh, indent=2, default=str)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    atomic_write_text(path, json.dumps(data, indent=2, default=str))
 
 
 def _sync_tree(root: Path) -> None:

@@ -106,7 +106,7 @@ def notes(banking: dict) -> list[str]:
         "## Notes", "",
         "- **Method.** Strategies were designed on a validation split of the training data (80 % pool, 20 % "
         "validation), never on the test split; the test split was used once, for the runs recorded here.",
-        f"- **hybrid (hybrid.v2)** takes the top 30n, 10n, then 3n pool items by margin as labels per class pass "
+        "- **hybrid (hybrid.v2)** takes the top 30n, 10n, then 3n pool items by margin as labels per class pass "
         "8 and 20, and picks one item per cluster of a margin-weighted k-means among them: diversity while the "
         "model knows little about each class, uncertainty after. On the validation split a constant factor "
         "was best early when large (30) and late when small (3); the schedule takes both.",

@@ -79,7 +79,7 @@ def main() -> None:
           f"{len(np.unique(groups)):,} distinct texts")
 
     names = [n for n in args.strategies.split(",") if n] or [name for name, _ in list_strategies()]
-    print(f"\n| strategy | median s | min s | max s | batch |\n|---|---|---|---|---|")
+    print("\n| strategy | median s | min s | max s | batch |\n|---|---|---|---|---|")
     for name in names:
         times = []
         for r in range(args.repeats):

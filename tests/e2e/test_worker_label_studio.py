@@ -7,7 +7,6 @@ The queue is SQLite in the data folder, or (the same test) a real redis-server o
 from __future__ import annotations
 
 import csv
-import json
 import threading
 import time
 from collections import Counter
