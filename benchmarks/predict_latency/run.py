@@ -27,6 +27,8 @@ import httpx
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "benchmarks"))
+from machine import cpu_name  # noqa: E402
 DATA = Path(os.environ.get("DATA", REPO.parent / "shared" / "data"))
 CONFIG = (
     '<View><Text name="text" value="$text"/>'
@@ -67,16 +69,6 @@ def timed_posts(client: httpx.Client, url: str, batches: list[list[dict]]) -> np
         results = answer.json()["results"]
         assert len(results) == len(tasks) and all(r["result"] for r in results)
     return np.array(times) * 1000.0
-
-
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def main() -> None:

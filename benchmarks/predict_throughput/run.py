@@ -27,6 +27,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "benchmarks"))
+from machine import cpu_name  # noqa: E402
 DATA = Path(os.environ.get("DATA", REPO.parent / "shared" / "data"))
 
 
@@ -34,16 +36,6 @@ def sms_texts(n: int) -> tuple[list[str], list[str]]:
     with open(DATA / "sms_spam" / "train.csv", newline="", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
     return [r["text"] for r in rows[:n]], [r["label"] for r in rows[:n]]
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 def main() -> None:
@@ -99,7 +91,7 @@ def main() -> None:
     base = rate["pipeline (defaults)"]
     print(f"command: {' '.join([Path(sys.executable).name, *sys.argv])}")
     print(
-        f"machine: {cpu_model()} ({platform.machine()}), {os.cpu_count()} CPUs, torch threads {torch.get_num_threads()}, "
+        f"machine: {cpu_name()} ({platform.machine()}), {os.cpu_count()} CPUs, torch threads {torch.get_num_threads()}, "
         f"GPU: {torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'none'}"
     )
     print(f"versions: python {platform.python_version()}, torch {torch.__version__}, transformers {transformers.__version__}")

@@ -38,6 +38,8 @@ import httpx
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "benchmarks"))
+from machine import cpu_name  # noqa: E402
 DATA = Path(os.environ.get("DATA", REPO.parent / "shared" / "data"))
 sys.path.insert(0, str(REPO / "tests" / "e2e"))  # the e2e fixtures' helpers start Label Studio the same way
 from conftest import _ls_environment, _wait_for_label_studio, free_port, log_tail, stop_process  # noqa: E402
@@ -73,16 +75,6 @@ def wait(check, timeout: float, what: str, log: Path, every: float = 0.05):
         if time.monotonic() > deadline:
             raise SystemExit(f"timed out waiting for {what}:\n{log_tail(log, 60)}")
         time.sleep(every)
-
-
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def main() -> None:
