@@ -8,6 +8,8 @@ RUNS   ?= runs
 FIND_LINKS := $(shell $(PYTHON) -m pip config get global.find-links 2>/dev/null)
 UV_LINKS   := $(if $(FIND_LINKS),--find-links $(FIND_LINKS),)
 STAMP  := $(VENV)/.installed
+# apt-get needs root: as another user, try sudo without a password prompt.
+SUDO   := $(shell if [ "$$(id -u)" != 0 ] && command -v sudo >/dev/null 2>&1; then echo sudo -n; fi)
 
 export HF_HUB_OFFLINE := 1
 export HF_DATASETS_OFFLINE := 1
@@ -38,7 +40,7 @@ test: install redis-server
 redis-server:
 	@command -v redis-server >/dev/null 2>&1 || test -x /usr/sbin/redis-server || test -x /usr/bin/redis-server || \
 		{ echo "installing redis-server (for the Redis queue test)"; \
-		  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends redis-server) \
+		  ($(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends redis-server) \
 		  >/dev/null 2>&1 || echo "could not install redis-server: the Redis queue test will say so"; }
 
 bench: install
