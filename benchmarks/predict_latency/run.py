@@ -5,7 +5,12 @@ process (as a user would), sets up a project, warms up, then times HTTP round tr
 on the same machine. Each request carries texts from the test split not sent before, so no cache
 answers for the model. Prints a Markdown section for RESULTS.md.
 
+With ``--pool-cache`` (embed-head only) the model is published with an embedding cache, and every
+text is embedded into it before the server starts, as the retrain worker does for each task
+imported into Label Studio: the case of a /predict for tasks Label Studio already holds.
+
     .venv/bin/python benchmarks/predict_latency/run.py --model embed-head
+    .venv/bin/python benchmarks/predict_latency/run.py --model embed-head --pool-cache
 """
 
 from __future__ import annotations
@@ -47,12 +52,12 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def train_and_publish(kind: str, n_train: int, store: Path) -> tuple[str, float]:
+def train_and_publish(kind: str, n_train: int, store: Path, cache_dir: Path | None = None) -> tuple[str, float]:
     from textal.models import make_classifier
     from textal.store import ModelStore
 
     train = rows("train")[:n_train]
-    model = make_classifier(kind, classes=["ham", "spam"])
+    model = make_classifier(kind, classes=["ham", "spam"], **({"cache_dir": str(cache_dir)} if cache_dir else {}))
     started = time.perf_counter()
     model.fit([r["text"] for r in train], [r["label"] for r in train])
     fit_s = time.perf_counter() - started
@@ -77,12 +82,24 @@ def main() -> None:
     parser.add_argument("--train", type=int, default=1000, help="training texts")
     parser.add_argument("--small", type=int, default=50, help="number of 20-task requests")
     parser.add_argument("--large", type=int, default=3, help="number of 1,000-task requests")
+    parser.add_argument("--pool-cache", action="store_true",
+                        help="embed every text beforehand, as the worker does for imported tasks (embed-head only)")
     args = parser.parse_args()
+    if args.pool_cache and args.model != "embed-head":
+        parser.error("--pool-cache needs --model embed-head")
 
     load_before = os.getloadavg()[0]
     work = Path(tempfile.mkdtemp(prefix="textal-bench-"))
     store = work / "store"
-    published, fit_s = train_and_publish(args.model, args.train, store)
+    cache = work / "embeddings" if args.pool_cache else None
+    published, fit_s = train_and_publish(args.model, args.train, store, cache)
+    pool = [{"id": i, "data": {"text": r["text"]}} for i, r in enumerate(rows("test") + rows("train")[args.train :])]
+    if cache is not None:  # what the worker does when Label Studio reports imported tasks
+        from ml_backend.embeddings import PoolEmbedder
+
+        started = time.perf_counter()
+        PoolEmbedder(cache).embed("default", [t["data"]["text"] for t in pool])
+        print(f"# {len(pool)} texts embedded beforehand in {time.perf_counter() - started:.0f} s", file=sys.stderr)
     port = free_port()
     log = open(work / "serve.log", "wb")
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
@@ -104,7 +121,6 @@ def main() -> None:
             ready_s = time.perf_counter() - started
             client.post(f"{url}/setup", json={"project": "1.1", "schema": CONFIG}).raise_for_status()
 
-            pool = [{"id": i, "data": {"text": r["text"]}} for i, r in enumerate(rows("test") + rows("train")[args.train :])]
             cursor = 0
 
             def take(n: int) -> list[dict]:
@@ -130,8 +146,10 @@ def main() -> None:
 
     import torch
 
-    print(f"### {args.model} ({published}, trained on {args.train} SMS in {fit_s:.1f} s)\n")
-    print(f"- command: `.venv/bin/python benchmarks/predict_latency/run.py --model {args.model}`")
+    cached = ", every text already embedded (as for tasks in Label Studio)" if args.pool_cache else ""
+    print(f"### {args.model} ({published}, trained on {args.train} SMS in {fit_s:.1f} s){cached}\n")
+    flag = " --pool-cache" if args.pool_cache else ""
+    print(f"- command: `.venv/bin/python benchmarks/predict_latency/run.py --model {args.model}{flag}`")
     print(f"- machine: {cpu_name()}, {os.cpu_count()} cores visible, torch threads {torch.get_num_threads()}, no GPU")
     print(
         f"- versions: python {platform.python_version()}, torch {torch.__version__}, transformers {version('transformers')}, "
