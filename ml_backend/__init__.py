@@ -20,6 +20,7 @@ The retrain worker (``textal worker``)::
     consumer.py     run_worker(): the huey consumer plus the reconciler thread
     coalesce.py     pending marks, leases with heartbeats, backoff (in the queue's key-value store)
     worker.py       the job bodies: read Label Studio, refit, evaluate, publish, push predictions
+    worker_context.py  the worker's settings (`textal worker` flags) and what its jobs share in one process
     studio.py       label-studio-sdk wrapper: tasks, annotations, predictions, views, sampling
     pool.py         the mirror of a project's tasks and annotations (SQLite)
     annotations.py  annotations -> votes per task, label-set fingerprint

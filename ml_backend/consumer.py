@@ -35,7 +35,7 @@ def run_worker(settings, workers: int = 1, log_level: str = "info") -> None:
     from ml_backend.jobs import Jobs
     from ml_backend.queue import make_huey
     from ml_backend.reconcile import Reconciler
-    from ml_backend.worker import configure, settings_dict
+    from ml_backend.worker_context import configure
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     huey = make_huey(settings.data_dir, settings.queue_url)
@@ -46,7 +46,7 @@ def run_worker(settings, workers: int = 1, log_level: str = "info") -> None:
     log.info(
         "textal worker: data %s, queue %s, %d worker thread(s), recovered %d job(s); settings %s",
         settings.data_dir, "redis" if settings.queue_url else settings.data_dir / "queue.db", workers, len(recovered),
-        {k: v for k, v in settings_dict(settings).items() if k not in ("data_dir", "queue_url")},
+        {k: v for k, v in settings.to_dict().items() if k not in ("data_dir", "queue_url")},
     )
     stop = threading.Event()
     thread = threading.Thread(target=reconciler.run, args=(stop,), name="textal-reconcile", daemon=True)

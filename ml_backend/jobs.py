@@ -39,19 +39,9 @@ COALESCED = ("retrain", "finetune", "prune_predictions")
 
 
 def _call_worker(name: str, **kwargs: Any) -> Any:
-    """Run ``ml_backend.worker.<name>(**kwargs)``; a clear error while the worker is not written yet."""
-    try:
-        worker = importlib.import_module("ml_backend.worker")
-    except ModuleNotFoundError as exc:
-        if exc.name != "ml_backend.worker":
-            raise
-        raise NotImplementedError(
-            f"job {name!r} needs ml_backend.worker.{name}, which is not written yet (the retrain worker issue)"
-        ) from None
-    func = getattr(worker, name, None)
-    if func is None:
-        raise NotImplementedError(f"ml_backend.worker has no {name}() yet (the retrain worker issue)")
-    return func(**kwargs)
+    """Run ``ml_backend.worker.<name>(**kwargs)``, imported on first use (it loads torch; the server never does)."""
+    worker = importlib.import_module("ml_backend.worker")
+    return getattr(worker, name)(**kwargs)
 
 
 class Jobs:

@@ -314,7 +314,7 @@ def worker(
     import os
 
     from ml_backend.consumer import run_worker
-    from ml_backend.worker import WorkerSettings
+    from ml_backend.worker_context import WorkerSettings
 
     settings = WorkerSettings(
         data_dir=data_dir.expanduser().resolve(), store=store.expanduser().resolve() if store else None,

@@ -7,7 +7,7 @@ import time
 import pytest
 from huey import RedisHuey, SqliteHuey
 
-from ml_backend.jobs import Jobs, _call_worker
+from ml_backend.jobs import Jobs
 from ml_backend.queue import make_huey
 from textal.errors import TextalError
 
@@ -94,8 +94,3 @@ def test_the_queue_is_sqlite_in_the_data_folder_or_redis_from_a_url(tmp_path):
     assert isinstance(make_huey(tmp_path / "d", "redis://127.0.0.1:6379/0"), RedisHuey)  # connects lazily
     with pytest.raises(TextalError, match="redis://"):
         make_huey(tmp_path / "d", "amqp://127.0.0.1")
-
-
-def test_a_job_body_without_its_worker_function_says_so():
-    with pytest.raises(NotImplementedError, match="no_such_job"):
-        _call_worker("no_such_job", project_id=1)

@@ -22,7 +22,7 @@ from ml_backend.projects import ProjectRef, ProjectRegistry
 from ml_backend.queue import make_huey
 from ml_backend.reconcile import Reconciler
 from ml_backend.studio import StudioUnavailable
-from ml_backend.worker import WorkerContext, WorkerSettings
+from ml_backend.worker_context import WorkerContext, WorkerSettings
 
 CONFIG = (
     '<View><Text name="text" value="$text"/>'
