@@ -6,16 +6,16 @@ import argparse
 import sys
 from pathlib import Path
 
-from ml_backend.server import serve
-from ml_backend.settings import DEFAULT_STRATEGY
+from ml_backend.config import DEFAULT_HOST, DEFAULT_PORT, DEFAULT_STRATEGY
+from ml_backend.server.run import serve
 from textal.errors import TextalError
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ml_backend", description=__doc__)
     parser.add_argument("--store", type=Path, required=True)
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=9090)
+    parser.add_argument("--host", default=DEFAULT_HOST)
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT)
     parser.add_argument("--data-dir", type=Path, default=None)
     parser.add_argument("--strategy", default=DEFAULT_STRATEGY)
     parser.add_argument("--log-level", default="info")

@@ -1,0 +1,138 @@
+"""The Label Studio commands of the ``textal`` CLI: ``serve``, ``worker``, ``retrain``, ``status``.
+
+Registered through the ``textal.commands`` entry point (pyproject.toml), so the ``textal`` package
+never imports ``ml_backend``; ``textal --help`` lists them with the library's own commands.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from ml_backend.config import DEFAULT_HOST, DEFAULT_PORT, DEFAULT_STRATEGY, WorkerSettings, queue_url
+from textal.console import out
+from textal.errors import TextalError
+
+D = WorkerSettings(data_dir=Path("."))  # the worker's defaults, as the flags show them
+StoreOpt = Annotated[Path, typer.Option("--store", help="Model store folder.")]
+DataDirOpt = Annotated[Path, typer.Option("--data-dir", help="The backend's data folder (as given to `textal serve`).")]
+
+
+def register(app: typer.Typer) -> None:
+    """Add the commands to ``app`` (the ``textal`` CLI)."""
+
+    @app.command()
+    def serve(
+        store: StoreOpt,
+        host: Annotated[str, typer.Option(help="Bind address.")] = DEFAULT_HOST,
+        port: Annotated[int, typer.Option(help="Port.")] = DEFAULT_PORT,
+        data_dir: Annotated[Optional[Path], typer.Option("--data-dir", help="Backend state and queue folder.")] = None,
+        strategy: Annotated[str, typer.Option(help="Informativeness measure behind the score Label Studio sorts by.")] = DEFAULT_STRATEGY,
+        log_level: Annotated[str, typer.Option(help="debug, info, warning, error.")] = "info",
+    ) -> None:
+        """Serve the Label Studio ML backend (predictions and webhooks) from the model store."""
+        from ml_backend.server.run import serve as serve_backend
+
+        serve_backend(store=store, host=host, port=port, data_dir=data_dir, strategy=strategy, log_level=log_level)
+
+
+
+
+    @app.command()
+    def worker(
+        data_dir: DataDirOpt,
+        store: Annotated[Optional[Path], typer.Option("--store", help="The store `textal serve --store` serves "
+                                                                       "before a project has its own versions.")] = None,
+        workers: Annotated[int, typer.Option(help="Job threads (jobs of one project never overlap).")] = 1,
+        strategy: Annotated[str, typer.Option(help="Strategy of projects whose set-up named none "
+                                                   "(give `textal serve` the same).")] = D.strategy,
+        encoder: Annotated[str, typer.Option(help="Frozen encoder of the fast tier: default (MiniLM) or a model folder.")] = D.encoder,
+        eval_fraction: Annotated[float, typer.Option(help="Share of tasks reserved as the evaluation slice.")] = D.eval_fraction,
+        eval_min: Annotated[int, typer.Option(help="Smallest evaluation slice (at most half the tasks).")] = D.eval_min,
+        batch: Annotated[int, typer.Option(help="The strategy's next batch, put first in Label Studio's order.")] = D.batch,
+        full_every: Annotated[int, typer.Option(help="New labels between full fine-tunes (0: on request only).")] = D.full_every,
+        full_epochs: Annotated[int, typer.Option(help="Epochs of a full fine-tune.")] = D.full_epochs,
+        full_min_steps: Annotated[int, typer.Option(help="Fewest optimizer steps of a full fine-tune.")] = D.full_min_steps,
+        promote_margin: Annotated[float, typer.Option(help="Macro-F1 a version may lose against its parent on the "
+                                                           "evaluation slice and still be promoted (inf: always).")] = D.promote_margin,
+        min_eval: Annotated[int, typer.Option(help="Labelled evaluation-slice tasks needed before that comparison is made.")] = D.min_eval,
+        reconcile_every: Annotated[float, typer.Option(help="Seconds between checks against Label Studio.")] = D.reconcile_s,
+        keep_predictions: Annotated[int, typer.Option(help="Model versions whose predictions stay in Label Studio "
+                                                           "(0: keep all).")] = D.keep_prediction_versions,
+        log_level: Annotated[str, typer.Option(help="debug, info, warning, error.")] = "info",
+    ) -> None:
+        """Run the retrain worker: new labels in Label Studio -> a fresher model and a reordered queue."""
+        from ml_backend.worker.consumer import run_worker
+
+        settings = WorkerSettings.create(
+            data_dir, store=store, strategy=strategy, encoder=encoder, eval_fraction=eval_fraction, eval_min=eval_min,
+            batch=batch, full_every=full_every, full_epochs=full_epochs, full_min_steps=full_min_steps,
+            promote_margin=promote_margin, min_eval=min_eval, reconcile_s=reconcile_every,
+            deep_reconcile_s=max(60 * reconcile_every, D.deep_reconcile_s), keep_prediction_versions=keep_predictions,
+        )
+        run_worker(settings, workers=workers, log_level=log_level)
+
+
+    @app.command()
+    def retrain(
+        project: Annotated[int, typer.Option("--project", help="Label Studio project id.")],
+        data_dir: DataDirOpt,
+        full: Annotated[bool, typer.Option("--full", help="Fine-tune the transformer too (minutes on a CPU).")] = False,
+    ) -> None:
+        """Queue a retrain of a Label Studio project (the running `textal worker` does it; coalesced with others)."""
+        from ml_backend.queue.factory import make_huey
+        from ml_backend.queue.jobs import Jobs
+        from ml_backend.state.projects import ProjectRegistry
+
+        if ProjectRegistry(data_dir).get(project) is None:
+            raise TextalError(f"{data_dir}: no project {project}; connect `textal serve --data-dir {data_dir}` to it first")
+        jobs = Jobs(make_huey(data_dir, queue_url()))
+        job = jobs.enqueue_finetune(project, "textal retrain --full") if full else jobs.enqueue_retrain(project, "textal retrain")
+        out.print(f"Queued {'a full fine-tune' if full else 'a retrain'} of project {project} (job {job}).")
+
+
+    @app.command()
+    def status(
+        project: Annotated[int, typer.Option("--project", help="Label Studio project id.")],
+        data_dir: DataDirOpt,
+        out_file: Annotated[Optional[Path], typer.Option("--out", help="Learning-curve PNG (default: in the project's "
+                                                                       "worker folder).")] = None,
+    ) -> None:
+        """A Label Studio project's labels, agreement, versions with held-out metrics, learning curve, stopping verdicts."""
+        from rich.table import Table
+
+        from ml_backend.state.layout import DataLayout
+        from ml_backend.state.status import learning_curve, project_status
+
+        st = project_status(data_dir, project)
+        out.print(f"Project {project}: strategy {st.strategy or '(worker default)'}, encoder {st.encoder}, "
+                  f"serving {st.latest or '-'}, Label Studio ordering by {st.pushed or '-'}")
+        out.print("Pool: " + ", ".join(f"{k} {v}" for k, v in st.pool.items()))
+        latest = st.records[-1] if st.records else {}
+        if latest:
+            counts = ", ".join(f"{k} {v}" for k, v in (latest.get("label_counts") or {}).items())
+            out.print(f"Training labels (as of {latest.get('version')}): {latest.get('train_size')} ({counts})")
+            agreement = latest.get("agreement") or {}
+            alpha = agreement.get("alpha")
+            out.print(f"Agreement: {agreement.get('multi_annotated', 0)} tasks with several annotations, Krippendorff's alpha "
+                      f"{'-' if alpha is None else f'{alpha:.3f}'}, {agreement.get('flagged', 0)} flagged and left out")
+        table = Table(title="Versions (metrics on the evaluation slice)")
+        for col in ("version", "created (UTC)", "trained on", "eval n", "macro-F1", "accuracy", "promoted", "reason", "seconds"):
+            table.add_column(col, no_wrap=True)
+        for r in st.records:
+            m = r.get("metrics") or {}
+            table.add_row(
+                str(r.get("version")), str(r.get("created_at", ""))[:16].replace("T", " "), str(r.get("train_size", "")),
+                str(m.get("n", 0)), f"{m['macro_f1']:.4f}" if "macro_f1" in m else "-",
+                f"{m['accuracy']:.4f}" if "accuracy" in m else "-", "yes" if r.get("promoted", True) else "no",
+                str(r.get("reason", ""))[:40], f"{r.get('seconds', 0):.1f}",
+            )
+        out.print(table if st.records else "No version published yet.")
+        for verdict in st.verdicts:
+            out.print(f"{'STOP' if verdict.stop else 'go  '}  {verdict.rule}: {verdict.reason}")
+        target = out_file or DataLayout(Path(data_dir)).learning_curve(project)
+        written = learning_curve(st, target)
+        out.print(f"Learning curve: {written}" if written else "Learning curve: no held-out figures yet (label some "
+                  "evaluation-slice tasks).")

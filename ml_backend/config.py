@@ -1,0 +1,206 @@
+"""The only reader of the environment, and the one place each of the backend's defaults is defined.
+
+``textal serve`` and ``textal worker`` build their settings here from their flags plus these
+variables:
+
+- ``TEXTAL_QUEUE_URL``: ``redis://...`` puts jobs on Redis; unset, jobs go to SQLite in the data folder.
+- ``BASIC_AUTH_USER`` / ``BASIC_AUTH_PASS``: the server requires HTTP basic auth (as Label Studio sends it).
+- ``TEXTAL_MAX_BODY_MB`` (default 8): larger request bodies get a 413.
+- ``TEXTAL_MAX_TEXT_CHARS`` (default 20000): a longer task text is skipped with a reason.
+- ``LABEL_STUDIO_URL`` / ``LABEL_STUDIO_API_KEY``: the worker's Label Studio, overriding what /setup sent.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from ml_backend.errors import BackendConfigError
+from textal.promotion import DEFAULT_MARGIN, DEFAULT_MIN_EVAL
+
+DEFAULT_STRATEGY = "entropy"
+DEFAULT_PORT = 9090
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_ENCODER = "default"  # the fast tier's frozen encoder (MiniLM) until a fine-tune replaces it
+QUEUE_URL_ENV = "TEXTAL_QUEUE_URL"
+LABEL_STUDIO_URL_ENV = "LABEL_STUDIO_URL"
+LABEL_STUDIO_KEY_ENV = "LABEL_STUDIO_API_KEY"
+MAX_TEXT_CHARS = 20_000
+MAX_BODY_MB = 8.0
+
+Environ = Mapping[str, str]
+
+
+def _env(environ: Environ | None) -> Environ:
+    return os.environ if environ is None else environ
+
+
+def queue_url(environ: Environ | None = None) -> str | None:
+    """The Redis URL of the job queue, or None for SQLite in the data folder."""
+    return _env(environ).get(QUEUE_URL_ENV) or None
+
+
+@dataclass(frozen=True)
+class LabelStudioOverride:
+    """The Label Studio URL and key set in the worker's environment (each None when unset)."""
+
+    url: str | None
+    api_key: str | None
+
+    @classmethod
+    def read(cls, environ: Environ | None = None) -> LabelStudioOverride:
+        env = _env(environ)
+        return cls(env.get(LABEL_STUDIO_URL_ENV) or None, env.get(LABEL_STUDIO_KEY_ENV) or None)
+
+
+def idle_threads_sleep() -> None:
+    """Make torch's idle OpenMP threads sleep instead of spin (takes effect only before torch is imported).
+
+    Spinning threads steal the CPU from Label Studio and the other textal process on a small machine,
+    and under such contention made a 20-text MiniLM batch about 4x slower.
+    """
+    import sys
+
+    if "torch" not in sys.modules:
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+
+def default_data_dir(store: Path) -> Path:
+    """The data folder used when none is given: ``<store>-backend`` beside the store."""
+    store = Path(store)
+    return store.with_name(store.name + "-backend")
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    """What the HTTP backend needs to run; build it with ``ServerSettings.create`` to read the environment."""
+
+    store: Path
+    data_dir: Path
+    strategy: str = DEFAULT_STRATEGY
+    queue_url: str | None = None
+    basic_auth_user: str | None = None
+    basic_auth_pass: str | None = None
+    max_body_bytes: int = int(MAX_BODY_MB * 1024 * 1024)
+    max_text_chars: int = MAX_TEXT_CHARS
+    batch_size: int = 32  # texts per model call, length-sorted (requests interleave between calls)
+    swap_wait_s: float = 30.0  # how long /predict waits for a model that is being loaded
+    setup_wait_s: float = 1.0  # /setup answers within Label Studio's 3 s timeout
+
+    @classmethod
+    def create(
+        cls,
+        store: str | Path,
+        data_dir: str | Path | None = None,
+        strategy: str = DEFAULT_STRATEGY,
+        environ: Environ | None = None,
+    ) -> ServerSettings:
+        """Settings for ``store`` with the rest read from ``environ`` (default: the process environment)."""
+        env = _env(environ)
+        store = Path(store).expanduser().resolve()
+        if store.exists() and not store.is_dir():
+            raise BackendConfigError(f"--store {store} is a file; give the model store's folder")
+        data = Path(data_dir).expanduser().resolve() if data_dir is not None else default_data_dir(store)
+        if data.exists() and not data.is_dir():
+            raise BackendConfigError(f"--data-dir {data} is a file; give a folder")
+        user = env.get("BASIC_AUTH_USER") or None
+        password = env.get("BASIC_AUTH_PASS") or None
+        if (user is None) != (password is None):
+            raise BackendConfigError("set both BASIC_AUTH_USER and BASIC_AUTH_PASS, or neither")
+        return cls(
+            store=store,
+            data_dir=data,
+            strategy=strategy,
+            queue_url=queue_url(env),
+            basic_auth_user=user,
+            basic_auth_pass=password,
+            max_body_bytes=int(_positive_float(env, "TEXTAL_MAX_BODY_MB", MAX_BODY_MB) * 1024 * 1024),
+            max_text_chars=int(_positive_float(env, "TEXTAL_MAX_TEXT_CHARS", MAX_TEXT_CHARS)),
+        )
+
+
+@dataclass(frozen=True)
+class WorkerSettings:
+    """How the worker trains and orders; ``textal worker`` flags, the same for every project it serves."""
+
+    data_dir: Path
+    store: Path | None = None  # the store `textal serve --store` serves before a project has its own versions
+    strategy: str = DEFAULT_STRATEGY  # for projects whose /setup named none (give `textal serve` the same)
+    encoder: str = DEFAULT_ENCODER
+    eval_fraction: float = 0.1
+    eval_min: int = 50
+    batch: int = 20  # the strategy's next batch goes first in Label Studio's order
+    full_every: int = 500  # new labels between full fine-tunes (0: only on request)
+    full_epochs: int = 2
+    full_min_steps: int = 100
+    promote_margin: float = DEFAULT_MARGIN
+    min_eval: int = DEFAULT_MIN_EVAL
+    agreement_threshold: float = 2 / 3
+    committee_size: int = 5
+    keep_prediction_versions: int = 2  # textal versions whose predictions stay in Label Studio (0: keep all)
+    max_text_chars: int = MAX_TEXT_CHARS
+    push_chunk: int = 1000
+    seed: int = 0
+    queue_url: str | None = None
+    reconcile_s: float = 30.0
+    deep_reconcile_s: float = 1800.0  # a full re-read of every annotation (belt and braces)
+    label_studio: LabelStudioOverride = LabelStudioOverride(None, None)
+
+    @classmethod
+    def create(cls, data_dir: str | Path, environ: Environ | None = None, **flags: Any) -> WorkerSettings:
+        """Settings from ``textal worker`` flags, with the queue URL and Label Studio override read from ``environ``."""
+        env = _env(environ)
+        store = flags.pop("store", None)
+        return cls(
+            data_dir=Path(data_dir).expanduser().resolve(),
+            store=Path(store).expanduser().resolve() if store else None,
+            queue_url=queue_url(env),
+            label_studio=LabelStudioOverride.read(env),
+            **flags,
+        ).check()
+
+    def check(self) -> WorkerSettings:
+        """Raise BackendConfigError naming the first setting out of range."""
+        if not 0.0 <= self.eval_fraction < 0.5:
+            raise BackendConfigError(f"--eval-fraction must be in [0, 0.5), got {self.eval_fraction}")
+        for name in ("eval_min", "batch", "full_every", "min_eval", "committee_size", "keep_prediction_versions"):
+            if getattr(self, name) < 0:
+                raise BackendConfigError(f"--{name.replace('_', '-')} must be 0 or more, got {getattr(self, name)}")
+        if self.full_epochs < 1 or self.full_min_steps < 0 or self.push_chunk < 1:
+            raise BackendConfigError("--full-epochs and --push-chunk must be at least 1, --full-min-steps 0 or more")
+        if not (self.promote_margin >= 0):
+            raise BackendConfigError(f"--promote-margin must be 0 or more (inf: always promote), got {self.promote_margin}")
+        if not 0.0 <= self.agreement_threshold <= 1.0:
+            raise BackendConfigError(f"--agreement must be in [0, 1], got {self.agreement_threshold}")
+        if self.reconcile_s <= 0 or self.deep_reconcile_s <= 0:
+            raise BackendConfigError("--reconcile-every must be positive")
+        from textal.strategies import get_strategy
+
+        get_strategy(self.strategy)  # an unknown name fails at start, not in the first job
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        """The settings as JSON-ready values (what the worker logs); never the API key."""
+        out = asdict(self)
+        out["data_dir"] = str(self.data_dir)
+        out["store"] = str(self.store) if self.store else None
+        out["promote_margin"] = self.promote_margin if math.isfinite(self.promote_margin) else "inf"
+        out["label_studio"] = {"url": self.label_studio.url, "api_key": "set" if self.label_studio.api_key else None}
+        return out
+
+
+def _positive_float(env: Environ, name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise BackendConfigError(f"{name}={raw!r} is not a number") from None
+    if value <= 0:
+        raise BackendConfigError(f"{name} must be positive, got {raw}")
+    return value

@@ -1,0 +1,267 @@
+"""The worker's side of the Label Studio API, through label-studio-sdk: tasks, annotations, predictions, views.
+
+Every call goes through ``_calling``, which turns transport failures, timeouts and 5xx/429 answers
+into ``StudioUnavailable`` (a ``TransientError``: the job is retried with backoff, never lost),
+and 401/403/404 into ``StudioError`` (a person has to act). Messages name the URL and the
+operation, never the API token.
+
+Label Studio facts this relies on (../shared/LABEL_STUDIO.md): ``tasks.list(only_annotated=True)``
+is ignored, so labelled tasks are selected with a Data Manager filter on ``total_annotations``
+(cancelled annotations do not count); ``projects.import_predictions`` is the bulk route for
+predictions (one ``predictions.create`` costs ~0.2 s); the project's ``model_version`` decides which
+predictions order the label stream; ``DELETE /api/projects/<id>/model-versions/`` removes a
+version's predictions (the SDK has no method for it).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from ml_backend.config import LABEL_STUDIO_KEY_ENV, LABEL_STUDIO_URL_ENV, LabelStudioOverride
+from ml_backend.errors import TransientError
+from textal.errors import TextalError
+
+log = logging.getLogger("ml_backend.labelstudio")
+
+PAGE_SIZE = 1000
+UNCERTAINTY_SAMPLING = "Uncertainty sampling"
+
+
+class StudioError(TextalError):
+    """Label Studio refused a call for a reason retrying will not fix (bad token, missing project)."""
+
+
+class StudioUnavailable(TransientError):
+    """Label Studio could not be reached or failed (5xx, 429, timeout): retry later."""
+
+
+@dataclass(frozen=True)
+class ProjectInfo:
+    """The project figures the worker compares between runs."""
+
+    id: int
+    task_number: int
+    tasks_with_annotations: int
+    total_annotations: int
+    skipped_annotations: int
+    model_version: str | None
+    sampling: str | None
+
+    def counts(self) -> list[int]:
+        """What changes when tasks or annotations come and go (the reconciler's cheap check)."""
+        return [self.task_number, self.tasks_with_annotations, self.total_annotations, self.skipped_annotations]
+
+
+def filter_query(items: Sequence[dict[str, Any]], ordering: Sequence[str] = ("tasks:id",), conjunction: str = "and") -> str:
+    """A Data Manager query: all ``items`` must hold (or any, with ``conjunction="or"``); tasks in ``ordering``."""
+    return json.dumps({"filters": {"conjunction": conjunction, "items": list(items)}, "ordering": list(ordering)})
+
+
+LABELLED = {"filter": "filter:tasks:total_annotations", "operator": "greater", "type": "Number", "value": 0}
+SKIPPED = {"filter": "filter:tasks:cancelled_annotations", "operator": "greater", "type": "Number", "value": 0}
+
+
+def after_id(task_id: int) -> dict[str, Any]:
+    return {"filter": "filter:tasks:id", "operator": "greater", "type": "Number", "value": int(task_id)}
+
+
+def updated_since(stamp: str) -> dict[str, Any]:
+    """Tasks whose ``updated_at`` is later than ``stamp`` (Label Studio's ``%Y-%m-%dT%H:%M:%S.%fZ``).
+
+    Creating, editing, skipping or deleting an annotation updates its task; importing a prediction does not.
+    """
+    return {"filter": "filter:tasks:updated_at", "operator": "greater", "type": "Datetime", "value": stamp}
+
+
+class Studio:
+    """One Label Studio server, as one API user."""
+
+    def __init__(self, url: str, api_key: str, timeout: float = 60.0, retries: int = 2) -> None:
+        if not url or not url.startswith(("http://", "https://")):
+            raise StudioError(f"Label Studio URL must start with http:// or https://, got {url!r}")
+        if not api_key:
+            raise StudioError(f"no API token for Label Studio at {url}")
+        self.url = url.rstrip("/")
+        self._api_key = api_key
+        self.timeout = timeout
+        self.retries = retries  # the SDK's own quick retries of a failed call (connection refused, 5xx)
+        self._client = None
+
+    def __repr__(self) -> str:  # never the token
+        return f"Studio({self.url!r})"
+
+    @classmethod
+    def for_project(cls, hostname: str | None, token: str | None, override: LabelStudioOverride | None = None) -> Studio:
+        """The server a project's /setup named; ``override`` (the worker's environment) wins where set."""
+        override = override or LabelStudioOverride(None, None)
+        url = override.url or hostname
+        key = override.api_key or token
+        if not url:
+            raise StudioError(f"Label Studio sent no hostname at /setup; set {LABEL_STUDIO_URL_ENV} for the worker")
+        if not key:
+            raise StudioError(
+                f"no API token for Label Studio at {url} (none sent at /setup); set {LABEL_STUDIO_KEY_ENV} for the worker"
+            )
+        return cls(url, key)
+
+    @property
+    def sdk(self):
+        if self._client is None:
+            from label_studio_sdk import LabelStudio
+
+            self._client = LabelStudio(base_url=self.url, api_key=self._api_key, timeout=self.timeout, max_retries=self.retries)
+        return self._client
+
+    @contextlib.contextmanager
+    def _calling(self, what: str) -> Iterator[None]:
+        from label_studio_sdk.core.api_error import ApiError
+
+        try:
+            yield
+        except ApiError as exc:
+            raise self._api_error(what, exc.status_code, exc.body) from None
+        except httpx.TimeoutException:
+            raise StudioUnavailable(f"Label Studio at {self.url} timed out while {what}") from None
+        except httpx.TransportError as exc:
+            raise StudioUnavailable(f"Label Studio at {self.url} unreachable while {what} ({type(exc).__name__})") from None
+
+    def _api_error(self, what: str, status: int | None, body: Any) -> Exception:
+        detail = body if isinstance(body, str) else json.dumps(body, default=str) if body is not None else ""
+        detail = detail[:200]
+        if status is None or status >= 500 or status in (408, 409, 429):
+            return StudioUnavailable(f"Label Studio at {self.url} answered {status} while {what}: {detail}")
+        if status in (401, 403):
+            return StudioError(
+                f"Label Studio at {self.url} refused the API token ({status}) while {what}; "
+                f"reconnect the backend in the project's settings or set {LABEL_STUDIO_KEY_ENV} for the worker"
+            )
+        if status == 404:
+            return StudioError(f"Label Studio at {self.url} has no such object (404) while {what}")
+        return StudioError(f"Label Studio at {self.url} answered {status} while {what}: {detail}")
+
+    def _raw(self, method: str, path: str, what: str, body: dict[str, Any] | None = None) -> Any:
+        with self._calling(what):
+            response = self.sdk._client_wrapper.httpx_client.request(path, method=method, json=body)
+        if response.status_code >= 400:
+            try:
+                detail = response.json()
+            except ValueError:
+                detail = response.text
+            raise self._api_error(what, response.status_code, detail)
+        return response.json() if response.content else None
+
+    # -- projects ----------------------------------------------------------------------------
+
+    def project(self, project_id: int) -> ProjectInfo:
+        with self._calling(f"reading project {project_id}"):
+            p = self.sdk.projects.get(id=project_id)
+        return ProjectInfo(
+            id=int(p.id),
+            task_number=int(p.task_number or 0),
+            tasks_with_annotations=int(p.num_tasks_with_annotations or 0),
+            total_annotations=int(p.total_annotations_number or 0),
+            skipped_annotations=int(p.skipped_annotations_number or 0),
+            model_version=p.model_version or None,
+            sampling=p.sampling,
+        )
+
+    def set_model_version(self, project_id: int, version: str) -> None:
+        """Make Label Studio order by the predictions of ``version``."""
+        with self._calling(f"setting model_version of project {project_id}"):
+            self.sdk.projects.update(id=project_id, model_version=version)
+
+    def set_sampling(self, project_id: int, sampling: str = UNCERTAINTY_SAMPLING) -> None:
+        with self._calling(f"setting sampling of project {project_id}"):
+            self.sdk.projects.update(id=project_id, sampling=sampling)
+
+    # -- tasks -------------------------------------------------------------------------------
+
+    def iter_tasks(
+        self,
+        project_id: int,
+        *,
+        items: Sequence[dict[str, Any]] = (),
+        include: str | None = "id,data",
+        annotations: bool = False,
+        page_size: int = PAGE_SIZE,
+        conjunction: str = "and",
+    ) -> Iterator[dict[str, Any]]:
+        """Tasks as ``{"id", "data"[, "updated_at", "annotations"]}`` dicts, page by page, in id order."""
+        kwargs: dict[str, Any] = {"project": project_id, "page_size": page_size, "query": filter_query(items, conjunction=conjunction)}
+        if annotations:
+            kwargs["fields"] = "all"
+        elif include:
+            kwargs["include"] = include
+        with self._calling(f"listing tasks of project {project_id}"):
+            for task in self.sdk.tasks.list(**kwargs):
+                out = {"id": int(task.id), "data": task.data if isinstance(task.data, dict) else {}}
+                if task.updated_at is not None:
+                    out["updated_at"] = task.updated_at
+                if annotations:
+                    out["annotations"] = [a if isinstance(a, dict) else a.dict() for a in (task.annotations or [])]
+                yield out
+
+    def labelled_tasks(self, project_id: int) -> list[dict[str, Any]]:
+        """Every task with an annotation (a cancelled one counts: skips are read too), with its annotations."""
+        return list(self.iter_tasks(project_id, items=[LABELLED, SKIPPED], annotations=True, conjunction="or"))
+
+    def tasks_updated_since(self, project_id: int, stamp: str) -> list[dict[str, Any]]:
+        """Every task updated after ``stamp`` (annotated or not any more), with its annotations."""
+        return list(self.iter_tasks(project_id, items=[updated_since(stamp)], annotations=True))
+
+    def task_ids(self, project_id: int) -> list[int]:
+        return [t["id"] for t in self.iter_tasks(project_id, include="id")]
+
+    def task_data(self, task_id: int) -> dict[str, Any]:
+        """One task's ``data`` object."""
+        with self._calling(f"reading task {task_id}"):
+            data = self.sdk.tasks.get(id=task_id).data
+        return data if isinstance(data, dict) else {}
+
+    def update_task_data(self, task_id: int, data: dict[str, Any]) -> None:
+        with self._calling(f"updating task {task_id}"):
+            self.sdk.tasks.update(id=task_id, data=data)
+
+    # -- predictions -------------------------------------------------------------------------
+
+    def import_predictions(self, project_id: int, predictions: Sequence[dict[str, Any]], chunk: int = PAGE_SIZE) -> int:
+        """Create ``predictions`` (dicts with task, result, score, model_version, cluster) in bulk."""
+        created = 0
+        for start in range(0, len(predictions), chunk):
+            part = list(predictions[start : start + chunk])
+            with self._calling(f"importing {len(part)} predictions into project {project_id}"):
+                answer = self.sdk.projects.import_predictions(id=project_id, request=part)
+            created += int(getattr(answer, "created", None) or len(part))
+        return created
+
+    def model_versions(self, project_id: int) -> dict[str, int]:
+        """Prediction counts per model_version."""
+        data = self._raw("GET", f"api/projects/{project_id}/model-versions/", f"listing model versions of project {project_id}")
+        return {str(k): int(v) for k, v in (data or {}).items()}
+
+    def delete_model_version(self, project_id: int, version: str) -> int:
+        """Delete every prediction of ``version``; returns how many went."""
+        data = self._raw(
+            "DELETE", f"api/projects/{project_id}/model-versions/", f"deleting predictions of {version} in project {project_id}",
+            {"model_version": version},
+        )
+        return int((data or {}).get("deleted_predictions", 0))
+
+    # -- views -------------------------------------------------------------------------------
+
+    def views(self, project_id: int) -> dict[str, int]:
+        """Data Manager views of the project: title -> id."""
+        with self._calling(f"listing views of project {project_id}"):
+            views = self.sdk.views.list(project=project_id)
+        return {str((v.data or {}).get("title", "")): int(v.id) for v in views}
+
+    def create_view(self, project_id: int, data: dict[str, Any]) -> int:
+        with self._calling(f"creating a view in project {project_id}"):
+            return int(self.sdk.views.create(project=project_id, data=data).id)

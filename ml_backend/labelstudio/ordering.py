@@ -1,0 +1,77 @@
+"""What textal sets up in a Label Studio project: ordering, Data Manager views, the evaluation-slice marks.
+
+- Sampling "Uncertainty sampling": Label Studio 1.23 Community then serves, among unlabelled tasks
+  with a prediction of the project's ``model_version``, the least-solved ``cluster`` first and the
+  lowest ``score`` within it (with no such prediction it serves at random).
+- View "textal: most informative first": unlabelled tasks outside the evaluation slice, prediction
+  score ascending, for people who browse. View "textal: evaluation slice": the slice.
+- Evaluation slice (chosen by ``ml_backend.worker.eval_slice``): marked with ``textal_eval: 1`` in
+  the task data, one PATCH per task (~0.2 s each: Label Studio has no bulk update of task data).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from ml_backend.labelstudio.client import UNCERTAINTY_SAMPLING, Studio
+from ml_backend.labelstudio.tasks import EVAL_KEY
+
+log = logging.getLogger("ml_backend.labelstudio")
+
+INFORMATIVE_VIEW = "textal: most informative first"
+EVAL_VIEW = "textal: evaluation slice"
+
+
+def view_definitions() -> dict[str, dict[str, Any]]:
+    """The Data Manager views textal creates, by title."""
+    return {
+        INFORMATIVE_VIEW: {
+            "title": INFORMATIVE_VIEW,
+            "ordering": ["tasks:predictions_score"],
+            "filters": {
+                "conjunction": "and",
+                "items": [
+                    {"filter": "filter:tasks:total_annotations", "operator": "equal", "type": "Number", "value": 0},
+                    {"filter": f"filter:tasks:data.{EVAL_KEY}", "operator": "empty", "type": "Unknown", "value": True},
+                ],
+            },
+        },
+        EVAL_VIEW: {
+            "title": EVAL_VIEW,
+            "ordering": ["tasks:id"],
+            "filters": {
+                "conjunction": "and",
+                "items": [{"filter": f"filter:tasks:data.{EVAL_KEY}", "operator": "equal", "type": "Number", "value": 1}],
+            },
+        },
+    }
+
+
+def ensure_ordering(studio: Studio, project_id: int, sampling: str | None) -> dict[str, int]:
+    """Uncertainty sampling and textal's views in the project (idempotent); returns the views' ids by title."""
+    if sampling != UNCERTAINTY_SAMPLING:
+        studio.set_sampling(project_id, UNCERTAINTY_SAMPLING)
+        log.info("project %s: sampling set to %r", project_id, UNCERTAINTY_SAMPLING)
+    existing = studio.views(project_id)
+    ids = {}
+    for title, data in view_definitions().items():
+        if title in existing:
+            ids[title] = existing[title]
+        else:
+            ids[title] = studio.create_view(project_id, data)
+            log.info("project %s: created view %r", project_id, title)
+    return ids
+
+
+def mark_eval(studio: Studio, ids: list[int], data_of: Callable[[int], dict[str, Any]]) -> list[int]:
+    """Write ``textal_eval: 1`` into each task's data in Label Studio; returns the ids done (stops at the first failure)."""
+    done = []
+    for tid in ids:
+        data = dict(data_of(tid))
+        if data.get(EVAL_KEY) != 1:
+            data[EVAL_KEY] = 1
+            studio.update_task_data(tid, data)
+        done.append(tid)
+    return done

@@ -1,0 +1,59 @@
+"""The one prediction builder: a scored task (``Row``) as Label Studio wants it, in a /predict answer or a bulk import.
+
+Held-out (evaluation-slice) tasks get no pre-filled choice, so the annotator has no guess to anchor
+on; choices the config does not have are never emitted; a task textal cannot read carries the reason
+(``skipped``) in a /predict answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ml_backend.labelstudio.schema import TaskSchema
+
+NO_MODEL_VERSION = "no-model"  # the model_version answered before any model is published
+
+
+@dataclass(frozen=True)
+class Row:
+    """One scored task: the labels to pre-fill (None: none), its score and cluster, whether it is held out,
+    and why it could not be read (None when it could)."""
+
+    task_id: int | None
+    choices: list[str] | None
+    score: float
+    cluster: int | None
+    held_out: bool
+    skipped: str | None = None
+
+
+def prediction(row: Row, schema: TaskSchema, model_version: str) -> dict[str, Any]:
+    """The /predict answer for one task."""
+    result: list[dict[str, Any]] = []
+    if row.choices and not row.held_out:
+        known = set(schema.labels)
+        chosen = [c for c in row.choices if c in known]
+        result = [schema.choices_result(chosen)] if chosen else []
+    item: dict[str, Any] = {"result": result, "score": float(row.score), "model_version": model_version}
+    if row.cluster is not None:
+        item["cluster"] = int(row.cluster)
+    if row.skipped is not None:
+        item["skipped"] = row.skipped
+    return item
+
+
+def predictions(rows: Sequence[Row], schema: TaskSchema, model_version: str) -> list[dict[str, Any]]:
+    """Prediction dicts for Label Studio's bulk ``import_predictions`` (each names its task)."""
+    out = []
+    for row in rows:
+        item = prediction(row, schema, model_version)
+        item.pop("skipped", None)
+        out.append({"task": int(row.task_id), **item})
+    return out
+
+
+def no_model_results(n: int, reason: str) -> list[dict[str, Any]]:
+    """An empty prediction per task when no model is published yet."""
+    return [{"result": [], "model_version": NO_MODEL_VERSION, "skipped": reason} for _ in range(n)]

@@ -1,0 +1,42 @@
+"""A Label Studio task as textal reads it: the text it classifies (or why it has none), and the evaluation mark."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ml_backend.labelstudio.schema import TaskSchema
+
+EVAL_KEY = "textal_eval"  # task data field that marks the evaluation slice in Label Studio
+
+
+def is_eval(data: dict[str, Any]) -> bool:
+    """True when task data marks the task as part of the evaluation slice."""
+    value = data.get(EVAL_KEY)
+    return isinstance(value, (bool, int, float, str)) and value in (1, "1", "true")  # True == 1
+
+
+@dataclass(frozen=True)
+class TaskText:
+    """A task's text, or why it has none."""
+
+    text: str | None
+    skipped: str | None = None
+
+
+def task_text(task: dict[str, Any], schema: TaskSchema, max_chars: int) -> TaskText:
+    """The text textal classifies for ``task``, or the reason it cannot."""
+    data = task.get("data")
+    if not isinstance(data, dict):
+        return TaskText(None, "task has no 'data' object")
+    if schema.text_key not in data:
+        keys = ", ".join(sorted(map(str, data))) or "none"
+        return TaskText(None, f"task data has no {schema.text_key!r} key (the config reads ${schema.text_key}; keys: {keys})")
+    text = data[schema.text_key]
+    if not isinstance(text, str):
+        return TaskText(None, f"task data {schema.text_key!r} is {type(text).__name__}, not text")
+    if not text.strip():
+        return TaskText(None, f"task data {schema.text_key!r} is empty")
+    if len(text) > max_chars:
+        return TaskText(None, f"text has {len(text)} characters; the limit is {max_chars} (TEXTAL_MAX_TEXT_CHARS)")
+    return TaskText(text)

@@ -1,0 +1,236 @@
+"""The jobs on the queue: ``retrain``, ``score_tasks``, ``finetune`` and ``prune_predictions`` of a project.
+
+The webhook handler only enqueues (a row in SQLite or a Redis push, milliseconds); the bodies run in
+the retrain worker (``textal worker``), which builds the same ``Jobs`` over the same queue with a
+``JobRunner`` (``ml_backend.worker.runner``) injected: this module knows nothing of what the jobs do.
+
+Coalescing (``ml_backend.queue.gate``): however many retrain requests arrive, one retrain per project
+waits and one runs; a request made while one runs queues exactly one more. ``retrain``,
+``score_tasks`` and ``prune_predictions`` of a project share the project's lease (they all write
+that project's predictions), ``finetune`` (minutes) has its own, so fast refreshes go on meanwhile.
+A job that finds its lease taken, or its project in backoff, reschedules itself. Failures are
+retried with backoff (5 s doubling to 10 min, ``MAX_FAILURES`` in a row for a non-transient one);
+nothing is dropped on the first error.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from huey.api import Huey
+from huey.exceptions import RetryTask
+
+from ml_backend.errors import TransientError
+from ml_backend.queue.gate import ProjectGate
+
+log = logging.getLogger("ml_backend.queue")
+
+DEFER_S = 1.0  # a job whose lease is held elsewhere looks again after this long
+PRUNE_QUIET_S = 15.0  # pruning old predictions waits until no push for this long and no retrain waiting...
+PRUNE_FORCE = 50  # ...unless this many stale versions have piled up
+PRUNE_GAP_S = 2.0  # between two deletions: room for the webhooks a deletion held up (Label Studio's write lock)
+MAX_FAILURES = 6  # consecutive non-transient failures of a job kind before it waits for a new request
+PROJECT_LEASE = "project"
+COALESCED = ("retrain", "finetune", "prune_predictions")
+FULL_READ = "full_read"  # flag: the next retrain of the project reads every annotation again
+
+
+class JobRunner(Protocol):
+    """What runs the jobs' bodies (the worker's ``ml_backend.worker.runner.ProjectJobs``); each returns a summary."""
+
+    def retrain(self, project_id: int, reason: str, full: bool) -> Any: ...
+
+    def score_tasks(self, project_id: int, task_ids: list[int]) -> Any: ...
+
+    def finetune(self, project_id: int, reason: str) -> Any: ...
+
+    def prune_predictions(self, project_id: int) -> Any: ...
+
+
+class NoRunner:
+    """The runner of a process that only enqueues (the HTTP backend, the CLI): running a job there is a bug."""
+
+    def __getattr__(self, name: str) -> Callable[..., Any]:
+        def refuse(*args: Any, **kwargs: Any) -> Any:
+            raise RuntimeError(f"this process only enqueues jobs; {name} runs in `textal worker`")
+
+        return refuse
+
+
+class Jobs:
+    """The jobs, registered once on ``huey``; their bodies are ``runner``'s methods (set it before consuming)."""
+
+    def __init__(self, huey: Huey, runner: JobRunner | None = None) -> None:
+        self.huey = huey
+        self.gate = ProjectGate(huey)
+        self.runner: JobRunner = runner if runner is not None else NoRunner()
+
+        def retrain(project_id: int, reason: str = "", full: bool = False, task=None) -> Any:
+            """Retrain ``project_id`` from its Label Studio annotations (``full``: read every annotation again)."""
+            return self._exclusive(
+                "retrain", PROJECT_LEASE, project_id, task,
+                lambda: self.runner.retrain(project_id, reason, full or self.gate.take_flag(FULL_READ, project_id)),
+            )
+
+        def score_tasks(project_id: int, task_ids: list[int], task=None) -> Any:
+            """Predict and push scores for newly imported tasks."""
+            return self._exclusive(None, PROJECT_LEASE, project_id, task, lambda: self.runner.score_tasks(project_id, task_ids))
+
+        def finetune(project_id: int, reason: str = "", task=None) -> Any:
+            """Fine-tune the project's encoder on its labels, then refresh the fast tier."""
+            return self._exclusive("finetune", "finetune", project_id, task, lambda: self.runner.finetune(project_id, reason))
+
+        def prune_predictions(project_id: int, reason: str = "", task=None) -> Any:
+            """Delete the Label Studio predictions of one model version no longer in use.
+
+            Deleting costs Label Studio ~3.5 ms per prediction, so it waits for a quiet moment (no push for
+            ``PRUNE_QUIET_S``, no retrain waiting or running) unless ``PRUNE_FORCE`` stale versions piled up,
+            and deletes one version per run, asking again for the next.
+            """
+            stale, pushed_at = self.stale_versions(project_id)
+            busy = self.gate.pending("retrain", project_id) is not None or self.gate.lease(PROJECT_LEASE, project_id) is not None
+            quiet_for = time.time() - pushed_at
+            if (busy or quiet_for < PRUNE_QUIET_S) and stale < PRUNE_FORCE:
+                raise RetryTask(delay=max(PRUNE_QUIET_S - quiet_for, DEFER_S) if not busy else PRUNE_QUIET_S)
+            return self._exclusive(
+                "prune_predictions", PROJECT_LEASE, project_id, task, lambda: self.runner.prune_predictions(project_id)
+            )
+
+        def task(func: Callable[..., Any], name: str, priority: int = 0):
+            return huey.task(retries=0, context=True, name=name, priority=priority)(func)
+
+        # a waiting retrain goes before waiting scoring jobs: it scores every new task too
+        self.retrain = task(retrain, "retrain", priority=20)
+        self.score_tasks = task(score_tasks, "score_tasks", priority=10)
+        self.finetune = task(finetune, "finetune")
+        self.prune_predictions = task(prune_predictions, "prune_predictions", priority=-10)
+        self._wrappers = {
+            "retrain": self.retrain, "finetune": self.finetune,
+            "score_tasks": self.score_tasks, "prune_predictions": self.prune_predictions,
+        }
+
+    # -- enqueueing ---------------------------------------------------------------------------
+
+    def request(self, kind: str, project_id: int, reason: str, delay: float | None = None, full: bool = False) -> str:
+        """Queue a ``retrain`` or ``finetune`` of the project unless one is already waiting; returns the waiting job's id.
+
+        ``full`` (retrain only): the retrain reads every annotation again; a waiting retrain that this
+        request joins reads them all too.
+        """
+        if kind not in COALESCED:
+            raise ValueError(f"{kind!r} is not a coalesced job; use one of {', '.join(COALESCED)}")
+        project_id = int(project_id)
+        if full:
+            if kind != "retrain":
+                raise ValueError("only a retrain reads every annotation again")
+            self.gate.set_flag(FULL_READ, project_id)
+        wrapper = self._wrappers[kind]
+        for _ in range(3):  # the mark may vanish between a failed claim and the read of its owner
+            task = wrapper.s(project_id, reason=reason, delay=delay) if delay else wrapper.s(project_id, reason=reason)
+            existing = self.gate.claim_pending(kind, project_id, task.id, reason)
+            if existing is None and self.gate.pending(kind, project_id) is not None:
+                try:
+                    self.huey.enqueue(task)
+                except BaseException:
+                    self.gate.clear_pending(kind, project_id, task.id)  # no mark may name a job that is not queued
+                    raise
+                log.info("queued %s of project %s (%s) as %s%s", kind, project_id, reason, task.id,
+                         f" in {delay:.0f} s" if delay else "")
+                return task.id
+            if existing is not None:
+                log.info("%s of project %s (%s) joins the waiting job %s", kind, project_id, reason, existing)
+                return existing
+        raise RuntimeError(f"could not queue a {kind} of project {project_id}")
+
+    def enqueue_retrain(self, project_id: int, reason: str, full: bool = False) -> str:
+        """Put one retrain of ``project_id`` on the queue, or join the one already waiting; returns its job id."""
+        return self.request("retrain", project_id, reason, full=full)
+
+    def enqueue_finetune(self, project_id: int, reason: str) -> str:
+        """Ask for a full fine-tune of the project's encoder (coalesced like retrains); returns the job id."""
+        return self.request("finetune", project_id, reason)
+
+    def enqueue_score(self, project_id: int, task_ids: list[int], delay: float | None = None) -> str:
+        """Put scoring of ``task_ids`` of ``project_id`` on the queue; returns the job id."""
+        ids = [int(t) for t in task_ids]
+        task = self.score_tasks.s(int(project_id), ids, delay=delay) if delay else self.score_tasks.s(int(project_id), ids)
+        self.huey.enqueue(task)
+        log.info("queued scoring of %d new tasks of project %s as %s", len(ids), project_id, task.id)
+        return task.id
+
+    def enqueue_prune(self, project_id: int, stale: int, pushed: bool = True) -> str:
+        """Ask (coalesced) for deletion of stale predictions; ``stale`` is how many versions await it,
+        ``pushed`` says a push just happened (the quiet period starts again)."""
+        key = f"textal:stale:{int(project_id)}"
+        at = time.time() if pushed else self.stale_versions(project_id)[1]
+        self.huey.storage.put_data(key, f"{int(stale)} {at}".encode())
+        return self.request("prune_predictions", project_id, f"{stale} stale versions", delay=PRUNE_QUIET_S if pushed else PRUNE_GAP_S)
+
+    def stale_versions(self, project_id: int) -> tuple[int, float]:
+        """(versions whose predictions wait for deletion, time of the last push) as the last push recorded them."""
+        raw = self.huey.storage.peek_data(f"textal:stale:{int(project_id)}")
+        try:
+            stale, at = bytes(raw).decode().split()
+            return int(stale), float(at)
+        except (TypeError, ValueError):
+            return 0, 0.0
+
+    # -- running ------------------------------------------------------------------------------
+
+    def _exclusive(self, kind: str | None, lease_kind: str, project_id: int, task: Any, body: Callable[[], Any]) -> Any:
+        """Run ``body`` holding the project's ``lease_kind`` lease; ``kind`` names the coalesced job it satisfies."""
+        project_id = int(project_id)
+        job_id = task.id if task is not None else "local"
+        name = kind or getattr(task, "name", "job")
+        wait = self.gate.wait_before_run(lease_kind if kind is None else kind, project_id)
+        if wait > 0:
+            raise RetryTask(delay=wait)
+        lease = self.gate.acquire(lease_kind, project_id, job_id)
+        if lease is None:
+            raise RetryTask(delay=DEFER_S)
+        try:
+            if kind is not None:
+                # Only now: a request from here on queues one more run; one before it is seen by this run.
+                self.gate.clear_pending(kind, project_id)
+            with lease.beating():
+                result = body()
+        except TransientError as exc:
+            self._retry_later(kind, name, project_id, task, f"{type(exc).__name__}: {exc}", transient=True)
+            return {"status": "retrying", "reason": str(exc)}
+        except Exception as exc:
+            log.exception("%s of project %s failed", name, project_id)
+            self._retry_later(kind, name, project_id, task, f"{type(exc).__name__}: {exc}", transient=False)
+            return {"status": "failed", "reason": f"{type(exc).__name__}: {exc}"}
+        finally:
+            lease.release()
+        self.gate.succeeded(kind or lease_kind, project_id)
+        return result
+
+    def _retry_later(self, kind: str | None, name: str, project_id: int, task: Any, why: str, transient: bool) -> None:
+        failures, delay = self.gate.failed(kind or PROJECT_LEASE, project_id)
+        if not transient and failures > MAX_FAILURES:
+            log.error("%s of project %s failed %d times in a row (%s); waiting for the next request",
+                      name, project_id, failures, why)
+            return
+        log.warning("%s of project %s will be retried in %.0f s (failure %d: %s)", name, project_id, delay, failures, why)
+        if kind is not None:
+            self.request(kind, project_id, reason=f"retry {failures}", delay=delay)
+        elif task is not None:
+            again = self._wrappers[task.name].s(*task.args, **task.kwargs, delay=delay)
+            self.huey.enqueue(again)
+
+    # -- inspection ---------------------------------------------------------------------------
+
+    def pending(self) -> list[dict[str, Any]]:
+        """The jobs waiting in the queue, as ``{"id", "name", "args", "kwargs"}`` (for tests and status)."""
+        out = []
+        for task in self.huey.pending():
+            out.append({"id": task.id, "name": task.name, "args": list(task.args), "kwargs": dict(task.kwargs)})
+        return out
+
+    def known_job_ids(self) -> set[str]:
+        """Ids of every job queued or scheduled (a pending mark naming none of them is a ghost)."""
+        return {t.id for t in self.huey.pending()} | {t.id for t in self.huey.scheduled()}

@@ -1,0 +1,102 @@
+"""Label Studio tasks -> scored rows with one loaded model: read each task's text, predict in batches, score, cluster.
+
+Used by /predict and by the worker for tasks a base-store model scores, so both give the same row
+for the same task and version. One row per task, in the tasks' order. A task that cannot be read
+(no text under the config's key, empty or non-string text, text over the length limit) gets no
+choice, the ``UNREADABLE`` score and a ``skipped`` reason instead of failing the whole batch.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from ml_backend.labelstudio.predictions import Row
+from ml_backend.labelstudio.schema import TaskSchema
+from ml_backend.labelstudio.tasks import is_eval, task_text
+from ml_backend.scoring.loaded import LoadedModel
+from ml_backend.scoring.ls_score import UNREADABLE, chosen_labels, ls_scores
+from textal.scoring import Scorer
+
+log = logging.getLogger("ml_backend.scoring")
+
+
+def _task_id(task: dict[str, Any]) -> int | None:
+    tid = task.get("id")
+    return tid if isinstance(tid, int) and not isinstance(tid, bool) else None
+
+
+def _proba_and_embeddings(loaded: LoadedModel, texts: list[str], batch_size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Probabilities and embeddings in batches of similar length; one encoder pass when the model offers it."""
+    model = loaded.model
+    probas, embeds = [], []
+    from_embeddings = getattr(model, "predict_proba_embeddings", None)  # embed-head: head over the encoder's output
+    # chunks of similar length: little padding for transformer models, and each chunk holds the model briefly
+    order = np.argsort([len(t) for t in texts], kind="stable")
+    ordered = [texts[i] for i in order]
+    for start in range(0, len(ordered), batch_size):
+        chunk = ordered[start : start + batch_size]
+        with loaded.lock:
+            emb = model.embed(chunk)
+            proba = from_embeddings(emb) if callable(from_embeddings) else model.predict_proba(chunk)
+        probas.append(np.asarray(proba, dtype=np.float64))
+        embeds.append(np.asarray(emb, dtype=np.float32))
+    restore = np.empty_like(order)
+    restore[order] = np.arange(len(order))
+    return np.concatenate(probas)[restore], np.concatenate(embeds)[restore]
+
+
+def predict_rows(
+    tasks: Sequence[dict[str, Any]],
+    schema: TaskSchema,
+    loaded: LoadedModel,
+    scorer: Scorer,
+    *,
+    max_chars: int,
+    batch_size: int = 32,
+) -> list[Row]:
+    """One scored row per task, same order as ``tasks``."""
+    rows: list[Row | None] = [None] * len(tasks)
+    texts: list[str] = []
+    readable: list[int] = []
+    for i, task in enumerate(tasks):
+        read = task_text(task, schema, max_chars)
+        if read.text is None:
+            rows[i] = Row(_task_id(task), None, UNREADABLE, None, False, skipped=read.skipped)
+        else:
+            texts.append(read.text)
+            readable.append(i)
+    if len(readable) < len(tasks):
+        first = next(r.skipped for r in rows if r is not None)
+        log.info("skipped %d of %d tasks (first reason: %s)", len(tasks) - len(readable), len(tasks), first)
+
+    model_labels = loaded.labels
+    wanted = set(schema.labels)
+    columns = [j for j, label in enumerate(model_labels) if label in wanted]
+    if not columns:
+        reason = f"the model's labels {model_labels} are none of the config's choices {list(schema.labels)}"
+        log.warning("%s: %s", loaded.model_version, reason)
+        for i in readable:
+            rows[i] = Row(_task_id(tasks[i]), None, UNREADABLE, None, False, skipped=reason)
+        return [r for r in rows if r is not None]
+    if not readable:
+        return [r for r in rows if r is not None]
+
+    proba, emb = _proba_and_embeddings(loaded, texts, batch_size)
+    labels = [model_labels[j] for j in columns]
+    multi = loaded.multi_label
+    proba = proba[:, columns]
+    if not multi and len(columns) < len(model_labels):  # the config dropped labels: renormalise over the rest
+        proba = proba / np.maximum(proba.sum(axis=1, keepdims=True), 1e-12)
+    held_out = np.array([is_eval(tasks[i].get("data") or {}) for i in readable], dtype=bool)
+    scores = ls_scores(scorer.informativeness(proba, multi, embeddings=emb, texts=texts), held_out=held_out)
+    clusters = loaded.clusters.assign(emb)
+    for row, i in enumerate(readable):
+        rows[i] = Row(
+            _task_id(tasks[i]), chosen_labels(proba[row], labels, multi, loaded.thresholds), float(scores[row]),
+            int(clusters[row]), bool(held_out[row]),
+        )
+    return [r for r in rows if r is not None]

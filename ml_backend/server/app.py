@@ -1,0 +1,230 @@
+"""The ASGI app Label Studio 1.23 talks to: /health, /setup, /predict, /webhook, /versions.
+
+Label Studio times out /setup and /health in seconds and webhooks in one second, so those only
+read state and enqueue; /predict runs the model (in a worker thread) on the latest published
+version. Every error is a JSON ``{"error": reason}`` with a 4xx status; the server stays up.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ml_backend.config import ServerSettings
+from ml_backend.labelstudio.predictions import NO_MODEL_VERSION, no_model_results, prediction
+from ml_backend.labelstudio.schema import LabelConfigError
+from ml_backend.queue.factory import make_huey
+from ml_backend.queue.jobs import Jobs
+from ml_backend.scoring.predict import predict_rows
+from ml_backend.server.guards import BasicAuth, BodyLimit
+from ml_backend.server.requests import BadRequest, project_ref, read_json, require
+from ml_backend.server.slots import ModelCatalog
+from ml_backend.state.projects import ProjectRef, ProjectRegistry, ProjectState
+from textal import __version__
+from textal.errors import TextalError
+from textal.scoring import Scorer
+
+log = logging.getLogger("ml_backend.server")
+
+RETRAIN_ACTIONS = frozenset(
+    {"ANNOTATION_CREATED", "ANNOTATIONS_CREATED", "ANNOTATION_UPDATED", "ANNOTATIONS_DELETED", "START_TRAINING"}
+)
+SCORE_ACTIONS = frozenset({"TASKS_CREATED"})
+
+
+class Backend:
+    """Everything the endpoints share: settings, project state, models, strategies, the job queue."""
+
+    def __init__(self, settings: ServerSettings, jobs: Jobs | None = None) -> None:
+        self.settings = settings
+        self.projects = ProjectRegistry(settings.data_dir)
+        self.models = ModelCatalog(settings.store, self.projects.store_path, self.projects.layout.embeddings)
+        self.jobs = jobs if jobs is not None else Jobs(make_huey(settings.data_dir, settings.queue_url))
+        self._scorers: dict[str, Scorer] = {}
+        self._lock = threading.Lock()
+        self.scorer(settings.strategy)  # an unknown --strategy fails at start, not at the first request
+
+    def scorer(self, name: str) -> Scorer:
+        with self._lock:
+            scorer = self._scorers.get(name)
+            if scorer is None:
+                scorer = self._scorers[name] = Scorer(name).require_per_batch()
+            return scorer
+
+    def strategy_of(self, state: ProjectState) -> str:
+        return state.strategy or self.settings.strategy
+
+
+def known_project(backend: Backend, ref: ProjectRef) -> ProjectState:
+    state = backend.projects.get(ref)
+    if state is None:
+        raise BadRequest(
+            f"unknown project {ref.uid}: Label Studio has not called /setup for it on this backend "
+            "(connect the backend to the project in its Model settings)",
+            status=404,
+        )
+    return state
+
+
+def create_app(settings: ServerSettings, *, jobs: Jobs | None = None) -> FastAPI:
+    """The backend's ASGI app for ``settings`` (``jobs`` overrides the queue, for tests)."""
+    backend = Backend(settings, jobs)
+    app = FastAPI(title="textal ML backend", version=__version__, docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.backend = backend
+
+    @app.exception_handler(BadRequest)
+    async def _bad_request(request: Request, exc: BadRequest) -> JSONResponse:
+        log.info("%s %s -> %d: %s", request.method, request.url.path, exc.status, exc.reason)
+        return JSONResponse({"error": exc.reason}, status_code=exc.status)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return JSONResponse({"error": str(exc.detail)}, status_code=exc.status_code)
+
+    @app.exception_handler(Exception)
+    async def _internal(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("%s %s failed", request.method, request.url.path)
+        return JSONResponse({"error": f"internal error ({type(exc).__name__}); see the backend's log"}, status_code=500)
+
+    def health() -> dict[str, Any]:
+        loaded = backend.models.base.get(0.0)
+        return {
+            "status": "UP",
+            "model_class": "textal",
+            "model_version": loaded.model_version if loaded else None,
+            "strategy": settings.strategy,
+            "textal_version": __version__,
+        }
+
+    @app.get("/")
+    async def index() -> dict[str, Any]:
+        return await run_in_threadpool(health)
+
+    @app.get("/health")
+    async def health_endpoint() -> dict[str, Any]:
+        return await run_in_threadpool(health)
+
+    @app.post("/setup")
+    async def setup(request: Request) -> dict[str, Any]:
+        data = await read_json(request)
+        ref = project_ref(require(data, "project", (str, int), 'the project id, such as "3.1717000000"'))
+        schema = require(data, "schema", str, "the project's label config (XML)")
+        extra = data.get("extra_params")
+        if isinstance(extra, str) and extra.strip():
+            try:
+                extra = json.loads(extra)
+            except json.JSONDecodeError:
+                raise BadRequest("extra_params is a string but not JSON") from None
+        strategy = extra.get("strategy") if isinstance(extra, dict) else None
+        if strategy is not None and not isinstance(strategy, str):
+            raise BadRequest("extra_params.strategy must be a strategy name")
+
+        def work() -> dict[str, Any]:
+            if strategy is not None:
+                try:
+                    backend.scorer(strategy)
+                except TextalError as exc:
+                    raise BadRequest(str(exc)) from None
+            try:
+                state = backend.projects.setup(
+                    ref,
+                    schema,
+                    hostname=data.get("hostname") if isinstance(data.get("hostname"), str) else None,
+                    access_token=data.get("access_token") if isinstance(data.get("access_token"), str) else None,
+                    strategy=strategy,
+                )
+            except LabelConfigError as exc:
+                raise BadRequest(str(exc)) from None
+            loaded = backend.models.for_project(state.id, wait=settings.setup_wait_s)
+            version = loaded.model_version if loaded else NO_MODEL_VERSION
+            log.info("set up project %s (strategy %s): model_version %s", state.uid, backend.strategy_of(state), version)
+            return {"model_version": version}
+
+        return await run_in_threadpool(work)
+
+    @app.post("/predict")
+    async def predict(request: Request) -> dict[str, Any]:
+        data = await read_json(request)
+        tasks = require(data, "tasks", list, "a list of Label Studio tasks")
+        for i, task in enumerate(tasks):
+            if not isinstance(task, dict):
+                raise BadRequest(f"tasks[{i}] must be a task object, got {type(task).__name__}")
+        ref = project_ref(require(data, "project", (str, int), 'the project id, such as "3.1717000000"'))
+        label_config = data.get("label_config")
+
+        def work() -> dict[str, Any]:
+            started = time.perf_counter()
+            state = known_project(backend, ref)
+            if isinstance(label_config, str) and label_config != state.label_config:
+                try:
+                    state = backend.projects.update_config(state, label_config)
+                except LabelConfigError as exc:
+                    raise BadRequest(str(exc)) from None
+            try:
+                scorer = backend.scorer(backend.strategy_of(state))
+            except TextalError as exc:
+                raise BadRequest(f"project {state.id}: {exc}") from None
+            loaded = backend.models.for_project(state.id, wait=settings.swap_wait_s)
+            if loaded is None:
+                reason = f"no model published yet in {settings.store} or the project's own store; train one first"
+                log.warning("predict for project %s: %s", state.id, reason)
+                return {"results": no_model_results(len(tasks), reason), "model_version": NO_MODEL_VERSION}
+            rows = predict_rows(
+                tasks, state.schema, loaded, scorer, max_chars=settings.max_text_chars, batch_size=settings.batch_size
+            )
+            results = [prediction(row, state.schema, loaded.model_version) for row in rows]
+            log.info(
+                "predicted %d tasks of project %s with %s in %.0f ms",
+                len(tasks), state.id, loaded.model_version, 1000 * (time.perf_counter() - started),
+            )
+            return {"results": results, "model_version": loaded.model_version}
+
+        return await run_in_threadpool(work)
+
+    @app.post("/webhook")
+    async def webhook(request: Request) -> dict[str, Any]:
+        data = await read_json(request)
+        action = require(data, "action", str, "the Label Studio event name")
+        if action not in RETRAIN_ACTIONS and action not in SCORE_ACTIONS:
+            log.info("webhook %s ignored", action)
+            return {"status": "ignored", "action": action}
+        if data.get("project") is None:
+            raise BadRequest(f"missing field 'project' in the {action} webhook")
+        ref = project_ref(data["project"])
+        task_ids: list[int] = []
+        if action in SCORE_ACTIONS:
+            tasks = require(data, "tasks", list, "the created tasks")
+            for i, task in enumerate(tasks):
+                tid = task.get("id") if isinstance(task, dict) else task
+                if not isinstance(tid, int) or isinstance(tid, bool):
+                    raise BadRequest(f"tasks[{i}] has no integer 'id'")
+                task_ids.append(tid)
+
+        def work() -> dict[str, Any]:
+            state = known_project(backend, ref)
+            if action in SCORE_ACTIONS:
+                job = backend.jobs.enqueue_score(state.id, task_ids)
+                return {"status": "queued", "job": "score_tasks", "id": job, "project": state.id, "tasks": len(task_ids)}
+            job = backend.jobs.enqueue_retrain(state.id, reason=action)
+            return {"status": "queued", "job": "retrain", "id": job, "project": state.id}
+
+        return await run_in_threadpool(work)
+
+    @app.get("/versions")
+    async def versions(project: str | None = None) -> dict[str, Any]:
+        project_id = project_ref(project).id if project is not None else None
+        return {"versions": await run_in_threadpool(backend.models.published, project_id)}
+
+    # outermost first: auth before anything reads the body
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    if settings.basic_auth_user is not None and settings.basic_auth_pass is not None:
+        app.add_middleware(BasicAuth, user=settings.basic_auth_user, password=settings.basic_auth_pass)
+    return app

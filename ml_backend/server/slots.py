@@ -1,0 +1,117 @@
+"""Which model answers a request: one slot per model store, hot-swapped when a newer version is published.
+
+A slot loads the version the store's ``LATEST`` names in a background thread, warms it up, and only
+then swaps its reference under a lock; a request holds the reference it took for its whole run, so
+no request is ever served by a half-loaded model, and the old one keeps serving while the new loads.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from ml_backend.scoring.loaded import LoadedModel, load_version, model_version_name
+from textal.store import ModelStore
+
+log = logging.getLogger("ml_backend.server")
+
+RETRY_FAILED_S = 60.0  # a version that failed to load is retried after this long
+
+
+class ModelSlot:
+    """The served model of one store, swapped to the store's latest version without a restart."""
+
+    def __init__(self, store_root: str | Path, base: bool = False, cache_dir: Path | None = None) -> None:
+        self.store = ModelStore(store_root)
+        self.base = base
+        self.cache_dir = cache_dir
+        self._cond = threading.Condition()
+        self._current: LoadedModel | None = None
+        self._loading: str | None = None
+        self._failed: dict[str, float] = {}
+
+    def current(self) -> LoadedModel | None:
+        """The model serving now (None before the first load); never blocks on a load."""
+        return self._current
+
+    def latest(self) -> str | None:
+        """The version the store names as latest (a small file read)."""
+        return self.store.latest()
+
+    def get(self, wait: float = 0.0) -> LoadedModel | None:
+        """The model to serve with, starting a load when the store has a newer latest version.
+
+        Waits up to ``wait`` seconds for that load; past that, the previous model answers.
+        """
+        latest = self.latest()
+        deadline = time.monotonic() + wait
+        with self._cond:
+            while True:
+                current = self._current
+                if latest is None or (current is not None and current.version == latest):
+                    return current
+                failed_at = self._failed.get(latest)
+                if failed_at is not None and time.monotonic() - failed_at < RETRY_FAILED_S:
+                    return current
+                if self._loading is None:
+                    self._loading = latest
+                    threading.Thread(target=self._load, args=(latest,), name=f"textal-load-{latest}", daemon=True).start()
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return current
+                self._cond.wait(remaining)
+
+    def _load(self, version: str) -> None:
+        try:
+            loaded = load_version(self.store, version, self.base, self.cache_dir)
+        except Exception as exc:  # a broken version must not take the server down
+            log.error("could not load %s from %s: %s: %s", version, self.store.root, type(exc).__name__, exc)
+            with self._cond:
+                self._failed[version] = time.monotonic()
+                self._loading = None
+                self._cond.notify_all()
+            return
+        with self._cond:
+            self._current = loaded  # the swap: one reference, replaced whole
+            self._failed.pop(version, None)
+            self._loading = None
+            self._cond.notify_all()
+
+
+class ModelCatalog:
+    """A project's own store first, the ``--store`` fallback second."""
+
+    def __init__(self, base_store: str | Path, project_store_path: Callable[[int], Path],
+                 cache_dir: Path | None = None) -> None:
+        self.base = ModelSlot(base_store, base=True, cache_dir=cache_dir)
+        self.cache_dir = cache_dir
+        self._project_store_path = project_store_path  # callable: project id -> Path
+        self._slots: dict[int, ModelSlot] = {}
+        self._lock = threading.Lock()
+
+    def slot(self, project_id: int) -> ModelSlot:
+        with self._lock:
+            slot = self._slots.get(project_id)
+            if slot is None:
+                slot = self._slots[project_id] = ModelSlot(self._project_store_path(project_id), cache_dir=self.cache_dir)
+            return slot
+
+    def for_project(self, project_id: int | None, wait: float = 0.0) -> LoadedModel | None:
+        """The model that answers for ``project_id`` (None: no model anywhere yet)."""
+        if project_id is not None:
+            own = self.slot(project_id)
+            if own.latest() is not None:
+                loaded = own.get(wait)
+                if loaded is not None:
+                    return loaded
+        return self.base.get(wait)
+
+    def published(self, project_id: int | None) -> list[str]:
+        """Every published version that can answer for ``project_id``, as Label Studio names them."""
+        names = [model_version_name(v, base=True) for v in self.base.store.versions()]
+        if project_id is not None:
+            names += self.slot(project_id).store.versions()
+        return names

@@ -1,0 +1,70 @@
+"""What ``textal status --project N`` reports, read from the data folder alone (no Label Studio needed).
+
+Labels and agreement as of the latest retrain, the pool and its evaluation slice, every published
+version with its held-out figures, the stopping rules' verdicts, and a learning-curve figure.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ml_backend.state.projects import ProjectRegistry
+from ml_backend.state.workfiles import ProjectFiles
+from textal import history
+from textal.errors import TextalError
+from textal.stopping import StopVerdict
+from textal.store import ModelStore
+
+
+@dataclass
+class ProjectStatus:
+    project_id: int
+    strategy: str | None
+    pool: dict[str, int]
+    latest: str | None  # the version serving now
+    pushed: str | None  # the model_version Label Studio orders by (as the worker last set it)
+    encoder: str
+    records: list[dict[str, Any]]
+    verdicts: list[StopVerdict]
+    pending_eval_marks: int
+
+
+def project_status(data_dir: str | Path, project_id: int, min_eval: int = 20) -> ProjectStatus:
+    """The status of one project of ``data_dir``; TextalError when the folder does not know it."""
+    registry = ProjectRegistry(data_dir)
+    state = registry.get(project_id)
+    if state is None:
+        known = ", ".join(map(str, registry.ids())) or "none"
+        raise TextalError(f"{data_dir}: no project {project_id} (projects here: {known})")
+    files = ProjectFiles(registry, project_id)
+    work = files.state()
+    tasks = files.mirror().tasks() if files.folder.is_dir() else []
+    pool = {
+        "tasks": len(tasks),
+        "unreadable": sum(t.text is None for t in tasks),
+        "labelled": sum(t.labelled for t in tasks),
+        "evaluation slice": sum(t.eval for t in tasks),
+        "evaluation labelled": sum(t.eval and t.labelled for t in tasks),
+        "never trained on": sum(not t.trained for t in tasks),
+    }
+    records = history.read_records(files.history_path)
+    return ProjectStatus(
+        project_id=int(project_id),
+        strategy=state.strategy,
+        pool=pool,
+        latest=ModelStore(files.store_path).latest(),
+        pushed=work.get("pushed_version"),
+        encoder=str(work.get("encoder") or "default"),
+        records=records,
+        verdicts=history.verdicts(records, min_eval=min_eval),
+        pending_eval_marks=len(work.get("eval_to_mark", [])),
+    )
+
+
+def learning_curve(status: ProjectStatus, path: str | Path) -> Path | None:
+    """Write the learning-curve PNG; None when no version has held-out figures yet."""
+    if not any(r.get("metrics") for r in status.records):
+        return None
+    return history.plot_history(status.records, path, title=f"Project {status.project_id}: evaluation-slice scores per version")

@@ -1,0 +1,1 @@
+"""The retrain worker process (``textal worker``): consumer, job bodies, Label Studio sync, fast tier, fine-tune, publishing, pruning, reconciliation."""

@@ -1,0 +1,60 @@
+"""Run the retrain worker: what ``textal worker`` runs. The huey consumer for the data folder's queue, plus
+the reconciler thread.
+
+The consumer polls SQLite every 0.05-0.5 s when idle (huey's default backs off to 10 s, which would
+add up to 10 s to the label-to-refresh latency); on Redis it blocks on the queue. SIGINT stops it
+after the running jobs finish, SIGTERM at once; a job cut short leaves its lease behind, and the
+next worker to start breaks it and runs the job again.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from ml_backend.config import WorkerSettings, idle_threads_sleep
+from ml_backend.errors import BackendConfigError
+from ml_backend.queue.factory import make_huey
+from ml_backend.queue.jobs import Jobs
+
+log = logging.getLogger("ml_backend.worker")
+
+
+def run_worker(settings: WorkerSettings, workers: int = 1, log_level: str = "info") -> None:
+    """Consume the queue of ``settings.data_dir`` with ``workers`` threads until stopped."""
+    idle_threads_sleep()
+    if workers < 1:
+        raise BackendConfigError(f"--workers must be at least 1, got {workers}")
+    settings.check()  # bad settings: one line and exit 2, before anything starts
+    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("huey").setLevel(max(logging.WARNING, logging.getLogger().level))
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+
+    # imported only now: they load torch, which must see OMP_WAIT_POLICY
+    from ml_backend.worker.context import WorkerContext
+    from ml_backend.worker.reconcile import Reconciler
+    from ml_backend.worker.runner import ProjectJobs
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    huey = make_huey(settings.data_dir, settings.queue_url)
+    jobs = Jobs(huey)
+    ctx = WorkerContext(settings, jobs)
+    jobs.runner = ProjectJobs(ctx)
+    reconciler = Reconciler(ctx)
+    recovered = reconciler.recover()
+    log.info(
+        "textal worker: data %s, queue %s, %d worker thread(s), recovered %d job(s); settings %s",
+        settings.data_dir, "redis" if settings.queue_url else settings.data_dir / "queue.db", workers, len(recovered),
+        {k: v for k, v in settings.to_dict().items() if k not in ("data_dir", "queue_url")},
+    )
+    stop = threading.Event()
+    thread = threading.Thread(target=reconciler.run, args=(stop,), name="textal-reconcile", daemon=True)
+    thread.start()
+    consumer = huey.create_consumer(
+        workers=workers, worker_type="thread", initial_delay=0.05, backoff=1.15, max_delay=0.5,
+        periodic=False, scheduler_interval=1, check_worker_health=True,
+    )
+    try:
+        consumer.run()
+    finally:
+        stop.set()

@@ -1,0 +1,149 @@
+"""The fast tier of a live project: refit a head over cached embeddings, judge it on the evaluation slice against
+its parent, publish it (promoted or not), then push its predictions and record the version in the history."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ml_backend.labelstudio.annotations import LabelSnapshot
+from ml_backend.scoring.clusters import fit_centroids, save_centroids
+from ml_backend.scoring.loaded import model_version_name
+from ml_backend.state.pool import PoolTask
+from ml_backend.worker.current import TRAINING_FILE, Current, parent_proba
+from ml_backend.worker.labels import LabelSplit, label_counts
+from ml_backend.worker.project import Project
+from ml_backend.worker.publisher import push_all, refresh
+from ml_backend.worker.timing import Timer, now_iso
+from textal import history
+from textal.fast_tier import calibration_figures, fit_head, heldout_metrics, pool_uncertainty
+from textal.promotion import net_worse_items, promotion
+
+log = logging.getLogger("ml_backend.worker")
+
+CENTROIDS = 8  # clusters of the pool's embeddings (Label Studio's least-solved-cluster-first order)
+
+
+def train_and_publish(project: Project, reason: str, snapshot: LabelSnapshot, split: LabelSplit,
+                      timer: Timer) -> dict[str, Any]:
+    """Fit, evaluate and publish a fast-tier version on ``split``; push it if promoted; returns the job's summary."""
+    p, settings = project, project.settings
+    encoder = p.encoder
+    classes, multi = list(p.schema.labels), p.schema.multi_label
+    text_of = split.texts()
+    train_ids, eval_ids = sorted(split.train), sorted(split.held)
+    log.info("project %s (%s): training the fast tier on %d labels (%d held out)", p.id, reason,
+             len(train_ids), len(eval_ids))
+    with timer.phase("embed"):
+        X_train = p.ctx.embedder.embed(encoder, [text_of[i] for i in train_ids])
+        X_eval = p.ctx.embedder.embed(encoder, [text_of[i] for i in eval_ids])
+    with timer.phase("fit"):
+        model = fit_head(X_train, [split.train[i] for i in train_ids], classes, multi, encoder=encoder, seed=settings.seed)
+    with timer.phase("evaluate"):
+        eval_labels = [split.held[i] for i in eval_ids]
+        proba_eval = model.predict_proba_embeddings(X_eval) if eval_ids else None
+        metrics = heldout_metrics(proba_eval, eval_labels, classes, multi) if eval_ids else None
+        calibration = calibration_figures(proba_eval, eval_labels, classes, multi) if eval_ids else None
+        parent = p.store.latest()
+        old = parent_proba(p, parent, eval_ids, X_eval, encoder) if eval_ids else None
+        parent_metrics = heldout_metrics(old, eval_labels, classes, multi) if old is not None else None
+        worse = net_worse_items(proba_eval, old, eval_labels, classes, multi) if old is not None else None
+        decision = promotion(metrics, parent_metrics, margin=settings.promote_margin, min_eval=settings.min_eval,
+                             worse_items=worse)
+    training = {"train": {str(i): split.train[i] for i in train_ids}, "eval": {str(i): split.held[i] for i in eval_ids}}
+    with timer.phase("centroids"):
+        centroids = pool_centroids(p, encoder, split.tasks)
+    card = {
+        "tier": "fast", "project": p.id, "reason": reason, "encoder": encoder, "strategy": p.strategy,
+        "training_size": len(train_ids), "eval_size": len(eval_ids), "eval_source": "evaluation slice",
+        "metrics": metrics, "parent_metrics": parent_metrics, "promotion": decision.as_dict(),
+        "calibration": calibration, "agreement": split.report.summary() if split.report is not None else None,
+        "label_counts": label_counts(split.train.values()), "labels_fingerprint": snapshot.fingerprint,
+        "data_fingerprint": snapshot.fingerprint,
+    }
+
+    def write(m: Any, path: Path) -> None:
+        m.save(path)
+        if centroids is not None:
+            save_centroids(path, centroids)
+        (path / TRAINING_FILE).write_text(json.dumps(training, default=list))
+
+    with timer.phase("publish"):
+        version = p.store.publish(model, card, promote=decision.promote, write=write)
+    p.mirror.set_trained(train_ids)
+    mv = model_version_name(version)
+    stop_set = uncertainty = None
+    if decision.promote:
+        current = Current(mv, True, version, model, centroids=centroids, training=training, card=p.store.card(version))
+        pushed, proba_by_id = push_all(p, current, timer)
+        stop_set = stop_set_predictions(p, proba_by_id)
+        open_ids = {t.id for t in p.mirror.tasks() if not t.labelled and not t.eval}
+        open_rows = [q for tid, q in proba_by_id.items() if tid in open_ids]
+        uncertainty = pool_uncertainty(np.array(open_rows), multi) if open_rows else None
+    else:  # the serving version stays; tasks new since its push still get its predictions
+        pushed = refresh(p, timer)
+    p.save(trained_fingerprint=snapshot.fingerprint, trained_encoder=encoder)
+    maybe_request_finetune(p, len(train_ids))
+    history.append_record(p.files.history_path, {
+        "version": version, "model_version": mv, "promoted": decision.promote, "reason": reason,
+        "created_at": now_iso(), "train_size": len(train_ids), "eval_size": len(eval_ids),
+        "labels": len(train_ids) + len(eval_ids), "metrics": metrics, "parent": parent,
+        "parent_metrics": parent_metrics, "promotion": decision.as_dict(), "agreement": card["agreement"],
+        "label_counts": card["label_counts"], "encoder": encoder, "stop_set": stop_set, "uncertainty": uncertainty,
+        "pushed": pushed, "timings": timer.phases, "seconds": timer.total(),
+    })
+    p.store.update_card(version, timings=timer.phases, pushed_predictions=pushed)
+    summary = ", ".join(f"{k} {v:.3f}" for k, v in (metrics or {}).items() if k != "n")
+    log.info(
+        "project %s (%s): %s trained on %d labels (%d held out%s), %s; %d predictions pushed; %.2f s (%s)",
+        p.id, reason, version, len(train_ids), len(eval_ids), f": {summary}" if summary else "",
+        "promoted" if decision.promote else f"NOT promoted: {decision.reason}", pushed, timer.total(),
+        ", ".join(f"{k} {v:.2f}" for k, v in timer.phases.items()),
+    )
+    return {"status": "published", "version": version, "promoted": decision.promote, "pushed": pushed,
+            "metrics": metrics, "timings": timer.phases}
+
+
+def pool_centroids(project: Project, encoder: str, tasks: list[PoolTask]) -> np.ndarray | None:
+    """k-means centroids of the pool's embeddings, refit when the encoder changes or the pool grows by a tenth."""
+    readable = [t.text for t in tasks if t.text is not None]
+    if len(readable) < 2:
+        return None
+    fingerprint = project.ctx.embedder.fingerprint(encoder)
+    path = project.files.centroids_path
+    known = project.work.get("centroids_for") or {}
+    if known.get("encoder") == fingerprint and len(readable) <= 1.1 * int(known.get("n", 0)) and path.is_file():
+        return np.load(path)
+    X = project.ctx.embedder.embed(encoder, readable)
+    centroids = fit_centroids(X, k=CENTROIDS, seed=project.settings.seed)
+    np.save(path, centroids)
+    project.save(centroids_for={"encoder": fingerprint, "n": len(readable)})
+    return centroids
+
+
+def stop_set_predictions(project: Project, proba_by_id: dict[int, np.ndarray]) -> dict[str, list] | None:
+    """The version's predictions on the project's fixed stop set (for the stabilising-predictions rule)."""
+    ids = [i for i in project.work.get("stop_set", []) if i in proba_by_id]
+    if not ids:
+        return None
+    if project.schema.multi_label:
+        pred = [[int(q >= 0.5) for q in proba_by_id[i]] for i in ids]
+    else:
+        pred = [int(np.argmax(proba_by_id[i])) for i in ids]
+    return {"ids": ids, "pred": pred}
+
+
+def maybe_request_finetune(project: Project, train_size: int) -> None:
+    """Ask for a full fine-tune once ``full_every`` labels have arrived since the last one (unless one is on its way)."""
+    every = project.settings.full_every
+    if every <= 0:
+        return
+    base = int(project.work.get("labels_at_finetune", 0))
+    gate = project.ctx.jobs.gate
+    busy = gate.pending("finetune", project.id) is not None or gate.lease("finetune", project.id) is not None
+    if train_size - base >= every and not busy:
+        project.ctx.jobs.enqueue_finetune(project.id, f"{train_size - base} new labels since the last fine-tune")

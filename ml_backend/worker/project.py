@@ -1,0 +1,67 @@
+"""A job's view of one project: its state, schema and strategy, pool mirror, work state, model store and Label Studio."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from ml_backend.labelstudio.client import ProjectInfo, Studio
+from ml_backend.state.projects import ProjectState
+from ml_backend.state.workfiles import ProjectFiles
+from ml_backend.worker.context import WorkerContext
+from textal.errors import TextalError
+from textal.store import ModelStore
+
+COLD_START_VERSION = "textal-cold-start"  # model_version of the slice-first ordering before any model exists
+TEXTAL_VERSION_RE = re.compile(rf"^(base-)?v\d{{4,}}$|^{COLD_START_VERSION}$")
+
+
+class Project:
+    """Everything a job reads and writes for one project; built at the start of each job."""
+
+    def __init__(self, ctx: WorkerContext, project_id: int, studio: Studio | None = None) -> None:
+        self.ctx = ctx
+        self.settings = ctx.settings
+        self.id = int(project_id)
+        state = ctx.registry.get(self.id)
+        if state is None:
+            raise TextalError(
+                f"project {self.id} has no state in {ctx.registry.data_dir}: connect `textal serve` "
+                "(same --data-dir) to it in Label Studio first"
+            )
+        self.state: ProjectState = state
+        self.schema = state.schema
+        self.strategy = state.strategy or self.settings.strategy
+        self.files = ProjectFiles(ctx.registry, self.id)
+        self.mirror = self.files.mirror()
+        self.store = ModelStore(self.files.store_path)
+        self.studio = studio or Studio.for_project(
+            state.hostname, ctx.registry.access_token(self.id), self.settings.label_studio
+        )
+        self.work: dict[str, Any] = self.files.state()
+        self._info: ProjectInfo | None = None
+
+    def __repr__(self) -> str:
+        return f"Project({self.id})"
+
+    def info(self, refresh: bool = False) -> ProjectInfo:
+        """Label Studio's figures for the project, read once per job unless ``refresh``."""
+        if self._info is None or refresh:
+            self._info = self.studio.project(self.id)
+        return self._info
+
+    def save(self, **fields: Any) -> None:
+        """Update these fields of the work state (re-read under a lock: a fine-tune may write it meanwhile)."""
+        self.work = self.files.update_state(**fields)
+
+    @property
+    def encoder(self) -> str:
+        """The fast tier's encoder now: the adopted fine-tuned one, else the worker's default."""
+        return self.work.get("encoder") or self.settings.encoder
+
+    def load_own(self, version: str) -> Any:
+        """A version of the project's own store, loaded once per worker process."""
+        return self.ctx.cached((str(self.store.root), version), lambda: self.store.load(version))
+
+    def readable_texts(self) -> list[str]:
+        return [t.text for t in self.mirror.tasks() if t.text is not None]

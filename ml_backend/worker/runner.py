@@ -1,0 +1,112 @@
+"""The worker's job bodies, injected into ``ml_backend.queue.jobs.Jobs``: ``retrain``, ``score_tasks``, ``finetune``,
+``prune_predictions`` of a project (coalescing, leases, backoff and recovery live in ``ml_backend.queue``).
+
+One retrain:
+
+1. reads the project from Label Studio: new or deleted tasks into the pool mirror, the annotations
+   of changed tasks into votes and a fingerprint of the label set (``sync``);
+2. sets the project up once (uncertainty sampling, views) and keeps the evaluation slice topped up (``setup``);
+3. if the labels (or the encoder) changed: resolves several annotations per task, keeps the slice
+   out of training, refits the fast tier, judges it against its parent on the slice and publishes it
+   (``fast_tier``);
+4. pushes the serving version's predictions of every unlabelled task in bulk, THEN sets the
+   project's ``model_version`` to it (``publisher``);
+5. asks for a full fine-tune every ``full_every`` new labels, or on START_TRAINING (``finetune``).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from ml_backend.labelstudio.client import Studio
+from ml_backend.worker.context import WorkerContext
+from ml_backend.worker.fast_tier import train_and_publish
+from ml_backend.worker.finetune import finetune
+from ml_backend.worker.labels import not_trainable, split_labels
+from ml_backend.worker.project import Project
+from ml_backend.worker.publisher import refresh
+from ml_backend.worker.pruning import prune
+from ml_backend.worker.setup import ensure_setup, warm_embeddings
+from ml_backend.worker.sync import LabelSync
+from ml_backend.worker.timing import Timer
+
+log = logging.getLogger("ml_backend.worker")
+
+START_TRAINING = "START_TRAINING"  # the Label Studio event that also asks for a full fine-tune
+
+
+class ProjectJobs:
+    """Runs each job on a fresh view of its project (``studio_for`` replaces Label Studio, for tests)."""
+
+    def __init__(self, ctx: WorkerContext, studio_for: Any = None) -> None:
+        self.ctx = ctx
+        self._studio_for = studio_for
+
+    def project(self, project_id: int) -> Project:
+        studio: Studio | None = self._studio_for(project_id) if self._studio_for is not None else None
+        return Project(self.ctx, project_id, studio=studio)
+
+    def retrain(self, project_id: int, reason: str = "", full: bool = False) -> dict[str, Any]:
+        """Refresh the project from its Label Studio annotations (``full``: read every annotation again)."""
+        p, timer = self.project(project_id), Timer()
+        sync = LabelSync(p)
+        with timer.phase("read"):
+            info = p.info()
+            sync.sync_pool()
+            snapshot = sync.read_labels(full=full)
+        with timer.phase("setup"):
+            ensure_setup(p, sync)
+        if reason == START_TRAINING:
+            self.ctx.jobs.enqueue_finetune(p.id, START_TRAINING)
+        if snapshot.fingerprint == p.work.get("trained_fingerprint") and p.encoder == p.work.get("trained_encoder"):
+            pushed = refresh(p, timer)
+            p.save(last_counts=info.counts())
+            log.info("project %s (%s): labels unchanged; %d predictions pushed in %.2f s", p.id, reason, pushed,
+                     timer.total())
+            return {"status": "unchanged", "pushed": pushed}
+        split = split_labels(p, snapshot)
+        waiting = not_trainable(split.train, p.schema.multi_label)
+        if waiting is not None:
+            pushed = refresh(p, timer)
+            warm_embeddings(p, timer)
+            p.save(last_counts=info.counts())
+            log.info("project %s (%s): %s; %d predictions pushed", p.id, reason, waiting, pushed)
+            return {"status": "waiting", "reason": waiting, "pushed": pushed}
+        outcome = train_and_publish(p, reason, snapshot, split, timer)
+        p.save(last_counts=info.counts())
+        return outcome
+
+    def score_tasks(self, project_id: int, task_ids: list[int]) -> dict[str, Any]:
+        """Give newly imported tasks (and any other task without one) a prediction of the current version."""
+        p, timer = self.project(project_id), Timer()
+        sync = LabelSync(p)
+        with timer.phase("read"):
+            p.info()
+            new = sync.sync_pool()
+        with timer.phase("setup"):
+            ensure_setup(p, sync)
+        pushed = refresh(p, timer)
+        warm_embeddings(p, timer)
+        log.info("project %s: scored new tasks (%d asked, %d new to the mirror): %d predictions pushed in %.2f s",
+                 p.id, len(task_ids), len(new), pushed, timer.total())
+        return {"status": "scored", "pushed": pushed, "timings": timer.phases}
+
+    def finetune(self, project_id: int, reason: str = "") -> dict[str, Any]:
+        """Fine-tune the transformer on the project's labels; the fast tier continues from its encoder."""
+        p, timer = self.project(project_id), Timer()
+        sync = LabelSync(p)
+        with timer.phase("read"):
+            p.info()
+            sync.sync_pool()
+            snapshot = sync.read_labels()
+        split = split_labels(p, snapshot)
+        waiting = not_trainable(split.train, p.schema.multi_label)
+        if waiting is not None:
+            log.info("project %s: no fine-tune (%s)", p.id, waiting)
+            return {"status": "waiting", "reason": waiting}
+        return finetune(p, reason, split, timer)
+
+    def prune_predictions(self, project_id: int) -> dict[str, Any]:
+        """Delete Label Studio predictions of textal versions that are no longer among the last few pushed."""
+        return prune(self.project(project_id))

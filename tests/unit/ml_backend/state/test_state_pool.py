@@ -1,0 +1,93 @@
+"""The pool mirror and the evaluation slice: which tasks are held out, and that they stay held out."""
+
+from __future__ import annotations
+
+import pytest
+
+from ml_backend.labelstudio.schema import parse_label_config
+from ml_backend.labelstudio.ordering import view_definitions
+from ml_backend.labelstudio.tasks import EVAL_KEY, is_eval
+from ml_backend.state.pool import PoolMirror
+from ml_backend.worker.eval_slice import choose_eval_topup, eval_target
+
+SCHEMA = parse_label_config(
+    '<View><Text name="text" value="$text"/>'
+    '<Choices name="label" toName="text" choice="single"><Choice value="ham"/><Choice value="spam"/></Choices></View>'
+)
+
+
+def tasks(ids, **extra):
+    return [{"id": i, "data": {"text": f"text number {i}", **extra}} for i in ids]
+
+
+def test_the_mirror_keeps_texts_flags_and_drops_deleted_tasks(tmp_path):
+    mirror = PoolMirror(tmp_path)
+    mirror.add(tasks(range(1, 6)) + [{"id": 6, "data": {"text": "  "}}, {"id": 7, "data": {"other": "x"}}], SCHEMA, 1000)
+    mirror.add([{"id": 8, "data": {"text": "marked by a person", EVAL_KEY: 1}}], SCHEMA, 1000)
+    by_id = {t.id: t for t in mirror.tasks()}
+    assert len(mirror) == 8 and mirror.max_id() == 8
+    assert by_id[6].text is None and by_id[7].text is None and by_id[1].text == "text number 1"
+    assert by_id[8].eval and not by_id[1].eval
+    mirror.set_labelled([1, 2])
+    mirror.set_labelled([2, 3])  # a deleted annotation un-labels task 1
+    mirror.set_trained([2])
+    mirror.set_scored([4, 5], "v0002")
+    by_id = {t.id: t for t in mirror.tasks()}
+    assert [i for i, t in by_id.items() if t.labelled] == [2, 3] and by_id[2].trained and by_id[4].scored == "v0002"
+    assert mirror.keep_only([1, 2, 3, 4]) == [5, 6, 7, 8]
+    assert [t.id for t in PoolMirror(tmp_path).tasks()] == [1, 2, 3, 4]
+
+
+def test_a_task_once_in_the_slice_stays_there_when_its_data_is_read_again(tmp_path):
+    mirror = PoolMirror(tmp_path)
+    mirror.add(tasks([1, 2]), SCHEMA, 1000)
+    mirror.set_eval([1])  # chosen, not yet marked in Label Studio
+    mirror.add(tasks([1, 2]), SCHEMA, 1000)
+    assert [t.id for t in mirror.tasks() if t.eval] == [1]
+
+
+@pytest.mark.parametrize("value, marked", [(1, True), (True, True), ("1", True), ("true", True), (0, False), (None, False), ([1], False)])
+def test_the_eval_mark_in_task_data(value, marked):
+    assert is_eval({EVAL_KEY: value}) is marked
+
+
+@pytest.mark.parametrize("n, fraction, minimum, size", [(1000, 0.1, 50, 100), (200, 0.1, 50, 50), (60, 0.1, 50, 30), (0, 0.1, 50, 0), (1, 0.1, 50, 0), (5000, 0.05, 50, 250)])
+def test_the_slice_is_a_fraction_of_the_pool_at_least_the_minimum_at_most_half(n, fraction, minimum, size):
+    assert eval_target(n, fraction, minimum) == size
+
+
+def test_the_slice_is_topped_up_from_readable_tasks_never_labelled_or_trained_on(tmp_path):
+    mirror = PoolMirror(tmp_path)
+    mirror.add(tasks(range(1, 201)) + [{"id": 201, "data": {"text": ""}}], SCHEMA, 1000)
+    mirror.set_labelled(range(1, 31))
+    mirror.set_trained(range(31, 61))
+    first = choose_eval_topup(mirror, 0.1, 10, seed=3)
+    assert len(first) == 20 and all(61 <= i <= 200 for i in first)
+    assert choose_eval_topup(mirror, 0.1, 10, seed=3) == first  # same pool, same seed: same slice
+    mirror.set_eval(first)
+    assert choose_eval_topup(mirror, 0.1, 10, seed=3) == []
+    mirror.add(tasks(range(300, 400)), SCHEMA, 1000)  # an import of 100 more tasks
+    more = choose_eval_topup(mirror, 0.1, 10, seed=3)
+    assert len(more) == 10 and not set(more) & set(first)
+
+
+def test_the_views_order_unlabelled_tasks_outside_the_slice_by_score_and_list_the_slice():
+    views = view_definitions()
+    informative = views["textal: most informative first"]
+    assert informative["ordering"] == ["tasks:predictions_score"]
+    filters = {(f["filter"], f["operator"]) for f in informative["filters"]["items"]}
+    assert filters == {("filter:tasks:total_annotations", "equal"), (f"filter:tasks:data.{EVAL_KEY}", "empty")}
+    assert views["textal: evaluation slice"]["filters"]["items"][0]["filter"] == f"filter:tasks:data.{EVAL_KEY}"
+
+
+def test_mirrored_annotations_are_replaced_per_task_or_all_at_once(tmp_path):
+    mirror = PoolMirror(tmp_path)
+    mirror.add(tasks([1, 2, 3]), SCHEMA, 1000)
+    ann = {"id": 9, "updated_at": "2026-01-01T00:00:00Z", "was_cancelled": False, "result": [], "completed_by": 1}
+    mirror.set_annotations({1: [ann], 2: [ann]})
+    assert [t["id"] for t in mirror.annotated()] == [1, 2]
+    assert mirror.annotated()[0]["annotations"] == [{k: ann[k] for k in ("id", "updated_at", "was_cancelled", "result")}]
+    mirror.set_annotations({2: []})  # its annotation was deleted
+    assert [t["id"] for t in mirror.annotated()] == [1]
+    mirror.set_annotations({3: [ann]}, replace_all=True)  # a full read: only what it found
+    assert [t["id"] for t in mirror.annotated()] == [3]
