@@ -9,8 +9,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from ml_backend.jobs import Jobs
-from ml_backend.queue import make_huey
+from ml_backend.queue.jobs import Jobs
+from ml_backend.queue.factory import make_huey
 from textal.models.linear import LinearClassifier
 from textal.store import ModelStore
 
@@ -41,7 +41,7 @@ def spam_store(tmp_path_factory, data_dir) -> Path:
 
 def pending_jobs(data_dir: Path, wait_for: int, timeout: float = 10.0) -> list[dict]:
     """The queue's pending jobs, polled until at least ``wait_for`` are there (webhooks are synchronous, but be kind)."""
-    jobs = Jobs(make_huey(data_dir), data_dir)
+    jobs = Jobs(make_huey(data_dir))
     deadline = time.monotonic() + timeout
     found = jobs.pending()
     while len(found) < wait_for and time.monotonic() < deadline:

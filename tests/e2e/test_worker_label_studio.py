@@ -17,9 +17,9 @@ from typing import Any
 import httpx
 import pytest
 
-from ml_backend.jobs import Jobs
-from ml_backend.queue import make_huey
-from ml_backend.serving import model_version_name
+from ml_backend.queue.jobs import Jobs
+from ml_backend.queue.factory import make_huey
+from ml_backend.scoring.loaded import model_version_name
 from textal.history import read_records
 from textal.models.linear import LinearClassifier
 from textal.store import ModelStore
@@ -75,7 +75,7 @@ class Project:
         self.ls = ls
         self.id = project_id
         self.data_dir = data_dir
-        self.jobs = Jobs(make_huey(data_dir, queue_url), data_dir)
+        self.jobs = Jobs(make_huey(data_dir, queue_url))
         self.store = ModelStore(data_dir / "projects" / str(project_id) / "store")
 
     def raw(self, path: str, method: str = "GET") -> Any:

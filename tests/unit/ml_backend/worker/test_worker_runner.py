@@ -1,0 +1,125 @@
+"""The worker's jobs end to end over a fake Label Studio: cold start, training and publishing, refreshes, pruning."""
+
+from __future__ import annotations
+
+import pytest
+
+from ml_backend.labelstudio.ordering import EVAL_VIEW, INFORMATIVE_VIEW
+from ml_backend.labelstudio.tasks import EVAL_KEY
+from ml_backend.scoring.ls_score import BATCH_BAND
+from ml_backend.worker.project import COLD_START_VERSION
+from textal import history
+from textal.store import ModelStore
+
+from worker_fakes import PROJECT_ID, Harness, sms_like
+
+
+def open_tasks(harness):
+    return [tid for tid, t in harness.studio.tasks.items() if not t["annotations"]]
+
+
+def eval_ids(harness):
+    return sorted(tid for tid, t in harness.studio.tasks.items() if t["data"].get(EVAL_KEY) == 1)
+
+
+def test_before_any_label_the_evaluation_slice_is_offered_first(harness, pool):
+    outcome = harness.retrain("TASKS_CREATED")
+    assert outcome["status"] == "waiting" and outcome["reason"] == "no training labels yet"
+    studio = harness.studio
+    assert studio.sampling == "Uncertainty sampling" and set(studio.view_ids) == {INFORMATIVE_VIEW, EVAL_VIEW}
+    slice_ids = eval_ids(harness)
+    assert len(slice_ids) == 6  # 10 % of 60
+    assert studio.model_version == COLD_START_VERSION
+    current = studio.current()
+    assert sorted(current) == slice_ids and all(p["score"] == 0.0 and p["result"] == [] for p in current.values())
+
+
+def test_labels_make_a_version_whose_predictions_cover_every_open_task_before_the_switch(harness, pool):
+    harness.retrain("TASKS_CREATED")
+    slice_ids = eval_ids(harness)
+    train = [t for t in pool if t not in slice_ids][:20]
+    harness.label(train + slice_ids[:4], pool)
+    outcome = harness.retrain()
+    assert outcome["status"] == "published" and outcome["version"] == "v0001" and outcome["promoted"]
+    studio = harness.studio
+    assert studio.model_version == "v0001"
+    current = studio.current()
+    assert sorted(current) == sorted(open_tasks(harness))  # one prediction per unlabelled task
+    assert len([p for p in studio.predictions if p["model_version"] == "v0001"]) == len(current)
+    open_slice = [t for t in slice_ids if t in current]
+    assert open_slice and all(current[t]["score"] == 0.0 and current[t]["result"] == [] for t in open_slice)
+    batch = [t for t, p in current.items() if 0.0 < p["score"] < BATCH_BAND]
+    assert len(batch) == harness.settings.batch and not set(batch) & set(slice_ids)
+    guessed = [p for t, p in current.items() if t not in slice_ids]
+    assert all(p["result"][0]["value"]["choices"][0] in ("ham", "spam") for p in guessed)
+    right = sum(p["result"][0]["value"]["choices"][0] == pool[t] for t, p in current.items() if t not in slice_ids)
+    assert right / len(guessed) > 0.8  # the fake pool is separable: the version learned something real
+    card = ModelStore(harness.project().store.root).card("v0001")
+    assert card["training_size"] == 20 and card["eval_size"] == 4 and "cache_dir" not in str(card)
+
+
+def test_unchanged_labels_push_only_what_label_studio_lacks(harness, pool):
+    harness.retrain("TASKS_CREATED")
+    harness.label([t for t in pool if t not in eval_ids(harness)][:12], pool)
+    harness.retrain()
+    assert harness.retrain()["status"] == "unchanged" and harness.retrain()["pushed"] == 0
+    new = harness.studio.add_tasks(["claim your free cash prize now", "see you at dinner tonight"])
+    outcome = harness.runner.score_tasks(PROJECT_ID, new)
+    assert outcome["status"] == "scored"
+    assert set(new) <= set(harness.studio.current()) and harness.studio.model_version == "v0001"
+
+
+def test_a_version_worse_than_its_parent_on_the_slice_is_published_but_not_served(tmp_path):
+    harness = Harness(tmp_path / "data", promote_margin=0.0, min_eval=4, eval_min=10)
+    texts, labels = zip(*(sms_like(i) for i in range(90)))
+    truth = dict(zip(harness.studio.add_tasks(list(texts)), labels))
+    harness.retrain("TASKS_CREATED")
+    slice_ids = eval_ids(harness)
+    others = [t for t in truth if t not in slice_ids]
+    harness.label(others[:20] + slice_ids, truth)
+    assert harness.retrain()["promoted"]
+    flipped = {t: ("ham" if truth[t] == "spam" else "spam") for t in others[20:70]}
+    harness.label(list(flipped), flipped)  # a careless annotator: fifty wrong labels
+    outcome = harness.retrain()
+    assert outcome["version"] == "v0002" and not outcome["promoted"]
+    assert harness.studio.model_version == "v0001"  # annotators keep the better model
+    records = history.read_records(harness.project().files.history_path)
+    assert [r["promoted"] for r in records] == [True, False]
+
+
+def test_a_committee_strategy_scores_the_whole_pool(tmp_path):
+    harness = Harness(tmp_path / "data", strategy="vote_entropy")
+    texts, labels = zip(*(sms_like(i) for i in range(40)))
+    truth = dict(zip(harness.studio.add_tasks(list(texts)), labels))
+    harness.retrain("TASKS_CREATED")
+    harness.label([t for t in truth if t not in eval_ids(harness)][:12], truth)
+    assert harness.retrain()["promoted"]
+    scores = [p["score"] for p in harness.studio.current().values()]
+    assert len(set(scores)) > 10  # a real spread, not one constant
+
+
+def test_old_versions_predictions_are_pruned_oldest_first_keeping_the_served_one(tmp_path):
+    harness = Harness(tmp_path / "data", keep_prediction_versions=1)
+    texts, labels = zip(*(sms_like(i) for i in range(40)))
+    truth = dict(zip(harness.studio.add_tasks(list(texts)), labels))
+    harness.retrain("TASKS_CREATED")
+    others = [t for t in truth if t not in eval_ids(harness)]
+    harness.label(others[:10], truth)
+    harness.retrain()
+    harness.label(others[10:14], truth)
+    harness.retrain()
+    assert set(harness.studio.model_versions(PROJECT_ID)) == {COLD_START_VERSION, "v0001", "v0002"}
+    assert harness.runner.prune_predictions(PROJECT_ID)["deleted"] == {COLD_START_VERSION: 4}
+    assert set(harness.runner.prune_predictions(PROJECT_ID)["deleted"]) == {"v0001"}
+    assert harness.runner.prune_predictions(PROJECT_ID)["deleted"] == {}
+    assert set(harness.studio.model_versions(PROJECT_ID)) == {"v0002"}
+
+
+def test_start_training_asks_for_a_fine_tune(harness, pool):
+    harness.retrain("START_TRAINING")
+    assert [j["name"] for j in harness.jobs.pending()] == ["finetune"]
+
+
+def test_a_project_never_connected_is_refused_with_what_to_do(harness):
+    with pytest.raises(Exception, match="connect `textal serve`"):
+        harness.runner.retrain(99, "webhook", False)
