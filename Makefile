@@ -34,6 +34,7 @@ run: install
 		--out $(RUNS)/demo-ranked.csv
 
 test: install redis-server
+	$(BIN)/lint-imports
 	DATA=$(DATA) $(BIN)/python -m pytest tests
 
 # The Redis-queue end-to-end test starts its own redis-server (Debian package) on 127.0.0.1; install it once.

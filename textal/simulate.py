@@ -145,7 +145,7 @@ def simulate(learner: Learner, train: Corpus, test: Corpus, settings: Simulation
                 held_out[eval_idx] = True
             pool_ids = np.flatnonzero(~held_out)
             seed_ids = _seed_set(learner, pool_ids, settings.seed_size, settings.cold_start, base_rng)
-            stop_set = base_rng.choice(pool_ids, size=min(settings.stop_set_size, len(pool_ids)), replace=False)
+            stop_set = pool_ids[stopping.choose_stop_set(len(pool_ids), settings.stop_set_size, base_rng)]
             for s_index, name in enumerate(settings.strategies):
                 params = dict(settings.strategy_params.get(name, {}))
                 if settings.random_fraction is not None:

@@ -43,8 +43,11 @@ class StopVerdict:
         return asdict(self)
 
 
-def choose_stop_set(pool_size: int, size: int = 1000, seed: int = 0) -> np.ndarray:
-    """A fixed random subset of pool rows (sorted) to compare model versions on; kept for the whole project."""
+def choose_stop_set(pool_size: int, size: int = 1000, seed: int | np.random.Generator = 0) -> np.ndarray:
+    """A fixed random subset of pool rows (sorted) to compare model versions on; kept for the whole project.
+
+    ``seed`` may be a Generator, which then supplies the draws (a caller's stream stays reproducible).
+    """
     if pool_size < 0 or size < 0:
         raise StoppingError("pool and stop-set sizes must be 0 or more")
     rng = np.random.default_rng(seed)

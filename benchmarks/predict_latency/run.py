@@ -5,9 +5,10 @@ process (as a user would), sets up a project, warms up, then times HTTP round tr
 on the same machine. Each request carries texts from the test split not sent before, so no cache
 answers for the model. Prints a Markdown section for RESULTS.md.
 
-With ``--pool-cache`` (embed-head only) the model is published with an embedding cache, and every
-text is embedded into it before the server starts, as the retrain worker does for each task
-imported into Label Studio: the case of a /predict for tasks Label Studio already holds.
+With ``--pool-cache`` (embed-head only) every text is embedded into the backend data folder's
+embedding cache before the server starts, as the retrain worker does for each task imported into
+Label Studio, and the server reads that cache: the case of a /predict for tasks Label Studio
+already holds.
 
     .venv/bin/python benchmarks/predict_latency/run.py --model embed-head
     .venv/bin/python benchmarks/predict_latency/run.py --model embed-head --pool-cache
@@ -34,6 +35,9 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "benchmarks"))
 from machine import cpu_name  # noqa: E402
+
+from ml_backend.state.layout import DataLayout  # noqa: E402
+
 DATA = Path(os.environ.get("DATA", REPO.parent / "shared" / "data"))
 CONFIG = (
     '<View><Text name="text" value="$text"/>'
@@ -52,12 +56,12 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def train_and_publish(kind: str, n_train: int, store: Path, cache_dir: Path | None = None) -> tuple[str, float]:
+def train_and_publish(kind: str, n_train: int, store: Path) -> tuple[str, float]:
     from textal.models import make_classifier
     from textal.store import ModelStore
 
     train = rows("train")[:n_train]
-    model = make_classifier(kind, classes=["ham", "spam"], **({"cache_dir": str(cache_dir)} if cache_dir else {}))
+    model = make_classifier(kind, classes=["ham", "spam"])
     started = time.perf_counter()
     model.fit([r["text"] for r in train], [r["label"] for r in train])
     fit_s = time.perf_counter() - started
@@ -91,11 +95,12 @@ def main() -> None:
     load_before = os.getloadavg()[0]
     work = Path(tempfile.mkdtemp(prefix="textal-bench-"))
     store = work / "store"
-    cache = work / "embeddings" if args.pool_cache else None
-    published, fit_s = train_and_publish(args.model, args.train, store, cache)
+    data = work / "backend"  # textal serve --data-dir: the worker embeds imported tasks into its embeddings/
+    cache = DataLayout(data).embeddings if args.pool_cache else None
+    published, fit_s = train_and_publish(args.model, args.train, store)
     pool = [{"id": i, "data": {"text": r["text"]}} for i, r in enumerate(rows("test") + rows("train")[args.train :])]
     if cache is not None:  # what the worker does when Label Studio reports imported tasks
-        from ml_backend.embeddings import PoolEmbedder
+        from ml_backend.worker.embeddings import PoolEmbedder
 
         started = time.perf_counter()
         PoolEmbedder(cache).embed("default", [t["data"]["text"] for t in pool])
@@ -103,7 +108,8 @@ def main() -> None:
     port = free_port()
     log = open(work / "serve.log", "wb")
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
-    cmd = [str(Path(sys.executable).parent / "textal"), "serve", "--store", str(store), "--port", str(port), "--log-level", "warning"]
+    cmd = [str(Path(sys.executable).parent / "textal"), "serve", "--store", str(store), "--data-dir", str(data),
+           "--port", str(port), "--log-level", "warning"]
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     try:

@@ -54,7 +54,7 @@ def data_dir(tmp_path):
 
 
 class Clock:
-    """Stands in for ``time`` in ml_backend.coalesce, so backoff delays pass at once."""
+    """Stands in for ``time`` in ml_backend.queue.gate, so backoff delays pass at once."""
 
     def __init__(self) -> None:
         self.now = time.time()

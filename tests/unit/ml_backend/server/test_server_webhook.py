@@ -76,7 +76,7 @@ def test_a_burst_of_events_coalesces_into_one_queued_retrain_and_each_answer_bea
         ids.add(answer.json()["id"])
     assert slowest < 1.0  # Label Studio's webhook read timeout
     jobs = queued_jobs(state_dir)
-    assert len(jobs) == 1 and ids == {jobs[0]["id"]}  # one retrain waits for all 30 (ml_backend.coalesce)
+    assert len(jobs) == 1 and ids == {jobs[0]["id"]}  # one retrain waits for all 30 (ml_backend.queue.gate)
 
 
 def test_queued_jobs_survive_a_backend_restart(make_client, store_dir, state_dir, spam_config):
