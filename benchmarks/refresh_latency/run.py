@@ -143,7 +143,7 @@ def main() -> None:
         def from_view() -> int:  # the first task of "textal: most informative first" (outside the slice)
             return next(iter(ls.tasks.list(project=pid, view=views["textal: most informative first"], include="id", page_size=1))).id
 
-        from ml_backend.jobs import PRUNE_QUIET_S
+        from ml_backend.queue.jobs import PRUNE_QUIET_S
 
         latencies, phases, held_back, served_eval = [], [], 0, 0
         kinds = []
