@@ -68,8 +68,13 @@ def parent_proba(project: Project, parent: str | None, eval_ids: list[int], X_ev
         return None
     try:
         model = project.load_own(parent)
-        if getattr(model, "kind", "") == "embed-head" and getattr(model, "model", None) == encoder:
-            proba = model.predict_proba_embeddings(X_eval)
+        fitted_with = getattr(model, "encoder_fingerprint_", None)
+        if fitted_with:
+            same_encoder = fitted_with == project.ctx.embedder.fingerprint(encoder)
+        else:  # a head whose encoder could not be fingerprinted: compare the references
+            same_encoder = getattr(model, "model", None) == encoder
+        if callable(getattr(model, "predict_proba_embeddings", None)) and same_encoder:
+            proba = model.predict_proba_embeddings(X_eval)  # the head over the embeddings already at hand
         else:
             text_of = {t.id: t.text for t in project.mirror.tasks()}
             proba = model.predict_proba([text_of[i] for i in eval_ids])

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from e2e_rows import read_rows
 
 VENV_BIN = Path(sys.executable).parent
 LS_START_TIMEOUT_S = float(os.environ.get("TEXTAL_LS_START_TIMEOUT", "300"))
@@ -272,3 +273,19 @@ def redis_url(tmp_path) -> Iterator[str]:
         yield f"redis://127.0.0.1:{port}/0"
     finally:
         stop_process(proc)
+
+
+@pytest.fixture(scope="session")
+def linear_spam_store(tmp_path_factory, data_dir) -> Path:
+    """What `textal serve --store` serves before a project has its own model: a linear spam model on 1,500 SMS
+    (the tasks come from the test split)."""
+    from textal.models.linear import LinearClassifier
+    from textal.store import ModelStore
+
+    rows = read_rows(data_dir / "sms_spam" / "train.csv", 1500)
+    model = LinearClassifier(char_ngrams=(3, 4), max_features=20_000, embed_dim=16)
+    model.fit([r["text"] for r in rows], [r["label"] for r in rows])
+    root = tmp_path_factory.mktemp("e2e-store") / "store"
+    ModelStore(root).publish(model, {"note": "e2e"})
+    return root
+

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import csv
 import time
 from pathlib import Path
 
 import httpx
 import pytest
+from e2e_rows import read_rows
 
 from ml_backend.queue.jobs import Jobs
 from ml_backend.queue.factory import make_huey
-from textal.models.linear import LinearClassifier
-from textal.store import ModelStore
 
 pytestmark = pytest.mark.e2e
 
@@ -21,22 +19,6 @@ CONFIG = (
     '<Choices name="label" toName="text" choice="single"><Choice value="ham"/><Choice value="spam"/></Choices></View>'
 )
 N_TASKS = 200  # Label Studio stores each prediction in ~0.15 s here, so a few hundred is plenty
-
-
-def read_rows(path: Path, n: int) -> list[dict[str, str]]:
-    with open(path, newline="") as fh:
-        return list(csv.DictReader(fh))[:n]
-
-
-@pytest.fixture(scope="module")
-def spam_store(tmp_path_factory, data_dir) -> Path:
-    """A store with a linear spam model trained on 1,500 SMS (the tasks come from the test split)."""
-    rows = read_rows(data_dir / "sms_spam" / "train.csv", 1500)
-    model = LinearClassifier(char_ngrams=(3, 4), max_features=20_000, embed_dim=16)
-    model.fit([r["text"] for r in rows], [r["label"] for r in rows])
-    root = tmp_path_factory.mktemp("e2e-store") / "store"
-    ModelStore(root).publish(model, {"note": "e2e"})
-    return root
 
 
 def pending_jobs(data_dir: Path, wait_for: int, timeout: float = 10.0) -> list[dict]:
@@ -50,9 +32,9 @@ def pending_jobs(data_dir: Path, wait_for: int, timeout: float = 10.0) -> list[d
     return found
 
 
-def test_label_studio_stores_textal_predictions_and_orders_tasks_by_its_score(label_studio, start_backend, spam_store, data_dir, tmp_path):
+def test_label_studio_stores_textal_predictions_and_orders_tasks_by_its_score(label_studio, start_backend, linear_spam_store, data_dir, tmp_path):
     started = time.monotonic()
-    backend = start_backend(spam_store, data_dir=tmp_path / "backend-data")
+    backend = start_backend(linear_spam_store, data_dir=tmp_path / "backend-data")
     ls = label_studio.client()
     project = ls.projects.create(title="textal e2e: sms spam", label_config=CONFIG)
 
@@ -119,8 +101,8 @@ def test_label_studio_stores_textal_predictions_and_orders_tasks_by_its_score(la
     print(f"e2e backend flow: {time.monotonic() - started:.1f} s for {N_TASKS} tasks")
 
 
-def test_label_studio_reaches_a_backend_behind_basic_auth(label_studio, start_backend, spam_store, data_dir, tmp_path):
-    backend = start_backend(spam_store, data_dir=tmp_path / "auth-data", env={"BASIC_AUTH_USER": "ls", "BASIC_AUTH_PASS": "e2e-pass"})
+def test_label_studio_reaches_a_backend_behind_basic_auth(label_studio, start_backend, linear_spam_store, data_dir, tmp_path):
+    backend = start_backend(linear_spam_store, data_dir=tmp_path / "auth-data", env={"BASIC_AUTH_USER": "ls", "BASIC_AUTH_PASS": "e2e-pass"})
     assert httpx.get(f"{backend.url}/health").status_code == 401
     ls = label_studio.client()
     project = ls.projects.create(title="textal e2e: basic auth", label_config=CONFIG)

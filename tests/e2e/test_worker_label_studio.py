@@ -6,7 +6,6 @@ The queue is SQLite in the data folder, or (the same test) a real redis-server o
 
 from __future__ import annotations
 
-import csv
 import threading
 import time
 from collections import Counter
@@ -16,12 +15,12 @@ from typing import Any
 
 import httpx
 import pytest
+from e2e_rows import read_rows
 
 from ml_backend.queue.jobs import Jobs
 from ml_backend.queue.factory import make_huey
 from ml_backend.scoring.loaded import model_version_name
 from textal.history import read_records
-from textal.models.linear import LinearClassifier
 from textal.store import ModelStore
 
 pytestmark = pytest.mark.e2e
@@ -36,24 +35,8 @@ EVAL_VIEW = "textal: evaluation slice"
 WORKER_ARGS = ("--eval-min", "10", "--min-eval", "10", "--reconcile-every", "2", "--batch", "10", "--full-every", "0")
 
 
-def read_rows(path: Path, n: int, offset: int = 0) -> list[dict[str, str]]:
-    with open(path, newline="") as fh:
-        return list(csv.DictReader(fh))[offset : offset + n]
-
-
 def choice(label: str) -> list[dict[str, Any]]:
     return [{"from_name": "label", "to_name": "text", "type": "choices", "value": {"choices": [label]}}]
-
-
-@pytest.fixture(scope="module")
-def base_store(tmp_path_factory, data_dir) -> Path:
-    """What `textal serve --store` serves before the project has its own model: a linear spam model."""
-    rows = read_rows(data_dir / "sms_spam" / "train.csv", 1500)
-    model = LinearClassifier(char_ngrams=(3, 4), max_features=20_000, embed_dim=16)
-    model.fit([r["text"] for r in rows], [r["label"] for r in rows])
-    root = tmp_path_factory.mktemp("worker-e2e") / "base-store"
-    ModelStore(root).publish(model, {"note": "worker e2e base"})
-    return root
 
 
 def wait_for(check: Callable[[], Any], timeout: float, what: str, logs: Callable[[], str] = lambda: "") -> Any:
@@ -172,14 +155,14 @@ class BackendWatch:
 
 @pytest.mark.parametrize("queue", ["sqlite", "redis"])
 def test_the_worker_keeps_label_studio_ordered_by_the_freshest_good_model(
-    queue, label_studio, start_backend, start_worker, base_store, data_dir, tmp_path, request
+    queue, label_studio, start_backend, start_worker, linear_spam_store, data_dir, tmp_path, request
 ):
     started = time.monotonic()
     env = {"TEXTAL_QUEUE_URL": request.getfixturevalue("redis_url")} if queue == "redis" else {}
     queue_url = env.get("TEXTAL_QUEUE_URL")
     state = tmp_path / "backend-data"
-    worker = start_worker(state, "--store", str(base_store), *WORKER_ARGS, env=env)
-    backend = start_backend(base_store, data_dir=state, env=env)
+    worker = start_worker(state, "--store", str(linear_spam_store), *WORKER_ARGS, env=env)
+    backend = start_backend(linear_spam_store, data_dir=state, env=env)
     ls = label_studio.client()
     project = ls.projects.create(title=f"textal worker e2e ({queue})", label_config=CONFIG)
     ls.ml.create(url=backend.url, project=project.id, title="textal")
@@ -249,7 +232,7 @@ def test_the_worker_keeps_label_studio_ordered_by_the_freshest_good_model(
     for tid, aid in annotations.items():
         if tid not in slice_ids:
             ls.annotations.update(id=aid, result=choice(flip[gold[tid]]))
-    worker = start_worker(state, "--store", str(base_store), *WORKER_ARGS, env=env)
+    worker = start_worker(state, "--store", str(linear_spam_store), *WORKER_ARGS, env=env)
     logs = worker.log
     wait_for(lambda: p.settled(lambda: not p.records()[-1]["promoted"]), 90, "a version that is not promoted", logs)
     last = p.records()[-1]
@@ -280,11 +263,11 @@ def test_the_worker_keeps_label_studio_ordered_by_the_freshest_good_model(
 
 
 def test_a_worker_killed_mid_retrain_leaves_a_consistent_store_and_the_retrain_completes_on_restart(
-    label_studio, start_backend, start_worker, base_store, data_dir, tmp_path
+    label_studio, start_backend, start_worker, linear_spam_store, data_dir, tmp_path
 ):
     started = time.monotonic()
     state = tmp_path / "backend-data"
-    backend = start_backend(base_store, data_dir=state)
+    backend = start_backend(linear_spam_store, data_dir=state)
     ls = label_studio.client()
     project = ls.projects.create(title="textal worker e2e: SIGKILL", label_config=CONFIG)
     ls.ml.create(url=backend.url, project=project.id, title="textal")
@@ -297,7 +280,7 @@ def test_a_worker_killed_mid_retrain_leaves_a_consistent_store_and_the_retrain_c
         ls.annotations.create(id=tid, result=choice(gold[tid]))
     assert {j["name"] for j in p.jobs.pending()} == {"score_tasks", "retrain"}
 
-    worker = start_worker(state, "--store", str(base_store), *WORKER_ARGS)
+    worker = start_worker(state, "--store", str(linear_spam_store), *WORKER_ARGS)
     wait_for(lambda: "training the fast tier" in worker.log(), 120, "the retrain to start training", worker.log)
     worker.kill()
     assert "trained on" not in worker.log()  # killed before it published
@@ -305,7 +288,7 @@ def test_a_worker_killed_mid_retrain_leaves_a_consistent_store_and_the_retrain_c
     assert p.jobs.gate.lease("project", p.id) is not None  # left behind by the dead worker
 
     with BackendWatch(backend.url, p.id, [r["text"] for r in rows[:5]]) as watch:
-        again = start_worker(state, "--store", str(base_store), *WORKER_ARGS)
+        again = start_worker(state, "--store", str(linear_spam_store), *WORKER_ARGS)
         wait_for(lambda: p.settled(), 120, "the retrain to complete after the restart", again.log)
     assert "lease of a dead worker" in again.log()
     versions = p.store.versions()
