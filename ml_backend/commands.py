@@ -11,7 +11,13 @@ from typing import Annotated, Optional
 
 import typer
 
-from ml_backend.config import DEFAULT_HOST, DEFAULT_PORT, DEFAULT_STRATEGY, WorkerSettings, queue_url
+from ml_backend.config import (
+    DEFAULT_HOST,
+    DEFAULT_PORT,
+    DEFAULT_STRATEGY,
+    WorkerSettings,
+    queue_url,
+)
 from textal.console import out
 from textal.errors import TextalError
 

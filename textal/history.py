@@ -5,7 +5,8 @@ A record (a JSON object, one per line of a ``history.jsonl``) holds at least ``v
 optionally ``stop_set`` (``{"ids": [...], "pred": [...]}``: predicted labels of a fixed set of pool
 items, for the stabilising-predictions rule) and ``uncertainty`` (the pool-uncertainty verdicts
 computed when the version was made). ``verdicts`` reads the promoted versions' records, oldest
-first, and gives every stopping rule's verdict; ``plot_history`` draws the learning curve.
+first, and gives every stopping rule's verdict; ``plot_history`` draws the learning curve of the
+points ``curve_points`` gives.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 from textal.stopping import StopVerdict, metric_plateau, stabilising_predictions
 
 METRIC = "macro_f1"
+CURVE_METRICS = (METRIC, "accuracy")
 
 
 def append_record(path: str | Path, record: dict[str, Any]) -> None:
@@ -87,6 +89,15 @@ def verdicts(records: Sequence[dict[str, Any]], min_eval: int = 20, window: int 
     return out
 
 
+def curve_points(records: Sequence[dict[str, Any]]) -> dict[str, list[tuple[int, float, bool]]]:
+    """What the learning curve plots: per metric, (training labels, score, promoted) of every version that has the score."""
+    out: dict[str, list[tuple[int, float, bool]]] = {}
+    for metric in CURVE_METRICS:
+        points = [(int(r.get("train_size", 0)), _metric(r, metric), bool(r.get("promoted", True))) for r in records]
+        out[metric] = [(x, y, ok) for x, y, ok in points if y is not None]
+    return out
+
+
 def plot_history(records: Sequence[dict[str, Any]], path: str | Path, title: str | None = None) -> Path:
     """Learning curve of a live project: held-out macro-F1 and accuracy against training labels, one point per version."""
     import matplotlib
@@ -95,13 +106,11 @@ def plot_history(records: Sequence[dict[str, Any]], path: str | Path, title: str
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(8, 5), dpi=120)
-    for metric, marker in ((METRIC, "o"), ("accuracy", "s")):
-        points = [(int(r.get("train_size", 0)), _metric(r, metric), bool(r.get("promoted", True))) for r in records]
-        points = [p for p in points if p[1] is not None]
+    for (metric, points), marker in zip(curve_points(records).items(), ("o", "s")):
         if not points:
             continue
-        xs, ys, promoted = zip(*points)
-        (line,) = ax.plot(xs, ys, marker=marker, label=metric.replace("_", "-"), linewidth=1.6)
+        xs, ys, _ = zip(*points)
+        ax.plot(xs, ys, marker=marker, label=metric.replace("_", "-"), linewidth=1.6)
         held = [(x, y) for x, y, ok in points if not ok]
         if held:
             ax.scatter(*zip(*held), s=90, facecolors="none", edgecolors="red", zorder=3,

@@ -93,9 +93,7 @@ class EmbedHeadLearner(Learner):
 
     def fit(self, idx: np.ndarray, y: np.ndarray) -> None:
         self.idx_, self.y_ = idx, y
-        self.head_ = LogisticHead(C=self.C, random_state=self.seed).fit(
-            self.X_pool[idx], y, len(self.labels), self.multi_label
-        )
+        self.head_ = LogisticHead(C=self.C, random_state=self.seed, n_classes=len(self.labels)).fit(self.X_pool[idx], y)
         self._proba_pool = None
         self._round += 1
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from typing import Protocol, TypeVar
 
 T = TypeVar("T")
@@ -67,5 +67,3 @@ def track(items: Iterable[T], description: str, total: int | None = None) -> Ite
             yield item
             bar.advance()
 
-
-ProgressCallback = Callable[[int], None]

@@ -146,9 +146,9 @@ class ModelStore:
         self._check_exists(version)
         return self.versions_dir / version
 
-    def load(self, version: str | None = None) -> Classifier:
-        """Load the classifier of ``version`` (default: latest)."""
-        return load_classifier(self.path(version) / MODEL_DIR)
+    def load(self, version: str | None = None, *, cache_dir: str | Path | None = None) -> Classifier:
+        """Load the classifier of ``version`` (default: latest); ``cache_dir`` as for ``load_classifier``."""
+        return load_classifier(self.path(version) / MODEL_DIR, cache_dir=cache_dir)
 
     def update_card(self, version: str, **fields: Any) -> None:
         """Add fields to a published card (calibration, rescoring time), atomically."""

@@ -24,7 +24,11 @@ from typing import Any
 
 import httpx
 
-from ml_backend.config import LABEL_STUDIO_KEY_ENV, LABEL_STUDIO_URL_ENV, LabelStudioOverride
+from ml_backend.config import (
+    LABEL_STUDIO_KEY_ENV,
+    LABEL_STUDIO_URL_ENV,
+    LabelStudioOverride,
+)
 from ml_backend.errors import TransientError
 from textal.errors import TextalError
 

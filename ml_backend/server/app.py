@@ -19,7 +19,11 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ml_backend.config import ServerSettings
-from ml_backend.labelstudio.predictions import NO_MODEL_VERSION, no_model_results, prediction
+from ml_backend.labelstudio.predictions import (
+    NO_MODEL_VERSION,
+    no_model_results,
+    prediction,
+)
 from ml_backend.labelstudio.schema import LabelConfigError
 from ml_backend.queue.factory import make_huey
 from ml_backend.queue.jobs import Jobs

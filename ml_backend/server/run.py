@@ -5,7 +5,13 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from ml_backend.config import DEFAULT_HOST, DEFAULT_PORT, DEFAULT_STRATEGY, ServerSettings, idle_threads_sleep
+from ml_backend.config import (
+    DEFAULT_HOST,
+    DEFAULT_PORT,
+    DEFAULT_STRATEGY,
+    ServerSettings,
+    idle_threads_sleep,
+)
 
 log = logging.getLogger("ml_backend.server")
 

@@ -24,7 +24,6 @@ from ml_backend.labelstudio.tasks import is_eval, task_text
 from ml_backend.state.layout import POOL_FILE
 
 
-
 @dataclass(frozen=True)
 class PoolTask:
     id: int

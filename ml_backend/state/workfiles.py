@@ -7,11 +7,15 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ml_backend.state.layout import CENTROIDS_FILE, ENCODERS_DIR, HISTORY_FILE, WORK_STATE_FILE
+from ml_backend.state.layout import (
+    CENTROIDS_FILE,
+    ENCODERS_DIR,
+    HISTORY_FILE,
+    WORK_STATE_FILE,
+)
 from ml_backend.state.pool import PoolMirror
 from ml_backend.state.projects import ProjectRegistry
 from textal.fsutil import atomic_write_text
-
 
 
 class ProjectFiles:

@@ -20,7 +20,12 @@ from ml_backend.worker.project import Project
 from ml_backend.worker.publisher import push_all, refresh
 from ml_backend.worker.timing import Timer, now_iso
 from textal import history
-from textal.fast_tier import calibration_figures, fit_head, heldout_metrics, pool_uncertainty
+from textal.fast_tier import (
+    calibration_figures,
+    fit_head,
+    heldout_metrics,
+    pool_uncertainty,
+)
 from textal.promotion import net_worse_items, promotion
 
 log = logging.getLogger("ml_backend.worker")

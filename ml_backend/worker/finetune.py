@@ -24,7 +24,9 @@ log = logging.getLogger("ml_backend.worker")
 
 def finetune(project: Project, reason: str, split: LabelSplit, timer: Timer) -> dict[str, Any]:
     """Fine-tune on ``split``'s training labels; returns the job's summary (adopted or rejected, and why)."""
-    from textal.models.transformer import TransformerClassifier  # torch training stack: only when fine-tuning
+    from textal.models.transformer import (
+        TransformerClassifier,  # torch training stack: only when fine-tuning
+    )
 
     p, settings = project, project.settings
     classes, multi = list(p.schema.labels), p.schema.multi_label

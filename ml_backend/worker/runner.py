@@ -25,8 +25,8 @@ from ml_backend.worker.fast_tier import train_and_publish
 from ml_backend.worker.finetune import finetune
 from ml_backend.worker.labels import not_trainable, split_labels
 from ml_backend.worker.project import Project
-from ml_backend.worker.publisher import refresh
 from ml_backend.worker.pruning import prune
+from ml_backend.worker.publisher import refresh
 from ml_backend.worker.setup import ensure_setup, warm_embeddings
 from ml_backend.worker.sync import LabelSync
 from ml_backend.worker.timing import Timer

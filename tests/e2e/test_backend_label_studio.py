@@ -9,8 +9,8 @@ import httpx
 import pytest
 from e2e_rows import read_rows
 
-from ml_backend.queue.jobs import Jobs
 from ml_backend.queue.factory import make_huey
+from ml_backend.queue.jobs import Jobs
 
 pytestmark = pytest.mark.e2e
 

@@ -17,8 +17,8 @@ import httpx
 import pytest
 from e2e_rows import read_rows
 
-from ml_backend.queue.jobs import Jobs
 from ml_backend.queue.factory import make_huey
+from ml_backend.queue.jobs import Jobs
 from ml_backend.scoring.loaded import model_version_name
 from textal.history import read_records
 from textal.store import ModelStore

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from textal.history import append_record, plot_history, read_records, verdicts
+import numpy as np
+from matplotlib import image
+
+from textal.history import append_record, curve_points, plot_history, read_records, verdicts
 
 
 def record(version, f1, n=40, promoted=True, pred=None, train=10):
@@ -43,7 +46,27 @@ def test_the_stop_set_is_compared_on_the_items_every_version_predicted():
     assert verdict.figures["kappas"] == [1.0, 1.0] and verdict.stop
 
 
-def test_the_learning_curve_is_a_png(tmp_path):
-    path = plot_history([record("v1", 0.5, train=10), record("v2", 0.4, train=20, promoted=False), record("v3", 0.7, train=30)],
-                        tmp_path / "curve.png")
-    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+def test_the_learning_curve_plots_every_version_with_a_score_including_the_base_model():
+    records = [record("v1", 0.3, train=0), record("v2", 0.4, train=20, promoted=False), record("v3", 0.7, train=30),
+               {"version": "v4", "promoted": True, "train_size": 40, "metrics": None}]  # no held-out labels yet
+    points = curve_points(records)
+    assert points["macro_f1"] == [(0, 0.3, True), (20, 0.4, False), (30, 0.7, True)]
+    assert points["accuracy"] == points["macro_f1"]
+
+
+def pixels_of(png, rgb: tuple[int, int, int], tolerance: float = 0.05) -> int:
+    """How many pixels of the image are the colour ``rgb`` (0-255)."""
+    pixels = image.imread(png)[:, :, :3]
+    return int((np.abs(pixels - np.array(rgb) / 255).max(axis=2) < tolerance).sum())
+
+
+def test_the_learning_curve_png_draws_both_curves_and_rings_the_versions_not_promoted(tmp_path):
+    promoted = [record("v1", 0.3, train=0), record("v2", 0.6, train=20), record("v3", 0.7, train=30)]
+    for r in promoted:
+        r["metrics"]["accuracy"] = r["metrics"]["macro_f1"] + 0.2  # apart, so neither curve hides the other
+    held = [*promoted, record("v4", 0.4, train=40, promoted=False)]
+    clean, ringed = plot_history(promoted, tmp_path / "clean.png"), plot_history(held, tmp_path / "ringed.png")
+    assert image.imread(clean).shape[:2] == (600, 960)  # 8 x 5 inches at 120 dpi
+    blue, orange, red = (0x1F, 0x77, 0xB4), (0xFF, 0x7F, 0x0E), (0xFF, 0x00, 0x00)  # macro-F1, accuracy, not promoted
+    assert pixels_of(clean, blue) > 500 and pixels_of(clean, orange) > 500
+    assert pixels_of(clean, red, 0.2) == 0 and pixels_of(ringed, red, 0.2) > 50

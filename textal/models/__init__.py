@@ -40,6 +40,12 @@ def make_classifier(kind: str, **params: Any) -> Classifier:
         raise ModelError(f"model {kind!r}: {exc}") from None
 
 
-def load_classifier(path: str | Path) -> Classifier:
-    """Load any saved textal classifier from its directory."""
-    return classifier_class(read_meta(path)["kind"]).load(path)
+def load_classifier(path: str | Path, cache_dir: str | Path | None = None) -> Classifier:
+    """Load any saved textal classifier from its directory.
+
+    ``cache_dir``: this machine's embedding cache, for a kind that has one (saved models never name one).
+    """
+    model = classifier_class(read_meta(path)["kind"]).load(path)
+    if cache_dir is not None and "cache_dir" in model.get_params(deep=False):
+        model.set_params(cache_dir=cache_dir)
+    return model

@@ -6,14 +6,19 @@ A model saves itself into a directory with a ``textal_model.json`` naming its ki
 
 from __future__ import annotations
 
+import inspect
 import json
+import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
 
 from textal.errors import ModelError
+
+if TYPE_CHECKING:
+    from sklearn.base import BaseEstimator
 
 MODEL_FILE = "textal_model.json"
 
@@ -43,7 +48,8 @@ class LabelMixin:
     """Label encoding, prediction and metadata shared by the concrete classifiers.
 
     ``classes`` (an ``__init__`` parameter of each model) declares the full label set up front, so
-    a class with no labelled example yet still gets a column in ``predict_proba``.
+    a class with no labelled example yet still gets a column in ``predict_proba``. The classifiers
+    also inherit ``sklearn.base.BaseEstimator``: ``get_params``/``set_params`` come from ``__init__``.
     """
 
     kind: str = ""
@@ -117,6 +123,30 @@ class LabelMixin:
     def _restore_labels(self, meta: dict[str, Any]) -> None:
         self.labels_ = list(meta["labels"])
         self.multi_label_ = bool(meta["multi_label"])
+
+
+def saved_params(estimator: BaseEstimator) -> dict[str, Any]:
+    """The estimator's ``__init__`` parameters as JSON values (tuples as lists, paths as strings), for saving."""
+    return {name: _json_value(value) for name, value in estimator.get_params(deep=False).items()}
+
+
+def params_from_saved(cls: type, params: dict[str, Any]) -> dict[str, Any]:
+    """Saved parameters as ``cls.__init__`` takes them: a list where the default is a tuple becomes a tuple again."""
+    defaults = {name: p.default for name, p in inspect.signature(cls.__init__).parameters.items()}
+    return {
+        name: tuple(value) if isinstance(value, list) and isinstance(defaults.get(name), tuple) else value
+        for name, value in params.items()
+    }
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    if isinstance(value, (tuple, list)):
+        return [_json_value(item) for item in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
 
 
 def encode_labels(labels: Labels, label_names: Sequence[str], multi_label: bool = False) -> np.ndarray:

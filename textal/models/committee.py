@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+from sklearn.base import BaseEstimator, clone
 
 from textal import progress
 from textal.errors import ModelError
@@ -32,7 +33,7 @@ SOURCES = ("bootstrap", "mc_dropout", "mixed")
 DEFAULT_KINDS = ("embed-head", "linear", "spacy")
 
 
-class BootstrapCommittee(LabelMixin):
+class BootstrapCommittee(LabelMixin, BaseEstimator):
     """``size`` logistic heads on class-covering bootstrap resamples of (embeddings, labels)."""
 
     kind = "bootstrap-committee"
@@ -65,8 +66,10 @@ class BootstrapCommittee(LabelMixin):
         with progress.task(f"Fitting a committee of {self.size} heads", total=self.size) as bar:
             for i in range(self.size):
                 rows = covering_bootstrap(y, self.multi_label_, rng)
-                head = LogisticHead(C=self.C, class_weight=self.class_weight, random_state=self.random_state + i)
-                self.members_.append(head.fit(X[rows], y[rows], len(self.labels_), self.multi_label_))
+                head = LogisticHead(
+                    C=self.C, class_weight=self.class_weight, random_state=self.random_state + i, n_classes=len(self.labels_)
+                )
+                self.members_.append(head.fit(X[rows], y[rows]))
                 bar.advance()
         self.dim_ = X.shape[1]
         return self
@@ -87,8 +90,12 @@ class BootstrapCommittee(LabelMixin):
             raise ModelError("this BootstrapCommittee is not fitted yet; call fit() first")
 
 
-class MCDropoutCommittee:
-    """A fine-tuned model's dropout left on: ``passes`` stochastic forward passes are the members."""
+class MCDropoutCommittee(BaseEstimator):
+    """A fine-tuned model's dropout left on: ``passes`` stochastic forward passes are the members.
+
+    ``model`` may come fitted: then skip ``fit`` and it is used as it is. ``fit`` fine-tunes a clone
+    (``model_``) and leaves ``model`` untouched.
+    """
 
     def __init__(self, model: Any, passes: int = 10, seed: int = 0) -> None:
         self.model = model
@@ -96,30 +103,38 @@ class MCDropoutCommittee:
         self.seed = seed
 
     @property
+    def _fitted(self) -> Any:
+        return getattr(self, "model_", self.model)
+
+    @property
     def labels_(self) -> list[str]:
-        return list(self.model.labels_)
+        return list(self._fitted.labels_)
 
     def fit(self, texts: Sequence[str], labels: Labels) -> MCDropoutCommittee:
-        """Fine-tune the underlying model (skip this when it is already fitted)."""
-        self.model.fit(texts, labels)
+        """Fine-tune a clone of ``model`` (skip this when ``model`` is already fitted)."""
+        self.model_ = clone(self.model, safe=False).fit(texts, labels)
         return self
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
-        """(passes, n, k) probabilities from ``model.mc_dropout_proba``."""
+        """(passes, n, k) probabilities from the model's ``mc_dropout_proba``."""
         _check_size(self.passes, "passes")
-        if not callable(getattr(self.model, "mc_dropout_proba", None)):
+        model = self._fitted
+        if not callable(getattr(model, "mc_dropout_proba", None)):
             raise ModelError(
-                f"a {type(self.model).__name__} has no dropout to sample (mc_dropout_proba); "
+                f"a {type(model).__name__} has no dropout to sample (mc_dropout_proba); "
                 "use the transformer model, or the bootstrap or mixed committee"
             )
-        out = np.asarray(self.model.mc_dropout_proba(list(texts), passes=self.passes, seed=self.seed))
+        out = np.asarray(model.mc_dropout_proba(list(texts), passes=self.passes, seed=self.seed))
         if out.ndim != 3 or out.shape[0] != self.passes or out.shape[1] != len(texts):
             raise ModelError(f"mc_dropout_proba returned shape {out.shape}, expected ({self.passes}, {len(texts)}, k)")
         return out
 
 
-class MixedCommittee:
-    """Different classifiers trained on the same labels; members are built from ``kinds`` unless given."""
+class MixedCommittee(BaseEstimator):
+    """Different classifiers trained on the same labels; members are built from ``kinds`` unless given.
+
+    Given ``members`` are templates: ``fit`` trains clones of them (``members_``).
+    """
 
     def __init__(
         self,
@@ -140,7 +155,7 @@ class MixedCommittee:
         from textal.models import make_classifier
 
         if self.members is not None:
-            members = list(self.members)
+            members = [clone(member, safe=False) for member in self.members]
         else:
             params = self.member_params or {}
             members = [

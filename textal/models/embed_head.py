@@ -7,27 +7,32 @@ follow every batch of new labels. Callers that hold cached embeddings use ``fit_
 
 from __future__ import annotations
 
+import os
+import shutil
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import joblib
 import numpy as np
+from sklearn.base import BaseEstimator
 
 from textal.errors import ModelError
-from textal.models.base import LabelMixin, Labels, read_meta
+from textal.models.base import LabelMixin, Labels, params_from_saved, read_meta, saved_params
 from textal.models.encoder import Encoder
 from textal.models.head import LogisticHead
-from textal.models.hf import model_reference
+from textal.models.hf import is_default_model, model_reference
 
 HEAD_FILE = "head.joblib"
+ENCODER_DIR = "encoder"  # a local encoder's copy inside a saved model folder
 
 
-class EmbedHeadClassifier(LabelMixin):
+class EmbedHeadClassifier(LabelMixin, BaseEstimator):
     """Frozen ``Encoder`` (mean-pooled, unit-length embeddings) + ``LogisticHead``.
 
-    Saving stores the head and a reference to the encoder (``"default"``, a local path or a hub id)
-    with its fingerprint, never the encoder's weights; loading checks the encoder is unchanged.
+    A saved model is self-contained: a local encoder folder (a fine-tuned encoder) is copied into
+    it, the default encoder and hub ids are kept by name with their fingerprint, and ``cache_dir``
+    (a machine-local folder) is not kept at all. Loading checks the encoder is unchanged.
     """
 
     kind = "embed-head"
@@ -56,34 +61,25 @@ class EmbedHeadClassifier(LabelMixin):
         self.random_state = random_state
         self.device = device
 
-    def get_params(self) -> dict[str, Any]:
-        return {
-            "classes": list(self.classes) if self.classes is not None else None,
-            "multi_label": self.multi_label,
-            "model": model_reference(self.model),
-            "max_length": self.max_length,
-            "batch_size": self.batch_size,
-            "cache_dir": str(self.cache_dir) if self.cache_dir is not None else None,
-            "C": self.C,
-            "class_weight": self.class_weight,
-            "random_state": self.random_state,
-            "device": self.device,
-        }
+    def _encoder_settings(self) -> tuple[Any, ...]:
+        return (self.model, self.max_length, self.batch_size, self.cache_dir, self.device)
 
     @property
     def encoder(self) -> Encoder:
-        """The frozen encoder (built on first use; checked against the fingerprint the head was fitted with)."""
-        enc = self.__dict__.get("_encoder")
-        if enc is None:
-            enc = Encoder(self.model, self.max_length, self.batch_size, self.cache_dir, self.device)
+        """The frozen encoder for the current parameters (built on first use, and again after they change;
+        checked against the fingerprint the head was fitted with)."""
+        settings = self._encoder_settings()
+        built = self.__dict__.get("_encoder")
+        if built is None or built[0] != settings:
+            enc = Encoder(*settings)
             expected = getattr(self, "encoder_fingerprint_", None)
             if expected is not None and enc.fingerprint != expected:
                 raise ModelError(
                     f"the encoder {self.model!r} changed since this model was fitted "
                     f"(fingerprint {enc.fingerprint}, fitted with {expected}); retrain the model"
                 )
-            self.__dict__["_encoder"] = enc
-        return enc
+            built = self.__dict__["_encoder"] = (settings, enc)
+        return built[1]
 
     def fit(self, texts: Sequence[str], labels: Labels) -> EmbedHeadClassifier:
         """Embed ``texts`` with the frozen encoder and fit the head."""
@@ -115,8 +111,9 @@ class EmbedHeadClassifier(LabelMixin):
 
     def _fit_head(self, X: np.ndarray, labels: Labels) -> EmbedHeadClassifier:
         y = self._learn_labels(labels)
-        self.head_ = LogisticHead(C=self.C, class_weight=self.class_weight, random_state=self.random_state)
-        self.head_.fit(X, y, len(self.labels_), self.multi_label_)
+        self.head_ = LogisticHead(
+            C=self.C, class_weight=self.class_weight, random_state=self.random_state, n_classes=len(self.labels_)
+        ).fit(X, y)
         self.dim_ = int(X.shape[1])
         return self
 
@@ -140,22 +137,71 @@ class EmbedHeadClassifier(LabelMixin):
         return self.encoder.encode(texts)
 
     def save(self, path: str | Path) -> None:
-        """The head (joblib) and ``textal_model.json`` naming the encoder; the encoder's weights stay where they are."""
+        """The head (joblib), ``textal_model.json``, and a copy of a local encoder folder under ``encoder/``.
+
+        Nothing written refers to a folder outside ``path``: ``cache_dir`` is left out, and a local
+        encoder is recorded as the copy's name.
+        """
         self._check_fitted()
         path = Path(path)
-        extra = {"encoder_fingerprint": self.encoder_fingerprint_, "dim": self.dim_}
-        self._write_meta(path, self.get_params(), extra)
+        path.mkdir(parents=True, exist_ok=True)
+        params = saved_params(self)
+        del params["cache_dir"]
+        extra: dict[str, Any] = {"encoder_fingerprint": self.encoder_fingerprint_, "dim": self.dim_}
+        source = local_encoder_dir(self.model)
+        if source is None:
+            params["model"] = model_reference(self.model)
+        else:
+            copy_encoder(source, path / ENCODER_DIR)
+            params["model"] = extra["encoder_dir"] = ENCODER_DIR
+        self._write_meta(path, params, extra)
         joblib.dump(self.head_, path / HEAD_FILE)
 
     @classmethod
-    def load(cls, path: str | Path) -> EmbedHeadClassifier:
+    def load(cls, path: str | Path, cache_dir: str | Path | None = None) -> EmbedHeadClassifier:
+        """A saved model; its encoder is the copy inside ``path`` when there is one. ``cache_dir``: where
+        this machine caches embeddings (not part of the saved model)."""
+        path = Path(path)
         meta = read_meta(path)
-        model = cls(**meta["params"])
+        params = params_from_saved(cls, meta["params"])
+        params["cache_dir"] = cache_dir  # models saved by older versions hold their writer's cache folder
+        if meta.get("encoder_dir"):
+            params["model"] = str((path / meta["encoder_dir"]).resolve())
+        model = cls(**params)
         model._restore_labels(meta)
         model.encoder_fingerprint_ = meta.get("encoder_fingerprint")
         model.dim_ = int(meta["dim"])
-        file = Path(path) / HEAD_FILE
+        file = path / HEAD_FILE
         if not file.is_file():
             raise ModelError(f"{path}: the saved head ({HEAD_FILE}) is missing")
         model.head_ = joblib.load(file)
         return model
+
+
+def local_encoder_dir(model: str | Path | None) -> Path | None:
+    """The folder ``model`` names when it is a local encoder (not the default, not a hub id), resolved."""
+    if is_default_model(model):
+        return None
+    path = Path(str(model)).expanduser()
+    return path.resolve() if path.is_dir() else None
+
+
+def copy_encoder(source: Path, target: Path) -> None:
+    """Copy the files of the encoder folder ``source`` (weights, config, tokenizer) into ``target``.
+
+    Only top-level files: they are what the encoder loads from and what its fingerprint covers. On
+    one file system the copy is a hard link (encoder files are written once and never changed in
+    place), so a store of many versions over one fine-tuned encoder holds its weights once; a copy
+    of the store folder elsewhere still gets the files themselves.
+    """
+    if target.resolve() == source.resolve():
+        return
+    if target.exists():
+        shutil.rmtree(target)
+    target.mkdir(parents=True)
+    for file in sorted(source.iterdir()):
+        if file.is_file():
+            try:
+                os.link(file, target / file.name)
+            except OSError:  # another file system, or links not allowed
+                shutil.copy2(file, target / file.name)

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from sklearn.base import BaseEstimator
 
 from textal import progress
 from textal.errors import ModelError
@@ -47,7 +48,7 @@ def _fingerprint(path: str, stats: tuple[tuple[str, int, int], ...]) -> str:
     return h.hexdigest()[:16]
 
 
-class Encoder:
+class Encoder(BaseEstimator):
     """Mean-pooled, L2-normalised embeddings from a frozen ``AutoModel`` (the same pooling as
     ``TransformerClassifier.embed``).
 
@@ -70,14 +71,12 @@ class Encoder:
         self.cache_dir = cache_dir
         self.device = device
 
-    def get_params(self) -> dict[str, Any]:
-        return {
-            "model": str(self.model) if self.model is not None else None,
-            "max_length": self.max_length,
-            "batch_size": self.batch_size,
-            "cache_dir": str(self.cache_dir) if self.cache_dir is not None else None,
-            "device": self.device,
-        }
+    def set_params(self, **params: Any) -> Encoder:
+        """Change parameters; weights loaded for the old ones are dropped and load again on next use."""
+        super().set_params(**params)
+        for loaded in ("source_", "tokenizer_", "model_"):
+            self.__dict__.pop(loaded, None)
+        return self
 
     @functools.cached_property
     def source_(self) -> Path:

@@ -8,14 +8,15 @@ from pathlib import Path
 import joblib
 import numpy as np
 from scipy import sparse
+from sklearn.base import BaseEstimator
 from sklearn.decomposition import TruncatedSVD
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from textal.models.base import LabelMixin, Labels, read_meta
+from textal.models.base import LabelMixin, Labels, params_from_saved, read_meta, saved_params
 from textal.models.head import LogisticHead
 
 
-class LinearClassifier(LabelMixin):
+class LinearClassifier(LabelMixin, BaseEstimator):
     """Word + character TF-IDF features with a logistic-regression head.
 
     ``embed`` gives an LSA projection (truncated SVD of the TF-IDF matrix, fitted at ``fit``) so
@@ -48,20 +49,6 @@ class LinearClassifier(LabelMixin):
         self.embed_dim = embed_dim
         self.random_state = random_state
 
-    def get_params(self) -> dict:
-        return {
-            "classes": list(self.classes) if self.classes is not None else None,
-            "multi_label": self.multi_label,
-            "C": self.C,
-            "word_ngrams": list(self.word_ngrams),
-            "char_ngrams": list(self.char_ngrams),
-            "max_features": self.max_features,
-            "sublinear_tf": self.sublinear_tf,
-            "class_weight": self.class_weight,
-            "embed_dim": self.embed_dim,
-            "random_state": self.random_state,
-        }
-
     def _features(self, texts: Sequence[str]):
         return sparse.hstack([self.word_vec_.transform(texts), self.char_vec_.transform(texts)]).tocsr()
 
@@ -77,8 +64,9 @@ class LinearClassifier(LabelMixin):
             analyzer="char_wb", ngram_range=tuple(self.char_ngrams), sublinear_tf=self.sublinear_tf, max_features=half
         ).fit(texts)
         X = self._features(texts)
-        self.head_ = LogisticHead(C=self.C, class_weight=self.class_weight, random_state=self.random_state)
-        self.head_.fit(X, y, len(self.labels_), self.multi_label_)
+        self.head_ = LogisticHead(
+            C=self.C, class_weight=self.class_weight, random_state=self.random_state, n_classes=len(self.labels_)
+        ).fit(X, y)
         dim = max(1, min(self.embed_dim, X.shape[1] - 1, X.shape[0] - 1))
         self.svd_ = TruncatedSVD(n_components=dim, random_state=self.random_state).fit(X) if dim >= 2 else None
         return self
@@ -98,7 +86,7 @@ class LinearClassifier(LabelMixin):
     def save(self, path: str | Path) -> None:
         self._check_fitted()
         path = Path(path)
-        self._write_meta(path, self.get_params())
+        self._write_meta(path, saved_params(self))
         joblib.dump(
             {"word": self.word_vec_, "char": self.char_vec_, "head": self.head_, "svd": self.svd_},
             path / "linear.joblib",
@@ -107,10 +95,7 @@ class LinearClassifier(LabelMixin):
     @classmethod
     def load(cls, path: str | Path) -> LinearClassifier:
         meta = read_meta(path)
-        params = meta["params"]
-        params["word_ngrams"] = tuple(params["word_ngrams"])
-        params["char_ngrams"] = tuple(params["char_ngrams"])
-        model = cls(**params)
+        model = cls(**params_from_saved(cls, meta["params"]))
         model._restore_labels(meta)
         parts = joblib.load(Path(path) / "linear.joblib")
         model.word_vec_, model.char_vec_, model.head_, model.svd_ = parts["word"], parts["char"], parts["head"], parts["svd"]

@@ -7,15 +7,16 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+from sklearn.base import BaseEstimator
 
 from textal import progress
 from textal.errors import ModelError
 from textal.metrics import score_predictions
-from textal.models.base import LabelMixin, Labels, read_meta
+from textal.models.base import LabelMixin, Labels, params_from_saved, read_meta, saved_params
 from textal.models.validation import split_validation
 
 
-class SpacyClassifier(LabelMixin):
+class SpacyClassifier(LabelMixin, BaseEstimator):
     """spaCy ``textcat`` (single-label) or ``textcat_multilabel`` on ``spacy.blank(lang)``.
 
     Trained with spaCy's default ensemble architecture (CNN tok2vec + bag of words), early-stopped
@@ -45,19 +46,6 @@ class SpacyClassifier(LabelMixin):
         self.validation_fraction = validation_fraction
         self.patience = patience
         self.seed = seed
-
-    def get_params(self) -> dict:
-        return {
-            "classes": list(self.classes) if self.classes is not None else None,
-            "multi_label": self.multi_label,
-            "lang": self.lang,
-            "epochs": self.epochs,
-            "batch_size": self.batch_size,
-            "dropout": self.dropout,
-            "validation_fraction": self.validation_fraction,
-            "patience": self.patience,
-            "seed": self.seed,
-        }
 
     @property
     def _pipe_name(self) -> str:
@@ -137,7 +125,7 @@ class SpacyClassifier(LabelMixin):
     def save(self, path: str | Path) -> None:
         self._check_fitted()
         path = Path(path)
-        self._write_meta(path, self.get_params())
+        self._write_meta(path, saved_params(self))
         self.nlp_.to_disk(path / "spacy")
 
     @classmethod
@@ -145,7 +133,7 @@ class SpacyClassifier(LabelMixin):
         import spacy
 
         meta = read_meta(path)
-        model = cls(**meta["params"])
+        model = cls(**params_from_saved(cls, meta["params"]))
         model._restore_labels(meta)
         model.nlp_ = spacy.load(Path(path) / "spacy")
         return model

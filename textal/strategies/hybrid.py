@@ -35,16 +35,8 @@ class Hybrid(BatchStrategy):
 
     def __init__(self, random_fraction: float = 0.1, measure: str = "margin", factor: float = 10.0) -> None:
         super().__init__(random_fraction)
-        if measure not in HYBRID_MEASURES:
-            raise StrategyError(f"measure must be one of {', '.join(HYBRID_MEASURES)}, not {measure!r}")
-        try:
-            factor = float(factor)
-        except (TypeError, ValueError):
-            factor = float("nan")
-        if not factor >= 1.0:
-            raise StrategyError(f"factor must be a number >= 1, not {factor!r}")
-        self.measure = measure
-        self.factor = factor
+        self.measure = check_measure(measure)
+        self.factor = check_factor(factor)
 
     def _missing(self, pool: Pool) -> list[str]:
         missing = [] if pool.embeddings is not None else ["embeddings"]
@@ -60,10 +52,14 @@ class Hybrid(BatchStrategy):
         return measures.MEASURES[self.measure](pool_proba(pool), pool.multi_label)
 
     def _pick(self, pool, n, allowed, groups, rng):
+        return self._pick_among_top(pool, n, allowed, groups, rng, self.factor)
+
+    def _pick_among_top(self, pool, n, allowed, groups, rng, factor: float):
+        """The batch from the top ``factor x n`` items: one per informativeness-weighted k-means cluster."""
         scores = self._scores(pool)
         if n <= 0:
             return np.zeros(0, dtype=np.int64), scores
-        candidates = top_distinct(scores, max(n, math.ceil(self.factor * n)), allowed, groups, rng)
+        candidates = top_distinct(scores, max(n, math.ceil(factor * n)), allowed, groups, rng)
         if len(candidates) <= n:
             return candidates, scores
         informative = scores[candidates]
@@ -74,3 +70,21 @@ class Hybrid(BatchStrategy):
         )
         local = top_distinct(ranked, n, np.ones(len(candidates), dtype=bool), groups[candidates], rng)
         return candidates[local], scores
+
+
+def check_measure(measure: str) -> str:
+    """``measure`` if hybrid strategies know it, else a StrategyError."""
+    if measure not in HYBRID_MEASURES:
+        raise StrategyError(f"measure must be one of {', '.join(HYBRID_MEASURES)}, not {measure!r}")
+    return measure
+
+
+def check_factor(factor: float) -> float:
+    """``factor`` as a float >= 1, else a StrategyError."""
+    try:
+        factor = float(factor)
+    except (TypeError, ValueError):
+        factor = float("nan")
+    if not factor >= 1.0:
+        raise StrategyError(f"factor must be a number >= 1, not {factor!r}")
+    return factor

@@ -14,12 +14,16 @@ from __future__ import annotations
 import numpy as np
 
 from textal.strategies.base import Pool, StrategyError, register
-from textal.strategies.hybrid import Hybrid
+from textal.strategies.batch import BatchStrategy
+from textal.strategies.hybrid import Hybrid, check_factor, check_measure
 
 
 @register("hybrid.v2")
 class ScheduledHybrid(Hybrid):
-    """hybrid.v1 whose factor falls as labels per class grow: ``factors[i]`` below ``per_class[i]``."""
+    """hybrid.v1 whose factor falls as labels per class grow: ``factors[i]`` below ``per_class[i]``.
+
+    The factor is chosen for each pool as it is selected from; the strategy keeps no state between calls.
+    """
 
     description = "hybrid.v1 scheduled: top 30n, 10n, then 3n by margin as labels per class pass 8 and 20."
 
@@ -35,10 +39,9 @@ class ScheduledHybrid(Hybrid):
             raise StrategyError("factors needs exactly one more entry than per_class")
         if list(per_class) != sorted(per_class):
             raise StrategyError("per_class thresholds must increase")
-        super().__init__(random_fraction, measure, factors[0])
-        for f in factors:  # each factor must be valid for hybrid.v1 too
-            Hybrid(random_fraction, measure, f)
-        self.factors = factors
+        BatchStrategy.__init__(self, random_fraction)
+        self.measure = check_measure(measure)
+        self.factors = tuple(check_factor(f) for f in factors)  # each must be valid for hybrid.v1 too
         self.per_class = per_class
 
     def factor_for(self, pool: Pool) -> float:
@@ -49,5 +52,4 @@ class ScheduledHybrid(Hybrid):
         return self.factors[stage]
 
     def _pick(self, pool, n, allowed, groups, rng):
-        self.factor = self.factor_for(pool)
-        return super()._pick(pool, n, allowed, groups, rng)
+        return self._pick_among_top(pool, n, allowed, groups, rng, self.factor_for(pool))

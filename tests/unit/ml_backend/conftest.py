@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from ml_backend.server.app import create_app
 from ml_backend.config import ServerSettings as Settings
+from ml_backend.server.app import create_app
 from textal.models.linear import LinearClassifier
 from textal.store import ModelStore
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from ml_backend.queue.jobs import Jobs
 from ml_backend.labelstudio.schema import parse_label_config
-from ml_backend.state.projects import ProjectRef, ProjectRegistry
 from ml_backend.queue.factory import make_huey
+from ml_backend.queue.jobs import Jobs
+from ml_backend.state.projects import ProjectRef, ProjectRegistry
 from ml_backend.state.workfiles import ProjectFiles
 from textal import cli
 from textal.history import append_record

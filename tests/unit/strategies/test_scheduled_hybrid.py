@@ -38,3 +38,29 @@ def test_with_one_stage_it_selects_exactly_as_hybrid_v1():
 def test_inconsistent_schedules_are_rejected(factors, per_class):
     with pytest.raises(StrategyError):
         get_strategy("hybrid.v2", factors=factors, per_class=per_class)
+
+
+# Batches hybrid.v2 chose when it still stored each call's factor on itself (captured before the change).
+RECORDED = [
+    ((0, 4, 0, 5), [71, 137, 139, 217, 69]),
+    ((40, 4, 1, 6), [286, 95, 254, 184, 63, 274]),
+    ((100, 4, 2, 8), [199, 154, 220, 77, 178, 252, 28, 6]),
+    ((100, 77, 3, 4), [275, 264, 9, 183]),
+    ((1540, 77, 4, 9), [17, 218, 171, 42, 108, 190, 242, 115, 138]),
+]
+
+
+@pytest.mark.parametrize(("setting", "batch"), RECORDED)
+def test_it_selects_the_batches_it_always_selected_for_the_same_seed(setting, batch):
+    labelled, k, seed, n = setting
+    sel = get_strategy("hybrid.v2").select(pool_with(labelled, k, seed=seed), n, np.random.default_rng(seed))
+    assert sel.indices.tolist() == batch
+
+
+def test_one_strategy_object_reused_across_stages_keeps_its_parameters_and_past_selections():
+    strategy = get_strategy("hybrid.v2")
+    before = dict(vars(strategy))
+    batches = [strategy.select(pool_with(labelled, 4, seed=7), 6, np.random.default_rng(7)).indices.tolist()
+               for labelled in (100, 0, 40)]
+    assert batches == [[256, 2, 162, 11, 175, 167], [10, 151, 145, 262, 124, 241], [151, 249, 237, 238, 240, 96]]
+    assert vars(strategy) == before and not hasattr(strategy, "factor")

@@ -9,8 +9,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from ml_backend.errors import TransientError as TransientJobError
 from ml_backend.config import LabelStudioOverride
+from ml_backend.errors import TransientError as TransientJobError
 from ml_backend.labelstudio.client import Studio, StudioError, StudioUnavailable
 
 TOKEN = "f" * 40

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from ml_backend.labelstudio.schema import LabelConfigError, TaskSchema, parse_label_config
+from ml_backend.labelstudio.schema import (
+    LabelConfigError,
+    TaskSchema,
+    parse_label_config,
+)
 
 
 def test_single_choice_config_gives_names_key_and_labels_in_order():

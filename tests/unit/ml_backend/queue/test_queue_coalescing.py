@@ -15,15 +15,15 @@ import time
 
 import pytest
 
+from ml_backend.config import WorkerSettings
+from ml_backend.labelstudio.client import StudioUnavailable
 from ml_backend.queue import gate as coalesce
+from ml_backend.queue.factory import make_huey
 from ml_backend.queue.gate import GHOST_S, ProjectGate
 from ml_backend.queue.jobs import MAX_FAILURES, Jobs
 from ml_backend.state.projects import ProjectRef, ProjectRegistry
-from ml_backend.queue.factory import make_huey
-from ml_backend.worker.reconcile import Reconciler
-from ml_backend.labelstudio.client import StudioUnavailable
-from ml_backend.config import WorkerSettings
 from ml_backend.worker.context import WorkerContext
+from ml_backend.worker.reconcile import Reconciler
 
 CONFIG = (
     '<View><Text name="text" value="$text"/>'

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from ml_backend.scoring.clusters import LSH_BITS, ClusterAssigner, fit_centroids, load_centroids, save_centroids
+from ml_backend.scoring.clusters import (
+    LSH_BITS,
+    ClusterAssigner,
+    fit_centroids,
+    load_centroids,
+    save_centroids,
+)
 from textal.store import ModelStore
 
 

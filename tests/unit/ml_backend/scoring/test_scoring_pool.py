@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 from ml_backend.scoring.pool import PoolScorer
-from textal.scoring import Scorer
 from textal.models.committee import BootstrapCommittee
+from textal.scoring import Scorer
+
 
 @pytest.fixture(scope="module")
 def pool():

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from textal.errors import TextalError
 from ml_backend.config import ServerSettings as Settings
+from textal.errors import TextalError
 
 
 @pytest.fixture

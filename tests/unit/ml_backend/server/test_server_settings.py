@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from ml_backend.config import ServerSettings as Settings
+from ml_backend.config import default_data_dir
 from ml_backend.server.app import create_app
-from ml_backend.config import ServerSettings as Settings, default_data_dir
 from textal.errors import TextalError
 
 

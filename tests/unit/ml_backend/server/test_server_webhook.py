@@ -7,8 +7,8 @@ import time
 import pytest
 from huey import RedisHuey, SqliteHuey
 
-from ml_backend.queue.jobs import Jobs
 from ml_backend.queue.factory import make_huey
+from ml_backend.queue.jobs import Jobs
 from textal.errors import TextalError
 
 RETRAIN_ACTIONS = ["ANNOTATION_CREATED", "ANNOTATIONS_CREATED", "ANNOTATION_UPDATED", "ANNOTATIONS_DELETED", "START_TRAINING"]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from worker_fakes import Harness, sms_like
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from worker_fakes import PROJECT_ID, Harness, sms_like
 
 from ml_backend.labelstudio.ordering import EVAL_VIEW, INFORMATIVE_VIEW
 from ml_backend.labelstudio.tasks import EVAL_KEY
@@ -10,8 +11,6 @@ from ml_backend.scoring.ls_score import BATCH_BAND
 from ml_backend.worker.project import COLD_START_VERSION
 from textal import history
 from textal.store import ModelStore
-
-from worker_fakes import PROJECT_ID, Harness, sms_like
 
 
 def open_tasks(harness):

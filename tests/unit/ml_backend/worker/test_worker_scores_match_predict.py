@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 from fastapi.testclient import TestClient
+from worker_fakes import CONFIG, PROJECT_ID, Harness, sms_like
 
 from ml_backend.config import ServerSettings
 from ml_backend.labelstudio.tasks import EVAL_KEY
 from ml_backend.scoring.ls_score import BATCH_BAND
 from ml_backend.server.app import create_app
-from worker_fakes import CONFIG, PROJECT_ID, Harness, sms_like
 
 
 def test_predict_answers_the_score_label_and_cluster_the_worker_pushed(tmp_path, tiny_bert_dir):
