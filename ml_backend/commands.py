@@ -58,6 +58,8 @@ def register(app: typer.Typer) -> None:
         eval_fraction: Annotated[float, typer.Option(help="Share of tasks reserved as the evaluation slice.")] = D.eval_fraction,
         eval_min: Annotated[int, typer.Option(help="Smallest evaluation slice (at most half the tasks).")] = D.eval_min,
         batch: Annotated[int, typer.Option(help="The strategy's next batch, put first in Label Studio's order.")] = D.batch,
+        eval_every: Annotated[int, typer.Option(help="One evaluation-slice task in every this many served "
+                                                     "(0: the whole slice first).")] = D.eval_every,
         full_every: Annotated[int, typer.Option(help="New labels between full fine-tunes (0: on request only).")] = D.full_every,
         full_epochs: Annotated[int, typer.Option(help="Epochs of a full fine-tune.")] = D.full_epochs,
         full_min_steps: Annotated[int, typer.Option(help="Fewest optimizer steps of a full fine-tune.")] = D.full_min_steps,
@@ -74,7 +76,8 @@ def register(app: typer.Typer) -> None:
 
         settings = WorkerSettings.create(
             data_dir, store=store, strategy=strategy, encoder=encoder, eval_fraction=eval_fraction, eval_min=eval_min,
-            batch=batch, full_every=full_every, full_epochs=full_epochs, full_min_steps=full_min_steps,
+            batch=batch, eval_every=eval_every, full_every=full_every, full_epochs=full_epochs,
+            full_min_steps=full_min_steps,
             promote_margin=promote_margin, min_eval=min_eval, reconcile_s=reconcile_every,
             deep_reconcile_s=max(60 * reconcile_every, D.deep_reconcile_s), keep_prediction_versions=keep_predictions,
         )
@@ -114,9 +117,11 @@ def register(app: typer.Typer) -> None:
 
         st = project_status(data_dir, project)
         out.print(f"Project {project}: strategy {st.strategy or '(worker default)'}, encoder {st.encoder}, "
-                  f"serving {st.latest or '-'}, Label Studio ordering by {st.pushed or '-'}")
+                  f"own version serving {st.latest or '- (the base model, if any)'}, "
+                  f"Label Studio ordering by {st.pushed or '-'}")
         out.print("Pool: " + ", ".join(f"{k} {v}" for k, v in st.pool.items()))
-        latest = st.records[-1] if st.records else {}
+        own = [r for r in st.records if not r.get("base")]
+        latest = own[-1] if own else {}
         if latest:
             counts = ", ".join(f"{k} {v}" for k, v in (latest.get("label_counts") or {}).items())
             out.print(f"Training labels (as of {latest.get('version')}): {latest.get('train_size')} ({counts})")
@@ -129,16 +134,24 @@ def register(app: typer.Typer) -> None:
             table.add_column(col, no_wrap=True)
         for r in st.records:
             m = r.get("metrics") or {}
+            base = bool(r.get("base"))
+            trained = f"{r.get('base_train_size', '?')} (base)" if base else str(r.get("train_size", ""))
+            promoted = "base" if base else "yes" if r.get("promoted", True) else "no"
+            why = r.get("reason", "") if r.get("promoted", True) else (r.get("promotion") or {}).get("reason", "")
             table.add_row(
-                str(r.get("version")), str(r.get("created_at", ""))[:16].replace("T", " "), str(r.get("train_size", "")),
+                str(r.get("version")), str(r.get("created_at", ""))[:16].replace("T", " "), trained,
                 str(m.get("n", 0)), f"{m['macro_f1']:.4f}" if "macro_f1" in m else "-",
-                f"{m['accuracy']:.4f}" if "accuracy" in m else "-", "yes" if r.get("promoted", True) else "no",
-                str(r.get("reason", ""))[:40], f"{r.get('seconds', 0):.1f}",
+                f"{m['accuracy']:.4f}" if "accuracy" in m else "-", promoted, str(why)[:60], f"{r.get('seconds', 0):.1f}",
             )
         out.print(table if st.records else "No version published yet.")
         for verdict in st.verdicts:
             out.print(f"{'STOP' if verdict.stop else 'go  '}  {verdict.rule}: {verdict.reason}")
         target = out_file or DataLayout(Path(data_dir)).learning_curve(project)
         written = learning_curve(st, target)
-        out.print(f"Learning curve: {written}" if written else "Learning curve: no held-out figures yet (label some "
-                  "evaluation-slice tasks).")
+        if written:
+            out.print(f"Learning curve: {written}")
+        elif st.pool.get("evaluation labelled"):
+            out.print("Learning curve: no model to measure on the evaluation slice yet (no base model, and no version "
+                      "trained: label tasks outside the slice too).")
+        else:
+            out.print("Learning curve: no held-out figures yet (label some evaluation-slice tasks).")

@@ -134,6 +134,7 @@ class WorkerSettings:
     eval_fraction: float = 0.1
     eval_min: int = 50
     batch: int = 20  # the strategy's next batch goes first in Label Studio's order
+    eval_every: int = 3  # one evaluation-slice task in every this many served (0: the whole slice first)
     full_every: int = 500  # new labels between full fine-tunes (0: only on request)
     full_epochs: int = 2
     full_min_steps: int = 100
@@ -167,7 +168,8 @@ class WorkerSettings:
         """Raise BackendConfigError naming the first setting out of range."""
         if not 0.0 <= self.eval_fraction < 0.5:
             raise BackendConfigError(f"--eval-fraction must be in [0, 0.5), got {self.eval_fraction}")
-        for name in ("eval_min", "batch", "full_every", "min_eval", "committee_size", "keep_prediction_versions"):
+        for name in ("eval_min", "batch", "eval_every", "full_every", "min_eval", "committee_size",
+                     "keep_prediction_versions"):
             if getattr(self, name) < 0:
                 raise BackendConfigError(f"--{name.replace('_', '-')} must be 0 or more, got {getattr(self, name)}")
         if self.full_epochs < 1 or self.full_min_steps < 0 or self.push_chunk < 1:

@@ -15,6 +15,7 @@ import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from dataclasses import replace
 from typing import Any
 
 from textal.stopping import StopVerdict, metric_plateau, stabilising_predictions
@@ -65,9 +66,18 @@ def _metric(record: dict[str, Any], metric: str = METRIC) -> float | None:
     return float(value) if isinstance(value, (int, float)) else None
 
 
-def verdicts(records: Sequence[dict[str, Any]], min_eval: int = 20, window: int = 3) -> list[StopVerdict]:
-    """Every stopping rule's verdict over the promoted versions (pool uncertainty: as of the latest one)."""
-    promoted = [r for r in records if r.get("promoted", True)]
+STOP_MIN_TRAIN = 100  # training labels before any stopping rule may say stop
+STOP_MIN_EVAL = 50  # labelled evaluation-slice tasks before any stopping rule may say stop
+
+
+def verdicts(records: Sequence[dict[str, Any]], min_eval: int = STOP_MIN_EVAL, window: int = 3,
+             min_train: int = STOP_MIN_TRAIN) -> list[StopVerdict]:
+    """Every stopping rule's verdict over the promoted versions (pool uncertainty: as of the latest one).
+
+    No rule says stop before the latest promoted version was trained on ``min_train`` labels and judged
+    on ``min_eval`` labelled slice tasks: on fewer, a plateau or a quiet pool is noise.
+    """
+    promoted = [r for r in records if r.get("promoted", True) and not r.get("base")]
     out: list[StopVerdict] = []
     history = [_metric(r) for r in promoted if int((r.get("metrics") or {}).get("n", 0)) >= min_eval]
     out.append(metric_plateau([v for v in history if v is not None]))
@@ -81,19 +91,29 @@ def verdicts(records: Sequence[dict[str, Any]], min_eval: int = 20, window: int 
             aligned.append([pred[i] for i in sorted(common)])
         if common:
             out.append(stabilising_predictions(aligned, window=window))
-    latest = promoted[-1].get("uncertainty") if promoted else None
+    latest = promoted[-1] if promoted else {}
     for name in ("overall_uncertainty", "max_uncertainty"):
-        verdict = (latest or {}).get(name)
+        verdict = (latest.get("uncertainty") or {}).get(name)
         if isinstance(verdict, dict):
             out.append(StopVerdict(**verdict))
-    return out
+    trained = int(latest.get("train_size", 0) or 0)
+    judged = int((latest.get("metrics") or {}).get("n", 0) or 0)
+    if trained >= min_train and judged >= min_eval:
+        return out
+    wait = (f"not before {min_train} training labels and {min_eval} labelled evaluation-slice tasks "
+            f"(now {trained} and {judged})")
+    return [replace(v, stop=False, reason=f"{v.reason}; {wait}") if v.stop else v for v in out]
 
 
 def curve_points(records: Sequence[dict[str, Any]]) -> dict[str, list[tuple[int, float, bool]]]:
-    """What the learning curve plots: per metric, (training labels, score, promoted) of every version that has the score."""
+    """What the learning curve plots: per metric, (training labels, score, promoted) of every version that has the
+    score; the base model (trained outside the project: 0 project labels) as last measured on the slice."""
+    base = [r for r in records if r.get("base")]
+    versions = [r for r in records if not r.get("base")] + base[-1:]
+    versions.sort(key=lambda r: int(r.get("train_size", 0)) if r.get("base") else int(r.get("train_size", 0)) + 0.5)
     out: dict[str, list[tuple[int, float, bool]]] = {}
     for metric in CURVE_METRICS:
-        points = [(int(r.get("train_size", 0)), _metric(r, metric), bool(r.get("promoted", True))) for r in records]
+        points = [(int(r.get("train_size", 0)), _metric(r, metric), bool(r.get("promoted", True))) for r in versions]
         out[metric] = [(x, y, ok) for x, y, ok in points if y is not None]
     return out
 

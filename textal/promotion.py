@@ -4,6 +4,7 @@ held-out labels, so that annotators never get a worse model.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -55,21 +56,33 @@ def promotion(
     metric: str = "macro_f1",
     min_eval: int = DEFAULT_MIN_EVAL,
     worse_items: int | None = None,
+    train_size: int | None = None,
+    parent_train_size: int | None = None,
 ) -> Promotion:
-    """Promote unless the new version scores more than ``margin`` below its parent on the same held-out labels
-    and (when ``worse_items``, from ``net_worse_items``, is given) gets at least ``MIN_WORSE_ITEMS`` more of them wrong.
+    """Whether a new version replaces its parent (the version serving), judged on the same held-out labels.
 
-    The second condition keeps one item of a small slice from freezing the model: on 15 items a single
-    extra error costs 0.07 of accuracy. Without a parent, without ``min_eval`` held-out labels, or with
-    ``margin`` infinite, the version is promoted.
+    - No parent: promoted.
+    - Fewer than ``min_eval`` held-out labels: too few to judge, so the version trained on more labels
+      serves: the new one is promoted only if ``train_size`` is at least ``parent_train_size`` (a
+      two-label model never replaces one trained on thousands); with either size unknown, promoted.
+    - Otherwise promoted unless it scores more than ``margin`` below the parent and (when ``worse_items``,
+      from ``net_worse_items``, is given) gets at least ``MIN_WORSE_ITEMS`` more of the items wrong. The
+      second condition keeps one item of a small slice from freezing the model: on 15 items a single
+      extra error costs 0.07 of accuracy. An infinite ``margin`` always promotes.
     """
     value = None if metrics is None else metrics.get(metric)
     parent = None if parent_metrics is None else parent_metrics.get(metric)
     n = 0 if metrics is None else int(metrics.get("n", 0))
-    if parent is None:
+    if parent_metrics is None and parent_train_size is None:
         return Promotion(True, "no parent version to compare with", metric, value, None, margin)
-    if value is None or n < min_eval:
-        return Promotion(True, f"{n} held-out labels, fewer than the {min_eval} the comparison needs", metric, value, parent, margin)
+    if margin == math.inf:
+        return Promotion(True, "promotion margin is infinite: every version is promoted", metric, value, parent, margin)
+    if value is None or parent is None or n < min_eval:
+        why = f"{n} held-out labels, fewer than the {min_eval} a comparison needs"
+        if train_size is not None and parent_train_size is not None and train_size < parent_train_size:
+            return Promotion(False, f"{why}; the serving version was trained on more labels ({parent_train_size} "
+                             f"against {train_size})", metric, value, parent, margin)
+        return Promotion(True, why, metric, value, parent, margin)
     if value < parent - margin and worse_items is not None and worse_items < MIN_WORSE_ITEMS:
         return Promotion(
             True, f"{metric} {value:.4f} against the parent's {parent:.4f}, but only {max(worse_items, 0)} more of the {n} "

@@ -97,13 +97,15 @@ class Studio:
         self.timeout = timeout
         self.retries = retries  # the SDK's own quick retries of a failed call (connection refused, 5xx)
         self._client = None
+        self._fallback_key: str | None = None
 
     def __repr__(self) -> str:  # never the token
         return f"Studio({self.url!r})"
 
     @classmethod
     def for_project(cls, hostname: str | None, token: str | None, override: LabelStudioOverride | None = None) -> Studio:
-        """The server a project's /setup named; ``override`` (the worker's environment) wins where set."""
+        """The server a project's /setup named, with the key to use: ``override`` (the worker's environment)
+        wins where set; the token Label Studio sent at /setup stays as the fallback (``with_working_key``)."""
         override = override or LabelStudioOverride(None, None)
         url = override.url or hostname
         key = override.api_key or token
@@ -113,7 +115,27 @@ class Studio:
             raise StudioError(
                 f"no API token for Label Studio at {url} (none sent at /setup); set {LABEL_STUDIO_KEY_ENV} for the worker"
             )
-        return cls(url, key)
+        studio = cls(url, key)
+        studio._fallback_key = token if token and token != key else None
+        return studio
+
+    def check_key(self) -> None:
+        """Raise StudioError if Label Studio refuses the key (StudioUnavailable if it cannot be reached)."""
+        self._raw("GET", "api/current-user/whoami", "checking the API key")
+
+    def with_working_key(self) -> Studio:
+        """This server with a key it accepts: the preferred one, else the /setup token (saying so once)."""
+        try:
+            self.check_key()
+            return self
+        except StudioError:
+            if not self._fallback_key:
+                raise
+        fallback = Studio(self.url, self._fallback_key, self.timeout, self.retries)
+        fallback.check_key()
+        log.warning("Label Studio at %s refuses %s; using the token it sent at /setup instead", self.url,
+                    LABEL_STUDIO_KEY_ENV)
+        return fallback
 
     @property
     def sdk(self):
@@ -150,9 +172,10 @@ class Studio:
             return StudioError(f"Label Studio at {self.url} has no such object (404) while {what}")
         return StudioError(f"Label Studio at {self.url} answered {status} while {what}: {detail}")
 
-    def _raw(self, method: str, path: str, what: str, body: dict[str, Any] | None = None) -> Any:
+    def _raw(self, method: str, path: str, what: str, body: dict[str, Any] | None = None,
+             params: dict[str, Any] | None = None) -> Any:
         with self._calling(what):
-            response = self.sdk._client_wrapper.httpx_client.request(path, method=method, json=body)
+            response = self.sdk._client_wrapper.httpx_client.request(path, method=method, json=body, params=params)
         if response.status_code >= 400:
             try:
                 detail = response.json()
@@ -223,15 +246,26 @@ class Studio:
     def task_ids(self, project_id: int) -> list[int]:
         return [t["id"] for t in self.iter_tasks(project_id, include="id")]
 
-    def task_data(self, task_id: int) -> dict[str, Any]:
-        """One task's ``data`` object."""
-        with self._calling(f"reading task {task_id}"):
-            data = self.sdk.tasks.get(id=task_id).data
-        return data if isinstance(data, dict) else {}
+    def action(self, project_id: int, action: str, task_ids: Sequence[int], what: str, **extra: Any) -> Any:
+        """Run Data Manager action ``action`` on ``task_ids`` in one request (``extra``: the action's own fields)."""
+        body = {"selectedItems": {"all": False, "included": [int(t) for t in task_ids]}, **extra}
+        return self._raw("POST", "api/dm/actions/", what, body, params={"id": action, "project": int(project_id)})
 
-    def update_task_data(self, task_id: int, data: dict[str, Any]) -> None:
-        with self._calling(f"updating task {task_id}"):
-            self.sdk.tasks.update(id=task_id, data=data)
+    def set_task_field(self, project_id: int, task_ids: Sequence[int], field: str, value: float) -> None:
+        """Set ``data[field] = value`` (a number) on every task of ``task_ids`` in one request.
+
+        Label Studio 1.23 has no bulk update of task data in its public API; its Data Manager action
+        ``add_data_field`` (marked experimental, hidden from the menu, callable) does it in bulk.
+        """
+        if task_ids:
+            self.action(project_id, "add_data_field", task_ids, f"marking {len(task_ids)} tasks of project {project_id}",
+                        value_name=field, value_type="Number", value=value)
+
+    def delete_task_predictions(self, project_id: int, task_ids: Sequence[int]) -> None:
+        """Delete every prediction of these tasks in one request."""
+        if task_ids:
+            self.action(project_id, "delete_tasks_predictions", task_ids,
+                        f"deleting the predictions of {len(task_ids)} tasks of project {project_id}")
 
     # -- predictions -------------------------------------------------------------------------
 

@@ -19,7 +19,8 @@ NO_MODEL_VERSION = "no-model"  # the model_version answered before any model is 
 @dataclass(frozen=True)
 class Row:
     """One scored task: the labels to pre-fill (None: none), its score and cluster, whether it is held out,
-    and why it could not be read (None when it could)."""
+    why it could not be read (None when it could), how informative it is and how sure the model is of
+    its guess (each None when unknown)."""
 
     task_id: int | None
     choices: list[str] | None
@@ -27,15 +28,20 @@ class Row:
     cluster: int | None
     held_out: bool
     skipped: str | None = None
+    informativeness: float | None = None
+    confidence: float | None = None
 
 
 def prediction(row: Row, schema: TaskSchema, model_version: str) -> dict[str, Any]:
-    """The /predict answer for one task."""
+    """The /predict answer for one task; the guess carries the model's confidence in it (the region's ``score``,
+    which Label Studio shows beside the choice), the prediction its place in textal's order (``score``)."""
     result: list[dict[str, Any]] = []
     if row.choices and not row.held_out:
         known = set(schema.labels)
         chosen = [c for c in row.choices if c in known]
         result = [schema.choices_result(chosen)] if chosen else []
+        if result and row.confidence is not None:
+            result[0]["score"] = round(float(row.confidence), 4)
     item: dict[str, Any] = {"result": result, "score": float(row.score), "model_version": model_version}
     if row.cluster is not None:
         item["cluster"] = int(row.cluster)

@@ -25,6 +25,7 @@ from huey.exceptions import RetryTask
 
 from ml_backend.errors import TransientError
 from ml_backend.queue.gate import ProjectGate
+from textal.errors import TextalError
 
 log = logging.getLogger("ml_backend.queue")
 
@@ -200,6 +201,10 @@ class Jobs:
         except TransientError as exc:
             self._retry_later(kind, name, project_id, task, f"{type(exc).__name__}: {exc}", transient=True)
             return {"status": "retrying", "reason": str(exc)}
+        except TextalError as exc:  # a person has to act (a refused key, a missing project): one line, no traceback
+            log.warning("%s of project %s failed: %s", name, project_id, exc)
+            self._retry_later(kind, name, project_id, task, f"{type(exc).__name__}: {exc}", transient=False)
+            return {"status": "failed", "reason": str(exc)}
         except Exception as exc:
             log.exception("%s of project %s failed", name, project_id)
             self._retry_later(kind, name, project_id, task, f"{type(exc).__name__}: {exc}", transient=False)

@@ -18,7 +18,7 @@ from ml_backend.labelstudio.predictions import Row
 from ml_backend.labelstudio.schema import TaskSchema
 from ml_backend.labelstudio.tasks import is_eval, task_text
 from ml_backend.scoring.loaded import LoadedModel
-from ml_backend.scoring.ls_score import UNREADABLE, chosen_labels, ls_scores
+from ml_backend.scoring.ls_score import UNREADABLE, ScoreScale, chosen_labels, confidence, ls_scores
 from textal.scoring import Scorer
 
 log = logging.getLogger("ml_backend.scoring")
@@ -57,8 +57,9 @@ def predict_rows(
     *,
     max_chars: int,
     batch_size: int = 32,
+    scale: ScoreScale | None = None,
 ) -> list[Row]:
-    """One scored row per task, same order as ``tasks``."""
+    """One scored row per task, same order as ``tasks``, scored under ``scale`` (the version's, when known)."""
     rows: list[Row | None] = [None] * len(tasks)
     texts: list[str] = []
     readable: list[int] = []
@@ -92,11 +93,13 @@ def predict_rows(
     if not multi and len(columns) < len(model_labels):  # the config dropped labels: renormalise over the rest
         proba = proba / np.maximum(proba.sum(axis=1, keepdims=True), 1e-12)
     held_out = np.array([is_eval(tasks[i].get("data") or {}) for i in readable], dtype=bool)
-    scores = ls_scores(scorer.informativeness(proba, multi, embeddings=emb, texts=texts), held_out=held_out)
+    informativeness = scorer.informativeness(proba, multi, embeddings=emb, texts=texts)
+    scores = ls_scores(informativeness, scale=scale)
     clusters = loaded.clusters.assign(emb)
     for row, i in enumerate(readable):
+        choices = chosen_labels(proba[row], labels, multi, loaded.thresholds)
         rows[i] = Row(
-            _task_id(tasks[i]), chosen_labels(proba[row], labels, multi, loaded.thresholds), float(scores[row]),
-            int(clusters[row]), bool(held_out[row]),
+            _task_id(tasks[i]), choices, float(scores[row]), int(clusters[row]), bool(held_out[row]),
+            informativeness=float(informativeness[row]), confidence=confidence(proba[row], labels, choices, multi),
         )
     return [r for r in rows if r is not None]

@@ -27,6 +27,9 @@ from ml_backend.labelstudio.predictions import (
 from ml_backend.labelstudio.schema import LabelConfigError
 from ml_backend.queue.factory import make_huey
 from ml_backend.queue.jobs import Jobs
+from ml_backend.scoring.loaded import model_version_name
+from ml_backend.scoring.ls_score import ScoreScale
+from ml_backend.scoring.scale_file import ScaleFile
 from ml_backend.scoring.predict import predict_rows
 from ml_backend.server.guards import BasicAuth, BodyLimit
 from ml_backend.server.requests import BadRequest, project_ref, read_json, require
@@ -53,6 +56,7 @@ class Backend:
         self.models = ModelCatalog(settings.store, self.projects.store_path, self.projects.layout.embeddings)
         self.jobs = jobs if jobs is not None else Jobs(make_huey(settings.data_dir, settings.queue_url))
         self._scorers: dict[str, Scorer] = {}
+        self._scales: dict[int, ScaleFile] = {}
         self._lock = threading.Lock()
         self.scorer(settings.strategy)  # an unknown --strategy fails at start, not at the first request
 
@@ -65,6 +69,26 @@ class Backend:
 
     def strategy_of(self, state: ProjectState) -> str:
         return state.strategy or self.settings.strategy
+
+    def scale(self, project_id: int, model_version: str) -> ScoreScale | None:
+        """The score scale the worker pushed ``model_version`` of the project with (None: it has not)."""
+        with self._lock:
+            file = self._scales.get(project_id)
+            if file is None:
+                file = self._scales[project_id] = ScaleFile(self.settings.data_dir, project_id)
+        return file.read(model_version)
+
+    def serving(self, ids: list[int] | None = None) -> dict[int, str]:
+        """The model_version that answers for each project (``ids``, default all), as its store says now."""
+        out = {}
+        for pid in self.projects.ids() if ids is None else ids:
+            own = self.models.slot(pid).latest()
+            base = self.models.base.latest()
+            if own is not None:
+                out[pid] = model_version_name(own)
+            elif base is not None:
+                out[pid] = model_version_name(base, base=True)
+        return out
 
 
 def known_project(backend: Backend, ref: ProjectRef) -> ProjectState:
@@ -99,11 +123,14 @@ def create_app(settings: ServerSettings, *, jobs: Jobs | None = None) -> FastAPI
         return JSONResponse({"error": f"internal error ({type(exc).__name__}); see the backend's log"}, status_code=500)
 
     def health() -> dict[str, Any]:
-        loaded = backend.models.base.get(0.0)
+        serving = backend.serving()
+        base = backend.models.base.current()
+        only = list(serving.values())[0] if len(serving) == 1 else None
         return {
             "status": "UP",
             "model_class": "textal",
-            "model_version": loaded.model_version if loaded else None,
+            "model_version": only or (base.model_version if base else None),
+            "projects": {str(pid): version for pid, version in serving.items()},
             "strategy": settings.strategy,
             "textal_version": __version__,
         }
@@ -149,6 +176,10 @@ def create_app(settings: ServerSettings, *, jobs: Jobs | None = None) -> FastAPI
                 raise BadRequest(str(exc)) from None
             loaded = backend.models.for_project(state.id, wait=settings.setup_wait_s)
             version = loaded.model_version if loaded else NO_MODEL_VERSION
+            try:  # the worker sets the project up and scores its tasks now, not at the next reconciliation
+                backend.jobs.enqueue_retrain(state.id, reason="SETUP")
+            except Exception as exc:  # the queue down must not fail the connection: reconciliation catches up
+                log.warning("project %s: could not queue its set-up (%s: %s)", state.id, type(exc).__name__, exc)
             log.info("set up project %s (strategy %s): model_version %s", state.uid, backend.strategy_of(state), version)
             return {"model_version": version}
 
@@ -182,7 +213,8 @@ def create_app(settings: ServerSettings, *, jobs: Jobs | None = None) -> FastAPI
                 log.warning("predict for project %s: %s", state.id, reason)
                 return {"results": no_model_results(len(tasks), reason), "model_version": NO_MODEL_VERSION}
             rows = predict_rows(
-                tasks, state.schema, loaded, scorer, max_chars=settings.max_text_chars, batch_size=settings.batch_size
+                tasks, state.schema, loaded, scorer, max_chars=settings.max_text_chars, batch_size=settings.batch_size,
+                scale=backend.scale(state.id, loaded.model_version),
             )
             results = [prediction(row, state.schema, loaded.model_version) for row in rows]
             log.info(
@@ -224,8 +256,18 @@ def create_app(settings: ServerSettings, *, jobs: Jobs | None = None) -> FastAPI
 
     @app.get("/versions")
     async def versions(project: str | None = None) -> dict[str, Any]:
+        """The versions that can answer: for ``project``, or (Label Studio asks without one) for every project."""
         project_id = project_ref(project).id if project is not None else None
-        return {"versions": await run_in_threadpool(backend.models.published, project_id)}
+
+        def work() -> dict[str, Any]:
+            ids = [project_id] if project_id is not None else backend.projects.ids()
+            names: list[str] = []
+            for pid in ids or [None]:
+                names += [v for v in backend.models.published(pid) if v not in names]
+            serving = backend.serving(ids)
+            return {"versions": names, "serving": {str(pid): version for pid, version in serving.items()}}
+
+        return await run_in_threadpool(work)
 
     # outermost first: auth before anything reads the body
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)

@@ -110,8 +110,8 @@ class ModelCatalog:
         return self.base.get(wait)
 
     def published(self, project_id: int | None) -> list[str]:
-        """Every published version that can answer for ``project_id``, as Label Studio names them."""
-        names = [model_version_name(v, base=True) for v in self.base.store.versions()]
-        if project_id is not None:
-            names += self.slot(project_id).store.versions()
-        return names
+        """Every published version that can answer for ``project_id``, as Label Studio names them, newest first:
+        the project's own versions, then the base store's."""
+        own = self.slot(project_id).store.versions() if project_id is not None else []
+        base = [model_version_name(v, base=True) for v in self.base.store.versions()]
+        return own[::-1] + base[::-1]

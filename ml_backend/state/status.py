@@ -31,7 +31,7 @@ class ProjectStatus:
     pending_eval_marks: int
 
 
-def project_status(data_dir: str | Path, project_id: int, min_eval: int = 20) -> ProjectStatus:
+def project_status(data_dir: str | Path, project_id: int) -> ProjectStatus:
     """The status of one project of ``data_dir``; TextalError when the folder does not know it."""
     registry = ProjectRegistry(data_dir)
     state = registry.get(project_id)
@@ -58,7 +58,7 @@ def project_status(data_dir: str | Path, project_id: int, min_eval: int = 20) ->
         pushed=work.get("pushed_version"),
         encoder=str(work.get("encoder") or "default"),
         records=records,
-        verdicts=history.verdicts(records, min_eval=min_eval),
+        verdicts=history.verdicts(records),
         pending_eval_marks=len(work.get("eval_to_mark", [])),
     )
 

@@ -12,10 +12,11 @@ from __future__ import annotations
 import logging
 import threading
 
-from ml_backend.config import WorkerSettings, idle_threads_sleep
+from ml_backend.config import LABEL_STUDIO_KEY_ENV, WorkerSettings, idle_threads_sleep
 from ml_backend.errors import BackendConfigError
 from ml_backend.queue.factory import make_huey
 from ml_backend.queue.jobs import Jobs
+from ml_backend.state.projects import ProjectRegistry
 
 log = logging.getLogger("ml_backend.worker")
 
@@ -39,6 +40,7 @@ def run_worker(settings: WorkerSettings, workers: int = 1, log_level: str = "inf
     huey = make_huey(settings.data_dir, settings.queue_url)
     jobs = Jobs(huey)
     ctx = WorkerContext(settings, jobs)
+    check_api_key(settings, ctx.registry)
     jobs.runner = ProjectJobs(ctx)
     reconciler = Reconciler(ctx)
     recovered = reconciler.recover()
@@ -58,3 +60,24 @@ def run_worker(settings: WorkerSettings, workers: int = 1, log_level: str = "inf
         consumer.run()
     finally:
         stop.set()
+
+
+def check_api_key(settings: WorkerSettings, registry: ProjectRegistry) -> None:
+    """Refuse to start with a ``LABEL_STUDIO_API_KEY`` that Label Studio refuses (one line, exit 2 from the CLI)."""
+    from ml_backend.labelstudio.client import Studio, StudioError, StudioUnavailable
+
+    key = settings.label_studio.api_key
+    if not key:
+        return
+    urls = {settings.label_studio.url} if settings.label_studio.url else {
+        state.hostname for state in (registry.get(pid) for pid in registry.ids()) if state is not None and state.hostname}
+    for url in sorted(u for u in urls if u):
+        try:
+            Studio(url, key).check_key()
+        except StudioError:
+            raise BackendConfigError(
+                f"Label Studio at {url} refuses {LABEL_STUDIO_KEY_ENV}: give a valid key (Account & Settings, "
+                f"Access Token), or unset it to use the token Label Studio sent when the backend was connected"
+            ) from None
+        except StudioUnavailable as exc:
+            log.warning("could not check %s against Label Studio at %s: %s", LABEL_STUDIO_KEY_ENV, url, exc)

@@ -61,26 +61,59 @@ def read_training(model_dir: Path) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
-def parent_proba(project: Project, parent: str | None, eval_ids: list[int], X_eval: np.ndarray,
-                 encoder: str) -> np.ndarray | None:
-    """The serving version's probabilities on today's evaluation tasks (the slice grows: old figures do not compare)."""
-    if parent is None:
+@dataclass(frozen=True)
+class Parent:
+    """The version serving now, which a new one must not be worse than: its name, size and held-out view."""
+
+    model_version: str
+    version: str  # the store's name (own versions) or the base store's
+    base: bool
+    train_size: int | None
+    proba: np.ndarray | None  # on the evaluation tasks asked for, columns in the config's label order
+
+
+def serving_parent(project: Project, eval_ids: list[int], X_eval: np.ndarray, encoder: str) -> Parent | None:
+    """The serving version as a parent: the project's promoted version, else the base store's (None: neither)."""
+    current = current_model(project)
+    if current is None:
         return None
+    card = current.card if current.own else current.loaded.card
+    size = card.get("training_size") if isinstance(card, dict) else None
+    proba = _proba_on(project, current, eval_ids, X_eval, encoder) if eval_ids else None
+    return Parent(current.model_version, current.version, not current.own, size if isinstance(size, int) else None, proba)
+
+
+def _proba_on(project: Project, current: Current, eval_ids: list[int], X_eval: np.ndarray,
+              encoder: str) -> np.ndarray | None:
+    """``current``'s probabilities on the evaluation tasks, in the config's label order (None: not comparable)."""
+    model = current.model
     try:
-        model = project.load_own(parent)
         fitted_with = getattr(model, "encoder_fingerprint_", None)
         if fitted_with:
             same_encoder = fitted_with == project.ctx.embedder.fingerprint(encoder)
         else:  # a head whose encoder could not be fingerprinted: compare the references
             same_encoder = getattr(model, "model", None) == encoder
-        if callable(getattr(model, "predict_proba_embeddings", None)) and same_encoder:
+        if current.own and callable(getattr(model, "predict_proba_embeddings", None)) and same_encoder:
             proba = model.predict_proba_embeddings(X_eval)  # the head over the embeddings already at hand
         else:
             text_of = {t.id: t.text for t in project.mirror.tasks()}
             proba = model.predict_proba([text_of[i] for i in eval_ids])
-        if list(model.labels_) != list(project.schema.labels):
-            return None  # the config's labels changed: no fair comparison
-        return np.asarray(proba, dtype=np.float64)
+        return align_columns(np.asarray(proba, dtype=np.float64), list(model.labels_), list(project.schema.labels),
+                             project.schema.multi_label)
     except Exception as exc:  # a parent that cannot be evaluated must not block the new version
-        log.warning("project %s: could not evaluate parent %s: %s", project.id, parent, exc)
+        log.warning("project %s: could not evaluate %s on the evaluation slice: %s", project.id, current.model_version, exc)
         return None
+
+
+def align_columns(proba: np.ndarray, labels: list[str], wanted: list[str], multi_label: bool) -> np.ndarray | None:
+    """``proba`` with one column per ``wanted`` label (0 for labels the model lacks); None when none is shared."""
+    index = {label: j for j, label in enumerate(labels)}
+    if not any(label in index for label in wanted):
+        return None
+    out = np.zeros((len(proba), len(wanted)))
+    for k, label in enumerate(wanted):
+        if label in index:
+            out[:, k] = proba[:, index[label]]
+    if not multi_label:
+        out /= np.maximum(out.sum(axis=1, keepdims=True), 1e-12)
+    return out

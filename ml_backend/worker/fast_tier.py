@@ -14,7 +14,7 @@ from ml_backend.labelstudio.annotations import LabelSnapshot
 from ml_backend.scoring.clusters import fit_centroids, save_centroids
 from ml_backend.scoring.loaded import model_version_name
 from ml_backend.state.pool import PoolTask
-from ml_backend.worker.current import TRAINING_FILE, Current, parent_proba
+from ml_backend.worker.current import TRAINING_FILE, Current, Parent, serving_parent
 from ml_backend.worker.labels import LabelSplit, label_counts
 from ml_backend.worker.project import Project
 from ml_backend.worker.publisher import push_all, refresh
@@ -53,12 +53,13 @@ def train_and_publish(project: Project, reason: str, snapshot: LabelSnapshot, sp
         proba_eval = model.predict_proba_embeddings(X_eval) if eval_ids else None
         metrics = heldout_metrics(proba_eval, eval_labels, classes, multi) if eval_ids else None
         calibration = calibration_figures(proba_eval, eval_labels, classes, multi) if eval_ids else None
-        parent = p.store.latest()
-        old = parent_proba(p, parent, eval_ids, X_eval, encoder) if eval_ids else None
+        parent = serving_parent(p, eval_ids, X_eval, encoder)
+        old = parent.proba if parent is not None else None
         parent_metrics = heldout_metrics(old, eval_labels, classes, multi) if old is not None else None
         worse = net_worse_items(proba_eval, old, eval_labels, classes, multi) if old is not None else None
         decision = promotion(metrics, parent_metrics, margin=settings.promote_margin, min_eval=settings.min_eval,
-                             worse_items=worse)
+                             worse_items=worse, train_size=len(train_ids),
+                             parent_train_size=parent.train_size if parent is not None else None)
     training = {"train": {str(i): split.train[i] for i in train_ids}, "eval": {str(i): split.held[i] for i in eval_ids}}
     with timer.phase("centroids"):
         centroids = pool_centroids(p, encoder, split.tasks)
@@ -93,10 +94,13 @@ def train_and_publish(project: Project, reason: str, snapshot: LabelSnapshot, sp
         pushed = refresh(p, timer)
     p.save(trained_fingerprint=snapshot.fingerprint, trained_encoder=encoder)
     maybe_request_finetune(p, len(train_ids))
+    if parent is not None and parent.base and parent_metrics is not None:
+        record_base(p, parent, parent_metrics, len(train_ids) + len(eval_ids))
     history.append_record(p.files.history_path, {
         "version": version, "model_version": mv, "promoted": decision.promote, "reason": reason,
         "created_at": now_iso(), "train_size": len(train_ids), "eval_size": len(eval_ids),
-        "labels": len(train_ids) + len(eval_ids), "metrics": metrics, "parent": parent,
+        "labels": len(train_ids) + len(eval_ids), "metrics": metrics,
+        "parent": parent.model_version if parent is not None else None,
         "parent_metrics": parent_metrics, "promotion": decision.as_dict(), "agreement": card["agreement"],
         "label_counts": card["label_counts"], "encoder": encoder, "stop_set": stop_set, "uncertainty": uncertainty,
         "pushed": pushed, "timings": timer.phases, "seconds": timer.total(),
@@ -111,6 +115,34 @@ def train_and_publish(project: Project, reason: str, snapshot: LabelSnapshot, sp
     )
     return {"status": "published", "version": version, "promoted": decision.promote, "pushed": pushed,
             "metrics": metrics, "timings": timer.phases}
+
+
+def evaluate_serving(project: Project, split: LabelSplit, timer: Timer) -> None:
+    """While no version can be trained yet, the base model's figures on the slice, recorded when the slice grew."""
+    eval_ids = sorted(split.held)
+    if not eval_ids or project.work.get("base_evaluated_on") == len(eval_ids):
+        return
+    text_of = split.texts()
+    with timer.phase("evaluate"):
+        X_eval = project.ctx.embedder.embed(project.encoder, [text_of[i] for i in eval_ids])
+        parent = serving_parent(project, eval_ids, X_eval, project.encoder)
+        if parent is None or not parent.base or parent.proba is None:
+            return
+        labels = [split.held[i] for i in eval_ids]
+        metrics = heldout_metrics(parent.proba, labels, list(project.schema.labels), project.schema.multi_label)
+    if metrics is not None:
+        record_base(project, parent, metrics, len(split.train) + len(eval_ids))
+        project.save(base_evaluated_on=len(eval_ids))
+
+
+def record_base(project: Project, parent: Parent, metrics: dict[str, float], labels: int) -> None:
+    """A history record of the base model's figures on today's evaluation slice (the learning curve's starting point)."""
+    history.append_record(project.files.history_path, {
+        "version": parent.model_version, "model_version": parent.model_version, "base": True, "promoted": True,
+        "reason": "the base model on the evaluation slice", "created_at": now_iso(), "train_size": 0,
+        "base_train_size": parent.train_size, "eval_size": int(metrics.get("n", 0)), "labels": labels,
+        "metrics": metrics,
+    })
 
 
 def pool_centroids(project: Project, encoder: str, tasks: list[PoolTask]) -> np.ndarray | None:

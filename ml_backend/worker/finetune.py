@@ -11,7 +11,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from ml_backend.worker.current import parent_proba
+from ml_backend.worker.current import serving_parent
 from ml_backend.worker.labels import LabelSplit
 from ml_backend.worker.project import Project
 from ml_backend.worker.timing import Timer, now_iso
@@ -59,12 +59,13 @@ def finetune(project: Project, reason: str, split: LabelSplit, timer: Timer) -> 
         proba_eval = head.predict_proba_embeddings(X_eval)
         metrics = heldout_metrics(proba_eval, eval_labels, classes, multi) if eval_ids else None
         old_encoder = p.encoder
-        old = parent_proba(p, p.store.latest(), eval_ids, embed(old_encoder, [text_of[i] for i in eval_ids]),
-                           old_encoder) if eval_ids else None
+        parent = serving_parent(p, eval_ids, embed(old_encoder, [text_of[i] for i in eval_ids]), old_encoder)
+        old = parent.proba if parent is not None else None
         parent_metrics = heldout_metrics(old, eval_labels, classes, multi) if old is not None else None
         worse = net_worse_items(proba_eval, old, eval_labels, classes, multi) if old is not None else None
         decision = promotion(metrics, parent_metrics, margin=settings.promote_margin, min_eval=settings.min_eval,
-                             worse_items=worse)
+                             worse_items=worse, train_size=len(train_ids),
+                             parent_train_size=parent.train_size if parent is not None else None)
     if not decision.promote:
         shutil.rmtree(target, ignore_errors=True)
         p.save(labels_at_finetune=len(train_ids), last_finetune={"at": now_iso(), "adopted": False, "reason": decision.reason})

@@ -35,9 +35,7 @@ class Project:
         self.files = ProjectFiles(ctx.registry, self.id)
         self.mirror = self.files.mirror()
         self.store = ModelStore(self.files.store_path)
-        self.studio = studio or Studio.for_project(
-            state.hostname, ctx.registry.access_token(self.id), self.settings.label_studio
-        )
+        self.studio = studio or ctx.studio(state.hostname, ctx.registry.access_token(self.id))
         self.work: dict[str, Any] = self.files.state()
         self._info: ProjectInfo | None = None
 

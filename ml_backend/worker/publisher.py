@@ -1,9 +1,12 @@
 """Predictions into Label Studio: the current version's scores for every unlabelled task, pushed in bulk, THEN the
 project switched to that ``model_version``, so the label stream never mixes versions.
 
-Before any model exists, the open evaluation-slice tasks get score 0 under ``COLD_START_VERSION`` so
-they are offered first. A refresh pushes only what Label Studio lacks: every task when the project
-is not on the current version yet (after deleting any partial set of it), else the tasks new since.
+Before any model exists, only the band is pushed (coverage picks with the evaluation slice
+interleaved, no guesses) under ``COLD_START_VERSION``. A refresh pushes only what Label Studio
+lacks: every task when the project is not on the current version yet (after deleting any partial
+set of it), else the tasks new since; and when labels arrived but the serving version stays (no
+model yet, or a new one not promoted), the band is placed again: its old and new tasks get their
+predictions replaced in two requests.
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ import logging
 import numpy as np
 
 from ml_backend.labelstudio.predictions import Row, predictions
+from ml_backend.scoring.ls_score import ScoreScale
+from ml_backend.scoring.scale_file import ScaleFile
 from ml_backend.worker.current import Current, current_model
 from ml_backend.worker.project import COLD_START_VERSION, Project
 from ml_backend.worker.rows import score_rows
@@ -24,58 +29,67 @@ PUSHED_HISTORY = 20  # pushed versions remembered for pruning
 
 
 def refresh(project: Project, timer: Timer) -> int:
-    """Push predictions of the current version where Label Studio lacks them; returns how many were pushed."""
+    """Push predictions of the current version where Label Studio lacks them, and re-place a stale band;
+    returns how many predictions were pushed."""
     current = current_model(project)
     expected = current.model_version if current is not None else COLD_START_VERSION
     if project.info().model_version != expected or project.work.get("pushed_version") != expected:
-        if current is None:
-            return push_cold_start(project, timer)
         return push_all(project, current, timer)[0]
-    tasks = [t for t in project.mirror.tasks() if not t.labelled and t.scored != expected]
-    if not tasks:
-        return 0
-    if current is None:
-        rows = [Row(t.id, None, 0.0, None, True) for t in tasks if t.eval]
-        return push(project, rows, expected, timer, set_version=False)
-    rows, _ = score_rows(project, current, only={t.id for t in tasks}, timer=timer)
-    return push(project, rows, expected, timer, set_version=False)
+    pushed = 0
+    scale = ScaleFile(project.settings.data_dir, project.id).read(expected)
+    new = [t for t in project.mirror.tasks() if not t.labelled and t.scored != expected]
+    if new and current is not None:
+        scored = score_rows(project, current, only={t.id for t in new}, timer=timer, scale=scale)
+        pushed += push(project, scored.rows, expected, timer)
+    if new or _labelled(project) != project.work.get("band_labelled"):
+        pushed += replace_band(project, current, expected, scale, timer)
+    return pushed
 
 
-def push_all(project: Project, current: Current, timer: Timer) -> tuple[int, dict[int, np.ndarray]]:
-    """Predictions for every unlabelled task under ``current``, pushed in bulk, then the project switched to it."""
-    mv = current.model_version
+def push_all(project: Project, current: Current | None, timer: Timer) -> tuple[int, dict[int, np.ndarray]]:
+    """Predictions for every unlabelled task under ``current`` (None: the cold-start band), pushed in bulk, then
+    the project switched to it; returns how many, and the probabilities of every readable task."""
+    mv = current.model_version if current is not None else COLD_START_VERSION
     with timer.phase("push"):
         if project.studio.model_versions(project.id).get(mv, 0):
-            # an interrupted push left some: start that version over rather than duplicate
+            # an interrupted push (or an earlier cold start) left some: start that version over rather than duplicate
             project.studio.delete_model_version(project.id, mv)
-    rows, proba_by_id = score_rows(project, current, only=None, timer=timer)
-    return push(project, rows, mv, timer, set_version=True), proba_by_id
-
-
-def push_cold_start(project: Project, timer: Timer) -> int:
-    """Before any model: the open evaluation-slice tasks, score 0, so they are offered first (others at random)."""
-    rows = [Row(t.id, None, 0.0, None, True) for t in project.mirror.tasks() if t.eval and not t.labelled]
-    if not rows:
-        return 0
+    scored = score_rows(project, current, only=None, timer=timer)
+    ScaleFile(project.settings.data_dir, project.id).write(mv, scored.scale)
+    pushed = push(project, scored.rows, mv, timer, band=scored.band)
     with timer.phase("push"):
-        if project.studio.model_versions(project.id).get(COLD_START_VERSION, 0):
-            project.studio.delete_model_version(project.id, COLD_START_VERSION)
-    return push(project, rows, COLD_START_VERSION, timer, set_version=True)
+        project.studio.set_model_version(project.id, mv)
+        versions = [v for v in project.work.get("pushed_versions", []) if v != mv] + [mv]
+        project.save(pushed_version=mv, pushed_versions=versions[-PUSHED_HISTORY:])
+    keep = project.settings.keep_prediction_versions
+    stale = project.work.get("pushed_versions", [])[:-keep] if keep > 0 else []
+    if stale:
+        project.ctx.jobs.enqueue_prune(project.id, len(stale))
+    return pushed, scored.proba
 
 
-def push(project: Project, rows: list[Row], mv: str, timer: Timer, set_version: bool) -> int:
-    """Import ``rows`` as predictions of ``mv``; with ``set_version``, switch the project to it and ask for pruning."""
-    settings = project.settings
+def replace_band(project: Project, current: Current | None, mv: str, scale: ScoreScale | None, timer: Timer) -> int:
+    """Place the band again under the serving version: the tasks of the old and the new band get new predictions."""
+    scored = score_rows(project, current, only=None, timer=timer, scale=scale)
+    touched = set(scored.band) | set(project.work.get("band", []))
+    open_ids = {t.id for t in project.mirror.tasks() if not t.labelled}
+    keep = set(scored.band) if current is None else touched  # the cold-start version holds the band only
+    rows = [r for r in scored.rows if r.task_id in keep and r.task_id in open_ids]
+    with timer.phase("push"):
+        project.studio.delete_task_predictions(project.id, sorted(touched & open_ids))
+    return push(project, rows, mv, timer, band=scored.band)
+
+
+def push(project: Project, rows: list[Row], mv: str, timer: Timer, band: list[int] | None = None) -> int:
+    """Import ``rows`` as predictions of ``mv``; ``band``: the band these rows place (remembered for the next move)."""
     with timer.phase("push"):
         items = predictions(rows, project.schema, mv)
-        project.studio.import_predictions(project.id, items, chunk=settings.push_chunk)
+        project.studio.import_predictions(project.id, items, chunk=project.settings.push_chunk)
         project.mirror.set_scored([r.task_id for r in rows], mv)
-        if set_version:
-            project.studio.set_model_version(project.id, mv)
-            pushed = [v for v in project.work.get("pushed_versions", []) if v != mv] + [mv]
-            project.save(pushed_version=mv, pushed_versions=pushed[-PUSHED_HISTORY:])
-    if set_version and settings.keep_prediction_versions > 0:
-        stale = project.work.get("pushed_versions", [])[: -settings.keep_prediction_versions]
-        if stale:
-            project.ctx.jobs.enqueue_prune(project.id, len(stale))
+        if band is not None:
+            project.save(band=list(band), band_labelled=_labelled(project))
     return len(items)
+
+
+def _labelled(project: Project) -> int:
+    return sum(t.labelled for t in project.mirror.tasks())

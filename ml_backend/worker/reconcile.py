@@ -18,7 +18,7 @@ import logging
 import threading
 import time
 
-from ml_backend.labelstudio.client import Studio, StudioError, StudioUnavailable
+from ml_backend.labelstudio.client import StudioError, StudioUnavailable
 from ml_backend.queue.gate import GHOST_S
 from ml_backend.queue.jobs import COALESCED, PROJECT_LEASE
 from ml_backend.state.workfiles import ProjectFiles
@@ -72,7 +72,7 @@ class Reconciler:
         state = self.ctx.registry.get(project_id)
         if state is None:
             return None
-        studio = Studio.for_project(state.hostname, self.ctx.registry.access_token(project_id), self.ctx.settings.label_studio)
+        studio = self.ctx.studio(state.hostname, self.ctx.registry.access_token(project_id))
         info = studio.project(project_id)
         seen = ProjectFiles(self.ctx.registry, project_id).state().get("last_counts")
         reason = None

@@ -1,22 +1,24 @@
 """Scored rows for a project's unlabelled tasks under the current model: the worker's side of the one scoring path.
 
-An own version is scored over the whole pool (cached embeddings, every strategy, the next batch put
-first); a base-store model is scored exactly as /predict scores it (``ml_backend.scoring.predict``).
-Both map informativeness to Label Studio's score with ``ml_backend.scoring.ls_score``.
+An own version is scored over the whole pool (cached embeddings, every strategy); a base-store model
+exactly as /predict scores it (``ml_backend.scoring.predict``); before any model, the pool is only
+covered (k-means over the embeddings). In each case the band goes first: the strategy's next picks
+with evaluation-slice tasks interleaved (``ml_backend.scoring.ls_score.interleave``). Slice tasks
+never carry a guess.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
 from ml_backend.config import DEFAULT_STRATEGY
 from ml_backend.labelstudio.predictions import Row
-from ml_backend.labelstudio.tasks import EVAL_KEY
 from ml_backend.scoring.clusters import ClusterAssigner
-from ml_backend.scoring.ls_score import UNREADABLE, chosen_labels, ls_scores
+from ml_backend.scoring.ls_score import UNREADABLE, ScoreScale, chosen_labels, confidence, interleave
 from ml_backend.scoring.pool import PoolScorer
 from ml_backend.scoring.predict import predict_rows
 from ml_backend.state.pool import PoolTask
@@ -25,24 +27,79 @@ from ml_backend.worker.project import Project
 from ml_backend.worker.timing import Timer
 from textal.errors import TextalError
 from textal.fast_tier import committee_proba
+from textal.loop import select_batch
 from textal.scoring import Scorer
+from textal.strategies import get_strategy
 
 log = logging.getLogger("ml_backend.worker")
 
+COLD_START_STRATEGY = "kmeans"  # coverage of the pool while no model exists
 
-def score_rows(project: Project, current: Current, only: set[int] | None,
-               timer: Timer) -> tuple[list[Row], dict[int, np.ndarray]]:
-    """Rows to push for unlabelled tasks (``only`` these ids, when given) and the probabilities of every readable task."""
+
+@dataclass
+class Scored:
+    """What a refresh pushes: rows for the targeted tasks, the band (task ids, in order), the scale the rows were
+    scored under, and the probabilities of every readable task (own versions only)."""
+
+    rows: list[Row]
+    band: list[int]
+    scale: ScoreScale
+    proba: dict[int, np.ndarray] = field(default_factory=dict)
+
+
+def score_rows(project: Project, current: Current | None, only: set[int] | None, timer: Timer,
+               scale: ScoreScale | None = None) -> Scored:
+    """Rows for unlabelled tasks (``only`` these ids, when given: no band). Without ``scale`` (a version's first
+    push), the scale is taken from this pool; with it (new tasks, a moved band), the version's scale is kept."""
     tasks = project.mirror.tasks()
     targets = [t for t in tasks if not t.labelled and (only is None or t.id in only)]
+    batch = project.settings.batch if only is None else 0
+    if current is None:
+        return cold_rows(project, tasks, timer)
+    proba: dict[int, np.ndarray] = {}
     if not current.own:
-        return base_rows(project, current, targets, timer), {}
-    return own_rows(project, current, tasks, targets, batch=project.settings.batch if only is None else 0, timer=timer)
+        rows, picks = base_rows(project, current, targets, batch, timer)
+    else:
+        rows, picks, proba = own_rows(project, current, tasks, targets, batch, timer)
+    order = band(project, tasks, picks) if only is None else []
+    rows, scale = place(rows, order, scale)
+    return Scored(rows, order, scale, proba)
+
+
+def place(rows: list[Row], order: list[int], scale: ScoreScale | None) -> tuple[list[Row], ScoreScale]:
+    """Scores for ``rows`` from their informativeness under ``scale`` (default: this pool's), the band first."""
+    in_band = set(order)
+    if scale is None:
+        pool = [r.informativeness for r in rows if r.informativeness is not None and r.task_id not in in_band]
+        scale = ScoreScale.from_pool(pool, len(order))
+    at = dict(zip(order, scale.band_scores(len(order))))
+    known = [i for i, r in enumerate(rows) if r.task_id not in at and r.informativeness is not None]
+    scores = scale.scores(np.array([rows[i].informativeness for i in known], dtype=np.float64))
+    out = list(rows)
+    for i, score in zip(known, scores):
+        out[i] = replace(rows[i], score=float(score))
+    for i, r in enumerate(rows):
+        if r.task_id in at:
+            out[i] = replace(r, score=float(at[r.task_id]))
+    return out, scale
+
+
+def band(project: Project, tasks: list[PoolTask], picks: list[int]) -> list[int]:
+    """Task ids of the band: ``picks`` (ids, best first) with open slice tasks interleaved."""
+    labelled = [t for t in tasks if t.labelled]
+    open_slice = sorted((t.id for t in tasks if t.eval and not t.labelled and t.text is not None), key=_shuffled)
+    return interleave(picks, open_slice, len(labelled), sum(t.eval for t in labelled), project.settings.eval_every)
+
+
+def _shuffled(task_id: int) -> int:
+    """A fixed pseudo-random key: the slice is served in an order that does not change between refreshes."""
+    return (int(task_id) * 2654435761) % 2**32
 
 
 def own_rows(project: Project, current: Current, tasks: list[PoolTask], targets: list[PoolTask], batch: int,
-             timer: Timer) -> tuple[list[Row], dict[int, np.ndarray]]:
-    """Whole-pool scores of an own version; the strategy's next ``batch`` goes first."""
+             timer: Timer) -> tuple[list[Row], list[int], dict[int, np.ndarray]]:
+    """Rows of an own version scored over the whole pool, the strategy's next ``batch`` (task ids), and the
+    probabilities of every readable task."""
     settings = project.settings
     readable = [t for t in tasks if t.text is not None]
     model = current.model
@@ -66,7 +123,6 @@ def own_rows(project: Project, current: Current, tasks: list[PoolTask], targets:
             proba=proba, embeddings=X, texts=texts, labelled=labelled, held_out=held_out, multi_label=multi,
             committee=committee, batch=batch, seed=settings.seed,
         )
-        scores = ls_scores(informativeness, chosen, held_out & ~labelled)
         clusters = ClusterAssigner(current.centroids).assign(X) if readable else np.zeros(0, dtype=int)
     row_of = {t.id: i for i, t in enumerate(readable)}
     thresholds = (current.card or {}).get("thresholds") or {}
@@ -77,8 +133,10 @@ def own_rows(project: Project, current: Current, tasks: list[PoolTask], targets:
             rows.append(Row(t.id, None, UNREADABLE, None, t.eval))
         else:
             choices = chosen_labels(proba[i], labels, multi, thresholds)
-            rows.append(Row(t.id, choices, float(scores[i]), int(clusters[i]), t.eval))
-    return rows, {t.id: proba[i] for t, i in ((t, row_of[t.id]) for t in readable)}
+            rows.append(Row(t.id, choices, UNREADABLE, int(clusters[i]), t.eval, informativeness=float(informativeness[i]),
+                            confidence=confidence(proba[i], labels, choices, multi)))
+    picks = [readable[i].id for i in chosen]
+    return rows, picks, {t.id: proba[i] for t, i in ((t, row_of[t.id]) for t in readable)}
 
 
 def _committee(project: Project, current: Current, readable: list[PoolTask], X: np.ndarray,
@@ -96,8 +154,9 @@ def _committee(project: Project, current: Current, readable: list[PoolTask], X: 
     )
 
 
-def base_rows(project: Project, current: Current, targets: list[PoolTask], timer: Timer) -> list[Row]:
-    """Rows scored by a base-store model exactly as `textal serve` answers /predict."""
+def base_rows(project: Project, current: Current, targets: list[PoolTask], batch: int,
+              timer: Timer) -> tuple[list[Row], list[int]]:
+    """Rows of a base-store model scored as `textal serve` answers /predict, and its ``batch`` most informative tasks."""
     try:
         scorer = Scorer(project.strategy).require_per_batch()
     except TextalError:
@@ -108,11 +167,38 @@ def base_rows(project: Project, current: Current, targets: list[PoolTask], timer
     key = project.schema.text_key
     with timer.phase("score"):
         scored = predict_rows(
-            [{"id": t.id, "data": {key: t.text, **({EVAL_KEY: 1} if t.eval else {})}} for t in readable],
-            project.schema, current.loaded, scorer, max_chars=project.settings.max_text_chars,
+            [{"id": t.id, "data": {key: t.text}} for t in readable], project.schema, current.loaded, scorer,
+            max_chars=project.settings.max_text_chars,
         ) if readable else []
     row_of = {row.task_id: row for row in scored}
-    return [row_of.get(t.id) or Row(t.id, None, UNREADABLE, None, t.eval) for t in targets]
+    rows = [replace(row_of[t.id], held_out=t.eval) if t.id in row_of else Row(t.id, None, UNREADABLE, None, t.eval)
+            for t in targets]
+    candidates = sorted((r for r in rows if not r.held_out and r.informativeness is not None),
+                        key=lambda r: -r.informativeness)
+    return rows, [r.task_id for r in candidates[:batch]]
+
+
+def cold_rows(project: Project, tasks: list[PoolTask], timer: Timer) -> Scored:
+    """Before any model: the band only, coverage picks over the pool's embeddings with the slice interleaved."""
+    readable = [t for t in tasks if t.text is not None]
+    picks: list[int] = []
+    open_pool = [t for t in readable if not t.labelled and not t.eval]
+    if open_pool and project.settings.batch:
+        with timer.phase("embed pool"):
+            X = project.ctx.embedder.embed(project.encoder, [t.text for t in readable])
+        with timer.phase("score"):
+            selection = select_batch(
+                get_strategy(COLD_START_STRATEGY), project.settings.batch, np.random.default_rng(project.settings.seed),
+                labelled=np.array([t.labelled for t in readable], dtype=bool),
+                held_out=np.array([t.eval for t in readable], dtype=bool), embeddings=X,
+                texts=[t.text for t in readable],
+            )
+        picks = [readable[i].id for i in selection.indices]
+    order = band(project, tasks, picks)
+    scale = ScoreScale.from_pool(np.zeros(sum(not t.labelled for t in readable)), len(order))
+    eval_ids = {t.id for t in tasks if t.eval}
+    rows = [Row(tid, None, float(score), None, tid in eval_ids) for tid, score in zip(order, scale.band_scores(len(order)))]
+    return Scored(rows, order, scale)
 
 
 def as_label(value: Any) -> Any:

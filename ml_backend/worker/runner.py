@@ -21,13 +21,13 @@ from typing import Any
 
 from ml_backend.labelstudio.client import Studio
 from ml_backend.worker.context import WorkerContext
-from ml_backend.worker.fast_tier import train_and_publish
+from ml_backend.worker.fast_tier import evaluate_serving, train_and_publish
 from ml_backend.worker.finetune import finetune
 from ml_backend.worker.labels import not_trainable, split_labels
 from ml_backend.worker.project import Project
 from ml_backend.worker.pruning import prune
 from ml_backend.worker.publisher import refresh
-from ml_backend.worker.setup import ensure_setup, warm_embeddings
+from ml_backend.worker.setup import ensure_setup, mark_slice, warm_embeddings
 from ml_backend.worker.sync import LabelSync
 from ml_backend.worker.timing import Timer
 
@@ -56,11 +56,12 @@ class ProjectJobs:
             sync.sync_pool()
             snapshot = sync.read_labels(full=full)
         with timer.phase("setup"):
-            ensure_setup(p, sync)
+            ensure_setup(p)
         if reason == START_TRAINING:
             self.ctx.jobs.enqueue_finetune(p.id, START_TRAINING)
         if snapshot.fingerprint == p.work.get("trained_fingerprint") and p.encoder == p.work.get("trained_encoder"):
             pushed = refresh(p, timer)
+            mark_slice(p)
             p.save(last_counts=info.counts())
             log.info("project %s (%s): labels unchanged; %d predictions pushed in %.2f s", p.id, reason, pushed,
                      timer.total())
@@ -69,11 +70,14 @@ class ProjectJobs:
         waiting = not_trainable(split.train, p.schema.multi_label)
         if waiting is not None:
             pushed = refresh(p, timer)
+            mark_slice(p)
+            evaluate_serving(p, split, timer)
             warm_embeddings(p, timer)
             p.save(last_counts=info.counts())
             log.info("project %s (%s): %s; %d predictions pushed", p.id, reason, waiting, pushed)
             return {"status": "waiting", "reason": waiting, "pushed": pushed}
         outcome = train_and_publish(p, reason, snapshot, split, timer)
+        mark_slice(p)
         p.save(last_counts=info.counts())
         return outcome
 
@@ -85,8 +89,9 @@ class ProjectJobs:
             p.info()
             new = sync.sync_pool()
         with timer.phase("setup"):
-            ensure_setup(p, sync)
+            ensure_setup(p)
         pushed = refresh(p, timer)
+        mark_slice(p)
         warm_embeddings(p, timer)
         log.info("project %s: scored new tasks (%d asked, %d new to the mirror): %d predictions pushed in %.2f s",
                  p.id, len(task_ids), len(new), pushed, timer.total())

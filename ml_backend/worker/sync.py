@@ -21,7 +21,6 @@ class LabelSync:
 
     def __init__(self, project: Project) -> None:
         self.project = project
-        self._fresh_data: dict[int, dict[str, Any]] = {}
 
     def sync_pool(self) -> list[int]:
         """Bring the mirror up to Label Studio's task list; returns the ids of tasks new to it."""
@@ -29,14 +28,11 @@ class LabelSync:
         info = p.info()
         max_chars = p.settings.max_text_chars
         fresh = list(p.studio.iter_tasks(p.id, items=[after_id(p.mirror.max_id())]))
-        self._fresh_data.update({t["id"]: t["data"] for t in fresh})
         new = p.mirror.add(fresh, p.schema, max_chars)
         if len(p.mirror) != info.task_number:  # tasks were deleted (or the mirror lost some): full listing
             everything = list(p.studio.iter_tasks(p.id))
             known = {t.id for t in p.mirror.tasks()}
-            unknown = [t for t in everything if t["id"] not in known]
-            self._fresh_data.update({t["id"]: t["data"] for t in unknown})
-            new += p.mirror.add(unknown, p.schema, max_chars)
+            new += p.mirror.add([t for t in everything if t["id"] not in known], p.schema, max_chars)
             gone = p.mirror.keep_only(t["id"] for t in everything)
             if gone:
                 log.info("project %s: %d tasks deleted in Label Studio", p.id, len(gone))
@@ -73,11 +69,6 @@ class LabelSync:
         self._store_annotations(tasks, replace_all=True)
         self._advance_cursor(tasks, cursor)
         return self._labelled(read_snapshot(p.mirror.annotated(), p.schema))
-
-    def task_data(self, task_id: int) -> dict[str, Any]:
-        """A task's data as this job last read it (from Label Studio if it did not)."""
-        data = self._fresh_data.get(task_id)
-        return data if data is not None else self.project.studio.task_data(task_id)
 
     def _store_annotations(self, tasks: list[dict[str, Any]], replace_all: bool = False) -> None:
         """Mirror these tasks' annotations (syncing the pool first if a task is new to it)."""

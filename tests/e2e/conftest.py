@@ -286,6 +286,6 @@ def linear_spam_store(tmp_path_factory, data_dir) -> Path:
     model = LinearClassifier(char_ngrams=(3, 4), max_features=20_000, embed_dim=16)
     model.fit([r["text"] for r in rows], [r["label"] for r in rows])
     root = tmp_path_factory.mktemp("e2e-store") / "store"
-    ModelStore(root).publish(model, {"note": "e2e"})
+    ModelStore(root).publish(model, {"note": "e2e", "training_size": len(rows)})
     return root
 

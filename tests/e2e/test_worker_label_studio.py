@@ -6,6 +6,10 @@ The queue is SQLite in the data folder, or (the same test) a real redis-server o
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 import threading
 import time
 from collections import Counter
@@ -153,16 +157,26 @@ class BackendWatch:
         self._thread.join(35)
 
 
+def work_state(data_dir: Path, project_id: int) -> dict[str, Any]:
+    path = data_dir / "projects" / str(project_id) / "worker" / "state.json"
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def next_task(ls, project_id: int) -> int:
+    return ls._client_wrapper.httpx_client.request(f"api/projects/{project_id}/next", method="GET").json()["id"]
+
+
 @pytest.mark.parametrize("queue", ["sqlite", "redis"])
 def test_the_worker_keeps_label_studio_ordered_by_the_freshest_good_model(
-    queue, label_studio, start_backend, start_worker, linear_spam_store, data_dir, tmp_path, request
+    queue, label_studio, start_backend, start_worker, data_dir, tmp_path, request
 ):
     started = time.monotonic()
     env = {"TEXTAL_QUEUE_URL": request.getfixturevalue("redis_url")} if queue == "redis" else {}
     queue_url = env.get("TEXTAL_QUEUE_URL")
     state = tmp_path / "backend-data"
-    worker = start_worker(state, "--store", str(linear_spam_store), *WORKER_ARGS, env=env)
-    backend = start_backend(linear_spam_store, data_dir=state, env=env)
+    no_store = tmp_path / "no-store"  # no base model: the project starts cold
+    worker = start_worker(state, *WORKER_ARGS, env=env)
+    backend = start_backend(no_store, data_dir=state, env=env)
     ls = label_studio.client()
     project = ls.projects.create(title=f"textal worker e2e ({queue})", label_config=CONFIG)
     ls.ml.create(url=backend.url, project=project.id, title="textal")
@@ -175,27 +189,39 @@ def test_the_worker_keeps_label_studio_ordered_by_the_freshest_good_model(
     gold = {tid: r["label"] for tid, r in zip(ids, rows)}
     text_of = {tid: r["text"] for tid, r in zip(ids, rows)}
 
-    # TASKS_CREATED -> the worker scores every task with the base model, without any label; the project is set up
-    wait_for(lambda: p.model_version() == "base-v0001" and p.counts().get("base-v0001") == N_TASKS, 120,
-             "predictions of the base model for every task", logs)
-    assert ls.projects.get(id=p.id).sampling == "Uncertainty sampling"
-    slice_ids = p.view(EVAL_VIEW)
-    assert len(slice_ids) == 15
-    tasks = {t.id: t for t in p.tasks()}
-    for tid in slice_ids:  # marked in the task data, offered first (score 0), no guess to anchor on
-        assert tasks[tid].data["textal_eval"] == 1
-        prediction = current_prediction(tasks[tid], "base-v0001")[0]
-        assert _get(prediction, "score") == 0.0 and _get(prediction, "result") == []
-    assert set(p.view(INFORMATIVE)) == set(ids) - set(slice_ids)
-    assert _get(ls._client_wrapper.httpx_client.request(f"api/projects/{p.id}/next", method="GET").json(), "id") in slice_ids
-    before = p.view(INFORMATIVE)[:10]
+    # TASKS_CREATED -> before any model, the band: coverage picks with the slice interleaved, no guesses
+    def cold_band() -> bool:
+        band = work_state(state, p.id).get("band") or []
+        return p.model_version() == "textal-cold-start" and band and p.counts().get("textal-cold-start") == len(band)
 
-    # label the whole slice and 20 other tasks (balanced), through the API: webhooks -> coalesced retrains
-    pool = [tid for tid in before + p.view(INFORMATIVE)[10:] if tid not in slice_ids]
-    train = [t for t in pool if gold[t] == "spam"][:10] + [t for t in pool if gold[t] == "ham"][:10]
+    wait_for(cold_band, 120, "the cold-start band", logs)
+    assert ls.projects.get(id=p.id).sampling == "Uncertainty sampling"
+    slice_ids = wait_for(lambda: len(p.view(EVAL_VIEW)) == 15 and p.view(EVAL_VIEW), 60, "the slice marked", logs)
+    tasks = {t.id: t for t in p.tasks()}
+    for tid in slice_ids:
+        assert tasks[tid].data["textal_eval"] == 1
+    assert all(_get(current_prediction(tasks[t], "textal-cold-start")[0], "result") == []
+               for t in work_state(state, p.id)["band"])
+
+    # the label stream: one slice task in every three served, from the first labels on
+    served = []
+    for _ in range(6):
+        tid = next_task(ls, p.id)
+        served.append(tid)
+        ls.annotations.create(id=tid, result=choice(gold[tid]))
+        wait_for(lambda: work_state(state, p.id).get("band_labelled") == len(served) and p.idle(), 60,
+                 f"the band placed again after {len(served)} labels", logs)
+    assert [t in slice_ids for t in served].count(True) == 2 and served[2] in slice_ids and served[5] in slice_ids
+
+    # label the rest of the slice and more training tasks (balanced), through the API: coalesced retrains
+    pool = [tid for tid in ids if tid not in slice_ids and tid not in served]
+    train = [t for t in served if t not in slice_ids]
+    train += [t for t in pool if gold[t] == "spam"][: 10 - sum(gold[t] == "spam" for t in train)]
+    train += [t for t in pool if gold[t] == "ham"][: 20 - len(train)]
+    before = p.view(INFORMATIVE)[:10]
     with BackendWatch(backend.url, p.id, [text_of[i] for i in ids[:5]]) as watch:
-        annotations = {}
-        for tid in slice_ids + train:
+        annotations = {tid: a.id for tid in served for a in ls.annotations.list(id=tid)}
+        for tid in [t for t in slice_ids if t not in served] + [t for t in train if t not in served]:
             annotations[tid] = ls.annotations.create(id=tid, result=choice(gold[tid])).id
         wait_for(lambda: p.settled(lambda: p.records() and p.records()[-1]["train_size"] == 20), 120,
                  "a version trained on the 20 labels", logs)
@@ -205,8 +231,6 @@ def test_the_worker_keeps_label_studio_ordered_by_the_freshest_good_model(
     card = p.store.card()
     assert card["training_size"] == 20 and card["eval_size"] == 15 and card["metrics"]["n"] == 15
     assert {s for s, _ in watch.answers} == {200} and len(watch.answers) > 5
-    served = {v for _, v in watch.answers}
-    assert served <= {"base-v0001"} | {model_version_name(v) for v in p.store.versions()}
 
     # a prediction of the new version for every unlabelled task, none for the labelled ones; LS orders by it
     tasks = p.tasks()
@@ -217,11 +241,14 @@ def test_the_worker_keeps_label_studio_ordered_by_the_freshest_good_model(
     score = {t.id: _get(current_prediction(t, mv)[0], "score") for t in open_tasks}
     assert set(after) == {t.id for t in open_tasks} and [score[i] for i in after] == sorted(score[i] for i in after)
     assert after[:10] != before
-    nxt = ls._client_wrapper.httpx_client.request(f"api/projects/{p.id}/next", method="GET").json()["id"]
-    assert nxt in expected_next(tasks, mv)
+    assert next_task(ls, p.id) in expected_next(tasks, mv)
+    # readable scores: spread over [0, 1] by rank, so the Data Manager's three decimals keep them apart
+    assert len({f"{v:.3f}" for v in score.values()}) > 0.8 * len(score) and max(score.values()) > 0.9
+    guess = next(_get(current_prediction(t, mv)[0], "result") for t in open_tasks if t.id not in slice_ids)
+    assert 0.5 <= guess[0]["score"] <= 1.0  # the model's confidence in its guess, beside the choice
 
     # a deleted annotation is dropped from training
-    ls.annotations.delete(id=annotations.pop(train[0]))
+    ls.annotations.delete(id=annotations.pop(train[-1]))
     wait_for(lambda: p.settled(lambda: p.records()[-1]["train_size"] == 19), 60, "a version without the deleted label", logs)
 
     # a version worse than its parent on the slice is published but not promoted; Label Studio and the backend keep the good one
@@ -232,7 +259,7 @@ def test_the_worker_keeps_label_studio_ordered_by_the_freshest_good_model(
     for tid, aid in annotations.items():
         if tid not in slice_ids:
             ls.annotations.update(id=aid, result=choice(flip[gold[tid]]))
-    worker = start_worker(state, "--store", str(linear_spam_store), *WORKER_ARGS, env=env)
+    worker = start_worker(state, *WORKER_ARGS, env=env)
     logs = worker.log
     wait_for(lambda: p.settled(lambda: not p.records()[-1]["promoted"]), 90, "a version that is not promoted", logs)
     last = p.records()[-1]
@@ -249,6 +276,7 @@ def test_the_worker_keeps_label_studio_ordered_by_the_freshest_good_model(
         annotations[tid] = ls.annotations.create(id=tid, result=choice(gold[tid])).id
     extra = read_rows(data_dir / "sms_spam" / "test.csv", 5, offset=N_TASKS)
     ls.projects.import_tasks(id=p.id, request=[{"text": r["text"]} for r in extra])
+
     def caught_up() -> bool:
         tasks = p.tasks()
         mv = p.model_version()
@@ -258,16 +286,69 @@ def test_the_worker_keeps_label_studio_ordered_by_the_freshest_good_model(
              "a retrain found by reconciliation, and predictions for the new tasks", logs)
     mv = p.model_version()
     counts = {t.id: len(current_prediction(t, mv)) for t in unlabelled(p.tasks())}
-    assert len(counts) == N_TASKS + 5 - 36 and set(counts.values()) == {1}, {i: c for i, c in counts.items() if c != 1}
+    assert len(counts) == N_TASKS + 5 - 37 and set(counts.values()) == {1}, {i: c for i, c in counts.items() if c != 1}
     print(f"worker e2e ({queue}): {time.monotonic() - started:.1f} s")
 
 
-def test_a_worker_killed_mid_retrain_leaves_a_consistent_store_and_the_retrain_completes_on_restart(
+def test_a_project_with_tasks_is_ordered_at_once_and_the_base_model_is_kept_over_a_two_label_version(
     label_studio, start_backend, start_worker, linear_spam_store, data_dir, tmp_path
+):
+    state = tmp_path / "backend-data"
+    slow_reconcile = ("--eval-min", "10", "--min-eval", "10", "--reconcile-every", "600", "--batch", "10", "--full-every", "0")
+    worker = start_worker(state, "--store", str(linear_spam_store), *slow_reconcile)
+    backend = start_backend(linear_spam_store, data_dir=state)
+    ls = label_studio.client()
+    project = ls.projects.create(title="textal worker e2e: connect", label_config=CONFIG)
+    p = Project(ls, project.id, state, None)
+    rows = read_rows(data_dir / "sms_spam" / "test.csv", 100, offset=400)
+    ids = sorted(ls.projects.import_tasks(id=p.id, request=[{"text": r["text"]} for r in rows], return_task_ids=True).task_ids)
+    gold = dict(zip(ids, (r["label"] for r in rows)))
+
+    # connecting to a project that already has tasks: set-up and scoring start at once (no reconciliation for 10 min)
+    connected = time.monotonic()
+    ls.ml.create(url=backend.url, project=p.id, title="textal")
+    wait_for(lambda: p.model_version() == "base-v0001" and p.counts().get("base-v0001") == 100, 60,
+             "every task predicted by the base model", worker.log)
+    print(f"connect to every task predicted: {time.monotonic() - connected:.1f} s for 100 tasks")
+    health = httpx.get(f"{backend.url}/health", timeout=10).json()
+    versions = httpx.get(f"{backend.url}/versions", timeout=10).json()
+    assert health["projects"] == {str(p.id): "base-v0001"} and versions["serving"] == {str(p.id): "base-v0001"}
+
+    # two labels make a version, but the base model (1,500 labels) keeps serving until the slice says otherwise
+    slice_ids = wait_for(lambda: len(p.view(EVAL_VIEW)) == 10 and p.view(EVAL_VIEW), 60, "the slice marked", worker.log)
+    two = [next(t for t in ids if gold[t] == label and t not in slice_ids) for label in ("ham", "spam")]
+    for tid in two:
+        ls.annotations.create(id=tid, result=choice(gold[tid]))
+    wait_for(lambda: p.records() and p.records()[-1].get("version") == "v0001" and p.idle(), 60, "a first version", worker.log)
+    record = p.records()[-1]
+    assert not record["promoted"] and "trained on more labels (1500 against 2)" in record["promotion"]["reason"]
+    assert p.model_version() == "base-v0001" and p.store.latest() is None
+    versions = httpx.get(f"{backend.url}/versions", timeout=10).json()
+    assert versions["versions"][:2] == ["v0001", "base-v0001"] and versions["serving"] == {str(p.id): "base-v0001"}
+    answer = httpx.post(f"{backend.url}/predict", json={"tasks": [{"id": 1, "data": {"text": "hi"}}], "project": str(p.id)},
+                        timeout=60)
+    assert answer.json()["model_version"] == "base-v0001"
+
+
+def test_the_worker_refuses_to_start_with_a_key_label_studio_refuses(label_studio, tmp_path):
+    worker = subprocess.run(
+        [str(Path(sys.executable).parent / "textal"), "worker", "--data-dir", str(tmp_path / "data")],
+        env={**os.environ, "LABEL_STUDIO_URL": label_studio.url, "LABEL_STUDIO_API_KEY": "0" * 40, "HF_HUB_OFFLINE": "1"},
+        capture_output=True, text=True, timeout=120,
+    )
+    assert worker.returncode == 2
+    lines = [line for line in worker.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "refuses LABEL_STUDIO_API_KEY" in lines[0] and "Traceback" not in worker.stderr
+    assert "0" * 40 not in worker.stderr + worker.stdout
+
+
+def test_a_worker_killed_mid_retrain_leaves_a_consistent_store_and_the_retrain_completes_on_restart(
+    label_studio, start_backend, start_worker, data_dir, tmp_path
 ):
     started = time.monotonic()
     state = tmp_path / "backend-data"
-    backend = start_backend(linear_spam_store, data_dir=state)
+    no_store = tmp_path / "no-store"  # cold start: the first version has no parent and is promoted
+    backend = start_backend(no_store, data_dir=state)
     ls = label_studio.client()
     project = ls.projects.create(title="textal worker e2e: SIGKILL", label_config=CONFIG)
     ls.ml.create(url=backend.url, project=project.id, title="textal")
@@ -280,7 +361,7 @@ def test_a_worker_killed_mid_retrain_leaves_a_consistent_store_and_the_retrain_c
         ls.annotations.create(id=tid, result=choice(gold[tid]))
     assert {j["name"] for j in p.jobs.pending()} == {"score_tasks", "retrain"}
 
-    worker = start_worker(state, "--store", str(linear_spam_store), *WORKER_ARGS)
+    worker = start_worker(state, *WORKER_ARGS)
     wait_for(lambda: "training the fast tier" in worker.log(), 120, "the retrain to start training", worker.log)
     worker.kill()
     assert "trained on" not in worker.log()  # killed before it published
@@ -288,7 +369,7 @@ def test_a_worker_killed_mid_retrain_leaves_a_consistent_store_and_the_retrain_c
     assert p.jobs.gate.lease("project", p.id) is not None  # left behind by the dead worker
 
     with BackendWatch(backend.url, p.id, [r["text"] for r in rows[:5]]) as watch:
-        again = start_worker(state, "--store", str(linear_spam_store), *WORKER_ARGS)
+        again = start_worker(state, *WORKER_ARGS)
         wait_for(lambda: p.settled(), 120, "the retrain to complete after the restart", again.log)
     assert "lease of a dead worker" in again.log()
     versions = p.store.versions()

@@ -28,7 +28,7 @@ def test_records_round_trip_and_a_torn_last_line_is_skipped(tmp_path):
 def test_verdicts_read_only_promoted_versions_with_enough_held_out_labels():
     records = [record(f"v{i:04d}", f1, pred=[0, 1, 1, 0]) for i, f1 in enumerate([0.5, 0.7, 0.8, 0.8, 0.8, 0.8], 1)]
     records.insert(3, record("v0099", 0.1, promoted=False, pred=[1, 0, 0, 1]))
-    by_rule = {v.rule: v for v in verdicts(records)}
+    by_rule = {v.rule: v for v in verdicts(records, min_eval=20, min_train=10)}
     assert by_rule["metric_plateau"].stop  # 0.8 for the last three rounds: no gain
     assert by_rule["stabilising_predictions"].stop and by_rule["stabilising_predictions"].value == 1.0
     few = [record(f"v{i:04d}", 0.5 + i / 10, n=5) for i in range(6)]
@@ -42,8 +42,26 @@ def test_the_stop_set_is_compared_on_the_items_every_version_predicted():
         {"version": "v2", "stop_set": {"ids": [2, 3], "pred": [0, 1]}},  # task 1 was deleted
         {"version": "v3", "stop_set": {"ids": [2, 3, 4], "pred": [0, 1, 1]}},
     ]
-    verdict = {v.rule: v for v in verdicts(records, window=2)}["stabilising_predictions"]
+    verdict = {v.rule: v for v in verdicts(records, window=2, min_eval=0, min_train=0)}["stabilising_predictions"]
     assert verdict.figures["kappas"] == [1.0, 1.0] and verdict.stop
+
+
+def test_no_rule_says_stop_before_enough_training_labels_and_slice_labels():
+    records = [record(f"v{i:04d}", 0.8, n=30, train=29, pred=[0, 1, 1, 0]) for i in range(6)]
+    held_back = {v.rule: v for v in verdicts(records)}  # defaults: 100 training labels, 50 slice labels
+    assert not any(v.stop for v in held_back.values())
+    assert "not before 100 training labels and 50 labelled evaluation-slice tasks (now 29 and 30)" in held_back["stabilising_predictions"].reason
+    enough = [record(f"v{i:04d}", 0.8, n=60, train=120, pred=[0, 1, 1, 0]) for i in range(6)]
+    assert {v.rule for v in verdicts(enough) if v.stop} == {"metric_plateau", "stabilising_predictions"}
+
+
+def test_the_base_model_starts_the_curve_as_last_measured_and_never_counts_as_a_version():
+    base = {"version": "base-v0001", "base": True, "promoted": True, "train_size": 0}
+    records = [{**base, "metrics": {"macro_f1": 0.6, "n": 10}}, record("v0001", 0.5, train=12, promoted=False),
+               {**base, "metrics": {"macro_f1": 0.65, "n": 20}}, record("v0002", 0.7, train=30)]
+    assert curve_points(records)["macro_f1"] == [(0, 0.65, True), (12, 0.5, False), (30, 0.7, True)]
+    assert [r["version"] for r in records if r.get("base")] and all(
+        "base" not in v.reason for v in verdicts(records, min_eval=0, min_train=0))
 
 
 def test_the_learning_curve_plots_every_version_with_a_score_including_the_base_model():

@@ -42,3 +42,26 @@ def test_net_worse_items_counts_items_lost_minus_items_won():
     assert net_worse_items(parent, new, gold, ["ham", "spam"], False) == -1
     multi = net_worse_items(np.array([[0.9, 0.9]]), np.array([[0.9, 0.1]]), [("a",)], ["a", "b"], True)
     assert multi == 1
+
+
+@pytest.mark.parametrize(
+    "n, size, parent_size, promoted",
+    [
+        (5, 2, 3000, False),  # a two-label model never replaces one trained on thousands on five held-out labels
+        (0, 2, 3000, False),  # nor with no held-out labels at all
+        (5, 40, 30, True),  # a version trained on more labels than the serving one takes over while the slice is small
+        (5, 40, None, True),  # the serving version's training size unknown: the new one is promoted
+    ],
+)
+def test_while_the_slice_is_too_small_to_judge_the_version_trained_on_more_labels_serves(n, size, parent_size, promoted):
+    new = {"macro_f1": 0.9, "n": n} if n else None
+    parent = {"macro_f1": 0.5, "n": n} if n else None
+    decision = promotion(new, parent, min_eval=20, train_size=size, parent_train_size=parent_size)
+    assert decision.promote is promoted and "fewer than the 20" in decision.reason
+
+
+def test_with_enough_held_out_labels_a_small_model_that_is_not_worse_replaces_a_large_one():
+    new, parent = {"macro_f1": 0.91, "n": 40}, {"macro_f1": 0.90, "n": 40}
+    assert promotion(new, parent, min_eval=20, train_size=30, parent_train_size=3000).promote
+    worse = {"macro_f1": 0.60, "n": 40}
+    assert not promotion(worse, parent, min_eval=20, train_size=30, parent_train_size=3000, worse_items=8).promote

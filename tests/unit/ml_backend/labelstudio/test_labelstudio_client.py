@@ -25,13 +25,16 @@ def closed_port() -> int:
 @pytest.fixture
 def server():
     """A small HTTP server answering every request with the status the test sets."""
-    state = {"status": 500, "seen_auth": []}
+    state = {"status": 500, "seen_auth": [], "good_token": None}
 
     class Handler(BaseHTTPRequestHandler):
         def _answer(self):
-            state["seen_auth"].append(self.headers.get("Authorization"))
-            body = json.dumps({"detail": "nope"}).encode()
-            self.send_response(state["status"])
+            auth = self.headers.get("Authorization")
+            state["seen_auth"].append(auth)
+            good = state["good_token"]
+            status = state["status"] if good is None else (200 if auth == f"Token {good}" else 401)
+            body = json.dumps({"detail": "nope"} if status >= 400 else {"id": 1}).encode()
+            self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
@@ -76,3 +79,30 @@ def test_a_project_without_hostname_or_token_says_which_setting_to_give(monkeypa
         Studio.for_project("http://ls:8080", None, LabelStudioOverride.read({}))
     studio = Studio.for_project("http://ls:8080", "from-setup", LabelStudioOverride.read({"LABEL_STUDIO_URL": "http://other:8081"}))
     assert studio.url == "http://other:8081"
+
+
+def test_a_refused_key_from_the_environment_falls_back_to_the_token_sent_at_setup(server, caplog):
+    url, state = server
+    state["good_token"] = "s" * 40
+    studio = Studio.for_project(url, "s" * 40, LabelStudioOverride(None, "e" * 40))
+    assert studio.with_working_key()._api_key == "s" * 40
+    assert "refuses LABEL_STUDIO_API_KEY; using the token it sent at /setup" in caplog.text and "e" * 40 not in caplog.text
+    refused = Studio.for_project(url, "x" * 40, LabelStudioOverride(None, "e" * 40))
+    with pytest.raises(StudioError, match="refused the API token"):
+        refused.with_working_key()
+
+
+def test_the_worker_will_not_start_with_a_key_label_studio_refuses(server, tmp_path):
+    from ml_backend.config import WorkerSettings
+    from ml_backend.errors import BackendConfigError
+    from ml_backend.state.projects import ProjectRegistry
+    from ml_backend.worker.consumer import check_api_key
+
+    url, state = server
+    state["good_token"] = "g" * 40
+    bad = WorkerSettings.create(tmp_path, environ={"LABEL_STUDIO_URL": url, "LABEL_STUDIO_API_KEY": "b" * 40})
+    with pytest.raises(BackendConfigError, match=f"Label Studio at {url} refuses LABEL_STUDIO_API_KEY") as info:
+        check_api_key(bad, ProjectRegistry(tmp_path))
+    assert "b" * 40 not in str(info.value)
+    good = WorkerSettings.create(tmp_path, environ={"LABEL_STUDIO_URL": url, "LABEL_STUDIO_API_KEY": "g" * 40})
+    check_api_key(good, ProjectRegistry(tmp_path))  # accepted: no error

@@ -5,19 +5,53 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ml_backend.scoring.ls_score import BATCH_BAND, chosen_labels, ls_scores
+from ml_backend.scoring.ls_score import BATCH_BAND, ScoreScale, chosen_labels, interleave, ls_scores
 
 
-def test_scores_put_the_open_slice_first_then_the_batch_in_order_then_the_rest_by_informativeness():
+def test_scores_put_the_band_first_in_its_order_then_the_rest_by_informativeness():
     inf = np.array([0.9, 0.1, 0.5, 0.99, 0.3])
-    scores = ls_scores(inf, batch=np.array([4, 1]), held_out=np.array([False, False, False, True, False]))
-    assert scores[3] == 0.0
-    assert 0 < scores[4] < scores[1] < BATCH_BAND <= scores[0] < scores[2]
+    scores = ls_scores(inf, batch=np.array([4, 1]))
+    assert 0 < scores[4] < scores[1] < BATCH_BAND <= scores[3] < scores[0] < scores[2]
     assert scores[0] == pytest.approx(1 - 0.9, abs=BATCH_BAND)
-    assert np.argsort(scores).tolist() == [3, 4, 1, 0, 2]
+    assert np.argsort(scores).tolist() == [4, 1, 3, 0, 2]
+
+
+@pytest.mark.parametrize(
+    "labelled, in_slice, every, expected",
+    [
+        (0, 0, 3, [0, 1, "s1", 2, 3, "s2", 4, 5]),  # one slice task in every three served
+        (30, 0, 3, ["s1", "s2", "s3", 0, 1, 2, 3, 4, 5]),  # a slice behind its share catches up first
+        (30, 10, 3, [0, 1, "s1", 2, 3, "s2", 4, 5]),  # on its share: every third again
+        (0, 0, 0, ["s1", "s2", "s3", 0, 1, 2, 3, 4, 5]),  # 0: the whole slice first (the order before interleaving)
+    ],
+)
+def test_the_slice_is_interleaved_with_the_batch_by_its_share_of_the_labels(labelled, in_slice, every, expected):
+    assert interleave(list(range(6)), ["s1", "s2", "s3"], labelled, in_slice, every) == expected
+
+
+def test_the_band_ends_with_the_batch_and_leaves_the_rest_of_the_slice_for_later():
+    assert interleave([0, 1], ["s1", "s2", "s3", "s4"], 0, 0, 2) == [0, "s1", 1]
+    assert interleave([], ["s1"], 0, 0, 3) == []
 
 
 def test_the_chosen_labels_are_the_top_one_or_all_over_their_threshold():
     assert chosen_labels(np.array([0.3, 0.7]), ["ham", "spam"], False) == ["spam"]
     assert chosen_labels(np.array([0.6, 0.2, 0.9]), ["a", "b", "c"], True) == ["a", "c"]
     assert chosen_labels(np.array([0.6, 0.2, 0.9]), ["a", "b", "c"], True, {"c": 0.95}) == ["a"]
+
+
+def test_a_scale_spreads_a_confident_pool_over_zero_to_one_keeping_the_order():
+    inf = np.random.default_rng(0).uniform(1e-6, 1e-3, 500)  # a sure model: raw scores would all read 0.999 or 1.000
+    assert len({f"{s:.3f}" for s in ls_scores(inf)}) <= 2
+    scale = ScoreScale.from_pool(inf, band_size=25)
+    scores = scale.scores(inf)
+    assert scale.band == pytest.approx(0.05) and scores.min() >= 0.05 and scores.max() <= 1.0
+    assert len({f"{s:.3f}" for s in scores}) > 400  # readable at the Data Manager's three decimals
+    assert (np.argsort(-inf) == np.argsort(scores)).all()  # most informative first, as before
+    assert np.all(np.diff(scale.band_scores(25)) > 0) and scale.band_scores(25).max() < scale.band
+
+
+def test_a_scale_round_trips_and_an_unsorted_one_is_not_trusted():
+    scale = ScoreScale.from_pool([0.1, 0.5, 0.2, 0.9], band_size=1)
+    assert ScoreScale.from_dict(scale.to_dict()) == scale
+    assert ScoreScale.from_dict({"quantiles": [0.9, 0.1], "band": 0.2}) == ScoreScale()

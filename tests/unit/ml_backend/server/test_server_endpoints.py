@@ -38,10 +38,12 @@ def test_predict_gives_one_result_per_task_in_order(client, project_uid, pool_te
     results = answer.json()["results"]
     assert len(results) == len(tasks)
     expected = spam_model.predict(pool_texts)
-    for result, label in zip(results, expected):
+    sure = spam_model.predict_proba(pool_texts).max(axis=1)
+    for result, label, p in zip(results, expected, sure):
         assert result["model_version"] == "base-v0001"
-        assert result["result"] == [
-            {"from_name": "label", "to_name": "text", "type": "choices", "value": {"choices": [label]}}
+        assert result["result"] == [  # the guess, with the model's confidence in it
+            {"from_name": "label", "to_name": "text", "type": "choices", "value": {"choices": [label]},
+             "score": round(float(p), 4)}
         ]
         assert 0.0 <= result["score"] <= 1.0
         assert isinstance(result["cluster"], int)
@@ -108,10 +110,22 @@ def test_multi_label_config_emits_every_label_above_threshold(make_client, tmp_p
         assert 0.0 <= result["score"] <= 1.0
 
 
-def test_versions_lists_published_versions(make_client, own_store, other_spam_model):
+def test_versions_lists_published_versions_newest_first(make_client, own_store, other_spam_model):
     c = make_client(own_store)
     ModelStore(own_store).publish(other_spam_model)
-    assert c.get("/versions").json() == {"versions": ["base-v0001", "base-v0002"]}
+    assert c.get("/versions").json() == {"versions": ["base-v0002", "base-v0001"], "serving": {}}
+
+
+def test_versions_and_health_tell_what_each_project_serves(make_client, store_dir, tmp_path, spam_config, spam_model):
+    c = make_client(store_dir, data_dir=tmp_path / "state")
+    for uid in ("7.1", "8.1"):
+        assert c.post("/setup", json={"project": uid, "schema": spam_config}).status_code == 200
+    ModelStore(tmp_path / "state" / "projects" / "7" / "store").publish(spam_model)  # project 7's own first version
+    versions = c.get("/versions").json()
+    assert versions == {"versions": ["v0001", "base-v0001"], "serving": {"7": "v0001", "8": "base-v0001"}}
+    assert c.get("/versions", params={"project": "8.1"}).json() == {"versions": ["base-v0001"], "serving": {"8": "base-v0001"}}
+    health = c.get("/health").json()
+    assert health["projects"] == {"7": "v0001", "8": "base-v0001"} and health["status"] == "UP"
 
 
 def test_a_restarted_backend_remembers_its_projects(make_client, store_dir, tmp_path, spam_config, pool_texts, tasks_for):

@@ -16,13 +16,29 @@ RETRAIN_ACTIONS = ["ANNOTATION_CREATED", "ANNOTATIONS_CREATED", "ANNOTATION_UPDA
 
 def queued_jobs(state_dir):
     """The jobs in the SQLite queue, read through a separate huey instance (as the worker would)."""
-    jobs = Jobs(make_huey(state_dir), state_dir)
-    return jobs.pending()
+    return Jobs(make_huey(state_dir)).pending()
 
 
 @pytest.fixture
 def state_dir(tmp_path):
     return tmp_path / "data"  # the folder make_client uses by default
+
+
+@pytest.fixture
+def client(client, state_dir):
+    """The connected project's client, with the set-up job /setup queued taken off the queue."""
+    make_huey(state_dir).flush()
+    return client
+
+
+def test_setup_queues_the_set_up_and_scoring_of_the_project_at_once(make_client, store_dir, state_dir, spam_config):
+    c = make_client(store_dir)
+    started = time.perf_counter()
+    assert c.post("/setup", json={"project": "9.1717000000", "schema": spam_config}).status_code == 200
+    assert time.perf_counter() - started < 1.0
+    assert [(j["name"], j["args"], j["kwargs"]) for j in queued_jobs(state_dir)] == [("retrain", [9], {"reason": "SETUP"})]
+    c.post("/setup", json={"project": "9.1717000000", "schema": spam_config})  # Label Studio calls it twice
+    assert len(queued_jobs(state_dir)) == 1
 
 
 PAYLOADS = {

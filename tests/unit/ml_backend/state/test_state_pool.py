@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from ml_backend.labelstudio.ordering import view_definitions
 from ml_backend.labelstudio.schema import parse_label_config
 from ml_backend.labelstudio.tasks import EVAL_KEY, is_eval
 from ml_backend.state.pool import PoolMirror
@@ -69,15 +68,6 @@ def test_the_slice_is_topped_up_from_readable_tasks_never_labelled_or_trained_on
     mirror.add(tasks(range(300, 400)), SCHEMA, 1000)  # an import of 100 more tasks
     more = choose_eval_topup(mirror, 0.1, 10, seed=3)
     assert len(more) == 10 and not set(more) & set(first)
-
-
-def test_the_views_order_unlabelled_tasks_outside_the_slice_by_score_and_list_the_slice():
-    views = view_definitions()
-    informative = views["textal: most informative first"]
-    assert informative["ordering"] == ["tasks:predictions_score"]
-    filters = {(f["filter"], f["operator"]) for f in informative["filters"]["items"]}
-    assert filters == {("filter:tasks:total_annotations", "equal"), (f"filter:tasks:data.{EVAL_KEY}", "empty")}
-    assert views["textal: evaluation slice"]["filters"]["items"][0]["filter"] == f"filter:tasks:data.{EVAL_KEY}"
 
 
 def test_mirrored_annotations_are_replaced_per_task_or_all_at_once(tmp_path):

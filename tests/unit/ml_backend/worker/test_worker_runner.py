@@ -7,7 +7,6 @@ from worker_fakes import PROJECT_ID, Harness, sms_like
 
 from ml_backend.labelstudio.ordering import EVAL_VIEW, INFORMATIVE_VIEW
 from ml_backend.labelstudio.tasks import EVAL_KEY
-from ml_backend.scoring.ls_score import BATCH_BAND
 from ml_backend.worker.project import COLD_START_VERSION
 from textal import history
 from textal.store import ModelStore
@@ -21,16 +20,49 @@ def eval_ids(harness):
     return sorted(tid for tid, t in harness.studio.tasks.items() if t["data"].get(EVAL_KEY) == 1)
 
 
-def test_before_any_label_the_evaluation_slice_is_offered_first(harness, pool):
+def band_order(harness):
+    """Task ids of the band, in the order Label Studio serves them: the open tasks scored below every other one."""
+    band = set(harness.project().work.get("band", []))
+    current = {t: p for t, p in harness.studio.current().items() if not harness.studio.tasks[t]["annotations"]}
+    order = [t for t, _ in sorted(current.items(), key=lambda kv: kv[1]["score"])]
+    assert set(order[: len(band & set(current))]) == band & set(current)  # the band comes first in Label Studio's order
+    return order[: len(band & set(current))]
+
+
+def test_before_any_label_coverage_picks_are_served_with_the_slice_interleaved(harness, pool):
     outcome = harness.retrain("TASKS_CREATED")
     assert outcome["status"] == "waiting" and outcome["reason"] == "no training labels yet"
     studio = harness.studio
     assert studio.sampling == "Uncertainty sampling" and set(studio.view_ids) == {INFORMATIVE_VIEW, EVAL_VIEW}
     slice_ids = eval_ids(harness)
-    assert len(slice_ids) == 6  # 10 % of 60
+    assert len(slice_ids) == 6  # 10 % of 60, marked in Label Studio after the predictions
     assert studio.model_version == COLD_START_VERSION
-    current = studio.current()
-    assert sorted(current) == slice_ids and all(p["score"] == 0.0 and p["result"] == [] for p in current.values())
+    order = band_order(harness)
+    assert len(order) == 7 and sorted(studio.current()) == sorted(order)  # 5 coverage picks + 2 slice tasks
+    assert [t in slice_ids for t in order] == [False, False, True, False, False, True, False]  # one in every 3
+    assert all(p["result"] == [] for p in studio.current().values())  # no model, no guess
+
+
+def test_the_band_moves_on_as_labels_arrive_before_any_model(harness, pool):
+    harness.retrain("TASKS_CREATED")
+    first = band_order(harness)
+    harness.label(first[:2], pool)  # two coverage picks, perhaps of one class only
+    harness.retrain()
+    order = band_order(harness)
+    slice_ids = eval_ids(harness)
+    assert not set(first[:2]) & set(order) and order != first[2:]
+    assert order[0] in slice_ids  # the third label goes to the slice
+    assert len([t for t in harness.studio.predictions if t["model_version"] == harness.studio.model_version]) == len(
+        harness.studio.current())  # replaced, never duplicated
+
+
+def test_a_slice_that_fell_behind_its_share_is_served_first(harness, pool):
+    harness.retrain("TASKS_CREATED")
+    slice_ids = eval_ids(harness)
+    harness.label([t for t in pool if t not in slice_ids][:12], pool)
+    assert harness.retrain()["promoted"]
+    order = band_order(harness)
+    assert order[:4] == [t for t in order if t in slice_ids][:4] and all(t in slice_ids for t in order[:4])
 
 
 def test_labels_make_a_version_whose_predictions_cover_every_open_task_before_the_switch(harness, pool):
@@ -46,9 +78,9 @@ def test_labels_make_a_version_whose_predictions_cover_every_open_task_before_th
     assert sorted(current) == sorted(open_tasks(harness))  # one prediction per unlabelled task
     assert len([p for p in studio.predictions if p["model_version"] == "v0001"]) == len(current)
     open_slice = [t for t in slice_ids if t in current]
-    assert open_slice and all(current[t]["score"] == 0.0 and current[t]["result"] == [] for t in open_slice)
-    batch = [t for t, p in current.items() if 0.0 < p["score"] < BATCH_BAND]
-    assert len(batch) == harness.settings.batch and not set(batch) & set(slice_ids)
+    assert open_slice and all(current[t]["result"] == [] for t in open_slice)  # no guess to anchor on
+    batch = band_order(harness)
+    assert len([t for t in batch if t not in slice_ids]) == harness.settings.batch
     guessed = [p for t, p in current.items() if t not in slice_ids]
     assert all(p["result"][0]["value"]["choices"][0] in ("ham", "spam") for p in guessed)
     right = sum(p["result"][0]["value"]["choices"][0] == pool[t] for t, p in current.items() if t not in slice_ids)
@@ -108,7 +140,7 @@ def test_old_versions_predictions_are_pruned_oldest_first_keeping_the_served_one
     harness.label(others[10:14], truth)
     harness.retrain()
     assert set(harness.studio.model_versions(PROJECT_ID)) == {COLD_START_VERSION, "v0001", "v0002"}
-    assert harness.runner.prune_predictions(PROJECT_ID)["deleted"] == {COLD_START_VERSION: 4}
+    assert harness.runner.prune_predictions(PROJECT_ID)["deleted"] == {COLD_START_VERSION: 7}  # the cold-start band
     assert set(harness.runner.prune_predictions(PROJECT_ID)["deleted"]) == {"v0001"}
     assert harness.runner.prune_predictions(PROJECT_ID)["deleted"] == {}
     assert set(harness.studio.model_versions(PROJECT_ID)) == {"v0002"}
@@ -122,3 +154,45 @@ def test_start_training_asks_for_a_fine_tune(harness, pool):
 def test_a_project_never_connected_is_refused_with_what_to_do(harness):
     with pytest.raises(Exception, match="connect `textal serve`"):
         harness.runner.retrain(99, "webhook", False)
+
+
+@pytest.fixture
+def base_store(tmp_path):
+    """What `textal serve --store` serves before a project has its own model: a linear model on 300 labels."""
+    from textal.models.linear import LinearClassifier
+
+    texts, labels = zip(*(sms_like(i) for i in range(1000, 1300)))
+    model = LinearClassifier(char_ngrams=(3, 4), max_features=5000, embed_dim=8).fit(list(texts), list(labels))
+    root = tmp_path / "base-store"
+    ModelStore(root).publish(model, {"training_size": 300})
+    return root
+
+
+def test_a_model_trained_on_two_labels_never_replaces_a_base_model_trained_on_hundreds(tmp_path, base_store):
+    harness = Harness(tmp_path / "data", store=base_store)
+    texts, labels = zip(*(sms_like(i) for i in range(60)))
+    truth = dict(zip(harness.studio.add_tasks(list(texts)), labels))
+    harness.retrain("TASKS_CREATED")
+    assert harness.studio.model_version == "base-v0001"
+    assert len(harness.studio.current()) == 60 and len(band_order(harness)) == 7  # every task, the band first
+    slice_ids = eval_ids(harness)
+    first_two = [next(t for t in truth if truth[t] == lab and t not in slice_ids) for lab in ("ham", "spam")]
+    harness.label(first_two, truth)
+    outcome = harness.retrain()
+    assert outcome["version"] == "v0001" and not outcome["promoted"]
+    assert harness.studio.model_version == "base-v0001"  # annotators keep the base model's guesses
+    record = history.read_records(harness.project().files.history_path)[-1]
+    assert record["parent"] == "base-v0001" and "trained on more labels (300 against 2)" in record["promotion"]["reason"]
+    assert band_order(harness)[0] not in first_two  # the band moved on under the base model
+
+
+def test_the_base_model_is_measured_on_the_slice_as_soon_as_slice_labels_exist(tmp_path, base_store):
+    harness = Harness(tmp_path / "data", store=base_store)
+    texts, labels = zip(*(sms_like(i) for i in range(60)))
+    truth = dict(zip(harness.studio.add_tasks(list(texts)), labels))
+    harness.retrain("TASKS_CREATED")
+    slice_ids = eval_ids(harness)
+    harness.label(slice_ids[:3], truth)  # slice labels only: nothing to train yet
+    assert harness.retrain()["status"] == "waiting"
+    records = history.read_records(harness.project().files.history_path)
+    assert [(r["version"], r["base"], r["metrics"]["n"]) for r in records] == [("base-v0001", True, 3)]

@@ -1,4 +1,4 @@
-"""Set-up of a project: the evaluation slice is held out before it is marked, marks survive a failure, the stop set is fixed."""
+"""Set-up of a project: the evaluation slice is held out before it is marked, marked in one request, the stop set fixed."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 
 from ml_backend.labelstudio.client import StudioUnavailable
 from ml_backend.labelstudio.tasks import EVAL_KEY
-from ml_backend.worker.setup import ensure_setup
+from ml_backend.worker.setup import ensure_setup, mark_slice
 from ml_backend.worker.sync import LabelSync
 
 
@@ -15,32 +15,35 @@ def set_up(harness):
     sync = LabelSync(project)
     sync.sync_pool()
     sync.read_labels()  # as a retrain does before its set-up
-    ensure_setup(project, sync)
+    ensure_setup(project)
     return project
 
 
-def test_a_failed_mark_leaves_the_task_held_out_and_the_mark_for_the_next_run(harness, pool, monkeypatch):
-    real = harness.studio.update_task_data
-    calls = []
+def marked(harness):
+    return {tid for tid, t in harness.studio.tasks.items() if t["data"].get(EVAL_KEY) == 1}
 
-    def flaky(task_id, data):
-        calls.append(task_id)
-        if len(calls) == 3:
-            raise StudioUnavailable("Label Studio at http://127.0.0.1:9 timed out while updating a task")
-        real(task_id, data)
 
-    monkeypatch.setattr(harness.studio, "update_task_data", flaky)
-    with pytest.raises(StudioUnavailable):
-        set_up(harness)
-    project = harness.project()
-    held = {t.id for t in project.mirror.tasks() if t.eval}
-    assert len(held) == 6 and len(project.work["eval_to_mark"]) == 6  # chosen, held out, not all marked yet
-    marked = {tid for tid, t in harness.studio.tasks.items() if t["data"].get(EVAL_KEY) == 1}
-    assert marked == set(calls[:2])
-    monkeypatch.setattr(harness.studio, "update_task_data", real)
+def test_the_slice_is_held_out_at_once_and_marked_in_one_request_later(harness, pool):
     project = set_up(harness)
-    assert project.work["eval_to_mark"] == []
-    assert {tid for tid, t in harness.studio.tasks.items() if t["data"].get(EVAL_KEY) == 1} == held
+    held = {t.id for t in project.mirror.tasks() if t.eval}
+    assert len(held) == 6 and marked(harness) == set()  # held out in the mirror, not marked yet
+    harness.studio.calls.clear()
+    assert mark_slice(project) == 6
+    assert marked(harness) == held and harness.studio.calls == ["set_task_field"]
+    assert mark_slice(harness.project()) == 0  # nothing left to mark
+
+
+def test_a_failed_mark_is_tried_again_by_the_next_job(harness, pool, monkeypatch):
+    def down(*args, **kwargs):
+        raise StudioUnavailable("Label Studio at http://127.0.0.1:9 timed out while marking 6 tasks")
+
+    project = set_up(harness)
+    real = harness.studio.set_task_field
+    monkeypatch.setattr(harness.studio, "set_task_field", down)
+    with pytest.raises(StudioUnavailable):
+        mark_slice(project)
+    monkeypatch.setattr(harness.studio, "set_task_field", real)
+    assert mark_slice(harness.project()) == 6 and len(marked(harness)) == 6
 
 
 def test_the_slice_grows_with_the_pool_and_never_takes_a_labelled_task(harness, pool):

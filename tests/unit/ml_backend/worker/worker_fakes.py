@@ -136,12 +136,16 @@ class FakeStudio:
         self.calls.append("tasks_updated_since")
         return list(self.iter_tasks(project_id, items=[updated_since(stamp)], annotations=True))
 
-    def task_data(self, task_id):
-        return dict(self.tasks[task_id]["data"])
+    def set_task_field(self, project_id, task_ids, field, value):
+        self.calls.append("set_task_field")
+        for tid in task_ids:
+            if tid in self.tasks:  # like the Data Manager action: ids no longer there are passed over
+                self.tasks[tid]["data"][field] = value
 
-    def update_task_data(self, task_id, data):
-        self.calls.append("update_task_data")
-        self.tasks[task_id]["data"] = dict(data)  # Label Studio does not move updated_at for a data edit here
+    def delete_task_predictions(self, project_id, task_ids):
+        self.calls.append("delete_task_predictions")
+        gone = set(task_ids)
+        self.predictions = [p for p in self.predictions if p["task"] not in gone]
 
     def import_predictions(self, project_id, predictions, chunk=1000):
         self.calls.append("import_predictions")
