@@ -37,12 +37,12 @@ def refresh(project: Project, timer: Timer) -> int:
         return push_all(project, current, timer)[0]
     pushed = 0
     scale = ScaleFile(project.settings.data_dir, project.id).read(expected)
-    new = [t for t in project.mirror.tasks() if not t.labelled and t.scored != expected]
-    if new and current is not None:
+    new = [t for t in project.mirror.tasks() if not t.labelled and t.scored != expected] if current is not None else []
+    if new:
         scored = score_rows(project, current, only={t.id for t in new}, timer=timer, scale=scale)
         pushed += push(project, scored.rows, expected, timer)
-    if new or _labelled(project) != project.work.get("band_labelled"):
-        pushed += replace_band(project, current, expected, scale, timer)
+    if (_labelled(project), project.mirror.max_id()) != (project.work.get("band_labelled"), project.work.get("band_max_id")):
+        pushed += replace_band(project, current, expected, scale, timer)  # labels or tasks came: the band moves on
     return pushed
 
 
@@ -87,7 +87,7 @@ def push(project: Project, rows: list[Row], mv: str, timer: Timer, band: list[in
         project.studio.import_predictions(project.id, items, chunk=project.settings.push_chunk)
         project.mirror.set_scored([r.task_id for r in rows], mv)
         if band is not None:
-            project.save(band=list(band), band_labelled=_labelled(project))
+            project.save(band=list(band), band_labelled=_labelled(project), band_max_id=project.mirror.max_id())
     return len(items)
 
 
