@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-ORDER = ["selection_speed", "predict_throughput", "predict_latency", "label_efficiency", "refresh_latency"]
+ORDER = ["selection_speed", "predict_throughput", "predict_latency", "label_efficiency", "refresh_latency", "first_hour"]
 
 
 def main() -> None:

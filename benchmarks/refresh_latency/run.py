@@ -34,15 +34,15 @@ import time
 from importlib.metadata import version
 from pathlib import Path
 
-import httpx
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "benchmarks"))
 from machine import cpu_name  # noqa: E402
 DATA = Path(os.environ.get("DATA", REPO.parent / "shared" / "data"))
-sys.path.insert(0, str(REPO / "tests" / "e2e"))  # the e2e fixtures' helpers start Label Studio the same way
-from conftest import _ls_environment, _wait_for_label_studio, free_port, log_tail, stop_process  # noqa: E402
+from ls_stack import (  # noqa: E402
+    _ls_environment, _wait_for_label_studio, choice, free_port, start, stop_process, up, wait,
+)
 
 CONFIG = (
     '<View><Text name="text" value="$text"/>'
@@ -56,25 +56,10 @@ def rows(n: int) -> list[dict[str, str]]:
         return list(csv.DictReader(fh))[:n]
 
 
-def choice(label: str) -> list[dict]:
-    return [{"from_name": "label", "to_name": "text", "type": "choices", "value": {"choices": [label]}}]
 
 
-def start(cmd: list[str], log: Path, env: dict[str, str], cwd: Path | None = None) -> subprocess.Popen:
-    with open(log, "wb") as fh:
-        return subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, cwd=cwd,
-                                start_new_session=True)
 
 
-def wait(check, timeout: float, what: str, log: Path, every: float = 0.05):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise SystemExit(f"timed out waiting for {what}:\n{log_tail(log, 60)}")
-        time.sleep(every)
 
 
 def main() -> None:
@@ -105,7 +90,7 @@ def main() -> None:
         procs.append(start([str(BIN / "textal"), "serve", "--store", str(work / "no-store"), "--data-dir", str(state),
                             "--port", str(backend_port), "--log-level", "warning"], work / "serve.log", env))
         url = _wait_for_label_studio(procs[0], ls_port, token, work / "ls.log")
-        wait(lambda: _up(f"http://127.0.0.1:{backend_port}/health"), 300, "textal serve", work / "serve.log", 0.3)
+        wait(lambda: up(f"http://127.0.0.1:{backend_port}/health"), 300, "textal serve", work / "serve.log", 0.3)
         print(f"# Label Studio, textal serve and textal worker up in {time.perf_counter() - t:.0f} s", file=sys.stderr)
 
         from label_studio_sdk import LabelStudio
@@ -226,11 +211,6 @@ def main() -> None:
               f"{burst_s[1]:.1f} s after the first submit ({burst_s[1] - burst_s[0]:.1f} s after the last).")
 
 
-def _up(url: str) -> bool:
-    try:
-        return httpx.get(url, timeout=2).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 def _records(state: Path, pid: int) -> list[dict]:

@@ -15,6 +15,7 @@ from ml_backend.scoring.clusters import fit_centroids, save_centroids
 from ml_backend.scoring.loaded import model_version_name
 from ml_backend.state.pool import PoolTask
 from ml_backend.worker.current import TRAINING_FILE, Current, Parent, serving_parent
+from ml_backend.worker.judging import judge
 from ml_backend.worker.labels import LabelSplit, label_counts
 from ml_backend.worker.project import Project
 from ml_backend.worker.publisher import push_all, refresh
@@ -26,7 +27,6 @@ from textal.fast_tier import (
     heldout_metrics,
     pool_uncertainty,
 )
-from textal.promotion import net_worse_items, promotion
 
 log = logging.getLogger("ml_backend.worker")
 
@@ -53,13 +53,8 @@ def train_and_publish(project: Project, reason: str, snapshot: LabelSnapshot, sp
         proba_eval = model.predict_proba_embeddings(X_eval) if eval_ids else None
         metrics = heldout_metrics(proba_eval, eval_labels, classes, multi) if eval_ids else None
         calibration = calibration_figures(proba_eval, eval_labels, classes, multi) if eval_ids else None
-        parent = serving_parent(p, eval_ids, X_eval, encoder)
-        old = parent.proba if parent is not None else None
-        parent_metrics = heldout_metrics(old, eval_labels, classes, multi) if old is not None else None
-        worse = net_worse_items(proba_eval, old, eval_labels, classes, multi) if old is not None else None
-        decision = promotion(metrics, parent_metrics, margin=settings.promote_margin, min_eval=settings.min_eval,
-                             worse_items=worse, train_size=len(train_ids),
-                             parent_train_size=parent.train_size if parent is not None else None)
+        judged = judge(p, metrics, proba_eval, eval_ids, eval_labels, X_eval, encoder, len(train_ids))
+        parent, parent_metrics, decision = judged.parent, judged.parent_metrics, judged.decision
     training = {"train": {str(i): split.train[i] for i in train_ids}, "eval": {str(i): split.held[i] for i in eval_ids}}
     with timer.phase("centroids"):
         centroids = pool_centroids(p, encoder, split.tasks)

@@ -11,13 +11,12 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from ml_backend.worker.current import serving_parent
+from ml_backend.worker.judging import judge
 from ml_backend.worker.labels import LabelSplit
 from ml_backend.worker.project import Project
 from ml_backend.worker.timing import Timer, now_iso
 from textal.fast_tier import fit_head, heldout_metrics
 from textal.fsutil import pid_alive
-from textal.promotion import net_worse_items, promotion
 
 log = logging.getLogger("ml_backend.worker")
 
@@ -59,13 +58,8 @@ def finetune(project: Project, reason: str, split: LabelSplit, timer: Timer) -> 
         proba_eval = head.predict_proba_embeddings(X_eval)
         metrics = heldout_metrics(proba_eval, eval_labels, classes, multi) if eval_ids else None
         old_encoder = p.encoder
-        parent = serving_parent(p, eval_ids, embed(old_encoder, [text_of[i] for i in eval_ids]), old_encoder)
-        old = parent.proba if parent is not None else None
-        parent_metrics = heldout_metrics(old, eval_labels, classes, multi) if old is not None else None
-        worse = net_worse_items(proba_eval, old, eval_labels, classes, multi) if old is not None else None
-        decision = promotion(metrics, parent_metrics, margin=settings.promote_margin, min_eval=settings.min_eval,
-                             worse_items=worse, train_size=len(train_ids),
-                             parent_train_size=parent.train_size if parent is not None else None)
+        decision = judge(p, metrics, proba_eval, eval_ids, eval_labels, embed(old_encoder, [text_of[i] for i in eval_ids]),
+                         old_encoder, len(train_ids)).decision
     if not decision.promote:
         shutil.rmtree(target, ignore_errors=True)
         p.save(labels_at_finetune=len(train_ids), last_finetune={"at": now_iso(), "adopted": False, "reason": decision.reason})

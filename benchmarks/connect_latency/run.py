@@ -1,0 +1,122 @@
+"""Connect-to-predicted: a Label Studio project that already holds its tasks is connected to textal; how long until
+every task holds a prediction that Label Studio orders by, and until the evaluation slice is marked?
+
+Starts a real Label Studio, `textal serve` and `textal worker` over a base model (the fast tier,
+frozen MiniLM + logistic head, `textal train --model embed-head` on 300 SMS), imports N tasks
+(SMS texts, the test and train splits, repeated with a numbered suffix past their 5,572 rows),
+then connects the backend and times, from that call: every task predicted under the project's
+``model_version``, and the slice marked. No reconciliation pass helps (it runs every 10 min here).
+
+    .venv/bin/python benchmarks/connect_latency/run.py --tasks 1000
+    .venv/bin/python benchmarks/connect_latency/run.py --tasks 10000
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import secrets
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "benchmarks"))
+from machine import cpu_name  # noqa: E402
+
+from ls_stack import _ls_environment, _wait_for_label_studio, free_port, start, stop_process, up, wait  # noqa: E402
+
+DATA = Path(os.environ.get("DATA", REPO.parent / "shared" / "data"))
+BIN = Path(sys.executable).parent
+CONFIG = (
+    '<View><Text name="text" value="$text"/>'
+    '<Choices name="label" toName="text" choice="single"><Choice value="ham"/><Choice value="spam"/></Choices></View>'
+)
+
+
+def texts(n: int) -> list[str]:
+    """``n`` SMS texts: the test split, then the train split, then again with a numbered suffix."""
+    rows = []
+    for split in ("test", "train"):
+        with open(DATA / "sms_spam" / f"{split}.csv", newline="") as fh:
+            rows += [r["text"] for r in csv.DictReader(fh)]
+    return [rows[i % len(rows)] + ("" if i < len(rows) else f" ({i // len(rows)})") for i in range(n)]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tasks", type=int, default=1000)
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="textal-connect-"))
+    token = secrets.token_hex(20)
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false", "PYTHONUNBUFFERED": "1"}
+    base = work / "base.csv"
+    with open(DATA / "sms_spam" / "train.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))[-300:]
+    with open(base, "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=["text", "label"])
+        writer.writeheader()
+        writer.writerows(rows)
+    import subprocess
+
+    subprocess.run([str(BIN / "textal"), "train", str(base), "--model", "embed-head", "--store", str(work / "store")],
+                   env=env, check=True, capture_output=True)
+    ls_port, port = free_port(), free_port()
+    state, worker_log = work / "backend", work / "worker.log"
+    procs = [
+        start([str(BIN / "label-studio"), "start", "--no-browser", "--internal-host", "127.0.0.1", "--port",
+               str(ls_port), "--host", f"http://127.0.0.1:{ls_port}"], work / "ls.log",
+              _ls_environment(work / "ls-data", token), cwd=work),
+        start([str(BIN / "textal"), "worker", "--store", str(work / "store"), "--data-dir", str(state),
+               "--reconcile-every", "600", "--full-every", "0"], worker_log, env),
+        start([str(BIN / "textal"), "serve", "--store", str(work / "store"), "--data-dir", str(state), "--port",
+               str(port), "--log-level", "warning"], work / "serve.log", env),
+    ]
+    try:
+        url = _wait_for_label_studio(procs[0], ls_port, token, work / "ls.log")
+        wait(lambda: up(f"http://127.0.0.1:{port}/health"), 300, "textal serve", work / "serve.log", 0.3)
+        from label_studio_sdk import LabelStudio
+
+        ls = LabelStudio(base_url=url, api_key=token, timeout=600)
+        http = ls._client_wrapper.httpx_client
+        project = ls.projects.create(title="connect latency", label_config=CONFIG)
+        pid = project.id
+        t = time.perf_counter()
+        for start_at in range(0, args.tasks, 5000):
+            chunk = texts(args.tasks)[start_at : start_at + 5000]
+            ls.projects.import_tasks(id=pid, request=[{"text": x} for x in chunk])
+        import_s = time.perf_counter() - t
+
+        def predicted() -> bool:
+            mv = ls.projects.get(id=pid).model_version or ""
+            counts = http.request(f"api/projects/{pid}/model-versions/", method="GET").json()
+            return mv.startswith("base-") and int(counts.get(mv, 0)) >= args.tasks
+
+        def marked() -> bool:
+            views = {(v.data or {}).get("title"): v.id for v in ls.views.list(project=pid)}
+            if "textal: evaluation slice" not in views:
+                return False
+            page = http.request("api/tasks/", method="GET", params={"view": views["textal: evaluation slice"],
+                                                                    "page_size": 1}).json()
+            return int(page.get("total", 0)) >= min(max(args.tasks // 10, 50), args.tasks // 2)
+
+        t = time.perf_counter()
+        ls.ml.create(url=f"http://127.0.0.1:{port}", project=pid, title="textal")
+        wait(predicted, 3600, "every task predicted", worker_log, 0.5)
+        predicted_s = time.perf_counter() - t
+        wait(marked, 600, "the slice marked", worker_log, 0.5)
+        marked_s = time.perf_counter() - t
+        phases = [line.split(": ", 1)[-1] for line in worker_log.read_text().splitlines() if "pushed" in line]
+    finally:
+        for proc in procs:
+            stop_process(proc)
+    print(f"| {args.tasks:,} | {import_s:.0f} | {predicted_s:.1f} | {marked_s:.1f} |")
+    print(f"\n(machine: {cpu_name()}, {os.cpu_count()} cores; load average after {os.getloadavg()[0]:.1f})")
+    for line in phases[:3]:
+        print(f"- worker: {line}")
+
+
+if __name__ == "__main__":
+    main()
