@@ -6,7 +6,8 @@ worker sets it up (uncertainty sampling, views, a 10 % evaluation slice) and emb
 Ten seed labels (5 spam, 5 ham) give the first fast-tier model. Then, one annotation per round,
 submitted through the API with its gold label, on:
 
-1. the task Label Studio serves next (`GET /api/projects/<id>/next`; slice tasks come first);
+1. the task Label Studio serves next (`GET /api/projects/<id>/next`; one in three is a slice task
+   now that the evaluation slice is interleaved; the code before 2026-12-01 served the slice first);
 2. the first task of the "textal: most informative first" view (training tasks);
 3. the same, after a pause long enough for the worker to start deleting a stale version's
    predictions (which holds the worker ~3.5 s per 1,000 predictions): the worst case.

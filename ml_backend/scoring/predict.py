@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -49,6 +50,17 @@ def _proba_and_embeddings(loaded: LoadedModel, texts: list[str], batch_size: int
     return np.concatenate(probas)[restore], np.concatenate(embeds)[restore]
 
 
+@dataclass
+class Predicted:
+    """One scored row per task, and for the tasks that have a text (``readable``: their indices) the
+    probabilities (in the model's label order, restricted to the config's choices) and embeddings."""
+
+    rows: list[Row]
+    readable: list[int]
+    proba: np.ndarray
+    embeddings: np.ndarray | None
+
+
 def predict_rows(
     tasks: Sequence[dict[str, Any]],
     schema: TaskSchema,
@@ -60,6 +72,20 @@ def predict_rows(
     scale: ScoreScale | None = None,
 ) -> list[Row]:
     """One scored row per task, same order as ``tasks``, scored under ``scale`` (the version's, when known)."""
+    return predict(tasks, schema, loaded, scorer, max_chars=max_chars, batch_size=batch_size, scale=scale).rows
+
+
+def predict(
+    tasks: Sequence[dict[str, Any]],
+    schema: TaskSchema,
+    loaded: LoadedModel,
+    scorer: Scorer,
+    *,
+    max_chars: int,
+    batch_size: int = 32,
+    scale: ScoreScale | None = None,
+) -> Predicted:
+    """``predict_rows`` with the probabilities and embeddings behind the rows."""
     rows: list[Row | None] = [None] * len(tasks)
     texts: list[str] = []
     readable: list[int] = []
@@ -77,14 +103,13 @@ def predict_rows(
     model_labels = loaded.labels
     wanted = set(schema.labels)
     columns = [j for j, label in enumerate(model_labels) if label in wanted]
-    if not columns:
-        reason = f"the model's labels {model_labels} are none of the config's choices {list(schema.labels)}"
-        log.warning("%s: %s", loaded.model_version, reason)
-        for i in readable:
-            rows[i] = Row(_task_id(tasks[i]), None, UNREADABLE, None, False, skipped=reason)
-        return [r for r in rows if r is not None]
-    if not readable:
-        return [r for r in rows if r is not None]
+    if not columns or not readable:
+        if not columns:
+            reason = f"the model's labels {model_labels} are none of the config's choices {list(schema.labels)}"
+            log.warning("%s: %s", loaded.model_version, reason)
+            for i in readable:
+                rows[i] = Row(_task_id(tasks[i]), None, UNREADABLE, None, False, skipped=reason)
+        return Predicted([r for r in rows if r is not None], [], np.zeros((0, len(columns))), None)
 
     proba, emb = _proba_and_embeddings(loaded, texts, batch_size)
     labels = [model_labels[j] for j in columns]
@@ -102,4 +127,4 @@ def predict_rows(
             _task_id(tasks[i]), choices, float(scores[row]), int(clusters[row]), bool(held_out[row]),
             informativeness=float(informativeness[row]), confidence=confidence(proba[row], labels, choices, multi),
         )
-    return [r for r in rows if r is not None]
+    return Predicted([r for r in rows if r is not None], readable, proba, emb)

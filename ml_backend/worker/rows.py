@@ -20,7 +20,7 @@ from ml_backend.labelstudio.predictions import Row
 from ml_backend.scoring.clusters import ClusterAssigner
 from ml_backend.scoring.ls_score import UNREADABLE, ScoreScale, chosen_labels, confidence, interleave
 from ml_backend.scoring.pool import PoolScorer
-from ml_backend.scoring.predict import predict_rows
+from ml_backend.scoring.predict import predict
 from ml_backend.state.pool import PoolTask
 from ml_backend.worker.current import Current
 from ml_backend.worker.project import Project
@@ -156,26 +156,36 @@ def _committee(project: Project, current: Current, readable: list[PoolTask], X: 
 
 def base_rows(project: Project, current: Current, targets: list[PoolTask], batch: int,
               timer: Timer) -> tuple[list[Row], list[int]]:
-    """Rows of a base-store model scored as `textal serve` answers /predict, and its ``batch`` most informative tasks."""
+    """Rows of a base-store model scored as `textal serve` answers /predict, and the next ``batch`` (task ids) the
+    project's strategy picks over the base model's view of the open tasks."""
+    strategy = project.strategy
     try:
-        scorer = Scorer(project.strategy).require_per_batch()
+        scorer = Scorer(strategy).require_per_batch()
     except TextalError:
         log.info("project %s: strategy %s needs the project's own model; the base model is scored by %s",
-                 project.id, project.strategy, DEFAULT_STRATEGY)
-        scorer = Scorer(DEFAULT_STRATEGY)
+                 project.id, strategy, DEFAULT_STRATEGY)
+        strategy, scorer = DEFAULT_STRATEGY, Scorer(DEFAULT_STRATEGY)
     readable = [t for t in targets if t.text is not None]
     key = project.schema.text_key
     with timer.phase("score"):
-        scored = predict_rows(
+        predicted = predict(
             [{"id": t.id, "data": {key: t.text}} for t in readable], project.schema, current.loaded, scorer,
             max_chars=project.settings.max_text_chars,
-        ) if readable else []
-    row_of = {row.task_id: row for row in scored}
-    rows = [replace(row_of[t.id], held_out=t.eval) if t.id in row_of else Row(t.id, None, UNREADABLE, None, t.eval)
-            for t in targets]
-    candidates = sorted((r for r in rows if not r.held_out and r.informativeness is not None),
-                        key=lambda r: -r.informativeness)
-    return rows, [r.task_id for r in candidates[:batch]]
+        )
+        row_of = {row.task_id: row for row in predicted.rows}
+        rows = [replace(row_of[t.id], held_out=t.eval) if t.id in row_of else Row(t.id, None, UNREADABLE, None, t.eval)
+                for t in targets]
+        picks: list[int] = []
+        if batch and len(predicted.readable):
+            scored = [readable[i] for i in predicted.readable]
+            selection = select_batch(
+                get_strategy(strategy), batch, np.random.default_rng([project.settings.seed, len(targets)]),
+                labelled=np.zeros(len(scored), dtype=bool), held_out=np.array([t.eval for t in scored], dtype=bool),
+                proba=predicted.proba, embeddings=predicted.embeddings, texts=[t.text for t in scored],
+                multi_label=project.schema.multi_label,
+            )
+            picks = [scored[i].id for i in selection.indices]
+    return rows, picks
 
 
 def cold_rows(project: Project, tasks: list[PoolTask], timer: Timer) -> Scored:
