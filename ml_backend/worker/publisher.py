@@ -4,9 +4,9 @@ project switched to that ``model_version``, so the label stream never mixes vers
 Before any model exists, only the band is pushed (coverage picks with the evaluation slice
 interleaved, no guesses) under ``COLD_START_VERSION``. A refresh pushes only what Label Studio
 lacks: every task when the project is not on the current version yet (after deleting any partial
-set of it), else the tasks new since; and when labels arrived but the serving version stays (no
-model yet, or a new one not promoted), the band is placed again: its old and new tasks get their
-predictions replaced in two requests.
+set of it), else the tasks new since. While the serving version stays (no model yet, or a new one
+not promoted), annotators follow the band down; once it is labelled, or when tasks are imported, the
+band is placed again: its old and new tasks get their predictions replaced in two requests.
 """
 
 from __future__ import annotations
@@ -41,9 +41,16 @@ def refresh(project: Project, timer: Timer) -> int:
     if new:
         scored = score_rows(project, current, only={t.id for t in new}, timer=timer, scale=scale)
         pushed += push(project, scored.rows, expected, timer)
-    if (_labelled(project), project.mirror.max_id()) != (project.work.get("band_labelled"), project.work.get("band_max_id")):
-        pushed += replace_band(project, current, expected, scale, timer)  # labels or tasks came: the band moves on
+    if _band_spent(project) or project.mirror.max_id() != project.work.get("band_max_id"):
+        pushed += replace_band(project, current, expected, scale, timer)  # the band was labelled, or tasks came
     return pushed
+
+
+def _band_spent(project: Project) -> bool:
+    """Whether the band holds no open task any more (while the version serving stays, the band is followed
+    down, as a batch is: placed again after every label, it would serve the same kind of task over and over)."""
+    open_ids = {t.id for t in project.mirror.tasks() if not t.labelled}
+    return not open_ids & set(project.work.get("band", []))
 
 
 def push_all(project: Project, current: Current | None, timer: Timer) -> tuple[int, dict[int, np.ndarray]]:
@@ -87,9 +94,5 @@ def push(project: Project, rows: list[Row], mv: str, timer: Timer, band: list[in
         project.studio.import_predictions(project.id, items, chunk=project.settings.push_chunk)
         project.mirror.set_scored([r.task_id for r in rows], mv)
         if band is not None:
-            project.save(band=list(band), band_labelled=_labelled(project), band_max_id=project.mirror.max_id())
+            project.save(band=list(band), band_max_id=project.mirror.max_id())
     return len(items)
-
-
-def _labelled(project: Project) -> int:
-    return sum(t.labelled for t in project.mirror.tasks())

@@ -87,8 +87,21 @@ def place(rows: list[Row], order: list[int], scale: ScoreScale | None) -> tuple[
 def band(project: Project, tasks: list[PoolTask], picks: list[int]) -> list[int]:
     """Task ids of the band: ``picks`` (ids, best first) with open slice tasks interleaved."""
     labelled = [t for t in tasks if t.labelled]
+    picks = random_share_first(project, picks, len(labelled))
     open_slice = sorted((t.id for t in tasks if t.eval and not t.labelled and t.text is not None), key=_shuffled)
     return interleave(picks, open_slice, len(labelled), sum(t.eval for t in labelled), project.settings.eval_every)
+
+
+def random_share_first(project: Project, picks: list[int], labelled: int) -> list[int]:
+    """``picks`` with one of the strategy's random picks (the last ones ``select_batch`` returns) moved to the
+    front once in every 1/random_fraction labels: a band placed again after every label would otherwise
+    never serve them."""
+    fraction = float(getattr(get_strategy(project.strategy), "random_fraction", 0.0) or 0.0)
+    n_random = int(len(picks) * fraction)
+    if not n_random or labelled % max(round(1 / fraction), 1) != round(1 / fraction) - 1:
+        return picks
+    first = picks[-n_random]
+    return [first] + [p for p in picks if p != first]
 
 
 def _shuffled(task_id: int) -> int:

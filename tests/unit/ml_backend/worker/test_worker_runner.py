@@ -43,17 +43,19 @@ def test_before_any_label_coverage_picks_are_served_with_the_slice_interleaved(h
     assert all(p["result"] == [] for p in studio.current().values())  # no model, no guess
 
 
-def test_the_band_moves_on_as_labels_arrive_before_any_model(harness, pool):
+def test_the_band_is_followed_down_then_placed_again_once_labelled(harness, pool):
     harness.retrain("TASKS_CREATED")
     first = band_order(harness)
     harness.label(first[:2], pool)  # two coverage picks, perhaps of one class only
     harness.retrain()
-    order = band_order(harness)
-    slice_ids = eval_ids(harness)
-    assert not set(first[:2]) & set(order) and order != first[2:]
-    assert order[0] in slice_ids  # the third label goes to the slice
-    assert len([t for t in harness.studio.predictions if t["model_version"] == harness.studio.model_version]) == len(
-        harness.studio.current())  # replaced, never duplicated
+    assert band_order(harness) == first[2:] and first[2] in eval_ids(harness)  # the third served is from the slice
+    harness.label(first[2:], pool)
+    harness.retrain()
+    again = band_order(harness)
+    assert again and not set(again) & set(first)
+    current = harness.studio.current()
+    assert len([p for p in harness.studio.predictions if p["model_version"] == harness.studio.model_version]) == len(
+        current)  # replaced, never duplicated
 
 
 def test_a_slice_that_fell_behind_its_share_is_served_first(harness, pool):
@@ -196,3 +198,12 @@ def test_the_base_model_is_measured_on_the_slice_as_soon_as_slice_labels_exist(t
     assert harness.retrain()["status"] == "waiting"
     records = history.read_records(harness.project().files.history_path)
     assert [(r["version"], r["base"], r["metrics"]["n"]) for r in records] == [("base-v0001", True, 3)]
+
+
+def test_once_in_ten_labels_a_random_pick_of_the_strategy_is_served_first(harness):
+    from ml_backend.worker.rows import random_share_first
+
+    project = harness.project()  # entropy: a tenth of each batch is drawn at random, at its end
+    picks = list(range(20))
+    assert random_share_first(project, picks, labelled=3) == picks
+    assert random_share_first(project, picks, labelled=9)[0] == 18 and sorted(random_share_first(project, picks, 9)) == picks
