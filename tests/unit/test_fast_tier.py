@@ -56,3 +56,18 @@ def test_pool_uncertainty_gives_both_stopping_verdicts():
     assert verdicts["overall_uncertainty"]["stop"] and verdicts["max_uncertainty"]["stop"]
     assert not pool_uncertainty(np.tile([[0.5, 0.5]], (5, 1)), False)["overall_uncertainty"]["stop"]
     assert pool_uncertainty(np.zeros((0, 2)), False) is None
+
+
+def test_the_live_head_weighs_classes_so_skewed_labels_do_not_drown_the_rare_one():
+    rng = np.random.default_rng(3)
+    X = np.vstack([rng.normal(-0.5, 1, (54, 16)), rng.normal(0.5, 1, (6, 16))]).astype(np.float32)
+    X /= np.linalg.norm(X, axis=1, keepdims=True)
+    y = ["spam"] * 54 + ["ham"] * 6  # what uncertainty sampling under a spam-shy base model asked
+    test = np.vstack([rng.normal(-0.5, 1, (200, 16)), rng.normal(0.5, 1, (200, 16))]).astype(np.float32)
+    test /= np.linalg.norm(test, axis=1, keepdims=True)
+    truth = ["spam"] * 200 + ["ham"] * 200
+    weighted = fit_head(X, y, ["ham", "spam"], False, encoder="none")
+    plain = fit_head(X, y, ["ham", "spam"], False, encoder="none", class_weight=None)
+    f1 = {name: heldout_metrics(m.predict_proba_embeddings(test), truth, ["ham", "spam"], False)["macro_f1"]
+          for name, m in (("weighted", weighted), ("plain", plain))}
+    assert f1["weighted"] > f1["plain"] + 0.1, f1
