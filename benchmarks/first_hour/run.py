@@ -69,7 +69,7 @@ def worker_idle(data_dir: Path, pid: int) -> bool:
 
 
 def run_variant(name: str, url: str, token: str, work: Path, eval_every: int | None, pythonpath: str | None,
-                labels: int) -> dict:
+                labels: int, base_model: bool = True) -> dict:
     """One project through its first ``labels`` labels; returns the served model's slice macro-F1 after each."""
     from label_studio_sdk import LabelStudio
 
@@ -83,8 +83,9 @@ def run_variant(name: str, url: str, token: str, work: Path, eval_every: int | N
         writer = csv.DictWriter(fh, fieldnames=["text", "label"])
         writer.writeheader()
         writer.writerows(rows("train", 0, BASE_TRAIN))
-    subprocess.run([str(BIN / "textal"), "train", str(base), "--model", "linear", "--store", str(folder / "store")],
-                   env=env, check=True, capture_output=True)
+    if base_model:
+        subprocess.run([str(BIN / "textal"), "train", str(base), "--model", "linear", "--store", str(folder / "store")],
+                       env=env, check=True, capture_output=True)
     state, port = folder / "backend", free_port()
     args = WORKER_ARGS + (["--eval-every", str(eval_every)] if eval_every is not None else [])
     procs = [
@@ -106,7 +107,7 @@ def run_variant(name: str, url: str, token: str, work: Path, eval_every: int | N
         gold = {tid: r["label"] for tid, r in zip(ids, pool)}
         text = {tid: r["text"] for tid, r in zip(ids, pool)}
         ls.ml.create(url=backend, project=pid, title="textal")
-        wait(lambda: (ls.projects.get(id=pid).model_version or "").startswith("base-")
+        wait(lambda: (not base_model or (ls.projects.get(id=pid).model_version or "").startswith("base-"))
              and len([t for t in ls.tasks.list(project=pid, include="id,data", page_size=1000)
                       if t.data.get("textal_eval") == 1]) >= 100, 900, "the project set up", folder / "worker.log", 1.0)
         slice_ids = sorted(t.id for t in ls.tasks.list(project=pid, include="id,data", page_size=1000)
@@ -117,7 +118,8 @@ def run_variant(name: str, url: str, token: str, work: Path, eval_every: int | N
             answer = httpx.post(f"{backend}/predict", json={"tasks": tasks, "project": str(pid)}, timeout=300).json()
             guess = [(r.get("result") or [{}])[0].get("value", {}).get("choices", ["?"])[0] for r in answer["results"]]
             truth = [gold[t] for t in slice_ids]
-            return answer["model_version"], float(f1_score(truth, guess, average="macro", labels=["ham", "spam"]))
+            return answer.get("model_version") or "no-model", float(
+                f1_score(truth, guess, average="macro", labels=["ham", "spam"], zero_division=0))
 
         base_version, base_f1 = served_f1()
         curve = []
@@ -139,7 +141,7 @@ def run_variant(name: str, url: str, token: str, work: Path, eval_every: int | N
 def summary(name: str, result: dict) -> str:
     curve, base = result["curve"], result["base_f1"]
     beats = next((c["labels"] for c in curve if c["f1"] > base), None)
-    own = next((c["labels"] for c in curve if not c["served"].startswith("base-")), None)
+    own = next((c["labels"] for c in curve if c["served"].startswith("v")), None)
     worse = sum(c["f1"] < base - 1e-9 for c in curve)
     at = {c["labels"]: c for c in curve}
     points = " | ".join(f"{at[n]['f1']:.3f}" if n in at else "-" for n in (10, 30, 60, 90, 120))
@@ -152,6 +154,7 @@ def main() -> None:
     parser.add_argument("--labels", type=int, default=120)
     parser.add_argument("--before", type=Path, default=None, help="a checkout of the code before this change")
     parser.add_argument("--out", type=Path, default=None, help="write every curve as JSON here")
+    parser.add_argument("--no-base", action="store_true", help="start cold: no base model")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="textal-first-hour-"))
     token = secrets.token_hex(20)
@@ -167,15 +170,17 @@ def main() -> None:
             variants.append(("before this change", None, str(args.before.resolve())))
         for name, every, path in variants:
             started = time.perf_counter()
-            results[name] = run_variant(name.split(" (")[0].replace(" ", "-"), url, token, work, every, path, args.labels)
+            results[name] = run_variant(name.split(" (")[0].replace(" ", "-"), url, token, work, every, path, args.labels,
+                                        base_model=not args.no_base)
             print(f"# {name}: {time.perf_counter() - started:.0f} s", file=sys.stderr)
     finally:
         stop_process(ls_proc)
     if args.out:
         args.out.write_text(json.dumps(results, indent=1))
-    print(f"### First hour: SMS spam, 1,000 tasks, base model linear on {BASE_TRAIN} SMS, {args.labels} labels\n")
+    base = "no base model (cold start)" if args.no_base else f"base model linear on {BASE_TRAIN} SMS"
+    print(f"### First hour: SMS spam, 1,000 tasks, {base}, {args.labels} labels\n")
     print(f"- command: `.venv/bin/python benchmarks/first_hour/run.py --labels {args.labels}"
-          f"{' --before <checkout>' if args.before else ''}`")
+          f"{' --no-base' if args.no_base else ''}{' --before <checkout>' if args.before else ''}`")
     print(f"- machine: {cpu_name()}, {os.cpu_count()} cores; load average after: {os.getloadavg()[0]:.1f}\n")
     print("| variant | base macro-F1 on the slice | labels until an own version serves | labels until the served "
           "model beats the base | labels at which it served worse than the base | slice labels among the first 30 "

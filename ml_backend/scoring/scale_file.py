@@ -11,14 +11,12 @@ from ml_backend.scoring.ls_score import ScoreScale
 from ml_backend.state.layout import DataLayout
 from textal.fsutil import atomic_write_text
 
-SCALE_FILE = "score_scale.json"
-
 
 class ScaleFile:
     """The scale of one project's data folder, cached until the file changes."""
 
     def __init__(self, data_dir: str | Path, project_id: int) -> None:
-        self.path = DataLayout(Path(data_dir)).worker(project_id) / SCALE_FILE
+        self.path = DataLayout(Path(data_dir)).score_scale(project_id)
         self._cache: tuple[int, str, ScoreScale] | None = None
         self._lock = threading.Lock()
 

@@ -13,6 +13,7 @@
             pool.sqlite3           the mirror of the project's tasks and annotations
             history.jsonl          one record per published version (textal.history)
             centroids.npy          k-means centroids of the pool's embeddings (Label Studio's ``cluster``)
+            score_scale.json       the score scale of the version Label Studio orders by (read by /predict)
             encoders/eNNNN/        fine-tuned encoders (the full tier)
             learning_curve.png     what `textal status` draws
         .retired/<uid>-<hex>/      state of an earlier project whose id a recreated Label Studio reused
@@ -35,6 +36,7 @@ WORK_STATE_FILE = "state.json"
 POOL_FILE = "pool.sqlite3"
 HISTORY_FILE = "history.jsonl"
 CENTROIDS_FILE = "centroids.npy"
+SCALE_FILE = "score_scale.json"
 ENCODERS_DIR = "encoders"
 LEARNING_CURVE_FILE = "learning_curve.png"
 
@@ -75,6 +77,9 @@ class DataLayout:
 
     def worker(self, project_id: int) -> Path:
         return self.project(project_id) / WORKER_DIR
+
+    def score_scale(self, project_id: int) -> Path:
+        return self.worker(project_id) / SCALE_FILE
 
     def learning_curve(self, project_id: int) -> Path:
         return self.worker(project_id) / LEARNING_CURVE_FILE
