@@ -29,6 +29,7 @@ import numpy as np
 BATCH_BAND = 1e-3  # the narrowest band: with no scale, and for tiny bands
 UNREADABLE = 1.0
 DEFAULT_THRESHOLD = 0.5
+PREFILL_MARGIN = 0.2  # a single-label guess is pre-filled only when it leads the runner-up by this much
 SCALE_POINTS = 201  # quantiles kept of the pool's informativeness
 MAX_BAND = 0.5
 
@@ -91,11 +92,16 @@ def ls_scores(informativeness: np.ndarray, batch: Sequence[int] | np.ndarray = (
 def chosen_labels(
     p: np.ndarray, labels: Sequence[str], multi_label: bool, thresholds: dict[str, float] | None = None
 ) -> list[str]:
-    """The labels a prediction ticks: the most likely one, or every one over its threshold."""
+    """The labels a prediction ticks: every one over its threshold (multi-label), or the most likely one, unless
+    it leads the runner-up by less than ``PREFILL_MARGIN``: a coin-flip guess pre-filled anchors the annotator
+    on it, so the task is shown without one."""
     if multi_label:
         thresholds = thresholds or {}
         return [lab for lab, q in zip(labels, p) if q >= thresholds.get(lab, DEFAULT_THRESHOLD)]
-    return [labels[int(np.argmax(p))]]
+    p = np.asarray(p, dtype=np.float64)
+    top = int(np.argmax(p))
+    runner_up = float(np.max(np.delete(p, top))) if len(p) > 1 else 0.0
+    return [labels[top]] if p[top] - runner_up >= PREFILL_MARGIN else []
 
 
 def confidence(p: np.ndarray, labels: Sequence[str], choices: Sequence[str], multi_label: bool) -> float | None:

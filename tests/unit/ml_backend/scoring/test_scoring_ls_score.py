@@ -36,6 +36,8 @@ def test_the_band_ends_with_the_batch_and_leaves_the_rest_of_the_slice_for_later
 
 def test_the_chosen_labels_are_the_top_one_or_all_over_their_threshold():
     assert chosen_labels(np.array([0.3, 0.7]), ["ham", "spam"], False) == ["spam"]
+    assert chosen_labels(np.array([0.45, 0.55]), ["ham", "spam"], False) == []  # a coin flip: no guess pre-filled
+    assert chosen_labels(np.array([0.5, 0.3, 0.2]), ["a", "b", "c"], False) == ["a"]
     assert chosen_labels(np.array([0.6, 0.2, 0.9]), ["a", "b", "c"], True) == ["a", "c"]
     assert chosen_labels(np.array([0.6, 0.2, 0.9]), ["a", "b", "c"], True, {"c": 0.95}) == ["a"]
 
