@@ -60,6 +60,7 @@ def test_label_studio_stores_textal_predictions_and_orders_tasks_by_its_score(la
     tasks = list(ls.tasks.list(project=project.id, fields="all"))
     assert sorted(t.id for t in tasks) == task_ids
     blank = next(t.id for t in tasks if not t.data["text"].strip())
+    guessed = 0
     for task in tasks:
         assert len(task.predictions) == 1, task.id
         prediction = task.predictions[0]
@@ -67,8 +68,12 @@ def test_label_studio_stores_textal_predictions_and_orders_tasks_by_its_score(la
         if task.id == blank:
             assert prediction.result == [] and prediction.score == 1.0
         else:
-            assert prediction.result[0]["value"]["choices"][0] in {"ham", "spam"}
-            assert 0.0 <= prediction.score <= 1.0
+            assert 0.0 <= prediction.score < 1.0
+            if prediction.result:  # a guess only where the model is sure enough to pre-fill one
+                assert prediction.result[0]["value"]["choices"][0] in {"ham", "spam"}
+                assert 0.6 <= prediction.result[0]["score"] <= 1.0
+                guessed += 1
+    assert guessed > len(tasks) // 2
 
     # textal's own order for the same tasks, asked of the backend directly
     answer = httpx.post(
