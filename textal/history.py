@@ -80,7 +80,12 @@ def verdicts(records: Sequence[dict[str, Any]], min_eval: int = STOP_MIN_EVAL, w
     promoted = [r for r in records if r.get("promoted", True) and not r.get("base")]
     out: list[StopVerdict] = []
     history = [_metric(r) for r in promoted if int((r.get("metrics") or {}).get("n", 0)) >= min_eval]
-    out.append(metric_plateau([v for v in history if v is not None]))
+    plateau = metric_plateau([v for v in history if v is not None])
+    judged = [r for r in promoted if _metric(r) is not None]
+    if judged and not history:  # figures exist, on too small a slice to count
+        plateau = replace(plateau, reason=f"{plateau.reason} judged on at least {min_eval} labelled slice tasks "
+                                         f"(the latest version was judged on {int(judged[-1]['metrics'].get('n', 0))})")
+    out.append(plateau)
     sets = [r["stop_set"] for r in promoted if isinstance(r.get("stop_set"), dict) and r["stop_set"].get("ids")]
     if sets:
         recent = sets[-(window + 1):]

@@ -51,6 +51,7 @@ def test_no_rule_says_stop_before_enough_training_labels_and_slice_labels():
     held_back = {v.rule: v for v in verdicts(records)}  # defaults: 100 training labels, 50 slice labels
     assert not any(v.stop for v in held_back.values())
     assert "not before 100 training labels and 50 labelled evaluation-slice tasks (now 29 and 30)" in held_back["stabilising_predictions"].reason
+    assert "judged on at least 50 labelled slice tasks (the latest version was judged on 30)" in held_back["metric_plateau"].reason
     enough = [record(f"v{i:04d}", 0.8, n=60, train=120, pred=[0, 1, 1, 0]) for i in range(6)]
     assert {v.rule for v in verdicts(enough) if v.stop} == {"metric_plateau", "stabilising_predictions"}
 
