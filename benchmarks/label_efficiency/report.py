@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[1]
 
 # Quoted from issue 4: best peer strategy, AUC, L95, L98; random's AUC, L95, L98 (None: not reached).
 PEERS = {
@@ -21,6 +22,11 @@ PEERS = {
 def load(name: str) -> dict | None:
     path = HERE / name / "results.json"
     return json.loads(path.read_text()) if path.is_file() else None
+
+
+def relative_command(command: str) -> str:
+    """The recorded command with this machine's folders written relative to the repository root."""
+    return command.replace(f"{REPO.parent}/shared/", "../shared/").replace(f"{REPO}/", "")
 
 
 def fmt_labels(value: int | None) -> str:
@@ -157,7 +163,7 @@ def main() -> None:
         if name.endswith("practice"):
             out += ["", "Stopping rules: where each would have fired, and what labelling on to the budget gained.", ""]
             out += stopping_table(results, list(results["settings"]["strategies"]))
-        out += ["", f"Command: `{results['command']}`  ", f"Wall time: {wall.read_text().strip() if wall.is_file() else '?'} s "
+        out += ["", f"Command: `{relative_command(results['command'])}`  ", f"Wall time: {wall.read_text().strip() if wall.is_file() else '?'} s "
                 f"on {env['cpus']} CPUs ({env['machine']}), Python {env['python']}, "
                 + ", ".join(f"{k} {v}" for k, v in env["packages"].items()) + f", textal {env['textal']}.", ""]
     (HERE / "RESULTS.md").write_text("\n".join(out) + "\n")
