@@ -17,6 +17,7 @@ import argparse
 import csv
 import os
 import secrets
+import subprocess
 import sys
 import tempfile
 import time
@@ -59,8 +60,6 @@ def main() -> None:
         writer = csv.DictWriter(fh, fieldnames=["text", "label"])
         writer.writeheader()
         writer.writerows(rows)
-    import subprocess
-
     subprocess.run([str(BIN / "textal"), "train", str(base), "--model", "embed-head", "--store", str(work / "store")],
                    env=env, check=True, capture_output=True)
     ls_port, port = free_port(), free_port()

@@ -87,7 +87,8 @@ def updated_since(stamp: str) -> dict[str, Any]:
 class Studio:
     """One Label Studio server, as one API user."""
 
-    def __init__(self, url: str, api_key: str, timeout: float = 60.0, retries: int = 2) -> None:
+    def __init__(self, url: str, api_key: str, timeout: float = 60.0, retries: int = 2,
+                 fallback_key: str | None = None) -> None:
         if not url or not url.startswith(("http://", "https://")):
             raise StudioError(f"Label Studio URL must start with http:// or https://, got {url!r}")
         if not api_key:
@@ -97,7 +98,7 @@ class Studio:
         self.timeout = timeout
         self.retries = retries  # the SDK's own quick retries of a failed call (connection refused, 5xx)
         self._client = None
-        self._fallback_key: str | None = None
+        self._fallback_key = fallback_key if fallback_key != api_key else None  # tried when ``api_key`` is refused
 
     def __repr__(self) -> str:  # never the token
         return f"Studio({self.url!r})"
@@ -115,9 +116,7 @@ class Studio:
             raise StudioError(
                 f"no API token for Label Studio at {url} (none sent at /setup); set {LABEL_STUDIO_KEY_ENV} for the worker"
             )
-        studio = cls(url, key)
-        studio._fallback_key = token if token and token != key else None
-        return studio
+        return cls(url, key, fallback_key=token)
 
     def check_key(self) -> None:
         """Raise StudioError if Label Studio refuses the key (StudioUnavailable if it cannot be reached)."""

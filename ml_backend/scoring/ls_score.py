@@ -78,17 +78,6 @@ class ScoreScale:
         return cls(quantiles, float(min(max(float(data.get("band", BATCH_BAND)), BATCH_BAND), MAX_BAND)))
 
 
-def ls_scores(informativeness: np.ndarray, batch: Sequence[int] | np.ndarray = (),
-              scale: ScoreScale | None = None) -> np.ndarray:
-    """Label Studio scores for each row under ``scale`` (default: none), ``batch`` (row indices, best first) in the band."""
-    scale = scale or ScoreScale()
-    scores = scale.scores(informativeness)
-    batch = np.asarray(batch, dtype=np.int64)
-    if len(batch):
-        scores[batch] = scale.band_scores(len(batch))
-    return scores
-
-
 def chosen_labels(
     p: np.ndarray, labels: Sequence[str], multi_label: bool, thresholds: dict[str, float] | None = None
 ) -> list[str]:

@@ -19,7 +19,7 @@ from ml_backend.labelstudio.predictions import Row
 from ml_backend.labelstudio.schema import TaskSchema
 from ml_backend.labelstudio.tasks import is_eval, task_text
 from ml_backend.scoring.loaded import LoadedModel
-from ml_backend.scoring.ls_score import UNREADABLE, ScoreScale, chosen_labels, confidence, ls_scores
+from ml_backend.scoring.ls_score import UNREADABLE, ScoreScale, chosen_labels, confidence
 from textal.scoring import Scorer
 
 log = logging.getLogger("ml_backend.scoring")
@@ -61,20 +61,6 @@ class Predicted:
     embeddings: np.ndarray | None
 
 
-def predict_rows(
-    tasks: Sequence[dict[str, Any]],
-    schema: TaskSchema,
-    loaded: LoadedModel,
-    scorer: Scorer,
-    *,
-    max_chars: int,
-    batch_size: int = 32,
-    scale: ScoreScale | None = None,
-) -> list[Row]:
-    """One scored row per task, same order as ``tasks``, scored under ``scale`` (the version's, when known)."""
-    return predict(tasks, schema, loaded, scorer, max_chars=max_chars, batch_size=batch_size, scale=scale).rows
-
-
 def predict(
     tasks: Sequence[dict[str, Any]],
     schema: TaskSchema,
@@ -85,7 +71,8 @@ def predict(
     batch_size: int = 32,
     scale: ScoreScale | None = None,
 ) -> Predicted:
-    """``predict_rows`` with the probabilities and embeddings behind the rows."""
+    """One scored row per task, same order as ``tasks``, scored under ``scale`` (the version's, when known), with
+    the probabilities and embeddings behind them."""
     rows: list[Row | None] = [None] * len(tasks)
     texts: list[str] = []
     readable: list[int] = []
@@ -119,7 +106,7 @@ def predict(
         proba = proba / np.maximum(proba.sum(axis=1, keepdims=True), 1e-12)
     held_out = np.array([is_eval(tasks[i].get("data") or {}) for i in readable], dtype=bool)
     informativeness = scorer.informativeness(proba, multi, embeddings=emb, texts=texts)
-    scores = ls_scores(informativeness, scale=scale)
+    scores = (scale or ScoreScale()).scores(informativeness)
     clusters = loaded.clusters.assign(emb)
     for row, i in enumerate(readable):
         choices = chosen_labels(proba[row], labels, multi, loaded.thresholds)

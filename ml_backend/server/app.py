@@ -30,7 +30,7 @@ from ml_backend.queue.jobs import Jobs
 from ml_backend.scoring.loaded import model_version_name
 from ml_backend.scoring.ls_score import ScoreScale
 from ml_backend.scoring.scale_file import ScaleFile
-from ml_backend.scoring.predict import predict_rows
+from ml_backend.scoring.predict import predict as predict_tasks
 from ml_backend.server.guards import BasicAuth, BodyLimit
 from ml_backend.server.requests import BadRequest, project_ref, read_json, require
 from ml_backend.server.slots import ModelCatalog
@@ -212,10 +212,10 @@ def create_app(settings: ServerSettings, *, jobs: Jobs | None = None) -> FastAPI
                 reason = f"no model published yet in {settings.store} or the project's own store; train one first"
                 log.warning("predict for project %s: %s", state.id, reason)
                 return {"results": no_model_results(len(tasks), reason), "model_version": NO_MODEL_VERSION}
-            rows = predict_rows(
+            rows = predict_tasks(
                 tasks, state.schema, loaded, scorer, max_chars=settings.max_text_chars, batch_size=settings.batch_size,
                 scale=backend.scale(state.id, loaded.model_version),
-            )
+            ).rows
             results = [prediction(row, state.schema, loaded.model_version) for row in rows]
             log.info(
                 "predicted %d tasks of project %s with %s in %.0f ms",

@@ -62,6 +62,8 @@ def score_rows(project: Project, current: Current | None, only: set[int] | None,
     else:
         rows, picks, proba = own_rows(project, current, tasks, targets, batch, timer)
     order = band(project, tasks, picks) if only is None else []
+    if only is not None and scale is None:  # a few tasks alone make no scale: without the version's, none
+        scale = ScoreScale()
     rows, scale = place(rows, order, scale)
     return Scored(rows, order, scale, proba)
 

@@ -61,8 +61,8 @@ def test_the_base_model_starts_the_curve_as_last_measured_and_never_counts_as_a_
     records = [{**base, "metrics": {"macro_f1": 0.6, "n": 10}}, record("v0001", 0.5, train=12, promoted=False),
                {**base, "metrics": {"macro_f1": 0.65, "n": 20}}, record("v0002", 0.7, train=30)]
     assert curve_points(records)["macro_f1"] == [(0, 0.65, True), (12, 0.5, False), (30, 0.7, True)]
-    assert [r["version"] for r in records if r.get("base")] and all(
-        "base" not in v.reason for v in verdicts(records, min_eval=0, min_train=0))
+    plateau = {v.rule: v for v in verdicts(records, min_eval=0, min_train=0)}["metric_plateau"]
+    assert plateau.figures["history"] == [0.7]  # the promoted project version only: no base, no held-back one
 
 
 def test_the_learning_curve_plots_every_version_with_a_score_including_the_base_model():

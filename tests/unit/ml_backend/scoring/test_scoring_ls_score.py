@@ -5,15 +5,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ml_backend.scoring.ls_score import BATCH_BAND, ScoreScale, chosen_labels, interleave, ls_scores
+from ml_backend.scoring.ls_score import BATCH_BAND, ScoreScale, chosen_labels, interleave
 
 
-def test_scores_put_the_band_first_in_its_order_then_the_rest_by_informativeness():
+def test_without_a_scale_scores_follow_informativeness_above_a_narrow_band():
     inf = np.array([0.9, 0.1, 0.5, 0.99, 0.3])
-    scores = ls_scores(inf, batch=np.array([4, 1]))
-    assert 0 < scores[4] < scores[1] < BATCH_BAND <= scores[3] < scores[0] < scores[2]
-    assert scores[0] == pytest.approx(1 - 0.9, abs=BATCH_BAND)
-    assert np.argsort(scores).tolist() == [4, 1, 3, 0, 2]
+    scale = ScoreScale()
+    scores = scale.scores(inf)
+    assert scores.min() >= BATCH_BAND and scores[0] == pytest.approx(1 - 0.9, abs=BATCH_BAND)
+    assert np.argsort(scores).tolist() == [3, 0, 2, 4, 1]  # most informative first
+    assert np.all(scale.band_scores(2) < scores.min())  # the band goes before every other task
 
 
 @pytest.mark.parametrize(
@@ -44,7 +45,7 @@ def test_the_chosen_labels_are_the_top_one_or_all_over_their_threshold():
 
 def test_a_scale_spreads_a_confident_pool_over_zero_to_one_keeping_the_order():
     inf = np.random.default_rng(0).uniform(1e-6, 1e-3, 500)  # a sure model: raw scores would all read 0.999 or 1.000
-    assert len({f"{s:.3f}" for s in ls_scores(inf)}) <= 2
+    assert len({f"{s:.3f}" for s in ScoreScale().scores(inf)}) <= 2
     scale = ScoreScale.from_pool(inf, band_size=25)
     scores = scale.scores(inf)
     assert scale.band == pytest.approx(0.05) and scores.min() >= 0.05 and scores.max() <= 1.0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ml_backend.scoring.ls_score import ls_scores
+from ml_backend.scoring.ls_score import ScoreScale
 from textal.scoring import Scorer
 from textal.store import ModelStore
 
@@ -58,7 +58,7 @@ def test_predict_gives_one_result_per_task_in_order(client, project_uid, pool_te
 def test_score_is_the_label_studio_score_of_normalised_entropy(client, project_uid, pool_texts, tasks_for, spam_model):
     results = client.post("/predict", json={"tasks": tasks_for(pool_texts), "project": project_uid}).json()["results"]
     proba = spam_model.predict_proba(pool_texts)
-    expected = ls_scores(Scorer("entropy").informativeness(proba, False))
+    expected = ScoreScale().scores(Scorer("entropy").informativeness(proba, False))
     np.testing.assert_allclose([r["score"] for r in results], expected, atol=1e-9)
     # the least certain prediction has the lowest score, which Label Studio shows first
     assert int(np.argmin([r["score"] for r in results])) == int(np.argmax(-np.abs(proba[:, 0] - 0.5)))
@@ -179,4 +179,4 @@ def test_a_strategy_chosen_at_setup_is_remembered_and_scores_the_project(
     results = c.post("/predict", json={"tasks": tasks_for(pool_texts), "project": "12.1"}).json()["results"]
     top = spam_model.predict_proba(pool_texts).max(axis=1)
     # least confidence over two labels, calibrated to [0, 1]: 1 - p_max maps 0.5 -> 1 and 0 -> 0
-    np.testing.assert_allclose([r["score"] for r in results], ls_scores((1.0 - top) / 0.5), atol=1e-9)
+    np.testing.assert_allclose([r["score"] for r in results], ScoreScale().scores((1.0 - top) / 0.5), atol=1e-9)

@@ -8,7 +8,7 @@ import time
 import numpy as np
 import pytest
 
-from ml_backend.scoring.ls_score import ls_scores
+from ml_backend.scoring.ls_score import ScoreScale
 from ml_backend.server import slots as serving
 from ml_backend.server.slots import ModelSlot
 from textal.scoring import Scorer
@@ -23,7 +23,7 @@ def predict(client, texts, project="7.1717000000"):
 
 
 def expected_scores(model, texts):
-    return ls_scores(Scorer("entropy").informativeness(model.predict_proba(texts), False))
+    return ScoreScale().scores(Scorer("entropy").informativeness(model.predict_proba(texts), False))
 
 
 @pytest.fixture

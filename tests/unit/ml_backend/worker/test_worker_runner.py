@@ -9,6 +9,7 @@ from ml_backend.labelstudio.ordering import EVAL_VIEW, INFORMATIVE_VIEW
 from ml_backend.labelstudio.tasks import EVAL_KEY
 from ml_backend.worker.project import COLD_START_VERSION
 from textal import history
+from textal.errors import TextalError
 from textal.store import ModelStore
 
 
@@ -154,7 +155,7 @@ def test_start_training_asks_for_a_fine_tune(harness, pool):
 
 
 def test_a_project_never_connected_is_refused_with_what_to_do(harness):
-    with pytest.raises(Exception, match="connect `textal serve`"):
+    with pytest.raises(TextalError, match="connect `textal serve`"):
         harness.runner.retrain(99, "webhook", False)
 
 
