@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,13 @@ LABEL_STUDIO_URL_ENV = "LABEL_STUDIO_URL"
 LABEL_STUDIO_KEY_ENV = "LABEL_STUDIO_API_KEY"
 MAX_TEXT_CHARS = 20_000
 MAX_BODY_MB = 8.0
+PREFILL_MARGIN = 0.2
+# The worker settings one project may set for itself (a recipe, through the ML backend's extra_params), with
+# their types; the rest are the worker's. ``strategy`` is a project setting too, kept in its own field.
+PROJECT_PARAMS: dict[str, type] = {
+    "batch": int, "eval_fraction": float, "eval_min": int, "eval_every": int, "full_every": int,
+    "promote_margin": float, "min_eval": int, "prefill_margin": float, "encoder": str,
+}
 
 Environ = Mapping[str, str]
 
@@ -136,6 +143,7 @@ class WorkerSettings:
     batch: int = 20  # the strategy's next batch goes first in Label Studio's order
     eval_every: int = 3  # one evaluation-slice task in every this many served (0: the whole slice first)
     full_every: int = 500  # new labels between full fine-tunes (0: only on request)
+    prefill_margin: float = PREFILL_MARGIN  # a guess is pre-filled only when it leads the runner-up by this much
     full_epochs: int = 2
     full_min_steps: int = 100
     promote_margin: float = DEFAULT_MARGIN
@@ -176,6 +184,8 @@ class WorkerSettings:
             raise BackendConfigError("--full-epochs and --push-chunk must be at least 1, --full-min-steps 0 or more")
         if not (self.promote_margin >= 0):
             raise BackendConfigError(f"--promote-margin must be 0 or more (inf: always promote), got {self.promote_margin}")
+        if not 0.0 <= self.prefill_margin <= 1.0:
+            raise BackendConfigError(f"--prefill-margin must be in [0, 1], got {self.prefill_margin}")
         if not 0.0 <= self.agreement_threshold <= 1.0:
             raise BackendConfigError(f"--agreement must be in [0, 1], got {self.agreement_threshold}")
         if self.reconcile_s <= 0 or self.deep_reconcile_s <= 0:
@@ -184,6 +194,10 @@ class WorkerSettings:
 
         get_strategy(self.strategy)  # an unknown name fails at start, not in the first job
         return self
+
+    def for_project(self, params: Mapping[str, Any] | None) -> WorkerSettings:
+        """These settings with a project's own ``params`` (see ``project_params``) in place of the worker's."""
+        return replace(self, **params) if params else self
 
     def to_dict(self) -> dict[str, Any]:
         """The settings as JSON-ready values (what the worker logs); never the API key."""
@@ -206,3 +220,31 @@ def _positive_float(env: Environ, name: str, default: float) -> float:
     if value <= 0:
         raise BackendConfigError(f"{name} must be positive, got {raw}")
     return value
+
+
+def project_params(extra: Mapping[str, Any]) -> dict[str, Any]:
+    """The project settings in ``extra`` (a recipe's, or /setup's extra_params), checked like the worker's flags;
+    raises BackendConfigError naming the first unknown key or bad value. ``strategy`` is left to the caller."""
+    params: dict[str, Any] = {}
+    for key, value in extra.items():
+        if key == "strategy":
+            continue
+        kind = PROJECT_PARAMS.get(key)
+        if kind is None:
+            allowed = ", ".join(["strategy", *PROJECT_PARAMS])
+            raise BackendConfigError(f"unknown project setting {key!r}; allowed: {allowed}")
+        if kind is str:
+            if not isinstance(value, str) or (value != DEFAULT_ENCODER and not Path(value).is_dir()):
+                raise BackendConfigError(f"project setting {key!r} must be {DEFAULT_ENCODER!r} or a model folder on the "
+                                         f"worker's machine, got {value!r}")
+            params[key] = value
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or (kind is int and not isinstance(value, int)):
+            raise BackendConfigError(f"project setting {key!r} must be {'an integer' if kind is int else 'a number'}, "
+                                     f"got {value!r}")
+        try:
+            WorkerSettings(data_dir=Path(".")).for_project({key: kind(value)}).check()
+        except BackendConfigError as exc:
+            raise BackendConfigError(f"project setting {key!r}: {exc}") from None
+        params[key] = kind(value)
+    return params

@@ -7,6 +7,7 @@ on; choices the config does not have are never emitted; a task textal cannot rea
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -14,6 +15,8 @@ from typing import Any
 from ml_backend.labelstudio.schema import TaskSchema
 
 NO_MODEL_VERSION = "no-model"  # the model_version answered before any model is published
+COLD_START_VERSION = "textal-cold-start"  # model_version of the coverage ordering before any model exists
+TEXTAL_VERSION_RE = re.compile(rf"^(base-)?v\d{{4,}}$|^{COLD_START_VERSION}$")  # the model_versions textal pushes
 
 
 @dataclass(frozen=True)

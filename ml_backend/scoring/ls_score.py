@@ -26,10 +26,11 @@ from typing import Any
 
 import numpy as np
 
+from ml_backend.config import PREFILL_MARGIN
+
 BATCH_BAND = 1e-3  # the narrowest band: with no scale, and for tiny bands
 UNREADABLE = 1.0
 DEFAULT_THRESHOLD = 0.5
-PREFILL_MARGIN = 0.2  # a single-label guess is pre-filled only when it leads the runner-up by this much
 SCALE_POINTS = 201  # quantiles kept of the pool's informativeness
 MAX_BAND = 0.5
 
@@ -79,10 +80,11 @@ class ScoreScale:
 
 
 def chosen_labels(
-    p: np.ndarray, labels: Sequence[str], multi_label: bool, thresholds: dict[str, float] | None = None
+    p: np.ndarray, labels: Sequence[str], multi_label: bool, thresholds: dict[str, float] | None = None,
+    margin: float = PREFILL_MARGIN,
 ) -> list[str]:
     """The labels a prediction ticks: every one over its threshold (multi-label), or the most likely one, unless
-    it leads the runner-up by less than ``PREFILL_MARGIN``: a coin-flip guess pre-filled anchors the annotator
+    it leads the runner-up by less than ``margin``: a coin-flip guess pre-filled anchors the annotator
     on it, so the task is shown without one."""
     if multi_label:
         thresholds = thresholds or {}
@@ -90,7 +92,7 @@ def chosen_labels(
     p = np.asarray(p, dtype=np.float64)
     top = int(np.argmax(p))
     runner_up = float(np.max(np.delete(p, top))) if len(p) > 1 else 0.0
-    return [labels[top]] if p[top] - runner_up >= PREFILL_MARGIN else []
+    return [labels[top]] if p[top] - runner_up >= margin else []
 
 
 def confidence(p: np.ndarray, labels: Sequence[str], choices: Sequence[str], multi_label: bool) -> float | None:

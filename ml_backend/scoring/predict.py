@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from ml_backend.config import PREFILL_MARGIN
 from ml_backend.labelstudio.predictions import Row
 from ml_backend.labelstudio.schema import TaskSchema
 from ml_backend.labelstudio.tasks import is_eval, task_text
@@ -70,6 +71,7 @@ def predict(
     max_chars: int,
     batch_size: int = 32,
     scale: ScoreScale | None = None,
+    prefill_margin: float = PREFILL_MARGIN,
 ) -> Predicted:
     """One scored row per task, same order as ``tasks``, scored under ``scale`` (the version's, when known), with
     the probabilities and embeddings behind them."""
@@ -109,7 +111,7 @@ def predict(
     scores = (scale or ScoreScale()).scores(informativeness)
     clusters = loaded.clusters.assign(emb)
     for row, i in enumerate(readable):
-        choices = chosen_labels(proba[row], labels, multi, loaded.thresholds)
+        choices = chosen_labels(proba[row], labels, multi, loaded.thresholds, prefill_margin)
         rows[i] = Row(
             _task_id(tasks[i]), choices, float(scores[row]), int(clusters[row]), bool(held_out[row]),
             informativeness=float(informativeness[row]), confidence=confidence(proba[row], labels, choices, multi),

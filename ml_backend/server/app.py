@@ -18,7 +18,8 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ml_backend.config import ServerSettings
+from ml_backend.config import PREFILL_MARGIN, ServerSettings, project_params
+from ml_backend.errors import BackendConfigError
 from ml_backend.labelstudio.predictions import (
     NO_MODEL_VERSION,
     no_model_results,
@@ -154,9 +155,15 @@ def create_app(settings: ServerSettings, *, jobs: Jobs | None = None) -> FastAPI
                 extra = json.loads(extra)
             except json.JSONDecodeError:
                 raise BadRequest("extra_params is a string but not JSON") from None
-        strategy = extra.get("strategy") if isinstance(extra, dict) else None
+        if extra is not None and extra != "" and not isinstance(extra, dict):
+            raise BadRequest("extra_params must be a JSON object of project settings")
+        strategy = extra.get("strategy") if extra else None
         if strategy is not None and not isinstance(strategy, str):
             raise BadRequest("extra_params.strategy must be a strategy name")
+        try:
+            params = project_params(extra) if extra else None
+        except BackendConfigError as exc:
+            raise BadRequest(f"extra_params: {exc}") from None
 
         def work() -> dict[str, Any]:
             if strategy is not None:
@@ -171,6 +178,7 @@ def create_app(settings: ServerSettings, *, jobs: Jobs | None = None) -> FastAPI
                     hostname=data.get("hostname") if isinstance(data.get("hostname"), str) else None,
                     access_token=data.get("access_token") if isinstance(data.get("access_token"), str) else None,
                     strategy=strategy,
+                    params=params,
                 )
             except LabelConfigError as exc:
                 raise BadRequest(str(exc)) from None
@@ -215,6 +223,7 @@ def create_app(settings: ServerSettings, *, jobs: Jobs | None = None) -> FastAPI
             rows = predict_tasks(
                 tasks, state.schema, loaded, scorer, max_chars=settings.max_text_chars, batch_size=settings.batch_size,
                 scale=backend.scale(state.id, loaded.model_version),
+                prefill_margin=state.params.get("prefill_margin", PREFILL_MARGIN),
             ).rows
             results = [prediction(row, state.schema, loaded.model_version) for row in rows]
             log.info(

@@ -13,7 +13,7 @@ import re
 import secrets
 import shutil
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -71,6 +71,7 @@ class ProjectState:
     strategy: str | None  # None: the server's --strategy
     hostname: str | None
     setup_at: str
+    params: dict[str, Any] = field(default_factory=dict)  # the project's own worker settings (config.project_params)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -81,6 +82,7 @@ class ProjectState:
             "strategy": self.strategy,
             "hostname": self.hostname,
             "setup_at": self.setup_at,
+            "params": dict(self.params),
         }
 
     @classmethod
@@ -93,6 +95,7 @@ class ProjectState:
             strategy=data.get("strategy"),
             hostname=data.get("hostname"),
             setup_at=str(data.get("setup_at", "")),
+            params=dict(data.get("params") or {}),
         )
 
     @property
@@ -128,6 +131,7 @@ class ProjectRegistry:
         hostname: str | None = None,
         access_token: str | None = None,
         strategy: str | None = None,
+        params: dict[str, Any] | None = None,
     ) -> ProjectState:
         """Record (or refresh) a project from Label Studio's /setup call.
 
@@ -143,6 +147,8 @@ class ProjectRegistry:
                 previous = None
             if strategy is None and previous is not None:
                 strategy = previous.strategy
+            if params is None:
+                params = previous.params if previous is not None else {}
             state = ProjectState(
                 id=ref.id,
                 uid=ref.uid if ref.epoch is not None or previous is None else previous.uid,
@@ -151,6 +157,7 @@ class ProjectRegistry:
                 strategy=strategy,
                 hostname=hostname or (previous.hostname if previous else None),
                 setup_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                params=dict(params),
             )
             if previous is None or _without_time(state) != _without_time(previous):
                 self._write(state)

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from ml_backend.labelstudio.client import ProjectInfo, Studio
+
 from ml_backend.state.projects import ProjectState
 from ml_backend.state.workfiles import ProjectFiles
 from ml_backend.worker.context import WorkerContext
 from textal.errors import TextalError
 from textal.store import ModelStore
 
-COLD_START_VERSION = "textal-cold-start"  # model_version of the slice-first ordering before any model exists
-TEXTAL_VERSION_RE = re.compile(rf"^(base-)?v\d{{4,}}$|^{COLD_START_VERSION}$")
 
 
 class Project:
@@ -21,7 +19,6 @@ class Project:
 
     def __init__(self, ctx: WorkerContext, project_id: int, studio: Studio | None = None) -> None:
         self.ctx = ctx
-        self.settings = ctx.settings
         self.id = int(project_id)
         state = ctx.registry.get(self.id)
         if state is None:
@@ -30,6 +27,7 @@ class Project:
                 "(same --data-dir) to it in Label Studio first"
             )
         self.state: ProjectState = state
+        self.settings = ctx.settings.for_project(state.params)
         self.schema = state.schema
         self.strategy = state.strategy or self.settings.strategy
         self.files = ProjectFiles(ctx.registry, self.id)

@@ -9,7 +9,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from ml_backend.worker.project import TEXTAL_VERSION_RE, Project
+from ml_backend.labelstudio.predictions import TEXTAL_VERSION_RE
+from ml_backend.worker.project import Project
 
 log = logging.getLogger("ml_backend.worker")
 

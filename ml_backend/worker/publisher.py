@@ -1,8 +1,9 @@
 """Predictions into Label Studio: the current version's scores for every unlabelled task, pushed in bulk, THEN the
 project switched to that ``model_version``, so the label stream never mixes versions.
 
-Before any model exists, only the band is pushed (coverage picks with the evaluation slice
-interleaved, no guesses) under ``COLD_START_VERSION``. A refresh pushes only what Label Studio
+Before any model exists, every task is pushed in coverage order (k-means over the embeddings), the
+band first with the evaluation slice interleaved, no guesses, under ``COLD_START_VERSION``; new
+tasks then start that order over. A refresh pushes only what Label Studio
 lacks: every task when the project is not on the current version yet (after deleting any partial
 set of it), else the tasks new since. While the serving version stays (no model yet, or a new one
 not promoted), annotators follow the band down; once it is labelled, or when tasks are imported, the
@@ -19,7 +20,8 @@ from ml_backend.labelstudio.predictions import Row, predictions
 from ml_backend.scoring.ls_score import ScoreScale
 from ml_backend.scoring.scale_file import ScaleFile
 from ml_backend.worker.current import Current, current_model
-from ml_backend.worker.project import COLD_START_VERSION, Project
+from ml_backend.labelstudio.predictions import COLD_START_VERSION
+from ml_backend.worker.project import Project
 from ml_backend.worker.rows import score_rows
 from ml_backend.worker.timing import Timer
 
@@ -35,6 +37,8 @@ def refresh(project: Project, timer: Timer) -> int:
     expected = current.model_version if current is not None else COLD_START_VERSION
     if project.info().model_version != expected or project.work.get("pushed_version") != expected:
         return push_all(project, current, timer)[0]
+    if current is None and project.mirror.max_id() != project.work.get("band_max_id"):
+        return push_all(project, None, timer)[0]  # tasks came before any model: the coverage order starts over
     pushed = 0
     scale = ScaleFile(project.settings.data_dir, project.id).read(expected)
     new = [t for t in project.mirror.tasks() if not t.labelled and t.scored != expected] if current is not None else []
@@ -54,7 +58,7 @@ def _band_spent(project: Project) -> bool:
 
 
 def push_all(project: Project, current: Current | None, timer: Timer) -> tuple[int, dict[int, np.ndarray]]:
-    """Predictions for every unlabelled task under ``current`` (None: the cold-start band), pushed in bulk, then
+    """Predictions for every unlabelled task under ``current`` (None: the cold-start order), pushed in bulk, then
     the project switched to it; returns how many, and the probabilities of every readable task."""
     mv = current.model_version if current is not None else COLD_START_VERSION
     with timer.phase("push"):
@@ -80,8 +84,7 @@ def replace_band(project: Project, current: Current | None, mv: str, scale: Scor
     scored = score_rows(project, current, only=None, timer=timer, scale=scale)
     touched = set(scored.band) | set(project.work.get("band", []))
     open_ids = {t.id for t in project.mirror.tasks() if not t.labelled}
-    keep = set(scored.band) if current is None else touched  # the cold-start version holds the band only
-    rows = [r for r in scored.rows if r.task_id in keep and r.task_id in open_ids]
+    rows = [r for r in scored.rows if r.task_id in touched and r.task_id in open_ids]
     with timer.phase("push"):
         project.studio.delete_task_predictions(project.id, sorted(touched & open_ids))
     return push(project, rows, mv, timer, band=scored.band)

@@ -147,7 +147,7 @@ def own_rows(project: Project, current: Current, tasks: list[PoolTask], targets:
         if i is None:
             rows.append(Row(t.id, None, UNREADABLE, None, t.eval))
         else:
-            choices = chosen_labels(proba[i], labels, multi, thresholds)
+            choices = chosen_labels(proba[i], labels, multi, thresholds, project.settings.prefill_margin)
             rows.append(Row(t.id, choices, UNREADABLE, int(clusters[i]), t.eval, informativeness=float(informativeness[i]),
                             confidence=confidence(proba[i], labels, choices, multi)))
     picks = [readable[i].id for i in chosen]
@@ -204,9 +204,11 @@ def base_rows(project: Project, current: Current, targets: list[PoolTask], batch
 
 
 def cold_rows(project: Project, tasks: list[PoolTask], timer: Timer) -> Scored:
-    """Before any model: the band only, coverage picks over the pool's embeddings with the slice interleaved."""
+    """Before any model: every open task ordered by coverage (k-means over the pool's embeddings), the band
+    (the first batch, with the slice interleaved) first; no guesses."""
     readable = [t for t in tasks if t.text is not None]
     picks: list[int] = []
+    coverage: dict[int, float] = {}
     open_pool = [t for t in readable if not t.labelled and not t.eval]
     if open_pool and project.settings.batch:
         with timer.phase("embed pool"):
@@ -219,10 +221,11 @@ def cold_rows(project: Project, tasks: list[PoolTask], timer: Timer) -> Scored:
                 texts=[t.text for t in readable],
             )
         picks = [readable[i].id for i in selection.indices]
+        coverage = {t.id: float(selection.scores[i]) for i, t in enumerate(readable)}
     order = band(project, tasks, picks)
-    scale = ScoreScale.from_pool(np.zeros(sum(not t.labelled for t in readable)), len(order))
-    eval_ids = {t.id for t in tasks if t.eval}
-    rows = [Row(tid, None, float(score), None, tid in eval_ids) for tid, score in zip(order, scale.band_scores(len(order)))]
+    rows = [Row(t.id, None, UNREADABLE, None, t.eval, informativeness=coverage.get(t.id))
+            for t in tasks if not t.labelled]
+    rows, scale = place(rows, order, None)
     return Scored(rows, order, scale)
 
 

@@ -7,7 +7,7 @@ from worker_fakes import PROJECT_ID, Harness, sms_like
 
 from ml_backend.labelstudio.ordering import EVAL_VIEW, INFORMATIVE_VIEW
 from ml_backend.labelstudio.tasks import EVAL_KEY
-from ml_backend.worker.project import COLD_START_VERSION
+from ml_backend.labelstudio.predictions import COLD_START_VERSION
 from textal import history
 from textal.errors import TextalError
 from textal.store import ModelStore
@@ -30,7 +30,7 @@ def band_order(harness):
     return order[: len(band & set(current))]
 
 
-def test_before_any_label_coverage_picks_are_served_with_the_slice_interleaved(harness, pool):
+def test_before_any_label_every_task_is_ordered_by_coverage_with_the_band_and_its_slice_share_first(harness, pool):
     outcome = harness.retrain("TASKS_CREATED")
     assert outcome["status"] == "waiting" and outcome["reason"] == "no training labels yet"
     studio = harness.studio
@@ -39,7 +39,8 @@ def test_before_any_label_coverage_picks_are_served_with_the_slice_interleaved(h
     assert len(slice_ids) == 6  # 10 % of 60, marked in Label Studio after the predictions
     assert studio.model_version == COLD_START_VERSION
     order = band_order(harness)
-    assert len(order) == 7 and sorted(studio.current()) == sorted(order)  # 5 coverage picks + 2 slice tasks
+    assert len(order) == 7  # 5 coverage picks + 2 slice tasks
+    assert sorted(studio.current()) == sorted(pool)  # every task holds a prediction, so every task is in the order
     assert [t in slice_ids for t in order] == [False, False, True, False, False, True, False]  # one in every 3
     assert all(p["result"] == [] for p in studio.current().values())  # no model, no guess
 
@@ -143,7 +144,7 @@ def test_old_versions_predictions_are_pruned_oldest_first_keeping_the_served_one
     harness.label(others[10:14], truth)
     harness.retrain()
     assert set(harness.studio.model_versions(PROJECT_ID)) == {COLD_START_VERSION, "v0001", "v0002"}
-    assert harness.runner.prune_predictions(PROJECT_ID)["deleted"] == {COLD_START_VERSION: 7}  # the cold-start band
+    assert harness.runner.prune_predictions(PROJECT_ID)["deleted"] == {COLD_START_VERSION: 40}  # the cold-start order
     assert set(harness.runner.prune_predictions(PROJECT_ID)["deleted"]) == {"v0001"}
     assert harness.runner.prune_predictions(PROJECT_ID)["deleted"] == {}
     assert set(harness.studio.model_versions(PROJECT_ID)) == {"v0002"}

@@ -1,0 +1,1 @@
+"""Recipes: ready set-ups read from recipes/<name>/, and `textal init`, which applies one to Label Studio."""

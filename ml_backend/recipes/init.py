@@ -1,0 +1,208 @@
+"""``textal init``: a recipe and a data file become a Label Studio project connected to textal's backend.
+
+Everything that can be wrong is checked before anything is created: the recipe, the file and its
+labels, Label Studio and its key, the backend. Then it creates (or finds) the project, imports the
+rows it lacks, connects the backend with the recipe's settings, and waits until the worker has put a
+prediction on every task. The project carries a mark (recipe and data fingerprint in its
+description; ``textal_row`` in each task), so running it again, or after a crash halfway, completes
+the same project and duplicates nothing.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from ml_backend.labelstudio.admin import StudioAdmin
+from ml_backend.labelstudio.client import Studio, StudioError, StudioUnavailable
+from ml_backend.labelstudio.ordering import INFORMATIVE_VIEW
+from ml_backend.labelstudio.predictions import TEXTAL_VERSION_RE
+from ml_backend.labelstudio.schema import TaskSchema
+from ml_backend.recipes.recipe import Recipe, RecipeError
+from textal import progress
+from textal.data import Corpus, load_corpus
+from textal.errors import DataError
+
+ROW_KEY = "textal_row"  # the row of the data file a task came from
+IMPORT_BATCH = 500
+MARK_RE = re.compile(r"\(textal init: recipe (?P<recipe>[^,]+), data (?P<data>[0-9a-f]+)")
+
+
+class InitError(DataError):
+    """``textal init`` cannot go on: one line saying what to do (exit code 2)."""
+
+
+@dataclass(frozen=True)
+class InitResult:
+    project_id: int
+    title: str
+    created: bool
+    imported: int  # tasks imported by this run
+    tasks: int  # tasks in the project
+    connected: bool  # this run connected the backend
+    predicted: int | None  # tasks holding a prediction of the serving version (None: not waited for)
+    model_version: str | None
+    url: str  # the project's Data Manager, on textal's view when it exists
+
+
+def read_data(recipe: Recipe, path: Path, with_labels: bool) -> tuple[Corpus, tuple[str, ...]]:
+    """The file's rows and the project's labels; labels outside the recipe's are refused with their row."""
+    need_labels = with_labels or recipe.labels is None
+    try:
+        corpus = load_corpus(path, text_col=recipe.text_column, label_col=recipe.label_column,
+                             require_labels=need_labels, with_labels=recipe.label_column is not None,
+                             label_set=recipe.labels)
+    except DataError as exc:
+        missing_labels = recipe.label_column is not None and f"no column {recipe.label_column!r}" in str(exc)
+        if need_labels or not missing_labels:
+            raise InitError(_with_hint(str(exc), recipe, with_labels)) from None
+        corpus = load_corpus(path, text_col=recipe.text_column, with_labels=False)  # no gold labels: fine
+    except OSError as exc:
+        raise InitError(f"{path}: unreadable ({exc.strerror or type(exc).__name__})") from None
+    labels = recipe.labels or corpus.label_set
+    if not labels:
+        raise InitError(f"{path}: no labels found in column {recipe.label_column!r}")
+    return corpus, tuple(labels)
+
+
+def _with_hint(message: str, recipe: Recipe, with_labels: bool) -> str:
+    if "is not in" in message or "not one of" in message:
+        return f"{message} (the labels of recipe {recipe.name}: see {recipe.path})"
+    if with_labels and recipe.label_column and recipe.label_column in message:
+        return f"{message}; --with-labels needs the recipe's label column"
+    return message
+
+
+def check_label_studio(url: str, api_key: str | None) -> Studio:
+    """A client for ``url`` whose key Label Studio accepts; InitError otherwise."""
+    if not api_key:
+        raise InitError("set LABEL_STUDIO_API_KEY to your Label Studio API key (Account & Settings > Access Token)")
+    try:
+        studio = Studio(url, api_key, timeout=60.0, retries=0)
+        studio.check_key()
+    except StudioUnavailable:
+        raise InitError(f"cannot reach Label Studio at {url}: start it, or give --label-studio URL "
+                        "(or LABEL_STUDIO_URL)") from None
+    except StudioError as exc:
+        if "refused the API token" in str(exc):
+            raise InitError(f"Label Studio at {url} refused the API key in LABEL_STUDIO_API_KEY; copy it from "
+                            "Account & Settings > Access Token") from None
+        raise InitError(str(exc)) from None
+    return studio
+
+
+def check_backend(url: str) -> None:
+    """InitError unless textal's backend answers at ``url``."""
+    try:
+        answer = httpx.get(f"{url.rstrip('/')}/health", timeout=5.0)
+        ok = answer.status_code == 200 and answer.json().get("model_class") == "textal"
+    except (httpx.HTTPError, ValueError):
+        ok = False
+    if not ok:
+        raise InitError(f"no textal backend answers at {url}: start `textal serve` and `textal worker` "
+                        "(or give --backend URL)")
+
+
+def find_project(admin: StudioAdmin, title: str, recipe: Recipe, fingerprint: str) -> int | None:
+    """The project this recipe and file made before, or None; InitError if the title is taken by another."""
+    for p in admin.projects():
+        if p.title != title:
+            continue
+        mark = MARK_RE.search(p.description)
+        if mark is None:
+            raise InitError(f"Label Studio has a project {title!r} (id {p.id}) that textal init did not make; "
+                            "give another --project-name")
+        if mark["recipe"] != recipe.name or mark["data"] != fingerprint:
+            raise InitError(f"project {title!r} (id {p.id}) was made by textal init from recipe {mark['recipe']} and "
+                            "other data; give another --project-name for this file")
+        return p.id
+    return None
+
+
+def tasks_for(corpus: Corpus, schema: TaskSchema, rows: list[int], with_labels: bool) -> list[dict]:
+    out = []
+    for i in rows:
+        task: dict = {"data": {schema.text_key: corpus.texts[i], ROW_KEY: i}}
+        if with_labels and corpus.labels is not None:
+            label = corpus.labels[i]
+            task["annotations"] = [{"result": [schema.choices_result(list(label) if isinstance(label, tuple) else [label])]}]
+        out.append(task)
+    return out
+
+
+def init_project(
+    recipe: Recipe, data: Path, *, studio: Studio, backend_url: str, title: str | None = None,
+    with_labels: bool = False, wait_s: float = 600.0, say: Callable[[str], None] = lambda _: None,
+) -> InitResult:
+    """Create or complete the project (see the module's docstring); returns where it stands."""
+    corpus, labels = read_data(recipe, data, with_labels)
+    try:
+        label_config, schema = recipe.config_for(labels)
+    except RecipeError as exc:
+        raise InitError(str(exc)) from None
+    check_backend(backend_url)
+    admin = StudioAdmin(studio)
+    title = title or recipe.title
+    fingerprint = corpus.fingerprint()
+    project_id = find_project(admin, title, recipe, fingerprint)
+    created = project_id is None
+    if project_id is None:
+        description = (f"{recipe.description}\n\n(textal init: recipe {recipe.name}, data {fingerprint}, "
+                       f"{len(corpus)} rows)").strip()
+        project_id = admin.create_project(title, description, label_config)
+        say(f"Created project {title!r} (id {project_id}).")
+    else:
+        say(f"Found project {title!r} (id {project_id}) made from this file: completing it.")
+
+    have = {d.get(ROW_KEY) for d in admin.task_data(project_id)}
+    missing = [i for i in range(len(corpus)) if i not in have]
+    with progress.task(f"Importing {len(missing)} tasks", total=len(missing)) as bar:
+        for start in range(0, len(missing), IMPORT_BATCH):
+            part = missing[start:start + IMPORT_BATCH]
+            admin.import_tasks(project_id, tasks_for(corpus, schema, part, with_labels))
+            bar.advance(len(part))
+
+    params = recipe.extra_params()
+    connected = False
+    same = [c for c in admin.connections(project_id) if c.url.rstrip("/") == backend_url.rstrip("/")]
+    if not same:
+        admin.connect(project_id, backend_url, "textal", params)
+        connected = True
+    elif same[0].extra_params != params:
+        admin.update_connection(same[0].id, params)
+
+    predicted = version = None
+    if wait_s > 0:
+        predicted, version = wait_for_predictions(studio, project_id, wait_s)
+    views = studio.views(project_id)
+    view = views.get(INFORMATIVE_VIEW)
+    url = f"{studio.url}/projects/{project_id}/data" + (f"?tab={view}" if view else "")
+    info = studio.project(project_id)
+    return InitResult(project_id, title, created, len(missing), info.task_number, connected, predicted, version, url)
+
+
+def wait_for_predictions(studio: Studio, project_id: int, wait_s: float) -> tuple[int, str]:
+    """Wait until every unlabelled task holds a prediction of the version Label Studio orders by."""
+    deadline = time.monotonic() + wait_s
+    with progress.task("Waiting for textal's first predictions", total=None) as bar:
+        done = 0
+        while True:
+            info = studio.project(project_id)
+            version = info.model_version or ""
+            open_tasks = max(info.task_number - info.tasks_with_annotations, 0)
+            count = studio.model_versions(project_id).get(version, 0) if TEXTAL_VERSION_RE.match(version) else 0
+            if count > done:
+                bar.advance(count - done)
+                done = count
+            if version and TEXTAL_VERSION_RE.match(version) and count >= open_tasks:
+                return count, version
+            if time.monotonic() > deadline:
+                raise InitError(
+                    f"after {wait_s:.0f} s, {count} of {open_tasks} tasks hold a prediction from textal: is "
+                    "`textal worker` running on the backend's --data-dir? (its log says why; run init again to wait)")
+            time.sleep(1.0)
