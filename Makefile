@@ -1,4 +1,4 @@
-# textal: `make run` (demo), `make test` (the suite CI runs), `make bench` (benchmarks).
+# textal: `make run` (the Label Studio demo), `make test` (the suite CI runs), `make bench` (benchmarks).
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
@@ -17,7 +17,7 @@ export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 export PYTHONUNBUFFERED := 1
 
-.PHONY: install run test bench clean redis-server
+.PHONY: install run test bench clean redis-server browser
 
 install: $(STAMP)
 
@@ -27,13 +27,18 @@ $(STAMP): pyproject.toml
 	$(BIN)/uv pip install --python $(BIN)/python --compile-bytecode $(UV_LINKS) -e '.[test]'
 	touch $@
 
-run: install
-	$(BIN)/textal train $(DATA)/sms_spam/train.csv --model transformer --store $(RUNS)/demo-store \
-		--eval $(DATA)/sms_spam/test.csv
-	$(BIN)/textal score $(DATA)/sms_spam/test.csv --store $(RUNS)/demo-store --top-k 20 \
-		--out $(RUNS)/demo-ranked.csv
+# `make run`: Label Studio, textal serve and textal worker under .textal/, and a project from a recipe.
+# DATA may name a data folder (../shared/data: the recipe's demo file in it) or your own file; RECIPE a
+# shipped recipe (spam, support_tickets) or a recipe folder.
+RECIPE ?= spam
+DEMO_FILE_spam := sms_spam/train.csv
+DEMO_FILE_support_tickets := clinc150/train.csv
+RUN_DATA = $(if $(filter file,$(shell test -f "$(DATA)" && echo file)),$(DATA),$(DATA)/$(or $(DEMO_FILE_$(RECIPE)),$(DEMO_FILE_spam)))
 
-test: install redis-server
+run: install
+	$(BIN)/textal up --recipe $(RECIPE) --data $(RUN_DATA)
+
+test: install redis-server browser
 	$(BIN)/lint-imports
 	DATA=$(DATA) $(BIN)/python -m pytest tests
 
@@ -44,8 +49,16 @@ redis-server:
 		  ($(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends redis-server) \
 		  >/dev/null 2>&1 || echo "could not install redis-server: the Redis queue test will say so"; }
 
+# The browser end-to-end test drives Debian's headless chromium through its chromedriver; install them once.
+browser:
+	@{ command -v chromium >/dev/null 2>&1 || test -x /usr/bin/chromium; } && \
+	 { command -v chromedriver >/dev/null 2>&1 || test -x /usr/bin/chromedriver; } || \
+		{ echo "installing chromium and chromium-driver (for the browser test)"; \
+		  ($(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium chromium-driver) \
+		  >/dev/null 2>&1 || echo "could not install chromium/chromium-driver: the browser test will say so"; }
+
 bench: install
 	DATA=$(DATA) $(BIN)/python benchmarks/run_all.py
 
 clean:
-	rm -rf $(VENV) $(RUNS) .pytest_cache
+	rm -rf $(VENV) $(RUNS) .pytest_cache  # .textal/ (make run's projects and keys) is kept

@@ -7,7 +7,8 @@ variables:
 - ``BASIC_AUTH_USER`` / ``BASIC_AUTH_PASS``: the server requires HTTP basic auth (as Label Studio sends it).
 - ``TEXTAL_MAX_BODY_MB`` (default 8): larger request bodies get a 413.
 - ``TEXTAL_MAX_TEXT_CHARS`` (default 20000): a longer task text is skipped with a reason.
-- ``LABEL_STUDIO_URL`` / ``LABEL_STUDIO_API_KEY``: the worker's Label Studio, overriding what /setup sent.
+- ``LABEL_STUDIO_URL`` (or ``LABEL_STUDIO_HOST``) / ``LABEL_STUDIO_API_KEY``: the worker's Label Studio, overriding
+  what /setup sent; the Label Studio ``textal init`` and ``textal export`` talk to.
 """
 
 from __future__ import annotations
@@ -28,7 +29,10 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_ENCODER = "default"  # the fast tier's frozen encoder (MiniLM) until a fine-tune replaces it
 QUEUE_URL_ENV = "TEXTAL_QUEUE_URL"
 LABEL_STUDIO_URL_ENV = "LABEL_STUDIO_URL"
+LABEL_STUDIO_HOST_ENV = "LABEL_STUDIO_HOST"  # Label Studio's own examples use this name for the URL
 LABEL_STUDIO_KEY_ENV = "LABEL_STUDIO_API_KEY"
+DEFAULT_LABEL_STUDIO_URL = "http://localhost:8080"
+DEFAULT_BACKEND_URL = f"http://{DEFAULT_HOST}:{DEFAULT_PORT}"
 MAX_TEXT_CHARS = 20_000
 MAX_BODY_MB = 8.0
 PREFILL_MARGIN = 0.2
@@ -61,7 +65,8 @@ class LabelStudioOverride:
     @classmethod
     def read(cls, environ: Environ | None = None) -> LabelStudioOverride:
         env = _env(environ)
-        return cls(env.get(LABEL_STUDIO_URL_ENV) or None, env.get(LABEL_STUDIO_KEY_ENV) or None)
+        return cls(env.get(LABEL_STUDIO_URL_ENV) or env.get(LABEL_STUDIO_HOST_ENV) or None,
+                   env.get(LABEL_STUDIO_KEY_ENV) or None)
 
 
 def idle_threads_sleep() -> None:

@@ -71,8 +71,8 @@ def read_data(recipe: Recipe, path: Path, with_labels: bool) -> tuple[Corpus, tu
 
 
 def _with_hint(message: str, recipe: Recipe, with_labels: bool) -> str:
-    if "is not in" in message or "not one of" in message:
-        return f"{message} (the labels of recipe {recipe.name}: see {recipe.path})"
+    if "is not in the label set" in message:
+        return f"{message}, the labels of recipe {recipe.name} ({recipe.path})"
     if with_labels and recipe.label_column and recipe.label_column in message:
         return f"{message}; --with-labels needs the recipe's label column"
     return message
@@ -161,11 +161,12 @@ def init_project(
 
     have = {d.get(ROW_KEY) for d in admin.task_data(project_id)}
     missing = [i for i in range(len(corpus)) if i not in have]
-    with progress.task(f"Importing {len(missing)} tasks", total=len(missing)) as bar:
-        for start in range(0, len(missing), IMPORT_BATCH):
-            part = missing[start:start + IMPORT_BATCH]
-            admin.import_tasks(project_id, tasks_for(corpus, schema, part, with_labels))
-            bar.advance(len(part))
+    if missing:
+        with progress.task(f"Importing {len(missing)} tasks", total=len(missing)) as bar:
+            for start in range(0, len(missing), IMPORT_BATCH):
+                part = missing[start:start + IMPORT_BATCH]
+                admin.import_tasks(project_id, tasks_for(corpus, schema, part, with_labels))
+                bar.advance(len(part))
 
     params = recipe.extra_params()
     connected = False

@@ -64,12 +64,14 @@ def log_tail(path: Path, lines: int = 40) -> str:
 
 @dataclass(frozen=True)
 class LabelStudioServer:
-    """A running Label Studio: its URL and the admin's API token (keep it out of logs)."""
+    """A running Label Studio: its URL, the admin's API token and login (keep token and password out of logs)."""
 
     url: str
     token: str
     data_dir: Path
     log_path: Path
+    email: str
+    password: str
 
     def client(self):
         """A label-studio-sdk client logged in as the admin."""
@@ -81,12 +83,12 @@ class LabelStudioServer:
         return f"LabelStudioServer(url={self.url!r}, data_dir={str(self.data_dir)!r})"
 
 
-def _ls_environment(data_dir: Path, token: str) -> dict[str, str]:
+def _ls_environment(data_dir: Path, token: str, email: str = "admin@textal.test", password: str | None = None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in _LS_UNSET}
     env.update(
         LABEL_STUDIO_BASE_DATA_DIR=str(data_dir),
-        LABEL_STUDIO_USERNAME="admin@textal.test",
-        LABEL_STUDIO_PASSWORD=secrets.token_urlsafe(16),
+        LABEL_STUDIO_USERNAME=email,
+        LABEL_STUDIO_PASSWORD=password or secrets.token_urlsafe(16),
         LABEL_STUDIO_USER_TOKEN=token,
         LABEL_STUDIO_ENABLE_LEGACY_API_TOKEN="true",
         ML_BLOCK_LOCAL_IP="false",  # else 403 for backends and webhooks on 127.0.0.1
@@ -126,6 +128,7 @@ def label_studio(tmp_path_factory) -> Iterator[LabelStudioServer]:
     data_dir = root / "data"
     log_path = root / "label-studio.log"
     token = secrets.token_hex(20)
+    email, password = "admin@textal.test", secrets.token_urlsafe(16)
     port = free_port()
     cmd = [
         str(VENV_BIN / "label-studio"), "start", "--no-browser",
@@ -133,12 +136,12 @@ def label_studio(tmp_path_factory) -> Iterator[LabelStudioServer]:
     ]
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
-            cmd, cwd=root, env=_ls_environment(data_dir, token), stdout=log, stderr=subprocess.STDOUT,
+            cmd, cwd=root, env=_ls_environment(data_dir, token, email, password), stdout=log, stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL, start_new_session=True,
         )
     try:
         url = _wait_for_label_studio(proc, port, token, log_path)
-        yield LabelStudioServer(url=url, token=token, data_dir=data_dir, log_path=log_path)
+        yield LabelStudioServer(url=url, token=token, data_dir=data_dir, log_path=log_path, email=email, password=password)
     finally:
         stop_process(proc)
 

@@ -1,0 +1,195 @@
+"""The project commands of the ``textal`` CLI: ``init`` (a recipe and a file become a Label Studio project),
+``up`` (Label Studio, the backend and the worker on this machine, then ``init``) and ``export``.
+
+Registered with the Label Studio commands (``ml_backend.commands``) through the ``textal.commands``
+entry point; bad input ends with one line and exit code 2, as in every ``textal`` command.
+"""
+
+from __future__ import annotations
+
+import signal
+import time
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from ml_backend.config import (
+    DEFAULT_BACKEND_URL,
+    DEFAULT_LABEL_STUDIO_URL,
+    LabelStudioOverride,
+    WorkerSettings,
+)
+from textal.console import out
+
+RecipeOpt = Annotated[str, typer.Option("--recipe", help="A shipped recipe's name (spam, support_tickets) or a "
+                                                        "recipe folder.")]
+DataOpt = Annotated[Path, typer.Option("--data", help="The texts to label: CSV, TSV, JSONL, Parquet or a datasets "
+                                                     "folder.")]
+NameOpt = Annotated[Optional[str], typer.Option("--project-name", help="The project's name (default: the recipe's "
+                                                                     "title).")]
+WithLabelsOpt = Annotated[bool, typer.Option("--with-labels", help="Import the file's gold labels as annotations.")]
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``init``, ``up`` and ``export`` to ``app`` (the ``textal`` CLI)."""
+
+    @app.command()
+    def init(
+        recipe: RecipeOpt,
+        data: DataOpt,
+        label_studio: Annotated[Optional[str], typer.Option("--label-studio", help="Label Studio's URL (default: "
+                                                            "LABEL_STUDIO_URL or LABEL_STUDIO_HOST, else "
+                                                            f"{DEFAULT_LABEL_STUDIO_URL}).")] = None,
+        backend: Annotated[str, typer.Option("--backend", help="textal serve's URL, as Label Studio reaches it.")]
+        = DEFAULT_BACKEND_URL,
+        project_name: NameOpt = None,
+        with_labels: WithLabelsOpt = False,
+        wait: Annotated[float, typer.Option("--wait", help="Seconds to wait for a prediction on every task "
+                                                           "(0: do not wait).")] = 600.0,
+    ) -> None:
+        """Create (or complete) a Label Studio project from a recipe and a file, connected to textal's backend.
+
+        The API key comes from LABEL_STUDIO_API_KEY. Run it again at any time: it finds the project and
+        adds only what is missing."""
+        from ml_backend.recipes.init import check_label_studio, init_project
+        from ml_backend.recipes.recipe import load_recipe
+
+        env = LabelStudioOverride.read()
+        chosen = load_recipe(recipe)
+        studio = check_label_studio(label_studio or env.url or DEFAULT_LABEL_STUDIO_URL, env.api_key)
+        with _progress():
+            result = init_project(chosen, data, studio=studio, backend_url=backend, title=project_name,
+                                  with_labels=with_labels, wait_s=wait, say=out.print)
+        _report(result, "<the backend's --data-dir>")
+
+    @app.command()
+    def up(
+        recipe: RecipeOpt,
+        data: DataOpt,
+        home: Annotated[Path, typer.Option("--home", help="Folder for Label Studio's data, the backend's, logs "
+                                                          "and keys.")] = Path(".textal"),
+        ls_port: Annotated[Optional[int], typer.Option("--ls-port", help="Label Studio's port (default 8080, or "
+                                                                         "the last one used).")] = None,
+        port: Annotated[Optional[int], typer.Option("--port", help="textal serve's port (default 9090).")] = None,
+        project_name: NameOpt = None,
+        with_labels: WithLabelsOpt = False,
+        detach: Annotated[bool, typer.Option("--detach", help="Leave the servers running and return (stop them "
+                                                              "with `textal down`).")] = False,
+    ) -> None:
+        """Run Label Studio, textal serve and textal worker here, and set up a project from a recipe (make run)."""
+        from ml_backend.recipes.init import check_label_studio, init_project, read_data
+        from ml_backend.recipes.recipe import load_recipe
+        from ml_backend.stack.up import ADMIN_EMAIL, Stack
+
+        started = time.monotonic()
+        chosen = load_recipe(recipe)
+        read_data(chosen, data, with_labels)  # a bad file stops here, before any server starts
+        stack = Stack(home, ls_port=ls_port, backend_port=port, say=out.print)
+        stopping = {"now": False}
+
+        def interrupted(signum, frame):  # noqa: ARG001
+            stopping["now"] = True
+            raise KeyboardInterrupt
+
+        signal.signal(signal.SIGTERM, interrupted)
+        try:
+            stack.start()
+            studio = check_label_studio(stack.ls_url, stack.api_key)
+            with _progress():
+                result = init_project(chosen, data, studio=studio, backend_url=stack.backend_url, title=project_name,
+                                      with_labels=with_labels, say=out.print)
+            _report(result, str(stack.home.backend))
+            out.print(f"Log in at {stack.ls_url} as {ADMIN_EMAIL}; the password is in {stack.home.password_file} "
+                      f"(the API key in {stack.home.key_file}).")
+            out.print(f"Ready {time.monotonic() - started:.0f} s after start.")
+            if detach:
+                (stack.home.root / "pids").write_text(" ".join(str(c.process.pid) for c in stack.children))
+                stack.children.clear()
+                return
+            out.print("Press Ctrl-C to stop Label Studio, textal serve and textal worker.")
+            while (dead := stack.dead()) is None:
+                time.sleep(1.0)
+            from ml_backend.stack.processes import log_tail
+
+            raise typer.Exit(_died(dead, log_tail(dead.log)))
+        except KeyboardInterrupt:
+            out.print("Stopping...")
+        finally:
+            stack.stop()
+
+    @app.command()
+    def down(
+        home: Annotated[Path, typer.Option("--home", help="The folder `textal up --detach` ran in.")] = Path(".textal"),
+    ) -> None:
+        """Stop the servers a `textal up --detach` left running."""
+        from ml_backend.stack.processes import stop_group
+
+        pids = home / "pids"
+        if not pids.exists():
+            out.print(f"Nothing to stop: {pids} does not exist.")
+            return
+        for pid in pids.read_text().split():
+            stop_group(int(pid))
+        pids.unlink()
+        out.print("Stopped.")
+
+    @app.command()
+    def export(
+        project: Annotated[int, typer.Option("--project", help="Label Studio project id.")],
+        fmt: Annotated[str, typer.Option("--format", help="csv, jsonl, spacy (a DocBin) or hf (a datasets folder).")],
+        out_path: Annotated[Path, typer.Option("--out", help="The file (or folder, for hf) to write.")],
+        data_dir: Annotated[Optional[Path], typer.Option("--data-dir", help="Read the worker's copy in this data "
+                                                         "folder instead of Label Studio.")] = None,
+        label_studio: Annotated[Optional[str], typer.Option("--label-studio", help="Label Studio's URL (default: "
+                                                            "LABEL_STUDIO_URL or LABEL_STUDIO_HOST).")] = None,
+        agreement: Annotated[float, typer.Option("--agreement", help="Share of annotators that must agree; below "
+                                                 "it a task is flagged as disputed.")] = WorkerSettings(Path(".")).agreement_threshold,
+    ) -> None:
+        """Export a project's labels (resolved by agreement, with the disputed flag and the evaluation-slice mark)."""
+        from ml_backend.export import from_mirror, from_studio
+        from ml_backend.recipes.init import check_label_studio
+        from textal.export import EXPORT_FORMATS, write_export
+        from textal.errors import DataError
+
+        if fmt not in EXPORT_FORMATS:
+            raise DataError(f"--format must be one of {', '.join(EXPORT_FORMATS)}, got {fmt!r}")
+        if data_dir is not None:
+            exported = from_mirror(data_dir, project, agreement)
+        else:
+            env = LabelStudioOverride.read()
+            exported = from_studio(check_label_studio(label_studio or env.url or DEFAULT_LABEL_STUDIO_URL, env.api_key),
+                                   project, agreement)
+        schema = exported.schema
+        written = write_export(exported.rows, out_path, fmt, schema.labels, schema.multi_label)
+        disputed = sum(r.disputed for r in exported.rows)
+        evals = sum(r.eval for r in exported.rows)
+        out.print(f"Wrote {len(exported.rows)} labelled tasks to {written} ({disputed} disputed, {evals} in the "
+                  f"evaluation slice; columns 'disputed' and 'eval' mark them).")
+        if exported.ties:
+            out.print(f"{exported.ties} tasks whose annotators tied have no label and were left out.")
+
+
+def _progress():
+    from textal import progress
+    from textal.console import RichReporter
+
+    return progress.reporting(RichReporter())
+
+
+def _report(result, data_dir: str) -> None:
+    verb = "Created" if result.created else "Completed"
+    out.print(f"{verb} project {result.title!r} (id {result.project_id}): {result.tasks} tasks, {result.imported} "
+              f"imported now{', backend connected' if result.connected else ''}.")
+    if result.predicted is not None:
+        out.print(f"textal has ordered every task: {result.predicted} predictions of {result.model_version}.")
+    out.print(f"Open {result.url}")
+    out.print("Next: click 'Label All Tasks' and label; textal retrains after each label and serves the most "
+              "informative task next.")
+    out.print(f"Where it stands: textal status --project {result.project_id} --data-dir {data_dir}; "
+              f"the labels: textal export --project {result.project_id} --format csv --out labels.csv")
+
+
+def _died(child, tail: str) -> int:
+    out.print(f"{child.name} stopped (exit code {child.process.returncode}); its log ends:\n{tail}")
+    return 1

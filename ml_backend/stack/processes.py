@@ -1,0 +1,92 @@
+"""Child processes of ``textal up``: started in their own process group with a log file each, stopped together."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+
+def port_free(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as servers bind: a just-closed port is free
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def free_port_from(port: int, taken: Sequence[int] = ()) -> int:
+    """``port`` if nothing listens on it, else the next free one above it."""
+    for candidate in range(port, port + 200):
+        if candidate not in taken and port_free(candidate):
+            return candidate
+    raise OSError(f"no free port in {port}-{port + 199}")
+
+
+def log_tail(path: Path, lines: int = 15) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except FileNotFoundError:
+        return "(no log)"
+
+
+@dataclass
+class Child:
+    name: str
+    process: subprocess.Popen
+    log: Path
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def stop(self, grace_s: float = 15.0) -> None:
+        """SIGTERM to the child's group, SIGKILL after ``grace_s``."""
+        if self.alive():
+            stop_group(self.process.pid, grace_s)
+            self.process.wait(grace_s)
+
+
+def stop_group(pid: int, grace_s: float = 15.0) -> None:
+    """SIGTERM to the process group ``pid`` leads, SIGKILL to what is left after ``grace_s``."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace_s
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(pid, 0)
+        except ProcessLookupError:
+            return
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)
+        time.sleep(0.2)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pid, signal.SIGKILL)
+
+
+def start(name: str, cmd: Sequence[str], log: Path, env: Mapping[str, str], cwd: Path) -> Child:
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with open(log, "ab") as out:
+        proc = subprocess.Popen(list(cmd), cwd=cwd, env=dict(env), stdout=out, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, start_new_session=True)
+    return Child(name, proc, log)
+
+
+def wait_until(child: Child, ready: Callable[[], bool], timeout_s: float, what: str) -> None:
+    """Poll ``ready`` until it holds; RuntimeError (with the log's tail) if the child dies or time runs out."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if not child.alive():
+            raise RuntimeError(f"{child.name} exited with {child.process.returncode} while {what}; "
+                               f"its log ({child.log}) ends:\n{log_tail(child.log)}")
+        if ready():
+            return
+        time.sleep(1.0)
+    raise RuntimeError(f"{child.name} not ready after {timeout_s:.0f} s ({what}); see {child.log}:\n{log_tail(child.log)}")

@@ -1,0 +1,168 @@
+"""``textal up`` (``make run``): a real Label Studio, ``textal serve`` and ``textal worker`` on this machine, under
+one folder, started together and stopped together.
+
+The folder (``.textal/`` by default, mode 700) keeps everything: Label Studio's SQLite data, the
+backend's data folder, the logs, the ports last used, and the admin's API key and password, each
+made once and readable only by the user. A second run starts the same servers over the same data,
+so a project keeps its labels and model versions. A port already taken is replaced by the next free
+one, and the run says so.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from ml_backend.config import LABEL_STUDIO_KEY_ENV, LABEL_STUDIO_URL_ENV
+from ml_backend.stack.processes import Child, free_port_from, start, wait_until
+
+ADMIN_EMAIL = "admin@example.com"
+LS_PORT = 8080
+BACKEND_PORT = 9090
+LS_START_S = 300.0  # the first start migrates Label Studio's database (a minute or two)
+BACKEND_START_S = 120.0
+# Environment Label Studio would read as its own settings: kept from the children.
+_LS_UNSET = ("HOST", "PORT", "USERNAME", "PASSWORD", "DEBUG", "DJANGO_DB", LABEL_STUDIO_KEY_ENV, LABEL_STUDIO_URL_ENV)
+
+
+@dataclass(frozen=True)
+class StackHome:
+    """The folder ``textal up`` keeps everything in."""
+
+    root: Path
+
+    @property
+    def key_file(self) -> Path:
+        return self.root / "ls-key"
+
+    @property
+    def password_file(self) -> Path:
+        return self.root / "ls-password"
+
+    @property
+    def label_studio(self) -> Path:
+        return self.root / "label-studio"
+
+    @property
+    def backend(self) -> Path:
+        return self.root / "backend"
+
+    @property
+    def store(self) -> Path:
+        return self.root / "store"
+
+    @property
+    def logs(self) -> Path:
+        return self.root / "logs"
+
+    @property
+    def ports_file(self) -> Path:
+        return self.root / "ports.json"
+
+    def make(self) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        os.chmod(self.root, 0o700)
+
+    def secret(self, path: Path, nbytes: int = 20) -> str:
+        """The secret in ``path``, made once (mode 600)."""
+        if not path.exists() or not path.read_text().strip():
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as f:
+                f.write(secrets.token_hex(nbytes) + "\n")
+        os.chmod(path, 0o600)
+        return path.read_text().strip()
+
+    def ports(self) -> dict[str, int]:
+        try:
+            return {k: int(v) for k, v in json.loads(self.ports_file.read_text()).items()}
+        except (OSError, ValueError, AttributeError):
+            return {}
+
+
+class Stack:
+    """The three servers of a local textal project."""
+
+    def __init__(self, home: Path, ls_port: int | None = None, backend_port: int | None = None,
+                 say: Callable[[str], None] = print) -> None:
+        self.home = StackHome(Path(home).resolve())
+        self.say = say
+        self.children: list[Child] = []
+        self._asked = {"label_studio": ls_port, "backend": backend_port}
+        self.api_key = ""
+        self.ls_url = self.backend_url = ""
+
+    def _port(self, name: str, default: int, taken: list[int]) -> int:
+        wanted = self._asked[name] or self.home.ports().get(name) or default
+        port = free_port_from(wanted, taken)
+        if port != wanted:
+            self.say(f"Port {wanted} is in use: {name.replace('_', ' ')} takes port {port}.")
+        return port
+
+    def start(self) -> None:
+        """Start Label Studio, then the backend and the worker; returns when all three answer."""
+        home = self.home
+        home.make()
+        self.api_key = home.secret(home.key_file)
+        password = home.secret(home.password_file, 12)
+        ls_port = self._port("label_studio", LS_PORT, [])
+        backend_port = self._port("backend", BACKEND_PORT, [ls_port])
+        home.ports_file.write_text(json.dumps({"label_studio": ls_port, "backend": backend_port}))
+        self.ls_url = f"http://127.0.0.1:{ls_port}"
+        self.backend_url = f"http://127.0.0.1:{backend_port}"
+        bin_dir = Path(sys.executable).parent
+        base = {k: v for k, v in os.environ.items() if k not in _LS_UNSET}
+        base.update(PYTHONUNBUFFERED="1", HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", TOKENIZERS_PARALLELISM="false")
+
+        self.say(f"Starting Label Studio on {self.ls_url} (the first start sets up its database: a minute or two)...")
+        ls_env = {**base, "LABEL_STUDIO_BASE_DATA_DIR": str(home.label_studio), "LABEL_STUDIO_USERNAME": ADMIN_EMAIL,
+                  "LABEL_STUDIO_PASSWORD": password, "LABEL_STUDIO_USER_TOKEN": self.api_key,
+                  "LABEL_STUDIO_ENABLE_LEGACY_API_TOKEN": "true", "ML_BLOCK_LOCAL_IP": "false",
+                  "SSRF_PROTECTION_ENABLED": "false", "LATEST_VERSION_CHECK": "false", "COLLECT_ANALYTICS": "false",
+                  "SENTRY_DSN": "", "FRONTEND_SENTRY_DSN": ""}
+        ls = start("Label Studio", [str(bin_dir / "label-studio"), "start", "--no-browser", "--internal-host", "127.0.0.1",
+                                    "--port", str(ls_port), "--host", self.ls_url],
+                   home.logs / "label-studio.log", ls_env, home.root)
+        self.children.append(ls)
+        work_env = {**base, LABEL_STUDIO_URL_ENV: self.ls_url, LABEL_STUDIO_KEY_ENV: self.api_key}
+        textal = str(bin_dir / "textal")
+        serve = start("textal serve", [textal, "serve", "--store", str(home.store), "--data-dir", str(home.backend),
+                                       "--host", "127.0.0.1", "--port", str(backend_port)],
+                      home.logs / "serve.log", base, home.root)
+        self.children.append(serve)
+        wait_until(ls, self._label_studio_up, LS_START_S, "starting")
+        worker = start("textal worker", [textal, "worker", "--store", str(home.store), "--data-dir", str(home.backend)],
+                       home.logs / "worker.log", work_env, home.root)
+        self.children.append(worker)
+        wait_until(serve, self._backend_up, BACKEND_START_S, "starting")
+        self.say(f"Label Studio, textal serve ({self.backend_url}) and textal worker are running; logs in {home.logs}.")
+
+    def _label_studio_up(self) -> bool:
+        try:
+            answer = httpx.get(f"{self.ls_url}/api/current-user/whoami", headers={"Authorization": f"Token {self.api_key}"},
+                               timeout=3)
+        except httpx.HTTPError:
+            return False
+        return answer.status_code == 200
+
+    def _backend_up(self) -> bool:
+        try:
+            return httpx.get(f"{self.backend_url}/health", timeout=3).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def dead(self) -> Child | None:
+        """A child that exited on its own, if any."""
+        return next((c for c in self.children if not c.alive()), None)
+
+    def stop(self) -> None:
+        """Stop the worker and the backend first, then Label Studio."""
+        for child in reversed(self.children):
+            child.stop()
+        self.children.clear()

@@ -1,0 +1,201 @@
+"""Write resolved annotations as training data: CSV, JSONL, a spaCy DocBin or a Hugging Face dataset.
+
+Pure writers: they take rows already fetched and resolved by the caller (``textal export``) and know
+nothing of Label Studio. CSV and JSONL read back with :func:`textal.data.load_corpus` (and so train
+with ``textal train``); the spaCy and HF outputs are ready for ``spacy train`` and ``datasets``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import secrets
+import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from textal.errors import DataError
+from textal.fsutil import atomic_write_text
+
+EXPORT_FORMATS = ("csv", "jsonl", "spacy", "hf")
+COLUMNS = ("text", "label", "task_id", "agreement", "annotations", "disputed", "eval")
+
+
+@dataclass(frozen=True)
+class ExportRow:
+    """One task with its resolved label and how far its annotators agreed on it."""
+
+    task_id: int
+    text: str
+    label: str | tuple[str, ...] | None  # tuple for multi-label; None = disputed/unresolved
+    agreement: float | None  # share of annotators agreeing with the resolved label (None: no annotations)
+    annotations: int  # number of (non-cancelled) annotations
+    disputed: bool  # annotators disagreed beyond the agreement rule
+    eval: bool  # task is in textal's evaluation slice
+
+
+def write_export(
+    rows: Sequence[ExportRow], out: Path, fmt: str, labels: Sequence[str], multi_label: bool = False
+) -> Path:
+    """Write ``rows`` to ``out`` in ``fmt`` (one of EXPORT_FORMATS) and return the path written.
+
+    Every label must be in ``labels``, which also fixes the label order of the spaCy cats and the HF
+    ClassLabel. Rows whose label is None (disputed) are kept in CSV (empty label) and JSONL (null),
+    but left out of the spaCy and HF outputs, which cannot hold a text without a label. The output
+    replaces ``out`` atomically: a crash leaves the old file (or none), never half of the new one.
+    Raises DataError (a TextalError: exit code 2) for an unknown format or a label not in ``labels``.
+    """
+    out = Path(out)
+    if fmt not in EXPORT_FORMATS:
+        raise DataError(f"unknown export format {fmt!r}; choose one of {', '.join(EXPORT_FORMATS)}")
+    resolved = [_checked_label(row, labels, multi_label) for row in rows]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if fmt == "csv":
+        atomic_write_text(out, _csv_text(rows, resolved))
+    elif fmt == "jsonl":
+        atomic_write_text(out, _jsonl_text(rows, resolved))
+    elif fmt == "spacy":
+        _write_spacy(rows, resolved, out, labels)
+    else:
+        _write_hf(rows, resolved, out, labels, multi_label)
+    return out
+
+
+def _checked_label(row: ExportRow, labels: Sequence[str], multi_label: bool) -> str | tuple[str, ...] | None:
+    """The row's label as the format expects it (a tuple with ``multi_label``), checked against ``labels``."""
+    label = row.label
+    if label is None:
+        return None
+    if multi_label:
+        names = (label,) if isinstance(label, str) else tuple(dict.fromkeys(label))
+    elif isinstance(label, str):
+        names = (label,)
+    elif len(label) == 1:
+        names, label = tuple(label), label[0]
+    else:
+        raise DataError(f"task {row.task_id}: several labels {', '.join(label)} for a single-label export")
+    for name in names:
+        if name not in labels:
+            raise DataError(f"task {row.task_id}: label {name!r} is not in the label set ({', '.join(labels)})")
+    return names if multi_label else label
+
+
+def _record(row: ExportRow, label: Any) -> dict[str, Any]:
+    return {
+        "text": row.text,
+        "label": label,
+        "task_id": row.task_id,
+        "agreement": row.agreement,
+        "annotations": row.annotations,
+        "disputed": row.disputed,
+        "eval": row.eval,
+    }
+
+
+def _csv_text(rows: Sequence[ExportRow], resolved: Sequence[Any]) -> str:
+    """CSV with a header; multi-label cells joined by ``|`` (what ``--multi-label`` splits on)."""
+    buf = io.StringIO(newline="")
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(COLUMNS)
+    for row, label in zip(rows, resolved):
+        rec = _record(row, "" if label is None else label if isinstance(label, str) else "|".join(label))
+        rec["agreement"] = "" if row.agreement is None else repr(float(row.agreement))
+        rec["disputed"], rec["eval"] = int(row.disputed), int(row.eval)
+        writer.writerow([rec[c] for c in COLUMNS])
+    return buf.getvalue()
+
+
+def _jsonl_text(rows: Sequence[ExportRow], resolved: Sequence[Any]) -> str:
+    """One JSON object a line; a multi-label label is a list, a disputed one null."""
+    lines = [
+        json.dumps(_record(row, list(label) if isinstance(label, tuple) else label), ensure_ascii=False)
+        for row, label in zip(rows, resolved)
+    ]
+    return "".join(line + "\n" for line in lines)
+
+
+def _write_spacy(rows: Sequence[ExportRow], resolved: Sequence[Any], out: Path, labels: Sequence[str]) -> None:
+    """A DocBin for ``spacy train`` (textcat or textcat_multilabel): one 0/1 cat per label, row facts in user_data."""
+    import spacy
+    from spacy.tokens import DocBin
+
+    nlp = spacy.blank("xx")
+    docbin = DocBin(store_user_data=True)
+    for row, label in zip(rows, resolved):
+        if label is None:
+            continue
+        chosen = {label} if isinstance(label, str) else set(label)
+        doc = nlp.make_doc(row.text)
+        doc.cats = {name: 1.0 if name in chosen else 0.0 for name in labels}
+        doc.user_data.update(
+            task_id=row.task_id, agreement=row.agreement, annotations=row.annotations,
+            disputed=row.disputed, eval=row.eval,
+        )
+        docbin.add(doc)
+    _atomic_write_bytes(out, docbin.to_bytes())
+
+
+def _write_hf(
+    rows: Sequence[ExportRow], resolved: Sequence[Any], out: Path, labels: Sequence[str], multi_label: bool
+) -> None:
+    """A saved ``datasets.Dataset`` with a ClassLabel (or a sequence of them) named after ``labels``."""
+    import datasets
+
+    class_label = datasets.ClassLabel(names=list(labels))
+    features = datasets.Features(
+        {
+            "text": datasets.Value("string"),
+            "label": datasets.Sequence(class_label) if multi_label else class_label,
+            "task_id": datasets.Value("int64"),
+            "agreement": datasets.Value("float32"),
+            "annotations": datasets.Value("int32"),
+            "disputed": datasets.Value("bool"),
+            "eval": datasets.Value("bool"),
+        }
+    )
+    kept = [_record(row, list(label) if isinstance(label, tuple) else label)
+            for row, label in zip(rows, resolved) if label is not None]
+    columns = {name: [rec[name] for rec in kept] for name in COLUMNS}
+    dataset = datasets.Dataset.from_dict(columns, features=features)
+    tmp = out.with_name(f".{out.name}.{secrets.token_hex(4)}")
+    try:
+        dataset.save_to_disk(str(tmp))
+        _replace_dir(tmp, out)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Replace ``path`` with ``data`` through a temporary sibling, so no reader sees half a file."""
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
+    try:
+        with open(tmp, "xb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def _replace_dir(new: Path, target: Path) -> None:
+    """Move the finished folder ``new`` to ``target``, setting aside (then deleting) whatever was there."""
+    if not target.exists() and not target.is_symlink():
+        os.replace(new, target)
+        return
+    old = target.with_name(f".{target.name}.old.{secrets.token_hex(4)}")
+    os.replace(target, old)
+    try:
+        os.replace(new, target)
+    except BaseException:
+        os.replace(old, target)
+        raise
+    if old.is_dir() and not old.is_symlink():
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        old.unlink(missing_ok=True)
