@@ -22,6 +22,15 @@ log = logging.getLogger("ml_backend.labelstudio")
 
 INFORMATIVE_VIEW = "textal: most informative first"
 EVAL_VIEW = "textal: evaluation slice"
+# Data Manager columns textal's views leave out, so that the text, the score and the guess fit on the screen.
+HIDDEN_COLUMNS = [
+    f"tasks:{name}" for name in (
+        "inner_id", "completed_at", "cancelled_annotations", "annotators", "annotations_results", "annotations_ids",
+        "predictions_model_versions", "updated_by", "created_at", "updated_at", "avg_lead_time", "file_upload",
+        "storage_filename", "draft_exists", "comment_count", "unresolved_comment_count", "comment_authors",
+        "total_predictions", "predictions_results", "data.textal_row",
+    )
+]
 
 
 def view_definitions() -> dict[str, dict[str, Any]]:
@@ -30,6 +39,7 @@ def view_definitions() -> dict[str, dict[str, Any]]:
         INFORMATIVE_VIEW: {
             "title": INFORMATIVE_VIEW,
             "ordering": ["tasks:predictions_score"],
+            "hiddenColumns": {"explore": HIDDEN_COLUMNS, "labeling": HIDDEN_COLUMNS},
             "filters": {
                 "conjunction": "and",
                 "items": [
@@ -40,6 +50,7 @@ def view_definitions() -> dict[str, dict[str, Any]]:
         EVAL_VIEW: {
             "title": EVAL_VIEW,
             "ordering": ["tasks:id"],
+            "hiddenColumns": {"explore": HIDDEN_COLUMNS, "labeling": HIDDEN_COLUMNS},
             "filters": {
                 "conjunction": "and",
                 "items": [{"filter": f"filter:tasks:data.{EVAL_KEY}", "operator": "equal", "type": "Number", "value": 1}],

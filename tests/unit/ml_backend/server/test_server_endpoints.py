@@ -180,3 +180,18 @@ def test_a_strategy_chosen_at_setup_is_remembered_and_scores_the_project(
     top = spam_model.predict_proba(pool_texts).max(axis=1)
     # least confidence over two labels, calibrated to [0, 1]: 1 - p_max maps 0.5 -> 1 and 0 -> 0
     np.testing.assert_allclose([r["score"] for r in results], ScoreScale().scores((1.0 - top) / 0.5), atol=1e-9)
+
+
+def test_setup_extra_params_are_the_projects_own_settings_and_bad_ones_a_400(make_client, store_dir, tmp_path, spam_config):
+    c = make_client(store_dir, data_dir=tmp_path / "state")
+    answer = c.post("/setup", json={"project": "13.1", "schema": spam_config,
+                                    "extra_params": {"strategy": "margin", "batch": 7, "prefill_margin": 0.0}})
+    assert answer.status_code == 200
+    state = c.app.state.backend.projects.get(13)
+    assert state.strategy == "margin" and state.params == {"batch": 7, "prefill_margin": 0.0}
+    again = c.post("/setup", json={"project": "13.1", "schema": spam_config})  # a reconnect without them keeps them
+    assert again.status_code == 200 and c.app.state.backend.projects.get(13).params == state.params
+    for extra, reason in (({"bacth": 7}, "unknown project setting 'bacth'"), ({"batch": "7"}, "must be an integer"),
+                          ([1, 2], "must be a JSON object")):
+        bad = c.post("/setup", json={"project": "14.1", "schema": spam_config, "extra_params": extra})
+        assert bad.status_code == 400 and reason in bad.json()["error"]

@@ -8,6 +8,7 @@ from worker_fakes import PROJECT_ID, Harness, sms_like
 from ml_backend.labelstudio.ordering import EVAL_VIEW, INFORMATIVE_VIEW
 from ml_backend.labelstudio.tasks import EVAL_KEY
 from ml_backend.labelstudio.predictions import COLD_START_VERSION
+from ml_backend.state.projects import ProjectRef
 from textal import history
 from textal.errors import TextalError
 from textal.store import ModelStore
@@ -209,3 +210,21 @@ def test_once_in_ten_labels_a_random_pick_of_the_strategy_is_served_first(harnes
     picks = list(range(20))
     assert random_share_first(project, picks, labelled=3) == picks
     assert random_share_first(project, picks, labelled=9)[0] == 18 and sorted(random_share_first(project, picks, 9)) == picks
+
+
+def test_a_projects_own_settings_override_the_workers_and_a_zero_prefill_margin_guesses_every_open_task(tmp_path):
+    harness = Harness(tmp_path / "data")
+    state = harness.ctx.registry.get(PROJECT_ID)
+    harness.ctx.registry.setup(ProjectRef(PROJECT_ID, 1717000000), state.label_config, params={"batch": 3,
+                                                                                                "prefill_margin": 0.0})
+    texts, labels = zip(*(sms_like(i) for i in range(40)))
+    truth = dict(zip(harness.studio.add_tasks(list(texts)), labels))
+    harness.retrain("TASKS_CREATED")
+    assert harness.project().settings.batch == 3 and harness.settings.batch == 5
+    others = [t for t in truth if t not in eval_ids(harness)]
+    harness.label(others[:10], truth)
+    harness.retrain()
+    slice_ids = eval_ids(harness)
+    current = harness.studio.current()
+    open_ids = [t for t in current if t not in slice_ids and not harness.studio.tasks[t]["annotations"]]
+    assert open_ids and all(current[t]["result"] for t in open_ids)  # a guess on every open task outside the slice

@@ -1,0 +1,37 @@
+"""A project's own settings (a recipe's, sent as extra_params) are checked like the worker's flags and override them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ml_backend.config import WorkerSettings, project_params
+from ml_backend.errors import BackendConfigError
+
+
+def test_known_settings_pass_with_their_types():
+    assert project_params({"batch": 10, "eval_fraction": 0.2, "promote_margin": 0, "strategy": "margin"}) == {
+        "batch": 10, "eval_fraction": 0.2, "promote_margin": 0.0}
+
+
+@pytest.mark.parametrize("extra, message", [
+    ({"bacth": 1}, "unknown project setting 'bacth'; allowed: strategy, batch"),
+    ({"batch": 2.5}, "'batch' must be an integer"),
+    ({"batch": True}, "'batch' must be an integer"),
+    ({"eval_fraction": "0.1"}, "'eval_fraction' must be a number"),
+    ({"eval_fraction": 0.9}, "project setting 'eval_fraction': --eval-fraction must be in [0, 0.5)"),
+    ({"prefill_margin": 1.5}, "--prefill-margin must be in [0, 1]"),
+    ({"encoder": "/no/such/folder"}, "'encoder' must be 'default' or a model folder"),
+])
+def test_bad_settings_are_refused_naming_the_key(extra, message):
+    with pytest.raises(BackendConfigError) as exc:
+        project_params(extra)
+    assert message in str(exc.value)
+
+
+def test_a_projects_settings_replace_the_workers_and_leave_the_rest():
+    worker = WorkerSettings(data_dir=Path("."), batch=20, full_every=500)
+    mine = worker.for_project({"batch": 5, "prefill_margin": 0.0})
+    assert (mine.batch, mine.prefill_margin, mine.full_every) == (5, 0.0, 500)
+    assert worker.for_project({}) is worker
