@@ -85,14 +85,12 @@ def register(app: typer.Typer) -> None:
         started = time.monotonic()
         chosen = load_recipe(recipe)
         read_data(chosen, data, with_labels)  # a bad file stops here, before any server starts
-        stack = Stack(home, ls_port=ls_port, backend_port=port, say=out.print)
-        stopping = {"now": False}
-
+        stack = Stack(home, ls_port=ls_port, backend_port=port, say=out.print, detached=detach)
         def interrupted(signum, frame):  # noqa: ARG001
-            stopping["now"] = True
             raise KeyboardInterrupt
 
-        signal.signal(signal.SIGTERM, interrupted)
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):  # also where a shell started us ignoring SIGINT
+            signal.signal(sig, interrupted)
         try:
             stack.start()
             studio = check_label_studio(stack.ls_url, stack.api_key)
@@ -104,8 +102,7 @@ def register(app: typer.Typer) -> None:
                       f"(the API key in {stack.home.key_file}).")
             out.print(f"Ready {time.monotonic() - started:.0f} s after start.")
             if detach:
-                (stack.home.root / "pids").write_text(" ".join(str(c.process.pid) for c in stack.children))
-                stack.children.clear()
+                stack.detach()
                 return
             out.print("Press Ctrl-C to stop Label Studio, textal serve and textal worker.")
             while (dead := stack.dead()) is None:
@@ -123,16 +120,10 @@ def register(app: typer.Typer) -> None:
         home: Annotated[Path, typer.Option("--home", help="The folder `textal up --detach` ran in.")] = Path(".textal"),
     ) -> None:
         """Stop the servers a `textal up --detach` left running."""
-        from ml_backend.stack.processes import stop_group
+        from ml_backend.stack.up import stop_all
 
-        pids = home / "pids"
-        if not pids.exists():
-            out.print(f"Nothing to stop: {pids} does not exist.")
-            return
-        for pid in pids.read_text().split():
-            stop_group(int(pid))
-        pids.unlink()
-        out.print("Stopped.")
+        stopped = stop_all(home)
+        out.print(f"Stopped {len(stopped)} processes." if stopped else f"Nothing runs over {home}.")
 
     @app.command()
     def export(

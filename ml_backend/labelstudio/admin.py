@@ -26,6 +26,7 @@ class Connection:
 
     id: int
     url: str
+    title: str
     extra_params: Any
 
 
@@ -68,7 +69,8 @@ class StudioAdmin:
     def connections(self, project_id: int) -> list[Connection]:
         data = self.studio._raw("GET", "api/ml/", f"listing the ML backends of project {project_id}",
                                 params={"project": project_id})
-        return [Connection(int(b["id"]), str(b.get("url") or ""), b.get("extra_params")) for b in data or []]
+        return [Connection(int(b["id"]), str(b.get("url") or ""), str(b.get("title") or ""), b.get("extra_params"))
+                for b in data or []]
 
     def connect(self, project_id: int, url: str, title: str, extra_params: dict[str, Any]) -> int:
         """Connect the ML backend at ``url`` (Label Studio calls its /health and /setup now)."""
@@ -77,6 +79,8 @@ class StudioAdmin:
                                  "is_interactive": False})
         return int(data["id"])
 
-    def update_connection(self, connection_id: int, extra_params: dict[str, Any]) -> None:
-        self.studio._raw("PATCH", f"api/ml/{connection_id}", "updating the ML backend's settings",
-                         {"extra_params": extra_params})
+    def update_connection(self, connection_id: int, project_id: int, url: str, extra_params: dict[str, Any]) -> None:
+        """Point a connection at ``url`` with these settings (Label Studio calls /setup again; Label Studio 1.23
+        answers 500 to a PATCH of the url without the project)."""
+        self.studio._raw("PATCH", f"api/ml/{connection_id}", "updating the ML backend's connection",
+                         {"url": url, "project": project_id, "extra_params": extra_params})

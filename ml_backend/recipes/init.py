@@ -30,6 +30,7 @@ from textal.errors import DataError
 
 ROW_KEY = "textal_row"  # the row of the data file a task came from
 IMPORT_BATCH = 500
+CONNECTION_TITLE = "textal"
 MARK_RE = re.compile(r"\(textal init: recipe (?P<recipe>[^,]+), data (?P<data>[0-9a-f]+)")
 
 
@@ -170,12 +171,15 @@ def init_project(
 
     params = recipe.extra_params()
     connected = False
-    same = [c for c in admin.connections(project_id) if c.url.rstrip("/") == backend_url.rstrip("/")]
-    if not same:
-        admin.connect(project_id, backend_url, "textal", params)
+    connections = admin.connections(project_id)
+    ours = ([c for c in connections if c.url.rstrip("/") == backend_url.rstrip("/")]
+            or [c for c in connections if c.title == CONNECTION_TITLE])  # made by init when the backend had another port
+    if not ours:
+        admin.connect(project_id, backend_url, CONNECTION_TITLE, params)
         connected = True
-    elif same[0].extra_params != params:
-        admin.update_connection(same[0].id, params)
+    elif ours[0].extra_params != params or ours[0].url.rstrip("/") != backend_url.rstrip("/"):
+        admin.update_connection(ours[0].id, project_id, backend_url, params)
+        connected = True
 
     predicted = version = None
     if wait_s > 0:

@@ -71,12 +71,32 @@ def stop_group(pid: int, grace_s: float = 15.0) -> None:
         os.killpg(pid, signal.SIGKILL)
 
 
-def start(name: str, cmd: Sequence[str], log: Path, env: Mapping[str, str], cwd: Path) -> Child:
+def _die_with_parent() -> None:
+    """In the child, before exec: SIGTERM when the parent dies, even by SIGKILL (Linux), so nothing is orphaned."""
+    with contextlib.suppress(Exception):
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+def start(name: str, cmd: Sequence[str], log: Path, env: Mapping[str, str], cwd: Path,
+          die_with_parent: bool = True) -> Child:
+    """``cmd`` in its own process group (a terminal's Ctrl-C reaches the parent only, which stops it in order)."""
     log.parent.mkdir(parents=True, exist_ok=True)
     with open(log, "ab") as out:
         proc = subprocess.Popen(list(cmd), cwd=cwd, env=dict(env), stdout=out, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, start_new_session=True)
+                                stdin=subprocess.DEVNULL, start_new_session=True,
+                                preexec_fn=_die_with_parent if die_with_parent else None)
     return Child(name, proc, log)
+
+
+def running(pid: int) -> bool:
+    """Whether ``pid`` is a live process (not a zombie)."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
 
 
 def wait_until(child: Child, ready: Callable[[], bool], timeout_s: float, what: str) -> None:

@@ -21,7 +21,8 @@ from pathlib import Path
 import httpx
 
 from ml_backend.config import LABEL_STUDIO_KEY_ENV, LABEL_STUDIO_URL_ENV
-from ml_backend.stack.processes import Child, free_port_from, start, wait_until
+from ml_backend.stack.processes import Child, free_port_from, running, start, stop_group, wait_until
+from textal.errors import TextalError
 
 ADMIN_EMAIL = "admin@example.com"
 LS_PORT = 8080
@@ -66,6 +67,18 @@ class StackHome:
     def ports_file(self) -> Path:
         return self.root / "ports.json"
 
+    @property
+    def pids_file(self) -> Path:
+        return self.root / "pids"
+
+    def live_pids(self) -> list[int]:
+        """Processes a ``textal up`` over this folder started and that still run."""
+        try:
+            pids = [int(p) for p in self.pids_file.read_text().split()]
+        except (OSError, ValueError):
+            return []
+        return [p for p in pids if running(p)]
+
     def make(self) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
         os.chmod(self.root, 0o700)
@@ -90,9 +103,10 @@ class Stack:
     """The three servers of a local textal project."""
 
     def __init__(self, home: Path, ls_port: int | None = None, backend_port: int | None = None,
-                 say: Callable[[str], None] = print) -> None:
+                 say: Callable[[str], None] = print, detached: bool = False) -> None:
         self.home = StackHome(Path(home).resolve())
         self.say = say
+        self.detached = detached  # the servers outlive this process (else they stop when it dies, however it dies)
         self.children: list[Child] = []
         self._asked = {"label_studio": ls_port, "backend": backend_port}
         self.api_key = ""
@@ -109,6 +123,10 @@ class Stack:
         """Start Label Studio, then the backend and the worker; returns when all three answer."""
         home = self.home
         home.make()
+        live = home.live_pids()
+        if live:
+            raise StackError(f"textal up already runs over {home.root} (processes {' '.join(map(str, live))}): stop it "
+                             f"with Ctrl-C where it runs, or `textal down --home {home.root}`")
         self.api_key = home.secret(home.key_file)
         password = home.secret(home.password_file, 12)
         ls_port = self._port("label_studio", LS_PORT, [])
@@ -128,20 +146,24 @@ class Stack:
                   "SENTRY_DSN": "", "FRONTEND_SENTRY_DSN": ""}
         ls = start("Label Studio", [str(bin_dir / "label-studio"), "start", "--no-browser", "--internal-host", "127.0.0.1",
                                     "--port", str(ls_port), "--host", self.ls_url],
-                   home.logs / "label-studio.log", ls_env, home.root)
-        self.children.append(ls)
+                   home.logs / "label-studio.log", ls_env, home.root, not self.detached)
+        self._started(ls)
         work_env = {**base, LABEL_STUDIO_URL_ENV: self.ls_url, LABEL_STUDIO_KEY_ENV: self.api_key}
         textal = str(bin_dir / "textal")
         serve = start("textal serve", [textal, "serve", "--store", str(home.store), "--data-dir", str(home.backend),
                                        "--host", "127.0.0.1", "--port", str(backend_port)],
-                      home.logs / "serve.log", base, home.root)
-        self.children.append(serve)
+                      home.logs / "serve.log", base, home.root, not self.detached)
+        self._started(serve)
         wait_until(ls, self._label_studio_up, LS_START_S, "starting")
         worker = start("textal worker", [textal, "worker", "--store", str(home.store), "--data-dir", str(home.backend)],
-                       home.logs / "worker.log", work_env, home.root)
-        self.children.append(worker)
+                       home.logs / "worker.log", work_env, home.root, not self.detached)
+        self._started(worker)
         wait_until(serve, self._backend_up, BACKEND_START_S, "starting")
         self.say(f"Label Studio, textal serve ({self.backend_url}) and textal worker are running; logs in {home.logs}.")
+
+    def _started(self, child: Child) -> None:
+        self.children.append(child)
+        self.home.pids_file.write_text(" ".join(str(c.process.pid) for c in self.children))
 
     def _label_studio_up(self) -> bool:
         try:
@@ -166,3 +188,23 @@ class Stack:
         for child in reversed(self.children):
             child.stop()
         self.children.clear()
+        self.home.pids_file.unlink(missing_ok=True)
+
+    def detach(self) -> None:
+        """Leave the servers running (``textal down`` stops them)."""
+        assert self.detached, "started to die with this process"
+        self.children.clear()
+
+
+def stop_all(home: Path) -> list[int]:
+    """Stop what a ``textal up`` over ``home`` left running; returns the process ids stopped."""
+    folder = StackHome(Path(home).resolve())
+    live = folder.live_pids()
+    for pid in reversed(live):
+        stop_group(pid)
+    folder.pids_file.unlink(missing_ok=True)
+    return live
+
+
+class StackError(TextalError):
+    """The stack cannot start as asked (one line, exit code 2)."""

@@ -187,6 +187,9 @@ def test_demo_serves_textals_first_task_with_its_guess_prefilled_and_stops_and_r
             for shot in (view_shot, stream_shot):
                 shutil.copy(shot, Path(keep) / shot.name)
 
+        twice = subprocess.run([TEXTAL, "up", *args], capture_output=True, text=True, timeout=120)
+        assert twice.returncode == 2 and "textal up already runs over" in twice.stderr, twice.stderr
+
         versions = api.info()["model_version"]
         proc.send_signal(signal.SIGINT)  # Ctrl-C
         assert proc.wait(90) == 0, log_tail(log)
@@ -195,12 +198,15 @@ def test_demo_serves_textals_first_task_with_its_guess_prefilled_and_stops_and_r
             with pytest.raises(httpx.HTTPError):
                 httpx.get(f"http://127.0.0.1:{port}/", timeout=2)
 
-        # a second run: the same project, its labels and its model versions
+        # a second run, the backend on another port: the same project, its labels, its versions, one connection
         log = tmp_path / "up-again.log"
-        proc = start_up(args, log)
+        backend_port = free_port()
+        proc = start_up(args[:-1] + [str(backend_port)], log)
         text = wait_for_line(proc, log, READY, UP_TIMEOUT_S)
         assert "Found project 'SMS spam'" in text and "0 imported now" in text, log_tail(log)
         assert Api(url, key, api.project).info()["model_version"] == versions
+        connections = Api(url, key, api.project).get("/api/ml/", project=api.project)
+        assert [c["url"] for c in connections] == [f"http://127.0.0.1:{backend_port}"]
     finally:
         if proc.poll() is None:
             stop_group(proc.pid, grace_s=60)

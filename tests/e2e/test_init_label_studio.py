@@ -150,3 +150,20 @@ def test_init_bad_input_exits_2_with_one_line_and_creates_nothing(case, label_st
     assert len(lines) == 1 and BAD_INPUTS[case] in lines[0], lines
     assert label_studio.token not in err + out
     assert projects_titled(label_studio, title) == []
+
+
+def test_support_tickets_recipe_makes_one_choice_per_intent_found_in_the_data(stack, label_studio, data_dir, tmp_path,
+                                                                              capsys):
+    rows = read_rows(data_dir / "clinc150" / "train.csv", 6000)[::20]  # the file is grouped by intent
+    path = tmp_path / "tickets.csv"
+    with open(path, "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=["text", "intent"])
+        writer.writeheader()
+        writer.writerows({"text": r["text"], "intent": r["intent"]} for r in rows)
+    code, _, err = run(["init", "--recipe", "support_tickets", "--data", str(path), "--backend", stack.url,
+                        "--project-name", "tickets", "--wait", "0"], capsys)
+    assert code == 0, err
+    [project_id] = projects_titled(label_studio, "tickets")
+    config = label_studio.client().projects.get(id=project_id).label_config
+    intents = sorted({r["intent"] for r in rows})
+    assert len(intents) > 5 and all(f'<Choice value="{i}"' in config for i in intents) and "<Filter" in config
