@@ -80,6 +80,7 @@ def register(app: typer.Typer) -> None:
         """Run Label Studio, textal serve and textal worker here, and set up a project from a recipe (make run)."""
         from ml_backend.recipes.init import check_label_studio, init_project, read_data
         from ml_backend.recipes.recipe import load_recipe
+        from ml_backend.stack.processes import ChildFailed
         from ml_backend.stack.up import ADMIN_EMAIL, Stack
 
         started = time.monotonic()
@@ -107,9 +108,8 @@ def register(app: typer.Typer) -> None:
             out.print("Press Ctrl-C to stop Label Studio, textal serve and textal worker.")
             while (dead := stack.dead()) is None:
                 time.sleep(1.0)
-            from ml_backend.stack.processes import log_tail
-
-            raise typer.Exit(_died(dead, log_tail(dead.log)))
+            raise ChildFailed(f"{dead.name} stopped (exit code {dead.process.returncode}), so everything stops; "
+                              f"see {dead.log}")
         except KeyboardInterrupt:
             out.print("Stopping...")
         finally:
@@ -180,7 +180,3 @@ def _report(result, data_dir: str) -> None:
     out.print(f"Where it stands: textal status --project {result.project_id} --data-dir {data_dir}; "
               f"the labels: textal export --project {result.project_id} --format csv --out labels.csv")
 
-
-def _died(child, tail: str) -> int:
-    out.print(f"{child.name} stopped (exit code {child.process.returncode}); its log ends:\n{tail}")
-    return 1

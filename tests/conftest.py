@@ -63,3 +63,18 @@ def tiny_bert_dir(tmp_path_factory) -> Path:
     BertModel(config).save_pretrained(path)
     tokenizer.save_pretrained(path)
     return path
+
+
+@pytest.fixture
+def textal_cli(capsys):
+    """Run the ``textal`` console entry point with ``argv``; returns (exit code, stdout, stderr)."""
+    from textal import cli
+
+    def run(argv: list[str]) -> tuple[int, str, str]:
+        with pytest.raises(SystemExit) as exc:
+            cli.main(argv)
+            raise SystemExit(0)
+        captured = capsys.readouterr()
+        return exc.value.code, captured.out, captured.err
+
+    return run

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from textal.errors import DataError
-from textal.fsutil import atomic_write_text
+from textal.fsutil import atomic_write_bytes, atomic_write_text
 
 EXPORT_FORMATS = ("csv", "jsonl", "spacy", "hf")
 COLUMNS = ("text", "label", "task_id", "agreement", "annotations", "disputed", "eval")
@@ -136,7 +136,7 @@ def _write_spacy(rows: Sequence[ExportRow], resolved: Sequence[Any], out: Path, 
             disputed=row.disputed, eval=row.eval,
         )
         docbin.add(doc)
-    _atomic_write_bytes(out, docbin.to_bytes())
+    atomic_write_bytes(out, docbin.to_bytes())
 
 
 def _write_hf(
@@ -167,20 +167,6 @@ def _write_hf(
         _replace_dir(tmp, out)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-
-
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Replace ``path`` with ``data`` through a temporary sibling, so no reader sees half a file."""
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
-    try:
-        with open(tmp, "xb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 def _replace_dir(new: Path, target: Path) -> None:

@@ -12,6 +12,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from textal.errors import TextalError
+
 
 def port_free(port: int, host: str = "127.0.0.1") -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
@@ -90,23 +92,24 @@ def start(name: str, cmd: Sequence[str], log: Path, env: Mapping[str, str], cwd:
     return Child(name, proc, log)
 
 
-def running(pid: int) -> bool:
-    """Whether ``pid`` is a live process (not a zombie)."""
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return False
+class ChildFailed(TextalError):
+    """A server of the stack stopped or never answered: one line naming it and its log."""
+
+
+def _last_line(path: Path) -> str:
+    lines = [line for line in log_tail(path, 40).splitlines() if line.strip()]
+    return lines[-1].strip()[:300] if lines else "(empty)"
 
 
 def wait_until(child: Child, ready: Callable[[], bool], timeout_s: float, what: str) -> None:
-    """Poll ``ready`` until it holds; RuntimeError (with the log's tail) if the child dies or time runs out."""
+    """Poll ``ready`` until it holds; ChildFailed if the child exits or time runs out."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if not child.alive():
-            raise RuntimeError(f"{child.name} exited with {child.process.returncode} while {what}; "
-                               f"its log ({child.log}) ends:\n{log_tail(child.log)}")
+            raise ChildFailed(f"{child.name} exited with {child.process.returncode} while {what}; see {child.log} "
+                              f"(last line: {_last_line(child.log)})")
         if ready():
             return
         time.sleep(1.0)
-    raise RuntimeError(f"{child.name} not ready after {timeout_s:.0f} s ({what}); see {child.log}:\n{log_tail(child.log)}")
+    raise ChildFailed(f"{child.name} did not answer within {timeout_s:.0f} s of {what}; see {child.log} "
+                      f"(last line: {_last_line(child.log)})")

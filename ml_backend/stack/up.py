@@ -21,8 +21,9 @@ from pathlib import Path
 import httpx
 
 from ml_backend.config import LABEL_STUDIO_KEY_ENV, LABEL_STUDIO_URL_ENV
-from ml_backend.stack.processes import Child, free_port_from, running, start, stop_group, wait_until
+from ml_backend.stack.processes import Child, free_port_from, start, stop_group, wait_until
 from textal.errors import TextalError
+from textal.fsutil import pid_alive
 
 ADMIN_EMAIL = "admin@example.com"
 LS_PORT = 8080
@@ -77,7 +78,7 @@ class StackHome:
             pids = [int(p) for p in self.pids_file.read_text().split()]
         except (OSError, ValueError):
             return []
-        return [p for p in pids if running(p)]
+        return [p for p in pids if pid_alive(p)]
 
     def make(self) -> None:
         self.root.mkdir(parents=True, exist_ok=True)

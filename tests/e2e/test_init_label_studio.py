@@ -14,18 +14,9 @@ from ml_backend.labelstudio.client import Studio
 from ml_backend.recipes import init as init_module
 from ml_backend.recipes.init import ROW_KEY, init_project
 from ml_backend.recipes.recipe import load_recipe
-from textal import cli
 from textal.data import load_corpus
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
-
-
-def run(argv, capsys):
-    with pytest.raises(SystemExit) as exc:
-        cli.main(argv)
-        raise SystemExit(0)
-    captured = capsys.readouterr()
-    return exc.value.code, captured.out, captured.err
 
 
 @pytest.fixture
@@ -57,12 +48,12 @@ def projects_titled(label_studio, title: str) -> list[int]:
 
 
 def test_init_twice_leaves_one_project_with_every_row_once_and_a_prediction_on_every_task(
-        stack, spam_csv, label_studio, capsys):
+        stack, spam_csv, label_studio, textal_cli):
     argv = ["init", "--recipe", "spam", "--data", str(spam_csv), "--backend", stack.url, "--project-name", "init twice"]
-    code, out, err = run(argv, capsys)
+    code, out, err = textal_cli(argv)
     assert code == 0, err
     assert "Created project 'init twice'" in out and "120 predictions of textal-cold-start" in out
-    code, out, err = run(argv, capsys)
+    code, out, err = textal_cli(argv)
     assert code == 0, err
     assert "Found project 'init twice'" in out and "0 imported now" in out
     [project_id] = projects_titled(label_studio, "init twice")
@@ -98,19 +89,19 @@ def test_init_after_a_crash_halfway_completes_the_project_without_duplicates(sta
     assert sorted(d[ROW_KEY] for d in StudioAdmin(studio).task_data(project_id)) == list(range(120))
 
 
-def test_init_with_labels_then_export_round_trips_through_textal_train(stack, spam_csv, label_studio, tmp_path, capsys):
-    code, _, err = run(["init", "--recipe", "spam", "--data", str(spam_csv), "--backend", stack.url,
-                        "--project-name", "exported", "--with-labels", "--wait", "0"], capsys)
+def test_init_with_labels_then_export_round_trips_through_textal_train(stack, spam_csv, label_studio, tmp_path, textal_cli):
+    code, _, err = textal_cli(["init", "--recipe", "spam", "--data", str(spam_csv), "--backend", stack.url,
+                        "--project-name", "exported", "--with-labels", "--wait", "0"])
     assert code == 0, err
     [project_id] = projects_titled(label_studio, "exported")
     out_csv = tmp_path / "labels.csv"
-    code, out, err = run(["export", "--project", str(project_id), "--format", "csv", "--out", str(out_csv)], capsys)
+    code, out, err = textal_cli(["export", "--project", str(project_id), "--format", "csv", "--out", str(out_csv)])
     assert code == 0, err
     assert "Wrote 120 labelled tasks" in out
     exported = load_corpus(out_csv)
     gold = load_corpus(spam_csv)
     assert sorted(zip(exported.texts, exported.labels)) == sorted(zip(gold.texts, gold.labels))
-    code, out, err = run(["train", str(out_csv), "--model", "linear", "--store", str(tmp_path / "store")], capsys)
+    code, out, err = textal_cli(["train", str(out_csv), "--model", "linear", "--store", str(tmp_path / "store")])
     assert code == 0, err
 
 
@@ -125,7 +116,7 @@ BAD_INPUTS = {
 
 @pytest.mark.parametrize("case", sorted(BAD_INPUTS))
 def test_init_bad_input_exits_2_with_one_line_and_creates_nothing(case, label_studio, start_backend, spam_csv, tmp_path,
-                                                                   monkeypatch, capsys):
+                                                                   monkeypatch, textal_cli):
     backend = start_backend(tmp_path / "store", tmp_path / "backend")
     monkeypatch.setenv("LABEL_STUDIO_API_KEY", label_studio.token)
     ls_url, backend_url, data = label_studio.url, backend.url, spam_csv
@@ -143,8 +134,8 @@ def test_init_bad_input_exits_2_with_one_line_and_creates_nothing(case, label_st
         with open(data, "a") as fh:
             fh.write("a message filed under the wrong kind of label,phishing\n")
     title = f"bad input: {case}"
-    code, out, err = run(["init", "--recipe", "spam", "--data", str(data), "--label-studio", ls_url,
-                          "--backend", backend_url, "--project-name", title], capsys)
+    code, out, err = textal_cli(["init", "--recipe", "spam", "--data", str(data), "--label-studio", ls_url,
+                          "--backend", backend_url, "--project-name", title])
     assert code == 2
     lines = err.strip().splitlines()
     assert len(lines) == 1 and BAD_INPUTS[case] in lines[0], lines
@@ -153,15 +144,15 @@ def test_init_bad_input_exits_2_with_one_line_and_creates_nothing(case, label_st
 
 
 def test_support_tickets_recipe_makes_one_choice_per_intent_found_in_the_data(stack, label_studio, data_dir, tmp_path,
-                                                                              capsys):
+                                                                              textal_cli):
     rows = read_rows(data_dir / "clinc150" / "train.csv", 6000)[::20]  # the file is grouped by intent
     path = tmp_path / "tickets.csv"
     with open(path, "w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=["text", "intent"])
         writer.writeheader()
         writer.writerows({"text": r["text"], "intent": r["intent"]} for r in rows)
-    code, _, err = run(["init", "--recipe", "support_tickets", "--data", str(path), "--backend", stack.url,
-                        "--project-name", "tickets", "--wait", "0"], capsys)
+    code, _, err = textal_cli(["init", "--recipe", "support_tickets", "--data", str(path), "--backend", stack.url,
+                        "--project-name", "tickets", "--wait", "0"])
     assert code == 0, err
     [project_id] = projects_titled(label_studio, "tickets")
     config = label_studio.client().projects.get(id=project_id).label_config

@@ -18,57 +18,49 @@ def train_csv(tmp_path):
     return path
 
 
-def run(argv, capsys):
-    with pytest.raises(SystemExit) as exc:
-        cli.main(argv)
-        raise SystemExit(0)
-    captured = capsys.readouterr()
-    return exc.value.code, captured.out, captured.err
-
-
-def test_train_linear_publishes_a_version_and_prints_its_name(train_csv, tmp_path, capsys):
-    code, out, _ = run(["train", str(train_csv), "--model", "linear", "--store", str(tmp_path / "s")], capsys)
+def test_train_linear_publishes_a_version_and_prints_its_name(train_csv, tmp_path, textal_cli):
+    code, out, _ = textal_cli(["train", str(train_csv), "--model", "linear", "--store", str(tmp_path / "s")])
     assert code == 0
     assert "Published version v0001" in out
     assert ModelStore(tmp_path / "s").latest() == "v0001"
 
 
-def test_missing_data_file_exits_2_with_one_line(tmp_path, capsys):
-    code, out, err = run(["train", str(tmp_path / "nope.csv"), "--store", str(tmp_path / "s")], capsys)
+def test_missing_data_file_exits_2_with_one_line(tmp_path, textal_cli):
+    code, out, err = textal_cli(["train", str(tmp_path / "nope.csv"), "--store", str(tmp_path / "s")])
     assert code == 2
     assert err.strip().splitlines() == [f"textal: {tmp_path / 'nope.csv'}: no such file or directory"]
 
 
-def test_bad_row_exits_2_naming_the_row(tmp_path, capsys):
+def test_bad_row_exits_2_naming_the_row(tmp_path, textal_cli):
     path = tmp_path / "d.csv"
     path.write_text('text,label\n"ok",a\n"",b\n')
-    code, _, err = run(["train", str(path), "--model", "linear", "--store", str(tmp_path / "s")], capsys)
+    code, _, err = textal_cli(["train", str(path), "--model", "linear", "--store", str(tmp_path / "s")])
     assert code == 2 and "row 3" in err and len(err.strip().splitlines()) == 1
 
 
-def test_bad_option_values_exit_2(train_csv, tmp_path, capsys):
-    code, _, err = run(["train", str(train_csv), "--holdout", "1.5", "--store", str(tmp_path / "s")], capsys)
+def test_bad_option_values_exit_2(train_csv, tmp_path, textal_cli):
+    code, _, err = textal_cli(["train", str(train_csv), "--holdout", "1.5", "--store", str(tmp_path / "s")])
     assert code == 2 and "--holdout" in err
-    code, _, err = run(["train", str(train_csv), "--dedupe", "fuzzy", "--store", str(tmp_path / "s")], capsys)
+    code, _, err = textal_cli(["train", str(train_csv), "--dedupe", "fuzzy", "--store", str(tmp_path / "s")])
     assert code == 2 and "dedupe" in err
 
 
-def test_unknown_option_is_a_usage_error_with_exit_2(capsys):
-    code, _, err = run(["train", "--no-such-option"], capsys)
+def test_unknown_option_is_a_usage_error_with_exit_2(textal_cli):
+    code, _, err = textal_cli(["train", "--no-such-option"])
     assert code == 2 and "No such option" in err
 
 
-def test_versions_of_an_empty_store_exits_2(tmp_path, capsys):
-    code, _, err = run(["versions", "--store", str(tmp_path / "empty")], capsys)
+def test_versions_of_an_empty_store_exits_2(tmp_path, textal_cli):
+    code, _, err = textal_cli(["versions", "--store", str(tmp_path / "empty")])
     assert code == 2 and "no published versions" in err
 
 
-def test_score_with_no_model_yet_exits_2(train_csv, tmp_path, capsys):
-    code, _, err = run(["score", str(train_csv), "--store", str(tmp_path / "empty")], capsys)
+def test_score_with_no_model_yet_exits_2(train_csv, tmp_path, textal_cli):
+    code, _, err = textal_cli(["score", str(train_csv), "--store", str(tmp_path / "empty")])
     assert code == 2 and "no published model yet" in err
 
 
-def test_internal_error_exits_1_with_one_line_and_no_traceback(train_csv, tmp_path, capsys, monkeypatch):
+def test_internal_error_exits_1_with_one_line_and_no_traceback(train_csv, tmp_path, textal_cli, monkeypatch):
     import textal.training
 
     def boom(*args, **kwargs):
@@ -76,7 +68,7 @@ def test_internal_error_exits_1_with_one_line_and_no_traceback(train_csv, tmp_pa
 
     monkeypatch.delenv("TEXTAL_DEBUG", raising=False)
     monkeypatch.setattr(textal.training, "train_and_publish", boom)
-    code, _, err = run(["train", str(train_csv), "--model", "linear", "--store", str(tmp_path / "s")], capsys)
+    code, _, err = textal_cli(["train", str(train_csv), "--model", "linear", "--store", str(tmp_path / "s")])
     assert code == 1
     assert "internal error: RuntimeError: something broke" in err
     assert "Traceback" not in err

@@ -4,7 +4,7 @@ import sys
 
 import pytest
 
-from textal.fsutil import atomic_write_text, pid_alive
+from textal.fsutil import atomic_write_bytes, atomic_write_text, pid_alive
 
 
 def test_atomic_write_text_replaces_the_file_and_leaves_no_temporary(tmp_path):
@@ -21,11 +21,11 @@ def test_atomic_write_text_gives_a_new_file_the_requested_mode(tmp_path):
     assert (target.stat().st_mode & 0o777) == 0o600
 
 
-def test_atomic_write_text_that_fails_keeps_the_old_file_and_cleans_up(tmp_path):
+def test_an_atomic_write_that_fails_midway_keeps_the_old_file_and_cleans_up(tmp_path):
     target = tmp_path / "state.json"
     target.write_text("old")
     with pytest.raises(TypeError):
-        atomic_write_text(target, 123)  # type: ignore[arg-type]
+        atomic_write_bytes(target, 123)  # type: ignore[arg-type]  (fails after the temporary file is open)
     assert target.read_text() == "old"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["state.json"]
 

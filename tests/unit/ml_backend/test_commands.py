@@ -18,14 +18,6 @@ CONFIG = (
 )
 
 
-def run(argv, capsys):
-    with pytest.raises(SystemExit) as exc:
-        cli.main(argv)
-        raise SystemExit(0)
-    captured = capsys.readouterr()
-    return exc.value.code, captured.out, captured.err
-
-
 @pytest.fixture
 def data(tmp_path):
     """A data folder with project 7 set up, a mirrored pool and three versions in its history."""
@@ -49,9 +41,9 @@ def data(tmp_path):
     return folder
 
 
-def test_status_reports_pool_labels_agreement_versions_verdicts_and_writes_the_learning_curve(data, tmp_path, capsys):
+def test_status_reports_pool_labels_agreement_versions_verdicts_and_writes_the_learning_curve(data, tmp_path, textal_cli):
     png = tmp_path / "curve.png"
-    code, out, err = run(["status", "--project", "7", "--data-dir", str(data), "--out", str(png)], capsys)
+    code, out, err = textal_cli(["status", "--project", "7", "--data-dir", str(data), "--out", str(png)])
     assert code == 0, err
     assert "tasks 20" in out and "labelled 5" in out and "evaluation slice 3" in out and "evaluation labelled 2" in out
     assert "Label Studio ordering by v0002" in out
@@ -63,23 +55,23 @@ def test_status_reports_pool_labels_agreement_versions_verdicts_and_writes_the_l
     assert png.read_bytes()[:4] == b"\x89PNG"
 
 
-def test_status_of_an_unknown_project_exits_2_naming_the_known_ones(data, capsys):
-    code, _, err = run(["status", "--project", "8", "--data-dir", str(data)], capsys)
+def test_status_of_an_unknown_project_exits_2_naming_the_known_ones(data, textal_cli):
+    code, _, err = textal_cli(["status", "--project", "8", "--data-dir", str(data)])
     assert code == 2 and "no project 8" in err and "projects here: 7" in err
 
 
-def test_retrain_queues_one_coalesced_job_and_full_asks_for_a_fine_tune(data, capsys):
+def test_retrain_queues_one_coalesced_job_and_full_asks_for_a_fine_tune(data, textal_cli):
     for _ in range(3):
-        code, out, _ = run(["retrain", "--project", "7", "--data-dir", str(data)], capsys)
+        code, out, _ = textal_cli(["retrain", "--project", "7", "--data-dir", str(data)])
         assert code == 0 and "Queued a retrain of project 7" in out
-    code, out, _ = run(["retrain", "--project", "7", "--data-dir", str(data), "--full"], capsys)
+    code, out, _ = textal_cli(["retrain", "--project", "7", "--data-dir", str(data), "--full"])
     assert code == 0 and "full fine-tune" in out
     jobs = Jobs(make_huey(data), data).pending()
     assert sorted(j["name"] for j in jobs) == ["finetune", "retrain"]
 
 
-def test_worker_refuses_bad_settings_with_one_line(data, capsys):
-    code, _, err = run(["worker", "--data-dir", str(data), "--eval-fraction", "0.7"], capsys)
+def test_worker_refuses_bad_settings_with_one_line(data, textal_cli):
+    code, _, err = textal_cli(["worker", "--data-dir", str(data), "--eval-fraction", "0.7"])
     assert code == 2 and "--eval-fraction" in err
-    code, _, err = run(["worker", "--data-dir", str(data), "--strategy", "nonsense"], capsys)
+    code, _, err = textal_cli(["worker", "--data-dir", str(data), "--strategy", "nonsense"])
     assert code == 2 and "nonsense" in err
