@@ -31,7 +31,7 @@ class ExportRow:
 
     task_id: int
     text: str
-    label: str | tuple[str, ...] | None  # tuple for multi-label; None = disputed/unresolved
+    label: str | tuple[str, ...] | None  # tuple for multi-label; None: no label (annotators tied)
     agreement: float | None  # share of annotators agreeing with the resolved label (None: no annotations)
     annotations: int  # number of (non-cancelled) annotations
     disputed: bool  # annotators disagreed beyond the agreement rule
@@ -44,7 +44,7 @@ def write_export(
     """Write ``rows`` to ``out`` in ``fmt`` (one of EXPORT_FORMATS) and return the path written.
 
     Every label must be in ``labels``, which also fixes the label order of the spaCy cats and the HF
-    ClassLabel. Rows whose label is None (disputed) are kept in CSV (empty label) and JSONL (null),
+    ClassLabel. Rows whose label is None (a tie) are kept in CSV (empty label) and JSONL (null),
     but left out of the spaCy and HF outputs, which cannot hold a text without a label. The output
     replaces ``out`` atomically: a crash leaves the old file (or none), never half of the new one.
     Raises DataError (a TextalError: exit code 2) for an unknown format or a label not in ``labels``.
