@@ -31,9 +31,9 @@ $(STAMP): pyproject.toml
 # DATA may name a data folder (../shared/data: the recipe's demo file in it) or your own file; RECIPE a
 # shipped recipe (spam, support_tickets) or a recipe folder.
 RECIPE ?= spam
-DEMO_FILE_spam := sms_spam/train.csv
+DEMO_FILE_spam := sms_spam/test.csv
 DEMO_FILE_support_tickets := clinc150/train.csv
-RUN_DATA = $(if $(filter file,$(shell test -f "$(DATA)" && echo file)),$(DATA),$(DATA)/$(or $(DEMO_FILE_$(RECIPE)),$(DEMO_FILE_spam)))
+RUN_DATA = $(if $(or $(suffix $(notdir $(DATA))),$(filter file,$(shell test -f "$(DATA)" && echo file))),$(DATA),$(DATA)/$(or $(DEMO_FILE_$(RECIPE)),$(DEMO_FILE_spam)))
 
 run: install
 	$(BIN)/textal up --recipe $(RECIPE) --data $(RUN_DATA)

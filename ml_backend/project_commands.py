@@ -7,7 +7,10 @@ entry point; bad input ends with one line and exit code 2, as in every ``textal`
 
 from __future__ import annotations
 
+import os
+import shutil
 import signal
+import sys
 import time
 from pathlib import Path
 from typing import Annotated, Optional
@@ -168,6 +171,15 @@ def _progress():
     return progress.reporting(RichReporter())
 
 
+def _textal() -> str:
+    """How to call this textal from the user's shell: ``textal`` when it is on PATH, else its path (.venv/bin/textal)."""
+    script = Path(sys.executable).parent / "textal"
+    found = shutil.which("textal")
+    if found and Path(found).resolve() == script.resolve():
+        return "textal"
+    return os.path.relpath(script) if script.is_relative_to(Path.cwd()) else str(script)
+
+
 def _report(result, data_dir: str) -> None:
     verb = "Created" if result.created else "Completed"
     out.print(f"{verb} project {result.title!r} (id {result.project_id}): {result.tasks} tasks, {result.imported} "
@@ -177,6 +189,7 @@ def _report(result, data_dir: str) -> None:
     out.print(f"Open {result.url}")
     out.print("Next: click 'Label All Tasks' and label; textal retrains after each label and serves the most "
               "informative task next.")
-    out.print(f"Where it stands: textal status --project {result.project_id} --data-dir {data_dir}; "
-              f"the labels: textal export --project {result.project_id} --format csv --out labels.csv")
+    textal = _textal()
+    out.print(f"Where it stands: {textal} status --project {result.project_id} --data-dir {data_dir}; "
+              f"the labels: {textal} export --project {result.project_id} --format csv --out labels.csv")
 

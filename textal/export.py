@@ -110,7 +110,7 @@ def _csv_text(rows: Sequence[ExportRow], resolved: Sequence[Any]) -> str:
 
 
 def _jsonl_text(rows: Sequence[ExportRow], resolved: Sequence[Any]) -> str:
-    """One JSON object a line; a multi-label label is a list, a disputed one null."""
+    """One JSON object a line; a multi-label label is a list, a missing one (a tie) null."""
     lines = [
         json.dumps(_record(row, list(label) if isinstance(label, tuple) else label), ensure_ascii=False)
         for row, label in zip(rows, resolved)
@@ -162,11 +162,15 @@ def _write_hf(
     columns = {name: [rec[name] for rec in kept] for name in COLUMNS}
     dataset = datasets.Dataset.from_dict(columns, features=features)
     tmp = out.with_name(f".{out.name}.{secrets.token_hex(4)}")
+    bars = datasets.is_progress_bar_enabled()
+    datasets.disable_progress_bars()  # the export says in one line what it wrote
     try:
         dataset.save_to_disk(str(tmp))
         _replace_dir(tmp, out)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+        if bars:
+            datasets.enable_progress_bars()
 
 
 def _replace_dir(new: Path, target: Path) -> None:

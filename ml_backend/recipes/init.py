@@ -204,7 +204,8 @@ def wait_for_predictions(studio: Studio, project_id: int, wait_s: float) -> tupl
             if count > done:
                 bar.advance(count - done)
                 done = count
-            if version and TEXTAL_VERSION_RE.match(version) and count >= open_tasks:
+            if (version and TEXTAL_VERSION_RE.match(version) and count >= open_tasks) or (
+                    info.task_number and not open_tasks):  # every task labelled: nothing to predict
                 return count, version
             if time.monotonic() > deadline:
                 raise InitError(

@@ -57,20 +57,27 @@ class Child:
 
 
 def stop_group(pid: int, grace_s: float = 15.0) -> None:
-    """SIGTERM to the process group ``pid`` leads, SIGKILL to what is left after ``grace_s``."""
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(pid, signal.SIGTERM)
+    """SIGTERM to process ``pid`` (to its whole group when it leads one), SIGKILL to what is left after ``grace_s``."""
+    try:
+        leader = os.getpgid(pid) == pid
+    except ProcessLookupError:
+        return
+
+    def send(sig: int) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            (os.killpg if leader else os.kill)(pid, sig)
+
+    send(signal.SIGTERM)
     deadline = time.monotonic() + grace_s
     while time.monotonic() < deadline:
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)  # our own child: reap it, or it lingers as a zombie
         try:
-            os.killpg(pid, 0)
+            (os.killpg if leader else os.kill)(pid, 0)
         except ProcessLookupError:
             return
-        with contextlib.suppress(ChildProcessError):
-            os.waitpid(pid, os.WNOHANG)
         time.sleep(0.2)
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(pid, signal.SIGKILL)
+    send(signal.SIGKILL)
 
 
 def _die_with_parent() -> None:

@@ -73,7 +73,7 @@ class StackHome:
         return self.root / "pids"
 
     def live_pids(self) -> list[int]:
-        """Processes a ``textal up`` over this folder started and that still run."""
+        """The ``textal up`` over this folder (first) and the servers it started, those that still run."""
         try:
             pids = [int(p) for p in self.pids_file.read_text().split()]
         except (OSError, ValueError):
@@ -139,7 +139,9 @@ class Stack:
         base = {k: v for k, v in os.environ.items() if k not in _LS_UNSET}
         base.update(PYTHONUNBUFFERED="1", HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", TOKENIZERS_PARALLELISM="false")
 
-        self.say(f"Starting Label Studio on {self.ls_url} (the first start sets up its database: a minute or two)...")
+        first = not (home.label_studio / "label_studio.sqlite3").exists()
+        self.say(f"Starting Label Studio on {self.ls_url}"
+                 + (" (the first start sets up its database: a minute or two)..." if first else "..."))
         ls_env = {**base, "LABEL_STUDIO_BASE_DATA_DIR": str(home.label_studio), "LABEL_STUDIO_USERNAME": ADMIN_EMAIL,
                   "LABEL_STUDIO_PASSWORD": password, "LABEL_STUDIO_USER_TOKEN": self.api_key,
                   "LABEL_STUDIO_ENABLE_LEGACY_API_TOKEN": "true", "ML_BLOCK_LOCAL_IP": "false",
@@ -164,7 +166,8 @@ class Stack:
 
     def _started(self, child: Child) -> None:
         self.children.append(child)
-        self.home.pids_file.write_text(" ".join(str(c.process.pid) for c in self.children))
+        owner = [] if self.detached else [os.getpid()]  # `textal down` stops a foreground `textal up` through it
+        self.home.pids_file.write_text(" ".join(str(p) for p in owner + [c.process.pid for c in self.children]))
 
     def _label_studio_up(self) -> bool:
         try:
@@ -198,11 +201,13 @@ class Stack:
 
 
 def stop_all(home: Path) -> list[int]:
-    """Stop what a ``textal up`` over ``home`` left running; returns the process ids stopped."""
+    """Stop the ``textal up`` over ``home`` (it stops its servers in order) and whatever of them is left;
+    returns the process ids that were running."""
     folder = StackHome(Path(home).resolve())
     live = folder.live_pids()
-    for pid in reversed(live):
-        stop_group(pid)
+    for pid in live:
+        if pid_alive(pid):
+            stop_group(pid, grace_s=60.0)
     folder.pids_file.unlink(missing_ok=True)
     return live
 

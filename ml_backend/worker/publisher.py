@@ -35,7 +35,8 @@ def refresh(project: Project, timer: Timer) -> int:
     returns how many predictions were pushed."""
     current = current_model(project)
     expected = current.model_version if current is not None else COLD_START_VERSION
-    if project.info().model_version != expected or project.work.get("pushed_version") != expected:
+    behind = project.info().model_version != expected and any(not t.labelled for t in project.mirror.tasks())
+    if behind or project.work.get("pushed_version") != expected:
         return push_all(project, current, timer)[0]
     if current is None and project.mirror.max_id() != project.work.get("band_max_id"):
         return push_all(project, None, timer)[0]  # tasks came before any model: the coverage order starts over
@@ -69,7 +70,8 @@ def push_all(project: Project, current: Current | None, timer: Timer) -> tuple[i
     ScaleFile(project.settings.data_dir, project.id).write(mv, scored.scale)
     pushed = push(project, scored.rows, mv, timer, band=scored.band)
     with timer.phase("push"):
-        project.studio.set_model_version(project.id, mv)
+        if pushed:  # Label Studio refuses a model_version that has no predictions (every task labelled)
+            project.studio.set_model_version(project.id, mv)
         versions = [v for v in project.work.get("pushed_versions", []) if v != mv] + [mv]
         project.save(pushed_version=mv, pushed_versions=versions[-PUSHED_HISTORY:])
     keep = project.settings.keep_prediction_versions

@@ -1,6 +1,7 @@
 """`make run`'s demo, as a person meets it: `textal up` starts a real Label Studio, `textal serve` and `textal worker`
 and sets up a project from a recipe; a real (headless) browser logs in, opens textal's view and the label stream,
-and sees the task textal ranked first with its guess pre-filled. Ctrl-C stops everything; a second run resumes.
+and sees the task textal ranked first with its guess pre-filled. Ctrl-C stops everything; a second run resumes,
+and `textal down` stops it from another shell.
 
 The recipe is the shipped spam recipe, copied with ``prefill_margin = 0`` so that the first task (one the model is
 unsure of, by design) shows its guess: the test is about what the page shows, not about the threshold.
@@ -207,6 +208,9 @@ def test_demo_serves_textals_first_task_with_its_guess_prefilled_and_stops_and_r
         assert Api(url, key, api.project).info()["model_version"] == versions
         connections = Api(url, key, api.project).get("/api/ml/", project=api.project)
         assert [c["url"] for c in connections] == [f"http://127.0.0.1:{backend_port}"]
+        down = subprocess.run([TEXTAL, "down", "--home", str(home)], capture_output=True, text=True, timeout=120)
+        assert down.returncode == 0 and "Stopped" in down.stdout, down.stdout + down.stderr
+        assert proc.wait(30) == 0 and "Stopping" in log.read_text()  # the foreground run stopped in order
     finally:
         if proc.poll() is None:
             stop_group(proc.pid, grace_s=60)

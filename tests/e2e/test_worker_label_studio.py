@@ -189,12 +189,16 @@ def test_the_worker_keeps_label_studio_ordered_by_the_freshest_good_model(
     gold = {tid: r["label"] for tid, r in zip(ids, rows)}
     text_of = {tid: r["text"] for tid, r in zip(ids, rows)}
 
-    # TASKS_CREATED -> before any model, the band: coverage picks with the slice interleaved, no guesses
-    def cold_band() -> bool:
+    # TASKS_CREATED -> before any model, every task in coverage order, the band (coverage picks with the slice
+    # interleaved) first, no guesses
+    def cold_order() -> bool:
         band = work_state(state, p.id).get("band") or []
-        return p.model_version() == "textal-cold-start" and band and p.counts().get("textal-cold-start") == len(band)
+        return p.model_version() == "textal-cold-start" and band and p.counts().get("textal-cold-start") == N_TASKS
 
-    wait_for(cold_band, 120, "the cold-start band", logs)
+    wait_for(cold_order, 120, "the cold-start order", logs)
+    cold = {t.id: current_prediction(t, "textal-cold-start")[0] for t in p.tasks()}
+    band = work_state(state, p.id)["band"]
+    assert sorted(cold, key=lambda t: _get(cold[t], "score"))[:len(band)] == band  # served in the band's order
     assert ls.projects.get(id=p.id).sampling == "Uncertainty sampling"
     slice_ids = wait_for(lambda: len(p.view(EVAL_VIEW)) == 15 and p.view(EVAL_VIEW), 60, "the slice marked", logs)
     tasks = {t.id: t for t in p.tasks()}

@@ -228,3 +228,13 @@ def test_a_projects_own_settings_override_the_workers_and_a_zero_prefill_margin_
     current = harness.studio.current()
     open_ids = [t for t in current if t not in slice_ids and not harness.studio.tasks[t]["annotations"]]
     assert open_ids and all(current[t]["result"] for t in open_ids)  # a guess on every open task outside the slice
+
+
+def test_a_project_labelled_in_full_trains_and_publishes_without_a_model_version_to_order_by(tmp_path):
+    harness = Harness(tmp_path / "data")
+    texts, labels = zip(*(sms_like(i) for i in range(30)))
+    truth = dict(zip(harness.studio.add_tasks(list(texts)), labels))
+    harness.label(list(truth), truth)  # imported with their labels (textal init --with-labels)
+    outcome = harness.retrain("TASKS_CREATED")
+    assert outcome["status"] != "error" and harness.project().store.latest() == "v0001"
+    assert harness.retrain()["status"] != "error"  # and the next refresh does not try again

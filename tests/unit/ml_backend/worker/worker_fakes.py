@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from ml_backend.config import WorkerSettings
-from ml_backend.labelstudio.client import ProjectInfo
+from ml_backend.labelstudio.client import ProjectInfo, StudioError
 from ml_backend.queue.factory import make_huey
 from ml_backend.queue.jobs import Jobs
 from ml_backend.state.projects import ProjectRef
@@ -167,6 +167,9 @@ class FakeStudio:
         return before - len(self.predictions)
 
     def set_model_version(self, project_id, version):
+        if not any(p["model_version"] == version for p in self.predictions):  # as Label Studio 1.23 answers
+            raise StudioError("Label Studio answered 400: Model version doesn't exist either as live model or as "
+                              "static predictions.")
         self.model_version = version
 
     def set_sampling(self, project_id, sampling):
