@@ -7,6 +7,9 @@ variables:
 - ``BASIC_AUTH_USER`` / ``BASIC_AUTH_PASS``: the server requires HTTP basic auth (as Label Studio sends it).
 - ``TEXTAL_MAX_BODY_MB`` (default 8): larger request bodies get a 413.
 - ``TEXTAL_MAX_TEXT_CHARS`` (default 20000): a longer task text is skipped with a reason.
+- ``TEXTAL_MAX_PREDICT_TASKS`` (1000), ``TEXTAL_MAX_CONFIG_KB`` (256), ``TEXTAL_MAX_CHOICES`` (5000),
+  ``TEXTAL_MAX_PROJECTS`` (1000), ``TEXTAL_BODY_TIMEOUT_S`` (30): what one request, or all of them, may cost.
+- ``TEXTAL_TRUST_SETUP_HOSTNAME=1``: accept a /setup that names a Label Studio other than the configured one.
 - ``LABEL_STUDIO_URL`` (or ``LABEL_STUDIO_HOST``) / ``LABEL_STUDIO_API_KEY``: the worker's Label Studio, overriding
   what /setup sent; the Label Studio ``textal init`` and ``textal export`` talk to.
 """
@@ -36,6 +39,11 @@ DEFAULT_BACKEND_URL = f"http://{DEFAULT_HOST}:{DEFAULT_PORT}"
 MAX_TEXT_CHARS = 20_000
 MAX_BODY_MB = 8.0
 PREFILL_MARGIN = 0.2
+MAX_PREDICT_TASKS = 1000
+MAX_CONFIG_KB = 256
+MAX_CHOICES = 5000
+MAX_PROJECTS = 1000
+BODY_TIMEOUT_S = 30.0
 # The worker settings one project may set for itself (a recipe, through the ML backend's extra_params), with
 # their types; the rest are the worker's. ``strategy`` is a project setting too, kept in its own field.
 PROJECT_PARAMS: dict[str, type] = {
@@ -55,6 +63,12 @@ def queue_url(environ: Environ | None = None) -> str | None:
     return _env(environ).get(QUEUE_URL_ENV) or None
 
 
+def label_studio_url(environ: Environ | None = None) -> str | None:
+    """The configured Label Studio (``LABEL_STUDIO_URL``, else ``LABEL_STUDIO_HOST``), or None."""
+    env = _env(environ)
+    return (env.get(LABEL_STUDIO_URL_ENV) or env.get(LABEL_STUDIO_HOST_ENV) or "").rstrip("/") or None
+
+
 @dataclass(frozen=True)
 class LabelStudioOverride:
     """The Label Studio URL and key set in the worker's environment (each None when unset)."""
@@ -65,8 +79,7 @@ class LabelStudioOverride:
     @classmethod
     def read(cls, environ: Environ | None = None) -> LabelStudioOverride:
         env = _env(environ)
-        return cls(env.get(LABEL_STUDIO_URL_ENV) or env.get(LABEL_STUDIO_HOST_ENV) or None,
-                   env.get(LABEL_STUDIO_KEY_ENV) or None)
+        return cls(label_studio_url(env), env.get(LABEL_STUDIO_KEY_ENV) or None)
 
 
 def idle_threads_sleep() -> None:
@@ -102,6 +115,15 @@ class ServerSettings:
     batch_size: int = 32  # texts per model call, length-sorted (requests interleave between calls)
     swap_wait_s: float = 30.0  # how long /predict waits for a model that is being loaded
     setup_wait_s: float = 1.0  # /setup answers within Label Studio's 3 s timeout
+    label_studio_url: str | None = None  # the one Label Studio this backend serves (None: the first /setup's)
+    trust_setup_hostname: bool = False  # accept a /setup naming another Label Studio (logged)
+    max_predict_tasks: int = MAX_PREDICT_TASKS
+    max_config_chars: int = MAX_CONFIG_KB * 1024
+    max_choices: int = MAX_CHOICES
+    max_json_depth: int = 32
+    max_projects: int = MAX_PROJECTS
+    body_timeout_s: float = BODY_TIMEOUT_S
+    predict_concurrency: int = 2  # /predict computations at once; /health, /setup, /webhook never wait behind them
 
     @classmethod
     def create(
@@ -132,6 +154,13 @@ class ServerSettings:
             basic_auth_pass=password,
             max_body_bytes=int(_positive_float(env, "TEXTAL_MAX_BODY_MB", MAX_BODY_MB) * 1024 * 1024),
             max_text_chars=int(_positive_float(env, "TEXTAL_MAX_TEXT_CHARS", MAX_TEXT_CHARS)),
+            label_studio_url=label_studio_url(env),
+            trust_setup_hostname=env.get("TEXTAL_TRUST_SETUP_HOSTNAME", "").lower() in ("1", "true", "yes"),
+            max_predict_tasks=int(_positive_float(env, "TEXTAL_MAX_PREDICT_TASKS", MAX_PREDICT_TASKS)),
+            max_config_chars=int(_positive_float(env, "TEXTAL_MAX_CONFIG_KB", MAX_CONFIG_KB) * 1024),
+            max_choices=int(_positive_float(env, "TEXTAL_MAX_CHOICES", MAX_CHOICES)),
+            max_projects=int(_positive_float(env, "TEXTAL_MAX_PROJECTS", MAX_PROJECTS)),
+            body_timeout_s=_positive_float(env, "TEXTAL_BODY_TIMEOUT_S", BODY_TIMEOUT_S),
         )
 
 

@@ -130,10 +130,12 @@ class ModelStore:
         """The promoted version, or None when nothing was published yet."""
         pointer = self.root / "LATEST"
         try:
-            name = pointer.read_text().strip()
+            name = pointer.read_text(encoding="utf-8").strip()
         except FileNotFoundError:
             return None
-        return name if (self.versions_dir / name).is_dir() else None
+        except (OSError, UnicodeDecodeError) as exc:  # a folder, a device, bytes that are not a version name
+            raise StoreError(f"{pointer} is unreadable ({type(exc).__name__})") from None
+        return name if VERSION_RE.match(name) and (self.versions_dir / name).is_dir() else None
 
     def card(self, version: str | None = None) -> dict[str, Any]:
         """The model card of ``version`` (default: latest)."""

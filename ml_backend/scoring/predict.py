@@ -9,7 +9,7 @@ choice, the ``UNREADABLE`` score and a ``skipped`` reason instead of failing the
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,12 +26,23 @@ from textal.scoring import Scorer
 log = logging.getLogger("ml_backend.scoring")
 
 
+def _few(items: Sequence[str], shown: int = 5) -> str:
+    """At most ``shown`` items and how many more: a reason never grows with the label set."""
+    head = ", ".join(str(x)[:40] for x in list(items)[:shown])
+    return head + (f" and {len(items) - shown} more" if len(items) > shown else "")
+
+
 def _task_id(task: dict[str, Any]) -> int | None:
     tid = task.get("id")
     return tid if isinstance(tid, int) and not isinstance(tid, bool) else None
 
 
-def _proba_and_embeddings(loaded: LoadedModel, texts: list[str], batch_size: int) -> tuple[np.ndarray, np.ndarray]:
+class Abandoned(Exception):
+    """The caller gave up (its client left): the rest of the batches are not computed."""
+
+
+def _proba_and_embeddings(loaded: LoadedModel, texts: list[str], batch_size: int,
+                          cancelled: Callable[[], bool] = lambda: False) -> tuple[np.ndarray, np.ndarray]:
     """Probabilities and embeddings in batches of similar length; one encoder pass when the model offers it."""
     model = loaded.model
     probas, embeds = [], []
@@ -40,6 +51,8 @@ def _proba_and_embeddings(loaded: LoadedModel, texts: list[str], batch_size: int
     order = np.argsort([len(t) for t in texts], kind="stable")
     ordered = [texts[i] for i in order]
     for start in range(0, len(ordered), batch_size):
+        if cancelled():
+            raise Abandoned(f"abandoned after {start} of {len(ordered)} texts")
         chunk = ordered[start : start + batch_size]
         with loaded.lock:
             emb = model.embed(chunk)
@@ -72,6 +85,7 @@ def predict(
     batch_size: int = 32,
     scale: ScoreScale | None = None,
     prefill_margin: float = PREFILL_MARGIN,
+    cancelled: Callable[[], bool] = lambda: False,
 ) -> Predicted:
     """One scored row per task, same order as ``tasks``, scored under ``scale`` (the version's, when known), with
     the probabilities and embeddings behind them."""
@@ -94,13 +108,14 @@ def predict(
     columns = [j for j, label in enumerate(model_labels) if label in wanted]
     if not columns or not readable:
         if not columns:
-            reason = f"the model's labels {model_labels} are none of the config's choices {list(schema.labels)}"
+            reason = (f"the model's labels ({_few(model_labels)}) are none of the config's choices "
+                      f"({_few(schema.labels)})")
             log.warning("%s: %s", loaded.model_version, reason)
             for i in readable:
                 rows[i] = Row(_task_id(tasks[i]), None, UNREADABLE, None, False, skipped=reason)
         return Predicted([r for r in rows if r is not None], [], np.zeros((0, len(columns))), None)
 
-    proba, emb = _proba_and_embeddings(loaded, texts, batch_size)
+    proba, emb = _proba_and_embeddings(loaded, texts, batch_size, cancelled)
     labels = [model_labels[j] for j in columns]
     multi = loaded.multi_label
     proba = proba[:, columns]

@@ -25,16 +25,18 @@ from ml_backend.labelstudio.predictions import (
     no_model_results,
     prediction,
 )
-from ml_backend.labelstudio.schema import LabelConfigError
+from ml_backend.labelstudio.schema import LabelConfigError, parse_label_config
 from ml_backend.queue.factory import make_huey
 from ml_backend.queue.jobs import Jobs
 from ml_backend.scoring.loaded import model_version_name
 from ml_backend.scoring.ls_score import ScoreScale
 from ml_backend.scoring.scale_file import ScaleFile
 from ml_backend.scoring.predict import predict as predict_tasks
-from ml_backend.server.guards import BasicAuth, BodyLimit
+from ml_backend.server.admission import PredictSlot
+from ml_backend.server.guards import BasicAuth, BodyLimit, ServerToServer
 from ml_backend.server.requests import BadRequest, project_ref, read_json, require
 from ml_backend.server.slots import ModelCatalog
+from ml_backend.server.trust import accept_setup
 from ml_backend.state.projects import ProjectRef, ProjectRegistry, ProjectState
 from textal import __version__
 from textal.errors import TextalError
@@ -92,6 +94,21 @@ class Backend:
         return out
 
 
+def checked_config(settings: ServerSettings, label_config: str) -> str:
+    """``label_config`` if textal can serve it within the limits; BadRequest naming the limit otherwise."""
+    if len(label_config) > settings.max_config_chars:
+        raise BadRequest(f"the label config is {len(label_config)} characters; the limit is "
+                         f"{settings.max_config_chars // 1024} KB (TEXTAL_MAX_CONFIG_KB)", status=413)
+    try:
+        schema = parse_label_config(label_config)
+    except LabelConfigError as exc:
+        raise BadRequest(str(exc)[:500]) from None
+    if len(schema.labels) > settings.max_choices:
+        raise BadRequest(f"the label config has {len(schema.labels)} choices; the limit is {settings.max_choices} "
+                         "(TEXTAL_MAX_CHOICES)", status=413)
+    return label_config
+
+
 def known_project(backend: Backend, ref: ProjectRef) -> ProjectState:
     state = backend.projects.get(ref)
     if state is None:
@@ -106,6 +123,7 @@ def known_project(backend: Backend, ref: ProjectRef) -> ProjectState:
 def create_app(settings: ServerSettings, *, jobs: Jobs | None = None) -> FastAPI:
     """The backend's ASGI app for ``settings`` (``jobs`` overrides the queue, for tests)."""
     backend = Backend(settings, jobs)
+    predict_slot = PredictSlot(settings.predict_concurrency)
     app = FastAPI(title="textal ML backend", version=__version__, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.backend = backend
 
@@ -127,7 +145,7 @@ def create_app(settings: ServerSettings, *, jobs: Jobs | None = None) -> FastAPI
         serving = backend.serving()
         base = backend.models.base.current()
         only = list(serving.values())[0] if len(serving) == 1 else None
-        return {
+        answer = {
             "status": "UP",
             "model_class": "textal",
             "model_version": only or (base.model_version if base else None),
@@ -135,6 +153,10 @@ def create_app(settings: ServerSettings, *, jobs: Jobs | None = None) -> FastAPI
             "strategy": settings.strategy,
             "textal_version": __version__,
         }
+        problems = backend.models.problems()
+        if problems:  # still UP: the last good version answers
+            answer["degraded"] = "; ".join(problems)
+        return answer
 
     @app.get("/")
     async def index() -> dict[str, Any]:
@@ -146,9 +168,11 @@ def create_app(settings: ServerSettings, *, jobs: Jobs | None = None) -> FastAPI
 
     @app.post("/setup")
     async def setup(request: Request) -> dict[str, Any]:
-        data = await read_json(request)
+        data = await read_json(request, settings.max_json_depth)
         ref = project_ref(require(data, "project", (str, int), 'the project id, such as "3.1717000000"'))
         schema = require(data, "schema", str, "the project's label config (XML)")
+        hostname = data.get("hostname") if isinstance(data.get("hostname"), str) and data.get("hostname") else None
+        token = data.get("access_token") if isinstance(data.get("access_token"), str) and data.get("access_token") else None
         extra = data.get("extra_params")
         if isinstance(extra, str) and extra.strip():
             try:
@@ -171,17 +195,14 @@ def create_app(settings: ServerSettings, *, jobs: Jobs | None = None) -> FastAPI
                     backend.scorer(strategy)
                 except TextalError as exc:
                     raise BadRequest(str(exc)) from None
-            try:
-                state = backend.projects.setup(
-                    ref,
-                    schema,
-                    hostname=data.get("hostname") if isinstance(data.get("hostname"), str) else None,
-                    access_token=data.get("access_token") if isinstance(data.get("access_token"), str) else None,
-                    strategy=strategy,
-                    params=params,
-                )
-            except LabelConfigError as exc:
-                raise BadRequest(str(exc)) from None
+            checked_config(settings, schema)
+            previous = backend.projects.get(ref.id)
+            if previous is None and len(backend.projects.ids()) >= settings.max_projects:
+                raise BadRequest(f"this backend serves at most {settings.max_projects} projects "
+                                 "(TEXTAL_MAX_PROJECTS)", status=403)
+            accepted = accept_setup(settings, ref, previous, backend.projects.access_token(ref.id), hostname, token)
+            state = backend.projects.setup(ref, schema, hostname=accepted.hostname, access_token=accepted.token,
+                                           strategy=strategy, params=params)
             loaded = backend.models.for_project(state.id, wait=settings.setup_wait_s)
             version = loaded.model_version if loaded else NO_MODEL_VERSION
             try:  # the worker sets the project up and scores its tasks now, not at the next reconciliation
@@ -195,22 +216,23 @@ def create_app(settings: ServerSettings, *, jobs: Jobs | None = None) -> FastAPI
 
     @app.post("/predict")
     async def predict(request: Request) -> dict[str, Any]:
-        data = await read_json(request)
+        data = await read_json(request, settings.max_json_depth)
         tasks = require(data, "tasks", list, "a list of Label Studio tasks")
+        if len(tasks) > settings.max_predict_tasks:
+            raise BadRequest(f"{len(tasks)} tasks in one request; the limit is {settings.max_predict_tasks} "
+                             "(TEXTAL_MAX_PREDICT_TASKS): ask for predictions in smaller selections", status=413)
         for i, task in enumerate(tasks):
             if not isinstance(task, dict):
                 raise BadRequest(f"tasks[{i}] must be a task object, got {type(task).__name__}")
         ref = project_ref(require(data, "project", (str, int), 'the project id, such as "3.1717000000"'))
         label_config = data.get("label_config")
+        gone = threading.Event()
 
         def work() -> dict[str, Any]:
             started = time.perf_counter()
             state = known_project(backend, ref)
             if isinstance(label_config, str) and label_config != state.label_config:
-                try:
-                    state = backend.projects.update_config(state, label_config)
-                except LabelConfigError as exc:
-                    raise BadRequest(str(exc)) from None
+                state = backend.projects.update_config(state, checked_config(settings, label_config))
             try:
                 scorer = backend.scorer(backend.strategy_of(state))
             except TextalError as exc:
@@ -223,7 +245,7 @@ def create_app(settings: ServerSettings, *, jobs: Jobs | None = None) -> FastAPI
             rows = predict_tasks(
                 tasks, state.schema, loaded, scorer, max_chars=settings.max_text_chars, batch_size=settings.batch_size,
                 scale=backend.scale(state.id, loaded.model_version),
-                prefill_margin=state.params.get("prefill_margin", PREFILL_MARGIN),
+                prefill_margin=state.params.get("prefill_margin", PREFILL_MARGIN), cancelled=gone.is_set,
             ).rows
             results = [prediction(row, state.schema, loaded.model_version) for row in rows]
             log.info(
@@ -232,11 +254,11 @@ def create_app(settings: ServerSettings, *, jobs: Jobs | None = None) -> FastAPI
             )
             return {"results": results, "model_version": loaded.model_version}
 
-        return await run_in_threadpool(work)
+        return await predict_slot.run(request, work, gone)
 
     @app.post("/webhook")
     async def webhook(request: Request) -> dict[str, Any]:
-        data = await read_json(request)
+        data = await read_json(request, settings.max_json_depth)
         action = require(data, "action", str, "the Label Studio event name")
         if action not in RETRAIN_ACTIONS and action not in SCORE_ACTIONS:
             log.info("webhook %s ignored", action)
@@ -269,6 +291,8 @@ def create_app(settings: ServerSettings, *, jobs: Jobs | None = None) -> FastAPI
         project_id = project_ref(project).id if project is not None else None
 
         def work() -> dict[str, Any]:
+            if project_id is not None:
+                known_project(backend, ProjectRef(project_id))  # an unknown id is a 404, and costs no memory
             ids = [project_id] if project_id is not None else backend.projects.ids()
             names: list[str] = []
             for pid in ids or [None]:
@@ -278,8 +302,9 @@ def create_app(settings: ServerSettings, *, jobs: Jobs | None = None) -> FastAPI
 
         return await run_in_threadpool(work)
 
-    # outermost first: auth before anything reads the body
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    # added last runs first: browsers refused, then auth, before anything reads the body
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, timeout_s=settings.body_timeout_s)
     if settings.basic_auth_user is not None and settings.basic_auth_pass is not None:
         app.add_middleware(BasicAuth, user=settings.basic_auth_user, password=settings.basic_auth_pass)
+    app.add_middleware(ServerToServer)
     return app

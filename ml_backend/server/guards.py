@@ -1,4 +1,5 @@
-"""ASGI middleware that guards every endpoint before any JSON is parsed: basic auth and a body-size cap.
+"""ASGI middleware that guards every endpoint before any JSON is parsed: no browser requests, JSON bodies only,
+basic auth, and a body-size cap with a read timeout.
 
 Both answer with a JSON ``{"error": ...}`` like the endpoints do, so Label Studio and curl users
 read one format.
@@ -6,7 +7,9 @@ read one format.
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import time
 import binascii
 import json
 import secrets
@@ -72,12 +75,36 @@ class BasicAuth:
         return ok_user and ok_password
 
 
-class BodyLimit:
-    """Refuse request bodies over ``max_bytes`` with a 413, whether announced by Content-Length or streamed."""
+class ServerToServer:
+    """Only Label Studio's server (or a script) may call: a browser's request (it carries ``Origin`` or
+    ``Sec-Fetch-Site``) gets a 403, so no web page can post to a backend on 127.0.0.1; a POST must be JSON
+    (``Content-Type: application/json``, what Label Studio sends), which a page cannot send cross-site
+    without a preflight."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            if _header(scope, b"origin") is not None or _header(scope, b"sec-fetch-site") is not None:
+                await send_json(send, 403, {"error": "requests from a web browser are refused; Label Studio calls "
+                                                     "this backend from its server"})
+                return
+            kind = (_header(scope, b"content-type") or b"").split(b";")[0].strip().lower()
+            if scope.get("method") == "POST" and kind != b"application/json":
+                await send_json(send, 415, {"error": "the body must be JSON (Content-Type: application/json)"})
+                return
+        await self.app(scope, receive, send)
+
+
+class BodyLimit:
+    """Refuse request bodies over ``max_bytes`` with a 413, whether announced by Content-Length or streamed, and
+    bodies not received within ``timeout_s`` with a 408 (a client sending slowly holds no connection for long)."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int, timeout_s: float = 30.0) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.timeout_s = timeout_s
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -95,8 +122,14 @@ class BodyLimit:
                 return
         chunks: list[bytes] = []
         total = 0
+        deadline = time.monotonic() + self.timeout_s
         while True:  # read the whole body here, counting, then replay it to the app
-            message = await receive()
+            try:
+                message = await asyncio.wait_for(receive(), max(deadline - time.monotonic(), 0.001))
+            except asyncio.TimeoutError:
+                await send_json(send, 408, {"error": f"the request body did not arrive within {self.timeout_s:g} s "
+                                                     "(TEXTAL_BODY_TIMEOUT_S)"})
+                return
             if message["type"] == "http.disconnect":
                 return
             chunk = message.get("body", b"")

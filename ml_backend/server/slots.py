@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ml_backend.scoring.loaded import LoadedModel, load_version, model_version_name
+from textal.errors import StoreError
 from textal.store import ModelStore
 
 log = logging.getLogger("ml_backend.server")
@@ -32,33 +33,57 @@ class ModelSlot:
         self._current: LoadedModel | None = None
         self._loading: str | None = None
         self._failed: dict[str, float] = {}
+        self.problem: str | None = None  # why the slot serves something other than the store's latest (for /health)
 
     def current(self) -> LoadedModel | None:
         """The model serving now (None before the first load); never blocks on a load."""
         return self._current
 
     def latest(self) -> str | None:
-        """The version the store names as latest (a small file read)."""
-        return self.store.latest()
+        """The version the store names as latest (a small file read); an unreadable pointer leaves the version
+        serving (or, before any, the newest that loads) in place and is reported once."""
+        try:
+            return self.store.latest()
+        except StoreError as exc:
+            current = self._current
+            self._report(f"{exc}; serving {current.version if current else 'the newest version that loads'}")
+            return current.version if current is not None else self._fallback()
+
+    def _fallback(self) -> str | None:
+        """The newest whole version that has not failed to load lately."""
+        now = time.monotonic()
+        for name in reversed(self.store.versions()):
+            if now - self._failed.get(name, -RETRY_FAILED_S) >= RETRY_FAILED_S:
+                return name
+        return None
+
+    def _report(self, problem: str) -> None:
+        if problem != self.problem:
+            log.error("model store %s: %s", self.store.root, problem)
+        self.problem = problem
 
     def get(self, wait: float = 0.0) -> LoadedModel | None:
         """The model to serve with, starting a load when the store has a newer latest version.
 
-        Waits up to ``wait`` seconds for that load; past that, the previous model answers.
+        Waits up to ``wait`` seconds for that load; past that, the previous model answers. A version that
+        fails to load leaves the previous one serving; with none yet, the newest version that loads serves.
         """
         latest = self.latest()
         deadline = time.monotonic() + wait
         with self._cond:
             while True:
                 current = self._current
-                if latest is None or (current is not None and current.version == latest):
-                    return current
-                failed_at = self._failed.get(latest)
+                target = latest
+                failed_at = self._failed.get(target) if target is not None else None
                 if failed_at is not None and time.monotonic() - failed_at < RETRY_FAILED_S:
+                    if current is not None:
+                        return current
+                    target = self._fallback()
+                if target is None or (current is not None and current.version == target):
                     return current
                 if self._loading is None:
-                    self._loading = latest
-                    threading.Thread(target=self._load, args=(latest,), name=f"textal-load-{latest}", daemon=True).start()
+                    self._loading = target
+                    threading.Thread(target=self._load, args=(target,), name=f"textal-load-{target}", daemon=True).start()
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     return current
@@ -68,7 +93,9 @@ class ModelSlot:
         try:
             loaded = load_version(self.store, version, self.base, self.cache_dir)
         except Exception as exc:  # a broken version must not take the server down
-            log.error("could not load %s from %s: %s: %s", version, self.store.root, type(exc).__name__, exc)
+            current = self._current
+            self._report(f"could not load {version} ({type(exc).__name__}: {str(exc)[:200]}); serving "
+                         f"{current.version if current else 'the newest version that loads'}")
             with self._cond:
                 self._failed[version] = time.monotonic()
                 self._loading = None
@@ -79,6 +106,11 @@ class ModelSlot:
             self._failed.pop(version, None)
             self._loading = None
             self._cond.notify_all()
+        try:
+            if self.store.latest() == version:
+                self.problem = None
+        except StoreError:
+            pass
 
 
 class ModelCatalog:
@@ -108,6 +140,12 @@ class ModelCatalog:
                 if loaded is not None:
                     return loaded
         return self.base.get(wait)
+
+    def problems(self) -> list[str]:
+        """What the slots report (unreadable pointers, versions that do not load), for /health."""
+        with self._lock:
+            slots = [("base store", self.base), *((f"project {pid}", slot) for pid, slot in self._slots.items())]
+        return [f"{name}: {slot.problem}" for name, slot in slots if slot.problem]
 
     def published(self, project_id: int | None) -> list[str]:
         """Every published version that can answer for ``project_id``, as Label Studio names them, newest first:

@@ -23,7 +23,8 @@ from ml_backend.state.layout import PROJECT_FILE, DataLayout
 from textal.errors import TextalError
 from textal.fsutil import atomic_write_text
 
-_UID_RE = re.compile(r"^\s*(\d+)(?:\.(\d+))?\s*$")
+_UID_RE = re.compile(r"^\s*(\d{1,18})(?:\.(\d{1,18}))?\s*$")  # 18 digits: ids and epochs fit in 64 bits
+MAX_ID = 10**18 - 1
 
 
 class ProjectRefError(TextalError, ValueError):
@@ -49,15 +50,16 @@ def parse_project_ref(value: Any) -> ProjectRef:
     if isinstance(value, bool):
         value = None
     if isinstance(value, int):
-        if value < 0:
-            raise ProjectRefError(f"project id must not be negative, got {value}")
+        if not 0 <= value <= MAX_ID:
+            raise ProjectRefError(f"project id must be a number from 0 to {MAX_ID}")
         return ProjectRef(value)
     if isinstance(value, str):
         match = _UID_RE.match(value)
         if match:
             epoch = match.group(2)
             return ProjectRef(int(match.group(1)), int(epoch) if epoch is not None else None)
-    raise ProjectRefError(f"'project' must be a Label Studio project id such as \"3.1717000000\", got {value!r}")
+    shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:40] + "..."
+    raise ProjectRefError(f"'project' must be a Label Studio project id such as \"3.1717000000\", got {shown}")
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,7 @@ def test_a_json_array_instead_of_an_object_is_a_400(checked):
 
 
 def test_an_empty_body_is_a_400(checked):
-    assert "empty request body" in error_of(checked.post("/setup", content=b""), 400)
+    assert "empty request body" in error_of(checked.post("/setup", content=b"", headers={"content-type": "application/json"}), 400)
 
 
 @pytest.mark.parametrize(
@@ -130,3 +130,42 @@ def test_a_10_mb_body_streamed_without_content_length_is_a_413(checked):
 
 def test_an_unknown_path_is_a_json_404(checked):
     assert error_of(checked.get("/nope"), 404)
+
+
+def post_raw(client, path: str, body: bytes | str, **headers: str):
+    return client.post(path, content=body, headers={"content-type": "application/json", **headers})
+
+
+@pytest.mark.parametrize("path", ["/setup", "/predict", "/webhook"])
+def test_json_nested_deeper_than_the_limit_is_a_400_not_a_recursion_error(checked, path):
+    body = '{"project": "7.1", "x": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    assert "nested more than 32 levels" in error_of(post_raw(checked, path, body), 400)
+
+
+@pytest.mark.parametrize("project", ["7" * 300, "7" * 5000, "7." + "1" * 300])
+def test_a_project_id_of_hundreds_of_digits_is_a_400(checked, project):
+    assert "project id such as" in error_of(checked.post("/predict", json={"tasks": [], "project": project}), 400)
+    reason = error_of(post_raw(checked, "/webhook", '{"action": "ANNOTATION_CREATED", "project": ' + project + "}"), 400)
+    assert "project id" in reason or "unreadable JSON" in reason
+    assert len(reason) < 300
+
+
+@pytest.mark.parametrize("body", [
+    '{"action": "ANNOTATION_CREATED", "project": 7, "\\ud800": 1}',
+    '{"action": "ANN\\udc00", "project": 7}',
+    '{"project": "7.1717000000", "tasks": [{"id": 1, "data": {"text": "a \\ud834 b"}}]}',
+])
+def test_a_lone_surrogate_in_a_key_or_value_is_a_400(checked, body):
+    for path in ("/webhook", "/predict"):
+        assert "lone surrogate" in error_of(post_raw(checked, path, body), 400)
+
+
+def test_a_post_that_is_not_json_is_a_415_so_a_web_page_cannot_send_it(checked):
+    answer = checked.post("/setup", content=b'{"project": "7.1", "schema": "<View/>"}', headers={"content-type": "text/plain"})
+    assert "Content-Type: application/json" in error_of(answer, 415)
+
+
+@pytest.mark.parametrize("header", [{"origin": "http://evil.example"}, {"sec-fetch-site": "cross-site"}])
+def test_a_request_from_a_browser_is_a_403(checked, header):
+    assert "web browser" in error_of(checked.post("/webhook", json={"action": "X"}, headers=header), 403)
+    assert "web browser" in error_of(checked.get("/health", headers=header), 403)
