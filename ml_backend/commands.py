@@ -119,6 +119,8 @@ def register(app: typer.Typer) -> None:
         out.print(f"Project {project}: strategy {st.strategy or '(worker default)'}, encoder {st.encoder}, "
                   f"own version serving {st.latest or '- (the base model, if any)'}, "
                   f"Label Studio ordering by {st.pushed or '-'}")
+        if st.gave_up_line():
+            out.print(st.gave_up_line())
         out.print("Pool: " + ", ".join(f"{k} {v}" for k, v in st.pool.items()))
         own = [r for r in st.records if not r.get("base")]
         latest = own[-1] if own else {}

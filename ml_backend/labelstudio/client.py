@@ -2,8 +2,10 @@
 
 Every call goes through ``_calling``, which turns transport failures, timeouts and 5xx/429 answers
 into ``StudioUnavailable`` (a ``TransientError``: the job is retried with backoff, never lost),
-and 401/403/404 into ``StudioError`` (a person has to act). Messages name the URL and the
-operation, never the API token.
+and other 4xx into ``StudioError`` (a person has to act). What waiting cannot fix is a
+``StudioHopeless`` (a ``HopelessError``: the worker gives the project up until it is reconnected): a
+malformed URL, the project itself answering 404 (deleted), a 401/403 with no other token left to try.
+Messages name the URL and the operation, never the API token.
 
 Label Studio facts this relies on (../shared/LABEL_STUDIO.md): ``tasks.list(only_annotated=True)``
 is ignored, so labelled tasks are selected with a Data Manager filter on ``total_annotations``
@@ -21,6 +23,7 @@ import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -29,7 +32,7 @@ from ml_backend.config import (
     LABEL_STUDIO_URL_ENV,
     LabelStudioOverride,
 )
-from ml_backend.errors import TransientError
+from ml_backend.errors import RECONNECT, HopelessError, TransientError
 from textal.errors import TextalError
 
 log = logging.getLogger("ml_backend.labelstudio")
@@ -44,6 +47,30 @@ class StudioError(TextalError):
 
 class StudioUnavailable(TransientError):
     """Label Studio could not be reached or failed (5xx, 429, timeout): retry later."""
+
+
+class StudioHopeless(StudioError, HopelessError):
+    """What no retry can fix: a malformed URL, the project gone (404), every token refused (401/403)."""
+
+
+def url_problem(url: str | None) -> str | None:
+    """Why ``url`` cannot be a Label Studio address (not http(s), no host, a bad port, spaces), or None."""
+    if not url:
+        return "it is empty"
+    if not url.startswith(("http://", "https://")):
+        return "it must start with http:// or https://"
+    try:
+        parsed = httpx.URL(url)
+    except httpx.InvalidURL as exc:
+        return f"it cannot be parsed ({exc})"
+    netloc = urlsplit(url).netloc
+    if any(c.isspace() for c in netloc):
+        return "its host contains spaces"
+    if not parsed.host:
+        return "it names no host"
+    if parsed.port is not None and not 0 < parsed.port < 65536:
+        return f"its port {parsed.port} is out of range"
+    return None
 
 
 @dataclass(frozen=True)
@@ -89,8 +116,13 @@ class Studio:
 
     def __init__(self, url: str, api_key: str, timeout: float = 60.0, retries: int = 2,
                  fallback_key: str | None = None) -> None:
-        if not url or not url.startswith(("http://", "https://")):
-            raise StudioError(f"Label Studio URL must start with http:// or https://, got {url!r}")
+        problem = url_problem(url)
+        if problem is not None:
+            raise StudioHopeless(
+                f"the Label Studio URL {url!r} is malformed: {problem}",
+                action=f"Reconnect the backend from Label Studio, or set {LABEL_STUDIO_URL_ENV} for the worker "
+                       "and restart it",
+            )
         if not api_key:
             raise StudioError(f"no API token for Label Studio at {url}")
         self.url = url.rstrip("/")
@@ -145,28 +177,44 @@ class Studio:
         return self._client
 
     @contextlib.contextmanager
-    def _calling(self, what: str) -> Iterator[None]:
+    def _calling(self, what: str, project: int | None = None) -> Iterator[None]:
+        """Turn the call's failures into our errors (``project``: the call reads that project itself)."""
         from label_studio_sdk.core.api_error import ApiError
 
         try:
             yield
         except ApiError as exc:
-            raise self._api_error(what, exc.status_code, exc.body) from None
+            raise self._api_error(what, exc.status_code, exc.body, project=project) from None
         except httpx.TimeoutException:
             raise StudioUnavailable(f"Label Studio at {self.url} timed out while {what}") from None
         except httpx.TransportError as exc:
             raise StudioUnavailable(f"Label Studio at {self.url} unreachable while {what} ({type(exc).__name__})") from None
 
-    def _api_error(self, what: str, status: int | None, body: Any) -> Exception:
+    def _api_error(self, what: str, status: int | None, body: Any, project: int | None = None) -> Exception:
+        """The error for an answer ``status``: retry (5xx, 408, 409, 429), give up (``StudioHopeless``) or explain.
+
+        ``project``: the call read that project itself, so its 404 means the project is gone. A 401/403 is
+        hopeless once no other token is left to try (``with_working_key`` tries the /setup token next).
+        """
         detail = body if isinstance(body, str) else json.dumps(body, default=str) if body is not None else ""
         detail = detail[:200]
         if status is None or status >= 500 or status in (408, 409, 429):
             return StudioUnavailable(f"Label Studio at {self.url} answered {status} while {what}: {detail}")
         if status in (401, 403):
+            if self._fallback_key is None:
+                return StudioHopeless(
+                    f"Label Studio at {self.url} refused the API token ({status}) while {what}",
+                    action=f"Reconnect the backend in the project's settings (Settings > Model), or set a valid "
+                           f"{LABEL_STUDIO_KEY_ENV} for the worker and restart it",
+                )
             return StudioError(
                 f"Label Studio at {self.url} refused the API token ({status}) while {what}; "
                 f"reconnect the backend in the project's settings or set {LABEL_STUDIO_KEY_ENV} for the worker"
             )
+        if status == 404 and project is not None:
+            return StudioHopeless(
+                f"Label Studio at {self.url} has no project {project} (404): it was deleted, or the backend "
+                "points at another Label Studio", action=RECONNECT)
         if status == 404:
             return StudioError(f"Label Studio at {self.url} has no such object (404) while {what}")
         return StudioError(f"Label Studio at {self.url} answered {status} while {what}: {detail}")
@@ -186,7 +234,7 @@ class Studio:
     # -- projects ----------------------------------------------------------------------------
 
     def project(self, project_id: int) -> ProjectInfo:
-        with self._calling(f"reading project {project_id}"):
+        with self._calling(f"reading project {project_id}", project=project_id):
             p = self.sdk.projects.get(id=project_id)
         return ProjectInfo(
             id=int(p.id),

@@ -10,7 +10,8 @@ lives there too, under ``textal:<what>:<kind>:<project>`` keys:
   takes the lease, THEN clears ``pending``, then reads Label Studio: a webhook arriving after the
   clear queues exactly one more run, one arriving before it is seen by this run. A job that finds
   the lease held by another live run reschedules itself (it stays the pending one).
-- ``flag``: a wish the next run of a kind takes with it (a retrain that must read every annotation).
+- ``flag``: a wish the next run of a kind takes with it (a retrain that must read every annotation; a
+  project set up again, which the worker had given up).
 - ``backoff``: consecutive failures and the time before which the next run must not start.
 
 A worker killed mid-run leaves its lease behind; ``stale_leases`` finds leases whose owner is dead
@@ -198,6 +199,10 @@ class ProjectGate:
     def take_flag(self, name: str, project_id: int) -> bool:
         """Whether the flag was raised; lowers it."""
         return self.huey.storage.pop_data(_key("flag", name, project_id)) is not EmptyData
+
+    def has_flag(self, name: str, project_id: int) -> bool:
+        """Whether the flag is raised; leaves it so."""
+        return self.huey.storage.peek_data(_key("flag", name, project_id)) is not EmptyData
 
     # -- backoff ----------------------------------------------------------------------------
 

@@ -10,7 +10,10 @@ waits and one runs; a request made while one runs queues exactly one more. ``ret
 that project's predictions), ``finetune`` (minutes) has its own, so fast refreshes go on meanwhile.
 A job that finds its lease taken, or its project in backoff, reschedules itself. Failures are
 retried with backoff (5 s doubling to 10 min, ``MAX_FAILURES`` in a row for a non-transient one);
-nothing is dropped on the first error.
+nothing is dropped on the first error, except what waiting cannot fix: a ``HopelessError`` (the
+project deleted in Label Studio, a malformed URL, every token refused) is not retried at all, the
+runner's ``gave_up`` records it and the worker leaves the project alone until a /setup (whose
+retrain raises the ``RESUME`` flag) reconnects it.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from typing import Any, Protocol
 from huey.api import Huey
 from huey.exceptions import RetryTask
 
-from ml_backend.errors import TransientError
+from ml_backend.errors import HopelessError, TransientError
 from ml_backend.queue.gate import ProjectGate
 from textal.errors import TextalError
 
@@ -37,6 +40,8 @@ MAX_FAILURES = 6  # consecutive non-transient failures of a job kind before it w
 PROJECT_LEASE = "project"
 COALESCED = ("retrain", "finetune", "prune_predictions")
 FULL_READ = "full_read"  # flag: the next retrain of the project reads every annotation again
+SETUP = "SETUP"  # the reason of the retrain Label Studio's /setup asks for (the project connected again)
+RESUME = "resume"  # flag: the project was set up again, so a project given up is worked on again
 
 
 class JobRunner(Protocol):
@@ -49,6 +54,10 @@ class JobRunner(Protocol):
     def finetune(self, project_id: int, reason: str) -> Any: ...
 
     def prune_predictions(self, project_id: int) -> Any: ...
+
+    def gave_up(self, project_id: int, job: str, error: HopelessError) -> None:
+        """A job of the project failed in a way waiting cannot fix: record it, say it once, stop working on it."""
+        ...
 
 
 class NoRunner:
@@ -128,6 +137,8 @@ class Jobs:
             if kind != "retrain":
                 raise ValueError("only a retrain reads every annotation again")
             self.gate.set_flag(FULL_READ, project_id)
+        if kind == "retrain" and reason == SETUP:
+            self.gate.set_flag(RESUME, project_id)  # raised before the request, so a retrain it joins sees it
         wrapper = self._wrappers[kind]
         for _ in range(3):  # the mark may vanish between a failed claim and the read of its owner
             task = wrapper.s(project_id, reason=reason, delay=delay) if delay else wrapper.s(project_id, reason=reason)
@@ -201,7 +212,14 @@ class Jobs:
         except TransientError as exc:
             self._retry_later(kind, name, project_id, task, f"{type(exc).__name__}: {exc}", transient=True)
             return {"status": "retrying", "reason": str(exc)}
-        except TextalError as exc:  # a person has to act (a refused key, a missing project): one line, no traceback
+        except HopelessError as exc:  # no retry: the runner records it and says what a person must do
+            self.gate.succeeded(kind or lease_kind, project_id)  # no backoff left for when it is reconnected
+            try:
+                self.runner.gave_up(project_id, name, exc)
+            except Exception:
+                log.exception("%s of project %s: giving the project up failed", name, project_id)
+            return {"status": "gave up", "reason": str(exc)}
+        except TextalError as exc:  # a person has to act (a 400, a key refused with another to try): one line
             log.warning("%s of project %s failed: %s", name, project_id, exc)
             self._retry_later(kind, name, project_id, task, f"{type(exc).__name__}: {exc}", transient=False)
             return {"status": "failed", "reason": str(exc)}

@@ -155,7 +155,8 @@ class Stack:
         textal = str(bin_dir / "textal")
         serve = start("textal serve", [textal, "serve", "--store", str(home.store), "--data-dir", str(home.backend),
                                        "--host", "127.0.0.1", "--port", str(backend_port)],
-                      home.logs / "serve.log", base, home.root, not self.detached)
+                      home.logs / "serve.log", {**base, LABEL_STUDIO_URL_ENV: self.ls_url}, home.root,
+                      not self.detached)  # the one Label Studio it trusts
         self._started(serve)
         wait_until(ls, self._label_studio_up, LS_START_S, "starting")
         worker = start("textal worker", [textal, "worker", "--store", str(home.store), "--data-dir", str(home.backend)],

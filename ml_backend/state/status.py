@@ -1,7 +1,9 @@
 """What ``textal status --project N`` reports, read from the data folder alone (no Label Studio needed).
 
 Labels and agreement as of the latest retrain, the pool and its evaluation slice, every published
-version with its held-out figures, the stopping rules' verdicts, and a learning-curve figure.
+version with its held-out figures, the stopping rules' verdicts, and a learning-curve figure; and,
+when the worker gave the project up (deleted in Label Studio, a malformed URL, a refused token), why,
+since when and what a person must do.
 """
 
 from __future__ import annotations
@@ -29,6 +31,14 @@ class ProjectStatus:
     records: list[dict[str, Any]]
     verdicts: list[StopVerdict]
     pending_eval_marks: int
+    gave_up: dict[str, Any] | None = None  # the worker stopped working on it: reason, action, at (UTC), job
+
+    def gave_up_line(self) -> str | None:
+        """One line saying the worker gave the project up and what to do, or None while it works on it."""
+        if not self.gave_up:
+            return None
+        g = self.gave_up
+        return f"Given up at {g.get('at', '?')}: {g.get('reason', '?')}. {g.get('action') or 'Reconnect the backend'}."
 
 
 def project_status(data_dir: str | Path, project_id: int) -> ProjectStatus:
@@ -60,6 +70,7 @@ def project_status(data_dir: str | Path, project_id: int) -> ProjectStatus:
         records=records,
         verdicts=history.verdicts(records),
         pending_eval_marks=len(work.get("eval_to_mark", [])),
+        gave_up=work["gave_up"] if isinstance(work.get("gave_up"), dict) else None,
     )
 
 

@@ -12,7 +12,12 @@ from __future__ import annotations
 import logging
 import threading
 
-from ml_backend.config import LABEL_STUDIO_KEY_ENV, WorkerSettings, idle_threads_sleep
+from ml_backend.config import (
+    LABEL_STUDIO_KEY_ENV,
+    LABEL_STUDIO_URL_ENV,
+    WorkerSettings,
+    idle_threads_sleep,
+)
 from ml_backend.errors import BackendConfigError
 from ml_backend.queue.factory import make_huey
 from ml_backend.queue.jobs import Jobs
@@ -43,6 +48,11 @@ def run_worker(settings: WorkerSettings, workers: int = 1, log_level: str = "inf
     check_api_key(settings, ctx.registry)
     jobs.runner = ProjectJobs(ctx)
     reconciler = Reconciler(ctx)
+    for pid in ctx.registry.ids():  # said once at start: the worker leaves these alone until they are set up again
+        record = ctx.given_up(pid)
+        if record is not None:
+            log.warning("project %s: given up at %s: %s. %s.", pid, record.get("at"), record.get("reason"),
+                        record.get("action"))
     recovered = reconciler.recover()
     log.info(
         "textal worker: data %s, queue %s, %d worker thread(s), recovered %d job(s); settings %s",
@@ -63,15 +73,26 @@ def run_worker(settings: WorkerSettings, workers: int = 1, log_level: str = "inf
 
 
 def check_api_key(settings: WorkerSettings, registry: ProjectRegistry) -> None:
-    """Refuse to start with a ``LABEL_STUDIO_API_KEY`` that Label Studio refuses (one line, exit 2 from the CLI)."""
-    from ml_backend.labelstudio.client import Studio, StudioError, StudioUnavailable
+    """Refuse to start with a malformed ``LABEL_STUDIO_URL`` or a ``LABEL_STUDIO_API_KEY`` that Label Studio refuses
+    (one line, exit 2 from the CLI)."""
+    from ml_backend.labelstudio.client import (
+        Studio,
+        StudioError,
+        StudioUnavailable,
+        url_problem,
+    )
 
+    override = settings.label_studio.url
+    if override and (problem := url_problem(override)) is not None:
+        raise BackendConfigError(f"{LABEL_STUDIO_URL_ENV} {override!r} is malformed: {problem}")
     key = settings.label_studio.api_key
     if not key:
         return
-    urls = {settings.label_studio.url} if settings.label_studio.url else {
+    urls = {override} if override else {
         state.hostname for state in (registry.get(pid) for pid in registry.ids()) if state is not None and state.hostname}
     for url in sorted(u for u in urls if u):
+        if url_problem(url) is not None:  # a project's own malformed URL: its jobs give that project up
+            continue
         try:
             Studio(url, key).check_key()
         except StudioError:

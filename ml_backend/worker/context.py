@@ -1,18 +1,33 @@
-"""What one worker process shares between jobs: settings, the queue (for follow-up jobs), projects, embeddings, models."""
+"""What one worker process shares between jobs: settings, the queue (for follow-up jobs), projects, embeddings, models.
+
+It also keeps the projects the worker gave up (``give_up``, ``given_up``): a job failed with a
+``HopelessError`` (the project deleted in Label Studio, a malformed URL, every token refused), so the
+worker records ``gave_up`` in the project's work state (``textal status`` shows it), skips its jobs
+and leaves it out of reconciliation, until the project is set up again (the ``RESUME`` flag a /setup
+raises) or the way to reach it changes (the hostname or token /setup sent, the worker's override).
+"""
 
 from __future__ import annotations
 
+import hashlib
+import json
+import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Any, TypeVar
 
 from ml_backend.config import WorkerSettings
+from ml_backend.errors import HopelessError
 from ml_backend.labelstudio.client import Studio
-from ml_backend.queue.jobs import Jobs
+from ml_backend.queue.jobs import RESUME, Jobs
 from ml_backend.state.layout import DataLayout
 from ml_backend.state.projects import ProjectRegistry
+from ml_backend.state.workfiles import ProjectFiles
 from ml_backend.worker.embeddings import PoolEmbedder
+
+log = logging.getLogger("ml_backend.worker")
 
 T = TypeVar("T")
 MODEL_CACHE = 16  # loaded model versions kept per process
@@ -57,3 +72,44 @@ class WorkerContext:
                 self._models.clear()
             self._models[key] = value
         return value
+
+    # -- projects given up ------------------------------------------------------------------
+
+    def connection(self, project_id: int) -> str:
+        """A fingerprint (no secret in it) of how the worker reaches the project's Label Studio: the hostname and
+        token /setup sent, the worker's override. A project given up on one connection is tried on another."""
+        state = self.registry.get(project_id)
+        override = self.settings.label_studio
+        parts = [state.hostname if state else None, self.registry.access_token(project_id), override.url,
+                 override.api_key]
+        return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:16]
+
+    def give_up(self, project_id: int, error: HopelessError, job: str) -> dict[str, Any]:
+        """Stop working on the project: record why in its work state and say so in one line (once per reason)."""
+        files = ProjectFiles(self.registry, project_id)
+        record = {
+            "reason": str(error), "action": error.action, "error": type(error).__name__, "job": job,
+            "at": datetime.now(timezone.utc).isoformat(timespec="seconds"), "connection": self.connection(project_id),
+        }
+        self.jobs.gate.take_flag(RESUME, project_id)  # a /setup made before this failure does not resume it
+        previous = files.state().get("gave_up")
+        files.update_state(gave_up=record)
+        if not isinstance(previous, dict) or previous.get("reason") != record["reason"]:
+            log.error("project %s: %s; textal stops working on it. %s.", project_id, error, error.action)
+        return record
+
+    def given_up(self, project_id: int) -> dict[str, Any] | None:
+        """The project's ``gave_up`` record while it holds, else None. One that no longer holds (the project was set
+        up again, or its connection changed) is cleared here, so the next job or reconciliation works on it again."""
+        files = ProjectFiles(self.registry, project_id)
+        record = files.state().get("gave_up")
+        if not isinstance(record, dict):
+            return None
+        reconnected = self.jobs.gate.has_flag(RESUME, project_id)
+        if not reconnected and record.get("connection") == self.connection(project_id):
+            return record
+        self.jobs.gate.take_flag(RESUME, project_id)
+        files.update_state(gave_up=None)
+        log.warning("project %s: %s since textal gave it up (%s); working on it again", project_id,
+                    "set up again" if reconnected else "its Label Studio connection changed", record.get("reason"))
+        return None

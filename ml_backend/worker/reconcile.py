@@ -10,6 +10,10 @@ default) it asks for a retrain that reads every annotation again, in case anythi
 Before that, ``recover`` breaks leases left by dead workers (same host: their pid is gone; any
 host: no heartbeat for a minute) and re-requests their job, and drops pending marks whose job is
 nowhere in the queue (a worker killed between taking a job and starting it).
+
+A project the worker gave up (``WorkerContext.given_up``) is left alone: nothing is asked of Label
+Studio and nothing queued for it until it is set up again. A check that finds the project gone, its
+URL malformed or every token refused gives it up too (``WorkerContext.give_up``).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import logging
 import threading
 import time
 
+from ml_backend.errors import HopelessError
 from ml_backend.labelstudio.client import StudioError, StudioUnavailable
 from ml_backend.queue.gate import GHOST_S
 from ml_backend.queue.jobs import COALESCED, PROJECT_LEASE
@@ -45,13 +50,16 @@ class Reconciler:
         requested = []
         known_jobs: set[str] | None = None
         for pid in self.ctx.registry.ids():
+            given_up = self.ctx.given_up(pid) is not None  # its leases and marks are cleaned up, no job requested
             for lease_kind, job in LEASED_JOBS:
                 lease = self.gate.lease(lease_kind, pid)
                 if lease is not None and self.gate.is_stale(lease) and self.gate.break_lease(lease_kind, pid, lease):
-                    log.warning("project %s: %s lease of a dead worker (pid %s on %s) broken; %s requested again",
-                                pid, lease_kind, lease.get("pid"), lease.get("host"), job)
-                    self.jobs.request(job, pid, "recovered after a worker died")
-                    requested.append((job, pid))
+                    log.warning("project %s: %s lease of a dead worker (pid %s on %s) broken; %s", pid, lease_kind,
+                                lease.get("pid"), lease.get("host"),
+                                "the project is given up" if given_up else f"{job} requested again")
+                    if not given_up:
+                        self.jobs.request(job, pid, "recovered after a worker died")
+                        requested.append((job, pid))
             for kind in COALESCED:
                 mark = self.gate.pending(kind, pid)
                 if mark is None or time.time() - float(mark.get("at", 0.0)) < GHOST_S:
@@ -60,7 +68,7 @@ class Reconciler:
                     known_jobs = self.jobs.known_job_ids()
                 running = {(self.gate.lease(k, pid) or {}).get("job") for k, _ in LEASED_JOBS}
                 if mark.get("job") not in known_jobs and mark.get("job") not in running:
-                    if self.gate.clear_pending(kind, pid, mark.get("job")):
+                    if self.gate.clear_pending(kind, pid, mark.get("job")) and not given_up:
                         log.warning("project %s: pending %s %s is not in the queue; requested again", pid, kind, mark.get("job"))
                         self.jobs.request(kind, pid, "lost job requested again")
                         requested.append((kind, pid))
@@ -70,7 +78,7 @@ class Reconciler:
         """Ask for a retrain of the project if Label Studio changed since its last one; returns the reason, or None."""
         now = time.monotonic() if now is None else now
         state = self.ctx.registry.get(project_id)
-        if state is None:
+        if state is None or self.ctx.given_up(project_id) is not None:
             return None
         studio = self.ctx.studio(state.hostname, self.ctx.registry.access_token(project_id))
         info = studio.project(project_id)
@@ -96,6 +104,8 @@ class Reconciler:
             try:
                 self.check(pid)
                 self._warned.pop(pid, None)
+            except HopelessError as exc:  # the project deleted, its URL malformed, every token refused
+                self.ctx.give_up(pid, exc, "reconciliation")
             except (StudioError, StudioUnavailable) as exc:
                 if self._warned.get(pid) != str(exc):  # once per distinct problem, not every pass
                     log.warning("project %s: reconciliation skipped: %s", pid, exc)

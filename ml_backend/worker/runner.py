@@ -12,6 +12,10 @@ One retrain:
 4. pushes the serving version's predictions of every unlabelled task in bulk, THEN sets the
    project's ``model_version`` to it (``publisher``);
 5. asks for a full fine-tune every ``full_every`` new labels, or on START_TRAINING (``finetune``).
+
+A job of a project the worker gave up (``WorkerContext.given_up``: deleted in Label Studio, a
+malformed URL, every token refused) returns at once without calling Label Studio, until a /setup
+reconnects the project; ``gave_up`` is what the queue calls when a job fails that way.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from ml_backend.errors import HopelessError
 from ml_backend.labelstudio.client import Studio
 from ml_backend.worker.context import WorkerContext
 from ml_backend.worker.fast_tier import evaluate_serving, train_and_publish
@@ -47,8 +52,23 @@ class ProjectJobs:
         studio: Studio | None = self._studio_for(project_id) if self._studio_for is not None else None
         return Project(self.ctx, project_id, studio=studio)
 
+    def gave_up(self, project_id: int, job: str, error: HopelessError) -> None:
+        """The queue's call when a job failed in a way waiting cannot fix: the worker gives the project up."""
+        self.ctx.give_up(project_id, error, job)
+
+    def _given_up(self, project_id: int, job: str) -> dict[str, Any] | None:
+        """The answer of a job of a project given up (nothing is asked of Label Studio), or None: run it."""
+        record = self.ctx.given_up(project_id)
+        if record is None:
+            return None
+        log.info("project %s: %s skipped: textal gave the project up at %s (%s)", project_id, job, record.get("at"),
+                 record.get("reason"))
+        return {"status": "given up", "reason": record.get("reason")}
+
     def retrain(self, project_id: int, reason: str = "", full: bool = False) -> dict[str, Any]:
         """Refresh the project from its Label Studio annotations (``full``: read every annotation again)."""
+        if (held := self._given_up(project_id, "retrain")) is not None:
+            return held
         p, timer = self.project(project_id), Timer()
         sync = LabelSync(p)
         with timer.phase("read"):
@@ -83,6 +103,8 @@ class ProjectJobs:
 
     def score_tasks(self, project_id: int, task_ids: list[int]) -> dict[str, Any]:
         """Give newly imported tasks (and any other task without one) a prediction of the current version."""
+        if (held := self._given_up(project_id, "score_tasks")) is not None:
+            return held
         p, timer = self.project(project_id), Timer()
         sync = LabelSync(p)
         with timer.phase("read"):
@@ -99,6 +121,8 @@ class ProjectJobs:
 
     def finetune(self, project_id: int, reason: str = "") -> dict[str, Any]:
         """Fine-tune the transformer on the project's labels; the fast tier continues from its encoder."""
+        if (held := self._given_up(project_id, "finetune")) is not None:
+            return held
         p, timer = self.project(project_id), Timer()
         sync = LabelSync(p)
         with timer.phase("read"):
@@ -114,4 +138,6 @@ class ProjectJobs:
 
     def prune_predictions(self, project_id: int) -> dict[str, Any]:
         """Delete Label Studio predictions of textal versions that are no longer among the last few pushed."""
+        if (held := self._given_up(project_id, "prune_predictions")) is not None:
+            return held
         return prune(self.project(project_id))

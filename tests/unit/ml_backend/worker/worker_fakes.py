@@ -15,7 +15,12 @@ from typing import Any
 import numpy as np
 
 from ml_backend.config import WorkerSettings
-from ml_backend.labelstudio.client import ProjectInfo, StudioError
+from ml_backend.labelstudio.client import (
+    ProjectInfo,
+    Studio,
+    StudioError,
+    StudioUnavailable,
+)
 from ml_backend.queue.factory import make_huey
 from ml_backend.queue.jobs import Jobs
 from ml_backend.state.projects import ProjectRef
@@ -27,6 +32,7 @@ CONFIG = (
     '<Choices name="label" toName="text" choice="single"><Choice value="ham"/><Choice value="spam"/></Choices></View>'
 )
 PROJECT_ID = 7
+STUDIO_URL = "http://127.0.0.1:9"  # the hostname the harness's project was set up with (nothing answers there)
 SPAM_WORDS = ("win", "prize", "cash", "free", "claim", "urgent", "reward", "txt", "offer", "mobile")
 HAM_WORDS = ("lunch", "home", "tonight", "dinner", "tomorrow", "thanks", "sorry", "sleep", "meet", "later")
 
@@ -55,6 +61,8 @@ class FakeStudio:
         self.sampling: str | None = "Sequential sampling"
         self.view_ids: dict[str, int] = {}
         self.calls: list[str] = []
+        self.project_reads = 0  # calls of ``project``: every job, and every reconciliation, starts with one
+        self.failure: Exception | None = None  # while set, reading the project fails with it (``fail_as``)
         self._clock = datetime(2026, 1, 1, tzinfo=timezone.utc)
         self._next_annotation = 1
 
@@ -87,9 +95,24 @@ class FakeStudio:
         """Each task's prediction of the project's model_version (what the label stream orders by)."""
         return {p["task"]: p for p in self.predictions if p["model_version"] == self.model_version}
 
+    def fail_as(self, status: int | str | None) -> None:
+        """From now on reading the project fails as the real client reports Label Studio answering ``status``
+        (an HTTP status; "refused": the connection refused; None: it answers again)."""
+        if status is None:
+            self.failure = None
+        elif status == "refused":
+            self.failure = StudioUnavailable(
+                f"Label Studio at {STUDIO_URL} unreachable while reading project {PROJECT_ID} (ConnectError)")
+        else:  # the real client's own classification of the answer
+            self.failure = Studio(STUDIO_URL, "t" * 40)._api_error(
+                f"reading project {PROJECT_ID}", int(status), {"detail": "Not found."}, project=PROJECT_ID)
+
     # -- the Studio interface ------------------------------------------------------------------
 
     def project(self, project_id: int) -> ProjectInfo:
+        self.project_reads += 1
+        if self.failure is not None:
+            raise self.failure
         anns = [a for t in self.tasks.values() for a in t["annotations"]]
         return ProjectInfo(
             id=project_id, task_number=len(self.tasks),
@@ -214,7 +237,7 @@ class Harness:
         self.jobs = Jobs(make_huey(data_dir))
         self.ctx = WorkerContext(self.settings, self.jobs)
         self.ctx.embedder = HashingEmbedder(data_dir / "embeddings")
-        self.ctx.registry.setup(ProjectRef(PROJECT_ID, 1717000000), CONFIG, hostname="http://127.0.0.1:9",
+        self.ctx.registry.setup(ProjectRef(PROJECT_ID, 1717000000), CONFIG, hostname=STUDIO_URL,
                                 access_token="t" * 40)
         self.studio = FakeStudio()
         self.runner = ProjectJobs(self.ctx, studio_for=lambda project_id: self.studio)
@@ -222,6 +245,13 @@ class Harness:
 
     def project(self):
         return self.runner.project(PROJECT_ID)
+
+    def reconciler(self):
+        """The reconciler over this context, reading the fake Label Studio (it asks the context, not the runner)."""
+        from ml_backend.worker.reconcile import Reconciler
+
+        self.ctx.studio = lambda hostname, token: self.studio
+        return Reconciler(self.ctx)
 
     def retrain(self, reason: str = "ANNOTATION_CREATED", full: bool = False) -> dict[str, Any]:
         return self.runner.retrain(PROJECT_ID, reason, full)
