@@ -76,7 +76,7 @@ def train(
     """Train a classifier on DATA, print its metrics, publish it as a new version in the store."""
     from textal.data import load_corpus
     from textal.store import ModelStore
-    from textal.training import holdout_split, train_and_publish
+    from textal.training import check_trainable, holdout_split, train_and_publish
 
     if not 0 <= holdout < 1:
         raise TextalError("--holdout must be in [0, 1)")
@@ -86,6 +86,7 @@ def train(
         training = corpus
     else:
         training, evaluation = holdout_split(corpus, holdout, seed)
+    check_trainable(training)  # before a model is built (a transformer loads weights): one label teaches nothing
     classes = sorted(set(corpus.label_set) | set(evaluation.label_set if evaluation else ()))
     classifier = _model_from_option(model, classes, multi_label, seed, epochs)
     err.print(f"Training {model} on {len(training)} texts ({len(classes)} labels)...")

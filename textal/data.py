@@ -5,25 +5,22 @@ Every error names the file, the row and the problem, so a user can fix their dat
 
 from __future__ import annotations
 
-import csv
+import contextlib
 import hashlib
-import io
-import json
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from textal.errors import DataError
+from textal.input_files import FORMATS, InputLimits, check_input_path, guess_format, input_limits, open_records  # noqa: F401
 
 LABEL_COLUMN_GUESSES = ("label", "labels", "category", "class", "intent", "target")
 TEXT_COLUMN_GUESSES = ("text", "sentence", "content", "message", "body")
-FORMATS = ("csv", "tsv", "jsonl", "parquet", "hf")
 
 Label = str | tuple[str, ...]
-
 
 @dataclass(frozen=True)
 class Corpus:
@@ -116,31 +113,39 @@ def load_corpus(
     category, ...). With ``require_labels=False`` a file without a label column is an unlabelled
     pool; with ``with_labels=False`` labels are not read at all. ``label_set`` rejects any other label. ``multi_label`` splits labels on ``label_sep`` (or
     takes JSON lists as they are). ``dedupe`` is ``none``, ``exact`` or ``near``.
+
+    Input is bounded (:func:`input_limits`): ``path`` must be a regular file (a folder for a saved
+    Hugging Face dataset) of at most ``TEXTAL_MAX_INPUT_MB``, every text at most
+    ``TEXTAL_MAX_INPUT_TEXT_CHARS`` characters; text formats are streamed a line at a time.
     """
     path = Path(path)
     if dedupe not in ("none", "exact", "near"):
         raise DataError(f"dedupe must be 'none', 'exact' or 'near', not {dedupe!r}")
+    limits = input_limits()
     if not path.exists():
         raise DataError(f"{path}: no such file or directory")
-    kind = fmt or _guess_format(path)
-    columns, records = _open_records(path, kind, split)
-
-    text_col = _choose_column(path, columns, text_col, TEXT_COLUMN_GUESSES, "text", required=True)
-    label_col = (
-        _choose_column(path, columns, label_col, LABEL_COLUMN_GUESSES, "label", required=require_labels)
-        if with_labels
-        else None
-    )
-    allowed = set(label_set) if label_set is not None else None
+    kind = fmt or guess_format(path)
+    check_input_path(path, kind, limits)
 
     texts: list[str] = []
     labels: list[Label] = []
     rows: list[int] = []
-    for row, record in records:
-        texts.append(_clean_text(path, row, text_col, record.get(text_col)))
-        if label_col is not None:
-            labels.append(_clean_label(path, row, label_col, record.get(label_col), multi_label, label_sep, allowed))
-        rows.append(row)
+    with contextlib.ExitStack() as stack:
+        columns, records = open_records(path, kind, split, limits, stack)
+        text_col = _choose_column(path, columns, text_col, TEXT_COLUMN_GUESSES, "text", required=True)
+        label_col = (
+            _choose_column(path, columns, label_col, LABEL_COLUMN_GUESSES, "label", required=require_labels)
+            if with_labels
+            else None
+        )
+        allowed = set(label_set) if label_set is not None else None
+        for row, record in records:
+            texts.append(_clean_text(path, row, text_col, record.get(text_col), limits.max_text_chars))
+            if label_col is not None:
+                labels.append(
+                    _clean_label(path, row, label_col, record.get(label_col), multi_label, label_sep, allowed)
+                )
+            rows.append(row)
     if not texts:
         raise DataError(f"{path}: holds no rows")
 
@@ -165,171 +170,59 @@ def load_corpus(
     return corpus
 
 
-def _guess_format(path: Path) -> str:
-    if path.is_dir():
-        return "hf"
-    suffix = path.suffix.lower()
-    if suffix == ".gz":
-        suffix = Path(path.stem).suffix.lower()
-    mapping = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl",
-               ".json": "jsonl", ".parquet": "parquet", ".pq": "parquet"}
-    if suffix not in mapping:
-        raise DataError(
-            f"{path}: cannot tell the format from the extension {suffix or '(none)'!r}; "
-            "use .csv, .tsv, .jsonl, .parquet or a saved Hugging Face dataset folder"
-        )
-    return mapping[suffix]
-
-
-def _read_text(path: Path) -> str:
-    data = path.read_bytes()
-    if path.suffix.lower() == ".gz":
-        import gzip
-
-        data = gzip.decompress(data)
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        raise DataError(
-            f"{path}: line {line}: bytes that are not valid UTF-8 at byte {exc.start} "
-            f"({data[exc.start:exc.start + 4]!r}); re-save the file as UTF-8"
-        ) from None
-
-
-def _open_records(path: Path, kind: str, split: str | None) -> tuple[list[str], Iterator[tuple[int, dict[str, Any]]]]:
-    if kind in ("csv", "tsv"):
-        return _csv_records(path, "\t" if kind == "tsv" else ",")
-    if kind == "jsonl":
-        return _jsonl_records(path)
-    if kind == "parquet":
-        return _parquet_records(path)
-    if kind == "hf":
-        return _hf_records(path, split)
-    raise DataError(f"{path}: unknown format {kind!r}; choose one of {', '.join(FORMATS)}")
-
-
-def _csv_records(path: Path, delimiter: str) -> tuple[list[str], Iterator[tuple[int, dict[str, Any]]]]:
-    text = _read_text(path)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
-    try:
-        header = next(reader)
-    except StopIteration:
-        raise DataError(f"{path}: the file is empty") from None
-    except csv.Error as exc:
-        raise DataError(f"{path}: line 1: {exc}") from None
-    header = [h.strip() for h in header]
-
-    def records() -> Iterator[tuple[int, dict[str, Any]]]:
-        while True:
-            try:
-                values = next(reader)
-            except StopIteration:
-                return
-            except csv.Error as exc:
-                raise DataError(f"{path}: line {reader.line_num}: {exc}") from None
-            if not values:
-                continue  # a blank line
-            if len(values) != len(header):
-                raise DataError(
-                    f"{path}: line {reader.line_num}: {len(values)} fields where the header has "
-                    f"{len(header)} (an unquoted {delimiter!r} inside a text?)"
-                )
-            yield reader.line_num, dict(zip(header, values))
-
-    return header, records()
-
-
-def _jsonl_records(path: Path) -> tuple[list[str], Iterator[tuple[int, dict[str, Any]]]]:
-    lines = _read_text(path).splitlines()
-    parsed: list[tuple[int, dict[str, Any]]] = []
-    columns: dict[str, None] = {}
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise DataError(f"{path}: line {number}: not valid JSON ({exc.msg})") from None
-        if not isinstance(obj, dict):
-            raise DataError(f"{path}: line {number}: expected a JSON object, got {type(obj).__name__}")
-        columns.update(dict.fromkeys(obj))
-        parsed.append((number, obj))
-    return list(columns), iter(parsed)
-
-
-def _parquet_records(path: Path) -> tuple[list[str], Iterator[tuple[int, dict[str, Any]]]]:
-    import pyarrow.parquet as pq
-
-    try:
-        table = pq.read_table(path)
-    except Exception as exc:  # pyarrow raises several types for a bad file
-        raise DataError(f"{path}: cannot be read as Parquet ({exc})") from None
-    return table.column_names, ((i + 1, rec) for i, rec in enumerate(table.to_pylist()))
-
-
-def _hf_records(path: Path, split: str | None) -> tuple[list[str], Iterator[tuple[int, dict[str, Any]]]]:
-    import datasets
-
-    try:
-        ds = datasets.load_from_disk(str(path))
-    except Exception as exc:
-        raise DataError(f"{path}: not a saved Hugging Face dataset folder ({exc})") from None
-    if isinstance(ds, datasets.DatasetDict):
-        names = list(ds)
-        chosen = split or ("train" if "train" in ds else names[0] if len(names) == 1 else None)
-        if chosen is None or chosen not in ds:
-            raise DataError(f"{path}: choose a split with --split; this dataset has {', '.join(names)}")
-        ds = ds[chosen]
-    # ClassLabel columns hold integers; give back their names, as a user sees them.
-    class_names = {
-        name: feat.names for name, feat in ds.features.items() if isinstance(feat, datasets.ClassLabel)
-    }
-    seq_names = {
-        name: feat.feature.names
-        for name, feat in ds.features.items()
-        if isinstance(feat, datasets.Sequence) and isinstance(feat.feature, datasets.ClassLabel)
-    }
-
-    def records() -> Iterator[tuple[int, dict[str, Any]]]:
-        for i, rec in enumerate(ds):
-            for name, names in class_names.items():
-                if isinstance(rec.get(name), int) and 0 <= rec[name] < len(names):
-                    rec[name] = names[rec[name]]
-            for name, names in seq_names.items():
-                if isinstance(rec.get(name), list):
-                    rec[name] = [names[v] if isinstance(v, int) and 0 <= v < len(names) else v for v in rec[name]]
-            yield i + 1, rec
-
-    return list(ds.column_names), records()
-
-
 def _choose_column(
     path: Path, columns: list[str], asked: str | None, guesses: Sequence[str], what: str, required: bool
 ) -> str | None:
     if asked is not None:
         if asked not in columns:
-            raise DataError(f"{path}: no column {asked!r} (columns: {', '.join(columns) or 'none'})")
+            raise DataError(f"{path}: no column {asked!r} (columns: {_column_names(columns) or 'none'})")
         return asked
     for guess in guesses:
         if guess in columns:
             return guess
     if required:
         raise DataError(
-            f"{path}: no {what} column found among {', '.join(columns) or 'no columns'}; "
+            f"{path}: no {what} column found among {_column_names(columns) or 'no columns'}; "
             f"name it with --{what}-col"
         )
     return None
 
 
-def _clean_text(path: Path, row: int, col: str, value: Any) -> str:
+def _column_names(columns: Sequence[str], most: int = 20, width: int = 40) -> str:
+    """Column names for a one-line message: odd ones (line breaks, blanks) quoted, long ones cut."""
+    shown = []
+    for name in columns[:most]:
+        text = name if name and name.isprintable() and name.strip() == name and ", " not in name else repr(name)
+        shown.append(text if len(text) <= width else text[: width - 3] + "...")
+    if len(columns) > most:
+        shown.append(f"... ({len(columns)} in all)")
+    return ", ".join(shown)
+
+
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+def _clean_text(path: Path, row: int, col: str, value: Any, max_chars: int) -> str:
     if value is None:
         raise DataError(f"{path}: row {row}: column {col!r} is missing or null")
     if not isinstance(value, str):
         raise DataError(f"{path}: row {row}: column {col!r} holds a {type(value).__name__}, not text")
+    if len(value) > max_chars:
+        raise DataError(
+            f"{path}: row {row}: text of {len(value)} characters is longer than the limit {max_chars} "
+            "(TEXTAL_MAX_INPUT_TEXT_CHARS)"
+        )
     if not value.strip():
         raise DataError(f"{path}: row {row}: column {col!r} is empty")
+    _refuse_surrogates(path, row, f"column {col!r}", value)
     return value
+
+
+def _refuse_surrogates(path: Path, row: int, what: str, value: str) -> None:
+    # JSON can spell a lone surrogate ("\ud800"): not Unicode text, and it breaks every encoder later on.
+    bad = None if value.isascii() else _SURROGATE.search(value)
+    if bad:
+        raise DataError(f"{path}: row {row}: {what} holds a lone surrogate ({bad.group()!r}), which is not valid text")
 
 
 def _clean_label(
@@ -358,6 +251,9 @@ def _clean_label(
             value = int(value)
         label = str(value).strip()
         names = (label,)
+    for name in names:
+        if not name.isascii():
+            _refuse_surrogates(path, row, f"label column {col!r}", name)
     if allowed is not None:
         for name in names:
             if name not in allowed:

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from textal.data import Corpus
+from textal.errors import DataError
 from textal.metrics import evaluate
 from textal.models.base import Classifier
 from textal.models.validation import split_validation
@@ -41,6 +42,27 @@ def holdout_split(corpus: Corpus, fraction: float, seed: int) -> tuple[Corpus, C
     return corpus.subset(np.sort(train_idx)), corpus.subset(eval_idx)
 
 
+def check_trainable(train: Corpus) -> None:
+    """Raise DataError unless the labels of ``train`` give a classifier something to learn.
+
+    Single-label: at least two distinct labels. Multi-label: at least two distinct label sets, i.e.
+    some label on some texts and not on others (a label on every text or on none is fine as long as
+    another one varies). Otherwise the model would give every text the same answer.
+    """
+    if train.labels is None:
+        raise DataError(f"{train.source}: no labels to train on")
+    distinct = set(train.labels)
+    if len(distinct) >= 2:
+        return
+    only = next(iter(distinct), None)
+    if train.multi_label and isinstance(only, tuple):
+        raise DataError(
+            f"{train.source}: all {len(train)} training texts have the same labels {'|'.join(only)!r}; "
+            "at least two different label sets are needed"
+        )
+    raise DataError(f"{train.source}: all {len(train)} training labels are {only!r}; at least two labels are needed")
+
+
 def train_and_publish(
     model: Classifier,
     train: Corpus,
@@ -48,7 +70,11 @@ def train_and_publish(
     evaluation: Corpus | None = None,
     card: dict[str, Any] | None = None,
 ) -> TrainReport:
-    """Fit ``model`` on ``train``, score it on ``evaluation`` (never trained on), publish it."""
+    """Fit ``model`` on ``train``, score it on ``evaluation`` (never trained on), publish it.
+
+    Training labels that teach nothing (see :func:`check_trainable`) are a DataError: nothing is published.
+    """
+    check_trainable(train)
     start = time.perf_counter()
     model.fit(train.texts, train.labels)
     seconds = time.perf_counter() - start

@@ -14,6 +14,7 @@ only when that Label Studio confirms it.
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlsplit
@@ -27,6 +28,7 @@ from ml_backend.state.projects import ProjectRef, ProjectState
 log = logging.getLogger("ml_backend.server")
 
 CHECK_TIMEOUT_S = 1.5  # Label Studio waits 3 s for /setup
+TOKEN_RE = re.compile(r"^[\x21-\x7e]{1,4096}$")  # a legacy token (hex) or a JWT: what an HTTP header can carry
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,8 @@ def server_of(hostname: str) -> str:
 def accept_setup(settings: ServerSettings, ref: ProjectRef, previous: ProjectState | None, stored_token: str | None,
                  hostname: str | None, token: str | None) -> Accepted:
     """Decide what a /setup may change (see the module's docstring); raises BadRequest (403/409) otherwise."""
+    if token is not None and not TOKEN_RE.match(token):
+        raise BadRequest("'access_token' must be printable ASCII, at most 4096 characters")
     new_server = server_of(hostname) if hostname else None
     configured = server_of(settings.label_studio_url) if settings.label_studio_url else None
     known = server_of(previous.hostname) if previous is not None and previous.hostname else None
@@ -88,7 +92,7 @@ def _token_works(server: str, token: str) -> bool:
     try:
         answer = httpx.get(f"{server}/api/current-user/whoami", headers={"Authorization": f"Token {token}"},
                            timeout=CHECK_TIMEOUT_S, follow_redirects=False)
-    except httpx.HTTPError:
+    except (httpx.HTTPError, httpx.InvalidURL, ValueError):
         return False
     return answer.status_code == 200
 
@@ -100,6 +104,6 @@ def _created_at(server: str, token: str, ref: ProjectRef) -> bool:
                            timeout=CHECK_TIMEOUT_S, follow_redirects=False)
         created = answer.json().get("created_at") if answer.status_code == 200 else None
         stamp = datetime.fromisoformat(str(created).replace("Z", "+00:00")) if created else None
-    except (httpx.HTTPError, ValueError, AttributeError):
+    except (httpx.HTTPError, httpx.InvalidURL, ValueError, AttributeError):
         return False
     return stamp is not None and int(stamp.timestamp()) == ref.epoch

@@ -72,3 +72,71 @@ def test_internal_error_exits_1_with_one_line_and_no_traceback(train_csv, tmp_pa
     assert code == 1
     assert "internal error: RuntimeError: something broke" in err
     assert "Traceback" not in err
+
+
+def test_train_on_a_single_label_exits_2_with_one_line_and_publishes_nothing(tmp_path, textal_cli):
+    path = tmp_path / "ham.csv"
+    path.write_text("text,label\n" + "\n".join(f'"{t}",ham' for t, _ in ROWS) + "\n")
+    store = tmp_path / "s"
+    code, out, err = textal_cli(["train", str(path), "--model", "linear", "--store", str(store)])
+    assert code == 2
+    # 24 rows, 2 of them held out (--holdout 0.1): 22 left to train on
+    assert err.strip().splitlines() == [
+        f"textal: {path}: all 22 training labels are 'ham'; at least two labels are needed"
+    ]
+    assert "Published" not in out
+    assert ModelStore(store).versions() == []
+
+
+def test_train_on_a_single_label_with_eval_file_exits_2_before_fitting(train_csv, tmp_path, textal_cli):
+    path = tmp_path / "spam.csv"
+    path.write_text('text,label\n"win cash",spam\n"free prize",spam\n')
+    code, _, err = textal_cli(["train", str(path), "--eval", str(train_csv), "--model", "linear",
+                               "--store", str(tmp_path / "s")])
+    assert code == 2
+    assert err.strip().splitlines() == [
+        f"textal: {path}: all 2 training labels are 'spam'; at least two labels are needed"
+    ]
+    assert ModelStore(tmp_path / "s").versions() == []
+
+
+def test_multi_label_train_where_every_text_has_the_same_labels_exits_2_and_publishes_nothing(tmp_path, textal_cli):
+    path = tmp_path / "m.csv"
+    path.write_text("text,label\n" + "\n".join(f'"{t}",urgent|billing' for t, _ in ROWS) + "\n")
+    code, _, err = textal_cli(["train", str(path), "--multi-label", "--model", "linear", "--holdout", "0",
+                               "--store", str(tmp_path / "s")])
+    assert code == 2
+    assert err.strip().splitlines() == [
+        f"textal: {path}: all 24 training texts have the same labels 'billing|urgent'; "
+        "at least two different label sets are needed"
+    ]
+    assert ModelStore(tmp_path / "s").versions() == []
+
+
+def test_multi_label_train_where_one_label_varies_publishes(tmp_path, textal_cli):
+    path = tmp_path / "m.csv"
+    labels = ["urgent|billing" if lab == "spam" else "billing" for _, lab in ROWS]  # billing on every text
+    path.write_text("text,label\n" + "\n".join(f'"{t}",{lab}' for (t, _), lab in zip(ROWS, labels)) + "\n")
+    store = tmp_path / "s"
+    code, _, err = textal_cli(["train", str(path), "--multi-label", "--model", "linear", "--store", str(store)])
+    assert code == 0, err
+    assert ModelStore(store).versions() == ["v0001"]
+
+
+@pytest.mark.timeout(30)
+def test_train_on_a_fifo_exits_2_with_one_line(tmp_path, textal_cli):
+    import os
+
+    fifo = tmp_path / "train.csv"
+    os.mkfifo(fifo)
+    code, _, err = textal_cli(["train", str(fifo), "--model", "linear", "--store", str(tmp_path / "s")])
+    assert code == 2
+    assert err.strip().splitlines() == [f"textal: {fifo}: not a regular file (a FIFO)"]
+
+
+def test_train_on_a_file_over_the_size_limit_exits_2_with_one_line(train_csv, tmp_path, textal_cli, monkeypatch):
+    monkeypatch.setenv("TEXTAL_MAX_INPUT_MB", "0.0001")  # 104 bytes
+    code, _, err = textal_cli(["train", str(train_csv), "--model", "linear", "--store", str(tmp_path / "s")])
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"textal: {train_csv}: ") and "TEXTAL_MAX_INPUT_MB" in lines[0]

@@ -176,3 +176,11 @@ def test_versions_of_unknown_projects_are_a_404_and_keep_nothing_in_memory(make_
     for pid in range(1, 200):
         assert c.get(f"/versions?project={pid}").status_code == 404
     assert c.app.state.backend.models._slots == {}
+
+
+def test_a_token_that_cannot_be_an_http_header_is_a_400_not_a_500(make_client, store_dir, tmp_path, studios):
+    real = studios()
+    c = make_client(store_dir, data_dir=tmp_path / "d")
+    assert setup(c, "12.1", real.url, GOOD).status_code == 200
+    answer = setup(c, "12.1", real.url, "tok\x80en")  # found by the fuzz tests: it reached the header encoder
+    assert answer.status_code == 400 and "printable ASCII" in answer.json()["error"]
