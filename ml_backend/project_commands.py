@@ -90,6 +90,7 @@ def register(app: typer.Typer) -> None:
         chosen = load_recipe(recipe)
         read_data(chosen, data, with_labels)  # a bad file stops here, before any server starts
         stack = Stack(home, ls_port=ls_port, backend_port=port, say=out.print, detached=detach)
+
         def interrupted(signum, frame):  # noqa: ARG001
             raise KeyboardInterrupt
 
@@ -120,9 +121,9 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def down(
-        home: Annotated[Path, typer.Option("--home", help="The folder `textal up --detach` ran in.")] = Path(".textal"),
+        home: Annotated[Path, typer.Option("--home", help="The folder `textal up` runs over.")] = Path(".textal"),
     ) -> None:
-        """Stop the servers a `textal up --detach` left running."""
+        """Stop a `textal up` over this folder: one left running with --detach, or one in another shell."""
         from ml_backend.stack.up import stop_all
 
         stopped = stop_all(home)

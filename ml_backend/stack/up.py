@@ -108,6 +108,7 @@ class Stack:
         self.home = StackHome(Path(home).resolve())
         self.say = say
         self.detached = detached  # the servers outlive this process (else they stop when it dies, however it dies)
+        self._left_running = False
         self.children: list[Child] = []
         self._asked = {"label_studio": ls_port, "backend": backend_port}
         self.api_key = ""
@@ -189,7 +190,9 @@ class Stack:
         return next((c for c in self.children if not c.alive()), None)
 
     def stop(self) -> None:
-        """Stop the worker and the backend first, then Label Studio."""
+        """Stop the worker and the backend first, then Label Studio (nothing, once detached)."""
+        if self._left_running:
+            return
         for child in reversed(self.children):
             child.stop()
         self.children.clear()
@@ -198,7 +201,7 @@ class Stack:
     def detach(self) -> None:
         """Leave the servers running (``textal down`` stops them)."""
         assert self.detached, "started to die with this process"
-        self.children.clear()
+        self._left_running = True
 
 
 def stop_all(home: Path) -> list[int]:

@@ -44,3 +44,22 @@ def test_a_second_stack_over_a_running_ones_folder_is_refused_and_down_stops_the
     finally:
         if sleeper.poll() is None:
             stop_group(sleeper.pid, 1)
+
+
+def test_a_detached_stack_leaves_its_servers_running_and_down_stops_them(tmp_path):
+    from ml_backend.stack.processes import start
+
+    stack = Stack(tmp_path / "home", say=lambda _: None, detached=True)
+    stack.home.make()
+    child = start("sleeper", [sys.executable, "-c", "import time; time.sleep(60)"], tmp_path / "sleeper.log",
+                  {}, tmp_path, die_with_parent=False)
+    try:
+        stack._started(child)
+        stack.detach()
+        stack.stop()  # what `textal up --detach` runs on its way out
+        assert child.alive() and stack.home.live_pids() == [child.process.pid]
+        assert stop_all(stack.home.root) == [child.process.pid]
+        child.process.wait(10)
+        assert not child.alive() and not stack.home.pids_file.exists()
+    finally:
+        child.stop(1)
