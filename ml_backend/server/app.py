@@ -1,4 +1,4 @@
-"""The ASGI app Label Studio 1.23 talks to: /health, /setup, /predict, /webhook, /versions.
+"""The ASGI app Label Studio 1.23 talks to: /health, /setup, /predict, /webhook, /versions (and /openapi.json).
 
 Label Studio times out /setup and /health in seconds and webhooks in one second, so those only
 read state and enqueue; /predict runs the model (in a worker thread) on the latest published
@@ -34,6 +34,7 @@ from ml_backend.scoring.scale_file import ScaleFile
 from ml_backend.scoring.predict import predict as predict_tasks
 from ml_backend.server.admission import PredictSlot
 from ml_backend.server.guards import BasicAuth, BodyLimit, ServerToServer
+from ml_backend.server.openapi import openapi_document
 from ml_backend.server.requests import BadRequest, project_ref, read_json, require
 from ml_backend.server.slots import ModelCatalog
 from ml_backend.server.trust import accept_setup
@@ -134,7 +135,7 @@ def create_app(settings: ServerSettings, *, jobs: Jobs | None = None) -> FastAPI
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return JSONResponse({"error": str(exc.detail)}, status_code=exc.status_code)
+        return JSONResponse({"error": str(exc.detail)}, status_code=exc.status_code, headers=exc.headers)  # 405: Allow
 
     @app.exception_handler(Exception)
     async def _internal(request: Request, exc: Exception) -> JSONResponse:
@@ -165,6 +166,12 @@ def create_app(settings: ServerSettings, *, jobs: Jobs | None = None) -> FastAPI
     @app.get("/health")
     async def health_endpoint() -> dict[str, Any]:
         return await run_in_threadpool(health)
+
+    contract = openapi_document(settings)
+
+    @app.get("/openapi.json")
+    async def openapi() -> dict[str, Any]:
+        return contract
 
     @app.post("/setup")
     async def setup(request: Request) -> dict[str, Any]:

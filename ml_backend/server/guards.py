@@ -1,5 +1,5 @@
-"""ASGI middleware that guards every endpoint before any JSON is parsed: no browser requests, JSON bodies only,
-basic auth, and a body-size cap with a read timeout.
+"""ASGI middleware that guards every endpoint before any JSON is parsed: no browser requests, basic auth, and a
+body-size cap with a read timeout.
 
 Both answer with a JSON ``{"error": ...}`` like the endpoints do, so Label Studio and curl users
 read one format.
@@ -77,9 +77,9 @@ class BasicAuth:
 
 class ServerToServer:
     """Only Label Studio's server (or a script) may call: a browser's request (it carries ``Origin`` or
-    ``Sec-Fetch-Site``) gets a 403, so no web page can post to a backend on 127.0.0.1; a POST must be JSON
-    (``Content-Type: application/json``, what Label Studio sends), which a page cannot send cross-site
-    without a preflight."""
+    ``Sec-Fetch-Site``) gets a 403, so no web page can post to a backend on 127.0.0.1. (The endpoints also
+    read only ``Content-Type: application/json`` bodies, which a page cannot send cross-site without a
+    preflight: ``requests.read_json``.)"""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -89,10 +89,6 @@ class ServerToServer:
             if _header(scope, b"origin") is not None or _header(scope, b"sec-fetch-site") is not None:
                 await send_json(send, 403, {"error": "requests from a web browser are refused; Label Studio calls "
                                                      "this backend from its server"})
-                return
-            kind = (_header(scope, b"content-type") or b"").split(b";")[0].strip().lower()
-            if scope.get("method") == "POST" and kind != b"application/json":
-                await send_json(send, 415, {"error": "the body must be JSON (Content-Type: application/json)"})
                 return
         await self.app(scope, receive, send)
 

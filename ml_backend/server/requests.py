@@ -21,7 +21,11 @@ class BadRequest(Exception):
 
 async def read_json(request: Request, max_depth: int = 32) -> dict[str, Any]:
     """The request body as a JSON object, or a BadRequest saying what is wrong with it: not JSON, nested deeper
-    than ``max_depth``, or holding text that is not valid Unicode (a lone surrogate)."""
+    than ``max_depth``, or holding text that is not valid Unicode (a lone surrogate). Only a body sent as
+    ``application/json`` is read: a web page cannot send one cross-site without a CORS preflight."""
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind != "application/json":
+        raise BadRequest("the body must be JSON (Content-Type: application/json)", status=415)
     body = await request.body()
     if not body.strip():
         raise BadRequest("empty request body; expected a JSON object")
