@@ -17,7 +17,7 @@ export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 export PYTHONUNBUFFERED := 1
 
-.PHONY: install run test bench clean redis-server browser
+.PHONY: install run test bench soak clean redis-server browser
 
 install: $(STAMP)
 
@@ -59,6 +59,11 @@ browser:
 
 bench: install
 	DATA=$(DATA) $(BIN)/python benchmarks/run_all.py
+
+# `make soak`: Label Studio, serve and worker under mixed traffic for SOAK_MINUTES, memory sampled (benchmarks/soak/).
+SOAK_MINUTES ?= 30
+soak: install
+	DATA=$(DATA) $(BIN)/python benchmarks/soak/run.py --minutes $(SOAK_MINUTES)
 
 clean:
 	rm -rf $(VENV) $(RUNS) .pytest_cache  # .textal/ (make run's projects and keys) is kept

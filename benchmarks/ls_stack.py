@@ -10,8 +10,8 @@ from pathlib import Path
 import httpx
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests" / "e2e"))  # the e2e fixtures' helpers start Label Studio the same way
-from conftest import _ls_environment, _wait_for_label_studio, free_port, log_tail, stop_process  # noqa: E402,F401
+sys.path.insert(0, str(REPO / "tests"))  # the tests' helpers start Label Studio the same way
+from servers import _ls_environment, _wait_for_label_studio, free_port, log_tail, stop_process  # noqa: E402,F401
 
 
 def choice(label: str) -> list[dict]:

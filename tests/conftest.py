@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
+from servers import label_studio, start_backend, start_worker  # noqa: F401  (real servers, for e2e and reliability)
 
 REPO = Path(__file__).resolve().parents[1]
 # ../shared/data beside the checkout, or wherever DATA points (make test passes it on).

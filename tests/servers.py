@@ -1,0 +1,263 @@
+"""Real servers for the e2e and reliability tests: a Label Studio (one per session), `textal serve` and `textal
+worker` processes, and what starting and stopping them needs.
+
+``label_studio`` starts ``label-studio start`` on 127.0.0.1 with a SQLite data dir in a temp
+folder and an admin user + legacy API token set through its environment (LABEL_STUDIO.md recipe).
+The first start runs migrations (60-80 s), so it is session-scoped: every test shares it and makes
+its own projects (a test may restart it: ``LabelStudioServer.restart``). ``start_backend`` and
+``start_worker`` start ``textal serve`` / ``textal worker`` as separate processes. Every process
+started here is stopped (its own process group, by id) at teardown. The token is never logged or
+printed. ``tests/conftest.py`` makes the fixtures visible to every test folder; the benchmarks
+import the helpers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+
+VENV_BIN = Path(sys.executable).parent
+LS_START_TIMEOUT_S = float(os.environ.get("TEXTAL_LS_START_TIMEOUT", "300"))
+BACKEND_START_TIMEOUT_S = 120.0
+# Environment Label Studio reads that would change how it starts; removed from the child's environment.
+_LS_UNSET = ("HOST", "PORT", "USERNAME", "PASSWORD", "DEBUG", "LABEL_STUDIO_API_KEY", "LABEL_STUDIO_URL", "DJANGO_DB")
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def stop_process(proc: subprocess.Popen, grace_s: float = 10.0) -> None:
+    """Stop a process started with ``start_new_session=True`` and everything in its group."""
+    if proc.poll() is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(grace_s)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(grace_s)
+
+
+def log_tail(path: Path, lines: int = 40) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except FileNotFoundError:
+        return "(no log)"
+
+
+@dataclass
+class LabelStudioServer:
+    """A running Label Studio: its URL, the admin's API token and login (keep token and password out of logs)."""
+
+    url: str
+    token: str
+    data_dir: Path
+    log_path: Path
+    email: str
+    password: str
+    process: subprocess.Popen | None = field(default=None, repr=False)
+    command: list[str] = field(default_factory=list, repr=False)
+
+    def client(self):
+        """A label-studio-sdk client logged in as the admin."""
+        from label_studio_sdk import LabelStudio
+
+        return LabelStudio(base_url=self.url, api_key=self.token, timeout=120)
+
+    def start(self) -> None:
+        """Start (or start again) on the same port, data and users; return once it answers."""
+        port, first = int(self.url.rsplit(":", 1)[1]), self.process is None
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen(
+                self.command, cwd=self.data_dir.parent, env=_ls_environment(self.data_dir, self.token, self.email,
+                                                                            self.password),
+                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+            )
+        url = _wait_for_label_studio(self.process, port, self.token, self.log_path)
+        if first:  # it moves to the next port if ours was taken meanwhile
+            self.url = url
+        elif url != self.url:
+            raise RuntimeError(f"Label Studio came back on {url}, not {self.url}")
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash or a reboot would."""
+        if self.process is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(30)
+
+    def __repr__(self) -> str:  # never show the token in pytest output
+        return f"LabelStudioServer(url={self.url!r}, data_dir={str(self.data_dir)!r})"
+
+
+def _ls_environment(data_dir: Path, token: str, email: str = "admin@textal.test", password: str | None = None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in _LS_UNSET}
+    env.update(
+        LABEL_STUDIO_BASE_DATA_DIR=str(data_dir),
+        LABEL_STUDIO_USERNAME=email,
+        LABEL_STUDIO_PASSWORD=password or secrets.token_urlsafe(16),
+        LABEL_STUDIO_USER_TOKEN=token,
+        LABEL_STUDIO_ENABLE_LEGACY_API_TOKEN="true",
+        ML_BLOCK_LOCAL_IP="false",  # else 403 for backends and webhooks on 127.0.0.1
+        SSRF_PROTECTION_ENABLED="false",
+        LATEST_VERSION_CHECK="false",
+        COLLECT_ANALYTICS="false",
+        SENTRY_DSN="",
+        FRONTEND_SENTRY_DSN="",
+        PYTHONUNBUFFERED="1",
+    )
+    return env
+
+
+def _wait_for_label_studio(proc: subprocess.Popen, port: int, token: str, log_path: Path) -> str:
+    """Poll whoami until Label Studio answers; it may have moved to the next port if ours was taken."""
+    deadline = time.monotonic() + LS_START_TIMEOUT_S
+    url = f"http://127.0.0.1:{port}"
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"Label Studio exited with {proc.returncode} while starting:\n{log_tail(log_path)}")
+        moved = re.findall(r"127\.0\.0\.1:(\d+)", log_tail(log_path, 200))
+        for candidate in {f"http://127.0.0.1:{p}" for p in moved} | {url}:
+            try:
+                answer = httpx.get(f"{candidate}/api/current-user/whoami", headers={"Authorization": f"Token {token}"}, timeout=2)
+            except httpx.HTTPError:
+                continue
+            if answer.status_code == 200:
+                return candidate
+        time.sleep(1.0)
+    raise RuntimeError(f"Label Studio did not answer within {LS_START_TIMEOUT_S:.0f} s:\n{log_tail(log_path)}")
+
+
+@pytest.fixture(scope="session")
+def label_studio(tmp_path_factory) -> Iterator[LabelStudioServer]:
+    """A real Label Studio on 127.0.0.1 (SQLite in a temp folder), shared by the whole session."""
+    root = tmp_path_factory.mktemp("label-studio")
+    port = free_port()
+    server = LabelStudioServer(
+        url=f"http://127.0.0.1:{port}", token=secrets.token_hex(20), data_dir=root / "data",
+        log_path=root / "label-studio.log", email="admin@textal.test", password=secrets.token_urlsafe(16),
+        command=[str(VENV_BIN / "label-studio"), "start", "--no-browser", "--internal-host", "127.0.0.1",
+                 "--port", str(port), "--host", f"http://127.0.0.1:{port}"],
+    )
+    try:
+        server.start()
+        yield server
+    finally:
+        if server.process is not None:
+            stop_process(server.process)
+
+
+@dataclass(frozen=True)
+class Backend:
+    """A running ``textal serve``."""
+
+    url: str
+    store: Path
+    data_dir: Path
+    log_path: Path
+    process: subprocess.Popen
+
+
+def backend_command(store: Path, data_dir: Path, port: int, strategy: str) -> list[str]:
+    """``textal serve`` (the console script beside this interpreter)."""
+    return [
+        str(VENV_BIN / "textal"), "serve", "--store", str(store), "--data-dir", str(data_dir),
+        "--host", "127.0.0.1", "--port", str(port), "--strategy", strategy,
+    ]
+
+
+@pytest.fixture
+def start_backend(tmp_path) -> Iterator[Callable[..., Backend]]:
+    """Start ``textal serve`` over a store as a separate process; stopped at the end of the test."""
+    started: list[Backend] = []
+
+    def start(store: Path, data_dir: Path | None = None, strategy: str = "entropy", env: dict[str, str] | None = None,
+              port: int | None = None) -> Backend:
+        data_dir = data_dir or tmp_path / f"backend-data-{len(started)}"
+        log_path = tmp_path / f"backend-{len(started)}.log"
+        port = port or free_port()
+        child_env = {**os.environ, "PYTHONUNBUFFERED": "1", "HF_HUB_OFFLINE": "1", **(env or {})}
+        with open(log_path, "wb") as log:
+            proc = subprocess.Popen(
+                backend_command(store, data_dir, port, strategy), env=child_env, stdout=log,
+                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+            )
+        backend = Backend(f"http://127.0.0.1:{port}", store, data_dir, log_path, proc)
+        started.append(backend)
+        deadline = time.monotonic() + BACKEND_START_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise RuntimeError(f"textal serve exited with {proc.returncode}:\n{log_tail(log_path)}")
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{backend.url}/health", timeout=2).status_code in (200, 401):  # 401: it asks for basic auth
+                    return backend
+            time.sleep(0.3)
+        raise RuntimeError(f"textal serve did not answer within {BACKEND_START_TIMEOUT_S:.0f} s:\n{log_tail(log_path)}")
+
+    yield start
+    for backend in started:
+        stop_process(backend.process)
+
+
+@dataclass
+class Worker:
+    """A running ``textal worker``."""
+
+    data_dir: Path
+    log_path: Path
+    process: subprocess.Popen
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash or an OOM kill would."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(10)
+
+
+def worker_command(data_dir: Path, args: list[str]) -> list[str]:
+    """``textal worker`` (the console script beside this interpreter)."""
+    return [str(VENV_BIN / "textal"), "worker", "--data-dir", str(data_dir), *args]
+
+
+@pytest.fixture
+def start_worker(tmp_path) -> Iterator[Callable[..., Worker]]:
+    """Start ``textal worker`` as a separate process (not waited for); stopped at the end of the test."""
+    started: list[Worker] = []
+
+    def start(data_dir: Path, *args: str, env: dict[str, str] | None = None) -> Worker:
+        log_path = tmp_path / f"worker-{len(started)}.log"
+        child_env = {**os.environ, "PYTHONUNBUFFERED": "1", "HF_HUB_OFFLINE": "1", **(env or {})}
+        with open(log_path, "wb") as log:
+            proc = subprocess.Popen(
+                worker_command(data_dir, list(args)), env=child_env, stdout=log, stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL, start_new_session=True,
+            )
+        worker = Worker(data_dir, log_path, proc)
+        started.append(worker)
+        return worker
+
+    yield start
+    for worker in started:
+        stop_process(worker.process)
