@@ -67,8 +67,11 @@ def register(app: typer.Typer) -> None:
                                                            "evaluation slice and still be promoted (inf: always).")] = D.promote_margin,
         min_eval: Annotated[int, typer.Option(help="Labelled evaluation-slice tasks needed before that comparison is made.")] = D.min_eval,
         reconcile_every: Annotated[float, typer.Option(help="Seconds between checks against Label Studio.")] = D.reconcile_s,
-        keep_predictions: Annotated[int, typer.Option(help="Model versions whose predictions stay in Label Studio "
-                                                           "(0: keep all).")] = D.keep_prediction_versions,
+        head: Annotated[int, typer.Option(help="Open tasks a new version's predictions go to before Label Studio "
+                                               "switches to it (its label stream serves from these); the rest "
+                                               "follow in the background.")] = D.head,
+        push_chunk: Annotated[int, typer.Option(help="Predictions replaced per request to Label Studio (fewer: its "
+                                                     "database is locked for shorter spans).")] = D.push_chunk,
         log_level: Annotated[str, typer.Option(help="debug, info, warning, error.")] = "info",
     ) -> None:
         """Run the retrain worker: new labels in Label Studio -> a fresher model and a reordered queue."""
@@ -79,7 +82,7 @@ def register(app: typer.Typer) -> None:
             batch=batch, eval_every=eval_every, full_every=full_every, full_epochs=full_epochs,
             full_min_steps=full_min_steps,
             promote_margin=promote_margin, min_eval=min_eval, reconcile_s=reconcile_every,
-            deep_reconcile_s=max(60 * reconcile_every, D.deep_reconcile_s), keep_prediction_versions=keep_predictions,
+            deep_reconcile_s=max(60 * reconcile_every, D.deep_reconcile_s), head=head, push_chunk=push_chunk,
         )
         run_worker(settings, workers=workers, log_level=log_level)
 

@@ -184,9 +184,9 @@ class WorkerSettings:
     min_eval: int = DEFAULT_MIN_EVAL
     agreement_threshold: float = 2 / 3
     committee_size: int = 5
-    keep_prediction_versions: int = 2  # textal versions whose predictions stay in Label Studio (0: keep all)
     max_text_chars: int = MAX_TEXT_CHARS
-    push_chunk: int = 1000
+    head: int = 500  # open tasks a new version is pushed to before Label Studio switches to it; the rest is filled after
+    push_chunk: int = 250  # predictions replaced per request (a deletion holds Label Studio's write lock ~3.5 ms each)
     seed: int = 0
     queue_url: str | None = None
     reconcile_s: float = 30.0
@@ -210,12 +210,12 @@ class WorkerSettings:
         """Raise BackendConfigError naming the first setting out of range."""
         if not 0.0 <= self.eval_fraction < 0.5:
             raise BackendConfigError(f"--eval-fraction must be in [0, 0.5), got {self.eval_fraction}")
-        for name in ("eval_min", "batch", "eval_every", "full_every", "min_eval", "committee_size",
-                     "keep_prediction_versions"):
+        for name in ("eval_min", "batch", "eval_every", "full_every", "min_eval", "committee_size"):
             if getattr(self, name) < 0:
                 raise BackendConfigError(f"--{name.replace('_', '-')} must be 0 or more, got {getattr(self, name)}")
-        if self.full_epochs < 1 or self.full_min_steps < 0 or self.push_chunk < 1:
-            raise BackendConfigError("--full-epochs and --push-chunk must be at least 1, --full-min-steps 0 or more")
+        if self.full_epochs < 1 or self.full_min_steps < 0 or self.push_chunk < 1 or self.head < 1:
+            raise BackendConfigError("--full-epochs, --head and --push-chunk must be at least 1, --full-min-steps 0 or "
+                                     "more")
         if not (self.promote_margin >= 0):
             raise BackendConfigError(f"--promote-margin must be 0 or more (inf: always promote), got {self.promote_margin}")
         if not 0.0 <= self.prefill_margin <= 1.0:

@@ -48,7 +48,7 @@ def register(app: typer.Typer) -> None:
         = DEFAULT_BACKEND_URL,
         project_name: NameOpt = None,
         with_labels: WithLabelsOpt = False,
-        wait: Annotated[float, typer.Option("--wait", help="Seconds to wait for a prediction on every task "
+        wait: Annotated[float, typer.Option("--wait", help="Seconds to wait until Label Studio orders by textal "
                                                            "(0: do not wait).")] = 600.0,
     ) -> None:
         """Create (or complete) a Label Studio project from a recipe and a file, connected to textal's backend.
@@ -186,7 +186,11 @@ def _report(result, data_dir: str) -> None:
     out.print(f"{verb} project {result.title!r} (id {result.project_id}): {result.tasks} tasks, {result.imported} "
               f"imported now{', backend connected' if result.connected else ''}.")
     if result.predicted is not None:
-        out.print(f"textal has ordered every task: {result.predicted} predictions of {result.model_version}.")
+        if result.predicted >= (result.open_tasks or 0):
+            out.print(f"textal has ordered every task: {result.predicted} predictions of {result.model_version}.")
+        else:
+            out.print(f"Label Studio serves textal's order: the first {result.predicted} of {result.open_tasks} open "
+                      f"tasks hold a prediction of {result.model_version}; the rest follow in the background.")
     out.print(f"Open {result.url}")
     out.print("Next: click 'Label All Tasks' and label; textal retrains after each label and serves the most "
               "informative task next.")

@@ -176,6 +176,12 @@ class Backend:
     log_path: Path
     process: subprocess.Popen
 
+    def kill(self) -> None:
+        """SIGKILL, as a crash or an OOM kill would."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(10)
+
 
 def backend_command(store: Path, data_dir: Path, port: int, strategy: str) -> list[str]:
     """``textal serve`` (the console script beside this interpreter)."""

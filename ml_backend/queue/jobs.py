@@ -1,4 +1,4 @@
-"""The jobs on the queue: ``retrain``, ``score_tasks``, ``finetune`` and ``prune_predictions`` of a project.
+"""The jobs on the queue: ``retrain``, ``score_tasks``, ``finetune`` and ``fill_predictions`` of a project.
 
 The webhook handler only enqueues (a row in SQLite or a Redis push, milliseconds); the bodies run in
 the retrain worker (``textal worker``), which builds the same ``Jobs`` over the same queue with a
@@ -6,7 +6,7 @@ the retrain worker (``textal worker``), which builds the same ``Jobs`` over the 
 
 Coalescing (``ml_backend.queue.gate``): however many retrain requests arrive, one retrain per project
 waits and one runs; a request made while one runs queues exactly one more. ``retrain``,
-``score_tasks`` and ``prune_predictions`` of a project share the project's lease (they all write
+``score_tasks`` and ``fill_predictions`` of a project share the project's lease (they all write
 that project's predictions), ``finetune`` (minutes) has its own, so fast refreshes go on meanwhile.
 A job that finds its lease taken, or its project in backoff, reschedules itself. Failures are
 retried with backoff (5 s doubling to 10 min, ``MAX_FAILURES`` in a row for a non-transient one);
@@ -19,7 +19,6 @@ retrain raises the ``RESUME`` flag) reconnects it.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -33,12 +32,10 @@ from textal.errors import TextalError
 log = logging.getLogger("ml_backend.queue")
 
 DEFER_S = 1.0  # a job whose lease is held elsewhere looks again after this long
-PRUNE_QUIET_S = 15.0  # pruning old predictions waits until no push for this long and no retrain waiting...
-PRUNE_FORCE = 50  # ...unless this many stale versions have piled up
-PRUNE_GAP_S = 2.0  # between two deletions: room for the webhooks a deletion held up (Label Studio's write lock)
+FILL_GAP_S = 0.5  # between two fill steps: room for the annotations and webhooks a step held up (Label Studio's lock)
 MAX_FAILURES = 6  # consecutive non-transient failures of a job kind before it waits for a new request
 PROJECT_LEASE = "project"
-COALESCED = ("retrain", "finetune", "prune_predictions")
+COALESCED = ("retrain", "finetune", "fill_predictions")
 FULL_READ = "full_read"  # flag: the next retrain of the project reads every annotation again
 SETUP = "SETUP"  # the reason of the retrain Label Studio's /setup asks for (the project connected again)
 RESUME = "resume"  # flag: the project was set up again, so a project given up is worked on again
@@ -53,7 +50,7 @@ class JobRunner(Protocol):
 
     def finetune(self, project_id: int, reason: str) -> Any: ...
 
-    def prune_predictions(self, project_id: int) -> Any: ...
+    def fill_predictions(self, project_id: int) -> Any: ...
 
     def gave_up(self, project_id: int, job: str, error: HopelessError) -> None:
         """A job of the project failed in a way waiting cannot fix: record it, say it once, stop working on it."""
@@ -93,20 +90,13 @@ class Jobs:
             """Fine-tune the project's encoder on its labels, then refresh the fast tier."""
             return self._exclusive("finetune", "finetune", project_id, task, lambda: self.runner.finetune(project_id, reason))
 
-        def prune_predictions(project_id: int, reason: str = "", task=None) -> Any:
-            """Delete the Label Studio predictions of one model version no longer in use.
-
-            Deleting costs Label Studio ~3.5 ms per prediction, so it waits for a quiet moment (no push for
-            ``PRUNE_QUIET_S``, no retrain waiting or running) unless ``PRUNE_FORCE`` stale versions piled up,
-            and deletes one version per run, asking again for the next.
-            """
-            stale, pushed_at = self.stale_versions(project_id)
-            busy = self.gate.pending("retrain", project_id) is not None or self.gate.lease(PROJECT_LEASE, project_id) is not None
-            quiet_for = time.time() - pushed_at
-            if (busy or quiet_for < PRUNE_QUIET_S) and stale < PRUNE_FORCE:
-                raise RetryTask(delay=max(PRUNE_QUIET_S - quiet_for, DEFER_S) if not busy else PRUNE_QUIET_S)
+        def fill_predictions(project_id: int, reason: str = "", task=None) -> Any:
+            """Push the serving version's predictions to the next chunk of open tasks that lack them (after a new
+            version's head); a retrain waiting goes first, as it pushes a newer head."""
+            if self.gate.pending("retrain", project_id) is not None:
+                raise RetryTask(delay=FILL_GAP_S)
             return self._exclusive(
-                "prune_predictions", PROJECT_LEASE, project_id, task, lambda: self.runner.prune_predictions(project_id)
+                "fill_predictions", PROJECT_LEASE, project_id, task, lambda: self.runner.fill_predictions(project_id)
             )
 
         def task(func: Callable[..., Any], name: str, priority: int = 0):
@@ -116,10 +106,10 @@ class Jobs:
         self.retrain = task(retrain, "retrain", priority=20)
         self.score_tasks = task(score_tasks, "score_tasks", priority=10)
         self.finetune = task(finetune, "finetune")
-        self.prune_predictions = task(prune_predictions, "prune_predictions", priority=-10)
+        self.fill_predictions = task(fill_predictions, "fill_predictions", priority=-10)
         self._wrappers = {
             "retrain": self.retrain, "finetune": self.finetune,
-            "score_tasks": self.score_tasks, "prune_predictions": self.prune_predictions,
+            "score_tasks": self.score_tasks, "fill_predictions": self.fill_predictions,
         }
 
     # -- enqueueing ---------------------------------------------------------------------------
@@ -149,8 +139,9 @@ class Jobs:
                 except BaseException:
                     self.gate.clear_pending(kind, project_id, task.id)  # no mark may name a job that is not queued
                     raise
-                log.info("queued %s of project %s (%s) as %s%s", kind, project_id, reason, task.id,
-                         f" in {delay:.0f} s" if delay else "")
+                log.log(logging.DEBUG if kind == "fill_predictions" else logging.INFO,  # a step each half second
+                        "queued %s of project %s (%s) as %s%s", kind, project_id, reason, task.id,
+                        f" in {delay:.1f} s" if delay else "")
                 return task.id
             if existing is not None:
                 log.info("%s of project %s (%s) joins the waiting job %s", kind, project_id, reason, existing)
@@ -173,22 +164,9 @@ class Jobs:
         log.info("queued scoring of %d new tasks of project %s as %s", len(ids), project_id, task.id)
         return task.id
 
-    def enqueue_prune(self, project_id: int, stale: int, pushed: bool = True) -> str:
-        """Ask (coalesced) for deletion of stale predictions; ``stale`` is how many versions await it,
-        ``pushed`` says a push just happened (the quiet period starts again)."""
-        key = f"textal:stale:{int(project_id)}"
-        at = time.time() if pushed else self.stale_versions(project_id)[1]
-        self.huey.storage.put_data(key, f"{int(stale)} {at}".encode())
-        return self.request("prune_predictions", project_id, f"{stale} stale versions", delay=PRUNE_QUIET_S if pushed else PRUNE_GAP_S)
-
-    def stale_versions(self, project_id: int) -> tuple[int, float]:
-        """(versions whose predictions wait for deletion, time of the last push) as the last push recorded them."""
-        raw = self.huey.storage.peek_data(f"textal:stale:{int(project_id)}")
-        try:
-            stale, at = bytes(raw).decode().split()
-            return int(stale), float(at)
-        except (TypeError, ValueError):
-            return 0, 0.0
+    def enqueue_fill(self, project_id: int) -> str:
+        """Ask (coalesced) for the next step of pushing the serving version to the open tasks that lack it."""
+        return self.request("fill_predictions", project_id, "open tasks without the serving version", delay=FILL_GAP_S)
 
     # -- running ------------------------------------------------------------------------------
 

@@ -2,8 +2,8 @@
 
 Everything that can be wrong is checked before anything is created: the recipe, the file and its
 labels, Label Studio and its key, the backend. Then it creates (or finds) the project, imports the
-rows it lacks, connects the backend with the recipe's settings, and waits until the worker has put a
-prediction on every task. The project carries a mark (recipe and data fingerprint in its
+rows it lacks, connects the backend with the recipe's settings, and waits until Label Studio orders
+by textal (the worker's first push: every task of a small project, the head of a large one's order). The project carries a mark (recipe and data fingerprint in its
 description; ``textal_row`` in each task), so running it again, or after a crash halfway, completes
 the same project and duplicates nothing.
 """
@@ -47,6 +47,7 @@ class InitResult:
     tasks: int  # tasks in the project
     connected: bool  # this run connected the backend
     predicted: int | None  # tasks holding a prediction of the serving version (None: not waited for)
+    open_tasks: int | None  # unlabelled tasks when it was counted
     model_version: str | None
     url: str  # the project's Data Manager, on textal's view when it exists
 
@@ -181,34 +182,31 @@ def init_project(
         admin.update_connection(ours[0].id, project_id, backend_url, params)
         connected = True
 
-    predicted = version = None
+    predicted = open_tasks = version = None
     if wait_s > 0:
-        predicted, version = wait_for_predictions(studio, project_id, wait_s)
+        predicted, open_tasks, version = wait_for_predictions(studio, project_id, wait_s)
     views = studio.views(project_id)
     view = views.get(INFORMATIVE_VIEW)
     url = f"{studio.url}/projects/{project_id}/data" + (f"?tab={view}" if view else "")
     info = studio.project(project_id)
-    return InitResult(project_id, title, created, len(missing), info.task_number, connected, predicted, version, url)
+    return InitResult(project_id, title, created, len(missing), info.task_number, connected, predicted, open_tasks,
+                      version, url)
 
 
-def wait_for_predictions(studio: Studio, project_id: int, wait_s: float) -> tuple[int, str]:
-    """Wait until every unlabelled task holds a prediction of the version Label Studio orders by."""
+def wait_for_predictions(studio: Studio, project_id: int, wait_s: float) -> tuple[int, int, str]:
+    """Wait until Label Studio orders the project by a version textal pushed (the worker switches it once the
+    head of the order holds that version's predictions); returns how many tasks hold one, of how many open."""
     deadline = time.monotonic() + wait_s
-    with progress.task("Waiting for textal's first predictions", total=None) as bar:
-        done = 0
+    with progress.task("Waiting for textal's first predictions", total=None):
         while True:
             info = studio.project(project_id)
             version = info.model_version or ""
             open_tasks = max(info.task_number - info.tasks_with_annotations, 0)
             count = studio.model_versions(project_id).get(version, 0) if TEXTAL_VERSION_RE.match(version) else 0
-            if count > done:
-                bar.advance(count - done)
-                done = count
-            if (version and TEXTAL_VERSION_RE.match(version) and count >= open_tasks) or (
-                    info.task_number and not open_tasks):  # every task labelled: nothing to predict
-                return count, version
+            if count or (info.task_number and not open_tasks):  # ordered; or every task labelled: nothing to order
+                return count, open_tasks, version
             if time.monotonic() > deadline:
                 raise InitError(
-                    f"after {wait_s:.0f} s, {count} of {open_tasks} tasks hold a prediction from textal: is "
+                    f"after {wait_s:.0f} s, Label Studio does not order project {project_id} by textal yet: is "
                     "`textal worker` running on the backend's --data-dir? (its log says why; run init again to wait)")
             time.sleep(1.0)

@@ -1,1 +1,1 @@
-"""The retrain worker process (``textal worker``): consumer, job bodies, Label Studio sync, fast tier, fine-tune, publishing, pruning, reconciliation."""
+"""The retrain worker process (``textal worker``): consumer, job bodies, Label Studio sync, fast tier, fine-tune, publishing (head first, then the fill), reconciliation."""

@@ -18,7 +18,7 @@ from ml_backend.worker.current import TRAINING_FILE, Current, Parent, serving_pa
 from ml_backend.worker.judging import judge
 from ml_backend.worker.labels import LabelSplit, label_counts
 from ml_backend.worker.project import Project
-from ml_backend.worker.publisher import push_all, refresh
+from ml_backend.worker.publisher import push_head, refresh
 from ml_backend.worker.timing import Timer, now_iso
 from textal import history
 from textal.fast_tier import (
@@ -80,7 +80,7 @@ def train_and_publish(project: Project, reason: str, snapshot: LabelSnapshot, sp
     stop_set = uncertainty = None
     if decision.promote:
         current = Current(mv, True, version, model, centroids=centroids, training=training, card=p.store.card(version))
-        pushed, proba_by_id = push_all(p, current, timer)
+        pushed, proba_by_id = push_head(p, current, timer)
         stop_set = stop_set_predictions(p, proba_by_id)
         open_ids = {t.id for t in p.mirror.tasks() if not t.labelled and not t.eval}
         open_rows = [q for tid, q in proba_by_id.items() if tid in open_ids]

@@ -1,13 +1,23 @@
-"""Predictions into Label Studio: the current version's scores for every unlabelled task, pushed in bulk, THEN the
-project switched to that ``model_version``, so the label stream never mixes versions.
+"""Predictions into Label Studio, in a cost that does not grow with the project.
 
-Before any model exists, every task is pushed in coverage order (k-means over the embeddings), the
-band first with the evaluation slice interleaved, no guesses, under ``COLD_START_VERSION``; new
-tasks then start that order over. A refresh pushes only what Label Studio
-lacks: every task when the project is not on the current version yet (after deleting any partial
-set of it), else the tasks new since. While the serving version stays (no model yet, or a new one
-not promoted), annotators follow the band down; once it is labelled, or when tasks are imported, the
-band is placed again: its old and new tasks get their predictions replaced in two requests.
+A new version's predictions go first to the head of its order (the ``head`` best-ranked open tasks,
+the band among them), THEN the project is switched to that ``model_version``. Label Studio's label
+stream serves only tasks holding a prediction of the current version, lowest score first, so the
+annotators' next tasks are the new version's best within one small push, however many tasks the
+project has. The other open tasks follow in the background (``fill``: a chunk per step, best-ranked
+first, yielding to retrains). Every push replaces a task's predictions (deletes, then imports), so an
+open task holds one prediction at most, old versions need no separate pruning, and the database does
+not grow by a copy per version; the chunk bounds how long Label Studio's write lock is held.
+
+Meanwhile the Data Manager's "most informative first" view lists the tasks that hold a current
+prediction first, by score, and the others after them with no score: Label Studio averages only the
+current version's scores and sorts missing ones last, so no task shows a stale score as current.
+
+Before any model exists, the open tasks are ordered by coverage (k-means over the embeddings), the
+band first with the evaluation slice interleaved, no guesses, under ``COLD_START_VERSION``; new tasks
+then start that order over. While the serving version stays (no model yet, or a new one not
+promoted), annotators follow the band down; once it is labelled, or when tasks are imported, the band
+is placed again.
 """
 
 from __future__ import annotations
@@ -16,39 +26,31 @@ import logging
 
 import numpy as np
 
-from ml_backend.labelstudio.predictions import Row, predictions
+from ml_backend.labelstudio.predictions import COLD_START_VERSION, Row, predictions
 from ml_backend.scoring.ls_score import ScoreScale
 from ml_backend.scoring.scale_file import ScaleFile
 from ml_backend.worker.current import Current, current_model
-from ml_backend.labelstudio.predictions import COLD_START_VERSION
 from ml_backend.worker.project import Project
 from ml_backend.worker.rows import score_rows
 from ml_backend.worker.timing import Timer
 
 log = logging.getLogger("ml_backend.worker")
 
-PUSHED_HISTORY = 20  # pushed versions remembered for pruning
-
-
 def refresh(project: Project, timer: Timer) -> int:
-    """Push predictions of the current version where Label Studio lacks them, and re-place a stale band;
-    returns how many predictions were pushed."""
+    """Make Label Studio order by the current version: a new version's head and the switch, a stale band placed
+    again, then one fill step (new tasks among it); returns how many predictions were pushed."""
     current = current_model(project)
     expected = current.model_version if current is not None else COLD_START_VERSION
     behind = project.info().model_version != expected and any(not t.labelled for t in project.mirror.tasks())
     if behind or project.work.get("pushed_version") != expected:
-        return push_all(project, current, timer)[0]
+        return push_head(project, current, timer)[0]
     if current is None and project.mirror.max_id() != project.work.get("band_max_id"):
-        return push_all(project, None, timer)[0]  # tasks came before any model: the coverage order starts over
+        return push_head(project, None, timer)[0]  # tasks came before any model: the coverage order starts over
     pushed = 0
-    scale = ScaleFile(project.settings.data_dir, project.id).read(expected)
-    new = [t for t in project.mirror.tasks() if not t.labelled and t.scored != expected] if current is not None else []
-    if new:
-        scored = score_rows(project, current, only={t.id for t in new}, timer=timer, scale=scale)
-        pushed += push(project, scored.rows, expected, timer)
     if _band_spent(project) or project.mirror.max_id() != project.work.get("band_max_id"):
+        scale = ScaleFile(project.settings.data_dir, project.id).read(expected)
         pushed += replace_band(project, current, expected, scale, timer)  # the band was labelled, or tasks came
-    return pushed
+    return pushed + fill(project, timer, current)
 
 
 def _band_spent(project: Project) -> bool:
@@ -58,27 +60,46 @@ def _band_spent(project: Project) -> bool:
     return not open_ids & set(project.work.get("band", []))
 
 
-def push_all(project: Project, current: Current | None, timer: Timer) -> tuple[int, dict[int, np.ndarray]]:
-    """Predictions for every unlabelled task under ``current`` (None: the cold-start order), pushed in bulk, then
-    the project switched to it; returns how many, and the probabilities of every readable task."""
+def push_head(project: Project, current: Current | None, timer: Timer) -> tuple[int, dict[int, np.ndarray]]:
+    """Score every open task under ``current`` (None: the cold-start order), push the head, switch Label Studio
+    to the version, and leave the rest to the fill; returns how many were pushed, and the probabilities of every
+    readable task."""
     mv = current.model_version if current is not None else COLD_START_VERSION
-    with timer.phase("push"):
-        if project.studio.model_versions(project.id).get(mv, 0):
-            # an interrupted push (or an earlier cold start) left some: start that version over rather than duplicate
-            project.studio.delete_model_version(project.id, mv)
     scored = score_rows(project, current, only=None, timer=timer)
     ScaleFile(project.settings.data_dir, project.id).write(mv, scored.scale)
-    pushed = push(project, scored.rows, mv, timer, band=scored.band)
+    ordered = sorted(scored.rows, key=lambda r: r.score)  # Label Studio serves the lowest score first
+    head, rest = ordered[: project.settings.head], ordered[project.settings.head :]
+    pushed = push(project, head, mv, timer, band=scored.band)
     with timer.phase("push"):
         if pushed:  # Label Studio refuses a model_version that has no predictions (every task labelled)
             project.studio.set_model_version(project.id, mv)
-        versions = [v for v in project.work.get("pushed_versions", []) if v != mv] + [mv]
-        project.save(pushed_version=mv, pushed_versions=versions[-PUSHED_HISTORY:])
-    keep = project.settings.keep_prediction_versions
-    stale = project.work.get("pushed_versions", [])[:-keep] if keep > 0 else []
-    if stale:
-        project.ctx.jobs.enqueue_prune(project.id, len(stale))
+        project.save(pushed_version=mv)
+    project.ctx.unfilled.keep(project.id, mv, rest)
+    if rest:
+        project.ctx.jobs.enqueue_fill(project.id)
     return pushed, scored.proba
+
+
+def fill(project: Project, timer: Timer, current: Current | None = None) -> int:
+    """Push the serving version to the next ``push_chunk`` open tasks lacking it, best-ranked first, and ask for
+    another step while some remain; returns how many were pushed."""
+    current = current if current is not None else current_model(project)
+    mv = current.model_version if current is not None else COLD_START_VERSION
+    if project.work.get("pushed_version") != mv:
+        return 0  # a new version: its retrain pushes the head first
+    todo = [t.id for t in project.mirror.tasks() if not t.labelled and t.scored != mv]
+    rows = project.ctx.unfilled.rows(project.id, mv, todo) if todo else []
+    if rows is None:  # tasks came, or a new process: score what is left once, on the version's scale
+        scale = ScaleFile(project.settings.data_dir, project.id).read(mv)
+        wanted = set(todo)
+        scored = score_rows(project, current, only=wanted, timer=timer, scale=scale)
+        rows = sorted((r for r in scored.rows if r.task_id in wanted), key=lambda r: r.score)
+    chunk = project.settings.push_chunk
+    pushed = push(project, rows[:chunk], mv, timer) if rows else 0
+    project.ctx.unfilled.keep(project.id, mv, rows[chunk:])
+    if len(rows) > chunk:
+        project.ctx.jobs.enqueue_fill(project.id)
+    return pushed
 
 
 def replace_band(project: Project, current: Current | None, mv: str, scale: ScoreScale | None, timer: Timer) -> int:
@@ -87,16 +108,19 @@ def replace_band(project: Project, current: Current | None, mv: str, scale: Scor
     touched = set(scored.band) | set(project.work.get("band", []))
     open_ids = {t.id for t in project.mirror.tasks() if not t.labelled}
     rows = [r for r in scored.rows if r.task_id in touched and r.task_id in open_ids]
-    with timer.phase("push"):
-        project.studio.delete_task_predictions(project.id, sorted(touched & open_ids))
     return push(project, rows, mv, timer, band=scored.band)
 
 
 def push(project: Project, rows: list[Row], mv: str, timer: Timer, band: list[int] | None = None) -> int:
-    """Import ``rows`` as predictions of ``mv``; ``band``: the band these rows place (remembered for the next move)."""
+    """Replace the predictions of ``rows``' tasks with ``mv``'s, ``push_chunk`` tasks per deletion and import;
+    ``band``: the band these rows place (remembered for the next move)."""
     with timer.phase("push"):
         items = predictions(rows, project.schema, mv)
-        project.studio.import_predictions(project.id, items, chunk=project.settings.push_chunk)
+        chunk = project.settings.push_chunk
+        for start in range(0, len(items), chunk):
+            part = items[start : start + chunk]
+            project.studio.delete_task_predictions(project.id, [item["task"] for item in part])
+            project.studio.import_predictions(project.id, part, chunk=chunk)
         project.mirror.set_scored([r.task_id for r in rows], mv)
         if band is not None:
             project.save(band=list(band), band_max_id=project.mirror.max_id())

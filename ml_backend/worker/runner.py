@@ -1,5 +1,5 @@
 """The worker's job bodies, injected into ``ml_backend.queue.jobs.Jobs``: ``retrain``, ``score_tasks``, ``finetune``,
-``prune_predictions`` of a project (coalescing, leases, backoff and recovery live in ``ml_backend.queue``).
+``fill_predictions`` of a project (coalescing, leases, backoff and recovery live in ``ml_backend.queue``).
 
 One retrain:
 
@@ -9,8 +9,8 @@ One retrain:
 3. if the labels (or the encoder) changed: resolves several annotations per task, keeps the slice
    out of training, refits the fast tier, judges it against its parent on the slice and publishes it
    (``fast_tier``);
-4. pushes the serving version's predictions of every unlabelled task in bulk, THEN sets the
-   project's ``model_version`` to it (``publisher``);
+4. pushes the serving version's predictions to the head of its order, THEN sets the project's
+   ``model_version`` to it, and leaves the other open tasks to ``fill_predictions`` (``publisher``);
 5. asks for a full fine-tune every ``full_every`` new labels, or on START_TRAINING (``finetune``).
 
 A job of a project the worker gave up (``WorkerContext.given_up``: deleted in Label Studio, a
@@ -30,8 +30,7 @@ from ml_backend.worker.fast_tier import evaluate_serving, train_and_publish
 from ml_backend.worker.finetune import finetune
 from ml_backend.worker.labels import not_trainable, split_labels
 from ml_backend.worker.project import Project
-from ml_backend.worker.pruning import prune
-from ml_backend.worker.publisher import refresh
+from ml_backend.worker.publisher import fill, refresh
 from ml_backend.worker.setup import ensure_setup, mark_slice, warm_embeddings
 from ml_backend.worker.sync import LabelSync
 from ml_backend.worker.timing import Timer
@@ -136,8 +135,10 @@ class ProjectJobs:
             return {"status": "waiting", "reason": waiting}
         return finetune(p, reason, split, timer)
 
-    def prune_predictions(self, project_id: int) -> dict[str, Any]:
-        """Delete Label Studio predictions of textal versions that are no longer among the last few pushed."""
-        if (held := self._given_up(project_id, "prune_predictions")) is not None:
+    def fill_predictions(self, project_id: int) -> dict[str, Any]:
+        """Push the serving version's predictions to the next chunk of open tasks that lack them."""
+        if (held := self._given_up(project_id, "fill_predictions")) is not None:
             return held
-        return prune(self.project(project_id))
+        p, timer = self.project(project_id), Timer()
+        pushed = fill(p, timer)
+        return {"status": "filled", "pushed": pushed, "seconds": round(timer.total(), 3)}

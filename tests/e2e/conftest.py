@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from e2e_rows import read_rows
+from dataset_rows import read_rows
 from servers import free_port, log_tail, stop_process
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from e2e_rows import read_rows
+from dataset_rows import read_rows
 
 from ml_backend.queue.factory import make_huey
 from ml_backend.queue.jobs import Jobs

@@ -24,7 +24,7 @@ from pathlib import Path
 import httpx
 import pytest
 from browser import AnnotatorBrowser, chromium_available
-from e2e_rows import read_rows
+from dataset_rows import read_rows
 
 from ml_backend.labelstudio.ordering import INFORMATIVE_VIEW
 from ml_backend.labelstudio.tasks import is_eval

@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from e2e_rows import read_rows
+from dataset_rows import read_rows
 
 from ml_backend.labelstudio.admin import StudioAdmin
 from ml_backend.labelstudio.client import Studio

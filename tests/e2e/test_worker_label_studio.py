@@ -6,164 +6,25 @@ The queue is SQLite in the data folder, or (the same test) a real redis-server o
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
-import threading
 import time
-from collections import Counter
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
-from e2e_rows import read_rows
+from dataset_rows import read_rows
+from ls_project import (
+    CONFIG, EVAL_VIEW, INFORMATIVE, WORKER_ARGS, BackendWatch, Project, choice, current_prediction, expected_next,
+    field_of, next_task, unlabelled, wait_for, work_state,
+)
 
-from ml_backend.queue.factory import make_huey
-from ml_backend.queue.jobs import Jobs
 from ml_backend.scoring.loaded import model_version_name
-from textal.history import read_records
-from textal.store import ModelStore
 
 pytestmark = pytest.mark.e2e
 
-CONFIG = (
-    '<View><Text name="text" value="$text"/>'
-    '<Choices name="label" toName="text" choice="single"><Choice value="ham"/><Choice value="spam"/></Choices></View>'
-)
 N_TASKS = 150  # the evaluation slice is 10 %: 15 tasks
-INFORMATIVE = "textal: most informative first"
-EVAL_VIEW = "textal: evaluation slice"
-WORKER_ARGS = ("--eval-min", "10", "--min-eval", "10", "--reconcile-every", "2", "--batch", "10", "--full-every", "0")
-
-
-def choice(label: str) -> list[dict[str, Any]]:
-    return [{"from_name": "label", "to_name": "text", "type": "choices", "value": {"choices": [label]}}]
-
-
-def wait_for(check: Callable[[], Any], timeout: float, what: str, logs: Callable[[], str] = lambda: "") -> Any:
-    """Poll ``check`` until it returns something truthy; fail with the worker's log tail after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}\n--- worker log ---\n{logs()[-6000:]}")
-        time.sleep(0.25)
-
-
-class Project:
-    """One Label Studio project as the test sees it: through the SDK, and through the worker's data folder."""
-
-    def __init__(self, ls, project_id: int, data_dir: Path, queue_url: str | None) -> None:
-        self.ls = ls
-        self.id = project_id
-        self.data_dir = data_dir
-        self.jobs = Jobs(make_huey(data_dir, queue_url))
-        self.store = ModelStore(data_dir / "projects" / str(project_id) / "store")
-
-    def raw(self, path: str, method: str = "GET") -> Any:
-        response = self.ls._client_wrapper.httpx_client.request(path, method=method)
-        assert response.status_code == 200, response.text
-        return response.json()
-
-    def model_version(self) -> str | None:
-        return self.ls.projects.get(id=self.id).model_version or None
-
-    def counts(self) -> dict[str, int]:
-        return {str(k): int(v) for k, v in self.raw(f"api/projects/{self.id}/model-versions/").items()}
-
-    def tasks(self) -> list[Any]:
-        return list(self.ls.tasks.list(project=self.id, fields="all", page_size=1000))
-
-    def view(self, title: str) -> list[int]:
-        views = {(v.data or {}).get("title"): v.id for v in self.ls.views.list(project=self.id)}
-        return [t.id for t in self.ls.tasks.list(project=self.id, view=views[title], include="id", page_size=1000)]
-
-    def records(self) -> list[dict[str, Any]]:
-        return read_records(self.data_dir / "projects" / str(self.id) / "worker" / "history.jsonl")
-
-    def idle(self) -> bool:
-        """No job of this project waiting, scheduled (pruning aside) or running."""
-        gate = self.jobs.gate
-        queued = [t for t in self.jobs.huey.pending() + self.jobs.huey.scheduled() if t.name != "prune_predictions"]
-        return not queued and gate.lease("project", self.id) is None and gate.pending("retrain", self.id) is None
-
-    def settled(self, check: Callable[[], bool] = lambda: True) -> bool:
-        """Idle, Label Studio ordering by the version the store serves, ``check`` true; twice, half a second apart."""
-        for attempt in range(2):
-            latest = self.store.latest()
-            if not (self.idle() and latest and self.model_version() == model_version_name(latest) and check()):
-                return False
-            if attempt == 0:
-                time.sleep(0.5)
-        return True
-
-
-def unlabelled(tasks: list[Any]) -> list[Any]:
-    return [t for t in tasks if not any(not _get(a, "was_cancelled") for a in (t.annotations or []))]
-
-
-def _get(obj: Any, key: str) -> Any:
-    return obj.get(key) if isinstance(obj, dict) else getattr(obj, key, None)
-
-
-def current_prediction(task: Any, mv: str) -> list[Any]:
-    return [p for p in (task.predictions or []) if _get(p, "model_version") == mv]
-
-
-def expected_next(tasks: list[Any], mv: str) -> set[int]:
-    """The tasks Label Studio 1.23's uncertainty sampling may serve next: among unlabelled tasks with a prediction of
-    ``mv``, the least-solved cluster first, then the lowest score (next_task.py, _try_uncertainty_sampling)."""
-    solved = [t for t in tasks if t not in unlabelled(tasks)]
-    solved_clusters = Counter(max((_get(p, "cluster") for p in t.predictions or [] if _get(p, "cluster") is not None),
-                                  default=None) for t in solved)
-    keys = {}
-    for task in unlabelled(tasks):
-        current = current_prediction(task, mv)
-        if current:
-            keys[task.id] = (solved_clusters.get(_get(current[0], "cluster"), 0), _get(current[0], "score"))
-    best = min(keys.values())
-    return {tid for tid, key in keys.items() if key == best}
-
-
-class BackendWatch:
-    """Asks the backend for predictions every 0.2 s in a thread, recording (HTTP status, model_version)."""
-
-    def __init__(self, url: str, project_id: int, texts: list[str]) -> None:
-        self.url, self.project_id, self.texts = url, project_id, texts
-        self.answers: list[tuple[int, str | None]] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        tasks = [{"id": i, "data": {"text": t}} for i, t in enumerate(self.texts)]
-        while not self._stop.wait(0.2):
-            try:
-                r = httpx.post(f"{self.url}/predict", json={"tasks": tasks, "project": str(self.project_id)}, timeout=30)
-            except httpx.HTTPError:
-                continue  # the backend is being restarted on purpose
-            self.answers.append((r.status_code, r.json().get("model_version") if r.status_code == 200 else r.text))
-
-    def __enter__(self) -> BackendWatch:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._stop.set()
-        self._thread.join(35)
-
-
-def work_state(data_dir: Path, project_id: int) -> dict[str, Any]:
-    path = data_dir / "projects" / str(project_id) / "worker" / "state.json"
-    return json.loads(path.read_text()) if path.is_file() else {}
-
-
-def next_task(ls, project_id: int) -> int:
-    return ls._client_wrapper.httpx_client.request(f"api/projects/{project_id}/next", method="GET").json()["id"]
 
 
 @pytest.mark.parametrize("queue", ["sqlite", "redis"])
@@ -200,13 +61,13 @@ def test_the_worker_keeps_label_studio_ordered_by_the_freshest_good_model(
     wait_for(cold_order, 120, "the cold-start order", logs)
     cold = {t.id: current_prediction(t, "textal-cold-start")[0] for t in p.tasks()}
     band = work_state(state, p.id)["band"]
-    assert sorted(cold, key=lambda t: _get(cold[t], "score"))[:len(band)] == band  # served in the band's order
+    assert sorted(cold, key=lambda t: field_of(cold[t], "score"))[:len(band)] == band  # served in the band's order
     assert ls.projects.get(id=p.id).sampling == "Uncertainty sampling"
     slice_ids = wait_for(lambda: len(p.view(EVAL_VIEW)) == 15 and p.view(EVAL_VIEW), 60, "the slice marked", logs)
     tasks = {t.id: t for t in p.tasks()}
     for tid in slice_ids:
         assert tasks[tid].data["textal_eval"] == 1
-    assert all(_get(current_prediction(tasks[t], "textal-cold-start")[0], "result") == []
+    assert all(field_of(current_prediction(tasks[t], "textal-cold-start")[0], "result") == []
                for t in work_state(state, p.id)["band"])
 
     # the label stream: one slice task in every three served, from the first labels on
@@ -243,13 +104,13 @@ def test_the_worker_keeps_label_studio_ordered_by_the_freshest_good_model(
     assert len(open_tasks) == N_TASKS - 35 and p.counts()[mv] == len(open_tasks)
     assert all(len(current_prediction(t, mv)) == 1 for t in open_tasks)
     after = p.view(INFORMATIVE)
-    score = {t.id: _get(current_prediction(t, mv)[0], "score") for t in open_tasks}
+    score = {t.id: field_of(current_prediction(t, mv)[0], "score") for t in open_tasks}
     assert set(after) == {t.id for t in open_tasks} and [score[i] for i in after] == sorted(score[i] for i in after)
     assert after[:10] != before
     assert next_task(ls, p.id) in expected_next(tasks, mv)
     # readable scores: spread over [0, 1] by rank, so the Data Manager's three decimals keep them apart
     assert len({f"{v:.3f}" for v in score.values()}) > 0.8 * len(score) and max(score.values()) > 0.9
-    guesses = [_get(current_prediction(t, mv)[0], "result") for t in open_tasks if t.id not in slice_ids]
+    guesses = [field_of(current_prediction(t, mv)[0], "result") for t in open_tasks if t.id not in slice_ids]
     sure = [g[0]["score"] for g in guesses if g]
     assert sure and all(0.6 <= s <= 1.0 for s in sure)  # the model's confidence in each guess it pre-fills
 

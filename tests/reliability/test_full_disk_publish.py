@@ -8,14 +8,7 @@ import errno
 import pytest
 
 from textal import store as store_module
-from textal.models.linear import LinearClassifier
 from textal.store import ModelStore
-
-
-@pytest.fixture(scope="module")
-def spam_model():
-    texts = ["free prize call now", "win cash text claim", "see you at lunch", "ok going home later"] * 5
-    return LinearClassifier().fit(texts, ["spam", "spam", "ham", "ham"] * 5)
 
 
 def full_disk(*_args, **_kwargs):

@@ -89,8 +89,8 @@ class Runner:
     def finetune(self, project_id, reason):
         return self._call("finetune", project_id=project_id, reason=reason)
 
-    def prune_predictions(self, project_id):
-        return self._call("prune_predictions", project_id=project_id)
+    def fill_predictions(self, project_id):
+        return self._call("fill_predictions", project_id=project_id)
 
 
 def make_jobs(data_dir, **bodies):
@@ -285,26 +285,26 @@ def test_heartbeats_keep_a_long_run_fresh(data_dir):
     assert gate.lease("project", 7) is None
 
 
-def test_pruning_waits_for_a_quiet_moment_after_a_push(data_dir):
-    pruned = []
-    jobs = make_jobs(data_dir, prune_predictions=lambda **kw: pruned.append(kw["project_id"]))
-    jobs.enqueue_prune(7, stale=1)  # a push just happened
-    assert run_next(jobs.huey, now=FAR_FUTURE) and pruned == []  # even when its time has come: too soon after the push
-    assert len(jobs.huey.scheduled()) == 1
-
-
-def test_pruning_old_predictions_waits_while_a_retrain_runs_unless_too_many_versions_piled_up(data_dir):
-    from ml_backend.queue.jobs import PRUNE_FORCE
-
-    pruned = []
-    jobs = make_jobs(data_dir, prune_predictions=lambda **kw: pruned.append(kw["project_id"]))
-    running = jobs.gate.acquire("project", 7, "a retrain")  # pruning must not hold it up
-    first = jobs.enqueue_prune(7, stale=1, pushed=False)
-    assert jobs.enqueue_prune(7, stale=2, pushed=False) == first  # coalesced
-    assert run_next(jobs.huey)
-    assert pruned == [] and [t.id for t in jobs.huey.scheduled()] == [first]
-    jobs.enqueue_prune(7, stale=PRUNE_FORCE, pushed=False)  # too many stale versions: prune even now...
+def test_fill_steps_coalesce_and_give_way_to_a_waiting_retrain(data_dir):
+    filled, trained = [], []
+    jobs = make_jobs(data_dir, fill_predictions=lambda **kw: filled.append(kw["project_id"]),
+                     retrain=lambda **kw: trained.append(kw["project_id"]))
+    first = jobs.enqueue_fill(7)
+    assert jobs.enqueue_fill(7) == first  # one step waits however often it is asked for
+    jobs.enqueue_retrain(7, "ANNOTATION_CREATED")
     due(jobs.huey)
-    running.release()  # ...as soon as the lease is free
-    assert run_next(jobs.huey) and pruned == [7]
-    assert jobs.pending() == [] and jobs.gate.pending("prune_predictions", 7) is None
+    assert run_next(jobs.huey) and trained == [7] and filled == []  # the retrain first: it pushes a newer head
+    assert run_next(jobs.huey, now=FAR_FUTURE) and filled == [7]  # (its short gap passed)
+    assert jobs.pending() == [] and jobs.gate.pending("fill_predictions", 7) is None
+
+
+def test_a_fill_step_found_behind_a_waiting_retrain_steps_aside(data_dir):
+    filled = []
+    jobs = make_jobs(data_dir, fill_predictions=lambda **kw: filled.append(kw["project_id"]))
+    jobs.enqueue_fill(7)
+    due(jobs.huey)
+    jobs.gate.claim_pending("retrain", 7, "a-retrain-job", "webhook")  # a retrain waits (not yet dequeued)
+    assert run_next(jobs.huey, now=FAR_FUTURE) and filled == [] and len(jobs.huey.scheduled()) == 1
+    jobs.gate.clear_pending("retrain", 7, "a-retrain-job")
+    due(jobs.huey)
+    assert run_next(jobs.huey, now=FAR_FUTURE) and filled == [7]

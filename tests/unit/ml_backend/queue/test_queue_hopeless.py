@@ -49,8 +49,8 @@ class Runner:
     def finetune(self, project_id, reason):
         return self._run("finetune")
 
-    def prune_predictions(self, project_id):
-        return self._run("prune_predictions")
+    def fill_predictions(self, project_id):
+        return self._run("fill_predictions")
 
     def gave_up(self, project_id, job, error):
         self.given_up.append((project_id, job, error))

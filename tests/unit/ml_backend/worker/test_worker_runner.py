@@ -1,6 +1,8 @@
-"""The worker's jobs end to end over a fake Label Studio: cold start, training and publishing, refreshes, pruning."""
+"""The worker's jobs end to end over a fake Label Studio: cold start, training and publishing, refreshes, the fill."""
 
 from __future__ import annotations
+
+from collections import Counter
 
 import pytest
 from worker_fakes import PROJECT_ID, Harness, sms_like
@@ -134,21 +136,48 @@ def test_a_committee_strategy_scores_the_whole_pool(tmp_path):
     assert len(set(scores)) > 10  # a real spread, not one constant
 
 
-def test_old_versions_predictions_are_pruned_oldest_first_keeping_the_served_one(tmp_path):
-    harness = Harness(tmp_path / "data", keep_prediction_versions=1)
+def fill_all(harness) -> list[list[float]]:
+    """Run fill steps until one pushes nothing; the scores each step pushed."""
+    steps = []
+    while True:
+        before = {id(p) for p in harness.studio.predictions}
+        if not harness.runner.fill_predictions(PROJECT_ID)["pushed"]:
+            return steps
+        steps.append([p["score"] for p in harness.studio.predictions if id(p) not in before])
+
+
+def predictions_per_open_task(harness, truth) -> Counter:
+    labelled = {t for t, task in harness.studio.tasks.items() if task["annotations"]}
+    held = Counter(p["task"] for p in harness.studio.predictions)
+    return Counter(held.get(t, 0) for t in truth if t not in labelled)
+
+
+def test_a_new_version_goes_to_its_head_first_then_the_switch_and_the_rest_fills_in_best_ranked_first(tmp_path):
+    harness = Harness(tmp_path / "data", head=8, push_chunk=5)
     texts, labels = zip(*(sms_like(i) for i in range(40)))
     truth = dict(zip(harness.studio.add_tasks(list(texts)), labels))
     harness.retrain("TASKS_CREATED")
+    assert harness.studio.model_version == COLD_START_VERSION
+    assert harness.studio.model_versions(PROJECT_ID) == {COLD_START_VERSION: 8}  # the head only, then the switch
+    head = {p["task"] for p in harness.studio.predictions}
+    assert set(harness.project().work["band"]) <= head  # the band is served from the first second
+    assert [j["name"] for j in harness.jobs.pending()] == ["fill_predictions"]
+    steps = fill_all(harness)
+    assert [len(s) for s in steps] == [5] * 6 + [2]  # 32 open tasks left, 5 per step
+    assert all(max(a) <= min(b) for a, b in zip(steps, steps[1:]))  # best-ranked (lowest score) first
+    assert predictions_per_open_task(harness, truth) == {1: 40}
+
     others = [t for t in truth if t not in eval_ids(harness)]
     harness.label(others[:10], truth)
-    harness.retrain()
-    harness.label(others[10:14], truth)
-    harness.retrain()
-    assert set(harness.studio.model_versions(PROJECT_ID)) == {COLD_START_VERSION, "v0001", "v0002"}
-    assert harness.runner.prune_predictions(PROJECT_ID)["deleted"] == {COLD_START_VERSION: 40}  # the cold-start order
-    assert set(harness.runner.prune_predictions(PROJECT_ID)["deleted"]) == {"v0001"}
-    assert harness.runner.prune_predictions(PROJECT_ID)["deleted"] == {}
-    assert set(harness.studio.model_versions(PROJECT_ID)) == {"v0002"}
+    assert harness.retrain()["promoted"]
+    assert harness.studio.model_version == "v0001" and harness.studio.model_versions(PROJECT_ID)["v0001"] == 8
+    assert predictions_per_open_task(harness, truth) == {1: 30}  # replaced, never added: no copy per version
+    harness.ctx.unfilled.keep(PROJECT_ID, "v0001", [])  # a new worker process: what is left is scored again
+    steps = fill_all(harness)
+    assert sum(len(s) for s in steps) == 22 and all(max(a) <= min(b) for a, b in zip(steps, steps[1:]))
+    open_versions = Counter(p["model_version"] for p in harness.studio.predictions if p["task"] not in others[:10])
+    assert open_versions == {"v0001": 30}
+    assert len(harness.studio.predictions) <= len(truth)  # the labelled tasks keep the prediction they had
 
 
 def test_start_training_asks_for_a_fine_tune(harness, pool):

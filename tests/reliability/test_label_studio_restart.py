@@ -1,0 +1,64 @@
+"""Label Studio killed in the middle of the worker's push of a new version, and started again: the worker waits for it,
+pushes that version again from the start, and Label Studio ends with exactly one prediction of it per open task."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from dataset_rows import read_rows
+from ls_project import CONFIG, WORKER_ARGS, Project, choice, current_prediction, unlabelled, wait_for, work_state
+
+from ml_backend.scoring.loaded import model_version_name
+
+pytestmark = pytest.mark.e2e
+
+N_TASKS = 200
+CHUNK = 5  # predictions per request: a push is dozens of requests, so a kill lands inside one
+
+
+def test_label_studio_killed_mid_push_ends_with_one_prediction_of_the_new_version_per_open_task(
+    label_studio, start_backend, start_worker, data_dir, tmp_path
+):
+    state = tmp_path / "backend-data"
+    backend = start_backend(tmp_path / "no-store", data_dir=state)
+    ls = label_studio.client()
+    project = ls.projects.create(title="textal reliability: Label Studio restarted mid-push", label_config=CONFIG)
+    ls.ml.create(url=backend.url, project=project.id, title="textal")
+    p = Project(ls, project.id, state, None)
+    rows = read_rows(data_dir / "sms_spam" / "test.csv", N_TASKS)
+    ids = ls.projects.import_tasks(id=p.id, request=[{"text": r["text"]} for r in rows], return_task_ids=True).task_ids
+    gold = dict(zip(ids, (r["label"] for r in rows)))
+    worker = start_worker(state, *WORKER_ARGS, "--push-chunk", str(CHUNK))
+    wait_for(lambda: p.counts().get(p.model_version() or "", 0) == N_TASKS, 180, "the cold-start order", worker.log)
+    cold = p.model_version()
+
+    train = [t for t in ids if gold[t] == "spam"][:5] + [t for t in ids if gold[t] == "ham"][:5]
+    for tid in train:
+        ls.annotations.create(id=tid, result=choice(gold[tid]))
+    deadline = time.monotonic() + 180
+    while True:  # watch the first version's predictions arrive, and kill Label Studio as soon as some have
+        partial = {v: n for v, n in p.counts().items() if v.startswith("v")}
+        if partial:
+            break
+        assert time.monotonic() < deadline, f"no version was pushed:\n{worker.log()[-4000:]}"
+        time.sleep(0.02)
+    label_studio.kill()
+    (new_version, pushed_before_kill), = partial.items()
+    assert 0 < pushed_before_kill < N_TASKS - len(train), "the kill did not land inside the push"
+    time.sleep(3)  # the worker meets a dead Label Studio
+    label_studio.start()
+
+    def caught_up() -> bool:
+        records = p.records()
+        return bool(records) and records[-1]["labels"] == len(train)
+
+    wait_for(lambda: p.settled(caught_up), 240, "the version pushed again in full", worker.log)
+    mv = p.model_version()
+    assert mv != cold and mv == model_version_name(p.store.latest())
+    open_tasks = unlabelled(p.tasks())
+    assert len(open_tasks) == N_TASKS - len(train)
+    assert all(len(current_prediction(t, mv)) == 1 for t in open_tasks), "a prediction duplicated or missing"
+    assert p.counts().get(mv) == len(open_tasks)
+    assert "gave_up" not in work_state(state, p.id)
+    assert "Traceback" not in worker.log()
