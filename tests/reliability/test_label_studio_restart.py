@@ -23,7 +23,7 @@ def test_label_studio_killed_mid_push_ends_with_one_prediction_of_the_new_versio
     state = tmp_path / "backend-data"
     backend = start_backend(tmp_path / "no-store", data_dir=state)
     ls = label_studio.client()
-    project = ls.projects.create(title="textal reliability: Label Studio restarted mid-push", label_config=CONFIG)
+    project = ls.projects.create(title="textal reliability: LS restarted mid-push", label_config=CONFIG)
     ls.ml.create(url=backend.url, project=project.id, title="textal")
     p = Project(ls, project.id, state, None)
     rows = read_rows(data_dir / "sms_spam" / "test.csv", N_TASKS)
