@@ -53,14 +53,36 @@ BIN = Path(sys.executable).parent
 
 
 def rows(n: int) -> list[dict[str, str]]:
-    with open(DATA / "sms_spam" / "test.csv", newline="") as fh:
-        return list(csv.DictReader(fh))[:n]
+    """The first ``n`` SMS of the test split; past its end, test and train repeated, each copy's texts suffixed
+    " [k]" so that every task differs (the labels are the originals')."""
+    def read(name: str) -> list[dict[str, str]]:
+        with open(DATA / "sms_spam" / name, newline="") as fh:
+            return list(csv.DictReader(fh))
+
+    test = read("test.csv")
+    if n <= len(test):
+        return test[:n]
+    pool, out, copy = test + read("train.csv"), [], 0
+    while len(out) < n:
+        out += [{"text": r["text"] + (f" [{copy}]" if copy else ""), "label": r["label"]} for r in pool]
+        copy += 1
+    return out[:n]
 
 
+def peak_rss_mb(pid: int) -> float:
+    """The process's peak resident memory (VmHWM), MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
 
 
+def database_mb(folder: Path) -> float:
+    """Label Studio's SQLite database with its write-ahead log, MB."""
+    return sum(p.stat().st_size for p in folder.glob("label_studio.sqlite3*")) / 2**20
 
 
+IMPORT_BATCH = 5000
 
 
 def main() -> None:
@@ -103,23 +125,34 @@ def main() -> None:
         ls.ml.create(url=f"http://127.0.0.1:{backend_port}", project=pid, title="textal")
         data = rows(args.tasks)
         t = time.perf_counter()
-        ids = sorted(ls.projects.import_tasks(id=pid, request=[{"text": r["text"]} for r in data], return_task_ids=True).task_ids)
+        ids = []
+        for start_at in range(0, len(data), IMPORT_BATCH):
+            part = data[start_at: start_at + IMPORT_BATCH]
+            ids += sorted(ls.projects.import_tasks(id=pid, request=[{"text": r["text"]} for r in part],
+                                                   return_task_ids=True).task_ids)
+        import_s = time.perf_counter() - t
         gold = {tid: r["label"] for tid, r in zip(ids, data)}
-        wait(lambda: "scored new tasks" in worker_log.read_text(), 900, "the first scoring of the pool", worker_log, 0.5)
-        setup_s = time.perf_counter() - t
-        print(f"# pool set up and embedded in {setup_s:.0f} s", file=sys.stderr)
+        print(f"# {len(ids)} tasks imported in {import_s:.0f} s", file=sys.stderr)
 
         def mv() -> str | None:
             return ls.projects.get(id=pid).model_version or None
+
+        wait(lambda: mv(), 3600, "the first predictions (the cold-start order)", worker_log, 0.5)
+        first_s = time.perf_counter() - t
+        wait(lambda: "scored new tasks" in worker_log.read_text(), 3600, "the first scoring of the pool", worker_log, 0.5)
+        setup_s = time.perf_counter() - t
+        print(f"# first predictions {first_s:.0f} s after the import began; pool set up and embedded in {setup_s:.0f} s",
+              file=sys.stderr)
 
         eval_ids = {t.id for t in ls.tasks.list(project=pid, include="id,data", page_size=1000) if t.data.get("textal_eval") == 1}
         print(f"# evaluation slice: {len(eval_ids)} tasks", file=sys.stderr)
         seed = [t for t in ids if t not in eval_ids and gold[t] == "spam"][:5] + [t for t in ids if t not in eval_ids and gold[t] == "ham"][:5]
         for tid in seed:
             ls.annotations.create(id=tid, result=choice(gold[tid]))
-        wait(lambda: (mv() or "").startswith("v"), 300, "the first model", worker_log, 0.2)
+        wait(lambda: (mv() or "").startswith("v"), 600, "the first model", worker_log, 0.2)
         time.sleep(3)
         labelled = set(seed)
+        db_before, retrains_before = database_mb(work / "ls-data"), len(_records(state, pid))
 
         views = {(v.data or {}).get("title"): v.id for v in ls.views.list(project=pid)}
 
@@ -178,6 +211,8 @@ def main() -> None:
             wait(lambda: (r := _last_record(state, pid)) and r["labels"] == len(labelled) and mv() == r["model_version"],
                  300, "the refresh including the whole burst", worker_log)
             burst_s = (submitted, time.perf_counter() - t0)
+        db_after, retrains = database_mb(work / "ls-data"), len(_records(state, pid)) - retrains_before
+        worker_peak = peak_rss_mb(procs[1].pid)
     finally:
         for proc in reversed(procs):
             stop_process(proc)
@@ -193,7 +228,14 @@ def main() -> None:
     print(f"- versions: python {platform.python_version()}, label-studio {version('label-studio')}, label-studio-sdk "
           f"{version('label-studio-sdk')}, torch {torch.__version__}, huey {version('huey')}, textal {version('textal')}")
     print(f"- load average (1 min) before / after: {load_before:.1f} / {os.getloadavg()[0]:.1f}")
+    if args.tasks > 1115:
+        print(f"- tasks: SMS spam test then train, repeated with a \" [k]\" suffix on each copy's texts to reach "
+              f"{args.tasks}")
+    print(f"- import ({IMPORT_BATCH:,} tasks per request): {import_s:.0f} s; first predictions (Label Studio ordered by "
+          f"the cold-start version) {first_s:.0f} s after the import began")
     print(f"- pool set-up (sync {args.tasks} tasks, evaluation slice marked, pool embedded once): {setup_s:.0f} s")
+    print(f"- worker peak RSS (VmHWM): {worker_peak:.0f} MB; Label Studio's database: {db_before:.1f} MB at the first "
+          f"model, {db_after:.1f} MB after {retrains} more retrains")
     print(f"- labelled tasks from the evaluation slice (Label Studio offers them first): {served_eval}; "
           f"versions published but not promoted (not timed): {held_back}\n")
     print("| labelled task | rounds | p50 s | p95 s | mean s | min s | max s | under 10 s |")

@@ -36,6 +36,7 @@ from ml_backend.worker.timing import Timer
 
 log = logging.getLogger("ml_backend.worker")
 
+
 def refresh(project: Project, timer: Timer) -> int:
     """Make Label Studio order by the current version: a new version's head and the switch, a stale band placed
     again, then one fill step (new tasks among it); returns how many predictions were pushed."""
