@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -10,6 +11,12 @@ from pathlib import Path
 import httpx
 
 REPO = Path(__file__).resolve().parents[1]
+DATA = Path(os.environ.get("DATA", REPO.parent / "shared" / "data"))  # the shared datasets
+BIN = Path(sys.executable).parent  # label-studio and textal beside this interpreter
+SPAM_CONFIG = (
+    '<View><Text name="text" value="$text"/>'
+    '<Choices name="label" toName="text" choice="single"><Choice value="ham"/><Choice value="spam"/></Choices></View>'
+)
 sys.path.insert(0, str(REPO / "tests"))  # the tests' helpers start Label Studio the same way
 from servers import _ls_environment, _wait_for_label_studio, free_port, log_tail, stop_process  # noqa: E402,F401
 

@@ -27,14 +27,9 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "benchmarks"))
 from machine import cpu_name  # noqa: E402
 
+from ls_stack import BIN, DATA, SPAM_CONFIG as CONFIG  # noqa: E402
 from ls_stack import _ls_environment, _wait_for_label_studio, free_port, start, stop_process, up, wait  # noqa: E402
 
-DATA = Path(os.environ.get("DATA", REPO.parent / "shared" / "data"))
-BIN = Path(sys.executable).parent
-CONFIG = (
-    '<View><Text name="text" value="$text"/>'
-    '<Choices name="label" toName="text" choice="single"><Choice value="ham"/><Choice value="spam"/></Choices></View>'
-)
 
 
 def texts(n: int) -> list[str]:

@@ -40,16 +40,10 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "benchmarks"))
 from machine import cpu_name  # noqa: E402
-DATA = Path(os.environ.get("DATA", REPO.parent / "shared" / "data"))
 from ls_stack import (  # noqa: E402
-    _ls_environment, _wait_for_label_studio, choice, free_port, start, stop_process, up, wait,
+    BIN, DATA, SPAM_CONFIG as CONFIG, _ls_environment, _wait_for_label_studio, choice, free_port, start, stop_process,
+    up, wait,
 )
-
-CONFIG = (
-    '<View><Text name="text" value="$text"/>'
-    '<Choices name="label" toName="text" choice="single"><Choice value="ham"/><Choice value="spam"/></Choices></View>'
-)
-BIN = Path(sys.executable).parent
 
 
 def rows(n: int) -> list[dict[str, str]]:

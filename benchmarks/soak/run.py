@@ -42,14 +42,9 @@ import psutil
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "benchmarks"))
 from machine import cpu_name  # noqa: E402
+from ls_stack import BIN, DATA, SPAM_CONFIG as CONFIG  # noqa: E402
 from ls_stack import _ls_environment, _wait_for_label_studio, choice, free_port, start, stop_process, up, wait  # noqa: E402
 
-DATA = Path(os.environ.get("DATA", REPO.parent / "shared" / "data"))
-BIN = Path(sys.executable).parent
-CONFIG = (
-    '<View><Text name="text" value="$text"/>'
-    '<Choices name="label" toName="text" choice="single"><Choice value="ham"/><Choice value="spam"/></Choices></View>'
-)
 HOSTILE = [  # (what, method, path, body bytes, headers): each must be a 4xx
     ("malformed JSON", "POST", "/predict", b'{"project": 1, "tasks": [', {}),
     ("not JSON", "POST", "/webhook", b"action=ANNOTATION_CREATED", {"content-type": "text/plain"}),
