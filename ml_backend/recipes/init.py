@@ -3,9 +3,10 @@
 Everything that can be wrong is checked before anything is created: the recipe, the file and its
 labels, Label Studio and its key, the backend. Then it creates (or finds) the project, imports the
 rows it lacks, connects the backend with the recipe's settings, and waits until Label Studio orders
-by textal (the worker's first push: every task of a small project, the head of a large one's order). The project carries a mark (recipe and data fingerprint in its
-description; ``textal_row`` in each task), so running it again, or after a crash halfway, completes
-the same project and duplicates nothing.
+by textal (the worker's first push: every task of a small project, the head of a large one's order).
+The project carries a mark (recipe and data fingerprint in its description; ``textal_row`` in each
+task), so running it again, or after a crash halfway, completes the same project and duplicates
+nothing.
 """
 
 from __future__ import annotations

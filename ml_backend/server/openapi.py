@@ -28,6 +28,7 @@ def _answers(ok: dict[str, Any], *errors: int) -> dict[str, Any]:
         403: "refused: a browser's request, or a limit of this backend",
         404: "a project Label Studio has not set up on this backend",
         408: "the request body did not arrive in time",
+        409: "a known project id with another creation time, which its Label Studio does not confirm",
         413: "over a size limit; `error` names the setting",
         415: "a POST body that is not JSON",
     }
@@ -100,7 +101,7 @@ def openapi_document(settings: ServerSettings) -> dict[str, Any]:
                                      "description": "the project's textal settings (a recipe's [active_learning])"},
                 }, ["project", "schema"]),
                 "responses": _answers({"type": "object", "required": ["model_version"],
-                                       "properties": {"model_version": {"type": "string"}}}, *post_errors),
+                                       "properties": {"model_version": {"type": "string"}}}, 409, *post_errors),
             }},
             "/predict": {"post": {
                 "summary": "a guess and an informativeness score for each task",
