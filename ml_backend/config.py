@@ -185,7 +185,7 @@ class WorkerSettings:
     agreement_threshold: float = 2 / 3
     committee_size: int = 5
     max_text_chars: int = MAX_TEXT_CHARS
-    head: int = 500  # open tasks a new version is pushed to before Label Studio switches to it; the rest is filled after
+    head: int = 100  # open tasks a new version is pushed to before Label Studio switches to it; the rest is filled after
     push_chunk: int = 250  # predictions replaced per request (a deletion holds Label Studio's write lock ~3.5 ms each)
     seed: int = 0
     queue_url: str | None = None

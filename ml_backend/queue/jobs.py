@@ -19,6 +19,7 @@ retrain raises the ``RESUME`` flag) reconnects it.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -32,6 +33,7 @@ from textal.errors import TextalError
 log = logging.getLogger("ml_backend.queue")
 
 DEFER_S = 1.0  # a job whose lease is held elsewhere looks again after this long
+FILL_QUIET_S = 5.0  # the fill waits until no head was pushed for this long: while labels flow, only heads are written
 FILL_GAP_S = 0.5  # between two fill steps: room for the annotations and webhooks a step held up (Label Studio's lock)
 MAX_FAILURES = 6  # consecutive non-transient failures of a job kind before it waits for a new request
 PROJECT_LEASE = "project"
@@ -94,7 +96,10 @@ class Jobs:
             """Push the serving version's predictions to the next chunk of open tasks that lack them (after a new
             version's head); a retrain waiting goes first, as it pushes a newer head."""
             if self.gate.pending("retrain", project_id) is not None:
-                raise RetryTask(delay=FILL_GAP_S)
+                raise RetryTask(delay=FILL_QUIET_S)
+            quiet_for = time.time() - self.head_pushed_at(project_id)
+            if quiet_for < FILL_QUIET_S:  # Label Studio's writes go to heads while labels flow
+                raise RetryTask(delay=FILL_QUIET_S - quiet_for)
             return self._exclusive(
                 "fill_predictions", PROJECT_LEASE, project_id, task, lambda: self.runner.fill_predictions(project_id)
             )
@@ -164,9 +169,21 @@ class Jobs:
         log.info("queued scoring of %d new tasks of project %s as %s", len(ids), project_id, task.id)
         return task.id
 
-    def enqueue_fill(self, project_id: int) -> str:
-        """Ask (coalesced) for the next step of pushing the serving version to the open tasks that lack it."""
-        return self.request("fill_predictions", project_id, "open tasks without the serving version", delay=FILL_GAP_S)
+    def enqueue_fill(self, project_id: int, head_pushed: bool = False) -> str:
+        """Ask (coalesced) for the next step of pushing the serving version to the open tasks that lack it;
+        ``head_pushed``: a new version's head was just pushed (the fill waits for a quiet moment again)."""
+        if head_pushed:
+            self.huey.storage.put_data(f"textal:head:{int(project_id)}", str(time.time()).encode())
+        return self.request("fill_predictions", project_id, "open tasks without the serving version",
+                            delay=FILL_QUIET_S if head_pushed else FILL_GAP_S)
+
+    def head_pushed_at(self, project_id: int) -> float:
+        """When the project's last head was pushed (0: never, as far as the queue knows)."""
+        raw = self.huey.storage.peek_data(f"textal:head:{int(project_id)}")
+        try:
+            return float(bytes(raw).decode())
+        except (TypeError, ValueError):
+            return 0.0
 
     # -- running ------------------------------------------------------------------------------
 

@@ -5,7 +5,7 @@ the band among them), THEN the project is switched to that ``model_version``. La
 stream serves only tasks holding a prediction of the current version, lowest score first, so the
 annotators' next tasks are the new version's best within one small push, however many tasks the
 project has. The other open tasks follow in the background (``fill``: a chunk per step, best-ranked
-first, yielding to retrains). Every push replaces a task's predictions (deletes, then imports), so an
+first, in quiet moments: while labels flow, Label Studio's database is written only for heads). Every push replaces a task's predictions (deletes, then imports), so an
 open task holds one prediction at most, old versions need no separate pruning, and the database does
 not grow by a copy per version; the chunk bounds how long Label Studio's write lock is held.
 
@@ -38,8 +38,9 @@ log = logging.getLogger("ml_backend.worker")
 
 
 def refresh(project: Project, timer: Timer) -> int:
-    """Make Label Studio order by the current version: a new version's head and the switch, a stale band placed
-    again, then one fill step (new tasks among it); returns how many predictions were pushed."""
+    """Make Label Studio order by the current version: a new version's head and the switch, or a stale band placed
+    again, and the fill asked for while open tasks lack the version (new ones among them); returns how many
+    predictions were pushed."""
     current = current_model(project)
     expected = current.model_version if current is not None else COLD_START_VERSION
     behind = project.info().model_version != expected and any(not t.labelled for t in project.mirror.tasks())
@@ -51,7 +52,9 @@ def refresh(project: Project, timer: Timer) -> int:
     if _band_spent(project) or project.mirror.max_id() != project.work.get("band_max_id"):
         scale = ScaleFile(project.settings.data_dir, project.id).read(expected)
         pushed += replace_band(project, current, expected, scale, timer)  # the band was labelled, or tasks came
-    return pushed + fill(project, timer, current)
+    if any(not t.labelled and t.scored != expected for t in project.mirror.tasks()):
+        project.ctx.jobs.enqueue_fill(project.id)  # new tasks among them: in a quiet moment, best-ranked first
+    return pushed
 
 
 def _band_spent(project: Project) -> bool:
@@ -77,7 +80,7 @@ def push_head(project: Project, current: Current | None, timer: Timer) -> tuple[
         project.save(pushed_version=mv)
     project.ctx.unfilled.keep(project.id, mv, rest)
     if rest:
-        project.ctx.jobs.enqueue_fill(project.id)
+        project.ctx.jobs.enqueue_fill(project.id, head_pushed=True)
     return pushed, scored.proba
 
 

@@ -112,6 +112,7 @@ class ProjectJobs:
         with timer.phase("setup"):
             ensure_setup(p)
         pushed = refresh(p, timer)
+        pushed += fill(p, timer)  # the new tasks now, best-ranked first (the rest of a large import in the background)
         mark_slice(p)
         warm_embeddings(p, timer)
         log.info("project %s: scored new tasks (%d asked, %d new to the mirror): %d predictions pushed in %.2f s",

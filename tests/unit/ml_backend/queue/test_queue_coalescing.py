@@ -308,3 +308,16 @@ def test_a_fill_step_found_behind_a_waiting_retrain_steps_aside(data_dir):
     jobs.gate.clear_pending("retrain", 7, "a-retrain-job")
     due(jobs.huey)
     assert run_next(jobs.huey, now=FAR_FUTURE) and filled == [7]
+
+
+def test_the_fill_waits_for_a_quiet_moment_after_a_head_was_pushed(data_dir):
+    filled = []
+    jobs = make_jobs(data_dir, fill_predictions=lambda **kw: filled.append(kw["project_id"]))
+    jobs.enqueue_fill(7, head_pushed=True)  # a new version's head went to Label Studio just now
+    due(jobs.huey)
+    assert run_next(jobs.huey, now=FAR_FUTURE) and filled == []  # while labels flow, only heads are written
+    assert len(jobs.huey.scheduled()) == 1
+    jobs.huey.storage.put_data("textal:head:7", b"0")  # long ago
+    due(jobs.huey)
+    assert run_next(jobs.huey, now=FAR_FUTURE) and filled == [7]
+
