@@ -63,7 +63,7 @@ bench: install
 # `make soak`: Label Studio, serve and worker under mixed traffic for SOAK_MINUTES, memory sampled (benchmarks/soak/).
 SOAK_MINUTES ?= 30
 soak: install
-	DATA=$(DATA) $(BIN)/python benchmarks/soak/run.py --minutes $(SOAK_MINUTES)
+	DATA=$(DATA) $(BIN)/python benchmarks/soak/run.py --minutes $(SOAK_MINUTES) --samples benchmarks/soak/samples.csv
 
 clean:
 	rm -rf $(VENV) $(RUNS) .pytest_cache  # .textal/ (make run's projects and keys) is kept

@@ -111,6 +111,7 @@ def main() -> None:
     parser.add_argument("--full-every", type=int, default=100, help="the worker's --full-every")
     parser.add_argument("--sample-every", type=float, default=10.0)
     parser.add_argument("--warm-up", type=float, default=5.0, help="minutes left out of the memory trend")
+    parser.add_argument("--samples", type=Path, default=None, help="write every memory sample to this CSV")
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="textal-soak-"))
@@ -269,7 +270,7 @@ def report(args, tally: Tally, samples: list[dict[str, float]], logs: dict[str, 
     worker_errors = sum(" ERROR " in line for line in logs["worker"].read_text(errors="replace").splitlines())
     print(f"### Soak, {args.minutes:g} minutes, SMS spam, {len(task_ids)} tasks to start with\n")
     print("- command: `.venv/bin/python benchmarks/soak/run.py" + "".join(
-        f" --{k.replace('_', '-')} {v:g}" for k, v in vars(args).items() if v != DEFAULTS[k]) + "`")
+        f" --{k.replace('_', '-')} {v:g}" for k, v in vars(args).items() if k in DEFAULTS and v != DEFAULTS[k]) + "`")
     print(f"- machine: {cpu_name()}, {os.cpu_count()} cores, torch threads {torch.get_num_threads()}, no GPU; "
           "Label Studio, textal serve, textal worker and this client on the same machine")
     print(f"- versions: python {platform.python_version()}, label-studio {version('label-studio')}, torch "
@@ -295,17 +296,27 @@ def report(args, tally: Tally, samples: list[dict[str, float]], logs: dict[str, 
               f"| {timing} |")
     for (kind, outcome), example in tally.examples.items():
         print(f"\n- {kind} {outcome}, first seen: `{example}`")
+    if args.samples is not None:
+        with open(args.samples, "w", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=list(samples[0]))
+            writer.writeheader()
+            writer.writerows({k: round(v, 2) for k, v in row.items()} for row in samples)
     after = [s for s in samples if s["minute"] >= args.warm_up] or samples
+    last = [s for s in samples if s["minute"] >= samples[-1]["minute"] - 10] or samples
     print(f"\nMemory and files, sampled every {args.sample_every:g} s (trend: least-squares slope over minutes "
           f"{args.warm_up:g} to the end):\n")
     keys = [k for k in samples[0] if k != "minute"]
-    print("| measure | at minute " + f"{after[0]['minute']:.0f} | at the end | max | trend per hour |")
-    print("|---|---|---|---|---|")
+    print("| measure | at minute " + f"{after[0]['minute']:.0f} | at the end | max | trend per hour | trend per hour, "
+          "last 10 minutes |")
+    print("|---|---|---|---|---|---|")
+
+    def slope(rows: list[dict[str, float]], key: str) -> float:
+        x, y = np.array([r["minute"] for r in rows]), np.array([r[key] for r in rows])
+        return float(np.polyfit(x, y, 1)[0] * 60) if len(rows) > 2 else float("nan")
+
     for key in keys:
-        x = np.array([s["minute"] for s in after])
-        y = np.array([s[key] for s in after])
-        slope = np.polyfit(x, y, 1)[0] * 60 if len(after) > 2 else float("nan")
-        print(f"| {key} | {y[0]:.0f} | {y[-1]:.0f} | {np.nanmax([s[key] for s in samples]):.0f} | {slope:+.1f} |")
+        print(f"| {key} | {after[0][key]:.0f} | {after[-1][key]:.0f} | {np.nanmax([s[key] for s in samples]):.0f} "
+              f"| {slope(after, key):+.1f} | {slope(last, key):+.1f} |")
 
 
 DEFAULTS = {"minutes": 30.0, "tasks": 1000, "label_every": 6.0, "full_every": 100, "sample_every": 10.0, "warm_up": 5.0}
