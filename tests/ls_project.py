@@ -153,3 +153,16 @@ def work_state(data_dir: Path, project_id: int) -> dict[str, Any]:
 
 def next_task(ls, project_id: int) -> int:
     return ls._client_wrapper.httpx_client.request(f"api/projects/{project_id}/next", method="GET").json()["id"]
+
+
+def connected_project(label_studio: Any, backend_url: str, data_dir: Path, title: str,
+                      rows: list[dict[str, str]]) -> tuple[Project, list[int], dict[int, str]]:
+    """A new spam project connected to the backend at ``backend_url`` (data folder ``data_dir``), ``rows`` imported:
+    the project as the tests watch it, the task ids in row order, and each task's gold label."""
+    ls = label_studio.client()
+    project = ls.projects.create(title=title, label_config=CONFIG)
+    ls.ml.create(url=backend_url, project=project.id, title="textal")
+    ids = ls.projects.import_tasks(id=project.id, request=[{"text": r["text"]} for r in rows],
+                                   return_task_ids=True).task_ids
+    return Project(ls, project.id, data_dir, None), ids, dict(zip(ids, (r["label"] for r in rows)))
+

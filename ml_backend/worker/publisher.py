@@ -5,9 +5,10 @@ the band among them), THEN the project is switched to that ``model_version``. La
 stream serves only tasks holding a prediction of the current version, lowest score first, so the
 annotators' next tasks are the new version's best within one small push, however many tasks the
 project has. The other open tasks follow in the background (``fill``: a chunk per step, best-ranked
-first, in quiet moments: while labels flow, Label Studio's database is written only for heads). Every push replaces a task's predictions (deletes, then imports), so an
-open task holds one prediction at most, old versions need no separate pruning, and the database does
-not grow by a copy per version; the chunk bounds how long Label Studio's write lock is held.
+first, in quiet moments: while labels flow, Label Studio's database is written only for heads).
+Every push replaces a task's predictions (deletes, then imports), so an open task holds one
+prediction at most, old versions need no separate pruning, and the database does not grow by a copy
+per version; the chunk bounds how long Label Studio's write lock is held.
 
 Meanwhile the Data Manager's "most informative first" view lists the tasks that hold a current
 prediction first, by score, and the others after them with no score: Label Studio averages only the
@@ -22,20 +23,16 @@ is placed again.
 
 from __future__ import annotations
 
-import logging
-
 import numpy as np
 
 from ml_backend.labelstudio.predictions import COLD_START_VERSION, Row, predictions
 from ml_backend.scoring.ls_score import ScoreScale
 from ml_backend.scoring.scale_file import ScaleFile
+from ml_backend.state.pool import PoolTask
 from ml_backend.worker.current import Current, current_model
 from ml_backend.worker.project import Project
 from ml_backend.worker.rows import score_rows
 from ml_backend.worker.timing import Timer
-
-log = logging.getLogger("ml_backend.worker")
-
 
 def refresh(project: Project, timer: Timer) -> int:
     """Make Label Studio order by the current version: a new version's head and the switch, or a stale band placed
@@ -43,25 +40,25 @@ def refresh(project: Project, timer: Timer) -> int:
     predictions were pushed."""
     current = current_model(project)
     expected = current.model_version if current is not None else COLD_START_VERSION
-    behind = project.info().model_version != expected and any(not t.labelled for t in project.mirror.tasks())
+    open_tasks = [t for t in project.mirror.tasks() if not t.labelled]  # read once: a large pool is a large read
+    behind = project.info().model_version != expected and bool(open_tasks)
     if behind or project.work.get("pushed_version") != expected:
         return push_head(project, current, timer)[0]
     if current is None and project.mirror.max_id() != project.work.get("band_max_id"):
         return push_head(project, None, timer)[0]  # tasks came before any model: the coverage order starts over
     pushed = 0
-    if _band_spent(project) or project.mirror.max_id() != project.work.get("band_max_id"):
+    if _band_spent(project, open_tasks) or project.mirror.max_id() != project.work.get("band_max_id"):
         scale = ScaleFile(project.settings.data_dir, project.id).read(expected)
         pushed += replace_band(project, current, expected, scale, timer)  # the band was labelled, or tasks came
-    if any(not t.labelled and t.scored != expected for t in project.mirror.tasks()):
+    if any(t.scored != expected for t in open_tasks):
         project.ctx.jobs.enqueue_fill(project.id)  # new tasks among them: in a quiet moment, best-ranked first
     return pushed
 
 
-def _band_spent(project: Project) -> bool:
+def _band_spent(project: Project, open_tasks: list[PoolTask]) -> bool:
     """Whether the band holds no open task any more (while the version serving stays, the band is followed
     down, as a batch is: placed again after every label, it would serve the same kind of task over and over)."""
-    open_ids = {t.id for t in project.mirror.tasks() if not t.labelled}
-    return not open_ids & set(project.work.get("band", []))
+    return not {t.id for t in open_tasks} & set(project.work.get("band", []))
 
 
 def push_head(project: Project, current: Current | None, timer: Timer) -> tuple[int, dict[int, np.ndarray]]:
@@ -84,10 +81,10 @@ def push_head(project: Project, current: Current | None, timer: Timer) -> tuple[
     return pushed, scored.proba
 
 
-def fill(project: Project, timer: Timer, current: Current | None = None) -> int:
+def fill(project: Project, timer: Timer) -> int:
     """Push the serving version to the next ``push_chunk`` open tasks lacking it, best-ranked first, and ask for
     another step while some remain; returns how many were pushed."""
-    current = current if current is not None else current_model(project)
+    current = current_model(project)
     mv = current.model_version if current is not None else COLD_START_VERSION
     if project.work.get("pushed_version") != mv:
         return 0  # a new version: its retrain pushes the head first

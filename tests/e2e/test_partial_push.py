@@ -9,8 +9,8 @@ import time
 import pytest
 from dataset_rows import read_rows
 from ls_project import (
-    CONFIG, INFORMATIVE, WORKER_ARGS, Project, choice, current_prediction, expected_next, field_of, next_task, unlabelled,
-    wait_for,
+    INFORMATIVE, WORKER_ARGS, choice, connected_project, current_prediction, expected_next, field_of, next_task,
+    unlabelled, wait_for,
 )
 
 from ml_backend.scoring.loaded import model_version_name
@@ -27,13 +27,9 @@ def test_right_after_a_refresh_the_stream_serves_the_new_orders_best_task_though
 ):
     state = tmp_path / "backend-data"
     backend = start_backend(tmp_path / "no-store", data_dir=state)
-    ls = label_studio.client()
-    project = ls.projects.create(title="textal e2e: partial push", label_config=CONFIG)
-    ls.ml.create(url=backend.url, project=project.id, title="textal")
-    p = Project(ls, project.id, state, None)
-    rows = read_rows(data_dir / "sms_spam" / "test.csv", N_TASKS)
-    ids = ls.projects.import_tasks(id=p.id, request=[{"text": r["text"]} for r in rows], return_task_ids=True).task_ids
-    gold = dict(zip(ids, (r["label"] for r in rows)))
+    p, ids, gold = connected_project(label_studio, backend.url, state, "textal e2e: partial push",
+                                     read_rows(data_dir / "sms_spam" / "test.csv", N_TASKS))
+    ls = p.ls
     args = (*WORKER_ARGS, "--promote-margin", "inf", "--head", str(HEAD), "--push-chunk", str(CHUNK))
     worker = start_worker(state, *args)
     wait_for(lambda: p.idle() and p.counts().get("textal-cold-start") == N_TASKS, 180, "the cold-start order, filled in",

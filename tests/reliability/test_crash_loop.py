@@ -10,7 +10,7 @@ import time
 import httpx
 import pytest
 from dataset_rows import read_rows
-from ls_project import CONFIG, WORKER_ARGS, Project, choice, current_prediction, unlabelled, wait_for
+from ls_project import WORKER_ARGS, choice, connected_project, current_prediction, unlabelled, wait_for
 from servers import free_port
 
 from ml_backend.scoring.loaded import model_version_name
@@ -36,13 +36,9 @@ def test_twenty_sigkills_of_backend_and_worker_lose_no_label_and_end_on_the_newe
     print(f"crash loop seed {seed} (TEXTAL_CRASH_SEED={seed} replays the same kill points)")
     state, store, port = tmp_path / "backend-data", tmp_path / "no-store", free_port()
     backend = start_backend(store, data_dir=state, port=port)
-    ls = label_studio.client()
-    project = ls.projects.create(title="textal reliability: crash loop", label_config=CONFIG)
-    ls.ml.create(url=backend.url, project=project.id, title="textal")
-    p = Project(ls, project.id, state, None)
-    rows = read_gold(data_dir, N_TASKS)
-    ids = ls.projects.import_tasks(id=p.id, request=[{"text": r["text"]} for r in rows], return_task_ids=True).task_ids
-    gold = dict(zip(ids, (r["label"] for r in rows)))
+    p, ids, gold = connected_project(label_studio, backend.url, state, "textal reliability: crash loop",
+                                     read_gold(data_dir, N_TASKS))
+    ls = p.ls
     workers = [start_worker(state, *WORKER_ARGS)]
     wait_for(lambda: p.counts().get(p.model_version() or "", 0) == N_TASKS, 180, "the cold-start order",
              workers[-1].log)

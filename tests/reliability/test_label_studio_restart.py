@@ -7,7 +7,9 @@ import time
 
 import pytest
 from dataset_rows import read_rows
-from ls_project import CONFIG, WORKER_ARGS, Project, choice, current_prediction, unlabelled, wait_for, work_state
+from ls_project import (
+    WORKER_ARGS, choice, connected_project, current_prediction, unlabelled, wait_for, work_state,
+)
 
 from ml_backend.scoring.loaded import model_version_name
 
@@ -22,13 +24,9 @@ def test_label_studio_killed_mid_push_ends_with_one_prediction_of_the_new_versio
 ):
     state = tmp_path / "backend-data"
     backend = start_backend(tmp_path / "no-store", data_dir=state)
-    ls = label_studio.client()
-    project = ls.projects.create(title="textal reliability: LS restarted mid-push", label_config=CONFIG)
-    ls.ml.create(url=backend.url, project=project.id, title="textal")
-    p = Project(ls, project.id, state, None)
-    rows = read_rows(data_dir / "sms_spam" / "test.csv", N_TASKS)
-    ids = ls.projects.import_tasks(id=p.id, request=[{"text": r["text"]} for r in rows], return_task_ids=True).task_ids
-    gold = dict(zip(ids, (r["label"] for r in rows)))
+    p, ids, gold = connected_project(label_studio, backend.url, state, "textal reliability: LS restarted mid-push",
+                                     read_rows(data_dir / "sms_spam" / "test.csv", N_TASKS))
+    ls = p.ls
     worker = start_worker(state, *WORKER_ARGS, "--push-chunk", str(CHUNK))
     wait_for(lambda: p.counts().get(p.model_version() or "", 0) == N_TASKS, 180, "the cold-start order", worker.log)
     cold = p.model_version()
