@@ -46,7 +46,6 @@ def test_twenty_sigkills_of_backend_and_worker_lose_no_label_and_end_on_the_newe
     spam, ham = ([t for t in ids if gold[t] == label] for label in ("spam", "ham"))
     queue = [t for pair in zip(spam, ham) for t in pair]  # both classes from the start
     labelled: list[int] = []
-    kills = {"worker": 0, "backend": 0}
     for round_ in range(KILLS):
         for _ in range(rng.choice((1, 2))):
             tid = queue.pop(0)
@@ -55,13 +54,10 @@ def test_twenty_sigkills_of_backend_and_worker_lose_no_label_and_end_on_the_newe
         time.sleep(rng.uniform(0.0, 4.0))  # anywhere: reading, training, publishing, pushing, idle
         if round_ % 2 == 0:
             workers[-1].kill()
-            kills["worker"] += 1
             workers.append(start_worker(state, *WORKER_ARGS))
         else:
             backend.kill()
-            kills["backend"] += 1
             backend = start_backend(store, data_dir=state, port=port)
-    assert kills == {"worker": KILLS // 2, "backend": KILLS // 2}
 
     def caught_up() -> bool:
         records = p.records()
