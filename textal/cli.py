@@ -5,7 +5,6 @@ Exit codes: 0 ok, 2 bad input (one readable line on stderr), 1 internal error.
 
 from __future__ import annotations
 
-import csv
 import sys
 import traceback
 from pathlib import Path
@@ -110,59 +109,42 @@ def score(
     strategy: Annotated[str, typer.Option(help="Uncertainty measure: entropy, margin, least_confidence.")] = "entropy",
     text_col: TextCol = None,
 ) -> None:
-    """Score every text of POOL with a published model, most informative first."""
-    from textal.data import load_corpus
-    from textal.scoring import rank_pool
+    """Score every text of POOL with a published model, most informative first.
+
+    POOL is read a chunk at a time and the scores spill to a scratch folder under TMPDIR, so a pool
+    larger than memory scores in bounded memory.
+    """
+    from textal.ranked_pool import rank_file
     from textal.store import ModelStore
 
     if top_k < 0:
         raise TextalError("--top-k must be 0 or more")
-    corpus = load_corpus(pool, text_col, with_labels=False)
     model_store = ModelStore(store)
     chosen = version or model_store.latest()
     model = model_store.load(chosen)
-    with progress.reporting(RichReporter()):
-        ranking = rank_pool(model, corpus.texts, strategy)
-    if out_file is not None:
-        _write_ranking(out_file, corpus, model.labels_, ranking)
-    _print_ranking(corpus, ranking, top_k, chosen or "?")
-    if out_file is not None:
-        out.print(f"Wrote {len(corpus)} ranked texts to {out_file}")
+    with progress.reporting(RichReporter()), rank_file(model, pool, strategy, text_col) as ranking:
+        if out_file is not None:
+            ranking.write_csv(out_file)
+        _print_ranking(ranking, top_k, chosen or "?")
+        if out_file is not None:
+            out.print(f"Wrote {len(ranking)} ranked texts to {out_file}")
 
 
-def _label_text(label) -> str:
-    return "|".join(label) if isinstance(label, tuple) else str(label)
-
-
-def _write_ranking(path: Path, corpus, labels: list[str], ranking) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", newline="", encoding="utf-8") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(["rank", "row", "text", "predicted", ranking.strategy, *[f"p_{lab}" for lab in labels]])
-        for rank, i in enumerate(ranking.order, start=1):
-            writer.writerow(
-                [rank, corpus.rows[i], corpus.texts[i], _label_text(ranking.predicted[i]), f"{ranking.scores[i]:.6f}",
-                 *[f"{p:.6f}" for p in ranking.proba[i]]]
-            )
-
-
-def _print_ranking(corpus, ranking, top_k: int, version: str) -> None:
+def _print_ranking(ranking, top_k: int, version: str) -> None:
     from rich.table import Table
 
     if top_k == 0:
         return
-    table = Table(title=f"{min(top_k, len(corpus))} most informative texts ({ranking.strategy}, model {version})")
+    table = Table(title=f"{min(top_k, len(ranking))} most informative texts ({ranking.strategy}, model {version})")
     table.add_column("#", justify="right")
     table.add_column("row", justify="right")
     table.add_column("guess")
     table.add_column("p(guess)", justify="right")
     table.add_column(ranking.strategy, justify="right")
     table.add_column("text", overflow="fold")
-    for rank, i in enumerate(ranking.order[:top_k], start=1):
-        guess = ranking.predicted[i]
-        top_p = float(ranking.proba[i].max())
-        text = corpus.texts[i].replace("\n", " ")
-        table.add_row(str(rank), str(corpus.rows[i]), _label_text(guess), f"{top_p:.3f}", f"{ranking.scores[i]:.3f}",
+    for item in ranking.ranked(stop=top_k):
+        text = item.text.replace("\n", " ")
+        table.add_row(str(item.rank), str(item.row), item.guess, f"{float(item.proba.max()):.3f}", f"{item.score:.3f}",
                       text if len(text) <= 120 else text[:117] + "...")
     out.print(table)
 

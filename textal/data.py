@@ -9,7 +9,7 @@ import contextlib
 import hashlib
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -168,6 +168,43 @@ def load_corpus(
         groups = duplicate_groups(texts, near=dedupe == "near")
         corpus = corpus.subset(i for i, g in enumerate(groups) if g == i)
     return corpus
+
+
+def text_chunks(
+    path: str | Path, text_col: str | None = None, chunk_size: int = 8192, *, split: str | None = None,
+    fmt: str | None = None,
+) -> Iterator[tuple[list[int], list[str]]]:
+    """The texts of ``path`` as (rows, texts) chunks of at most ``chunk_size``, read as they are needed.
+
+    The same checks and limits as :func:`load_corpus`, without holding the file in memory: for pools
+    larger than memory (``textal score``). A file of no rows is a DataError once read through.
+    """
+    path = Path(path)
+    if chunk_size < 1:
+        raise DataError(f"chunk size must be 1 or more, not {chunk_size}")
+    limits = input_limits()
+    if not path.exists():
+        raise DataError(f"{path}: no such file or directory")
+    kind = fmt or guess_format(path)
+    check_input_path(path, kind, limits)
+    seen = 0
+    with contextlib.ExitStack() as stack:
+        columns, records = open_records(path, kind, split, limits, stack)
+        text_col = _choose_column(path, columns, text_col, TEXT_COLUMN_GUESSES, "text", required=True)
+        rows: list[int] = []
+        texts: list[str] = []
+        for row, record in records:
+            texts.append(_clean_text(path, row, text_col, record.get(text_col), limits.max_text_chars))
+            rows.append(row)
+            if len(texts) == chunk_size:
+                seen += len(texts)
+                yield rows, texts
+                rows, texts = [], []
+        if texts:
+            seen += len(texts)
+            yield rows, texts
+    if not seen:
+        raise DataError(f"{path}: holds no rows")
 
 
 def _choose_column(

@@ -16,12 +16,10 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 
 from textal.errors import TextalError
-from textal.models.base import Classifier
 from textal.strategies import Pool, Strategy, get_strategy
 
 # Pool fields that one batch of texts can fill without the rest of the pool.
@@ -117,25 +115,3 @@ class Scorer:
         with self._lock:
             self._bounds[key] = bounds
         return bounds
-
-
-@dataclass
-class Ranking:
-    """Pool items with the model's view of them; ``order`` lists indices most informative first."""
-
-    proba: np.ndarray  # (n, k)
-    predicted: list
-    scores: np.ndarray  # (n,) informativeness in [0, 1], higher first
-    order: np.ndarray  # (n,) indices, most informative first
-    strategy: str
-
-
-def rank_pool(model: Classifier, texts: Sequence[str], strategy: str = "entropy") -> Ranking:
-    """Predict ``texts`` and order them by ``strategy``'s informativeness, on the scale Label Studio sees."""
-    scorer = Scorer(strategy).require_per_batch()
-    texts = list(texts)
-    proba = model.predict_proba(texts)
-    embeddings = model.embed(texts) if "embeddings" in scorer.needs else None
-    scores = scorer.informativeness(proba, model.multi_label_, embeddings=embeddings, texts=texts)
-    order = np.lexsort((np.arange(len(scores)), -scores))  # stable: ties keep pool order
-    return Ranking(proba=proba, predicted=model.decode(proba), scores=scores, order=order, strategy=scorer.name)

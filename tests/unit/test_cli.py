@@ -140,3 +140,12 @@ def test_train_on_a_file_over_the_size_limit_exits_2_with_one_line(train_csv, tm
     assert code == 2
     lines = err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"textal: {train_csv}: ") and "TEXTAL_MAX_INPUT_MB" in lines[0]
+
+
+def test_score_prints_the_most_informative_texts_and_writes_every_text_ranked(train_csv, tmp_path, textal_cli):
+    assert textal_cli(["train", str(train_csv), "--model", "linear", "--store", str(tmp_path / "s")])[0] == 0
+    code, out, _ = textal_cli(["score", str(train_csv), "--store", str(tmp_path / "s"), "--top-k", "3",
+                               "--out", str(tmp_path / "ranked.csv")])
+    assert code == 0 and "3 most informative texts" in out and f"Wrote {len(ROWS)} ranked texts" in out
+    lines = (tmp_path / "ranked.csv").read_text().splitlines()
+    assert lines[0].startswith("rank,row,text,predicted,entropy.v1,p_ham,p_spam") and len(lines) == len(ROWS) + 1

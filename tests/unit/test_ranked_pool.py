@@ -1,0 +1,102 @@
+"""A pool scored chunk by chunk ranks exactly as the same pool scored at once, and cleans up after itself."""
+
+from __future__ import annotations
+
+import csv
+
+import numpy as np
+import pytest
+
+from textal.data import text_chunks
+from textal.errors import DataError
+from textal.models.linear import LinearClassifier
+from textal.ranked_pool import rank_chunks, rank_file
+from textal.scoring import Scorer
+
+TEXTS = [f"{w} message number {i}" for i, w in enumerate(["win cash", "see you", "free prize", "lunch", "call now"] * 9)]
+LABELS = ["spam" if t.split()[0] in ("win", "free", "call") else "ham" for t in TEXTS]
+
+
+@pytest.fixture(scope="module")
+def model():
+    return LinearClassifier().fit(TEXTS, LABELS)
+
+
+def chunks(texts, size):
+    for start in range(0, len(texts), size):
+        yield list(range(start + 2, start + 2 + len(texts[start:start + size]))), texts[start:start + size]
+
+
+@pytest.mark.parametrize("strategy", ["entropy", "margin", "kmeans.v1", "badge.v1"])
+def test_a_pool_ranked_in_chunks_gets_the_scores_and_order_of_one_batch(model, strategy, tmp_path):
+    scorer = Scorer(strategy)
+    proba = model.predict_proba(TEXTS)
+    whole = scorer.informativeness(proba, False, embeddings=model.embed(TEXTS), texts=TEXTS)
+    with rank_chunks(model, chunks(TEXTS, 7), strategy, tmp_path) as ranking:
+        np.testing.assert_allclose(ranking.scores, whole, atol=1e-6)
+        items = list(ranking.ranked(block=4))
+    assert [it.score for it in items] == sorted((it.score for it in items), reverse=True)
+    assert sorted(it.row for it in items) == list(range(2, 2 + len(TEXTS)))  # every row once, pointing into the file
+    for it in items:
+        i = it.row - 2
+        assert it.text == TEXTS[i] and it.guess == model.decode(proba[i:i + 1])[0]
+        np.testing.assert_allclose(it.proba, proba[i], atol=1e-6)
+
+
+def test_equal_scores_keep_the_pools_order(model, tmp_path):
+    same = ["exactly the same text"] * 10
+    with rank_chunks(model, chunks(same, 3), "entropy", tmp_path) as ranking:
+        assert [it.row for it in ranking.ranked()] == list(range(2, 12))
+
+
+def test_the_ranked_csv_holds_every_text_once_most_informative_first(model, tmp_path):
+    pool = tmp_path / "pool.csv"
+    with open(pool, "w", newline="") as fh:
+        csv.writer(fh).writerows([["text"], *[[t] for t in TEXTS]])
+    with rank_file(model, pool, "entropy", chunk_size=10, scratch=tmp_path) as ranking:
+        ranking.write_csv(tmp_path / "out" / "ranked.csv")
+    with open(tmp_path / "out" / "ranked.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [int(r["rank"]) for r in rows] == list(range(1, len(TEXTS) + 1))
+    assert sorted(r["text"] for r in rows) == sorted(TEXTS)
+    scores = [float(r["entropy.v1"]) for r in rows]
+    assert scores == sorted(scores, reverse=True)
+    assert {r["predicted"] for r in rows} <= {"ham", "spam"} and "p_spam" in rows[0]
+
+
+def test_the_scratch_folder_is_gone_after_close_and_after_a_failure(model, tmp_path):
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    with rank_chunks(model, chunks(TEXTS, 10), "entropy", scratch) as ranking:
+        assert any(scratch.iterdir())
+        assert len(ranking) == len(TEXTS)
+    assert not any(scratch.iterdir())
+
+    def failing():
+        yield from chunks(TEXTS[:10], 5)
+        raise DataError("pool.csv: row 12: column 'text' is empty")
+
+    with pytest.raises(DataError, match="row 12"):
+        rank_chunks(model, failing(), "entropy", scratch)
+    assert not any(scratch.iterdir())
+
+
+def test_text_chunks_reads_a_file_in_chunks_with_its_row_numbers(tmp_path):
+    pool = tmp_path / "pool.csv"
+    pool.write_text("id,text\n" + "".join(f"{i},text {i}\n" for i in range(25)))
+    got = list(text_chunks(pool, chunk_size=10))
+    assert [len(texts) for _, texts in got] == [10, 10, 5]
+    assert got[0][0][:2] == [2, 3] and got[2][1][-1] == "text 24"
+
+
+def test_text_chunks_refuses_an_empty_file_and_a_bad_row_naming_it(tmp_path):
+    empty = tmp_path / "empty.csv"
+    empty.write_text("text\n")
+    with pytest.raises(DataError, match="holds no rows"):
+        list(text_chunks(empty))
+    bad = tmp_path / "bad.csv"
+    bad.write_text('text\nfine\n""\n')
+    with pytest.raises(DataError, match="row 3"):
+        list(text_chunks(bad))
+    with pytest.raises(DataError, match="chunk size"):
+        list(text_chunks(bad, chunk_size=0))
