@@ -29,11 +29,12 @@ from pathlib import Path
 import httpx
 import pytest
 
+from ml_backend.labelstudio.server_env import label_studio_environment
+
 VENV_BIN = Path(sys.executable).parent
 LS_START_TIMEOUT_S = float(os.environ.get("TEXTAL_LS_START_TIMEOUT", "300"))
 BACKEND_START_TIMEOUT_S = 120.0
 # Environment Label Studio reads that would change how it starts; removed from the child's environment.
-_LS_UNSET = ("HOST", "PORT", "USERNAME", "PASSWORD", "DEBUG", "LABEL_STUDIO_API_KEY", "LABEL_STUDIO_URL", "DJANGO_DB")
 
 
 def free_port() -> int:
@@ -110,22 +111,7 @@ class LabelStudioServer:
 
 
 def _ls_environment(data_dir: Path, token: str, email: str = "admin@textal.test", password: str | None = None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in _LS_UNSET}
-    env.update(
-        LABEL_STUDIO_BASE_DATA_DIR=str(data_dir),
-        LABEL_STUDIO_USERNAME=email,
-        LABEL_STUDIO_PASSWORD=password or secrets.token_urlsafe(16),
-        LABEL_STUDIO_USER_TOKEN=token,
-        LABEL_STUDIO_ENABLE_LEGACY_API_TOKEN="true",
-        ML_BLOCK_LOCAL_IP="false",  # else 403 for backends and webhooks on 127.0.0.1
-        SSRF_PROTECTION_ENABLED="false",
-        LATEST_VERSION_CHECK="false",
-        COLLECT_ANALYTICS="false",
-        SENTRY_DSN="",
-        FRONTEND_SENTRY_DSN="",
-        PYTHONUNBUFFERED="1",
-    )
-    return env
+    return label_studio_environment(os.environ, data_dir, email, password or secrets.token_urlsafe(16), token)
 
 
 def _wait_for_label_studio(proc: subprocess.Popen, port: int, token: str, log_path: Path) -> str:

@@ -21,6 +21,7 @@ from pathlib import Path
 import httpx
 
 from ml_backend.config import LABEL_STUDIO_KEY_ENV, LABEL_STUDIO_URL_ENV
+from ml_backend.labelstudio.server_env import UNSET, label_studio_environment
 from ml_backend.stack.processes import Child, free_port_from, start, stop_group, wait_until
 from textal.errors import TextalError
 from textal.fsutil import pid_alive
@@ -31,7 +32,6 @@ BACKEND_PORT = 9090
 LS_START_S = 300.0  # the first start migrates Label Studio's database (a minute or two)
 BACKEND_START_S = 120.0
 # Environment Label Studio would read as its own settings: kept from the children.
-_LS_UNSET = ("HOST", "PORT", "USERNAME", "PASSWORD", "DEBUG", "DJANGO_DB", LABEL_STUDIO_KEY_ENV, LABEL_STUDIO_URL_ENV)
 
 
 @dataclass(frozen=True)
@@ -137,17 +137,13 @@ class Stack:
         self.ls_url = f"http://127.0.0.1:{ls_port}"
         self.backend_url = f"http://127.0.0.1:{backend_port}"
         bin_dir = Path(sys.executable).parent
-        base = {k: v for k, v in os.environ.items() if k not in _LS_UNSET}
+        base = {k: v for k, v in os.environ.items() if k not in UNSET}
         base.update(PYTHONUNBUFFERED="1", HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", TOKENIZERS_PARALLELISM="false")
 
         first = not (home.label_studio / "label_studio.sqlite3").exists()
         self.say(f"Starting Label Studio on {self.ls_url}"
                  + (" (the first start sets up its database: a minute or two)..." if first else "..."))
-        ls_env = {**base, "LABEL_STUDIO_BASE_DATA_DIR": str(home.label_studio), "LABEL_STUDIO_USERNAME": ADMIN_EMAIL,
-                  "LABEL_STUDIO_PASSWORD": password, "LABEL_STUDIO_USER_TOKEN": self.api_key,
-                  "LABEL_STUDIO_ENABLE_LEGACY_API_TOKEN": "true", "ML_BLOCK_LOCAL_IP": "false",
-                  "SSRF_PROTECTION_ENABLED": "false", "LATEST_VERSION_CHECK": "false", "COLLECT_ANALYTICS": "false",
-                  "SENTRY_DSN": "", "FRONTEND_SENTRY_DSN": ""}
+        ls_env = label_studio_environment(base, home.label_studio, ADMIN_EMAIL, password, self.api_key)
         ls = start("Label Studio", [str(bin_dir / "label-studio"), "start", "--no-browser", "--internal-host", "127.0.0.1",
                                     "--port", str(ls_port), "--host", self.ls_url],
                    home.logs / "label-studio.log", ls_env, home.root, not self.detached)

@@ -23,9 +23,13 @@ is placed again.
 
 from __future__ import annotations
 
+import logging
+import time
+
 import numpy as np
 
 from ml_backend.labelstudio.predictions import COLD_START_VERSION, Row, predictions
+from ml_backend.labelstudio.server_env import BATCHED_PREDICTION_IMPORT
 from ml_backend.scoring.ls_score import ScoreScale
 from ml_backend.scoring.scale_file import ScaleFile
 from ml_backend.state.pool import PoolTask
@@ -33,6 +37,10 @@ from ml_backend.worker.current import Current, current_model
 from ml_backend.worker.project import Project
 from ml_backend.worker.rows import score_rows
 from ml_backend.worker.timing import Timer
+
+log = logging.getLogger("ml_backend.worker")
+SLOW_IMPORT_S = 5.0  # an import of one chunk slower than this: Label Studio is recounting the whole project
+_slow_import_told = False
 
 def refresh(project: Project, timer: Timer) -> int:
     """Make Label Studio order by the current version: a new version's head and the switch, or a stale band placed
@@ -121,8 +129,22 @@ def push(project: Project, rows: list[Row], mv: str, timer: Timer, band: list[in
         for start in range(0, len(items), chunk):
             part = items[start : start + chunk]
             project.studio.delete_task_predictions(project.id, [item["task"] for item in part])
+            started = time.monotonic()
             project.studio.import_predictions(project.id, part, chunk=chunk)
+            _tell_if_slow(project.id, len(part), time.monotonic() - started)
         project.mirror.set_scored([r.task_id for r in rows], mv)
         if band is not None:
             project.save(band=list(band), band_max_id=project.mirror.max_id())
     return len(items)
+
+
+def _tell_if_slow(project_id: int, count: int, seconds: float) -> None:
+    """Say once per process how to make Label Studio's prediction import cost what it imports, not the project."""
+    global _slow_import_told
+    if seconds < SLOW_IMPORT_S or _slow_import_told:
+        return
+    _slow_import_told = True
+    flag = next(iter(BATCHED_PREDICTION_IMPORT))
+    log.warning("project %s: Label Studio took %.1f s to import %d predictions; its default import recounts every task "
+                "of the project. Start Label Studio with %s=true in its environment (README, 'Big projects')",
+                project_id, seconds, count, flag)

@@ -149,3 +149,9 @@ def test_score_prints_the_most_informative_texts_and_writes_every_text_ranked(tr
     assert code == 0 and "3 most informative texts" in out and f"Wrote {len(ROWS)} ranked texts" in out
     lines = (tmp_path / "ranked.csv").read_text().splitlines()
     assert lines[0].startswith("rank,row,text,predicted,entropy.v1,p_ham,p_spam") and len(lines) == len(ROWS) + 1
+
+
+def test_score_int8_on_a_model_without_a_transformer_exits_2(train_csv, tmp_path, textal_cli):
+    assert textal_cli(["train", str(train_csv), "--model", "linear", "--store", str(tmp_path / "s")])[0] == 0
+    code, _, err = textal_cli(["score", str(train_csv), "--store", str(tmp_path / "s"), "--int8"])
+    assert code == 2 and err.strip() == "textal: --int8 applies to transformer models; version v0001 is a linear model"

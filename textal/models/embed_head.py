@@ -32,7 +32,8 @@ class EmbedHeadClassifier(LabelMixin, BaseEstimator):
 
     A saved model is self-contained: a local encoder folder (a fine-tuned encoder) is copied into
     it, the default encoder and hub ids are kept by name with their fingerprint, and ``cache_dir``
-    (a machine-local folder) is not kept at all. Loading checks the encoder is unchanged.
+    (a machine-local folder) is not kept at all. Loading checks the encoder is unchanged. ``int8``
+    embeds with a dynamically quantised encoder on the CPU (``textal.models.int8``).
     """
 
     kind = "embed-head"
@@ -49,6 +50,7 @@ class EmbedHeadClassifier(LabelMixin, BaseEstimator):
         class_weight: str | None = None,
         random_state: int = 0,
         device: str | None = None,
+        int8: bool = False,
     ) -> None:
         self.classes = classes
         self.multi_label = multi_label
@@ -60,9 +62,10 @@ class EmbedHeadClassifier(LabelMixin, BaseEstimator):
         self.class_weight = class_weight
         self.random_state = random_state
         self.device = device
+        self.int8 = int8
 
     def _encoder_settings(self) -> tuple[Any, ...]:
-        return (self.model, self.max_length, self.batch_size, self.cache_dir, self.device)
+        return (self.model, self.max_length, self.batch_size, self.cache_dir, self.device, self.int8)
 
     @property
     def encoder(self) -> Encoder:

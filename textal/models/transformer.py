@@ -19,6 +19,7 @@ from sklearn.base import BaseEstimator
 from textal import progress
 from textal.errors import ModelError
 from textal.models.base import LabelMixin, Labels, params_from_saved, read_meta, saved_params, softmax
+from textal.models.int8 import int8_applies, quantized_copy
 from textal.models.hf import (
     batched_inference,
     collate,
@@ -77,7 +78,8 @@ class TransformerClassifier(LabelMixin, BaseEstimator):
     fewer than ``min_steps`` optimizer steps (a small labelled set still gets enough updates).
     ``patience`` is how many epochs without a lower validation loss end training (None: run them
     all); the best epoch's weights are kept either way.
-    ``device`` None lets accelerate choose (a GPU when there is one); ``"cpu"`` forces the CPU.
+    ``device`` None lets accelerate choose (a GPU when there is one); ``"cpu"`` forces the CPU. ``int8``
+    predicts with a dynamically quantised copy on the CPU (``textal.models.int8``); training is unchanged.
     """
 
     kind = "transformer"
@@ -99,6 +101,7 @@ class TransformerClassifier(LabelMixin, BaseEstimator):
         patience: int | None = 1,
         seed: int = 0,
         device: str | None = None,
+        int8: bool = False,
     ) -> None:
         self.classes = classes
         self.multi_label = multi_label
@@ -115,6 +118,7 @@ class TransformerClassifier(LabelMixin, BaseEstimator):
         self.patience = patience
         self.seed = seed
         self.device = device
+        self.int8 = int8
 
     # ------------------------------------------------------------------ training
 
@@ -250,6 +254,15 @@ class TransformerClassifier(LabelMixin, BaseEstimator):
     def _device(self) -> torch.device:
         return next(self.model_.parameters()).device
 
+    def _inference_net(self) -> torch.nn.Module:
+        """The network predictions run on: an int8 copy when ``int8`` is set and it runs on the CPU."""
+        if not int8_applies(self.int8, self._device()):
+            return self.model_
+        cached = self.__dict__.get("_int8_net")
+        if cached is None or cached[0] is not self.model_:
+            cached = self.__dict__["_int8_net"] = (self.model_, quantized_copy(self.model_))
+        return cached[1]
+
     def _run(self, texts: Sequence[str], forward, description: str) -> np.ndarray:
         return batched_inference(
             self.tokenizer_,
@@ -274,7 +287,8 @@ class TransformerClassifier(LabelMixin, BaseEstimator):
         if not texts:
             return np.zeros((0, len(self.labels_)))
         self.model_.eval()
-        logits = self._run(texts, lambda batch: self.model_(**batch).logits, f"Predicting {len(texts)} texts")
+        net = self._inference_net()
+        logits = self._run(texts, lambda batch: net(**batch).logits, f"Predicting {len(texts)} texts")
         return self._to_proba(logits)
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
@@ -284,7 +298,7 @@ class TransformerClassifier(LabelMixin, BaseEstimator):
         if not texts:
             return np.zeros((0, self.model_.config.hidden_size), dtype=np.float32)
         self.model_.eval()
-        base = self.model_.base_model
+        base = self._inference_net().base_model
 
         def forward(batch: dict[str, torch.Tensor]) -> torch.Tensor:
             return mean_pool(base(**batch).last_hidden_state, batch["attention_mask"])

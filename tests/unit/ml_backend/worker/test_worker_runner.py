@@ -267,3 +267,17 @@ def test_a_project_labelled_in_full_trains_and_publishes_without_a_model_version
     outcome = harness.retrain("TASKS_CREATED")
     assert outcome["status"] != "error" and harness.project().store.latest() == "v0001"
     assert harness.retrain()["status"] != "error"  # and the next refresh does not try again
+
+
+def test_a_slow_prediction_import_is_told_once_with_the_label_studio_setting_that_fixes_it(harness, pool, monkeypatch,
+                                                                                           caplog):
+    from ml_backend.worker import publisher
+
+    monkeypatch.setattr(publisher, "SLOW_IMPORT_S", 0.0)  # every import counts as slow
+    monkeypatch.setattr(publisher, "_slow_import_told", False)
+    with caplog.at_level("WARNING", logger="ml_backend.worker"):
+        harness.retrain("TASKS_CREATED")
+        harness.retrain("TASKS_CREATED")
+    told = [r.getMessage() for r in caplog.records if "recounts every task" in r.getMessage()]
+    assert len(told) == 1
+    assert "fflag_fix_back_4620_memory_efficient_predictions_import_08012025_short=true" in told[0]
