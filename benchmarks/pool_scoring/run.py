@@ -17,7 +17,6 @@ import argparse
 import csv
 import os
 import platform
-import resource
 import subprocess
 import sys
 import tempfile
@@ -50,6 +49,19 @@ def write_pool(path: Path, n: int) -> None:
             copy += 1
 
 
+def memory_mb(pid: int) -> dict[str, float]:
+    """Peak resident memory so far (VmHWM), and resident memory now: private (RssAnon) and mapped files (RssFile)."""
+    out = {}
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            key = line.split(":")[0]
+            if key in ("VmHWM", "RssAnon", "RssFile"):
+                out[key] = int(line.split()[1]) / 1024
+    except OSError:  # it has just ended
+        pass
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--texts", type=int, default=1_000_000)
@@ -66,13 +78,18 @@ def main() -> None:
                         "--store", str(work / "store")], env=env, check=True, capture_output=True)
         load_before = os.getloadavg()[0]
         started = time.perf_counter()
-        done = subprocess.run([str(BIN / "textal"), "score", str(pool), "--store", str(work / "store"), "--strategy",
-                               args.strategy, "--top-k", "5", "--out", str(work / "ranked.csv")],
-                              env={**env, "TMPDIR": str(work)}, capture_output=True, text=True)
+        with open(work / "score.err", "w") as err:
+            proc = subprocess.Popen([str(BIN / "textal"), "score", str(pool), "--store", str(work / "store"), "--strategy",
+                                     args.strategy, "--top-k", "5", "--out", str(work / "ranked.csv")],
+                                    env={**env, "TMPDIR": str(work)}, stdout=subprocess.DEVNULL, stderr=err)
+            peaks = {"VmHWM": 0.0, "RssAnon": 0.0, "RssFile": 0.0}
+            while proc.poll() is None:
+                for key, mb in memory_mb(proc.pid).items():
+                    peaks[key] = max(peaks[key], mb)
+                time.sleep(0.2)
         seconds = time.perf_counter() - started
-        peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # the largest child: the scorer
-        if done.returncode != 0:
-            sys.exit(f"textal score failed ({done.returncode}): {done.stderr.strip()[-2000:]}")
+        if proc.returncode != 0:
+            sys.exit(f"textal score failed ({proc.returncode}): {(work / 'score.err').read_text().strip()[-2000:]}")
         pool_mb = pool.stat().st_size / 2**20
         ranked_mb = (work / "ranked.csv").stat().st_size / 2**20
         with open(work / "ranked.csv", newline="") as fh:
@@ -90,8 +107,11 @@ def main() -> None:
     print(f"- load average (1 min) before / after: {load_before:.1f} / {os.getloadavg()[0]:.1f}")
     print(f"- pool: {pool_mb:.0f} MB of CSV; its probabilities{' and embeddings' if args.model == 'embed-head' else ''}"
           f" as float32: {held:.0f} MB more")
-    print(f"- wall time {seconds:.0f} s ({args.texts / seconds:,.0f} texts/s), peak RSS of `textal score` "
-          f"{peak_mb:.0f} MB; ranked CSV {ranked_mb:.0f} MB, {ranked_rows:,} rows")
+    print(f"- wall time {seconds:.0f} s ({args.texts / seconds:,.0f} texts/s); `textal score`'s peak RSS (VmHWM) "
+          f"{peaks['VmHWM']:.0f} MB; sampled every 0.2 s, at most {peaks['RssAnon']:.0f} MB of it private memory "
+          f"(RssAnon) and at most {peaks['RssFile']:.0f} MB pages of mapped files (RssFile: code, weights, the scratch "
+          f"Arrow file; clean pages the kernel can drop)")
+    print(f"- ranked CSV: {ranked_mb:.0f} MB, {ranked_rows:,} rows")
 
 
 if __name__ == "__main__":
