@@ -8,8 +8,10 @@ malformed URL, the project itself answering 404 (deleted), a 401/403 with no oth
 Messages name the URL and the operation, never the API token.
 
 Label Studio facts this relies on (../shared/LABEL_STUDIO.md): ``tasks.list(only_annotated=True)``
-is ignored, so labelled tasks are selected with a Data Manager filter on ``total_annotations``
-(cancelled annotations do not count); ``projects.import_predictions`` is the bulk route for
+is ignored, so labelled tasks are selected with a Data Manager filter; it is the ``annotators``
+filter, a join on the annotations themselves, because a task's ``total_annotations`` counter can be
+left stale at 0 when a prediction import recounts it while an annotation is saved;
+``projects.import_predictions`` is the bulk route for
 predictions (one ``predictions.create`` costs ~0.2 s); the project's ``model_version`` decides which
 predictions order the label stream; ``DELETE /api/projects/<id>/model-versions/`` removes a
 version's predictions (the SDK has no method for it).
@@ -90,13 +92,14 @@ class ProjectInfo:
         return [self.task_number, self.tasks_with_annotations, self.total_annotations, self.skipped_annotations]
 
 
-def filter_query(items: Sequence[dict[str, Any]], ordering: Sequence[str] = ("tasks:id",), conjunction: str = "and") -> str:
-    """A Data Manager query: all ``items`` must hold (or any, with ``conjunction="or"``); tasks in ``ordering``."""
-    return json.dumps({"filters": {"conjunction": conjunction, "items": list(items)}, "ordering": list(ordering)})
+def filter_query(items: Sequence[dict[str, Any]], ordering: Sequence[str] = ("tasks:id",)) -> str:
+    """A Data Manager query: all ``items`` must hold; tasks in ``ordering``."""
+    return json.dumps({"filters": {"conjunction": "and", "items": list(items)}, "ordering": list(ordering)})
 
 
-LABELLED = {"filter": "filter:tasks:total_annotations", "operator": "greater", "type": "Number", "value": 0}
-SKIPPED = {"filter": "filter:tasks:cancelled_annotations", "operator": "greater", "type": "Number", "value": 0}
+# Tasks holding an annotation (a skip included), or none: read through the annotations, never a counter.
+ANNOTATED = {"filter": "filter:tasks:annotators", "operator": "empty", "type": "List", "value": False}
+NOT_ANNOTATED = {**ANNOTATED, "value": True}
 
 
 def after_id(task_id: int) -> dict[str, Any]:
@@ -265,14 +268,13 @@ class Studio:
         include: str | None = "id,data",
         annotations: bool = False,
         page_size: int = PAGE_SIZE,
-        conjunction: str = "and",
     ) -> Iterator[dict[str, Any]]:
         """Tasks as ``{"id", "data"[, "updated_at", "annotations"]}`` dicts, page by page, in id order.
 
         Paged by hand and stopped at the last page: the SDK's pager asks for one page more, which Label
         Studio answers with a 404 it logs as an error with a traceback."""
         params: dict[str, Any] = {"project": project_id, "page_size": page_size,
-                                  "query": filter_query(items, conjunction=conjunction)}
+                                  "query": filter_query(items)}
         if annotations:
             params["fields"] = "all"
         elif include:
@@ -295,7 +297,8 @@ class Studio:
 
     def labelled_tasks(self, project_id: int) -> list[dict[str, Any]]:
         """Every task with an annotation (a cancelled one counts: skips are read too), with its annotations."""
-        return list(self.iter_tasks(project_id, items=[LABELLED, SKIPPED], annotations=True, conjunction="or"))
+        tasks = self.iter_tasks(project_id, items=[ANNOTATED], annotations=True)
+        return list({t["id"]: t for t in tasks}.values())  # the join lists a task once per annotation
 
     def tasks_updated_since(self, project_id: int, stamp: str) -> list[dict[str, Any]]:
         """Every task updated after ``stamp`` (annotated or not any more), with its annotations."""

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from ml_backend.labelstudio.client import UNCERTAINTY_SAMPLING, Studio
+from ml_backend.labelstudio.client import NOT_ANNOTATED, UNCERTAINTY_SAMPLING, Studio
 from ml_backend.labelstudio.tasks import EVAL_KEY
 
 log = logging.getLogger("ml_backend.labelstudio")
@@ -42,9 +42,7 @@ def view_definitions() -> dict[str, dict[str, Any]]:
             "hiddenColumns": {"explore": HIDDEN_COLUMNS, "labeling": HIDDEN_COLUMNS},
             "filters": {
                 "conjunction": "and",
-                "items": [
-                    {"filter": "filter:tasks:total_annotations", "operator": "equal", "type": "Number", "value": 0},
-                ],
+                "items": [NOT_ANNOTATED],
             },
         },
         EVAL_VIEW: {

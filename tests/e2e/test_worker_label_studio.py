@@ -114,6 +114,9 @@ def test_the_worker_keeps_label_studio_ordered_by_the_freshest_good_model(
     sure = [g[0]["score"] for g in guesses if g]
     assert sure and all(0.6 <= s <= 1.0 for s in sure)  # the model's confidence in each guess it pre-fills
 
+    if queue == "redis":
+        return  # what follows (deletions, promotion, reconciliation) is the same whichever queue carried the jobs
+
     # a deleted annotation is dropped from training
     ls.annotations.delete(id=annotations.pop(train[-1]))
     wait_for(lambda: p.settled(lambda: p.records()[-1]["train_size"] == 19), 60, "a version without the deleted label", logs)

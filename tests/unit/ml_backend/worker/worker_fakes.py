@@ -122,12 +122,12 @@ class FakeStudio:
             model_version=self.model_version, sampling=self.sampling,
         )
 
-    def iter_tasks(self, project_id, *, items=(), include="id,data", annotations=False, page_size=1000, conjunction="and"):
+    def iter_tasks(self, project_id, *, items=(), include="id,data", annotations=False, page_size=1000):
         self.calls.append("iter_tasks")
         for tid in sorted(self.tasks):
             task = self.tasks[tid]
             checks = [self._holds(item, tid, task) for item in items]
-            if checks and not (all(checks) if conjunction == "and" else any(checks)):
+            if not all(checks):
                 continue
             out = {"id": tid, "data": dict(task["data"]), "updated_at": task["updated_at"]}
             if annotations:
@@ -141,17 +141,15 @@ class FakeStudio:
             return tid > value
         if name == "filter:tasks:updated_at":
             return task["updated_at"] > datetime.fromisoformat(value.replace("Z", "+00:00"))
-        if name == "filter:tasks:total_annotations":
-            return sum(not a["was_cancelled"] for a in task["annotations"]) > value
-        if name == "filter:tasks:cancelled_annotations":
-            return sum(bool(a["was_cancelled"]) for a in task["annotations"]) > value
+        if name == "filter:tasks:annotators" and item["operator"] == "empty":
+            return not task["annotations"] if value else bool(task["annotations"])
         raise AssertionError(f"the fake does not know filter {name}")
 
     def labelled_tasks(self, project_id):
-        from ml_backend.labelstudio.client import LABELLED, SKIPPED
+        from ml_backend.labelstudio.client import ANNOTATED
 
         self.calls.append("labelled_tasks")
-        return list(self.iter_tasks(project_id, items=[LABELLED, SKIPPED], annotations=True, conjunction="or"))
+        return list(self.iter_tasks(project_id, items=[ANNOTATED], annotations=True))
 
     def tasks_updated_since(self, project_id, stamp):
         from ml_backend.labelstudio.client import updated_since
