@@ -93,6 +93,16 @@ def duplicate_groups(texts: Sequence[str], near: bool = True) -> list[int]:
     return out
 
 
+def checked_input(path: Path, fmt: str | None) -> tuple[str, InputLimits]:
+    """The input's format and the limits it is read under, once the path is known to be a readable file within them."""
+    limits = input_limits()
+    if not path.exists():
+        raise DataError(f"{path}: no such file or directory")
+    kind = fmt or guess_format(path)
+    check_input_path(path, kind, limits)
+    return kind, limits
+
+
 def load_corpus(
     path: str | Path,
     text_col: str | None = None,
@@ -121,11 +131,7 @@ def load_corpus(
     path = Path(path)
     if dedupe not in ("none", "exact", "near"):
         raise DataError(f"dedupe must be 'none', 'exact' or 'near', not {dedupe!r}")
-    limits = input_limits()
-    if not path.exists():
-        raise DataError(f"{path}: no such file or directory")
-    kind = fmt or guess_format(path)
-    check_input_path(path, kind, limits)
+    kind, limits = checked_input(path, fmt)
 
     texts: list[str] = []
     labels: list[Label] = []
@@ -182,11 +188,7 @@ def text_chunks(
     path = Path(path)
     if chunk_size < 1:
         raise DataError(f"chunk size must be 1 or more, not {chunk_size}")
-    limits = input_limits()
-    if not path.exists():
-        raise DataError(f"{path}: no such file or directory")
-    kind = fmt or guess_format(path)
-    check_input_path(path, kind, limits)
+    kind, limits = checked_input(path, fmt)
     seen = 0
     with contextlib.ExitStack() as stack:
         columns, records = open_records(path, kind, split, limits, stack)
