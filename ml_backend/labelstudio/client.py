@@ -298,7 +298,7 @@ class Studio:
     def labelled_tasks(self, project_id: int) -> list[dict[str, Any]]:
         """Every task with an annotation (a cancelled one counts: skips are read too), with its annotations."""
         tasks = self.iter_tasks(project_id, items=[ANNOTATED], annotations=True)
-        return list({t["id"]: t for t in tasks}.values())  # the join lists a task once per annotation
+        return list({t["id"]: t for t in tasks}.values())  # once each, whatever the join does with several
 
     def tasks_updated_since(self, project_id: int, stamp: str) -> list[dict[str, Any]]:
         """Every task updated after ``stamp`` (annotated or not any more), with its annotations."""

@@ -22,7 +22,7 @@ pytestmark = pytest.mark.slow
 TEXTAL = str(Path(sys.executable).parent / "textal")
 CONFIG = ('<View><Text name="text" value="$text"/><Choices name="label" toName="text" choice="single">'
           '<Choice value="ham"/><Choice value="spam"/></Choices></View>')
-# more threads than the shared pool's 40, each with a request of more than a second of work: saturated, yet drained fast
+# more requests than the shared pool's 40 threads, kept coming: saturated while measured; small, so drained in seconds
 CONCURRENT, TASKS_EACH, MEASURE_S = 48, 40, 20.0
 
 
