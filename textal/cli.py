@@ -110,17 +110,24 @@ def score(
     text_col: TextCol = None,
     int8: Annotated[bool, typer.Option("--int8", help="Run a transformer with int8 weights on the CPU (faster; "
                                        "agreement with float32 in benchmarks/predict_throughput).")] = False,
+    chunk_size: Annotated[Optional[int], typer.Option("--chunk-size", help="Texts read and scored at a time (some "
+                                                      "thousands by default); memory grows with it.")] = None,
 ) -> None:
     """Score every text of POOL with a published model, most informative first.
 
     POOL is read a chunk at a time and the scores spill to a scratch folder under TMPDIR, so a pool
-    larger than memory scores in bounded memory.
+    larger than memory scores in bounded memory. Under `accelerate launch` the chunks are shared
+    among its processes (or GPUs) and the main process writes the result.
     """
-    from textal.ranked_pool import rank_file
+    from textal.parallel_scoring import is_main_process, launched_processes, rank_file_in_processes
+    from textal.ranked_pool import DEFAULT_CHUNK, rank_file
     from textal.store import ModelStore
 
     if top_k < 0:
         raise TextalError("--top-k must be 0 or more")
+    if chunk_size is not None and chunk_size < 1:
+        raise TextalError("--chunk-size must be 1 or more")
+    chunk_size = chunk_size or DEFAULT_CHUNK
     model_store = ModelStore(store)
     chosen = version or model_store.latest()
     model = model_store.load(chosen)
@@ -128,7 +135,17 @@ def score(
         if "int8" not in model.get_params():
             raise TextalError(f"--int8 applies to transformer models; version {chosen} is a {model.kind} model")
         model.set_params(int8=True)
-    with progress.reporting(RichReporter()), rank_file(model, pool, strategy, text_col) as ranking:
+    processes = launched_processes()
+    if processes > 1:
+        with progress.reporting(RichReporter() if is_main_process() else progress.QUIET):
+            ranked = rank_file_in_processes(model, pool, strategy, text_col, chunk_size)
+        if ranked is None:  # not the main process: it writes the result
+            return
+        out.print(f"Scored by {processes} processes")
+    else:
+        with progress.reporting(RichReporter()):
+            ranked = rank_file(model, pool, strategy, text_col, chunk_size)
+    with ranked as ranking:
         if out_file is not None:
             ranking.write_csv(out_file)
         _print_ranking(ranking, top_k, chosen or "?")

@@ -176,8 +176,12 @@ def load_corpus(
     return corpus
 
 
+# Texts a streaming reader hands on at a time (`textal score`): memory is bounded by this many.
+DEFAULT_CHUNK = 8192
+
+
 def text_chunks(
-    path: str | Path, text_col: str | None = None, chunk_size: int = 8192, *, split: str | None = None,
+    path: str | Path, text_col: str | None = None, chunk_size: int = DEFAULT_CHUNK, *, split: str | None = None,
     fmt: str | None = None,
 ) -> Iterator[tuple[list[int], list[str]]]:
     """The texts of ``path`` as (rows, texts) chunks of at most ``chunk_size``, read as they are needed.

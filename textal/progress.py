@@ -31,6 +31,18 @@ class _Silent:
         pass
 
 
+class _Quiet:
+    """A reporter that shows nothing, to silence the tasks inside a ``reporting`` block."""
+
+    def start(self, description: str, total: int | None) -> Bar:
+        return _Silent()
+
+    def finish(self, bar: Bar) -> None:
+        pass
+
+
+QUIET: Reporter = _Quiet()
+
 _reporter: contextvars.ContextVar[Reporter | None] = contextvars.ContextVar("textal_reporter", default=None)
 
 

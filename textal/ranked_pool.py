@@ -21,12 +21,13 @@ import pyarrow as pa
 import pyarrow.ipc as ipc
 
 from textal import progress
-from textal.data import text_chunks
+from textal.data import DEFAULT_CHUNK, text_chunks
+from textal.errors import TextalError
 from textal.models.base import Classifier
 from textal.scoring import Scorer
 
-DEFAULT_CHUNK = 8192
 _TABLE = "pool.arrow"
+_SCORES = "scores.npy"
 
 
 def label_text(label: str | tuple[str, ...]) -> str:
@@ -121,6 +122,37 @@ def rank_file(
     return rank_chunks(model, text_chunks(path, text_col, chunk_size), strategy, scratch)
 
 
+def score_shard(
+    model: Classifier, chunks: Iterable[tuple[list[int], list[str]]], strategy: str, folder: Path
+) -> None:
+    """Score ``chunks`` into ``folder`` (its table and per-item scores) for :func:`merge_shards` to rank with
+    other shards: one process's part of a pool scored by several. The strategy must score each text alone."""
+    scorer = Scorer(strategy).require_per_batch()
+    if not scorer.per_item:
+        raise TextalError(f"strategy {scorer.name!r} compares texts across the pool; score it in one process")
+    folder.mkdir(parents=True, exist_ok=True)
+    np.save(folder / _SCORES, _score_into(folder, model, chunks, scorer))
+
+
+def merge_shards(folder: Path, shards: list[Path], labels: list[str], strategy: str) -> RankedPool:
+    """The shards' texts, back in pool order, as one pool ranked in ``folder``; the shard folders are deleted."""
+    sources = [pa.memory_map(str(shard / _TABLE)) for shard in shards]
+    try:
+        table = pa.concat_tables([ipc.open_file(source).read_all() for source in sources])
+        scores = np.concatenate([np.load(shard / _SCORES) for shard in shards])
+        by_row = np.argsort(table.column("row").to_numpy(), kind="stable")
+        with ipc.new_file(str(folder / _TABLE), table.schema) as writer:
+            for start in range(0, len(by_row), DEFAULT_CHUNK):
+                writer.write_table(table.take(pa.array(by_row[start : start + DEFAULT_CHUNK])))
+        table = None
+    finally:
+        for source in sources:
+            source.close()
+    for shard in shards:
+        shutil.rmtree(shard, ignore_errors=True)
+    return RankedPool(folder, scores[by_row], labels, Scorer(strategy).name)
+
+
 def _score_into(folder: Path, model: Classifier, chunks: Iterable[tuple[list[int], list[str]]], scorer: Scorer) -> np.ndarray:
     k = len(model.labels_)
     schema = pa.schema([("row", pa.int64()), ("text", pa.large_string()), ("guess", pa.string()),
@@ -133,7 +165,7 @@ def _score_into(folder: Path, model: Classifier, chunks: Iterable[tuple[list[int
     with progress.task("Scoring texts") as bar, ipc.new_file(str(folder / _TABLE), schema) as writer, \
             open(embeddings, "wb") as emb_out, open(proba_file, "wb") as proba_out:
         for rows, texts in chunks:
-            with progress.reporting(_QUIET):  # one bar for the whole pool, not one per chunk
+            with progress.reporting(progress.QUIET):  # one bar for the whole pool, not one per chunk
                 proba = np.asarray(model.predict_proba(texts), dtype=np.float32)
                 if per_item:
                     scores.append(scorer.informativeness(proba, model.multi_label_))
@@ -159,17 +191,3 @@ def _score_into(folder: Path, model: Classifier, chunks: Iterable[tuple[list[int
         with pa.memory_map(str(folder / _TABLE)) as source:
             texts_all = ipc.open_file(source).read_all().column("text").to_pylist()
     return scorer.informativeness(proba_all, model.multi_label_, embeddings=vectors_all, texts=texts_all)
-
-
-class _Quiet:
-    def start(self, description: str, total: int | None) -> progress.Bar:
-        return self
-
-    def advance(self, n: int = 1) -> None:
-        pass
-
-    def finish(self, bar: progress.Bar) -> None:
-        pass
-
-
-_QUIET = _Quiet()

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from textal.data import text_chunks
-from textal.errors import DataError
+from textal.errors import DataError, TextalError
 from textal.models.linear import LinearClassifier
-from textal.ranked_pool import rank_chunks, rank_file
+from textal.ranked_pool import merge_shards, rank_chunks, rank_file, score_shard
 from textal.scoring import Scorer
 
 TEXTS = [f"{w} message number {i}" for i, w in enumerate(["win cash", "see you", "free prize", "lunch", "call now"] * 9)]
@@ -100,3 +100,21 @@ def test_text_chunks_refuses_an_empty_file_and_a_bad_row_naming_it(tmp_path):
         list(text_chunks(bad))
     with pytest.raises(DataError, match="chunk size"):
         list(text_chunks(bad, chunk_size=0))
+
+
+def test_shards_of_every_other_chunk_merge_into_the_ranking_of_one_process(model, tmp_path):
+    parts = list(chunks(TEXTS, 4))
+    shards = [tmp_path / "all" / "shard-0", tmp_path / "all" / "shard-1"]
+    for i, shard in enumerate(shards):
+        score_shard(model, parts[i::2], "margin", shard)
+    with rank_chunks(model, iter(parts), "margin", tmp_path) as one, \
+            merge_shards(tmp_path / "all", shards, list(model.labels_), "margin") as merged:
+        np.testing.assert_array_equal(merged.scores, one.scores)
+        assert [(it.row, it.text, it.guess) for it in merged.ranked()] == [(it.row, it.text, it.guess) for it in one.ranked()]
+        assert merged.strategy == one.strategy
+    assert not any(shard.exists() for shard in shards)
+
+
+def test_a_strategy_that_compares_texts_cannot_be_split_into_shards(model, tmp_path):
+    with pytest.raises(TextalError, match="compares texts across the pool; score it in one process"):
+        score_shard(model, chunks(TEXTS, 4), "kmeans.v1", tmp_path / "shard-0")

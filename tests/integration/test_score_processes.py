@@ -1,0 +1,37 @@
+"""`textal score` under `accelerate launch` on 2 CPU processes writes what one process writes."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from servers import free_port
+
+BIN = Path(sys.executable).parent
+
+
+def run(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "TMPDIR": str(cwd / "scratch")}
+    done = subprocess.run([*args], capture_output=True, text=True, timeout=600, cwd=cwd, env=env)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done
+
+
+def test_two_processes_share_the_chunks_and_write_the_ranking_of_one(tmp_path, data_dir):
+    (tmp_path / "scratch").mkdir()
+    store = str(tmp_path / "store")
+    pool = str(data_dir / "sms_spam" / "test.csv")
+    run(str(BIN / "textal"), "train", str(data_dir / "sms_spam" / "train.csv"), "--model", "linear", "--store", store,
+        cwd=tmp_path)
+    score = ["score", pool, "--store", store, "--chunk-size", "100", "--top-k", "5"]
+    run(str(BIN / "textal"), *score, "--out", "one.csv", cwd=tmp_path)
+    # --multi_gpu is accelerate's launcher of several processes; without a GPU they run on the CPU
+    two = run(str(BIN / "accelerate"), "launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1",
+              "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port", str(free_port()),
+              "-m", "textal", *score, "--out", "two.csv", cwd=tmp_path)
+    assert (tmp_path / "two.csv").read_bytes() == (tmp_path / "one.csv").read_bytes()
+    assert two.stdout.count("5 most informative texts") == 1  # the main process reports; the other is silent
+    assert "Scored by 2 processes" in two.stdout
+    assert list((tmp_path / "scratch").glob("textal-score-*")) == []  # shards and the merged pool deleted
