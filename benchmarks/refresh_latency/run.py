@@ -28,6 +28,7 @@ import csv
 import os
 import platform
 import secrets
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -88,6 +89,9 @@ def main() -> None:
     parser.add_argument("--pause-rounds", type=int, default=3,
                         help="rounds after a 1 s pause (the background fill of the version before under way)")
     parser.add_argument("--burst", type=int, default=10, help="annotations in the burst scenario (0: skip)")
+    parser.add_argument("--embeddings-from", type=Path, default=None,
+                        help="a worker data folder whose embedding cache to start from (a run before on the same "
+                             "tasks): the pool is then not embedded again, and the pool set-up is not what it times")
     args = parser.parse_args()
 
     load_before = os.getloadavg()[0]
@@ -98,6 +102,10 @@ def main() -> None:
     ls_port, backend_port = free_port(), free_port()
     state = work / "backend-data"
     worker_log = work / "worker.log"
+    if args.embeddings_from is not None:
+        from ml_backend.state.layout import DataLayout
+
+        shutil.copytree(DataLayout(args.embeddings_from).embeddings, DataLayout(state).embeddings)
     try:
         t = time.perf_counter()
         procs.append(start([str(BIN / "label-studio"), "start", "--no-browser", "--internal-host", "127.0.0.1", "--port",
@@ -227,7 +235,8 @@ def main() -> None:
               f"{args.tasks}")
     print(f"- import ({IMPORT_BATCH:,} tasks per request): {import_s:.0f} s; first predictions (Label Studio ordered by "
           f"the cold-start version) {first_s:.0f} s after the import began")
-    print(f"- pool set-up (sync {args.tasks} tasks, evaluation slice marked, pool embedded once): {setup_s:.0f} s")
+    print(f"- pool set-up (sync {args.tasks} tasks, evaluation slice marked, pool embedded once): {setup_s:.0f} s"
+          + (" (embeddings from the cache of a run before: not embedded here)" if args.embeddings_from else ""))
     print(f"- worker peak RSS (VmHWM): {worker_peak:.0f} MB; Label Studio's database: {db_before:.1f} MB at the first "
           f"model, {db_after:.1f} MB after {retrains} more retrains")
     print(f"- labelled tasks from the evaluation slice (Label Studio offers them first): {served_eval}; "
@@ -264,8 +273,9 @@ def _last_record(state: Path, pid: int) -> dict | None:
 
 
 def _args_text(args) -> str:
-    defaults = {"tasks": 1000, "rounds": 15, "view_rounds": 10, "pause_rounds": 3, "burst": 10}
-    return "".join(f" --{k.replace('_', '-')} {v}" for k, v in vars(args).items() if defaults.get(k) != v)
+    defaults = {"tasks": 1000, "rounds": 15, "view_rounds": 10, "pause_rounds": 3, "burst": 10, "embeddings_from": None}
+    return "".join(f" --{k.replace('_', '-')} {'DIR' if k == 'embeddings_from' else v}" for k, v in vars(args).items()
+                   if defaults.get(k) != v)
 
 
 if __name__ == "__main__":

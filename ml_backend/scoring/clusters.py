@@ -56,7 +56,7 @@ class ClusterAssigner:
     """Maps embeddings to cluster ids with one version's scheme; immutable once built."""
 
     def __init__(self, centroids: np.ndarray | None = None) -> None:
-        self.centroids = None if centroids is None else _unit(centroids)
+        self.centroids = None if centroids is None else _unit(centroids).astype(np.float32)
         self._planes: dict[int, np.ndarray] = {}
 
     @property
@@ -64,8 +64,9 @@ class ClusterAssigner:
         return "centroids" if self.centroids is not None else f"lsh-{LSH_BITS}"
 
     def assign(self, embeddings: np.ndarray) -> np.ndarray:
-        """Cluster id (int) per row of ``embeddings``."""
-        X = _unit(embeddings)
+        """Cluster id (int) per row of ``embeddings``: the nearest centroid by cosine, or the side of each
+        hyperplane. Neither depends on a row's length, so rows are not normalised."""
+        X = np.asarray(embeddings, dtype=np.float32)
         if self.centroids is not None and self.centroids.shape[1] == X.shape[1]:
             return (X @ self.centroids.T).argmax(axis=1).astype(int)
         planes = self._hyperplanes(X.shape[1])
@@ -75,6 +76,6 @@ class ClusterAssigner:
     def _hyperplanes(self, dim: int) -> np.ndarray:
         planes = self._planes.get(dim)
         if planes is None:
-            planes = np.random.default_rng(LSH_SEED).standard_normal((dim, LSH_BITS))
+            planes = np.random.default_rng(LSH_SEED).standard_normal((dim, LSH_BITS)).astype(np.float32)
             self._planes[dim] = planes
         return planes

@@ -79,29 +79,35 @@ class ScoreScale:
         return cls(quantiles, float(min(max(float(data.get("band", BATCH_BAND)), BATCH_BAND), MAX_BAND)))
 
 
+def guesses(
+    proba: np.ndarray, labels: Sequence[str], multi_label: bool, thresholds: dict[str, float] | None = None,
+    margin: float = PREFILL_MARGIN,
+) -> list[tuple[list[str], float | None]]:
+    """Per row of ``proba``: the labels a prediction ticks and how sure the model is of them.
+
+    Multi-label: every label over its threshold, sure as its least sure decision. Single-label: the most
+    likely label, unless it leads the runner-up by less than ``margin`` (a coin-flip guess pre-filled anchors
+    the annotator on it, so the task is shown without one), sure as its probability."""
+    p = np.asarray(proba, dtype=np.float64).reshape(len(proba), len(labels))
+    if not len(labels):
+        return [([], None)] * len(p)
+    if multi_label:
+        thresholds = thresholds or {}
+        cut = np.array([thresholds.get(lab, DEFAULT_THRESHOLD) for lab in labels])
+        sure = np.min(np.maximum(p, 1.0 - p), axis=1)
+        return [([lab for lab, on in zip(labels, row) if on], float(c)) for row, c in zip(p >= cut, sure)]
+    top = p.argmax(axis=1)
+    lead = p[np.arange(len(p)), top]
+    runner_up = np.partition(p, -2, axis=1)[:, -2] if p.shape[1] > 1 else np.zeros(len(p))
+    return [([labels[t]], float(q)) if q - r >= margin else ([], None) for t, q, r in zip(top, lead, runner_up)]
+
+
 def chosen_labels(
     p: np.ndarray, labels: Sequence[str], multi_label: bool, thresholds: dict[str, float] | None = None,
     margin: float = PREFILL_MARGIN,
 ) -> list[str]:
-    """The labels a prediction ticks: every one over its threshold (multi-label), or the most likely one, unless
-    it leads the runner-up by less than ``margin``: a coin-flip guess pre-filled anchors the annotator
-    on it, so the task is shown without one."""
-    if multi_label:
-        thresholds = thresholds or {}
-        return [lab for lab, q in zip(labels, p) if q >= thresholds.get(lab, DEFAULT_THRESHOLD)]
-    p = np.asarray(p, dtype=np.float64)
-    top = int(np.argmax(p))
-    runner_up = float(np.max(np.delete(p, top))) if len(p) > 1 else 0.0
-    return [labels[top]] if p[top] - runner_up >= margin else []
-
-
-def confidence(p: np.ndarray, labels: Sequence[str], choices: Sequence[str], multi_label: bool) -> float | None:
-    """How sure the model is of its guess: the chosen label's probability (multi-label: the least sure decision)."""
-    if not len(labels):
-        return None
-    if multi_label:
-        return float(np.min(np.maximum(p, 1.0 - p)))
-    return float(p[list(labels).index(choices[0])]) if choices else None
+    """The labels one prediction ticks (see :func:`guesses`)."""
+    return guesses(np.asarray(p)[None, :], labels, multi_label, thresholds, margin)[0][0]
 
 
 def interleave(batch: Sequence[int], slice_rows: Sequence[int], labelled: int, slice_labelled: int,

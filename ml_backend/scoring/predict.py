@@ -20,7 +20,7 @@ from ml_backend.labelstudio.predictions import Row
 from ml_backend.labelstudio.schema import TaskSchema
 from ml_backend.labelstudio.tasks import is_eval, task_text
 from ml_backend.scoring.loaded import LoadedModel
-from ml_backend.scoring.ls_score import UNREADABLE, ScoreScale, chosen_labels, confidence
+from ml_backend.scoring.ls_score import UNREADABLE, ScoreScale, guesses
 from textal.scoring import Scorer
 
 log = logging.getLogger("ml_backend.scoring")
@@ -125,10 +125,11 @@ def predict(
     informativeness = scorer.informativeness(proba, multi, embeddings=emb, texts=texts)
     scores = (scale or ScoreScale()).scores(informativeness)
     clusters = loaded.clusters.assign(emb)
+    guessed = guesses(proba, labels, multi, loaded.thresholds, prefill_margin)
     for row, i in enumerate(readable):
-        choices = chosen_labels(proba[row], labels, multi, loaded.thresholds, prefill_margin)
+        choices, sure = guessed[row]
         rows[i] = Row(
             _task_id(tasks[i]), choices, float(scores[row]), int(clusters[row]), bool(held_out[row]),
-            informativeness=float(informativeness[row]), confidence=confidence(proba[row], labels, choices, multi),
+            informativeness=float(informativeness[row]), confidence=sure,
         )
     return Predicted([r for r in rows if r is not None], readable, proba, emb)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -35,10 +35,16 @@ class PoolTask:
 
 
 class PoolMirror:
-    """Tasks of one project in a small SQLite file."""
+    """Tasks of one project in a small SQLite file.
+
+    ``tasks()`` is read from the file once and then kept, with this object's own writes applied to the copy:
+    a job reads a large pool once however many steps look at it. A job's mirror is its own (one job of a
+    project at a time), so make a new one to see another process's writes.
+    """
 
     def __init__(self, folder: str | Path) -> None:
         self.path = Path(folder) / POOL_FILE
+        self._kept: dict[int, PoolTask] | None = None
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._db() as db:
             db.execute("PRAGMA journal_mode=WAL")
@@ -59,8 +65,18 @@ class PoolMirror:
             db.close()
 
     def tasks(self) -> list[PoolTask]:
-        rows = self._run("SELECT id, text, eval, scored, labelled, trained FROM tasks ORDER BY id")
-        return [PoolTask(int(i), t, bool(e), s, bool(lab), bool(tr)) for i, t, e, s, lab, tr in rows]
+        """Every task, by id."""
+        if self._kept is None:
+            rows = self._run("SELECT id, text, eval, scored, labelled, trained FROM tasks ORDER BY id")
+            self._kept = {int(i): PoolTask(int(i), t, bool(e), s, bool(lab), bool(tr)) for i, t, e, s, lab, tr in rows}
+        return list(self._kept.values())
+
+    def _amend(self, ids: Iterable[int], **fields: Any) -> None:
+        """Apply a write of these fields to the kept copy (if any)."""
+        if self._kept is not None:
+            for i in ids:
+                if (task := self._kept.get(i)) is not None:
+                    self._kept[i] = replace(task, **fields)
 
     def max_id(self) -> int:
         return int(self._run("SELECT COALESCE(MAX(id), 0) FROM tasks")[0][0])
@@ -75,6 +91,7 @@ class PoolMirror:
             data = task.get("data") if isinstance(task.get("data"), dict) else {}
             rows.append((int(task["id"]), task_text(task, schema, max_chars).text, int(is_eval(data))))
         if rows:
+            self._kept = None  # new tasks: read again, in id order
             db = self._db()
             try:
                 with db:
@@ -92,23 +109,35 @@ class PoolMirror:
         keep = set(int(i) for i in ids)
         gone = [t.id for t in self.tasks() if t.id not in keep]
         self._many("DELETE FROM tasks WHERE id = ?", [(i,) for i in gone])
+        if self._kept is not None:
+            for i in gone:
+                del self._kept[i]
         return gone
 
     def set_eval(self, ids: Iterable[int]) -> None:
-        self._many("UPDATE tasks SET eval = 1 WHERE id = ?", [(int(i),) for i in ids])
+        ids = [int(i) for i in ids]
+        self._many("UPDATE tasks SET eval = 1 WHERE id = ?", [(i,) for i in ids])
+        self._amend(ids, eval=True)
 
     def set_scored(self, ids: Iterable[int], version: str | None) -> None:
-        self._many("UPDATE tasks SET scored = ? WHERE id = ?", [(version, int(i)) for i in ids])
+        ids = [int(i) for i in ids]
+        self._many("UPDATE tasks SET scored = ? WHERE id = ?", [(version, i) for i in ids])
+        self._amend(ids, scored=version)
 
     def set_labelled(self, ids: Iterable[int]) -> None:
         """Record which tasks are labelled now (all others are not)."""
+        now = {int(i) for i in ids}
         db = self._db()
         try:
             with db:
                 db.execute("UPDATE tasks SET labelled = 0 WHERE labelled = 1")
-                db.executemany("UPDATE tasks SET labelled = 1 WHERE id = ?", [(int(i),) for i in ids])
+                db.executemany("UPDATE tasks SET labelled = 1 WHERE id = ?", [(i,) for i in sorted(now)])
         finally:
             db.close()
+        if self._kept is not None:
+            for task in list(self._kept.values()):
+                if task.labelled != (task.id in now):
+                    self._kept[task.id] = replace(task, labelled=task.id in now)
 
     def set_annotations(self, by_task: Mapping[int, Sequence[dict[str, Any]]], replace_all: bool = False) -> None:
         """Store the annotations of these tasks (an empty list: none any more); ``replace_all`` clears every other task's."""
@@ -128,7 +157,9 @@ class PoolMirror:
         return [{"id": int(i), "annotations": json.loads(a)} for i, a in rows]
 
     def set_trained(self, ids: Iterable[int]) -> None:
-        self._many("UPDATE tasks SET trained = 1 WHERE id = ?", [(int(i),) for i in ids])
+        ids = [int(i) for i in ids]
+        self._many("UPDATE tasks SET trained = 1 WHERE id = ?", [(i,) for i in ids])
+        self._amend(ids, trained=True)
 
     def _many(self, sql: str, rows: list[tuple]) -> None:
         if not rows:

@@ -25,6 +25,7 @@ from ml_backend.queue.jobs import RESUME, Jobs
 from ml_backend.state.layout import DataLayout
 from ml_backend.state.projects import ProjectRegistry
 from ml_backend.state.workfiles import ProjectFiles
+from ml_backend.worker.duplicates import PoolDuplicates
 from ml_backend.worker.embeddings import PoolEmbedder
 from ml_backend.worker.unfilled import Unfilled
 
@@ -43,6 +44,7 @@ class WorkerContext:
     registry: ProjectRegistry = field(init=False)
     embedder: Any = field(init=False)  # a PoolEmbedder, or a test's stand-in with the same embed/fingerprint
     unfilled: Unfilled = field(default_factory=Unfilled, init=False)  # what the background fill pushes next
+    duplicates: PoolDuplicates = field(default_factory=PoolDuplicates, init=False)  # each pool's duplicate groups
     _models: dict[tuple[str, str], Any] = field(default_factory=dict, init=False)
     _studios: dict[tuple[str | None, str | None], Studio] = field(default_factory=dict, init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)

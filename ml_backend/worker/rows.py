@@ -18,7 +18,7 @@ import numpy as np
 from ml_backend.config import DEFAULT_STRATEGY
 from ml_backend.labelstudio.predictions import Row
 from ml_backend.scoring.clusters import ClusterAssigner
-from ml_backend.scoring.ls_score import UNREADABLE, ScoreScale, chosen_labels, confidence, interleave
+from ml_backend.scoring.ls_score import UNREADABLE, ScoreScale, guesses, interleave
 from ml_backend.scoring.pool import PoolScorer
 from ml_backend.scoring.predict import predict
 from ml_backend.state.pool import PoolTask
@@ -136,20 +136,22 @@ def own_rows(project: Project, current: Current, tasks: list[PoolTask], targets:
         committee = _committee(project, current, readable, X, labels) if scorer.needs_committee else None
         informativeness, chosen = scorer.score(
             proba=proba, embeddings=X, texts=texts, labelled=labelled, held_out=held_out, multi_label=multi,
-            committee=committee, batch=batch, seed=settings.seed,
+            committee=committee, batch=batch, seed=settings.seed, groups=project.ctx.duplicates.groups(project.id, texts),
         )
         clusters = ClusterAssigner(current.centroids).assign(X) if readable else np.zeros(0, dtype=int)
     row_of = {t.id: i for i, t in enumerate(readable)}
     thresholds = (current.card or {}).get("thresholds") or {}
+    at = [row_of.get(t.id) for t in targets]
+    wanted = [i for i in at if i is not None]
+    guessed = dict(zip(wanted, guesses(proba[wanted], labels, multi, thresholds, project.settings.prefill_margin)))
     rows = []
-    for t in targets:
-        i = row_of.get(t.id)
+    for t, i in zip(targets, at):
         if i is None:
             rows.append(Row(t.id, None, UNREADABLE, None, t.eval))
         else:
-            choices = chosen_labels(proba[i], labels, multi, thresholds, project.settings.prefill_margin)
+            choices, sure = guessed[i]
             rows.append(Row(t.id, choices, UNREADABLE, int(clusters[i]), t.eval, informativeness=float(informativeness[i]),
-                            confidence=confidence(proba[i], labels, choices, multi)))
+                            confidence=sure))
     picks = [readable[i].id for i in chosen]
     return rows, picks, {t.id: proba[i] for t, i in ((t, row_of[t.id]) for t in readable)}
 

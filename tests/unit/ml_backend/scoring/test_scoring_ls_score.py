@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ml_backend.scoring.ls_score import BATCH_BAND, ScoreScale, chosen_labels, interleave
+from ml_backend.scoring.ls_score import BATCH_BAND, ScoreScale, chosen_labels, guesses, interleave
 
 
 def test_without_a_scale_scores_follow_informativeness_above_a_narrow_band():
@@ -41,6 +41,13 @@ def test_the_chosen_labels_are_the_top_one_or_all_over_their_threshold():
     assert chosen_labels(np.array([0.5, 0.3, 0.2]), ["a", "b", "c"], False) == ["a"]
     assert chosen_labels(np.array([0.6, 0.2, 0.9]), ["a", "b", "c"], True) == ["a", "c"]
     assert chosen_labels(np.array([0.6, 0.2, 0.9]), ["a", "b", "c"], True, {"c": 0.95}) == ["a"]
+
+
+def test_guesses_for_many_rows_give_each_rows_labels_and_how_sure_the_model_is_of_them():
+    proba = np.array([[0.3, 0.7], [0.45, 0.55], [0.9, 0.1]])
+    assert guesses(proba, ["ham", "spam"], False) == [(["spam"], 0.7), ([], None), (["ham"], 0.9)]
+    multi = guesses(np.array([[0.6, 0.2, 0.9], [0.1, 0.1, 0.1]]), ["a", "b", "c"], True, {"c": 0.95})
+    assert multi[0][0] == ["a"] and multi[0][1] == pytest.approx(0.6) and multi[1] == ([], pytest.approx(0.9))
 
 
 def test_a_scale_spreads_a_confident_pool_over_zero_to_one_keeping_the_order():

@@ -81,3 +81,19 @@ def test_mirrored_annotations_are_replaced_per_task_or_all_at_once(tmp_path):
     assert [t["id"] for t in mirror.annotated()] == [1]
     mirror.set_annotations({3: [ann]}, replace_all=True)  # a full read: only what it found
     assert [t["id"] for t in mirror.annotated()] == [3]
+
+
+def test_the_kept_copy_of_the_tasks_follows_every_write_as_the_file_does(tmp_path):
+    mirror = PoolMirror(tmp_path)
+    mirror.add(tasks(range(1, 7)), SCHEMA, 1000)
+    mirror.tasks()  # kept from here on
+    mirror.set_labelled([1, 2])
+    mirror.set_labelled([2, 3])
+    mirror.set_eval([6])
+    mirror.set_trained([2])
+    mirror.set_scored([4, 5], "v0003")
+    mirror.add(tasks([9]), SCHEMA, 1000)
+    mirror.set_scored([9], "v0003")
+    mirror.keep_only([1, 2, 3, 4, 6, 9])
+    assert mirror.tasks() == PoolMirror(tmp_path).tasks()  # the copy and a fresh read of the file agree
+    assert [t.id for t in mirror.tasks() if t.labelled] == [2, 3] and [t.id for t in mirror.tasks()] == [1, 2, 3, 4, 6, 9]
