@@ -94,12 +94,13 @@ def guesses(
     if multi_label:
         thresholds = thresholds or {}
         cut = np.array([thresholds.get(lab, DEFAULT_THRESHOLD) for lab in labels])
-        sure = np.min(np.maximum(p, 1.0 - p), axis=1)
-        return [([lab for lab, on in zip(labels, row) if on], float(c)) for row, c in zip(p >= cut, sure)]
+        sure = np.min(np.maximum(p, 1.0 - p), axis=1).tolist()
+        return [([lab for lab, on in zip(labels, row) if on], c) for row, c in zip((p >= cut).tolist(), sure)]
     top = p.argmax(axis=1)
     lead = p[np.arange(len(p)), top]
     runner_up = np.partition(p, -2, axis=1)[:, -2] if p.shape[1] > 1 else np.zeros(len(p))
-    return [([labels[t]], float(q)) if q - r >= margin else ([], None) for t, q, r in zip(top, lead, runner_up)]
+    sure = (lead - runner_up >= margin).tolist()  # plain Python values: a pool's rows are many
+    return [([labels[t]], q) if ok else ([], None) for t, q, ok in zip(top.tolist(), lead.tolist(), sure)]
 
 
 def chosen_labels(
