@@ -7,7 +7,8 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-ORDER = ["selection_speed", "predict_throughput", "predict_latency", "label_efficiency", "refresh_latency", "first_hour"]
+ORDER = ["selection_speed", "predict_throughput", "predict_latency", "label_efficiency", "refresh_latency", "first_hour",
+         "pool_scoring"]
 
 
 def main() -> None:
