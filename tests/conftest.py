@@ -84,7 +84,7 @@ def textal_cli(capsys):
 # `make test` runs the suite on two xdist workers with --dist loadgroup. The tests that drive real servers run
 # one after another on one worker, so they share one Label Studio (a session fixture starts one per worker) and
 # never compete with each other for the CPU; the browser demo starts its own servers and gets a group of its own.
-# Unit and integration tests spread over both workers.
+# Every other module is a group of its own too, so that a module's fixtures (a fine-tuned model) are built once.
 SERVER_FOLDERS = ("e2e", "reliability")
 OWN_SERVERS = ("test_demo_in_browser.py",)
 
@@ -93,6 +93,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         path = Path(str(item.fspath))
         if path.name in OWN_SERVERS:
-            item.add_marker(pytest.mark.xdist_group("own-servers"))
+            group = "own-servers"
         elif path.parent.name in SERVER_FOLDERS:
-            item.add_marker(pytest.mark.xdist_group("servers"))
+            group = "servers"
+        else:
+            group = str(path.relative_to(REPO))
+        item.add_marker(pytest.mark.xdist_group(group))

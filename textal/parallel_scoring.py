@@ -47,14 +47,14 @@ def rank_file_in_processes(
     broadcast_object_list(folder)  # the main process's scratch folder, which every shard goes under
     root = Path(folder[0])
     shards = [root / f"shard-{i}" for i in range(state.num_processes)]
-    failed = [None]
+    failed: Exception | None = None
     try:
         score_shard(model, _every_nth(text_chunks(path, text_col, chunk_size), state.process_index, state.num_processes),
                     strategy, shards[state.process_index])
-    except Exception as exc:  # every process must still reach the barrier, or the others wait for ever
-        failed = [exc]
-    errors = [failed[0]] * state.num_processes
-    torch.distributed.all_gather_object(errors, failed[0])
+    except Exception as exc:  # every process must still reach the gather, or the others wait for ever
+        failed = exc
+    errors: list[Exception | None] = [None] * state.num_processes
+    torch.distributed.all_gather_object(errors, failed)
     if not state.is_main_process:
         return None  # the main process reports any error, once
     if any(e is not None for e in errors):
