@@ -40,7 +40,7 @@ run: install
 
 test: install redis-server browser
 	$(BIN)/lint-imports
-	DATA=$(DATA) $(BIN)/python -m pytest -n 2 --dist loadgroup tests
+	DATA=$(DATA) $(BIN)/python -m pytest -n 2 tests
 
 # The Redis-queue end-to-end test starts its own redis-server (Debian package) on 127.0.0.1; install it once.
 redis-server:

@@ -81,21 +81,28 @@ def textal_cli(capsys):
     return run
 
 
-# `make test` runs the suite on two xdist workers with --dist loadgroup. The tests that drive real servers run
-# one after another on one worker, so they share one Label Studio (a session fixture starts one per worker) and
-# never compete with each other for the CPU; the browser demo starts its own servers and gets a group of its own.
-# Every other module is a group of its own too, so that a module's fixtures (a fine-tuned model) are built once.
-SERVER_FOLDERS = ("e2e", "reliability")
-OWN_SERVERS = ("test_demo_in_browser.py",)
+# `make test` runs the suite on two xdist workers. The tests that drive real servers run one after another on
+# one worker, so they share one Label Studio (a session fixture starts one per worker) and never compete with
+# each other for the CPU; the browser demo starts its own servers and is a unit of its own. Every other module
+# is a unit too, so that a module's fixtures (a fine-tuned model) are built once. (xdist's own loadgroup cannot
+# do this with pytest 9: it renames items through an attribute pytest no longer has.)
+SERVER_FOLDERS = ("tests/e2e/", "tests/reliability/")
+OWN_SERVERS = "tests/e2e/test_demo_in_browser.py"
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        path = Path(str(item.fspath))
-        if path.name in OWN_SERVERS:
-            group = "own-servers"
-        elif path.parent.name in SERVER_FOLDERS:
-            group = "servers"
-        else:
-            group = str(path.relative_to(REPO))
-        item.add_marker(pytest.mark.xdist_group(group))
+def scheduling_unit(nodeid: str) -> str:
+    """The xdist unit a test runs in: all real-server tests together, else its module."""
+    module = nodeid.split("::", 1)[0]
+    if module == OWN_SERVERS:
+        return module
+    return "servers" if module.startswith(SERVER_FOLDERS) else module
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ByUnit(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return scheduling_unit(nodeid)
+
+    return ByUnit(config, log)
