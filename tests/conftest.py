@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -104,5 +105,14 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
     class ByUnit(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
             return scheduling_unit(nodeid)
+
+        def schedule(self) -> None:
+            # tests sharing an id would run once and the rest be reported as nothing: refuse them
+            collection = next(iter(self.registered_collections.values()), [])
+            shared = sorted(nodeid for nodeid, n in Counter(collection).items() if n > 1)
+            if shared:
+                raise pytest.UsageError(f"{len(shared)} test id(s) name several tests, which xdist runs once "
+                                        f"(run them without -n, as the Makefile's ONE_ID_TESTS do): {shared[0]}")
+            super().schedule()
 
     return ByUnit(config, log)
