@@ -156,7 +156,7 @@ def own_rows(project: Project, current: Current, tasks: list[PoolTask], targets:
             rows.append(Row(t.id, None, UNREADABLE, None, t.eval))
         else:
             choices, sure = guessed[i]
-            rows.append(Row(t.id, choices, UNREADABLE, cluster_of[i], t.eval, None, informative[i], sure))
+            rows.append(Row(t.id, choices, UNREADABLE, cluster_of[i], t.eval, informativeness=informative[i], confidence=sure))
     picks = [readable[i].id for i in chosen]
     return rows, picks, {t.id: proba[i] for t, i in ((t, row_of[t.id]) for t in readable)}
 
