@@ -12,10 +12,14 @@ from servers import free_port
 BIN = Path(sys.executable).parent
 
 
-def run(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+LAUNCH = [str(BIN / "accelerate"), "launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1",
+          "--mixed_precision", "no", "--dynamo_backend", "no"]
+
+
+def run(*args: str, cwd: Path, ok: bool = True) -> subprocess.CompletedProcess:
     env = {**os.environ, "TMPDIR": str(cwd / "scratch")}
     done = subprocess.run([*args], capture_output=True, text=True, timeout=600, cwd=cwd, env=env)
-    assert done.returncode == 0, done.stderr[-3000:]
+    assert (done.returncode == 0) == ok, done.stderr[-3000:]
     return done
 
 
@@ -28,10 +32,18 @@ def test_two_processes_share_the_chunks_and_write_the_ranking_of_one(tmp_path, d
     score = ["score", pool, "--store", store, "--chunk-size", "100", "--top-k", "5"]
     run(str(BIN / "textal"), *score, "--out", "one.csv", cwd=tmp_path)
     # --multi_gpu is accelerate's launcher of several processes; without a GPU they run on the CPU
-    two = run(str(BIN / "accelerate"), "launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1",
-              "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port", str(free_port()),
-              "-m", "textal", *score, "--out", "two.csv", cwd=tmp_path)
+    two = run(*LAUNCH, "--main_process_port", str(free_port()), "-m", "textal", *score, "--out", "two.csv", cwd=tmp_path)
     assert (tmp_path / "two.csv").read_bytes() == (tmp_path / "one.csv").read_bytes()
     assert two.stdout.count("5 most informative texts") == 1  # the main process reports; the other is silent
     assert "Scored by 2 processes" in two.stdout
     assert list((tmp_path / "scratch").glob("textal-score-*")) == []  # shards and the merged pool deleted
+
+
+def test_a_strategy_that_cannot_be_split_is_reported_once_by_the_first_process(tmp_path, data_dir):
+    (tmp_path / "scratch").mkdir()
+    pool = str(data_dir / "sms_spam" / "test.csv")
+    run(str(BIN / "textal"), "train", pool, "--model", "linear", "--store", "s", cwd=tmp_path)
+    done = run(*LAUNCH, "--main_process_port", str(free_port()), "-m", "textal", "score", pool, "--store", "s",
+               "--strategy", "kmeans.v1", "--chunk-size", "100", cwd=tmp_path, ok=False)
+    assert done.stderr.count("textal: strategy 'kmeans.v1' compares texts across the pool; score it in one process") == 1
+    assert list((tmp_path / "scratch").glob("textal-score-*")) == []

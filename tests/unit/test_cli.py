@@ -155,3 +155,9 @@ def test_score_int8_on_a_model_without_a_transformer_exits_2(train_csv, tmp_path
     assert textal_cli(["train", str(train_csv), "--model", "linear", "--store", str(tmp_path / "s")])[0] == 0
     code, _, err = textal_cli(["score", str(train_csv), "--store", str(tmp_path / "s"), "--int8"])
     assert code == 2 and err.strip() == "textal: --int8 applies to transformer models; version v0001 is a linear model"
+
+
+def test_score_with_a_chunk_size_below_one_exits_2(train_csv, tmp_path, textal_cli):
+    assert textal_cli(["train", str(train_csv), "--model", "linear", "--store", str(tmp_path / "s")])[0] == 0
+    code, _, err = textal_cli(["score", str(train_csv), "--store", str(tmp_path / "s"), "--chunk-size", "0"])
+    assert code == 2 and err.strip() == "textal: --chunk-size must be 1 or more"
