@@ -25,8 +25,8 @@ from typing import Any
 
 from ml_backend.errors import BackendConfigError
 from textal.promotion import DEFAULT_MARGIN, DEFAULT_MIN_EVAL
+from textal.strategies.default import DEFAULT_STRATEGY  # noqa: F401  (defined once, in textal)
 
-DEFAULT_STRATEGY = "entropy"
 DEFAULT_PORT = 9090
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_ENCODER = "default"  # the fast tier's frozen encoder (MiniLM) until a fine-tune replaces it

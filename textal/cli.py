@@ -15,6 +15,7 @@ import typer
 from textal import progress
 from textal.console import RichReporter, debug_enabled, err, fail, out
 from textal.errors import TextalError
+from textal.strategies.default import DEFAULT_STRATEGY
 
 app = typer.Typer(
     help="Active learning for text classification: train, score a pool, simulate, serve Label Studio.",
@@ -106,7 +107,10 @@ def score(
     version: Annotated[Optional[str], typer.Option(help="Version to use (default: latest).")] = None,
     top_k: Annotated[int, typer.Option("--top-k", help="How many of the most informative texts to print.")] = 20,
     out_file: Annotated[Optional[Path], typer.Option("--out", help="Write every text, ranked, to this CSV.")] = None,
-    strategy: Annotated[str, typer.Option(help="Uncertainty measure: entropy, margin, least_confidence.")] = "entropy",
+    strategy: Annotated[str, typer.Option(help="Query strategy (`textal strategies`); by default the one Label Studio "
+                                          "projects use.")] = DEFAULT_STRATEGY,
+    batch: Annotated[Optional[int], typer.Option("--batch", help="Size of the strategy's next batch, ranked first "
+                                                 "(default: --top-k).")] = None,
     text_col: TextCol = None,
     int8: Annotated[bool, typer.Option("--int8", help="Run a transformer with int8 weights on the CPU (faster; "
                                        "agreement with float32 in benchmarks/predict_throughput).")] = False,
@@ -115,7 +119,9 @@ def score(
 ) -> None:
     """Score every text of POOL with a published model, most informative first.
 
-    POOL is read a chunk at a time and the scores spill to a scratch folder under TMPDIR, so a pool
+    The ranking follows the strategy's batch rules, as the label stream in Label Studio does: its next
+    batch first (without the random share), then the rest by informativeness, near-duplicates of a
+    text ranked higher last. POOL is read a chunk at a time and the scores spill to a scratch folder under TMPDIR, so a pool
     larger than memory scores in bounded memory. Under `accelerate launch` the chunks are shared
     among its processes (or GPUs) and the main process writes the result.
     """
@@ -127,6 +133,8 @@ def score(
         raise TextalError("--top-k must be 0 or more")
     if chunk_size is not None and chunk_size < 1:
         raise TextalError("--chunk-size must be 1 or more")
+    if batch is not None and batch < 0:
+        raise TextalError("--batch must be 0 or more")
     chunk_size = chunk_size or DEFAULT_CHUNK
     model_store = ModelStore(store)
     chosen = version or model_store.latest()
@@ -135,16 +143,17 @@ def score(
         if "int8" not in model.get_params():
             raise TextalError(f"--int8 applies to transformer models; version {chosen} is a {model.kind} model")
         model.set_params(int8=True)
+    batch = top_k if batch is None else batch
     processes = launched_processes()
     if processes > 1:
         with progress.reporting(RichReporter() if is_main_process() else progress.QUIET):
-            ranked = rank_file_in_processes(model, pool, strategy, text_col, chunk_size)
+            ranked = rank_file_in_processes(model, pool, strategy, text_col, chunk_size, batch=batch)
         if ranked is None:  # not the main process: it writes the result
             return
         out.print(f"Scored by {processes} processes")
     else:
         with progress.reporting(RichReporter()):
-            ranked = rank_file(model, pool, strategy, text_col, chunk_size)
+            ranked = rank_file(model, pool, strategy, text_col, chunk_size, batch=batch)
     with ranked as ranking:
         if out_file is not None:
             ranking.write_csv(out_file)

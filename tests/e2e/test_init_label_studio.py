@@ -76,7 +76,8 @@ def test_init_twice_leaves_one_project_with_every_row_once_and_a_prediction_on_e
     assert rows == list(range(120))
     assert all("label" not in d for d in StudioAdmin(studio).task_data(project_id))  # gold labels left out
     ml = label_studio.client().ml.list(project=project_id)
-    assert len(ml) == 1 and ml[0].extra_params["strategy"] == "hybrid"  # the recipe's settings, sent once
+    assert len(ml) == 1 and ml[0].extra_params["batch"] == 20  # the recipe's settings, sent once
+    assert "strategy" not in ml[0].extra_params  # none named: the backend's default
     assert every_task_predicted(studio, project_id, 120)
 
 

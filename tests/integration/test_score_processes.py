@@ -39,11 +39,14 @@ def test_two_processes_share_the_chunks_and_write_the_ranking_of_one(tmp_path, d
     assert list((tmp_path / "scratch").glob("textal-score-*")) == []  # shards and the merged pool deleted
 
 
-def test_a_strategy_that_cannot_be_split_is_reported_once_by_the_first_process(tmp_path, data_dir):
+def test_a_bad_row_in_one_processs_share_is_reported_once_by_the_first_process(tmp_path, data_dir):
     (tmp_path / "scratch").mkdir()
-    pool = str(data_dir / "sms_spam" / "test.csv")
-    run(str(BIN / "textal"), "train", pool, "--model", "linear", "--store", "s", cwd=tmp_path)
-    done = run(*LAUNCH, "--main_process_port", str(free_port()), "-m", "textal", "score", pool, "--store", "s",
+    train = str(data_dir / "sms_spam" / "test.csv")
+    run(str(BIN / "textal"), "train", train, "--model", "linear", "--store", "s", cwd=tmp_path)
+    rows = [f"message number {i} for you" for i in range(150)]
+    rows[130] = ""  # row 132 of the file, in the second chunk: the second process's share
+    (tmp_path / "pool.csv").write_text("text\n" + "".join(f"{r}\n" if r else '""\n' for r in rows))
+    done = run(*LAUNCH, "--main_process_port", str(free_port()), "-m", "textal", "score", "pool.csv", "--store", "s",
                "--strategy", "kmeans.v1", "--chunk-size", "100", cwd=tmp_path, ok=False)
-    assert done.stderr.count("textal: strategy 'kmeans.v1' compares texts across the pool; score it in one process") == 1
+    assert done.stderr.count("row 132") == 1, done.stderr[-2000:]
     assert list((tmp_path / "scratch").glob("textal-score-*")) == []

@@ -6,6 +6,7 @@ import pytest
 
 from textal import cli
 from textal.store import ModelStore
+from textal.strategies import DEFAULT_STRATEGY
 
 ROWS = [("win cash now", "spam"), ("free prize, call now", "spam"), ("see you soon", "ham"),
         ("lunch at noon?", "ham"), ("claim your reward", "spam"), ("meeting moved", "ham")] * 4
@@ -148,7 +149,7 @@ def test_score_prints_the_most_informative_texts_and_writes_every_text_ranked(tr
                                "--out", str(tmp_path / "ranked.csv")])
     assert code == 0 and "3 most informative texts" in out and f"Wrote {len(ROWS)} ranked texts" in out
     lines = (tmp_path / "ranked.csv").read_text().splitlines()
-    assert lines[0].startswith("rank,row,text,predicted,entropy.v1,p_ham,p_spam") and len(lines) == len(ROWS) + 1
+    assert lines[0].startswith(f"rank,row,text,predicted,{DEFAULT_STRATEGY},duplicate_of,p_ham,p_spam") and len(lines) == len(ROWS) + 1
 
 
 def test_score_int8_on_a_model_without_a_transformer_exits_2(train_csv, tmp_path, textal_cli):

@@ -1,4 +1,5 @@
-"""A pool scored chunk by chunk ranks exactly as the same pool scored at once, and cleans up after itself."""
+"""A pool scored chunk by chunk ranks exactly as the same pool scored at once, by the strategy's batch rules, and
+cleans up after itself."""
 
 from __future__ import annotations
 
@@ -10,10 +11,14 @@ import pytest
 from textal.data import text_chunks
 from textal.errors import DataError, TextalError
 from textal.models.linear import LinearClassifier
-from textal.ranked_pool import merge_shards, rank_chunks, rank_file, score_shard
+from textal.loop import select_batch
+from textal.ranked_pool import merge_shards, rank_chunks, rank_file, ranked_order, score_shard
 from textal.scoring import Scorer
+from textal.strategies import DEFAULT_STRATEGY, get_strategy
 
-TEXTS = [f"{w} message number {i}" for i, w in enumerate(["win cash", "see you", "free prize", "lunch", "call now"] * 9)]
+WORDS = ["win cash", "see you", "free prize", "lunch", "call now"]
+# distinct even as near-duplicates (digits all normalise alike, letters do not)
+TEXTS = [f"{w} message {chr(97 + i % 26)}{chr(97 + i // 26)}" for i, w in enumerate(WORDS * 9)]
 LABELS = ["spam" if t.split()[0] in ("win", "free", "call") else "ham" for t in TEXTS]
 
 
@@ -115,6 +120,53 @@ def test_shards_of_every_other_chunk_merge_into_the_ranking_of_one_process(model
     assert not any(shard.exists() for shard in shards)
 
 
-def test_a_strategy_that_compares_texts_cannot_be_split_into_shards(model, tmp_path):
-    with pytest.raises(TextalError, match="compares texts across the pool; score it in one process"):
-        score_shard(model, chunks(TEXTS, 4), "kmeans.v1", tmp_path / "shard-0")
+@pytest.mark.parametrize("strategy", ["kmeans.v1", DEFAULT_STRATEGY])
+def test_shards_of_a_strategy_that_compares_texts_merge_into_the_ranking_of_one_process(model, strategy, tmp_path):
+    parts = list(chunks(TEXTS, 4))
+    shards = [tmp_path / "all" / "shard-0", tmp_path / "all" / "shard-1"]
+    for i, shard in enumerate(shards):
+        score_shard(model, parts[i::2], strategy, shard)
+    with rank_chunks(model, iter(parts), strategy, tmp_path, batch=6) as one, \
+            merge_shards(tmp_path / "all", shards, list(model.labels_), strategy, batch=6) as merged:
+        np.testing.assert_allclose(merged.scores, one.scores, atol=1e-6)
+        assert [it.row for it in merged.ranked()] == [it.row for it in one.ranked()]
+
+
+def test_near_duplicates_of_a_higher_ranked_text_come_after_every_distinct_text(model, tmp_path):
+    # "call 0800 123 NOW" and "call 0800-124 now" normalise alike: the second is asked only after the rest
+    texts = ["CALL 0800 123 NOW to win", "call 0800-124 now to win", "Call 0800 125 now to WIN!", *TEXTS[:12]]
+    with rank_chunks(model, chunks(texts, 5), "margin", tmp_path) as ranking:
+        items = list(ranking.ranked())
+        ranking.write_csv(tmp_path / "ranked.csv")
+    firsts = [it for it in items if it.duplicate_of is None]
+    repeats = [it for it in items if it.duplicate_of is not None]
+    assert len(repeats) == 2 and items[-2:] == repeats
+    lead = next(it for it in firsts if it.text.casefold().startswith("call 0800"))
+    assert {it.duplicate_of for it in repeats} == {lead.row}
+    assert lead.score >= max(it.score for it in repeats)
+    assert [it.score for it in firsts] == sorted((it.score for it in firsts), reverse=True)
+    with open(tmp_path / "ranked.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [r["duplicate_of"] for r in rows[-2:]] == [str(lead.row)] * 2 and rows[0]["duplicate_of"] == ""
+
+
+def test_a_batch_strategy_ranks_its_own_next_batch_first(model, tmp_path):
+    n = 5
+    with rank_chunks(model, chunks(TEXTS, 8), DEFAULT_STRATEGY, tmp_path, batch=n) as ranking:
+        head = [it.row - 2 for it in ranking.ranked(stop=n)]
+        rest = [it.score for it in ranking.ranked(first=n)]
+    proba, vectors = model.predict_proba(TEXTS), model.embed(TEXTS)
+    expected = select_batch(get_strategy(DEFAULT_STRATEGY, random_fraction=0.0), n, np.random.default_rng(0),
+                            labelled=np.zeros(len(TEXTS), dtype=bool), proba=proba, embeddings=vectors)
+    assert head == list(expected.indices)
+    assert rest == sorted(rest, reverse=True)
+
+
+def test_ranked_order_puts_the_batch_first_then_distinct_groups_then_repeats():
+    scores = np.array([0.9, 0.8, 0.7, 0.6, 0.5])
+    groups = np.array([0, 1, 0, 3, 1])  # rows 2 and 4 repeat rows 0 and 1
+    order, first = ranked_order(scores, groups, np.array([3]))
+    assert order.tolist() == [3, 0, 1, 2, 4]
+    assert first.tolist() == [-1, -1, 0, -1, 1]
+    order, first = ranked_order(scores, groups, np.array([2]))  # the batch's text leads its group
+    assert order.tolist() == [2, 1, 3, 0, 4] and first[0] == 2

@@ -21,8 +21,10 @@ from textal.strategies.base import (
     register,
     resolve_name,
 )
+from textal.strategies.default import DEFAULT_STRATEGY
 
 __all__ = [
+    "DEFAULT_STRATEGY",
     "Pool",
     "Selection",
     "Strategy",

@@ -36,8 +36,9 @@ def error_of(ref) -> str:
 
 def test_shipped_recipes_load_with_their_settings_for_the_worker():
     spam = load_recipe("spam")
-    assert spam.labels == ("ham", "spam") and spam.text_column == "text" and spam.strategy == "hybrid"
-    assert spam.extra_params() == {"strategy": "hybrid", "batch": 20, "eval_fraction": 0.1, "full_every": 500,
+    assert spam.labels == ("ham", "spam") and spam.text_column == "text"
+    assert spam.strategy is None  # the shipped recipes take textal's default strategy, defined once
+    assert spam.extra_params() == {"batch": 20, "eval_fraction": 0.1, "full_every": 500,
                                    "promote_margin": 0.02, "prefill_margin": 0.2}
     tickets = load_recipe("support_tickets")
     assert tickets.labels is None and tickets.label_column == "intent"
@@ -69,7 +70,7 @@ def test_a_wrong_type_names_the_key_and_the_type(recipe_dir):
 
 
 def test_an_unknown_strategy_lists_the_strategies(recipe_dir):
-    edit(recipe_dir, 'strategy = "hybrid"', 'strategy = "smartest"')
+    edit(recipe_dir, '# strategy = "margin"', 'strategy = "smartest"')
     message = error_of(recipe_dir)
     assert "strategy 'smartest' is unknown; allowed:" in message and "hybrid" in message and "entropy.v1" in message
 

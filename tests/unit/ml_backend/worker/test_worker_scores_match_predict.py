@@ -6,7 +6,7 @@ import numpy as np
 from fastapi.testclient import TestClient
 from worker_fakes import CONFIG, PROJECT_ID, Harness, sms_like
 
-from ml_backend.config import ServerSettings
+from ml_backend.config import DEFAULT_STRATEGY, ServerSettings
 from ml_backend.labelstudio.tasks import EVAL_KEY
 from ml_backend.server.app import create_app
 
@@ -26,7 +26,7 @@ def test_predict_answers_the_score_label_and_cluster_the_worker_pushed(tmp_path,
     pushed = harness.studio.current()
     band = set(harness.project().work["band"])
 
-    app = create_app(ServerSettings.create(tmp_path / "no-base-store", data, "entropy", environ={}))
+    app = create_app(ServerSettings.create(tmp_path / "no-base-store", data, DEFAULT_STRATEGY, environ={}))
     with TestClient(app) as client:
         assert client.post("/setup", json={"project": f"{PROJECT_ID}.1717000000", "schema": CONFIG}).status_code == 200
         tasks = [{"id": tid, "data": harness.studio.tasks[tid]["data"]} for tid in sorted(pushed)]
