@@ -1,0 +1,151 @@
+"""Peers side by side: textal, small-text and modAL on the same embeddings, classifier and seed sets.
+
+Each dataset is embedded once with textal's frozen encoder (mean-pooled, unit length; all-MiniLM-L6-v2
+by default). Then every strategy runs the loop of ``protocol.py`` on each repeat's seed set: textal's
+in textal's environment, small-text's and modAL's in their own virtualenv (``.venv-peers`` at the
+repository root, created from ``requirements.txt`` with uv on first use). ``report.py`` then writes
+RESULTS.md from the JSON files.
+
+Usage: ``python benchmarks/peers/run.py [--datasets sms_spam,sst2,banking77,clinc150]
+[--protocols peers,practice] [--repeats 10] [--jobs 2]``. A tiny slice for a smoke test:
+``--limit 300 --sizes 10,10,40 --repeats 2 --encoder DIR --out DIR``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[1]
+sys.path.insert(0, str(HERE))
+from protocol import PROTOCOLS, SIZES, plan, rarest  # noqa: E402
+
+DATA = Path(os.environ.get("DATA", REPO.parent / "shared" / "data")).resolve()
+PEERS_VENV = REPO / ".venv-peers"
+DATASETS = ("clinc150", "banking77", "sst2", "sms_spam")  # the longest runs first
+# (tool, strategy as the tool names it); random is drawn by the shared loop, once for everyone
+STRATEGIES = (
+    ("textal", "random"),
+    ("textal", "hybrid.v2"),
+    ("small-text", "BreakingTies"),
+    ("small-text", "LeastConfidence"),
+    ("small-text", "PredictionEntropy"),
+    ("small-text", "GreedyCoreset"),
+    ("modal", "margin_sampling"),
+    ("modal", "uncertainty_batch_sampling"),
+)
+
+
+def peers_python(venv: Path) -> str:
+    """The peers' interpreter, creating their virtualenv first if it is missing or out of date."""
+    python = venv / "bin" / "python"
+    pins = (HERE / "requirements.txt").read_text()
+    stamp = venv / "textal-requirements.txt"
+    if not python.exists() or not stamp.is_file() or stamp.read_text() != pins:
+        uv = str(Path(sys.executable).with_name("uv"))
+        subprocess.run([uv, "venv", "-q", "--python", sys.executable, str(venv)], check=True)
+        subprocess.run([uv, "pip", "install", "-q", "--python", str(python), "-r", str(HERE / "requirements.txt")],
+                       check=True)
+        stamp.write_text(pins)
+    return str(python)
+
+
+def features(dataset: str, work: Path, encoder: str, limit: int | None) -> Path:
+    """The dataset embedded (train as the pool, test), with its labels as ids: ``work/<dataset>.npz``."""
+    from textal.data import load_corpus
+    from textal.models.encoder import Encoder
+
+    target = work / f"{dataset}.npz"
+    if target.is_file():
+        return target
+    train = load_corpus(DATA / dataset / "train.csv")
+    test = load_corpus(DATA / dataset / "test.csv")
+    texts, labels = list(train.texts), list(train.labels)
+    test_texts, test_labels = list(test.texts), list(test.labels)
+    if limit:
+        rng = np.random.default_rng(0)
+        keep = np.sort(rng.permutation(len(texts))[:limit])
+        texts, labels = [texts[i] for i in keep], [labels[i] for i in keep]
+        test_texts, test_labels = test_texts[:limit], test_labels[:limit]
+    classes = sorted(set(labels) | set(test_labels))
+    ids = {c: i for i, c in enumerate(classes)}
+    encode = Encoder(encoder, cache_dir=work / "embedding-cache").encode
+    print(f"embedding {dataset}: {len(texts)} + {len(test_texts)} texts", flush=True)
+    y = np.array([ids[c] for c in labels])
+    np.savez(target, X=encode(texts).astype(np.float32), y=y, X_test=encode(test_texts).astype(np.float32),
+             y_test=np.array([ids[c] for c in test_labels]), n_classes=len(classes), rare=rarest(y, len(classes)),
+             classes=np.array(classes))
+    target.with_suffix(".texts.json").write_text(json.dumps(texts))
+    return target
+
+
+def write_plan(dataset: str, protocol: str, work: Path, y: np.ndarray, repeats: int, sizes) -> Path:
+    """Seed sets and evaluation slices per repeat, shared by every tool: ``work/<dataset>-<protocol>-plan.npz``."""
+    seed_size, batch, budget = sizes or SIZES[(protocol, dataset)]
+    settings = PROTOCOLS[protocol]
+    seeds, held = plan(y, seed_size, settings["eval_fraction"], repeats)
+    target = work / f"{dataset}-{protocol}-plan.npz"
+    np.savez(target, repeats=repeats, batch=batch, budget=budget, random_fraction=settings["random_fraction"],
+             **{f"seed_{r}": s for r, s in enumerate(seeds)}, **{f"held_{r}": h for r, h in enumerate(held)})
+    return target
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--datasets", default=",".join(DATASETS))
+    parser.add_argument("--protocols", default=",".join(PROTOCOLS))
+    parser.add_argument("--repeats", type=int, default=10)
+    parser.add_argument("--jobs", type=int, default=2, help="strategies run at once (one core each)")
+    parser.add_argument("--encoder", default="default", help="textal's frozen encoder (default: MiniLM)")
+    parser.add_argument("--limit", type=int, default=None, help="a slice of this many training texts (smoke test)")
+    parser.add_argument("--sizes", default=None, help="seed,batch,budget instead of the protocol's (smoke test)")
+    parser.add_argument("--out", type=Path, default=HERE, help="folder for results/ and RESULTS.md")
+    parser.add_argument("--work", type=Path, default=REPO / "runs" / "peers", help="embeddings and plans")
+    parser.add_argument("--peers-venv", type=Path, default=PEERS_VENV)
+    args = parser.parse_args()
+    sizes = tuple(int(v) for v in args.sizes.split(",")) if args.sizes else None
+    args.work.mkdir(parents=True, exist_ok=True)
+    results = args.out / "results"
+    results.mkdir(parents=True, exist_ok=True)
+    python = {"textal": sys.executable, "small-text": peers_python(args.peers_venv)}
+    python["modal"] = python["small-text"]
+    jobs = []
+    for dataset in args.datasets.split(","):
+        feats = features(dataset, args.work, args.encoder, args.limit)
+        y = np.load(feats)["y"]
+        for protocol in args.protocols.split(","):
+            plan_file = write_plan(dataset, protocol, args.work, y, args.repeats, sizes)
+            for tool, strategy in STRATEGIES:
+                out = results / f"{dataset}-{protocol}-{tool}-{strategy}.json"
+                jobs.append([python[tool], str(HERE / "loop.py"), tool, strategy, str(feats), str(plan_file), str(out)])
+    jobs.sort(key=lambda job: Path(job[-1]).name.split("-")[1] != "peers")  # the peers' protocol first
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    start = time.perf_counter()
+    command = "python benchmarks/peers/run.py " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    meta = {"command": command.strip(), "jobs": args.jobs, "repeats": args.repeats, "sizes": sizes}
+    (results / "run.json").write_text(json.dumps(meta, indent=1))
+
+    def launch(command: list[str]) -> None:
+        print("$", " ".join(shlex.quote(c) for c in command[1:]), flush=True)
+        subprocess.run(command, check=True, env=env)
+
+    with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+        list(pool.map(launch, jobs))  # the first failure stops the run with its error
+    meta["wall_seconds"] = round(time.perf_counter() - start)
+    (results / "run.json").write_text(json.dumps(meta, indent=1))
+    subprocess.run([sys.executable, str(HERE / "report.py"), "--out", str(args.out), "--work", str(args.work)],
+                   check=True)
+
+
+if __name__ == "__main__":
+    main()
