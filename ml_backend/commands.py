@@ -55,6 +55,8 @@ def register(app: typer.Typer) -> None:
         strategy: Annotated[str, typer.Option(help="Strategy of projects whose set-up named none "
                                                    "(give `textal serve` the same).")] = D.strategy,
         encoder: Annotated[str, typer.Option(help="Frozen encoder of the fast tier: default (MiniLM) or a model folder.")] = D.encoder,
+        class_weight: Annotated[str, typer.Option("--class-weight", help="Weigh classes in the fast tier's head: "
+                                                  "balanced or none.")] = D.class_weight,
         eval_fraction: Annotated[float, typer.Option(help="Share of tasks reserved as the evaluation slice.")] = D.eval_fraction,
         eval_min: Annotated[int, typer.Option(help="Smallest evaluation slice (at most half the tasks).")] = D.eval_min,
         batch: Annotated[int, typer.Option(help="The strategy's next batch, put first in Label Studio's order.")] = D.batch,
@@ -78,7 +80,7 @@ def register(app: typer.Typer) -> None:
         from ml_backend.worker.consumer import run_worker
 
         settings = WorkerSettings.create(
-            data_dir, store=store, strategy=strategy, encoder=encoder, eval_fraction=eval_fraction, eval_min=eval_min,
+            data_dir, store=store, strategy=strategy, encoder=encoder, class_weight=class_weight, eval_fraction=eval_fraction, eval_min=eval_min,
             batch=batch, eval_every=eval_every, full_every=full_every, full_epochs=full_epochs,
             full_min_steps=full_min_steps,
             promote_margin=promote_margin, min_eval=min_eval, reconcile_s=reconcile_every,

@@ -24,6 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from ml_backend.errors import BackendConfigError
+from textal.fast_tier import HEAD_CLASS_WEIGHT
+from textal.models.head import CLASS_WEIGHTS
 from textal.promotion import DEFAULT_MARGIN, DEFAULT_MIN_EVAL
 from textal.strategies.default import DEFAULT_STRATEGY  # noqa: F401  (defined once, in textal)
 
@@ -48,7 +50,7 @@ BODY_TIMEOUT_S = 30.0
 # their types; the rest are the worker's. ``strategy`` is a project setting too, kept in its own field.
 PROJECT_PARAMS: dict[str, type] = {
     "batch": int, "eval_fraction": float, "eval_min": int, "eval_every": int, "full_every": int,
-    "promote_margin": float, "min_eval": int, "prefill_margin": float, "encoder": str,
+    "promote_margin": float, "min_eval": int, "prefill_margin": float, "encoder": str, "class_weight": str,
 }
 
 Environ = Mapping[str, str]
@@ -172,6 +174,7 @@ class WorkerSettings:
     store: Path | None = None  # the store `textal serve --store` serves before a project has its own versions
     strategy: str = DEFAULT_STRATEGY  # for projects whose /setup named none (give `textal serve` the same)
     encoder: str = DEFAULT_ENCODER
+    class_weight: str = HEAD_CLASS_WEIGHT  # the fast tier's head: balanced or none
     eval_fraction: float = 0.1
     eval_min: int = 50
     batch: int = 20  # the strategy's next batch goes first in Label Studio's order
@@ -222,6 +225,8 @@ class WorkerSettings:
             raise BackendConfigError(f"--prefill-margin must be in [0, 1], got {self.prefill_margin}")
         if not 0.0 <= self.agreement_threshold <= 1.0:
             raise BackendConfigError(f"--agreement must be in [0, 1], got {self.agreement_threshold}")
+        if self.class_weight not in CLASS_WEIGHTS:
+            raise BackendConfigError(f"--class-weight must be one of {', '.join(CLASS_WEIGHTS)}, got {self.class_weight!r}")
         if self.reconcile_s <= 0 or self.deep_reconcile_s <= 0:
             raise BackendConfigError("--reconcile-every must be positive")
         from textal.strategies import get_strategy
@@ -267,6 +272,12 @@ def project_params(extra: Mapping[str, Any]) -> dict[str, Any]:
         if kind is None:
             allowed = ", ".join(["strategy", *PROJECT_PARAMS])
             raise BackendConfigError(f"unknown project setting {key!r}; allowed: {allowed}")
+        if key == "class_weight":
+            if value not in CLASS_WEIGHTS:
+                raise BackendConfigError(f"project setting 'class_weight' must be one of {', '.join(CLASS_WEIGHTS)}, "
+                                         f"got {value!r}")
+            params[key] = value
+            continue
         if kind is str:
             if not isinstance(value, str) or (value != DEFAULT_ENCODER and not Path(value).is_dir()):
                 raise BackendConfigError(f"project setting {key!r} must be {DEFAULT_ENCODER!r} or a model folder on the "

@@ -241,6 +241,9 @@ def simulate(
     text_col: TextCol = None,
     label_col: LabelCol = None,
     multi_label: Annotated[bool, typer.Option("--multi-label", help="Several labels per text.")] = False,
+    class_weight: Annotated[Optional[str], typer.Option("--class-weight", help="Weigh classes in the logistic head "
+                                                        "(embed-head, linear): balanced or none (default: the worker's, "
+                                                        "balanced).")] = None,
 ) -> None:
     """Simulate strategies on labelled data: learning curves, labels saved against random, stopping points."""
     import shlex
@@ -250,6 +253,9 @@ def simulate(
     from textal.sim_report import write_report
     from textal.simulate import SimulationSettings, simulate as run_simulation, summarise
 
+    from textal.models.head import class_weight_param
+
+    class_weight_param(class_weight)  # a bad value fails before the data is read
     settings = SimulationSettings(
         strategies=[s.strip() for s in strategies.split(",") if s.strip()], seed_size=seed_size, batch=batch,
         budget=budget, repeats=repeats, seed=seed, random_fraction=random_fraction, cold_start=cold_start,
@@ -260,7 +266,8 @@ def simulate(
     test_corpus = load_corpus(test, text_col, label_col, multi_label=multi_label)
     labels = sorted(set(pool.label_set) | set(test_corpus.label_set))
     with progress.reporting(RichReporter()):
-        learner = make_learner(model, pool.texts, test_corpus.texts, labels, multi_label, seed, cache_dir)
+        learner = make_learner(model, pool.texts, test_corpus.texts, labels, multi_label, seed, cache_dir,
+                               class_weight=class_weight)
         result = run_simulation(learner, pool, test_corpus, settings)
     summary = summarise(result)
     command = "textal " + " ".join(shlex.quote(a) for a in sys.argv[1:])

@@ -18,11 +18,13 @@ from textal.calibration import calibrate, encode_labels
 from textal.metrics import score_predictions
 from textal.models.committee import BootstrapCommittee
 from textal.models.embed_head import EmbedHeadClassifier
+from textal.models.head import class_weight_param
 from textal.stopping import max_uncertainty, overall_uncertainty
 
 MIN_CALIBRATION = 20  # held-out items needed before temperature scaling says anything
 # Labels asked by uncertainty are skewed towards the class the serving model doubts (on SMS spam, 54 of
 # the first 60 under a base model were spam): an unweighted head then answers that class everywhere.
+# The loop's default, for the worker and `textal simulate` alike (`--class-weight`).
 HEAD_CLASS_WEIGHT = "balanced"
 
 
@@ -42,7 +44,7 @@ def fit_head(
     classes weighted by default so that a skewed set of labels does not decide the answer alone."""
     model = EmbedHeadClassifier(
         classes=list(classes), multi_label=multi_label, model=encoder, cache_dir=cache_dir, C=C,
-        class_weight=class_weight, random_state=seed,
+        class_weight=class_weight_param(class_weight), random_state=seed,
     )
     return model.fit_embeddings(np.asarray(X, dtype=np.float32), list(labels))
 

@@ -17,7 +17,8 @@ import numpy as np
 
 from textal.errors import TextalError
 from textal.models.base import encode_labels
-from textal.models.head import LogisticHead
+from textal.fast_tier import HEAD_CLASS_WEIGHT
+from textal.models.head import LogisticHead, class_weight_param
 
 
 class Learner(ABC):
@@ -79,6 +80,7 @@ class EmbedHeadLearner(Learner):
         committee_size: int = 5,
         seed: int = 0,
         encoder: str = "default",
+        class_weight: str | None = None,
     ) -> None:
         self.X_pool = np.asarray(pool_embeddings, dtype=np.float32)
         self.X_test = np.asarray(test_embeddings, dtype=np.float32)
@@ -89,11 +91,13 @@ class EmbedHeadLearner(Learner):
         self.committee_size = committee_size
         self.seed = seed
         self.encoder = encoder
+        self.class_weight = class_weight_param(class_weight)
         self._round = 0
 
     def fit(self, idx: np.ndarray, y: np.ndarray) -> None:
         self.idx_, self.y_ = idx, y
-        self.head_ = LogisticHead(C=self.C, random_state=self.seed, n_classes=len(self.labels)).fit(self.X_pool[idx], y)
+        self.head_ = LogisticHead(C=self.C, class_weight=self.class_weight, random_state=self.seed,
+                                  n_classes=len(self.labels)).fit(self.X_pool[idx], y)
         self._proba_pool = None
         self._round += 1
 
@@ -113,12 +117,13 @@ class EmbedHeadLearner(Learner):
 
         members = BootstrapCommittee(
             size=self.committee_size, classes=self.labels, multi_label=self.multi_label, C=self.C,
-            random_state=self.seed + 7919 * self._round,
+            class_weight=self.class_weight, random_state=self.seed + 7919 * self._round,
         )
         return members.fit(self.X_pool[self.idx_], self.decode(self.y_)).predict_proba(self.X_pool)
 
     def describe(self) -> dict[str, Any]:
-        return {"model": "embed-head", "encoder": self.encoder, "head": f"LogisticRegression(C={self.C})",
+        return {"model": "embed-head", "encoder": self.encoder,
+                "head": f"LogisticRegression(C={self.C}, class_weight={self.class_weight})",
                 "committee": f"{self.committee_size} bootstrap heads"}
 
 
@@ -199,16 +204,23 @@ def make_learner(
     seed: int = 0,
     cache_dir: str | Path | None = None,
     encoder: str = "default",
+    class_weight: str | None = None,
 ) -> Learner:
-    """The learner for a simulation's ``--model``: embed-head (default), linear, spacy or transformer."""
+    """The learner for a simulation's ``--model``: embed-head (default), linear, spacy or transformer.
+    ``class_weight`` (``balanced``, ``none``) applies to the logistic heads; None: the live loop's default."""
+    weights = class_weight_param(HEAD_CLASS_WEIGHT if class_weight is None else class_weight)
+    if model in ("spacy", "transformer"):
+        if class_weight not in (None, "none"):
+            raise TextalError(f"--class-weight applies to embed-head and linear, not {model}")
+        weights = None
     if model == "embed-head":
         from textal.models.encoder import Encoder
 
         enc = Encoder(model=encoder, cache_dir=cache_dir if cache_dir is not None else default_cache_dir())
         return EmbedHeadLearner(enc.encode(pool_texts), enc.encode(test_texts), labels, multi_label,
-                                seed=seed, encoder=encoder)
+                                seed=seed, encoder=encoder, class_weight=weights or "none")
     if model in ("linear", "spacy", "transformer"):
-        params: dict[str, Any] = {"random_state": seed} if model == "linear" else {"seed": seed}
+        params: dict[str, Any] = {"random_state": seed, "class_weight": weights} if model == "linear" else {"seed": seed}
         if model == "transformer":
             params["model"] = encoder
         return ClassifierLearner(model, pool_texts, test_texts, labels, multi_label, params=params)

@@ -50,7 +50,7 @@ def main() -> None:
     for name in args.only.split(","):
         dataset, options = RUNS[name]
         command = [TEXTAL, "simulate", str(DATA / dataset / "train.csv"), "--test", str(DATA / dataset / "test.csv"),
-                   "--model", "embed-head", "--repeats", args.repeats, "--seed", "0", "--out", str(HERE / name), *options]
+                   "--model", "embed-head", "--class-weight", "none", "--repeats", args.repeats, "--seed", "0", "--out", str(HERE / name), *options]
         print("$", " ".join(shlex.quote(c) for c in command), flush=True)
         start = time.perf_counter()
         subprocess.run(command, check=True)

@@ -27,8 +27,8 @@ _KEYS: dict[str | None, dict[str, tuple[type | tuple[type, ...], bool]]] = {
     None: {"title": (str, True), "description": (str, False), "label_config": (str, True)},
     "data": {"text_column": (str, True), "label_column": (str, False), "labels": ((list, str), True)},
     "model": {"encoder": (str, False)},
-    "active_learning": {"strategy": (str, False), **{k: (v if v is int else (int, float), False)
-                                                      for k, v in PROJECT_PARAMS.items() if v is not str}},
+    "active_learning": {"strategy": (str, False), "class_weight": (str, False),
+                        **{k: (v if v is int else (int, float), False) for k, v in PROJECT_PARAMS.items() if v is not str}},
 }
 
 

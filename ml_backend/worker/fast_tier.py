@@ -47,7 +47,8 @@ def train_and_publish(project: Project, reason: str, snapshot: LabelSnapshot, sp
         X_train = p.ctx.embedder.embed(encoder, [text_of[i] for i in train_ids])
         X_eval = p.ctx.embedder.embed(encoder, [text_of[i] for i in eval_ids])
     with timer.phase("fit"):
-        model = fit_head(X_train, [split.train[i] for i in train_ids], classes, multi, encoder=encoder, seed=settings.seed)
+        model = fit_head(X_train, [split.train[i] for i in train_ids], classes, multi, encoder=encoder, seed=settings.seed,
+                         class_weight=settings.class_weight)
     with timer.phase("evaluate"):
         eval_labels = [split.held[i] for i in eval_ids]
         proba_eval = model.predict_proba_embeddings(X_eval) if eval_ids else None

@@ -53,7 +53,8 @@ def finetune(project: Project, reason: str, split: LabelSplit, timer: Timer) -> 
     with timer.phase("evaluate"):
         X_train = embed(encoder, [text_of[i] for i in train_ids])
         X_eval = embed(encoder, [text_of[i] for i in eval_ids])
-        head = fit_head(X_train, [split.train[i] for i in train_ids], classes, multi, encoder=encoder, seed=settings.seed)
+        head = fit_head(X_train, [split.train[i] for i in train_ids], classes, multi, encoder=encoder, seed=settings.seed,
+                         class_weight=settings.class_weight)
         eval_labels = [split.held[i] for i in eval_ids]
         proba_eval = head.predict_proba_embeddings(X_eval)
         metrics = heldout_metrics(proba_eval, eval_labels, classes, multi) if eval_ids else None

@@ -67,3 +67,18 @@ def test_simulate_rejects_a_budget_beyond_the_pool_with_exit_2(sms_slice):
     )
     assert result.returncode == 2
     assert "exceeds the 600 texts" in result.stderr
+
+
+def test_simulate_weighs_classes_as_asked_and_refuses_an_unknown_weighting_with_exit_2(sms_slice):
+    pool, test, root = sms_slice
+    done = subprocess.run(
+        [TEXTAL, "simulate", str(pool), "--test", str(test), "--strategies", "margin", "--seed-size", "20", "--batch",
+         "20", "--budget", "40", "--repeats", "1", "--out", str(root / "none"), "--cache-dir", str(root / "cache"),
+         "--class-weight", "none"], capture_output=True, text=True, timeout=900,
+    )
+    assert done.returncode == 0, done.stderr
+    results = json.loads((root / "none" / "results.json").read_text())
+    assert "class_weight=None" in json.dumps(results)
+    bad = subprocess.run([TEXTAL, "simulate", str(pool), "--test", str(test), "--out", str(root / "x"),
+                          "--class-weight", "heavy"], capture_output=True, text=True, timeout=300)
+    assert bad.returncode == 2 and "class weight must be one of balanced, none, not 'heavy'" in bad.stderr

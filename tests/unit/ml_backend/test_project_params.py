@@ -23,6 +23,8 @@ def test_known_settings_pass_with_their_types():
     ({"eval_fraction": 0.9}, "project setting 'eval_fraction': --eval-fraction must be in [0, 0.5)"),
     ({"prefill_margin": 1.5}, "--prefill-margin must be in [0, 1]"),
     ({"encoder": "/no/such/folder"}, "'encoder' must be 'default' or a model folder"),
+    ({"class_weight": "heavy"}, "project setting 'class_weight' must be one of balanced, none, got 'heavy'"),
+    ({"class_weight": 1}, "project setting 'class_weight' must be one of balanced, none, got 1"),
 ])
 def test_bad_settings_are_refused_naming_the_key(extra, message):
     with pytest.raises(BackendConfigError) as exc:
@@ -35,3 +37,10 @@ def test_a_projects_settings_replace_the_workers_and_leave_the_rest():
     mine = worker.for_project({"batch": 5, "prefill_margin": 0.0})
     assert (mine.batch, mine.prefill_margin, mine.full_every) == (5, 0.0, 500)
     assert worker.for_project({}) is worker
+
+
+def test_a_project_may_weigh_its_classes_or_not_and_the_worker_refuses_an_unknown_weighting():
+    assert project_params({"class_weight": "none"}) == {"class_weight": "none"}
+    assert WorkerSettings(data_dir=Path(".")).for_project({"class_weight": "none"}).class_weight == "none"
+    with pytest.raises(BackendConfigError, match="--class-weight must be one of balanced, none, got 'even'"):
+        WorkerSettings(data_dir=Path("."), class_weight="even").check()

@@ -61,7 +61,7 @@ def test_an_unknown_key_names_the_file_the_key_and_what_is_allowed(recipe_dir):
     path = edit(recipe_dir, "batch = 20", "bacth = 20")
     message = error_of(recipe_dir)
     assert message.startswith(str(path)) and "unknown key [active_learning] bacth" in message
-    assert "allowed: strategy, batch, eval_fraction" in message
+    assert "allowed: strategy, class_weight, batch, eval_fraction" in message
 
 
 def test_a_wrong_type_names_the_key_and_the_type(recipe_dir):

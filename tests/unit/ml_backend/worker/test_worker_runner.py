@@ -96,6 +96,19 @@ def test_labels_make_a_version_whose_predictions_cover_every_open_task_before_th
     assert card["training_size"] == 20 and card["eval_size"] == 4 and "cache_dir" not in str(card)
 
 
+@pytest.mark.parametrize("weights, expected", [("balanced", "balanced"), ("none", None)])
+def test_the_fast_tier_weighs_classes_as_the_project_says(tmp_path, weights, expected):
+    harness = Harness(tmp_path / "data", class_weight=weights)
+    texts, labels = zip(*(sms_like(i) for i in range(60)))
+    truth = dict(zip(harness.studio.add_tasks(list(texts)), labels))
+    harness.retrain("TASKS_CREATED")
+    slice_ids = eval_ids(harness)
+    harness.label([t for t in truth if t not in slice_ids][:20] + slice_ids[:4], truth)
+    assert harness.retrain()["status"] == "published"
+    model = ModelStore(harness.project().store.root).load("v0001")
+    assert model.get_params()["class_weight"] == expected
+
+
 def test_unchanged_labels_push_only_what_label_studio_lacks(harness, pool):
     harness.retrain("TASKS_CREATED")
     harness.label([t for t in pool if t not in eval_ids(harness)][:12], pool)
