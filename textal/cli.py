@@ -144,16 +144,19 @@ def score(
             raise TextalError(f"--int8 applies to transformer models; version {chosen} is a {model.kind} model")
         model.set_params(int8=True)
     batch = top_k if batch is None else batch
+    trained_on = model_store.card(chosen).get("training_size") if chosen else None
+    trained_on = trained_on if isinstance(trained_on, int) else None  # hybrid's schedule reads labels per class
     processes = launched_processes()
     if processes > 1:
         with progress.reporting(RichReporter() if is_main_process() else progress.QUIET):
-            ranked = rank_file_in_processes(model, pool, strategy, text_col, chunk_size, batch=batch)
+            ranked = rank_file_in_processes(model, pool, strategy, text_col, chunk_size, batch=batch,
+                                            trained_on=trained_on)
         if ranked is None:  # not the main process: it writes the result
             return
         out.print(f"Scored by {processes} processes")
     else:
         with progress.reporting(RichReporter()):
-            ranked = rank_file(model, pool, strategy, text_col, chunk_size, batch=batch)
+            ranked = rank_file(model, pool, strategy, text_col, chunk_size, batch=batch, trained_on=trained_on)
     with ranked as ranking:
         if out_file is not None:
             ranking.write_csv(out_file)

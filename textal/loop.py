@@ -26,12 +26,14 @@ def select_batch(
     texts: Sequence[str] | None = None,
     groups: np.ndarray | None = None,
     multi_label: bool = False,
+    trained_on: int | None = None,
 ) -> Selection:
     """Pick ``n`` unlabelled, non-held-out items of a pool by ``strategy``.
 
     ``labelled`` and ``held_out`` are boolean masks over the pool; neither is ever selected.
     ``committee`` may be a callable, so that committee members are only fitted when the strategy
-    asks for them.
+    asks for them. ``trained_on``: labels the model learned from outside this pool (a published model
+    ranking a new pool), for strategies that adapt to how much the model has seen.
     """
     excluded = labelled.copy()
     if held_out is not None:
@@ -47,5 +49,6 @@ def select_batch(
         labelled_embeddings=embeddings[labelled] if embeddings is not None and labelled.any() else None,
         multi_label=multi_label,
         groups=groups,
+        trained_on=trained_on,
     )
     return strategy.select(pool, n, rng)

@@ -32,7 +32,7 @@ def is_main_process() -> bool:
 
 def rank_file_in_processes(
     model: Classifier, path: str | Path, strategy: str, text_col: str | None = None,
-    chunk_size: int = DEFAULT_CHUNK, scratch: str | Path | None = None, batch: int = 0,
+    chunk_size: int = DEFAULT_CHUNK, scratch: str | Path | None = None, batch: int = 0, trained_on: int | None = None,
 ) -> RankedPool | None:
     """Score ``path`` with this process's share of the chunks. The main process gets the ranked pool (close it)
     or the first error of any process; the others get None once every shard is written."""
@@ -61,7 +61,7 @@ def rank_file_in_processes(
         shutil.rmtree(root, ignore_errors=True)
         raise next(e for e in errors if e is not None)
     try:
-        return merge_shards(root, shards, list(model.labels_), strategy, model.multi_label_, batch)
+        return merge_shards(root, shards, list(model.labels_), strategy, model.multi_label_, batch, trained_on)
     except BaseException:
         shutil.rmtree(root, ignore_errors=True)
         raise

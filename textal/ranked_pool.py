@@ -132,15 +132,17 @@ def ranking_scorer(strategy: str) -> Scorer:
 
 def rank_chunks(
     model: Classifier, chunks: Iterable[tuple[list[int], list[str]]], strategy: str, scratch: str | Path | None = None,
-    batch: int = 0,
+    batch: int = 0, trained_on: int | None = None,
 ) -> RankedPool:
-    """Score ``chunks`` of (rows, texts) with ``model`` and rank them by ``strategy``, its next ``batch`` first;
-    files go in a new folder under ``scratch`` (the system's temporary folder by default)."""
+    """Score ``chunks`` of (rows, texts) with ``model`` and rank them by ``strategy``, its next ``batch`` first
+    (``trained_on``: the labels the model learned from); files go in a new folder under ``scratch`` (the
+    system's temporary folder by default)."""
     scorer = ranking_scorer(strategy)
     folder = Path(tempfile.mkdtemp(prefix="textal-score-", dir=scratch))
     try:
         scores = _score_into(folder, model, chunks, scorer)
-        return _ranked(folder, scorer, list(model.labels_), model.multi_label_, scores, np.load(folder / _KEYS), batch)
+        return _ranked(folder, scorer, list(model.labels_), model.multi_label_, scores, np.load(folder / _KEYS), batch,
+                       trained_on)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
@@ -148,10 +150,10 @@ def rank_chunks(
 
 def rank_file(
     model: Classifier, path: str | Path, strategy: str, text_col: str | None = None,
-    chunk_size: int = DEFAULT_CHUNK, scratch: str | Path | None = None, batch: int = 0,
+    chunk_size: int = DEFAULT_CHUNK, scratch: str | Path | None = None, batch: int = 0, trained_on: int | None = None,
 ) -> RankedPool:
     """Score every text of the file ``path`` and rank them, reading it ``chunk_size`` texts at a time."""
-    return rank_chunks(model, text_chunks(path, text_col, chunk_size), strategy, scratch, batch)
+    return rank_chunks(model, text_chunks(path, text_col, chunk_size), strategy, scratch, batch, trained_on)
 
 
 def score_shard(
@@ -169,6 +171,7 @@ def score_shard(
 
 def merge_shards(
     folder: Path, shards: list[Path], labels: list[str], strategy: str, multi_label: bool = False, batch: int = 0,
+    trained_on: int | None = None,
 ) -> RankedPool:
     """The shards' texts, back in pool order, as one pool ranked in ``folder`` (its next ``batch`` first);
     the shard folders are deleted."""
@@ -193,7 +196,7 @@ def merge_shards(
             _merge_rows(folder / name, [shard / name for shard in shards], by_row)
     for shard in shards:
         shutil.rmtree(shard, ignore_errors=True)
-    return _ranked(folder, scorer, labels, multi_label, scores, keys, batch)
+    return _ranked(folder, scorer, labels, multi_label, scores, keys, batch, trained_on)
 
 
 def _merge_rows(target: Path, parts: list[Path], by_row: np.ndarray) -> None:
@@ -211,7 +214,7 @@ def _merge_rows(target: Path, parts: list[Path], by_row: np.ndarray) -> None:
 
 def _ranked(
     folder: Path, scorer: Scorer, labels: list[str], multi_label: bool, scores: np.ndarray | None,
-    keys: np.ndarray, batch: int,
+    keys: np.ndarray, batch: int, trained_on: int | None = None,
 ) -> RankedPool:
     """The pool in ``folder`` ranked: per-item ``scores``, or the strategy over the whole pool from its files."""
     groups = duplicate_groups_of_keys(keys)
@@ -227,7 +230,7 @@ def _ranked(
             chosen = select_batch(
                 scorer.strategy, min(batch, len(keys)), np.random.default_rng(0),
                 labelled=np.zeros(len(keys), dtype=bool), proba=proba, embeddings=vectors, groups=groups,
-                multi_label=multi_label,
+                multi_label=multi_label, trained_on=trained_on,
             ).indices
     return RankedPool(folder, np.asarray(scores), labels, scorer.name, groups, chosen)
 

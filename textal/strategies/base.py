@@ -33,6 +33,8 @@ class Pool:
     texts: Sequence[str] | None = None  # lets a batch avoid (near-)duplicate texts
     excluded: np.ndarray | None = None  # (n,) bool
     labelled_embeddings: np.ndarray | None = None  # (l, d) embeddings of labelled items
+    # how many labels the model was trained on when none of them is in this pool (``textal score``)
+    trained_on: int | None = None
     multi_label: bool = False
     # (n,) int: row of the first (near-)duplicate of each text, as textal.data.duplicate_groups
     # gives; filled from ``texts`` on first use and kept, so a long-lived pool pays for it once.

@@ -21,6 +21,15 @@ def test_factor_falls_as_labels_per_class_pass_the_thresholds(labelled, k, facto
     assert get_strategy("hybrid.v2").factor_for(pool_with(labelled, k)) == factor
 
 
+def test_a_model_trained_elsewhere_counts_its_labels_for_the_schedule():
+    # textal score ranks a new pool with a published model: none of its labels is in the pool
+    pool = pool_with(0, 4)
+    pool.trained_on = 4000
+    assert get_strategy("hybrid.v2").factor_for(pool) == 3.0
+    pool.trained_on = 0
+    assert get_strategy("hybrid.v2").factor_for(pool) == 30.0
+
+
 def test_bare_name_hybrid_means_the_newest_version():
     assert resolve_name("hybrid") == "hybrid.v2"
 
