@@ -24,8 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from ml_backend.errors import BackendConfigError
-from textal.fast_tier import HEAD_CLASS_WEIGHT
-from textal.models.head import CLASS_WEIGHTS
+from textal.class_weights import CLASS_WEIGHTS, DEFAULT_CLASS_WEIGHT
 from textal.promotion import DEFAULT_MARGIN, DEFAULT_MIN_EVAL
 from textal.strategies.default import DEFAULT_STRATEGY  # noqa: F401  (defined once, in textal)
 
@@ -174,7 +173,7 @@ class WorkerSettings:
     store: Path | None = None  # the store `textal serve --store` serves before a project has its own versions
     strategy: str = DEFAULT_STRATEGY  # for projects whose /setup named none (give `textal serve` the same)
     encoder: str = DEFAULT_ENCODER
-    class_weight: str = HEAD_CLASS_WEIGHT  # the fast tier's head: balanced or none
+    class_weight: str = DEFAULT_CLASS_WEIGHT  # the fast tier's head: balanced or none
     eval_fraction: float = 0.1
     eval_min: int = 50
     batch: int = 20  # the strategy's next batch goes first in Label Studio's order

@@ -256,7 +256,7 @@ def simulate(
     from textal.sim_report import write_report
     from textal.simulate import SimulationSettings, simulate as run_simulation, summarise
 
-    from textal.models.head import class_weight_param
+    from textal.class_weights import class_weight_param
 
     class_weight_param(class_weight)  # a bad value fails before the data is read
     settings = SimulationSettings(

@@ -15,17 +15,13 @@ from typing import Any
 import numpy as np
 
 from textal.calibration import calibrate, encode_labels
+from textal.class_weights import DEFAULT_CLASS_WEIGHT, class_weight_param
 from textal.metrics import score_predictions
 from textal.models.committee import BootstrapCommittee
 from textal.models.embed_head import EmbedHeadClassifier
-from textal.models.head import class_weight_param
 from textal.stopping import max_uncertainty, overall_uncertainty
 
 MIN_CALIBRATION = 20  # held-out items needed before temperature scaling says anything
-# Labels asked by uncertainty are skewed towards the class the serving model doubts (on SMS spam, 54 of
-# the first 60 under a base model were spam): an unweighted head then answers that class everywhere.
-# The loop's default, for the worker and `textal simulate` alike (`--class-weight`).
-HEAD_CLASS_WEIGHT = "balanced"
 
 
 def fit_head(
@@ -37,7 +33,7 @@ def fit_head(
     encoder: str = "default",
     cache_dir: str | Path | None = None,
     C: float = 10.0,
-    class_weight: str | None = HEAD_CLASS_WEIGHT,
+    class_weight: str | None = DEFAULT_CLASS_WEIGHT,
     seed: int = 0,
 ) -> EmbedHeadClassifier:
     """An ``EmbedHeadClassifier`` over ``encoder`` whose head is fitted on embeddings ``X`` (one row per label),

@@ -17,8 +17,8 @@ import numpy as np
 
 from textal.errors import TextalError
 from textal.models.base import encode_labels
-from textal.fast_tier import HEAD_CLASS_WEIGHT
-from textal.models.head import LogisticHead, class_weight_param
+from textal.class_weights import DEFAULT_CLASS_WEIGHT, class_weight_param
+from textal.models.head import LogisticHead
 
 
 class Learner(ABC):
@@ -208,7 +208,7 @@ def make_learner(
 ) -> Learner:
     """The learner for a simulation's ``--model``: embed-head (default), linear, spacy or transformer.
     ``class_weight`` (``balanced``, ``none``) applies to the logistic heads; None: the live loop's default."""
-    weights = class_weight_param(HEAD_CLASS_WEIGHT if class_weight is None else class_weight)
+    weights = class_weight_param(DEFAULT_CLASS_WEIGHT if class_weight is None else class_weight)
     if model in ("spacy", "transformer"):
         if class_weight not in (None, "none"):
             raise TextalError(f"--class-weight applies to embed-head and linear, not {model}")

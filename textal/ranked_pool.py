@@ -29,7 +29,6 @@ import pyarrow.ipc as ipc
 
 from textal import progress
 from textal.data import DEFAULT_CHUNK, normalise_text, text_chunks
-from textal.errors import TextalError
 from textal.loop import select_batch
 from textal.models.base import Classifier
 from textal.scoring import Scorer

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from textal.data import text_chunks
-from textal.errors import DataError, TextalError
+from textal.errors import DataError
 from textal.models.linear import LinearClassifier
 from textal.loop import select_batch
 from textal.ranked_pool import merge_shards, rank_chunks, rank_file, ranked_order, score_shard

@@ -17,17 +17,6 @@ from sklearn.linear_model import LogisticRegression
 from textal.errors import ModelError
 from textal.threads import single_blas_thread
 
-CLASS_WEIGHTS = ("balanced", "none")
-
-
-def class_weight_param(name: str | None) -> str | None:
-    """``--class-weight`` as scikit-learn takes it (``none`` -> None); a ModelError naming the choices otherwise."""
-    if name is None or name == "none":
-        return None
-    if name == "balanced":
-        return name
-    raise ModelError(f"class weight must be one of {', '.join(CLASS_WEIGHTS)}, not {name!r}")
-
 
 class LogisticHead(BaseEstimator):
     """Softmax (single-label) or one-vs-rest sigmoid (multi-label) logistic regression.
