@@ -37,7 +37,9 @@ def simulate(dataset: str, weight: str, repeats: str, strategy: str, cache: str 
     if cache:
         command += ["--cache-dir", cache]
     start = time.perf_counter()
-    subprocess.run([c.replace("../shared/data", str(DATA)) for c in command], check=True, cwd=REPO)
+    if DATA != (REPO.parent / "shared" / "data").resolve():  # DATA= elsewhere: the recorded command says where
+        command = [c.replace("../shared/data", str(DATA)) for c in command]
+    subprocess.run(command, check=True, cwd=REPO)
     return " ".join(shlex.quote(c) for c in command[1:] if c != cache and c != "--cache-dir"), time.perf_counter() - start
 
 

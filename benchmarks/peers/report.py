@@ -99,7 +99,12 @@ def section(dataset: str, protocol: str, runs: dict, full: float, n_classes: int
         lines.append("| " + " | ".join(cells) + " |")
         summary[key] = {"auc": auc, "se": se, "diff": diff, "diff_se": dse, "l98": l98, "mean": mean, "labels": labels}
     lines += ["", f"Full-data macro-F1 (the same classifier on every training label): {full:.4f}. "
-              f"{len(runs[TEXTAL]['repeats'])} repeats.", ""]
+              f"{len(runs[TEXTAL]['repeats'])} repeats."]
+    skipped = [(tool, name) for d, p, tool, name in meta.get("skipped", []) if (d, p) == (dataset, protocol)]
+    if skipped:
+        lines.append(f"Not run on this pool (over {meta['small_pool']:,} texts), for their cost: "
+                     + ", ".join(f"{NAMES[tool]} {name}" for tool, name in skipped) + " (see `run.py`).")
+    lines.append("")
     return lines, {"best_peer": best_peer, "rows": summary}
 
 
@@ -153,8 +158,12 @@ def main() -> None:
         "batch = 200, 10 % random picks in every batch (for every tool), a 10 % evaluation slice kept out "
         "of the pool.", "",
         "## Headline", "", *headline(table), "", *body,
+        *[f"Earlier run, resumed by the next: `{e['command']}` "
+          f"({'stopped before the end' if e['wall_seconds'] is None else str(e['wall_seconds']) + ' s'})  "
+          for e in meta.get("earlier", [])],
         f"Command: `{meta['command']}`  ",
-        f"Wall time: {meta.get('wall_seconds', 'unfinished run:')} s with {meta['jobs']} strategies at a time on "
+        f"Wall time: {str(meta['wall_seconds']) + ' s' if 'wall_seconds' in meta else 'unfinished'}, "
+        f"{meta['jobs']} strategies at a time, on "
         f"{cpu_name()} ({platform.machine()}), Python {platform.python_version()}, "
         f"scikit-learn {sklearn.__version__}; peers pinned in `requirements.txt`.",
     ]
