@@ -98,6 +98,7 @@ def section(dataset: str, protocol: str, runs: dict, full: float, n_classes: int
         cells.append(f"{select:.2f}")
         lines.append("| " + " | ".join(cells) + " |")
         summary[key] = {"auc": auc, "se": se, "diff": diff, "diff_se": dse, "l98": l98, "mean": mean, "labels": labels}
+    twins = [k for k in peers if k != best_peer and np.abs(aucs[k] - aucs[best_peer]).max() < 1e-3]
     lines += ["", f"Full-data macro-F1 (the same classifier on every training label): {full:.4f}. "
               f"{len(runs[TEXTAL]['repeats'])} repeats."]
     skipped = [(tool, name) for d, p, tool, name in meta.get("skipped", []) if (d, p) == (dataset, protocol)]
@@ -105,7 +106,10 @@ def section(dataset: str, protocol: str, runs: dict, full: float, n_classes: int
         lines.append(f"Not run on this pool (over {meta['small_pool']:,} texts), for their cost: "
                      + ", ".join(f"{NAMES[tool]} {name}" for tool, name in skipped) + " (see `run.py`).")
     lines.append("")
-    return lines, {"best_peer": best_peer, "rows": summary}
+    if twins:
+        lines.insert(-1, "Within 0.001 AUC of the best peer on every repeat (the same rule on the same classifier; "
+                     "they part only on ties and rounding): " + ", ".join(f"{NAMES[t]} {s}" for t, s in twins) + ".")
+    return lines, {"best_peer": best_peer, "rows": summary, "twins": twins}
 
 
 def headline(table: dict) -> list[str]:
@@ -116,7 +120,8 @@ def headline(table: dict) -> list[str]:
         ours = rows[TEXTAL]
         gap = (ours["mean"] - rows[("textal", "random")]["mean"])[1:].min()  # after the shared seed round
         lines.append(
-            f"| {dataset} | {protocol} | {ours['auc']:.4f} | {NAMES[peer[0]]} {peer[1]} | {rows[peer]['auc']:.4f} | "
+            f"| {dataset} | {protocol} | {ours['auc']:.4f} | "
+            f"{' ≈ '.join(f'{NAMES[t]} {s}' for t, s in [peer, *info['twins']])} | {rows[peer]['auc']:.4f} | "
             f"{ours['diff']:+.4f} ± {ours['diff_se']:.4f} | {'yes' if ours['diff'] > 2 * ours['diff_se'] else 'no'} | "
             f"{fmt_labels(ours['l98'])} / {fmt_labels(rows[peer]['l98'])} | {gap:+.3f} |")
     return lines
