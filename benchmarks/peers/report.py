@@ -103,7 +103,7 @@ def section(dataset: str, protocol: str, runs: dict, full: float, n_classes: int
               f"{len(runs[TEXTAL]['repeats'])} repeats."]
     skipped = [(tool, name) for d, p, tool, name in meta.get("skipped", []) if (d, p) == (dataset, protocol)]
     if skipped:
-        lines.append(f"Not run on this pool (over {meta['small_pool']:,} texts), for their cost: "
+        lines.append("Not run on this pool, for their cost (`run.py --caps none` runs them): "
                      + ", ".join(f"{NAMES[tool]} {name}" for tool, name in skipped) + " (see `run.py`).")
     lines.append("")
     if twins:

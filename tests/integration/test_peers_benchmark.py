@@ -16,7 +16,7 @@ def test_the_peers_benchmark_runs_every_tool_on_the_same_seed_sets_and_writes_on
     out, work = tmp_path / "out", tmp_path / "work"
     done = subprocess.run(
         [sys.executable, str(REPO / "benchmarks" / "peers" / "run.py"), "--datasets", "sms_spam",
-         "--protocols", "peers,practice", "--limit", "300", "--sizes", "20,20,60", "--repeats", "2",
+         "--protocols", "peers,practice", "--caps", "none", "--limit", "300", "--sizes", "20,20,60", "--repeats", "2",
          "--encoder", str(tiny_bert_dir), "--out", str(out), "--work", str(work)],
         env={**os.environ, "DATA": str(data_dir)}, capture_output=True, text=True, timeout=900,
     )
