@@ -144,6 +144,10 @@ def main() -> None:
     body, table = [], {}
     for key in sorted(grouped, key=lambda k: (k[1] != "peers", ORDER.index(k[0]) if k[0] in ORDER else 9, k[0])):
         dataset, protocol = key
+        runs = grouped[key]
+        if TEXTAL not in runs or ("textal", "random") not in runs or all(k[0] == "textal" for k in runs):
+            print(f"{dataset}, {protocol}: incomplete, left out")
+            continue
         data = np.load(args.work / f"{dataset}.npz")
         lines, table[key] = section(dataset, protocol, grouped[key], full_data_f1(args.work, dataset),
                                     len(np.unique(data["y"])), meta)
