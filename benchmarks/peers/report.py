@@ -127,6 +127,28 @@ def headline(table: dict) -> list[str]:
     return lines
 
 
+def targets(table: dict) -> list[str]:
+    """The default strategy's targets, checked per protocol from the table (nothing here is typed in by hand)."""
+    lines = []
+    for protocol in sorted({p for _, p in table}, key=lambda p: p != "peers"):
+        rows = {d: info for (d, p), info in table.items() if p == protocol}
+        ours = {d: info["rows"][TEXTAL] for d, info in rows.items()}
+        peer = {d: info["rows"][info["best_peer"]] for d, info in rows.items()}
+        behind = [d for d in rows if ours[d]["diff"] < 0]
+        clear = [d for d in rows if ours[d]["diff"] > 2 * ours[d]["diff_se"]]
+        later = [d for d in rows if peer[d]["l98"] is not None and (ours[d]["l98"] is None or ours[d]["l98"] > peer[d]["l98"])]
+        below = [d for d, info in rows.items()
+                 if (ours[d]["mean"] - info["rows"][("textal", "random")]["mean"])[1:].min() < 0]
+        lines += [
+            f"- {protocol} protocol, {len(rows)} datasets: AUC at least the best peer's on "
+            f"{len(rows) - len(behind)} ({'all' if not behind else 'behind on ' + ', '.join(behind)}); clearly above "
+            f"(paired Δ > 2 SE) on {len(clear)} ({', '.join(clear) or 'none'}); labels to 98 % no more than the best "
+            f"peer's on {len(rows) - len(later)} ({'all' if not later else 'more on ' + ', '.join(later)}); below "
+            f"random at some round on {', '.join(below) or 'none'}.",
+        ]
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", type=Path, default=HERE)
@@ -166,7 +188,8 @@ def main() -> None:
         "100, 3,000 (BANKING77, CLINC150); no random share, no evaluation slice. Practitioner's: seed = "
         "batch = 200, 10 % random picks in every batch (for every tool), a 10 % evaluation slice kept out "
         "of the pool.", "",
-        "## Headline", "", *headline(table), "", *body,
+        "## Headline", "", *headline(table), "", "Targets for textal's default strategy:", "", *targets(table), "",
+        *body,
         *[f"Earlier run, resumed by the next: `{e['command']}` "
           f"({'stopped before the end' if e['wall_seconds'] is None else str(e['wall_seconds']) + ' s'})  "
           for e in meta.get("earlier", [])],
