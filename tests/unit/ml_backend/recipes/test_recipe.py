@@ -112,3 +112,10 @@ def test_a_local_encoder_folder_is_passed_on_and_a_missing_one_refused(recipe_di
     assert load_recipe(recipe_dir).extra_params()["encoder"] == str((recipe_dir / "my-encoder").resolve())
     edit(recipe_dir, 'encoder = "my-encoder"', 'encoder = "elsewhere"')
     assert "[model] encoder must be" in error_of(recipe_dir)
+
+
+def test_a_recipe_may_turn_class_weights_off_and_a_bad_weighting_is_named(recipe_dir):
+    edit(recipe_dir, "batch = 20", 'batch = 20\nclass_weight = "none"')
+    assert load_recipe(recipe_dir).extra_params()["class_weight"] == "none"
+    edit(recipe_dir, 'class_weight = "none"', 'class_weight = "heavy"')
+    assert "class_weight' must be one of balanced, none, got 'heavy'" in error_of(recipe_dir)
