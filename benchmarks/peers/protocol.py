@@ -9,7 +9,6 @@ share and the budget are the loop's, the same for every tool.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -145,7 +144,3 @@ def rarest(y: np.ndarray, n_classes: int, k: int = RARE_CLASSES) -> np.ndarray:
     counts = np.bincount(y, minlength=n_classes)
     return np.lexsort((np.arange(n_classes), counts))[:k].astype(np.int64)
 
-
-def area(rounds: Sequence[dict], key: str = "f1") -> float:
-    """AUC: the mean of a curve's figure over its rounds, seed round included."""
-    return float(np.mean([r[key] for r in rounds]))
