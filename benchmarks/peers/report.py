@@ -65,7 +65,31 @@ def fmt_labels(value) -> str:
     return "not reached" if value is None else f"{value:,.0f}"
 
 
-def section(dataset: str, protocol: str, runs: dict, full: float, n_classes: int, meta: dict) -> tuple[list[str], dict]:
+def plot(path: Path, title: str, runs: dict, keys: list, full: float) -> None:
+    """Mean learning curves of ``keys`` with one standard error shaded, and the 98 % line."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.4, 4.0), dpi=110)
+    for key in keys:
+        labels, f1 = curves(runs[key])
+        mean, se = f1.mean(axis=0), f1.std(axis=0, ddof=1) / np.sqrt(len(f1)) if len(f1) > 1 else 0 * f1[0]
+        ax.plot(labels, mean, label=f"{NAMES[key[0]]} {key[1]}")
+        ax.fill_between(labels, mean - se, mean + se, alpha=0.25)
+    ax.axhline(0.98 * full, color="grey", linestyle=":", label="98 % of full-data macro-F1")
+    ax.set_xlabel("labels")
+    ax.set_ylabel("test macro-F1")
+    ax.set_title(title)
+    ax.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def section(dataset: str, protocol: str, runs: dict, full: float, n_classes: int, meta: dict,
+            out: Path) -> tuple[list[str], dict]:
     lines = [f"## {dataset}, {protocol} protocol", ""]
     aucs = {key: curves(run)[1].mean(axis=1) for key, run in runs.items()}
     peers = [k for k in runs if k[0] != "textal"]
@@ -99,6 +123,9 @@ def section(dataset: str, protocol: str, runs: dict, full: float, n_classes: int
         lines.append("| " + " | ".join(cells) + " |")
         summary[key] = {"auc": auc, "se": se, "diff": diff, "diff_se": dse, "l98": l98, "mean": mean, "labels": labels}
     twins = [k for k in peers if k != best_peer and np.abs(aucs[k] - aucs[best_peer]).max() < 1e-3]
+    figure = f"curves_{dataset}_{protocol}.png"
+    plot(out / figure, f"{dataset}, {protocol} protocol", runs, [TEXTAL, best_peer, ("textal", "random")], full)
+    lines[1:1] = ["", f"![learning curves]({figure})"]
     lines += ["", f"Full-data macro-F1 (the same classifier on every training label): {full:.4f}. "
               f"{len(runs[TEXTAL]['repeats'])} repeats."]
     skipped = [(tool, name) for d, p, tool, name in meta.get("skipped", []) if (d, p) == (dataset, protocol)]
@@ -172,7 +199,7 @@ def main() -> None:
             continue
         data = np.load(args.work / f"{dataset}.npz")
         lines, table[key] = section(dataset, protocol, grouped[key], full_data_f1(args.work, dataset),
-                                    len(np.unique(data["y"])), meta)
+                                    len(np.unique(data["y"])), meta, args.out)
         body += lines
     import sklearn
 
