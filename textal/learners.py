@@ -91,7 +91,7 @@ class EmbedHeadLearner(Learner):
         self.committee_size = committee_size
         self.seed = seed
         self.encoder = encoder
-        self.class_weight = class_weight_param(class_weight)
+        self.class_weight = class_weight_param(class_weight)  # "balanced" / "none" -> scikit-learn's value
         self._round = 0
 
     def fit(self, idx: np.ndarray, y: np.ndarray) -> None:
@@ -208,19 +208,18 @@ def make_learner(
 ) -> Learner:
     """The learner for a simulation's ``--model``: embed-head (default), linear, spacy or transformer.
     ``class_weight`` (``balanced``, ``none``) applies to the logistic heads; None: the live loop's default."""
-    weights = class_weight_param(DEFAULT_CLASS_WEIGHT if class_weight is None else class_weight)
-    if model in ("spacy", "transformer"):
-        if class_weight not in (None, "none"):
-            raise TextalError(f"--class-weight applies to embed-head and linear, not {model}")
-        weights = None
+    weights = DEFAULT_CLASS_WEIGHT if class_weight is None else class_weight
+    class_weight_param(weights)  # a bad name fails before any text is embedded
+    if model in ("spacy", "transformer") and class_weight not in (None, "none"):
+        raise TextalError(f"--class-weight applies to embed-head and linear, not {model}")
     if model == "embed-head":
         from textal.models.encoder import Encoder
 
         enc = Encoder(model=encoder, cache_dir=cache_dir if cache_dir is not None else default_cache_dir())
         return EmbedHeadLearner(enc.encode(pool_texts), enc.encode(test_texts), labels, multi_label,
-                                seed=seed, encoder=encoder, class_weight=weights or "none")
+                                seed=seed, encoder=encoder, class_weight=weights)
     if model in ("linear", "spacy", "transformer"):
-        params: dict[str, Any] = {"random_state": seed, "class_weight": weights} if model == "linear" else {"seed": seed}
+        params: dict[str, Any] = {"random_state": seed, "class_weight": class_weight_param(weights)} if model == "linear" else {"seed": seed}
         if model == "transformer":
             params["model"] = encoder
         return ClassifierLearner(model, pool_texts, test_texts, labels, multi_label, params=params)

@@ -199,16 +199,25 @@ def merge_shards(
 
 
 def _merge_rows(target: Path, parts: list[Path], by_row: np.ndarray) -> None:
-    """The float32 rows of ``parts`` (one after the other), in the order ``by_row``, into ``target``."""
+    """The float32 rows of ``parts`` (one after the other), in the order ``by_row``, into ``target``, a chunk
+    at a time: memory stays bounded by the chunk, not the pool."""
     n = len(by_row)
     sizes = [part.stat().st_size // 4 for part in parts]
     with open(target, "wb") as out_file:
         if not n or not sum(sizes):
             return
-        whole = np.concatenate([np.memmap(part, dtype=np.float32, mode="r") for part, size in zip(parts, sizes) if size])
-        rows = whole.reshape(n, -1)
+        width = sum(sizes) // n
+        maps = [np.memmap(part, dtype=np.float32, mode="r").reshape(-1, width) if size else np.zeros((0, width))
+                for part, size in zip(parts, sizes)]
+        offsets = np.cumsum([0, *[len(m) for m in maps]])
         for start in range(0, n, DEFAULT_CHUNK):
-            out_file.write(np.ascontiguousarray(rows[by_row[start : start + DEFAULT_CHUNK]]).tobytes())
+            idx = by_row[start : start + DEFAULT_CHUNK]
+            shard = np.searchsorted(offsets, idx, side="right") - 1
+            out = np.empty((len(idx), width), dtype=np.float32)
+            for s in np.unique(shard):
+                mine = shard == s
+                out[mine] = maps[s][idx[mine] - offsets[s]]
+            out_file.write(out.tobytes())
 
 
 def _ranked(
@@ -224,13 +233,15 @@ def _ranked(
         if "texts" in scorer.needs:
             with pa.memory_map(str(folder / _TABLE)) as source:
                 texts = ipc.open_file(source).read_all().column("text").to_pylist()
-        scores = scorer.informativeness(proba, multi_label, embeddings=vectors, texts=texts)
-        if batch > 0 and len(keys):
-            chosen = select_batch(
+        if batch > 0 and len(keys):  # the selection scores the pool too: scaled as the worker scales them
+            selection = select_batch(
                 scorer.strategy, min(batch, len(keys)), np.random.default_rng(0),
-                labelled=np.zeros(len(keys), dtype=bool), proba=proba, embeddings=vectors, groups=groups,
-                multi_label=multi_label, trained_on=trained_on,
-            ).indices
+                labelled=np.zeros(len(keys), dtype=bool), proba=proba, embeddings=vectors, texts=texts,
+                groups=groups, multi_label=multi_label, trained_on=trained_on,
+            )
+            chosen, scores = selection.indices, scorer.scale(selection.scores, len(labels), multi_label)
+        else:
+            scores = scorer.informativeness(proba, multi_label, embeddings=vectors, texts=texts)
     return RankedPool(folder, np.asarray(scores), labels, scorer.name, groups, chosen)
 
 

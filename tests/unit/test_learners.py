@@ -7,7 +7,7 @@ import pytest
 
 from textal.data import Corpus
 from textal.errors import TextalError
-from textal.learners import ClassifierLearner
+from textal.learners import ClassifierLearner, make_learner
 from textal.simulate import SimulationSettings, simulate
 
 SPAM = ["win cash now", "free prize call", "claim your reward", "you won a voucher", "urgent prize waiting",
@@ -55,3 +55,15 @@ def test_transformer_learner_fine_tunes_and_gives_an_mc_dropout_committee(split,
     assert learner.proba_pool().shape == (16, 2)
     assert learner.proba_test().shape == (4, 2)
     assert learner.committee().shape == (3, 16, 2)
+
+
+@pytest.mark.parametrize("model", ["spacy", "transformer"])
+def test_class_weights_are_refused_for_models_without_a_logistic_head(model):
+    with pytest.raises(TextalError, match=f"--class-weight applies to embed-head and linear, not {model}"):
+        make_learner(model, ["a b"], ["c d"], ["x", "y"], class_weight="balanced")
+
+
+def test_a_linear_learner_weighs_classes_as_asked_and_by_default_as_the_worker():
+    weighted = make_learner("linear", ["a b", "c d"], ["e"], ["x", "y"])
+    plain = make_learner("linear", ["a b", "c d"], ["e"], ["x", "y"], class_weight="none")
+    assert "'class_weight': 'balanced'" in str(weighted.describe()) and "'class_weight': None" in str(plain.describe())

@@ -152,10 +152,13 @@ def test_near_duplicates_of_a_higher_ranked_text_come_after_every_distinct_text(
 
 def test_a_batch_strategy_ranks_its_own_next_batch_first(model, tmp_path):
     n = 5
+    proba, vectors = model.predict_proba(TEXTS), model.embed(TEXTS)
     with rank_chunks(model, chunks(TEXTS, 8), DEFAULT_STRATEGY, tmp_path, batch=n) as ranking:
         head = [it.row - 2 for it in ranking.ranked(stop=n)]
         rest = [it.score for it in ranking.ranked(first=n)]
-    proba, vectors = model.predict_proba(TEXTS), model.embed(TEXTS)
+        # the batch's own scoring of the pool gives the figures a scorer gives the same pool
+        whole = Scorer(DEFAULT_STRATEGY).informativeness(proba, False, embeddings=vectors, texts=TEXTS)
+        np.testing.assert_allclose(ranking.scores, whole, atol=1e-6)
     expected = select_batch(get_strategy(DEFAULT_STRATEGY, random_fraction=0.0), n, np.random.default_rng(0),
                             labelled=np.zeros(len(TEXTS), dtype=bool), proba=proba, embeddings=vectors)
     assert head == list(expected.indices)
