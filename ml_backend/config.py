@@ -25,6 +25,7 @@ from typing import Any
 
 from ml_backend.errors import BackendConfigError
 from textal.class_weights import CLASS_WEIGHTS, DEFAULT_CLASS_WEIGHT
+from textal.full_tier import DEFAULT_FULL_EPOCHS, DEFAULT_FULL_EVERY, DEFAULT_FULL_MIN_STEPS
 from textal.promotion import DEFAULT_MARGIN, DEFAULT_MIN_EVAL
 from textal.strategies.default import DEFAULT_STRATEGY  # noqa: F401  (defined once, in textal)
 
@@ -178,10 +179,10 @@ class WorkerSettings:
     eval_min: int = 50
     batch: int = 20  # the strategy's next batch goes first in Label Studio's order
     eval_every: int = 3  # one evaluation-slice task in every this many served (0: the whole slice first)
-    full_every: int = 500  # new labels between full fine-tunes (0: only on request)
+    full_every: int = DEFAULT_FULL_EVERY  # new labels between full fine-tunes (0: only on request)
     prefill_margin: float = PREFILL_MARGIN  # a guess is pre-filled only when it leads the runner-up by this much
-    full_epochs: int = 2
-    full_min_steps: int = 100
+    full_epochs: int = DEFAULT_FULL_EPOCHS
+    full_min_steps: int = DEFAULT_FULL_MIN_STEPS
     promote_margin: float = DEFAULT_MARGIN
     min_eval: int = DEFAULT_MIN_EVAL
     agreement_threshold: float = 2 / 3

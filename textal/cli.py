@@ -15,6 +15,7 @@ import typer
 from textal import progress
 from textal.console import RichReporter, debug_enabled, err, fail, out
 from textal.errors import TextalError
+from textal.full_tier import DEFAULT_FULL_EVERY
 from textal.strategies.default import DEFAULT_STRATEGY
 
 app = typer.Typer(
@@ -233,8 +234,12 @@ def simulate(
     batch: Annotated[int, typer.Option(help="Labels per round.")] = 50,
     budget: Annotated[int, typer.Option(help="Total labels, seed included.")] = 1000,
     repeats: Annotated[int, typer.Option(help="Repeats with different seed sets.")] = 5,
-    model: Annotated[str, typer.Option("--model", help="embed-head (frozen MiniLM + logistic head), linear, spacy, "
-                                                       "transformer (fine-tunes every round: for a GPU).")] = "embed-head",
+    model: Annotated[str, typer.Option("--model", help="embed-head (frozen MiniLM + logistic head), two-tier (the "
+                                                       "worker's loop: that head every round, a full fine-tune every "
+                                                       "--full-every labels), linear, spacy, transformer (fine-tunes "
+                                                       "every round: for a GPU).")] = "embed-head",
+    full_every: Annotated[Optional[int], typer.Option("--full-every", help="two-tier: labels between full fine-tunes "
+                                                                          f"(default: the worker's, {DEFAULT_FULL_EVERY}).")] = None,
     random_fraction: Annotated[Optional[float], typer.Option(help="Share of random picks per batch "
                                                                    "(default: each strategy's, 0.1).")] = None,
     cold_start: Annotated[str, typer.Option(help="Seed set: random, or coverage (k-means over embeddings).")] = "random",
@@ -252,13 +257,14 @@ def simulate(
     import shlex
 
     from textal.data import load_corpus
-    from textal.learners import make_learner
+    from textal.learners import check_full_every, make_learner
     from textal.sim_report import write_report
     from textal.simulate import SimulationSettings, simulate as run_simulation, summarise
 
     from textal.class_weights import class_weight_param
 
-    class_weight_param(class_weight)  # a bad value fails before the data is read
+    class_weight_param(class_weight)  # bad values fail before the data is read
+    check_full_every(model, full_every)
     settings = SimulationSettings(
         strategies=[s.strip() for s in strategies.split(",") if s.strip()], seed_size=seed_size, batch=batch,
         budget=budget, repeats=repeats, seed=seed, random_fraction=random_fraction, cold_start=cold_start,
@@ -270,7 +276,7 @@ def simulate(
     labels = sorted(set(pool.label_set) | set(test_corpus.label_set))
     with progress.reporting(RichReporter()):
         learner = make_learner(model, pool.texts, test_corpus.texts, labels, multi_label, seed, cache_dir,
-                               class_weight=class_weight)
+                               class_weight=class_weight, full_every=full_every)
         result = run_simulation(learner, pool, test_corpus, settings)
     summary = summarise(result)
     command = "textal " + " ".join(shlex.quote(a) for a in sys.argv[1:])

@@ -27,6 +27,8 @@ class Learner(ABC):
     labels: list[str]
     multi_label: bool
     pool_size: int
+    full_tier_labels: int | None = None  # labels the serving fine-tuned encoder was trained on (None: none serves)
+    fine_tunes: Sequence[dict[str, Any]] = ()  # the full tier's fine-tunes, for the results file (two-tier only)
 
     def encode(self, labels: Sequence) -> np.ndarray:
         """Gold labels as indices (single-label) or a 0/1 matrix (multi-label)."""
@@ -57,6 +59,10 @@ class Learner(ABC):
     def pretrained_embeddings(self) -> np.ndarray:
         """Embeddings before any training, for the coverage-first cold start."""
         return self.embeddings()
+
+    def start_curve(self, held_out: np.ndarray, held_out_y: np.ndarray, tag: dict[str, Any]) -> None:
+        """A new learning curve begins (``tag`` names it); ``held_out`` rows with gold ``held_out_y`` are the
+        evaluation slice. Learners that carry state from round to round reset it here."""
 
     @abstractmethod
     def committee(self) -> np.ndarray:
@@ -195,6 +201,12 @@ def default_cache_dir() -> Path:
     return Path(root) / "embeddings"
 
 
+def check_full_every(model: str, full_every: int | None) -> None:
+    """Refuse ``--full-every`` for a model without a full tier, or below 1."""
+    if full_every is not None and (model != "two-tier" or full_every < 1):
+        raise TextalError("--full-every applies to --model two-tier and must be at least 1")
+
+
 def make_learner(
     model: str,
     pool_texts: Sequence[str],
@@ -205,22 +217,31 @@ def make_learner(
     cache_dir: str | Path | None = None,
     encoder: str = "default",
     class_weight: str | None = None,
+    full_every: int | None = None,
 ) -> Learner:
-    """The learner for a simulation's ``--model``: embed-head (default), linear, spacy or transformer.
-    ``class_weight`` (``balanced``, ``none``) applies to the logistic heads; None: the live loop's default."""
+    """The learner for a simulation's ``--model``: embed-head (default), two-tier, linear, spacy or transformer.
+    ``class_weight`` (``balanced``, ``none``) applies to the logistic heads; None: the live loop's default.
+    ``full_every``: labels between the two-tier loop's fine-tunes (the worker's default when None)."""
     weights = DEFAULT_CLASS_WEIGHT if class_weight is None else class_weight
     class_weight_param(weights)  # a bad name fails before any text is embedded
     if model in ("spacy", "transformer") and class_weight not in (None, "none"):
         raise TextalError(f"--class-weight applies to embed-head and linear, not {model}")
-    if model == "embed-head":
+    check_full_every(model, full_every)
+    if model in ("embed-head", "two-tier"):
         from textal.models.encoder import Encoder
 
         enc = Encoder(model=encoder, cache_dir=cache_dir if cache_dir is not None else default_cache_dir())
-        return EmbedHeadLearner(enc.encode(pool_texts), enc.encode(test_texts), labels, multi_label,
-                                seed=seed, encoder=encoder, class_weight=weights)
+        X_pool, X_test = enc.encode(pool_texts), enc.encode(test_texts)
+        if model == "embed-head":
+            return EmbedHeadLearner(X_pool, X_test, labels, multi_label, seed=seed, encoder=encoder, class_weight=weights)
+        from textal.full_tier import DEFAULT_FULL_EVERY
+        from textal.two_tier_learner import TwoTierLearner
+
+        return TwoTierLearner(pool_texts, test_texts, X_pool, X_test, labels, multi_label, seed=seed, encoder=encoder,
+                              class_weight=weights, full_every=full_every or DEFAULT_FULL_EVERY)
     if model in ("linear", "spacy", "transformer"):
         params: dict[str, Any] = {"random_state": seed, "class_weight": class_weight_param(weights)} if model == "linear" else {"seed": seed}
         if model == "transformer":
             params["model"] = encoder
         return ClassifierLearner(model, pool_texts, test_texts, labels, multi_label, params=params)
-    raise TextalError(f"unknown simulation model {model!r}; choose embed-head, linear, spacy or transformer")
+    raise TextalError(f"unknown simulation model {model!r}; choose embed-head, two-tier, linear, spacy or transformer")

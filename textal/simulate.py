@@ -82,6 +82,7 @@ class RoundRecord:
     stop_uncertainty: bool = False
     stop_max_uncertainty: bool = False
     stop_plateau: bool = False
+    full_tier_labels: int | None = None  # two-tier: labels of the fine-tuned encoder serving (None: the frozen one)
 
 
 @dataclass
@@ -159,6 +160,8 @@ def simulate(learner: Learner, train: Corpus, test: Corpus, settings: Simulation
     info = {"pool_size": len(train), "test_size": len(test), "labels": learner.labels,
             "model": learner.describe(), "rounds_per_run": rounds_per_run,
             "strategy_versions": {name: resolve_name(name) for name in settings.strategies}}
+    if learner.fine_tunes:
+        info["fine_tunes"] = learner.fine_tunes
     return SimulationResult(settings=settings, full_data=full, rounds=records, info=info)
 
 
@@ -166,6 +169,8 @@ def _run_curve(learner, strategy, name, repeat, seed_ids, held_out, stop_set, gr
                settings, rng, bar) -> list[RoundRecord]:
     labelled = np.zeros(len(train), dtype=bool)
     labelled[seed_ids] = True
+    held_ids = np.flatnonzero(held_out)
+    learner.start_curve(held_ids, y_pool[held_ids], {"strategy": name, "repeat": repeat})
     out: list[RoundRecord] = []
     stop_predictions: list[np.ndarray] = []
     eval_history: list[float] = []
@@ -197,6 +202,7 @@ def _run_curve(learner, strategy, name, repeat, seed_ids, held_out, stop_set, gr
             stop_uncertainty=bool(len(unlabelled)) and stopping.overall_uncertainty(unlabelled, multi_label=learner.multi_label).stop,
             stop_max_uncertainty=bool(len(unlabelled)) and stopping.max_uncertainty(unlabelled, multi_label=learner.multi_label).stop,
             stop_plateau=bool(eval_history) and stopping.metric_plateau(eval_history).stop,
+            full_tier_labels=learner.full_tier_labels,
         ))
         bar.advance()
         remaining = settings.budget - int(labelled.sum())

@@ -66,12 +66,13 @@ def peers_python(venv: Path) -> str:
 
 
 def features(dataset: str, work: Path, encoder: str, limit: int | None) -> Path:
-    """The dataset embedded (train as the pool, test), with its labels as ids: ``work/<dataset>.npz``."""
+    """The dataset embedded (train as the pool, test), with its labels as ids: ``work/<dataset>.npz``, and its
+    texts beside it."""
     from textal.data import load_corpus
     from textal.models.encoder import Encoder
 
     target = work / f"{dataset}.npz"
-    if target.is_file():
+    if target.is_file() and target.with_suffix(".test-texts.json").is_file():
         return target
     train = load_corpus(DATA / dataset / "train.csv")
     test = load_corpus(DATA / dataset / "test.csv")
@@ -91,6 +92,7 @@ def features(dataset: str, work: Path, encoder: str, limit: int | None) -> Path:
              y_test=np.array([ids[c] for c in test_labels]), n_classes=len(classes), rare=rarest(y, len(classes)),
              classes=np.array(classes))
     target.with_suffix(".texts.json").write_text(json.dumps(texts))
+    target.with_suffix(".test-texts.json").write_text(json.dumps(test_texts))  # for the two-tier loop's fine-tunes
     return target
 
 

@@ -27,6 +27,7 @@ from textal.fast_tier import (
     heldout_metrics,
     pool_uncertainty,
 )
+from textal.full_tier import fine_tune_due
 
 log = logging.getLogger("ml_backend.worker")
 
@@ -173,10 +174,10 @@ def stop_set_predictions(project: Project, proba_by_id: dict[int, np.ndarray]) -
 def maybe_request_finetune(project: Project, train_size: int) -> None:
     """Ask for a full fine-tune once ``full_every`` labels have arrived since the last one (unless one is on its way)."""
     every = project.settings.full_every
-    if every <= 0:
-        return
     base = int(project.work.get("labels_at_finetune", 0))
+    if not fine_tune_due(train_size, base, every):
+        return
     gate = project.ctx.jobs.gate
     busy = gate.pending("finetune", project.id) is not None or gate.lease("finetune", project.id) is not None
-    if train_size - base >= every and not busy:
+    if not busy:
         project.ctx.jobs.enqueue_finetune(project.id, f"{train_size - base} new labels since the last fine-tune")

@@ -23,9 +23,7 @@ log = logging.getLogger("ml_backend.worker")
 
 def finetune(project: Project, reason: str, split: LabelSplit, timer: Timer) -> dict[str, Any]:
     """Fine-tune on ``split``'s training labels; returns the job's summary (adopted or rejected, and why)."""
-    from textal.models.transformer import (
-        TransformerClassifier,  # torch training stack: only when fine-tuning
-    )
+    from textal.models.transformer import fine_tune  # torch's training stack: only when fine-tuning
 
     p, settings = project, project.settings
     classes, multi = list(p.schema.labels), p.schema.multi_label
@@ -38,11 +36,9 @@ def finetune(project: Project, reason: str, split: LabelSplit, timer: Timer) -> 
     log.info("project %s (%s): fine-tuning the encoder on %d labels", p.id, reason, len(train_ids))
     try:
         with timer.phase("finetune"):
-            model = TransformerClassifier(
-                classes=classes, multi_label=multi, model=settings.encoder, epochs=settings.full_epochs,
-                min_steps=settings.full_min_steps, seed=settings.seed,
-            )
-            model.fit([text_of[i] for i in train_ids], [split.train[i] for i in train_ids])
+            model = fine_tune([text_of[i] for i in train_ids], [split.train[i] for i in train_ids], classes, multi,
+                              encoder=settings.encoder, epochs=settings.full_epochs, min_steps=settings.full_min_steps,
+                              seed=settings.seed)
             model.save(stage)
         target = encoders / next_encoder_name(encoders)
         os.rename(stage, target)

@@ -82,3 +82,11 @@ def test_simulate_weighs_classes_as_asked_and_refuses_an_unknown_weighting_with_
     bad = subprocess.run([TEXTAL, "simulate", str(pool), "--test", str(test), "--out", str(root / "x"),
                           "--class-weight", "heavy"], capture_output=True, text=True, timeout=300)
     assert bad.returncode == 2 and "class weight must be one of balanced, none, not 'heavy'" in bad.stderr
+
+
+def test_simulate_refuses_full_every_without_the_two_tier_model_with_exit_2(sms_slice):
+    pool, test, root = sms_slice
+    bad = subprocess.run([TEXTAL, "simulate", str(pool), "--test", str(test), "--out", str(root / "x"),
+                          "--full-every", "100"], capture_output=True, text=True, timeout=300)
+    assert bad.returncode == 2
+    assert bad.stderr.strip().splitlines()[-1].endswith("--full-every applies to --model two-tier and must be at least 1")

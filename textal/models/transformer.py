@@ -18,6 +18,7 @@ from sklearn.base import BaseEstimator
 
 from textal import progress
 from textal.errors import ModelError
+from textal.full_tier import DEFAULT_FULL_EPOCHS, DEFAULT_FULL_MIN_STEPS
 from textal.models.base import LabelMixin, Labels, params_from_saved, read_meta, saved_params, softmax
 from textal.models.int8 import int8_applies, quantized_copy
 from textal.models.hf import (
@@ -386,3 +387,20 @@ def _validation_loss(net: torch.nn.Module, loader, accelerator) -> float:
             total += torch.tensor([float(net(**batch).loss) * n, n], device=accelerator.device)
     total = accelerator.reduce(total, reduction="sum")
     return float(total[0] / total[1].clamp(min=1))
+
+
+def fine_tune(
+    texts: Sequence[str],
+    labels: Labels,
+    classes: Sequence[str],
+    multi_label: bool,
+    *,
+    encoder: str = "default",
+    epochs: int = DEFAULT_FULL_EPOCHS,
+    min_steps: int = DEFAULT_FULL_MIN_STEPS,
+    seed: int = 0,
+) -> TransformerClassifier:
+    """The full tier's fine-tune: ``encoder`` trained end to end on ``texts`` and their ``labels``."""
+    model = TransformerClassifier(classes=list(classes), multi_label=multi_label, model=encoder, epochs=epochs,
+                                  min_steps=min_steps, seed=seed)
+    return model.fit(list(texts), list(labels))

@@ -1,0 +1,18 @@
+"""The full tier's schedule: when the transformer is fine-tuned end to end, and with how much training.
+
+The worker (`textal worker`) and the simulation (`textal simulate --model two-tier`) both decide with
+``fine_tune_due`` and train with ``textal.models.transformer.fine_tune``, so the simulated loop is the one
+users get. The fine-tuned model's encoder then feeds the fast tier's logistic head until the next fine-tune.
+Light on purpose (no torch): the backend's settings read these defaults.
+"""
+
+from __future__ import annotations
+
+DEFAULT_FULL_EVERY = 500  # new training labels between full fine-tunes (0: only on request)
+DEFAULT_FULL_EPOCHS = 2
+DEFAULT_FULL_MIN_STEPS = 100
+
+
+def fine_tune_due(train_size: int, labels_at_last: int, every: int = DEFAULT_FULL_EVERY) -> bool:
+    """Whether ``every`` training labels have arrived since the last fine-tune (trained on ``labels_at_last``)."""
+    return every > 0 and train_size - labels_at_last >= every
