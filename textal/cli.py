@@ -285,6 +285,43 @@ def simulate(
     out.print(f"Wrote {', '.join(p.name for p in paths)} to {out_dir}")
 
 
+@app.command()
+def review(
+    data: Annotated[Path, typer.Argument(help="Labelled file whose labels may hold mistakes.")],
+    out_file: Annotated[Path, typer.Option("--out", help="CSV of every labelled row, the likeliest mistakes first.")],
+    model: Annotated[str, typer.Option("--model", help="embed-head (frozen MiniLM + logistic head) or linear "
+                                                       "(TF-IDF + logistic regression).")] = "embed-head",
+    folds: Annotated[int, typer.Option(help="Cross-validation folds: each row is judged by a model that never saw it.")] = 5,
+    top_k: Annotated[int, typer.Option("--top-k", help="How many of the likeliest mistakes to print.")] = 10,
+    text_col: TextCol = None,
+    label_col: LabelCol = None,
+    multi_label: Annotated[bool, typer.Option("--multi-label", help="Several labels per text.")] = False,
+    label_sep: Annotated[str, typer.Option(help="Separator of labels in one cell, with --multi-label.")] = "|",
+    seed: Annotated[int, typer.Option(help="Random seed of the folds and models.")] = 0,
+    cache_dir: Annotated[Optional[Path], typer.Option(help="Embedding cache (default ~/.cache/textal).")] = None,
+) -> None:
+    """Rank the labelled rows of DATA by how likely their label is wrong (cleanlab), with the label to suggest."""
+    from textal.data import load_corpus
+    from textal.label_review import REVIEW_MODELS, review_corpus
+    from textal.review_report import print_review, write_review
+
+    if model not in REVIEW_MODELS:
+        raise TextalError(f"--model must be one of {', '.join(REVIEW_MODELS)}, not {model!r}")
+    if folds < 2:
+        raise TextalError("--folds must be at least 2")
+    corpus = load_corpus(data, text_col, label_col, multi_label=multi_label, label_sep=label_sep)
+    classes = sorted(corpus.label_set)
+    if len(classes) < 2:
+        raise TextalError(f"{data} holds a single label ({classes[0] if classes else 'none'}): nothing to tell apart")
+    err.print(f"Reviewing {len(corpus)} labels ({len(classes)} classes) with {folds}-fold {model}...")
+    with progress.reporting(RichReporter()):
+        result = review_corpus(corpus.texts, corpus.labels, classes, multi_label, model=model, folds=folds, seed=seed,
+                               cache_dir=cache_dir)
+    write_review(out_file, corpus, classes, result)
+    print_review(out, corpus, classes, result, top_k)
+    out.print(f"Wrote {len(corpus)} rows, the likeliest mistakes first, to {out_file}")
+
+
 def _print_summary(summary: dict) -> None:
     from rich.table import Table
 
