@@ -238,6 +238,12 @@ def simulate(
                                                        "worker's loop: that head every round, a full fine-tune every "
                                                        "--full-every labels), linear, spacy, transformer (fine-tunes "
                                                        "every round: for a GPU).")] = "embed-head",
+    label_noise: Annotated[float, typer.Option("--label-noise", help="Share of the simulated annotator's answers "
+                                                                     "that are wrong.")] = 0.0,
+    noise_kind: Annotated[str, typer.Option("--noise-kind", help="uniform (any other class) or confusable (the class "
+                                                                 "the full-data model confuses most).")] = "uniform",
+    review_budget: Annotated[float, typer.Option("--review-budget", help="Share of the labels a review may re-ask, "
+                                                                         "most suspicious first (cleanlab).")] = 0.0,
     full_every: Annotated[Optional[int], typer.Option("--full-every", help="two-tier: labels between full fine-tunes "
                                                                           f"(default: the worker's, {DEFAULT_FULL_EVERY}).")] = None,
     random_fraction: Annotated[Optional[float], typer.Option(help="Share of random picks per batch "
@@ -268,7 +274,7 @@ def simulate(
     settings = SimulationSettings(
         strategies=[s.strip() for s in strategies.split(",") if s.strip()], seed_size=seed_size, batch=batch,
         budget=budget, repeats=repeats, seed=seed, random_fraction=random_fraction, cold_start=cold_start,
-        eval_fraction=eval_fraction,
+        eval_fraction=eval_fraction, label_noise=label_noise, noise_kind=noise_kind, review_budget=review_budget,
     )
     pool = load_corpus(data, text_col, label_col, multi_label=multi_label)
     settings.check(len(pool))

@@ -68,6 +68,11 @@ class Learner(ABC):
     def committee(self) -> np.ndarray:
         """Committee members' probabilities for the pool (m, n, k)."""
 
+    def out_of_fold_proba(self, idx: np.ndarray, y: np.ndarray, folds: int) -> np.ndarray:
+        """(len(idx), k) probabilities of pool rows ``idx``, each from a model fitted on the other folds of
+        ``idx`` (labels ``y``): what the label review judges by."""
+        raise TextalError(f"reviewing labels in a simulation needs --model embed-head or two-tier, not {type(self).__name__}")
+
     @abstractmethod
     def describe(self) -> dict[str, Any]:
         """Model name and parameters, for the results file."""
@@ -126,6 +131,17 @@ class EmbedHeadLearner(Learner):
             class_weight=self.class_weight, random_state=self.seed + 7919 * self._round,
         )
         return members.fit(self.X_pool[self.idx_], self.decode(self.y_)).predict_proba(self.X_pool)
+
+    def out_of_fold_proba(self, idx: np.ndarray, y: np.ndarray, folds: int) -> np.ndarray:
+        from textal.label_review import out_of_fold_proba
+
+        X = self.X_pool[idx]
+
+        def fit_predict(train: np.ndarray, held: np.ndarray) -> np.ndarray:
+            head = LogisticHead(C=self.C, class_weight=self.class_weight, random_state=self.seed, n_classes=len(self.labels))
+            return head.fit(X[train], y[train]).predict_proba(X[held])
+
+        return out_of_fold_proba(fit_predict, y, len(self.labels), folds, self.seed)
 
     def describe(self) -> dict[str, Any]:
         return {"model": "embed-head", "encoder": self.encoder,

@@ -19,8 +19,10 @@ from textal.data import Corpus, duplicate_groups
 from textal.errors import TextalError
 from textal.learners import Learner
 from textal.loop import select_batch
+from textal.label_review import review_labels
 from textal.metrics import score_predictions
 from textal.models.validation import split_validation
+from textal.simulated_annotator import check_noise, most_confused, noisy_answers
 from textal.strategies import get_strategy, measures, resolve_name
 from textal.strategies.base import StrategyError
 
@@ -40,6 +42,10 @@ class SimulationSettings:
     eval_fraction: float = 0.0  # slice of the pool held out for the stopping rules' metric
     stop_set_size: int = 1000
     strategy_params: dict[str, dict[str, Any]] = field(default_factory=dict)
+    label_noise: float = 0.0  # share of the simulated annotator's answers that are wrong
+    noise_kind: str = "uniform"  # uniform | confusable (towards the class the full-data model confuses most)
+    review_budget: float = 0.0  # share of the labels the review may re-ask (flagged first), answered right
+    review_folds: int = 5
 
     def check(self, pool_size: int) -> None:
         """Reject settings that cannot run, with the reason."""
@@ -60,6 +66,14 @@ class SimulationSettings:
             raise TextalError("cold start must be 'random' or 'coverage'")
         if not 0 <= self.eval_fraction < 0.5:
             raise TextalError("the evaluation fraction must be in [0, 0.5)")
+        check_noise(self.label_noise, self.noise_kind, self.review_budget)
+        if self.review_folds < 2:
+            raise TextalError("the review needs at least 2 folds")
+
+    @property
+    def reviews(self) -> bool:
+        """Whether the labels are reviewed each round (there is noise to find, or a budget to spend)."""
+        return self.label_noise > 0 or self.review_budget > 0
 
 
 @dataclass
@@ -82,6 +96,11 @@ class RoundRecord:
     stop_uncertainty: bool = False
     stop_max_uncertainty: bool = False
     stop_plateau: bool = False
+    wrong_labels: int | None = None  # with noise or review: training labels that are wrong this round
+    flagged: int | None = None  # labels the review flags this round
+    flag_precision: float | None = None  # flagged labels that are wrong
+    flag_recall: float | None = None  # wrong labels that are flagged
+    reasked: int = 0  # labels re-asked (and corrected) so far
     full_tier_labels: int | None = None  # two-tier: labels of the fine-tuned encoder serving (None: the frozen one)
 
 
@@ -132,6 +151,9 @@ def simulate(learner: Learner, train: Corpus, test: Corpus, settings: Simulation
     learner.fit(np.arange(len(train)), y_pool[np.arange(len(train))])
     full = score_predictions(learner.proba_test(), y_test, learner.multi_label)
     full["train_seconds"] = round(time.perf_counter() - start, 3)
+    if settings.reviews and learner.multi_label:
+        raise TextalError("--label-noise and --review-budget apply to single-label data")
+    confused_with = most_confused(learner.proba_test(), y_test, len(learner.labels)) if settings.label_noise > 0 else None
 
     rounds_per_run = 1 + int(np.ceil((settings.budget - settings.seed_size) / settings.batch))
     records: list[RoundRecord] = []
@@ -147,6 +169,8 @@ def simulate(learner: Learner, train: Corpus, test: Corpus, settings: Simulation
             pool_ids = np.flatnonzero(~held_out)
             seed_ids = _seed_set(learner, pool_ids, settings.seed_size, settings.cold_start, base_rng)
             stop_set = pool_ids[stopping.choose_stop_set(len(pool_ids), settings.stop_set_size, base_rng)]
+            answers = noisy_answers(y_pool, len(learner.labels), settings.label_noise, settings.noise_kind,
+                                    np.random.default_rng([settings.seed, repeat, 2]), confused_with)
             for s_index, name in enumerate(settings.strategies):
                 params = dict(settings.strategy_params.get(name, {}))
                 if settings.random_fraction is not None:
@@ -155,7 +179,7 @@ def simulate(learner: Learner, train: Corpus, test: Corpus, settings: Simulation
                 rng = np.random.default_rng([settings.seed, repeat, s_index, 1])
                 records.extend(
                     _run_curve(learner, strategy, name, repeat, seed_ids, held_out, stop_set, groups, train,
-                               y_pool, y_test, settings, rng, bar)
+                               y_pool, answers.copy(), y_test, settings, rng, bar)
                 )
     info = {"pool_size": len(train), "test_size": len(test), "labels": learner.labels,
             "model": learner.describe(), "rounds_per_run": rounds_per_run,
@@ -165,20 +189,23 @@ def simulate(learner: Learner, train: Corpus, test: Corpus, settings: Simulation
     return SimulationResult(settings=settings, full_data=full, rounds=records, info=info)
 
 
-def _run_curve(learner, strategy, name, repeat, seed_ids, held_out, stop_set, groups, train, y_pool, y_test,
-               settings, rng, bar) -> list[RoundRecord]:
+def _run_curve(learner, strategy, name, repeat, seed_ids, held_out, stop_set, groups, train, y_pool, answers,
+               y_test, settings, rng, bar) -> list[RoundRecord]:
+    """One learning curve. ``answers`` are the simulated annotator's labels for the pool (gold, or with noise);
+    the model trains on them, held-out figures use gold."""
     labelled = np.zeros(len(train), dtype=bool)
     labelled[seed_ids] = True
     held_ids = np.flatnonzero(held_out)
     learner.start_curve(held_ids, y_pool[held_ids], {"strategy": name, "repeat": repeat})
     out: list[RoundRecord] = []
+    reasked = np.zeros(len(train), dtype=bool)
     stop_predictions: list[np.ndarray] = []
     eval_history: list[float] = []
     select_seconds = 0.0
     for round_no in range(10**9):
         idx = np.flatnonzero(labelled)
         start = time.perf_counter()
-        learner.fit(idx, y_pool[idx])
+        learner.fit(idx, answers[idx])
         train_seconds = time.perf_counter() - start
         test_scores = score_predictions(learner.proba_test(), y_test, learner.multi_label)
         proba = learner.proba_pool()
@@ -191,6 +218,7 @@ def _run_curve(learner, strategy, name, repeat, seed_ids, held_out, stop_set, gr
         stable = stopping.stabilising_predictions(stop_predictions)
         kappas = stable.figures["kappas"]
         unsure = _uncertainty(unlabelled, learner.multi_label)
+        review = _review(learner, idx, answers, y_pool, reasked, settings) if settings.reviews else {}
         out.append(RoundRecord(
             strategy=name, repeat=repeat, round=round_no, labels=int(labelled.sum()),
             accuracy=test_scores["accuracy"], macro_f1=test_scores["macro_f1"], eval_macro_f1=eval_f1,
@@ -202,7 +230,7 @@ def _run_curve(learner, strategy, name, repeat, seed_ids, held_out, stop_set, gr
             stop_uncertainty=bool(len(unlabelled)) and stopping.overall_uncertainty(unlabelled, multi_label=learner.multi_label).stop,
             stop_max_uncertainty=bool(len(unlabelled)) and stopping.max_uncertainty(unlabelled, multi_label=learner.multi_label).stop,
             stop_plateau=bool(eval_history) and stopping.metric_plateau(eval_history).stop,
-            full_tier_labels=learner.full_tier_labels,
+            full_tier_labels=learner.full_tier_labels, **review,
         ))
         bar.advance()
         remaining = settings.budget - int(labelled.sum())
@@ -220,6 +248,24 @@ def _run_curve(learner, strategy, name, repeat, seed_ids, held_out, stop_set, gr
             return out
         labelled[selection.indices] = True
     return out
+
+
+def _review(learner, idx, answers, y_pool, reasked, settings) -> dict[str, Any]:
+    """Review this round's training labels: how well the flags find the wrong ones, then re-ask the most
+    suspicious flagged labels within the budget (their right answers count from the next round)."""
+    given = answers[idx]
+    verdict = review_labels(learner.out_of_fold_proba(idx, given, settings.review_folds), given)
+    wrong = given != y_pool[idx]
+    hits = int((verdict.flagged & wrong).sum())
+    allowed = int(settings.review_budget * len(idx)) - int(reasked.sum())
+    if allowed > 0:
+        ask = [i for i in idx[verdict.order[: int(verdict.flagged.sum())]] if not reasked[i]][:allowed]
+        reasked[ask] = True
+        answers[ask] = y_pool[ask]
+    n_flagged = int(verdict.flagged.sum())
+    return {"wrong_labels": int(wrong.sum()), "flagged": n_flagged,
+            "flag_precision": round(hits / n_flagged, 4) if n_flagged else None,
+            "flag_recall": round(hits / int(wrong.sum()), 4) if wrong.any() else None, "reasked": int(reasked.sum())}
 
 
 def _hard(proba: np.ndarray, multi_label: bool) -> np.ndarray:
