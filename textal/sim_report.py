@@ -5,19 +5,18 @@ from __future__ import annotations
 import csv
 import json
 import platform
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from pathlib import Path
 from typing import Any
 
 from textal import __version__
 from textal.curves import RANDOM_NAMES
 from textal.plots import plot_labels_to_target, plot_learning_curves
+from textal.simulate import RoundRecord
 
 MAIN_CURVES = 5  # with more strategies than this, a second figure shows the best ones and random
 
-ROUND_FIELDS = ["strategy", "repeat", "round", "labels", "accuracy", "macro_f1", "eval_macro_f1",
-                "select_seconds", "train_seconds", "stop_kappa", "mean_uncertainty", "max_uncertainty",
-                "stop_stabilising", "stop_uncertainty", "stop_max_uncertainty", "stop_plateau"]
+ROUND_FIELDS = [f.name for f in fields(RoundRecord)]  # rounds.csv's columns: every figure of a round
 
 
 def environment() -> dict[str, Any]:
