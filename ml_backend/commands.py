@@ -68,6 +68,8 @@ def register(app: typer.Typer) -> None:
         promote_margin: Annotated[float, typer.Option(help="Macro-F1 a version may lose against its parent on the "
                                                            "evaluation slice and still be promoted (inf: always).")] = D.promote_margin,
         min_eval: Annotated[int, typer.Option(help="Labelled evaluation-slice tasks needed before that comparison is made.")] = D.min_eval,
+        review_marks: Annotated[int, typer.Option(help="After each retrain, mark at most this many labels that are "
+                                                       "probably wrong for review in Label Studio (0: no review).")] = D.review_marks,
         reconcile_every: Annotated[float, typer.Option(help="Seconds between checks against Label Studio.")] = D.reconcile_s,
         head: Annotated[int, typer.Option(help="Open tasks a new version's predictions go to before Label Studio "
                                                "switches to it (its label stream serves from these); the rest "
@@ -83,7 +85,7 @@ def register(app: typer.Typer) -> None:
             data_dir, store=store, strategy=strategy, encoder=encoder, class_weight=class_weight, eval_fraction=eval_fraction, eval_min=eval_min,
             batch=batch, eval_every=eval_every, full_every=full_every, full_epochs=full_epochs,
             full_min_steps=full_min_steps,
-            promote_margin=promote_margin, min_eval=min_eval, reconcile_s=reconcile_every,
+            promote_margin=promote_margin, min_eval=min_eval, review_marks=review_marks, reconcile_s=reconcile_every,
             deep_reconcile_s=max(60 * reconcile_every, D.deep_reconcile_s), head=head, push_chunk=push_chunk,
         )
         run_worker(settings, workers=workers, log_level=log_level)

@@ -51,6 +51,7 @@ BODY_TIMEOUT_S = 30.0
 PROJECT_PARAMS: dict[str, type] = {
     "batch": int, "eval_fraction": float, "eval_min": int, "eval_every": int, "full_every": int,
     "promote_margin": float, "min_eval": int, "prefill_margin": float, "encoder": str, "class_weight": str,
+    "review_marks": int,
 }
 
 Environ = Mapping[str, str]
@@ -187,6 +188,7 @@ class WorkerSettings:
     min_eval: int = DEFAULT_MIN_EVAL
     agreement_threshold: float = 2 / 3
     committee_size: int = 5
+    review_marks: int = 50  # most suspicious labels marked for review in Label Studio after a retrain (0: no review)
     max_text_chars: int = MAX_TEXT_CHARS
     head: int = 100  # open tasks a new version is pushed to before Label Studio switches to it; the rest is filled after
     push_chunk: int = 250  # predictions replaced per request (a deletion holds Label Studio's write lock ~3.5 ms each)
@@ -213,7 +215,7 @@ class WorkerSettings:
         """Raise BackendConfigError naming the first setting out of range."""
         if not 0.0 <= self.eval_fraction < 0.5:
             raise BackendConfigError(f"--eval-fraction must be in [0, 0.5), got {self.eval_fraction}")
-        for name in ("eval_min", "batch", "eval_every", "full_every", "min_eval", "committee_size"):
+        for name in ("eval_min", "batch", "eval_every", "full_every", "min_eval", "committee_size", "review_marks"):
             if getattr(self, name) < 0:
                 raise BackendConfigError(f"--{name.replace('_', '-')} must be 0 or more, got {getattr(self, name)}")
         if self.full_epochs < 1 or self.full_min_steps < 0 or self.push_chunk < 1 or self.head < 1:

@@ -57,6 +57,19 @@ def out_of_fold_proba(fit_predict: FoldModel, y: np.ndarray, n_classes: int, fol
     return out
 
 
+def head_out_of_fold_proba(X: np.ndarray, y: np.ndarray, n_classes: int, *, folds: int = DEFAULT_FOLDS, C: float = 10.0,
+                           class_weight: str | None = None, seed: int = 0) -> np.ndarray:
+    """Out-of-fold probabilities of the fast tier's logistic head over embeddings ``X`` (``class_weight`` as
+    scikit-learn takes it): the review of the live loop, of ``textal review`` and of the simulation."""
+    from textal.models.head import LogisticHead
+
+    def fit_predict(train: np.ndarray, held: np.ndarray) -> np.ndarray:
+        head = LogisticHead(C=C, class_weight=class_weight, random_state=seed, n_classes=n_classes)
+        return head.fit(X[train], y[train]).predict_proba(X[held])
+
+    return out_of_fold_proba(fit_predict, y, n_classes, folds, seed)
+
+
 def review_labels(pred_probs: np.ndarray, y: np.ndarray) -> LabelReview:
     """cleanlab's verdict on labels ``y`` (indices, or a 0/1 matrix for multi-label) given out-of-fold ``pred_probs``."""
     from cleanlab.filter import find_label_issues
@@ -102,24 +115,21 @@ def review_corpus(texts: list[str], labels: list, classes: list[str], multi_labe
     if model not in REVIEW_MODELS:
         raise TextalError(f"--model must be one of {', '.join(REVIEW_MODELS)}, not {model!r}")
     y = encode_labels(labels, classes, multi_label)
+    weights = class_weight_param(DEFAULT_CLASS_WEIGHT)
     if model == "embed-head":
         from textal.learners import default_cache_dir
         from textal.models.encoder import Encoder
-        from textal.models.head import LogisticHead
 
         X = Encoder(cache_dir=cache_dir if cache_dir is not None else default_cache_dir()).encode(texts)
-
-        def fit_predict(train: np.ndarray, held: np.ndarray) -> np.ndarray:
-            head = LogisticHead(class_weight=class_weight_param(DEFAULT_CLASS_WEIGHT), random_state=seed,
-                                n_classes=len(classes))
-            return head.fit(X[train], y[train]).predict_proba(X[held])
+        proba = head_out_of_fold_proba(X, y, len(classes), folds=folds, class_weight=weights, seed=seed)
     else:
         from textal.models import make_classifier
 
         def fit_predict(train: np.ndarray, held: np.ndarray) -> np.ndarray:
             clf = make_classifier("linear", classes=classes, multi_label=multi_label, random_state=seed,
-                                  class_weight=class_weight_param(DEFAULT_CLASS_WEIGHT))
+                                  class_weight=weights)
             clf.fit([texts[i] for i in train], [labels[i] for i in train])
             return clf.predict_proba([texts[i] for i in held])
 
-    return review_labels(out_of_fold_proba(fit_predict, y, len(classes), folds, seed), y)
+        proba = out_of_fold_proba(fit_predict, y, len(classes), folds, seed)
+    return review_labels(proba, y)

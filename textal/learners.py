@@ -133,15 +133,10 @@ class EmbedHeadLearner(Learner):
         return members.fit(self.X_pool[self.idx_], self.decode(self.y_)).predict_proba(self.X_pool)
 
     def out_of_fold_proba(self, idx: np.ndarray, y: np.ndarray, folds: int) -> np.ndarray:
-        from textal.label_review import out_of_fold_proba
+        from textal.label_review import head_out_of_fold_proba
 
-        X = self.X_pool[idx]
-
-        def fit_predict(train: np.ndarray, held: np.ndarray) -> np.ndarray:
-            head = LogisticHead(C=self.C, class_weight=self.class_weight, random_state=self.seed, n_classes=len(self.labels))
-            return head.fit(X[train], y[train]).predict_proba(X[held])
-
-        return out_of_fold_proba(fit_predict, y, len(self.labels), folds, self.seed)
+        return head_out_of_fold_proba(self.X_pool[idx], y, len(self.labels), folds=folds, C=self.C,
+                                      class_weight=self.class_weight, seed=self.seed)
 
     def describe(self) -> dict[str, Any]:
         return {"model": "embed-head", "encoder": self.encoder,

@@ -312,15 +312,15 @@ class Studio:
         body = {"selectedItems": {"all": False, "included": [int(t) for t in task_ids]}, **extra}
         return self._raw("POST", "api/dm/actions/", what, body, params={"id": action, "project": int(project_id)})
 
-    def set_task_field(self, project_id: int, task_ids: Sequence[int], field: str, value: float) -> None:
-        """Set ``data[field] = value`` (a number) on every task of ``task_ids`` in one request.
+    def set_task_field(self, project_id: int, task_ids: Sequence[int], field: str, value: float | str) -> None:
+        """Set ``data[field] = value`` (a number or a string) on every task of ``task_ids`` in one request.
 
         Label Studio 1.23 has no bulk update of task data in its public API; its Data Manager action
         ``add_data_field`` (marked experimental, hidden from the menu, callable) does it in bulk.
         """
         if task_ids:
             self.action(project_id, "add_data_field", task_ids, f"marking {len(task_ids)} tasks of project {project_id}",
-                        value_name=field, value_type="Number", value=value)
+                        value_name=field, value_type="String" if isinstance(value, str) else "Number", value=value)
 
     def delete_task_predictions(self, project_id: int, task_ids: Sequence[int]) -> None:
         """Delete every prediction of these tasks in one request."""

@@ -8,6 +8,9 @@
   "textal: evaluation slice": the slice.
 - Evaluation slice (chosen by ``ml_backend.worker.eval_slice``): marked with ``textal_eval: 1`` in
   the task data, all tasks in one Data Manager action.
+- View "textal: labels to review": labelled tasks whose label is probably wrong
+  (``ml_backend.worker.review`` marks them with ``textal_review``, how likely, and ``textal_suggestion``),
+  most suspicious first.
 """
 
 from __future__ import annotations
@@ -16,12 +19,13 @@ import logging
 from typing import Any
 
 from ml_backend.labelstudio.client import NOT_ANNOTATED, UNCERTAINTY_SAMPLING, Studio
-from ml_backend.labelstudio.tasks import EVAL_KEY
+from ml_backend.labelstudio.tasks import EVAL_KEY, REVIEW_KEY
 
 log = logging.getLogger("ml_backend.labelstudio")
 
 INFORMATIVE_VIEW = "textal: most informative first"
 EVAL_VIEW = "textal: evaluation slice"
+REVIEW_VIEW = "textal: labels to review"
 # Data Manager columns textal's views leave out, so that the text, the score and the guess fit on the screen.
 HIDDEN_COLUMNS = [
     f"tasks:{name}" for name in (
@@ -52,6 +56,16 @@ def view_definitions() -> dict[str, dict[str, Any]]:
             "filters": {
                 "conjunction": "and",
                 "items": [{"filter": f"filter:tasks:data.{EVAL_KEY}", "operator": "equal", "type": "Number", "value": 1}],
+            },
+        },
+        REVIEW_VIEW: {
+            "title": REVIEW_VIEW,
+            "ordering": [f"-tasks:data.{REVIEW_KEY}"],
+            "hiddenColumns": {"explore": HIDDEN_COLUMNS, "labeling": HIDDEN_COLUMNS},
+            "filters": {
+                "conjunction": "and",
+                "items": [{"filter": f"filter:tasks:data.{REVIEW_KEY}", "operator": "greater", "type": "Number",
+                           "value": 0}],
             },
         },
     }

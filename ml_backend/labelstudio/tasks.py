@@ -8,6 +8,8 @@ from typing import Any
 from ml_backend.labelstudio.schema import TaskSchema
 
 EVAL_KEY = "textal_eval"  # task data field that marks the evaluation slice in Label Studio
+REVIEW_KEY = "textal_review"  # how likely the task's label is wrong (0: not marked), for the review view
+SUGGESTION_KEY = "textal_suggestion"  # the label the review suggests, with the model's probability
 
 
 def is_eval(data: dict[str, Any]) -> bool:

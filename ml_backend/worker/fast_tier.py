@@ -19,6 +19,7 @@ from ml_backend.worker.judging import judge
 from ml_backend.worker.labels import LabelSplit, label_counts
 from ml_backend.worker.project import Project
 from ml_backend.worker.publisher import push_head, refresh
+from ml_backend.worker.review import review_training_labels
 from ml_backend.worker.timing import Timer, now_iso
 from textal import history
 from textal.fast_tier import (
@@ -50,6 +51,7 @@ def train_and_publish(project: Project, reason: str, snapshot: LabelSnapshot, sp
     with timer.phase("fit"):
         model = fit_head(X_train, [split.train[i] for i in train_ids], classes, multi, encoder=encoder, seed=settings.seed,
                          class_weight=settings.class_weight)
+    review = review_training_labels(p, X_train, train_ids, [split.train[i] for i in train_ids], timer)
     with timer.phase("evaluate"):
         eval_labels = [split.held[i] for i in eval_ids]
         proba_eval = model.predict_proba_embeddings(X_eval) if eval_ids else None
@@ -100,7 +102,7 @@ def train_and_publish(project: Project, reason: str, snapshot: LabelSnapshot, sp
         "parent": parent.model_version if parent is not None else None,
         "parent_metrics": parent_metrics, "promotion": decision.as_dict(), "agreement": card["agreement"],
         "label_counts": card["label_counts"], "encoder": encoder, "stop_set": stop_set, "uncertainty": uncertainty,
-        "pushed": pushed, "timings": timer.phases, "seconds": timer.total(),
+        "pushed": pushed, "review": review, "timings": timer.phases, "seconds": timer.total(),
     })
     p.store.update_card(version, timings=timer.phases, pushed_predictions=pushed)
     summary = ", ".join(f"{k} {v:.3f}" for k, v in (metrics or {}).items() if k != "n")

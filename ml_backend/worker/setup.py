@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from ml_backend.labelstudio.ordering import ensure_ordering, mark_eval
+from ml_backend.labelstudio.ordering import ensure_ordering, mark_eval, view_definitions
 from ml_backend.worker.eval_slice import choose_eval_topup
 from ml_backend.worker.project import Project
 from ml_backend.worker.timing import Timer, now_iso
@@ -22,7 +22,7 @@ def ensure_setup(project: Project) -> None:
     (``mark_slice``), so that a new project is ordered as early as possible.
     """
     p, settings = project, project.settings
-    if not p.work.get("views"):
+    if set(p.work.get("views") or ()) != set(view_definitions()):  # new, or set up before a view was added
         views = ensure_ordering(p.studio, p.id, p.info().sampling)
         p.save(views=views, setup_at=now_iso())
     chosen = choose_eval_topup(p.mirror, settings.eval_fraction, settings.eval_min, settings.seed + p.id)

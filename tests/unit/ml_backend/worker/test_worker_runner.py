@@ -7,7 +7,7 @@ from collections import Counter
 import pytest
 from worker_fakes import PROJECT_ID, Harness, sms_like
 
-from ml_backend.labelstudio.ordering import EVAL_VIEW, INFORMATIVE_VIEW
+from ml_backend.labelstudio.ordering import EVAL_VIEW, INFORMATIVE_VIEW, REVIEW_VIEW
 from ml_backend.labelstudio.tasks import EVAL_KEY
 from ml_backend.labelstudio.predictions import COLD_START_VERSION
 from ml_backend.state.projects import ProjectRef
@@ -37,7 +37,7 @@ def test_before_any_label_every_task_is_ordered_by_coverage_with_the_band_and_it
     outcome = harness.retrain("TASKS_CREATED")
     assert outcome["status"] == "waiting" and outcome["reason"] == "no training labels yet"
     studio = harness.studio
-    assert studio.sampling == "Uncertainty sampling" and set(studio.view_ids) == {INFORMATIVE_VIEW, EVAL_VIEW}
+    assert studio.sampling == "Uncertainty sampling" and set(studio.view_ids) == {INFORMATIVE_VIEW, EVAL_VIEW, REVIEW_VIEW}
     slice_ids = eval_ids(harness)
     assert len(slice_ids) == 6  # 10 % of 60, marked in Label Studio after the predictions
     assert studio.model_version == COLD_START_VERSION

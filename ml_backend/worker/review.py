@@ -1,0 +1,85 @@
+"""Labels that are probably wrong, found after each retrain and marked in Label Studio for a second look.
+
+The fast tier's head is refitted on k folds of the training labels over the embeddings the retrain has
+just computed, so every label is judged by a model that never saw it, and cleanlab flags the ones those
+predictions contradict (``textal.label_review``). The most suspicious flagged tasks get ``textal_review``
+(how likely the label is wrong) and ``textal_suggestion`` (the label the model prefers, and its
+probability) in their data; the view "textal: labels to review" lists them, most suspicious first. A
+mark whose label is no longer flagged (corrected, or outvoted by new labels) is cleared at the next retrain.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from ml_backend.labelstudio.tasks import REVIEW_KEY, SUGGESTION_KEY
+from ml_backend.worker.project import Project
+from ml_backend.worker.timing import Timer, now_iso
+from textal.class_weights import class_weight_param
+from textal.label_review import head_out_of_fold_proba, review_labels
+from textal.models.base import encode_labels
+
+log = logging.getLogger("ml_backend.worker")
+
+MIN_REVIEW_LABELS = 20  # fewer training labels than this: too few folds' worth to judge anything
+
+
+def review_training_labels(project: Project, X_train: np.ndarray, train_ids: Sequence[int], labels: Sequence[Any],
+                           timer: Timer) -> dict[str, Any] | None:
+    """Judge the training labels, mark the most suspicious in Label Studio and clear stale marks; returns the figures."""
+    p, settings = project, project.settings
+    classes, multi = list(p.schema.labels), p.schema.multi_label
+    if settings.review_marks <= 0 or len(train_ids) < MIN_REVIEW_LABELS:
+        return None
+    y = encode_labels(list(labels), classes, multi)
+    if not multi and len(np.unique(y)) < 2:
+        return None
+    with timer.phase("review"):
+        proba = head_out_of_fold_proba(np.asarray(X_train), y, len(classes), class_weight=class_weight_param(
+            settings.class_weight), seed=settings.seed)
+        verdict = review_labels(proba, y)
+    ids = np.asarray(train_ids)
+    ranked = [int(i) for i in verdict.order[: int(verdict.flagged.sum())]][: settings.review_marks]
+    marks = {}
+    for i in ranked:
+        suggested = verdict.suggested[i]
+        name = "|".join(classes[j] for j in np.flatnonzero(suggested)) if multi else classes[int(suggested)]
+        marks[int(ids[i])] = (max(0.05, _step(1 - verdict.quality[i])), f"{name} ({100 * _step(verdict.suggested_proba[i]):.0f} %)")
+    with timer.phase("review marks"):
+        cleared = write_marks(p, marks)
+    figures = {"at": now_iso(), "labels": len(train_ids), "flagged": int(verdict.flagged.sum()), "marked": len(marks),
+               "cleared": cleared, "seconds": round(timer.phases.get("review", 0.0), 3)}
+    p.save(review=figures, review_marks={str(t): list(v) for t, v in marks.items()})
+    log.info("project %s: %d of %d labels look wrong; %d marked for review, %d marks cleared", p.id, figures["flagged"],
+             len(train_ids), len(marks), cleared)
+    return figures
+
+
+def _step(value: float) -> float:
+    """A probability to the nearest 0.05: few distinct values, so few requests (one per value), and no false precision."""
+    return round(round(float(value) * 20) / 20, 2)
+
+
+def write_marks(project: Project, marks: dict[int, tuple[float, str]]) -> int:
+    """Set the marks that changed in Label Studio (one request per distinct value) and clear the previous ones not
+    renewed; returns how many were cleared."""
+    before = {int(t): tuple(v) for t, v in (project.work.get("review_marks") or {}).items()}
+    stale = sorted(set(before) - set(marks))
+    by_value: dict[tuple[str, Any], list[int]] = defaultdict(list)
+    for tid, (score, suggestion) in marks.items():
+        old = before.get(tid, (None, None))
+        if old[0] != score:
+            by_value[(REVIEW_KEY, score)].append(tid)
+        if old[1] != suggestion:
+            by_value[(SUGGESTION_KEY, suggestion)].append(tid)
+    if stale:
+        by_value[(REVIEW_KEY, 0)] = stale
+        by_value[(SUGGESTION_KEY, "")] = stale
+    for (field, value), tids in by_value.items():
+        project.studio.set_task_field(project.id, sorted(tids), field, value)
+    return len(stale)

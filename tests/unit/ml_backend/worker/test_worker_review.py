@@ -1,0 +1,70 @@
+"""After a retrain the worker marks the labels that are probably wrong, and clears a mark once the label is fixed."""
+
+from __future__ import annotations
+
+import pytest
+import numpy as np
+from worker_fakes import HAM_WORDS, SPAM_WORDS, Harness, choice
+
+from ml_backend.labelstudio.tasks import EVAL_KEY, REVIEW_KEY, SUGGESTION_KEY
+
+WRONG = {"ham": "spam", "spam": "ham"}
+
+
+def clear_text(i: int) -> tuple[str, str]:
+    """A text made of its label's words only: a wrong label on it is plainly wrong."""
+    label = "spam" if i % 3 == 0 else "ham"
+    words = np.random.default_rng(i).choice(SPAM_WORDS if label == "spam" else HAM_WORDS, size=4)
+    return " ".join(words) + f" n{i}", label
+
+
+@pytest.fixture
+def labelled(tmp_path):
+    """120 tasks, the 90 outside the evaluation slice labelled, eight of them deliberately wrong."""
+    harness = Harness(tmp_path / "data", eval_min=10, min_eval=10)
+    texts, labels = zip(*(clear_text(i) for i in range(120)))
+    ids = harness.studio.add_tasks(list(texts))
+    truth = dict(zip(ids, labels))
+    harness.retrain("TASKS_CREATED")  # set-up: the slice is chosen and marked
+    open_ids = [t for t in ids if harness.studio.tasks[t]["data"].get(EVAL_KEY) != 1][:90]
+    wrong = set(open_ids[5::11])
+    for tid in open_ids:
+        harness.studio.annotate(tid, WRONG[truth[tid]] if tid in wrong else truth[tid])
+    return harness, truth, wrong
+
+
+def marks(harness):
+    return {tid: t["data"] for tid, t in harness.studio.tasks.items() if t["data"].get(REVIEW_KEY, 0) > 0}
+
+
+def test_the_deliberately_wrong_labels_are_marked_most_suspicious_first_with_the_right_label_suggested(labelled):
+    harness, truth, wrong = labelled
+    outcome = harness.retrain()
+    assert outcome["status"] == "published"
+    marked = marks(harness)
+    by_suspicion = sorted(marked, key=lambda tid: -marked[tid][REVIEW_KEY])
+    top = set(by_suspicion[: len(wrong)])
+    assert top == wrong
+    for tid in wrong:
+        assert marked[tid][SUGGESTION_KEY].startswith(f"{truth[tid]} (")
+    review = harness.project().work["review"]
+    assert review["flagged"] >= len(wrong) and review["marked"] == len(marked) and review["labels"] == 90
+
+
+def test_a_corrected_label_loses_its_mark_at_the_next_retrain(labelled):
+    harness, truth, wrong = labelled
+    harness.retrain()
+    fixed = sorted(set(marks(harness)) & wrong)[0]
+    task = harness.studio.tasks[fixed]
+    task["annotations"][0].update(result=choice(truth[fixed]), updated_at=harness.studio.tick().isoformat())
+    task["updated_at"] = harness.studio.tick()
+    harness.retrain()
+    assert fixed not in marks(harness) and harness.studio.tasks[fixed]["data"][SUGGESTION_KEY] == ""
+    assert harness.project().work["review"]["cleared"] >= 1
+
+
+def test_no_marks_when_the_review_is_switched_off(tmp_path, labelled):
+    harness, truth, wrong = labelled
+    harness.settings = harness.ctx.settings = harness.settings.__class__(**{**harness.settings.__dict__, "review_marks": 0})
+    harness.retrain()
+    assert not marks(harness) and "review" not in harness.project().work
