@@ -81,14 +81,14 @@ def review_labels(pred_probs: np.ndarray, y: np.ndarray) -> LabelReview:
 
         given = [list(np.flatnonzero(row)) for row in y]
         quality = get_label_quality_scores(given, pred_probs)
-        flagged = _quietly(find_label_issues, given, pred_probs, multi_label=True)
+        flagged = _quietly(find_label_issues, given, pred_probs, multi_label=True, n_jobs=1)
         suggested = (pred_probs >= 0.5).astype(np.int8)
         suggested_proba = np.where(suggested == 1, pred_probs, 1 - pred_probs).min(axis=1)
     else:
         from cleanlab.rank import get_label_quality_scores
 
         quality = get_label_quality_scores(y, pred_probs)
-        flagged = _quietly(find_label_issues, y, pred_probs)
+        flagged = _quietly(find_label_issues, y, pred_probs, n_jobs=1)
         suggested = pred_probs.argmax(axis=1)
         suggested_proba = pred_probs.max(axis=1)
     return LabelReview(np.asarray(flagged, dtype=bool), np.asarray(quality, dtype=np.float64), suggested,
@@ -96,7 +96,8 @@ def review_labels(pred_probs: np.ndarray, y: np.ndarray) -> LabelReview:
 
 
 def _quietly(fn, *args, **kwargs):
-    # cleanlab warns about classes with too few examples to estimate their noise; the verdict stands regardless
+    # cleanlab warns about classes with too few examples to estimate their noise; the verdict stands regardless.
+    # n_jobs=1 above: its process pool forks, which can deadlock inside the worker's threads (seen in the e2e test).
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return fn(*args, **kwargs)

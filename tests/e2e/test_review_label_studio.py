@@ -1,0 +1,71 @@
+"""A real Label Studio, `textal serve` and `textal worker`: labels submitted wrong on purpose come first in the view
+"textal: labels to review", with the right label suggested, and a corrected one leaves it at the next retrain."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from dataset_rows import read_rows
+from ls_project import CONFIG, EVAL_VIEW, WORKER_ARGS, Project, choice, wait_for, work_state
+
+from ml_backend.labelstudio.ordering import REVIEW_VIEW
+
+pytestmark = pytest.mark.e2e
+
+N_TASKS = 150  # 15 in the evaluation slice
+N_LABELS = 100
+WRONG = {"ham": "spam", "spam": "ham"}
+
+
+def test_deliberately_wrong_labels_rank_first_in_the_review_view_and_a_fix_clears_the_mark(
+    label_studio, start_backend, start_worker, data_dir, tmp_path
+):
+    started = time.monotonic()
+    state = tmp_path / "backend-data"
+    worker = start_worker(state, *WORKER_ARGS, "--promote-margin", "inf")
+    backend = start_backend(tmp_path / "no-store", data_dir=state)
+    ls = label_studio.client()
+    project = ls.projects.create(title="textal review e2e", label_config=CONFIG)
+    ls.ml.create(url=backend.url, project=project.id, title="textal")
+    p = Project(ls, project.id, state, None)
+    rows = read_rows(data_dir / "sms_spam" / "test.csv", N_TASKS)
+    ids = sorted(ls.projects.import_tasks(id=p.id, request=[{"text": r["text"]} for r in rows],
+                                          return_task_ids=True).task_ids)
+    gold = {tid: r["label"] for tid, r in zip(ids, rows)}
+    def marked_slice() -> list[int]:
+        titles = {(v.data or {}).get("title") for v in ls.views.list(project=p.id)}
+        return EVAL_VIEW in titles and len(p.view(EVAL_VIEW)) == 15 and p.view(EVAL_VIEW)
+
+    slice_ids = set(wait_for(marked_slice, 120, "the slice marked", worker.log))
+
+    # 100 labels outside the slice, every twelfth of them wrong on purpose (a spam-heavy share: SMS is 13 % spam)
+    to_label = [t for t in ids if t not in slice_ids][:N_LABELS]
+    wrong = set(to_label[3::12])
+    annotation_of = {}
+    for tid in to_label:
+        answer = WRONG[gold[tid]] if tid in wrong else gold[tid]
+        annotation_of[tid] = ls.annotations.create(id=tid, result=choice(answer)).id
+
+    def reviewed() -> bool:
+        review = work_state(state, p.id).get("review") or {}
+        return p.idle() and review.get("labels") == N_LABELS and len(p.view(REVIEW_VIEW)) >= len(wrong)
+
+    wait_for(reviewed, 180, "the review of every label",
+             lambda: "\n".join(line for line in worker.log().splitlines() if "joins the waiting" not in line))
+    order = p.view(REVIEW_VIEW)
+    top = order[: len(wrong)]
+    assert len(set(top) & wrong) >= len(wrong) - 1, (top, sorted(wrong))  # at most one honest label among the first
+    tasks = {t.id: t for t in p.tasks()}
+    for tid in set(top) & wrong:
+        assert tasks[tid].data["textal_suggestion"].startswith(f"{gold[tid]} (")
+        assert tasks[tid].data["textal_review"] > 0.5
+    suspicion = [tasks[t].data["textal_review"] for t in order]
+    assert suspicion == sorted(suspicion, reverse=True)  # most suspicious first
+
+    # the annotator fixes the most suspicious one: the next retrain clears its mark
+    fixed = next(t for t in top if t in wrong)
+    ls.annotations.update(id=annotation_of[fixed], result=choice(gold[fixed]))
+    wait_for(lambda: p.idle() and fixed not in p.view(REVIEW_VIEW), 120, "the fixed label's mark cleared", worker.log)
+    assert ls.tasks.get(id=fixed).data["textal_review"] == 0
+    print(f"review e2e: {time.monotonic() - started:.1f} s")
