@@ -138,6 +138,8 @@ def register(app: typer.Typer) -> None:
             alpha = agreement.get("alpha")
             out.print(f"Agreement: {agreement.get('multi_annotated', 0)} tasks with several annotations, Krippendorff's alpha "
                       f"{'-' if alpha is None else f'{alpha:.3f}'}, {agreement.get('flagged', 0)} flagged and left out")
+        if st.review_line():
+            out.print(st.review_line())
         table = Table(title="Versions (metrics on the evaluation slice)")
         for col in ("version", "created (UTC)", "trained on", "eval n", "macro-F1", "accuracy", "promoted", "reason", "seconds"):
             table.add_column(col, no_wrap=True)

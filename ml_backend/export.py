@@ -3,7 +3,8 @@
 Labels come from Label Studio (the truth now) or, with ``--data-dir``, from the worker's mirror of the
 project (as of its last read; no Label Studio needed). Several annotations per task are resolved by
 the agreement rule (``textal.agreement``); each row carries its agreement ratio, whether annotators
-disputed it, and whether it is in the evaluation slice. A task whose annotators tied has no label to
+disputed it, whether it is in the evaluation slice, and whether the last review marked its label as
+probably wrong. A task whose annotators tied has no label to
 export and is counted instead. The writers are ``textal.export``'s.
 """
 
@@ -18,7 +19,7 @@ from ml_backend.config import MAX_TEXT_CHARS
 from ml_backend.labelstudio.annotations import read_snapshot
 from ml_backend.labelstudio.client import Studio
 from ml_backend.labelstudio.schema import TaskSchema, parse_label_config
-from ml_backend.labelstudio.tasks import is_eval, task_text
+from ml_backend.labelstudio.tasks import is_eval, is_marked, task_text
 from ml_backend.state.workfiles import ProjectFiles
 from ml_backend.state.projects import ProjectRegistry
 from textal.agreement import resolve
@@ -35,8 +36,9 @@ class Exported:
 
 
 def resolved_rows(tasks: Iterable[dict[str, Any]], texts: dict[int, str | None], evals: set[int],
-                  schema: TaskSchema, threshold: float) -> Exported:
-    """Rows for the labelled tasks among ``tasks`` (each with its ``annotations``)."""
+                  schema: TaskSchema, threshold: float, marked: set[int] = frozenset()) -> Exported:
+    """Rows for the labelled tasks among ``tasks`` (each with its ``annotations``); ``marked``: the tasks the last
+    review marked as probably wrong."""
     snapshot = read_snapshot(tasks, schema)
     report = resolve(snapshot.votes, threshold=threshold, multi_label=schema.multi_label, label_set=schema.labels)
     rows, ties, unreadable = [], 0, 0
@@ -48,7 +50,7 @@ def resolved_rows(tasks: Iterable[dict[str, Any]], texts: dict[int, str | None],
             unreadable += 1
         else:
             rows.append(ExportRow(int(item.item), text, item.label, round(float(item.ratio), 4), item.annotations,
-                                  bool(item.flagged), int(item.item) in evals))
+                                  bool(item.flagged), int(item.item) in evals, int(item.item) in marked))
     return Exported(rows, schema, ties, unreadable)
 
 
@@ -59,7 +61,7 @@ def from_studio(studio: Studio, project_id: int, threshold: float) -> Exported:
     tasks = studio.labelled_tasks(project_id)
     texts = {t["id"]: task_text(t, schema, MAX_TEXT_CHARS).text for t in tasks}
     evals = {t["id"] for t in tasks if is_eval(t["data"])}
-    return resolved_rows(tasks, texts, evals, schema, threshold)
+    return resolved_rows(tasks, texts, evals, schema, threshold, {t["id"] for t in tasks if is_marked(t["data"])})
 
 
 def from_mirror(data_dir: Path, project_id: int, threshold: float) -> Exported:
@@ -69,7 +71,9 @@ def from_mirror(data_dir: Path, project_id: int, threshold: float) -> Exported:
     if state is None:
         known = ", ".join(map(str, registry.ids())) or "none"
         raise DataError(f"{data_dir}: no project {project_id} (projects there: {known})")
-    mirror = ProjectFiles(registry, project_id).mirror()
+    files = ProjectFiles(registry, project_id)
+    mirror = files.mirror()
     pool = {t.id: t for t in mirror.tasks()}
+    marked = {int(t) for t in (files.state().get("review_marks") or {})}
     return resolved_rows(mirror.annotated(), {i: t.text for i, t in pool.items()},
-                         {i for i, t in pool.items() if t.eval}, state.schema, threshold)
+                         {i for i, t in pool.items() if t.eval}, state.schema, threshold, marked)

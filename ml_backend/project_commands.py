@@ -159,8 +159,10 @@ def register(app: typer.Typer) -> None:
         written = write_export(exported.rows, out_path, fmt, schema.labels, schema.multi_label)
         disputed = sum(r.disputed for r in exported.rows)
         evals = sum(r.eval for r in exported.rows)
+        review = sum(r.review for r in exported.rows)
         out.print(f"Wrote {len(exported.rows)} labelled tasks to {written} ({disputed} disputed, {evals} in the "
-                  f"evaluation slice; columns 'disputed' and 'eval' mark them).")
+                  f"evaluation slice, {review} marked for review as probably wrong; columns 'disputed', 'eval' and "
+                  f"'review' mark them).")
         if exported.ties:
             out.print(f"{exported.ties} tasks whose annotators tied have no label and were left out.")
 

@@ -22,7 +22,7 @@ from textal.errors import DataError
 from textal.fsutil import atomic_write_bytes, atomic_write_text
 
 EXPORT_FORMATS = ("csv", "jsonl", "spacy", "hf")
-COLUMNS = ("text", "label", "task_id", "agreement", "annotations", "disputed", "eval")
+COLUMNS = ("text", "label", "task_id", "agreement", "annotations", "disputed", "eval", "review")
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,7 @@ class ExportRow:
     annotations: int  # number of (non-cancelled) annotations
     disputed: bool  # annotators disagreed beyond the agreement rule
     eval: bool  # task is in textal's evaluation slice
+    review: bool = False  # the last review marked its label as probably wrong
 
 
 def write_export(
@@ -93,6 +94,7 @@ def _record(row: ExportRow, label: Any) -> dict[str, Any]:
         "annotations": row.annotations,
         "disputed": row.disputed,
         "eval": row.eval,
+        "review": row.review,
     }
 
 
@@ -104,7 +106,7 @@ def _csv_text(rows: Sequence[ExportRow], resolved: Sequence[Any]) -> str:
     for row, label in zip(rows, resolved):
         rec = _record(row, "" if label is None else label if isinstance(label, str) else "|".join(label))
         rec["agreement"] = "" if row.agreement is None else repr(float(row.agreement))
-        rec["disputed"], rec["eval"] = int(row.disputed), int(row.eval)
+        rec["disputed"], rec["eval"], rec["review"] = int(row.disputed), int(row.eval), int(row.review)
         writer.writerow([rec[c] for c in COLUMNS])
     return buf.getvalue()
 
@@ -133,7 +135,7 @@ def _write_spacy(rows: Sequence[ExportRow], resolved: Sequence[Any], out: Path, 
         doc.cats = {name: 1.0 if name in chosen else 0.0 for name in labels}
         doc.user_data.update(
             task_id=row.task_id, agreement=row.agreement, annotations=row.annotations,
-            disputed=row.disputed, eval=row.eval,
+            disputed=row.disputed, eval=row.eval, review=row.review,
         )
         docbin.add(doc)
     atomic_write_bytes(out, docbin.to_bytes())
@@ -155,6 +157,7 @@ def _write_hf(
             "annotations": datasets.Value("int32"),
             "disputed": datasets.Value("bool"),
             "eval": datasets.Value("bool"),
+            "review": datasets.Value("bool"),
         }
     )
     kept = [_record(row, list(label) if isinstance(label, tuple) else label)

@@ -18,6 +18,12 @@ def is_eval(data: dict[str, Any]) -> bool:
     return isinstance(value, (bool, int, float, str)) and value in (1, "1", "true")  # True == 1
 
 
+def is_marked(data: dict[str, Any]) -> bool:
+    """True when task data carries a review mark (its label is probably wrong)."""
+    value = data.get(REVIEW_KEY)
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0
+
+
 @dataclass(frozen=True)
 class TaskText:
     """A task's text, or why it has none."""

@@ -1,6 +1,6 @@
 """What ``textal status --project N`` reports, read from the data folder alone (no Label Studio needed).
 
-Labels and agreement as of the latest retrain, the pool and its evaluation slice, every published
+Labels and agreement as of the latest retrain, the labels that are probably wrong, the pool and its evaluation slice, every published
 version with its held-out figures, the stopping rules' verdicts, and a learning-curve figure; and,
 when the worker gave the project up (deleted in Label Studio, a malformed URL, a refused token), why,
 since when and what a person must do.
@@ -32,6 +32,15 @@ class ProjectStatus:
     verdicts: list[StopVerdict]
     pending_eval_marks: int
     gave_up: dict[str, Any] | None = None  # the worker stopped working on it: reason, action, at (UTC), job
+    review: dict[str, Any] | None = None  # the last label review: labels, flagged, marked, cleared, seconds, at
+
+    def review_line(self) -> str | None:
+        """One line on the labels that are probably wrong, as of the last review (None before any)."""
+        if not self.review:
+            return None
+        r = self.review
+        return (f"Labels to review: {r.get('flagged', 0)} of {r.get('labels', 0)} look wrong at the last retrain "
+                f"({r.get('at', '?')}); {r.get('marked', 0)} marked in Label Studio, view 'textal: labels to review'.")
 
     def gave_up_line(self) -> str | None:
         """One line saying the worker gave the project up and what to do, or None while it works on it."""
@@ -71,6 +80,7 @@ def project_status(data_dir: str | Path, project_id: int) -> ProjectStatus:
         verdicts=history.verdicts(records),
         pending_eval_marks=len(work.get("eval_to_mark", [])),
         gave_up=work["gave_up"] if isinstance(work.get("gave_up"), dict) else None,
+        review=work["review"] if isinstance(work.get("review"), dict) else None,
     )
 
 

@@ -15,8 +15,8 @@ LABELS = ("ham", "spam")
 AWKWARD = 'Größe, "quoted"\nsecond line — ça va? 日本語'
 
 
-def row(task_id, text, label, *, agreement=1.0, annotations=1, disputed=False, eval=False):
-    return ExportRow(task_id, text, label, agreement, annotations, disputed, eval)
+def row(task_id, text, label, *, agreement=1.0, annotations=1, disputed=False, eval=False, review=False):
+    return ExportRow(task_id, text, label, agreement, annotations, disputed, eval, review)
 
 
 SINGLE = [
@@ -30,7 +30,7 @@ MULTI = [
     row(2, AWKWARD, ("praise",)),
     row(3, "love it", "praise"),  # a plain string counts as one label
 ]
-DISPUTED = row(9, "maybe spam?", None, agreement=0.5, annotations=2, disputed=True)
+DISPUTED = row(9, "maybe spam?", None, agreement=0.5, annotations=2, disputed=True, review=True)
 
 
 @pytest.mark.parametrize("fmt", ["csv", "jsonl", "hf"])
@@ -53,11 +53,11 @@ def test_csv_has_the_documented_columns_with_flags_as_0_1_and_empty_label_for_di
     out = write_export([*SINGLE, DISPUTED], tmp_path / "sub" / "dir" / "out.csv", "csv", LABELS)
     with out.open(newline="", encoding="utf-8") as fh:
         records = list(csv.DictReader(fh))
-    assert list(records[0]) == ["text", "label", "task_id", "agreement", "annotations", "disputed", "eval"]
+    assert list(records[0]) == ["text", "label", "task_id", "agreement", "annotations", "disputed", "eval", "review"]
     assert records[1]["text"] == AWKWARD and records[1]["eval"] == "1" and records[1]["disputed"] == "0"
     assert records[2]["agreement"] == "" and records[2]["annotations"] == "0"
     assert records[3] == {"text": "maybe spam?", "label": "", "task_id": "9", "agreement": "0.5",
-                          "annotations": "2", "disputed": "1", "eval": "0"}
+                          "annotations": "2", "disputed": "1", "eval": "0", "review": "1"}
 
 
 def test_multi_label_csv_joins_labels_with_a_bar(tmp_path):
@@ -73,7 +73,7 @@ def test_jsonl_keeps_non_ascii_and_writes_lists_and_null_labels(tmp_path):
     records = [json.loads(line) for line in raw.splitlines()]
     assert records[0]["label"] == ["billing", "bug"]
     assert records[3] == {"text": "maybe spam?", "label": None, "task_id": 9, "agreement": 0.5,
-                          "annotations": 2, "disputed": True, "eval": False}
+                          "annotations": 2, "disputed": True, "eval": False, "review": True}
 
 
 def test_spacy_docbin_holds_one_cat_per_label_and_row_facts_in_user_data(tmp_path):

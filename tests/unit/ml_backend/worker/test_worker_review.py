@@ -68,3 +68,17 @@ def test_no_marks_when_the_review_is_switched_off(tmp_path, labelled):
     harness.settings = harness.ctx.settings = harness.settings.__class__(**{**harness.settings.__dict__, "review_marks": 0})
     harness.retrain()
     assert not marks(harness) and "review" not in harness.project().work
+
+
+def test_status_and_export_report_the_marked_labels(labelled):
+    from ml_backend.export import from_mirror
+    from ml_backend.state.status import project_status
+    from worker_fakes import PROJECT_ID
+
+    harness, truth, wrong = labelled
+    harness.retrain()
+    data_dir = harness.settings.data_dir
+    exported = from_mirror(data_dir, PROJECT_ID, 2 / 3)
+    assert {r.task_id for r in exported.rows if r.review} == set(marks(harness))
+    line = project_status(data_dir, PROJECT_ID).review_line()
+    assert line.startswith(f"Labels to review: {harness.project().work['review']['flagged']} of 90 look wrong")
