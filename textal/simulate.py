@@ -45,6 +45,7 @@ class SimulationSettings:
     label_noise: float = 0.0  # share of the simulated annotator's answers that are wrong
     noise_kind: str = "uniform"  # uniform | confusable (towards the class the full-data model confuses most)
     review_budget: float = 0.0  # share of the labels the review may re-ask (flagged first), answered right
+    review_holdout: bool = False  # flagged labels are kept out of training until re-asked
     review_folds: int = 5
 
     def check(self, pool_size: int) -> None:
@@ -73,7 +74,7 @@ class SimulationSettings:
     @property
     def reviews(self) -> bool:
         """Whether the labels are reviewed each round (there is noise to find, or a budget to spend)."""
-        return self.label_noise > 0 or self.review_budget > 0
+        return self.label_noise > 0 or self.review_budget > 0 or self.review_holdout
 
 
 @dataclass
@@ -199,13 +200,15 @@ def _run_curve(learner, strategy, name, repeat, seed_ids, held_out, stop_set, gr
     learner.start_curve(held_ids, y_pool[held_ids], {"strategy": name, "repeat": repeat})
     out: list[RoundRecord] = []
     reasked = np.zeros(len(train), dtype=bool)
+    held_back = np.zeros(len(train), dtype=bool)  # flagged by the last review and not re-asked (--review-holdout)
     stop_predictions: list[np.ndarray] = []
     eval_history: list[float] = []
     select_seconds = 0.0
     for round_no in range(10**9):
         idx = np.flatnonzero(labelled)
+        fit_idx = idx[~held_back[idx]]
         start = time.perf_counter()
-        learner.fit(idx, answers[idx])
+        learner.fit(fit_idx, answers[fit_idx])
         train_seconds = time.perf_counter() - start
         test_scores = score_predictions(learner.proba_test(), y_test, learner.multi_label)
         proba = learner.proba_pool()
@@ -218,7 +221,7 @@ def _run_curve(learner, strategy, name, repeat, seed_ids, held_out, stop_set, gr
         stable = stopping.stabilising_predictions(stop_predictions)
         kappas = stable.figures["kappas"]
         unsure = _uncertainty(unlabelled, learner.multi_label)
-        review = _review(learner, idx, answers, y_pool, reasked, settings) if settings.reviews else {}
+        review = _review(learner, idx, answers, y_pool, reasked, held_back, settings) if settings.reviews else {}
         out.append(RoundRecord(
             strategy=name, repeat=repeat, round=round_no, labels=int(labelled.sum()),
             accuracy=test_scores["accuracy"], macro_f1=test_scores["macro_f1"], eval_macro_f1=eval_f1,
@@ -250,9 +253,10 @@ def _run_curve(learner, strategy, name, repeat, seed_ids, held_out, stop_set, gr
     return out
 
 
-def _review(learner, idx, answers, y_pool, reasked, settings) -> dict[str, Any]:
-    """Review this round's training labels: how well the flags find the wrong ones, then re-ask the most
-    suspicious flagged labels within the budget (their right answers count from the next round)."""
+def _review(learner, idx, answers, y_pool, reasked, held_back, settings) -> dict[str, Any]:
+    """Review this round's labels: how well the flags find the wrong ones, then re-ask the most suspicious
+    flagged labels within the budget (their right answers count from the next round) and, with
+    ``review_holdout``, keep the other flagged ones out of the next fit."""
     given = answers[idx]
     verdict = review_labels(learner.out_of_fold_proba(idx, given, settings.review_folds), given)
     wrong = given != y_pool[idx]
@@ -262,6 +266,10 @@ def _review(learner, idx, answers, y_pool, reasked, settings) -> dict[str, Any]:
         ask = [i for i in idx[verdict.order[: int(verdict.flagged.sum())]] if not reasked[i]][:allowed]
         reasked[ask] = True
         answers[ask] = y_pool[ask]
+    if settings.review_holdout:
+        held_back[:] = False
+        held_back[idx[verdict.flagged]] = True
+        held_back &= ~reasked
     n_flagged = int(verdict.flagged.sum())
     return {"wrong_labels": int(wrong.sum()), "flagged": n_flagged,
             "flag_precision": round(hits / n_flagged, 4) if n_flagged else None,

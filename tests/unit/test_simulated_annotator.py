@@ -57,3 +57,20 @@ def test_noise_settings_that_cannot_run_are_refused():
         SimulationSettings(strategies=["random"], label_noise=1.0).check(2000)
     with pytest.raises(TextalError, match="--noise-kind must be one of uniform, confusable"):
         SimulationSettings(strategies=["random"], label_noise=0.1, noise_kind="evil").check(2000)
+
+
+def test_with_the_holdout_the_flagged_labels_sit_out_the_next_fit(task, monkeypatch):  # noqa: F811
+    from textal.learners import EmbedHeadLearner
+
+    fitted = []
+    original = EmbedHeadLearner.fit
+    monkeypatch.setattr(EmbedHeadLearner, "fit", lambda self, idx, y: (fitted.append(len(idx)), original(self, idx, y)))
+    result = run(task, label_noise=0.2, review_holdout=True)
+    fits = fitted[1:]  # the first fit is the full-data reference
+    per_curve = len(result.rounds) // 6  # three strategies, two repeats
+    for c in range(6):
+        rounds = result.rounds[c * per_curve:(c + 1) * per_curve]
+        sizes = fits[c * per_curve:(c + 1) * per_curve]
+        assert sizes[0] == rounds[0].labels  # nothing flagged before the first review
+        assert sizes[1:] == [r.labels - prev.flagged for prev, r in zip(rounds, rounds[1:])]
+        assert any(r.flagged for r in rounds)
