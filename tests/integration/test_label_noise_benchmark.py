@@ -19,7 +19,8 @@ def test_the_label_noise_benchmark_runs_noisy_reviewed_and_clean_simulations_on_
     )
     assert done.returncode == 0, done.stderr[-3000:]
     runs = {p.parent.name: json.loads(p.read_text()) for p in (tmp_path / "results").glob("*/results.json")}
-    assert set(runs) == {f"sms_spam-{n}" for n in ("clean", "uniform10", "uniform10-review", "uniform20", "uniform20-review")}
+    assert set(runs) == {f"sms_spam-{n}" for n in ("clean", "uniform10", "uniform10-review", "uniform10-holdout", "uniform20",
+                                                    "uniform20-review")}
     seeds = {name: [r["macro_f1"] for r in run["rounds"] if r["round"] == 0 and r["strategy"] == "random"]
              for name, run in runs.items()}
     assert seeds["sms_spam-uniform10"] == seeds["sms_spam-uniform10-review"]  # the same seed sets, the same mistakes
