@@ -51,7 +51,6 @@ def train_and_publish(project: Project, reason: str, snapshot: LabelSnapshot, sp
     with timer.phase("fit"):
         model = fit_head(X_train, [split.train[i] for i in train_ids], classes, multi, encoder=encoder, seed=settings.seed,
                          class_weight=settings.class_weight)
-    review = review_training_labels(p, X_train, train_ids, [split.train[i] for i in train_ids], timer)
     with timer.phase("evaluate"):
         eval_labels = [split.held[i] for i in eval_ids]
         proba_eval = model.predict_proba_embeddings(X_eval) if eval_ids else None
@@ -91,6 +90,8 @@ def train_and_publish(project: Project, reason: str, snapshot: LabelSnapshot, sp
         uncertainty = pool_uncertainty(np.array(open_rows), multi) if open_rows else None
     else:  # the serving version stays; tasks new since its push still get its predictions
         pushed = refresh(p, timer)
+    # after the push: annotators get the new version first; the review costs seconds on thousands of labels
+    review = review_training_labels(p, X_train, train_ids, [split.train[i] for i in train_ids], timer)
     p.save(trained_fingerprint=snapshot.fingerprint, trained_encoder=encoder)
     maybe_request_finetune(p, len(train_ids))
     if parent is not None and parent.base and parent_metrics is not None:

@@ -6,6 +6,8 @@ predictions contradict (``textal.label_review``). The most suspicious flagged ta
 (how likely the label is wrong) and ``textal_suggestion`` (the label the model prefers, and its
 probability) in their data; the view "textal: labels to review" lists them, most suspicious first. A
 mark whose label is no longer flagged (corrected, or outvoted by new labels) is cleared at the next retrain.
+The review runs after the new version is pushed, and only when the labels have grown by a twentieth or a
+marked label has changed: on thousands of labels it takes seconds (benchmarks/label_noise/REVIEW_COST.md).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from textal.models.base import encode_labels
 log = logging.getLogger("ml_backend.worker")
 
 MIN_REVIEW_LABELS = 20  # fewer training labels than this: too few folds' worth to judge anything
+REVIEW_GROWTH = 0.05  # a new review once the labels have grown by this share, or a marked label has changed
 
 
 def review_training_labels(project: Project, X_train: np.ndarray, train_ids: Sequence[int], labels: Sequence[Any],
@@ -35,6 +38,8 @@ def review_training_labels(project: Project, X_train: np.ndarray, train_ids: Seq
     p, settings = project, project.settings
     classes, multi = list(p.schema.labels), p.schema.multi_label
     if settings.review_marks <= 0 or len(train_ids) < MIN_REVIEW_LABELS:
+        return None
+    if not review_due(p.work, train_ids, labels):
         return None
     y = encode_labels(list(labels), classes, multi)
     if not multi and len(np.unique(y)) < 2:
@@ -49,7 +54,8 @@ def review_training_labels(project: Project, X_train: np.ndarray, train_ids: Seq
     for i in ranked:
         suggested = verdict.suggested[i]
         name = "|".join(classes[j] for j in np.flatnonzero(suggested)) if multi else classes[int(suggested)]
-        marks[int(ids[i])] = (max(0.05, _step(1 - verdict.quality[i])), f"{name} ({100 * _step(verdict.suggested_proba[i]):.0f} %)")
+        marks[int(ids[i])] = (max(0.05, _step(1 - verdict.quality[i])), f"{name} ({100 * _step(verdict.suggested_proba[i]):.0f} %)",
+                              _as_text(labels[i]))
     with timer.phase("review marks"):
         cleared = write_marks(p, marks)
     figures = {"at": now_iso(), "labels": len(train_ids), "flagged": int(verdict.flagged.sum()), "marked": len(marks),
@@ -60,18 +66,35 @@ def review_training_labels(project: Project, X_train: np.ndarray, train_ids: Seq
     return figures
 
 
+def review_due(work: dict[str, Any], train_ids: Sequence[int], labels: Sequence[Any]) -> bool:
+    """Whether to review now: never reviewed, the labels grew by ``REVIEW_GROWTH`` since the last review, or a
+    marked task's label changed or left training (so a fix clears its mark at the next retrain)."""
+    last = work.get("review")
+    if not isinstance(last, dict):
+        return True
+    if len(train_ids) >= (1 + REVIEW_GROWTH) * int(last.get("labels", 0)):
+        return True
+    now = {int(t): _as_text(label) for t, label in zip(train_ids, labels)}
+    marked = work.get("review_marks") or {}
+    return any(now.get(int(t)) != (v[2] if len(v) > 2 else None) for t, v in marked.items())
+
+
+def _as_text(label: Any) -> str:
+    return label if isinstance(label, str) else "|".join(sorted(label))
+
+
 def _step(value: float) -> float:
     """A probability to the nearest 0.05: few distinct values, so few requests (one per value), and no false precision."""
     return round(round(float(value) * 20) / 20, 2)
 
 
-def write_marks(project: Project, marks: dict[int, tuple[float, str]]) -> int:
+def write_marks(project: Project, marks: dict[int, tuple[float, str, str]]) -> int:
     """Set the marks that changed in Label Studio (one request per distinct value) and clear the previous ones not
     renewed; returns how many were cleared."""
     before = {int(t): tuple(v) for t, v in (project.work.get("review_marks") or {}).items()}
     stale = sorted(set(before) - set(marks))
     by_value: dict[tuple[str, Any], list[int]] = defaultdict(list)
-    for tid, (score, suggestion) in marks.items():
+    for tid, (score, suggestion, _) in marks.items():
         old = before.get(tid, (None, None))
         if old[0] != score:
             by_value[(REVIEW_KEY, score)].append(tid)

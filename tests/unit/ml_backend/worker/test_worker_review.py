@@ -82,3 +82,19 @@ def test_status_and_export_report_the_marked_labels(labelled):
     assert {r.task_id for r in exported.rows if r.review} == set(marks(harness))
     line = project_status(data_dir, PROJECT_ID).review_line()
     assert line.startswith(f"Labels to review: {harness.project().work['review']['flagged']} of 90 look wrong")
+
+
+def test_the_review_waits_for_a_twentieth_more_labels_or_a_changed_mark(labelled):
+    from ml_backend.worker.review import review_due
+
+    harness, truth, wrong = labelled
+    harness.retrain()
+    work = harness.project().work
+    ids = sorted(int(t) for t in work["review_marks"])
+    labels = {tid: work["review_marks"][str(tid)][2] for tid in ids}
+    others = list(range(10_000, 10_000 + 90 - len(ids)))
+    current = [labels[t] for t in ids] + ["ham"] * len(others)
+    assert not review_due(work, ids + others, current)  # the same 90 labels, marks unchanged
+    assert review_due(work, ids + others + [1, 2, 3, 4, 5], current + ["ham"] * 5)  # 95 labels: a twentieth more
+    changed = [WRONG[current[0]]] + current[1:]
+    assert review_due(work, ids + others, changed)  # a marked label fixed
