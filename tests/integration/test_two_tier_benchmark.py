@@ -40,3 +40,16 @@ def test_the_two_tier_benchmark_fine_tunes_on_schedule_and_reports_beside_the_fr
     report = (out / "RESULTS.md").read_text()
     assert "| textal two-tier | hybrid.v2 |" in report and "| textal, frozen encoder | hybrid.v2 |" in report
     assert "a fine-tune every 20 labels (at 20, 40)" in report and (out / "sms_spam.png").is_file()
+
+
+def test_the_contrastive_comparison_fits_one_head_over_each_encoder_on_the_same_labels(data_dir, tiny_bert_dir,
+                                                                                       tmp_path):
+    done = subprocess.run(
+        [sys.executable, str(BENCH / "two_tier" / "contrastive.py"), "--datasets", "sms_spam", "--sizes", "20,40",
+         "--limit", "200", "--encoder", str(tiny_bert_dir), "--out", str(tmp_path)],
+        env={**os.environ, "DATA": str(data_dir)}, capture_output=True, text=True, timeout=900,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    rows = [line for line in (tmp_path / "CONTRASTIVE.md").read_text().splitlines() if line.startswith("| sms_spam |")]
+    assert [row.split(" | ")[1] for row in rows] == ["20", "40"]
+    assert all(len(row.split(" | ")) == 7 for row in rows)  # frozen, plain, contrastive, and the two timings
