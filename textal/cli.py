@@ -244,6 +244,12 @@ def simulate(
                                                                  "the full-data model confuses most).")] = "uniform",
     review_budget: Annotated[float, typer.Option("--review-budget", help="Share of the labels a review may re-ask, "
                                                                          "most suspicious first (cleanlab).")] = 0.0,
+    annotators: Annotated[int, typer.Option("--annotators", help="Simulated annotators labelling every asked text "
+                                                                 "(votes resolved by majority).")] = 1,
+    poor_annotator: Annotated[Optional[float], typer.Option("--poor-annotator", help="The first annotator's error "
+                                                            "rate (the others': --label-noise).")] = None,
+    weigh_annotators: Annotated[bool, typer.Option("--weigh-annotators", help="Weigh each annotator's votes by their "
+                                                   "estimated quality (cleanlab) instead of the majority.")] = False,
     review_holdout: Annotated[bool, typer.Option("--review-holdout", help="Keep the labels the review flags out of "
                                                                         "training until re-asked.")] = False,
     full_every: Annotated[Optional[int], typer.Option("--full-every", help="two-tier: labels between full fine-tunes "
@@ -277,7 +283,8 @@ def simulate(
         strategies=[s.strip() for s in strategies.split(",") if s.strip()], seed_size=seed_size, batch=batch,
         budget=budget, repeats=repeats, seed=seed, random_fraction=random_fraction, cold_start=cold_start,
         eval_fraction=eval_fraction, label_noise=label_noise, noise_kind=noise_kind, review_budget=review_budget,
-        review_holdout=review_holdout,
+        review_holdout=review_holdout, annotators=annotators, poor_annotator=poor_annotator,
+        weigh_annotators=weigh_annotators,
     )
     pool = load_corpus(data, text_col, label_col, multi_label=multi_label)
     settings.check(len(pool))

@@ -46,12 +46,15 @@ def out_of_fold_proba(fit_predict: FoldModel, y: np.ndarray, n_classes: int, fol
     folds = min(folds, n)
     if folds < 2:
         raise TextalError(f"reviewing labels needs at least 2 labelled rows, got {n}")
-    splitter = KFold(folds, shuffle=True, random_state=seed) if y.ndim == 2 else \
-        StratifiedKFold(folds, shuffle=True, random_state=seed)
+    largest = int(np.bincount(y).max()) if y.ndim == 1 else 0
+    if y.ndim == 1 and largest >= 2:  # stratified, with no more folds than the largest class has members
+        splitter = StratifiedKFold(min(folds, largest), shuffle=True, random_state=seed)
+    else:
+        splitter = KFold(folds, shuffle=True, random_state=seed)
     out = np.zeros((n, n_classes), dtype=np.float64)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="The least populated class")  # rare classes: fewer than k members
-        splits = list(splitter.split(np.zeros(n), y if y.ndim == 1 else None))
+        splits = list(splitter.split(np.zeros(n), y if isinstance(splitter, StratifiedKFold) else None))
     for train, held in splits:
         out[held] = fit_predict(train, held)
     return out

@@ -22,7 +22,8 @@ from textal.loop import select_batch
 from textal.label_review import review_labels
 from textal.metrics import score_predictions
 from textal.models.validation import split_validation
-from textal.simulated_annotator import check_noise, most_confused, noisy_answers
+from textal.annotator_quality import NO_LABEL, annotator_stats, weighted_vote
+from textal.simulated_annotator import check_noise, most_confused, panel_votes
 from textal.strategies import get_strategy, measures, resolve_name
 from textal.strategies.base import StrategyError
 
@@ -46,6 +47,9 @@ class SimulationSettings:
     noise_kind: str = "uniform"  # uniform | confusable (towards the class the full-data model confuses most)
     review_budget: float = 0.0  # share of the labels the review may re-ask (flagged first), answered right
     review_holdout: bool = False  # flagged labels are kept out of training until re-asked
+    annotators: int = 1  # simulated annotators labelling every asked item (Label Studio's overlap)
+    poor_annotator: float | None = None  # the first annotator's error rate (the others': label_noise)
+    weigh_annotators: bool = False  # resolve votes weighted by each annotator's estimated quality, not by majority
     review_folds: int = 5
 
     def check(self, pool_size: int) -> None:
@@ -67,14 +71,15 @@ class SimulationSettings:
             raise TextalError("cold start must be 'random' or 'coverage'")
         if not 0 <= self.eval_fraction < 0.5:
             raise TextalError("the evaluation fraction must be in [0, 0.5)")
-        check_noise(self.label_noise, self.noise_kind, self.review_budget)
+        check_noise(self.label_noise, self.noise_kind, self.review_budget, self.annotators, self.poor_annotator,
+                    self.weigh_annotators)
         if self.review_folds < 2:
             raise TextalError("the review needs at least 2 folds")
 
     @property
     def reviews(self) -> bool:
         """Whether the labels are reviewed each round (there is noise to find, or a budget to spend)."""
-        return self.label_noise > 0 or self.review_budget > 0 or self.review_holdout
+        return self.label_noise > 0 or self.review_budget > 0 or self.review_holdout or self.annotators > 1
 
 
 @dataclass
@@ -102,6 +107,8 @@ class RoundRecord:
     flag_precision: float | None = None  # flagged labels that are wrong
     flag_recall: float | None = None  # wrong labels that are flagged
     reasked: int = 0  # labels re-asked (and corrected) so far
+    annotator_quality: list[float] | None = None  # with --weigh-annotators: each annotator's estimated quality
+    tied_labels: int | None = None  # with several annotators: labelled items whose votes tie (left out)
     full_tier_labels: int | None = None  # two-tier: labels of the fine-tuned encoder serving (None: the frozen one)
 
 
@@ -154,7 +161,8 @@ def simulate(learner: Learner, train: Corpus, test: Corpus, settings: Simulation
     full["train_seconds"] = round(time.perf_counter() - start, 3)
     if settings.reviews and learner.multi_label:
         raise TextalError("--label-noise and --review-budget apply to single-label data")
-    confused_with = most_confused(learner.proba_test(), y_test, len(learner.labels)) if settings.label_noise > 0 else None
+    noisy = settings.label_noise > 0 or settings.poor_annotator is not None
+    confused_with = most_confused(learner.proba_test(), y_test, len(learner.labels)) if noisy else None
 
     rounds_per_run = 1 + int(np.ceil((settings.budget - settings.seed_size) / settings.batch))
     records: list[RoundRecord] = []
@@ -170,8 +178,8 @@ def simulate(learner: Learner, train: Corpus, test: Corpus, settings: Simulation
             pool_ids = np.flatnonzero(~held_out)
             seed_ids = _seed_set(learner, pool_ids, settings.seed_size, settings.cold_start, base_rng)
             stop_set = pool_ids[stopping.choose_stop_set(len(pool_ids), settings.stop_set_size, base_rng)]
-            answers = noisy_answers(y_pool, len(learner.labels), settings.label_noise, settings.noise_kind,
-                                    np.random.default_rng([settings.seed, repeat, 2]), confused_with)
+            votes = panel_votes(y_pool, len(learner.labels), settings.label_noise, settings.noise_kind,
+                                [settings.seed, repeat, 2], settings.annotators, settings.poor_annotator, confused_with)
             for s_index, name in enumerate(settings.strategies):
                 params = dict(settings.strategy_params.get(name, {}))
                 if settings.random_fraction is not None:
@@ -180,7 +188,7 @@ def simulate(learner: Learner, train: Corpus, test: Corpus, settings: Simulation
                 rng = np.random.default_rng([settings.seed, repeat, s_index, 1])
                 records.extend(
                     _run_curve(learner, strategy, name, repeat, seed_ids, held_out, stop_set, groups, train,
-                               y_pool, answers.copy(), y_test, settings, rng, bar)
+                               y_pool, votes.copy(), y_test, settings, rng, bar)
                 )
     info = {"pool_size": len(train), "test_size": len(test), "labels": learner.labels,
             "model": learner.describe(), "rounds_per_run": rounds_per_run,
@@ -190,10 +198,10 @@ def simulate(learner: Learner, train: Corpus, test: Corpus, settings: Simulation
     return SimulationResult(settings=settings, full_data=full, rounds=records, info=info)
 
 
-def _run_curve(learner, strategy, name, repeat, seed_ids, held_out, stop_set, groups, train, y_pool, answers,
+def _run_curve(learner, strategy, name, repeat, seed_ids, held_out, stop_set, groups, train, y_pool, votes,
                y_test, settings, rng, bar) -> list[RoundRecord]:
-    """One learning curve. ``answers`` are the simulated annotator's labels for the pool (gold, or with noise);
-    the model trains on them, held-out figures use gold."""
+    """One learning curve. ``votes`` are the simulated annotators' labels for the pool (gold, or with noise), one
+    column per annotator; the model trains on their resolution (a tie sits out), held-out figures use gold."""
     labelled = np.zeros(len(train), dtype=bool)
     labelled[seed_ids] = True
     held_ids = np.flatnonzero(held_out)
@@ -201,11 +209,15 @@ def _run_curve(learner, strategy, name, repeat, seed_ids, held_out, stop_set, gr
     out: list[RoundRecord] = []
     reasked = np.zeros(len(train), dtype=bool)
     held_back = np.zeros(len(train), dtype=bool)  # flagged by the last review and not re-asked (--review-holdout)
+    weights = None  # the annotators' estimated quality (--weigh-annotators), from the previous round
     stop_predictions: list[np.ndarray] = []
     eval_history: list[float] = []
     select_seconds = 0.0
     for round_no in range(10**9):
+        answers = votes[:, 0] if votes.shape[1] == 1 else weighted_vote(votes, weights, len(learner.labels))
         idx = np.flatnonzero(labelled)
+        tied = int((answers[idx] == NO_LABEL).sum())
+        idx = idx[answers[idx] != NO_LABEL]  # a tie between annotators has no label
         fit_idx = idx[~held_back[idx]]
         start = time.perf_counter()
         learner.fit(fit_idx, answers[fit_idx])
@@ -221,7 +233,19 @@ def _run_curve(learner, strategy, name, repeat, seed_ids, held_out, stop_set, gr
         stable = stopping.stabilising_predictions(stop_predictions)
         kappas = stable.figures["kappas"]
         unsure = _uncertainty(unlabelled, learner.multi_label)
-        review = _review(learner, idx, answers, y_pool, reasked, held_back, settings) if settings.reviews else {}
+        review = _review(learner, idx, answers, votes, y_pool, reasked, held_back, settings) if settings.reviews else {}
+        if votes.shape[1] > 1:
+            review["tied_labels"] = tied
+        if settings.weigh_annotators:
+            # every labelled item, ties included (they are the disagreements): out-of-fold probabilities for the
+            # items trained on, the model's own for the ties (it never saw them)
+            asked = np.flatnonzero(labelled)
+            judged = proba[asked].copy()
+            judged[np.isin(asked, idx)] = learner.out_of_fold_proba(idx, answers[idx], settings.review_folds)
+            stats = annotator_stats(votes[asked], judged, [str(j) for j in range(votes.shape[1])])
+            quality = {int(st.annotator): st.quality for st in stats}
+            weights = np.array([quality.get(j, 1.0) for j in range(votes.shape[1])]) if quality else None
+            review["annotator_quality"] = None if weights is None else [round(float(w), 4) for w in weights]
         out.append(RoundRecord(
             strategy=name, repeat=repeat, round=round_no, labels=int(labelled.sum()),
             accuracy=test_scores["accuracy"], macro_f1=test_scores["macro_f1"], eval_macro_f1=eval_f1,
@@ -253,7 +277,7 @@ def _run_curve(learner, strategy, name, repeat, seed_ids, held_out, stop_set, gr
     return out
 
 
-def _review(learner, idx, answers, y_pool, reasked, held_back, settings) -> dict[str, Any]:
+def _review(learner, idx, answers, votes, y_pool, reasked, held_back, settings) -> dict[str, Any]:
     """Review this round's labels: how well the flags find the wrong ones, then re-ask the most suspicious
     flagged labels within the budget (their right answers count from the next round) and, with
     ``review_holdout``, keep the other flagged ones out of the next fit."""
@@ -265,7 +289,7 @@ def _review(learner, idx, answers, y_pool, reasked, held_back, settings) -> dict
     if allowed > 0:
         ask = [i for i in idx[verdict.order[: int(verdict.flagged.sum())]] if not reasked[i]][:allowed]
         reasked[ask] = True
-        answers[ask] = y_pool[ask]
+        votes[ask] = y_pool[ask][:, None]  # the reviewer's answer stands for every annotator
     if settings.review_holdout:
         held_back[:] = False
         held_back[idx[verdict.flagged]] = True

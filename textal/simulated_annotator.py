@@ -1,9 +1,10 @@
-"""The simulation's annotator: gold labels, some of them wrong on purpose, and a reviewer who fixes what is re-asked.
+"""The simulation's annotators: gold labels, some of them wrong on purpose, and a reviewer who fixes what is re-asked.
 
-``noisy_answers`` draws, once per repeat, the answer the annotator would give for every pool row, so
+``noisy_answers`` draws, once per repeat, the answer an annotator would give for every pool row, so
 that every strategy of a repeat meets the same mistakes on the same texts. A mistake goes to a random
 other class (``uniform``) or to the class the full-data model most confuses with the true one
-(``confusable``: the mistakes a tired annotator makes). A re-asked label comes back right.
+(``confusable``: the mistakes a tired annotator makes). With several annotators (``panel_votes``) every
+item is labelled by each of them, the first one as careless as asked. A re-asked label comes back right.
 """
 
 from __future__ import annotations
@@ -15,8 +16,15 @@ from textal.errors import TextalError
 NOISE_KINDS = ("uniform", "confusable")
 
 
-def check_noise(rate: float, kind: str, review_budget: float) -> None:
+def check_noise(rate: float, kind: str, review_budget: float, annotators: int = 1, poor: float | None = None,
+                weigh: bool = False) -> None:
     """Refuse a noise set-up that cannot run, with the reason."""
+    if annotators < 1:
+        raise TextalError("--annotators must be at least 1")
+    if (poor is not None or weigh) and annotators < 2:
+        raise TextalError("--poor-annotator and --weigh-annotators need --annotators 2 or more")
+    if poor is not None and not 0 <= poor < 1:
+        raise TextalError("--poor-annotator must be in [0, 1)")
     if not 0 <= rate < 1:
         raise TextalError("--label-noise must be in [0, 1)")
     if kind not in NOISE_KINDS:
@@ -53,3 +61,15 @@ def noisy_answers(y: np.ndarray, n_classes: int, rate: float, kind: str, rng: np
         shift = rng.integers(1, n_classes, size=len(wrong))  # any class but the true one
         answers[wrong] = (y[wrong] + shift) % n_classes
     return answers
+
+
+def panel_votes(y: np.ndarray, n_classes: int, rate: float, kind: str, seed: list[int], annotators: int = 1,
+                poor: float | None = None, confused_with: np.ndarray | None = None) -> np.ndarray:
+    """(n, annotators) answers: each annotator wrong at ``rate``, the first at ``poor`` when given. The first
+    annotator's answers depend only on ``seed``, so one annotator gives the same answers as ``noisy_answers``."""
+    columns = []
+    for j in range(annotators):
+        rng = np.random.default_rng(seed if j == 0 else [*seed, j])
+        columns.append(noisy_answers(y, n_classes, poor if j == 0 and poor is not None else rate, kind, rng,
+                                     confused_with))
+    return np.stack(columns, axis=1)

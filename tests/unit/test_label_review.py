@@ -66,3 +66,10 @@ def test_multi_label_rows_are_reviewed_as_label_sets():
 def test_a_single_labelled_row_cannot_be_reviewed():
     with pytest.raises(TextalError, match="at least 2 labelled rows"):
         out_of_fold_proba(lambda train, held: None, np.array([0]), 2)
+
+
+def test_few_labels_per_class_get_fewer_folds_rather_than_an_error():
+    y = np.array([0, 0, 0, 1, 1, 2])  # no class has five members
+    held_out = []
+    proba = out_of_fold_proba(lambda train, held: (held_out.append(len(held)), np.full((len(held), 3), 1 / 3))[1], y, 3)
+    assert proba.shape == (6, 3) and sum(held_out) == 6 and len(held_out) == 3

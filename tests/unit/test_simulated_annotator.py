@@ -74,3 +74,18 @@ def test_with_the_holdout_the_flagged_labels_sit_out_the_next_fit(task, monkeypa
         assert sizes[0] == rounds[0].labels  # nothing flagged before the first review
         assert sizes[1:] == [r.labels - prev.flagged for prev, r in zip(rounds, rounds[1:])]
         assert any(r.flagged for r in rounds)
+
+
+def test_weighing_two_annotators_by_quality_settles_their_disagreements_mostly_right(task):  # noqa: F811
+    two = dict(annotators=2, poor_annotator=0.4, label_noise=0.05, noise_kind="uniform")
+    majority = run(task, **two)
+    weighted = run(task, **two, weigh_annotators=True)
+
+    def right(result):  # resolved labels that are right, over the last rounds
+        return np.mean([r.labels - r.tied_labels - r.wrong_labels for r in result.rounds if r.labels >= 100])
+
+    assert all(r.tied_labels > 0 for r in majority.rounds if r.labels >= 100)  # disagreements: no label
+    assert right(weighted) > right(majority) + 10
+    late = [r for r in weighted.rounds if r.labels >= 100]
+    assert all(r.annotator_quality[0] < r.annotator_quality[1] for r in late)  # the careless one is found out
+    assert np.mean([r.wrong_labels / (r.labels - r.tied_labels) for r in late]) < 0.15
