@@ -140,6 +140,14 @@ def register(app: typer.Typer) -> None:
                       f"{'-' if alpha is None else f'{alpha:.3f}'}, {agreement.get('flagged', 0)} flagged and left out")
         if st.review_line():
             out.print(st.review_line())
+        if st.annotators:
+            people = Table(title="Annotators (over the tasks several of them labelled; quality from cleanlab)")
+            for col in ("annotator", "labels", "agreement with consensus", "quality"):
+                people.add_column(col, no_wrap=True)
+            for a in sorted(st.annotators, key=lambda a: a.get("quality", 0)):
+                people.add_row(str(a.get("annotator")), str(a.get("labels")), f"{a.get('agreement', 0):.2f}",
+                               f"{a.get('quality', 0):.2f}")
+            out.print(people)
         table = Table(title="Versions (metrics on the evaluation slice)")
         for col in ("version", "created (UTC)", "trained on", "eval n", "macro-F1", "accuracy", "promoted", "reason", "seconds"):
             table.add_column(col, no_wrap=True)

@@ -29,6 +29,15 @@ class LabelSnapshot:
     annotations: int  # annotations read (cancelled ones included)
     unusable: int = 0  # not cancelled, but no usable choice
     unknown_labels: dict[str, int] = field(default_factory=dict)  # choices the config no longer has
+    voters: dict[int, list[str]] = field(default_factory=dict)  # task id -> who cast each of its votes, in order
+
+
+def annotator_of(annotation: dict[str, Any]) -> str:
+    """Who made an annotation: Label Studio's ``completed_by`` (a user id, or a user object), else "unknown"."""
+    who = annotation.get("completed_by")
+    if isinstance(who, dict):
+        who = who.get("email") or who.get("id")
+    return "unknown" if who is None or who == "" else str(who)
 
 
 def annotation_vote(annotation: dict[str, Any], schema: TaskSchema) -> tuple[Vote | None, list[str]]:
@@ -54,6 +63,7 @@ def annotation_vote(annotation: dict[str, Any], schema: TaskSchema) -> tuple[Vot
 def read_snapshot(tasks: Iterable[dict[str, Any]], schema: TaskSchema) -> LabelSnapshot:
     """Votes and fingerprint from tasks carrying their ``annotations`` (as ``Studio.labelled_tasks`` returns them)."""
     votes: dict[int, list[Vote]] = {}
+    voters: dict[int, list[str]] = {}
     annotated: set[int] = set()
     keys: list[tuple[int, int, str, bool]] = []
     unusable = 0
@@ -75,5 +85,6 @@ def read_snapshot(tasks: Iterable[dict[str, Any]], schema: TaskSchema) -> LabelS
                 unusable += 1
                 continue
             votes.setdefault(tid, []).append(vote)
+            voters.setdefault(tid, []).append(annotator_of(ann))
     digest = hashlib.sha256(json.dumps(sorted(keys) + [schema.to_dict()], sort_keys=True).encode()).hexdigest()[:16]
-    return LabelSnapshot(votes, frozenset(annotated), digest, count, unusable, unknown)
+    return LabelSnapshot(votes, frozenset(annotated), digest, count, unusable, unknown, voters)

@@ -5,7 +5,7 @@ Studio each time, so the worker keeps the pool in ``worker/pool.sqlite3`` and sy
 ids above the highest known one are fetched (Label Studio ids only grow), and when the counts still
 differ (tasks were deleted) the id list is read again and the missing ones dropped.
 
-Annotations are mirrored too (id, updated_at, cancelled, result per annotation), because reading
+Annotations are mirrored too (id, updated_at, cancelled, result, annotator per annotation), because reading
 every labelled task costs Label Studio ~6 ms a task: a retrain reads only the tasks updated since
 its last read, and reads them all only when the project's counts disagree with the mirror.
 """
@@ -174,4 +174,4 @@ class PoolMirror:
 
 def _slim(annotation: dict[str, Any]) -> dict[str, Any]:
     """What the worker keeps of an annotation."""
-    return {k: annotation.get(k) for k in ("id", "updated_at", "was_cancelled", "result")}
+    return {k: annotation.get(k) for k in ("id", "updated_at", "was_cancelled", "result", "completed_by")}

@@ -33,6 +33,7 @@ class ProjectStatus:
     pending_eval_marks: int
     gave_up: dict[str, Any] | None = None  # the worker stopped working on it: reason, action, at (UTC), job
     review: dict[str, Any] | None = None  # the last label review: labels, flagged, marked, cleared, seconds, at
+    annotators: list[dict[str, Any]] | None = None  # per annotator: labels, agreement with the consensus, quality
 
     def review_line(self) -> str | None:
         """One line on the labels that are probably wrong, as of the last review (None before any)."""
@@ -81,6 +82,7 @@ def project_status(data_dir: str | Path, project_id: int) -> ProjectStatus:
         pending_eval_marks=len(work.get("eval_to_mark", [])),
         gave_up=work["gave_up"] if isinstance(work.get("gave_up"), dict) else None,
         review=work["review"] if isinstance(work.get("review"), dict) else None,
+        annotators=work["annotators"] if isinstance(work.get("annotators"), list) else None,
     )
 
 

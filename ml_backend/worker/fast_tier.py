@@ -91,7 +91,9 @@ def train_and_publish(project: Project, reason: str, snapshot: LabelSnapshot, sp
     else:  # the serving version stays; tasks new since its push still get its predictions
         pushed = refresh(p, timer)
     # after the push: annotators get the new version first; the review costs seconds on thousands of labels
-    review = review_training_labels(p, X_train, train_ids, [split.train[i] for i in train_ids], timer)
+    review = review_training_labels(
+        p, X_train, train_ids, [split.train[i] for i in train_ids], timer, snapshot,
+        lambda ids: model.predict_proba_embeddings(p.ctx.embedder.embed(encoder, [text_of[i] for i in ids])))
     p.save(trained_fingerprint=snapshot.fingerprint, trained_encoder=encoder)
     maybe_request_finetune(p, len(train_ids))
     if parent is not None and parent.base and parent_metrics is not None:

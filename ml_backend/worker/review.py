@@ -14,14 +14,16 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
+from ml_backend.labelstudio.annotations import LabelSnapshot
 from ml_backend.labelstudio.tasks import REVIEW_KEY, SUGGESTION_KEY
 from ml_backend.worker.project import Project
 from ml_backend.worker.timing import Timer, now_iso
+from textal.annotator_quality import NO_LABEL, AnnotatorStats, annotator_stats
 from textal.class_weights import class_weight_param
 from textal.label_review import head_out_of_fold_proba, review_labels
 from textal.models.base import encode_labels
@@ -33,8 +35,11 @@ REVIEW_GROWTH = 0.05  # a new review once the labels have grown by this share, o
 
 
 def review_training_labels(project: Project, X_train: np.ndarray, train_ids: Sequence[int], labels: Sequence[Any],
-                           timer: Timer) -> dict[str, Any] | None:
-    """Judge the training labels, mark the most suspicious in Label Studio and clear stale marks; returns the figures."""
+                           timer: Timer, snapshot: LabelSnapshot | None = None,
+                           predict: Callable[[list[int]], np.ndarray] | None = None) -> dict[str, Any] | None:
+    """Judge the training labels, mark the most suspicious in Label Studio and clear stale marks, and rate the
+    annotators where tasks have several (``snapshot``'s votes; ``predict`` answers for tasks outside training);
+    returns the figures."""
     p, settings = project, project.settings
     classes, multi = list(p.schema.labels), p.schema.multi_label
     if settings.review_marks <= 0 or len(train_ids) < MIN_REVIEW_LABELS:
@@ -49,6 +54,9 @@ def review_training_labels(project: Project, X_train: np.ndarray, train_ids: Seq
             settings.class_weight), seed=settings.seed)
         verdict = review_labels(proba, y)
     ids = np.asarray(train_ids)
+    if snapshot is not None and predict is not None and not multi:
+        with timer.phase("annotators"):
+            rate_annotators(p, snapshot, dict(zip(map(int, ids), proba)), predict)
     ranked = [int(i) for i in verdict.order[: int(verdict.flagged.sum())]][: settings.review_marks]
     marks = {}
     for i in ranked:
@@ -64,6 +72,33 @@ def review_training_labels(project: Project, X_train: np.ndarray, train_ids: Seq
     log.info("project %s: %d of %d labels look wrong; %d marked for review, %d marks cleared", p.id, figures["flagged"],
              len(train_ids), len(marks), cleared)
     return figures
+
+
+def rate_annotators(project: Project, snapshot: LabelSnapshot, proba_by_id: dict[int, np.ndarray],
+                    predict: Callable[[list[int]], np.ndarray]) -> list[AnnotatorStats]:
+    """Each annotator's agreement with the consensus and quality (cleanlab) over the tasks several annotators
+    labelled, saved for ``textal status``; out-of-fold probabilities where the task was trained on, else the
+    new version's (it never saw the task)."""
+    classes = list(project.schema.labels)
+    index = {c: i for i, c in enumerate(classes)}
+    shared = sorted(t for t, vs in snapshot.votes.items() if len(vs) >= 2)
+    if not shared:
+        return []
+    outside = [t for t in shared if t not in proba_by_id]
+    readable = {t.id for t in project.mirror.tasks() if t.text is not None}
+    outside = [t for t in outside if t in readable]
+    if outside:
+        proba_by_id = {**proba_by_id, **dict(zip(outside, predict(outside)))}
+    shared = [t for t in shared if t in proba_by_id]
+    names = sorted({who for t in shared for who in snapshot.voters.get(t, [])})
+    column = {who: j for j, who in enumerate(names)}
+    votes = np.full((len(shared), len(names)), NO_LABEL, dtype=np.int64)
+    for row, tid in enumerate(shared):
+        for vote, who in zip(snapshot.votes[tid], snapshot.voters.get(tid, [])):
+            votes[row, column[who]] = index[vote]
+    stats = annotator_stats(votes, np.stack([proba_by_id[t] for t in shared]), names) if shared else []
+    project.save(annotators=[s.as_dict() for s in stats])
+    return stats
 
 
 def review_due(work: dict[str, Any], train_ids: Sequence[int], labels: Sequence[Any]) -> bool:

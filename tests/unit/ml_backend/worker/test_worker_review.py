@@ -98,3 +98,32 @@ def test_the_review_waits_for_a_twentieth_more_labels_or_a_changed_mark(labelled
     assert review_due(work, ids + others + [1, 2, 3, 4, 5], current + ["ham"] * 5)  # 95 labels: a twentieth more
     changed = [WRONG[current[0]]] + current[1:]
     assert review_due(work, ids + others, changed)  # a marked label fixed
+
+
+def test_with_several_annotators_per_task_the_careless_one_gets_the_lowest_quality(tmp_path, textal_cli):
+    from ml_backend.state.status import project_status
+    from worker_fakes import PROJECT_ID
+
+    harness = Harness(tmp_path / "data", eval_min=10, min_eval=10)
+    texts, labels = zip(*(clear_text(i) for i in range(120)))
+    ids = harness.studio.add_tasks(list(texts))
+    truth = dict(zip(ids, labels))
+    harness.retrain("TASKS_CREATED")
+    rng = np.random.default_rng(0)
+    for n, tid in enumerate(t for t in ids if harness.studio.tasks[t]["data"].get(EVAL_KEY) != 1):
+        for who, error in (("careful@x", 0.0), ("steady@x", 0.05), ("careless@x", 0.4)):
+            if who == "steady@x" and n % 2:
+                continue  # not every annotator sees every task
+            label = WRONG[truth[tid]] if rng.random() < error else truth[tid]
+            harness.studio.annotate(tid, label)
+            harness.studio.tasks[tid]["annotations"][-1]["completed_by"] = who
+    harness.retrain()
+    stats = {a["annotator"]: a for a in harness.project().work["annotators"]}
+    assert set(stats) == {"careful@x", "steady@x", "careless@x"}
+    assert stats["careless@x"]["quality"] < min(stats["careful@x"]["quality"], stats["steady@x"]["quality"])
+    assert stats["careless@x"]["agreement"] < 0.8 < stats["careful@x"]["agreement"]
+    assert project_status(harness.settings.data_dir, PROJECT_ID).annotators == harness.project().work["annotators"]
+    code, printed, _ = textal_cli(["status", "--project", str(PROJECT_ID), "--data-dir", str(harness.settings.data_dir)])
+    assert code == 0 and "Labels to review:" in printed
+    rows = [line for line in printed.splitlines() if "@x" in line]
+    assert "careless@x" in rows[0]  # lowest quality first
