@@ -28,6 +28,10 @@ def per_repeat(results: dict, strategy: str, key: str, last_only: bool = False) 
     return np.array(out, dtype=float)
 
 
+def budget_of(run: dict) -> int:
+    return int(run["settings"]["budget"])
+
+
 def mse(values: np.ndarray) -> str:
     se = values.std(ddof=1) / np.sqrt(len(values)) if len(values) > 1 else 0.0
     return f"{values.mean():.4f} ± {se:.4f}"
@@ -65,6 +69,22 @@ def section(dataset: str, runs: dict, goals: list) -> list[str]:
             lines.append("| " + " | ".join(cells) + " |")
             if noise == "uniform10":
                 goals.append((dataset, strategy, precision.mean(), recall.mean(), share))
+    if "panel" in runs and "panel-weighted" in runs:
+        lines += ["", "Two annotators per text, one careless (30 % of answers wrong, the other 5 %):", "",
+                  "| strategy | votes | AUC | right labels at the end | wrong | disagreements left out | "
+                  "estimated quality, careless / careful |", "|---|---|---|---|---|---|---|"]
+        for strategy in strategies:
+            for name, how in (("panel", "majority"), ("panel-weighted", "weighed by quality")):
+                run = runs[name]
+                labels = per_repeat(run, strategy, "labels", last_only=True)
+                wrong = per_repeat(run, strategy, "wrong_labels", last_only=True)
+                tied = per_repeat(run, strategy, "tied_labels", last_only=True)
+                quality = [r["annotator_quality"] for r in run["rounds"] if r["strategy"] == strategy
+                           and r.get("annotator_quality") and r["labels"] == budget_of(run)]
+                q = np.mean(quality, axis=0) if quality else None
+                lines.append(f"| {strategy} | {how} | {mse(per_repeat(run, strategy, 'macro_f1'))} | "
+                             f"{(labels - tied - wrong).mean():.0f} | {wrong.mean():.0f} | {tied.mean():.0f} | "
+                             + ("-" if q is None else f"{q[0]:.2f} / {q[1]:.2f}") + " |")
     budget = clean["settings"]["budget"]
     lines += ["", f"{len(per_repeat(clean, strategies[0], 'macro_f1'))} repeats; seed {clean['settings']['seed_size']}, "
               f"batch {clean['settings']['batch']}, budget {budget:,}. Flags' precision and recall: at the last round "
