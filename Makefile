@@ -38,11 +38,15 @@ RUN_DATA = $(if $(or $(suffix $(notdir $(DATA))),$(filter file,$(shell test -f "
 run: install
 	$(BIN)/textal up --recipe $(RECIPE) --data $(RUN_DATA)
 
-# `pytest -n 2 tests --ignore=tests/reliability/test_openapi_schemathesis.py` runs the rest on two workers
-# (tests/conftest.py's scheduler); make test stays serial: the browser demo timed out beside the server tests once.
+# Two xdist workers (tests/conftest.py's scheduler: the real-server tests one after another on one worker, the
+# browser demo whole). Tests that share one id among several cases (schemathesis: one per operation), which
+# xdist would run once, run on their own after.
+ONE_ID_TESTS := tests/reliability/test_openapi_schemathesis.py
+
 test: install redis-server browser
 	$(BIN)/lint-imports
-	DATA=$(DATA) $(BIN)/python -m pytest tests
+	DATA=$(DATA) $(BIN)/python -m pytest -n 2 tests --ignore=$(ONE_ID_TESTS)
+	DATA=$(DATA) $(BIN)/python -m pytest $(ONE_ID_TESTS)
 
 # The Redis-queue end-to-end test starts its own redis-server (Debian package) on 127.0.0.1; install it once.
 redis-server:

@@ -13,6 +13,10 @@ from pathlib import Path
 # only the tasks it touched. Feature flags are read from the environment by name.
 BATCHED_PREDICTION_IMPORT = {"fflag_fix_back_4620_memory_efficient_predictions_import_08012025_short": "true"}
 
+# Label Studio gives an ML backend 1 s to answer /health and 3 s for /setup before it calls the connection
+# failed; on a busy 2-core machine (a retrain beside it) a healthy backend can miss that. Longer, within reason.
+BACKEND_TIMEOUTS = {"ML_TIMEOUT_HEALTH": "10", "ML_TIMEOUT_SETUP": "15"}
+
 # Variables of the caller's environment that would change which server, user or database Label Studio uses.
 UNSET = ("HOST", "PORT", "USERNAME", "PASSWORD", "DEBUG", "DJANGO_DB", "LABEL_STUDIO_API_KEY", "LABEL_STUDIO_URL")
 
@@ -37,5 +41,6 @@ def label_studio_environment(
         FRONTEND_SENTRY_DSN="",
         PYTHONUNBUFFERED="1",
         **BATCHED_PREDICTION_IMPORT,
+        **{k: base.get(k, v) for k, v in BACKEND_TIMEOUTS.items()},
     )
     return env
