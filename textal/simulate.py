@@ -18,11 +18,11 @@ from textal import progress, stopping
 from textal.data import Corpus, duplicate_groups
 from textal.errors import TextalError
 from textal.learners import Learner
-from textal.loop import select_batch
+from textal.annotator_quality import NO_LABEL, annotator_stats, weighted_vote
 from textal.label_review import review_labels
+from textal.loop import select_batch
 from textal.metrics import score_predictions
 from textal.models.validation import split_validation
-from textal.annotator_quality import NO_LABEL, annotator_stats, weighted_vote
 from textal.simulated_annotator import check_noise, most_confused, panel_votes
 from textal.strategies import get_strategy, measures, resolve_name
 from textal.strategies.base import StrategyError
@@ -214,10 +214,14 @@ def _run_curve(learner, strategy, name, repeat, seed_ids, held_out, stop_set, gr
     eval_history: list[float] = []
     select_seconds = 0.0
     for round_no in range(10**9):
-        answers = votes[:, 0] if votes.shape[1] == 1 else weighted_vote(votes, weights, len(learner.labels))
         idx = np.flatnonzero(labelled)
-        tied = int((answers[idx] == NO_LABEL).sum())
-        idx = idx[answers[idx] != NO_LABEL]  # a tie between annotators has no label
+        tied = 0
+        if votes.shape[1] == 1:
+            answers = votes[:, 0]
+        else:  # several annotators (single-label only): a tie between them has no label
+            answers = weighted_vote(votes, weights, len(learner.labels))
+            tied = int((answers[idx] == NO_LABEL).sum())
+            idx = idx[answers[idx] != NO_LABEL]
         fit_idx = idx[~held_back[idx]]
         start = time.perf_counter()
         learner.fit(fit_idx, answers[fit_idx])

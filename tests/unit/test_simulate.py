@@ -97,3 +97,18 @@ def test_coverage_cold_start_runs_and_is_reported_in_settings(task):
 def test_impossible_settings_are_rejected_with_the_reason(task, kw, message):
     with pytest.raises(TextalError, match=message):
         run(task, **kw)
+
+
+def test_a_multi_label_pool_simulates_and_refuses_label_noise(task):
+    X, Xt, train, test = task
+    tags = lambda labels: [tuple(sorted({lab, "even" if int(lab[1:]) % 2 == 0 else "odd"})) for lab in labels]  # noqa: E731
+    names = sorted(set(train.labels) | {"even", "odd"})
+    multi_train = Corpus(train.texts, tags(train.labels), tuple(names), True, "train", train.rows)
+    multi_test = Corpus(test.texts, tags(test.labels), tuple(names), True, "test", test.rows)
+    learner = EmbedHeadLearner(X, Xt, names, multi_label=True, committee_size=3)
+    settings = SimulationSettings(strategies=["random", "margin"], seed_size=20, batch=30, budget=80, repeats=1)
+    result = simulate(learner, multi_train, multi_test, settings)
+    assert [r.labels for r in result.rounds if r.strategy == "margin"] == [20, 50, 80]
+    with pytest.raises(TextalError, match="apply to single-label data"):
+        simulate(learner, multi_train, multi_test, SimulationSettings(strategies=["random"], seed_size=20, batch=30,
+                                                                      budget=80, repeats=1, label_noise=0.1))
