@@ -189,6 +189,7 @@ class WorkerSettings:
     agreement_threshold: float = 2 / 3
     committee_size: int = 5
     review_marks: int = 50  # most suspicious labels marked for review in Label Studio after a retrain (0: no review)
+    review_holdout: bool = False  # marked labels sit out training until changed (benchmarks/label_noise: off)
     max_text_chars: int = MAX_TEXT_CHARS
     head: int = 100  # open tasks a new version is pushed to before Label Studio switches to it; the rest is filled after
     push_chunk: int = 250  # predictions replaced per request (a deletion holds Label Studio's write lock ~3.5 ms each)

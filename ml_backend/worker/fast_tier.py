@@ -19,7 +19,7 @@ from ml_backend.worker.judging import judge
 from ml_backend.worker.labels import LabelSplit, label_counts
 from ml_backend.worker.project import Project
 from ml_backend.worker.publisher import push_head, refresh
-from ml_backend.worker.review import review_training_labels
+from ml_backend.worker.review import held_for_review, review_training_labels
 from ml_backend.worker.timing import Timer, now_iso
 from textal import history
 from textal.fast_tier import (
@@ -48,22 +48,28 @@ def train_and_publish(project: Project, reason: str, snapshot: LabelSnapshot, sp
     with timer.phase("embed"):
         X_train = p.ctx.embedder.embed(encoder, [text_of[i] for i in train_ids])
         X_eval = p.ctx.embedder.embed(encoder, [text_of[i] for i in eval_ids])
+    # --review-holdout: the labels the last review marked sit out until their label changes or a review clears them
+    held = held_for_review(p.work, split.train) if settings.review_holdout else set()
+    fit_rows = [k for k, tid in enumerate(train_ids) if tid not in held] if held else list(range(len(train_ids)))
+    fit_ids = [train_ids[k] for k in fit_rows]
     with timer.phase("fit"):
-        model = fit_head(X_train, [split.train[i] for i in train_ids], classes, multi, encoder=encoder, seed=settings.seed,
-                         class_weight=settings.class_weight)
+        model = fit_head(X_train[fit_rows], [split.train[i] for i in fit_ids], classes, multi, encoder=encoder,
+                         seed=settings.seed, class_weight=settings.class_weight)
     with timer.phase("evaluate"):
         eval_labels = [split.held[i] for i in eval_ids]
         proba_eval = model.predict_proba_embeddings(X_eval) if eval_ids else None
         metrics = heldout_metrics(proba_eval, eval_labels, classes, multi) if eval_ids else None
         calibration = calibration_figures(proba_eval, eval_labels, classes, multi) if eval_ids else None
+        # labels held for review count as seen: leaving them out must not make the version look less informed
         judged = judge(p, metrics, proba_eval, eval_ids, eval_labels, X_eval, encoder, len(train_ids))
         parent, parent_metrics, decision = judged.parent, judged.parent_metrics, judged.decision
-    training = {"train": {str(i): split.train[i] for i in train_ids}, "eval": {str(i): split.held[i] for i in eval_ids}}
+    training = {"train": {str(i): split.train[i] for i in fit_ids}, "eval": {str(i): split.held[i] for i in eval_ids}}
     with timer.phase("centroids"):
         centroids = pool_centroids(p, encoder, split.tasks)
     card = {
         "tier": "fast", "project": p.id, "reason": reason, "encoder": encoder, "strategy": p.strategy,
-        "training_size": len(train_ids), "eval_size": len(eval_ids), "eval_source": "evaluation slice",
+        "training_size": len(fit_ids), "held_for_review": len(held), "eval_size": len(eval_ids),
+        "eval_source": "evaluation slice",
         "metrics": metrics, "parent_metrics": parent_metrics, "promotion": decision.as_dict(),
         "calibration": calibration, "agreement": split.report.summary() if split.report is not None else None,
         "label_counts": label_counts(split.train.values()), "labels_fingerprint": snapshot.fingerprint,
@@ -78,7 +84,7 @@ def train_and_publish(project: Project, reason: str, snapshot: LabelSnapshot, sp
 
     with timer.phase("publish"):
         version = p.store.publish(model, card, promote=decision.promote, write=write)
-    p.mirror.set_trained(train_ids)
+    p.mirror.set_trained(fit_ids)
     mv = model_version_name(version)
     stop_set = uncertainty = None
     if decision.promote:
@@ -100,7 +106,7 @@ def train_and_publish(project: Project, reason: str, snapshot: LabelSnapshot, sp
         record_base(p, parent, parent_metrics, len(train_ids) + len(eval_ids))
     history.append_record(p.files.history_path, {
         "version": version, "model_version": mv, "promoted": decision.promote, "reason": reason,
-        "created_at": now_iso(), "train_size": len(train_ids), "eval_size": len(eval_ids),
+        "created_at": now_iso(), "train_size": len(fit_ids), "eval_size": len(eval_ids),
         "labels": len(train_ids) + len(eval_ids), "metrics": metrics,
         "parent": parent.model_version if parent is not None else None,
         "parent_metrics": parent_metrics, "promotion": decision.as_dict(), "agreement": card["agreement"],

@@ -101,6 +101,13 @@ def rate_annotators(project: Project, snapshot: LabelSnapshot, proba_by_id: dict
     return stats
 
 
+def held_for_review(work: dict[str, Any], train: dict[int, Any]) -> set[int]:
+    """The marked tasks whose label is still the one the review doubted (``--review-holdout`` keeps them out of
+    training); a changed label is the annotator's answer, and trains again."""
+    marks = work.get("review_marks") or {}
+    return {int(t) for t, v in marks.items() if int(t) in train and len(v) > 2 and _as_text(train[int(t)]) == v[2]}
+
+
 def review_due(work: dict[str, Any], train_ids: Sequence[int], labels: Sequence[Any]) -> bool:
     """Whether to review now: never reviewed, the labels grew by ``REVIEW_GROWTH`` since the last review, or a
     marked task's label changed or left training (so a fix clears its mark at the next retrain)."""

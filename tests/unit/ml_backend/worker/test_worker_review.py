@@ -127,3 +127,22 @@ def test_with_several_annotators_per_task_the_careless_one_gets_the_lowest_quali
     assert code == 0 and "Labels to review:" in printed
     rows = [line for line in printed.splitlines() if "@x" in line]
     assert "careless@x" in rows[0]  # lowest quality first
+
+
+def test_with_the_holdout_marked_labels_sit_out_training_until_changed(tmp_path):
+    harness = Harness(tmp_path / "data", eval_min=10, min_eval=10, review_holdout=True)
+    texts, labels = zip(*(clear_text(i) for i in range(120)))
+    ids = harness.studio.add_tasks(list(texts))
+    truth = dict(zip(ids, labels))
+    harness.retrain("TASKS_CREATED")
+    open_ids = [t for t in ids if harness.studio.tasks[t]["data"].get(EVAL_KEY) != 1][:90]
+    wrong = set(open_ids[5::11])
+    for tid in open_ids:
+        harness.studio.annotate(tid, WRONG[truth[tid]] if tid in wrong else truth[tid])
+    harness.retrain()  # the review marks them
+    marked = set(marks(harness))
+    harness.studio.annotate(open_ids[0], truth[open_ids[0]])  # a new label: the next retrain
+    harness.retrain()
+    store = harness.project().store
+    card = store.card(store.latest())
+    assert card["held_for_review"] == len(marked) and card["training_size"] == 90 - len(marked)
