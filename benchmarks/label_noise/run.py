@@ -87,7 +87,8 @@ def main() -> None:
                 files = tuple(f.replace("../shared/data", str(DATA)) for f in files)
         for setting in SETTINGS + EXTRA.get(dataset, []):
             out = results / f"{dataset}-{setting[0]}"
-            command = command_for(dataset, setting, args.repeats, sizes, out, files)
+            shown_out = out.relative_to(REPO) if out.is_relative_to(REPO) else out  # recorded without this machine's path
+            command = command_for(dataset, setting, args.repeats, sizes, shown_out, files)
             shown = [os.path.relpath(c, REPO) if c.startswith(str(REPO)) else c for c in command[1:]]
             recorded[f"{dataset}-{setting[0]}"] = "textal " + " ".join(shlex.quote(c) for c in shown)
             if not (args.resume and (out / "results.json").is_file()):
