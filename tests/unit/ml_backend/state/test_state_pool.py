@@ -73,10 +73,12 @@ def test_the_slice_is_topped_up_from_readable_tasks_never_labelled_or_trained_on
 def test_mirrored_annotations_are_replaced_per_task_or_all_at_once(tmp_path):
     mirror = PoolMirror(tmp_path)
     mirror.add(tasks([1, 2, 3]), SCHEMA, 1000)
-    ann = {"id": 9, "updated_at": "2026-01-01T00:00:00Z", "was_cancelled": False, "result": [], "completed_by": 1}
+    ann = {"id": 9, "updated_at": "2026-01-01T00:00:00Z", "was_cancelled": False, "result": [], "completed_by": 1,
+           "lead_time": 3.2, "task": 1}
     mirror.set_annotations({1: [ann], 2: [ann]})
     assert [t["id"] for t in mirror.annotated()] == [1, 2]
-    assert mirror.annotated()[0]["annotations"] == [{k: ann[k] for k in ("id", "updated_at", "was_cancelled", "result")}]
+    kept = ("id", "updated_at", "was_cancelled", "result", "completed_by")  # the annotator, for annotator quality
+    assert mirror.annotated()[0]["annotations"] == [{k: ann[k] for k in kept}]
     mirror.set_annotations({2: []})  # its annotation was deleted
     assert [t["id"] for t in mirror.annotated()] == [1]
     mirror.set_annotations({3: [ann]}, replace_all=True)  # a full read: only what it found
