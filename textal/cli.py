@@ -318,11 +318,10 @@ def review(
 ) -> None:
     """Rank the labelled rows of DATA by how likely their label is wrong (cleanlab), with the label to suggest."""
     from textal.data import load_corpus
-    from textal.label_review import REVIEW_MODELS, review_corpus
+    from textal.label_review import check_review_model, review_corpus
     from textal.review_report import print_review, write_review
 
-    if model not in REVIEW_MODELS:
-        raise TextalError(f"--model must be one of {', '.join(REVIEW_MODELS)}, not {model!r}")
+    check_review_model(model)  # before the file is read
     if folds < 2:
         raise TextalError("--folds must be at least 2")
     corpus = load_corpus(data, text_col, label_col, multi_label=multi_label, label_sep=label_sep)

@@ -109,6 +109,12 @@ def _quietly(fn, *args, **kwargs):
 REVIEW_MODELS = ("embed-head", "linear")
 
 
+def check_review_model(model: str) -> None:
+    """Refuse a model ``textal review`` cannot judge with, naming the ones it can."""
+    if model not in REVIEW_MODELS:
+        raise TextalError(f"--model must be one of {', '.join(REVIEW_MODELS)}, not {model!r}")
+
+
 def review_corpus(texts: list[str], labels: list, classes: list[str], multi_label: bool, *, model: str = "embed-head",
                   folds: int = DEFAULT_FOLDS, seed: int = 0, cache_dir=None) -> LabelReview:
     """Review the labels of ``texts`` with out-of-fold predictions of ``model``: ``embed-head`` (a logistic head
@@ -116,8 +122,7 @@ def review_corpus(texts: list[str], labels: list, classes: list[str], multi_labe
     from textal.class_weights import DEFAULT_CLASS_WEIGHT, class_weight_param
     from textal.models.base import encode_labels
 
-    if model not in REVIEW_MODELS:
-        raise TextalError(f"--model must be one of {', '.join(REVIEW_MODELS)}, not {model!r}")
+    check_review_model(model)
     y = encode_labels(labels, classes, multi_label)
     weights = class_weight_param(DEFAULT_CLASS_WEIGHT)
     if model == "embed-head":

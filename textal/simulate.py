@@ -237,7 +237,9 @@ def _run_curve(learner, strategy, name, repeat, seed_ids, held_out, stop_set, gr
         stable = stopping.stabilising_predictions(stop_predictions)
         kappas = stable.figures["kappas"]
         unsure = _uncertainty(unlabelled, learner.multi_label)
-        review = _review(learner, idx, answers, votes, y_pool, reasked, held_back, settings) if settings.reviews else {}
+        # one set of out-of-fold probabilities a round serves the review and the annotators' quality alike
+        oof = learner.out_of_fold_proba(idx, answers[idx], settings.review_folds) if settings.reviews else None
+        review = _review(oof, idx, answers, votes, y_pool, reasked, held_back, settings) if settings.reviews else {}
         if votes.shape[1] > 1:
             review["tied_labels"] = tied
         if settings.weigh_annotators:
@@ -245,7 +247,7 @@ def _run_curve(learner, strategy, name, repeat, seed_ids, held_out, stop_set, gr
             # items trained on, the model's own for the ties (it never saw them)
             asked = np.flatnonzero(labelled)
             judged = proba[asked].copy()
-            judged[np.isin(asked, idx)] = learner.out_of_fold_proba(idx, answers[idx], settings.review_folds)
+            judged[np.isin(asked, idx)] = oof
             stats = annotator_stats(votes[asked], judged, [str(j) for j in range(votes.shape[1])])
             quality = {int(st.annotator): st.quality for st in stats}
             weights = np.array([quality.get(j, 1.0) for j in range(votes.shape[1])]) if quality else None
@@ -281,12 +283,12 @@ def _run_curve(learner, strategy, name, repeat, seed_ids, held_out, stop_set, gr
     return out
 
 
-def _review(learner, idx, answers, votes, y_pool, reasked, held_back, settings) -> dict[str, Any]:
+def _review(oof, idx, answers, votes, y_pool, reasked, held_back, settings) -> dict[str, Any]:
     """Review this round's labels: how well the flags find the wrong ones, then re-ask the most suspicious
     flagged labels within the budget (their right answers count from the next round) and, with
     ``review_holdout``, keep the other flagged ones out of the next fit."""
     given = answers[idx]
-    verdict = review_labels(learner.out_of_fold_proba(idx, given, settings.review_folds), given)
+    verdict = review_labels(oof, given)
     wrong = given != y_pool[idx]
     hits = int((verdict.flagged & wrong).sum())
     allowed = int(settings.review_budget * len(idx)) - int(reasked.sum())

@@ -105,7 +105,7 @@ def held_for_review(work: dict[str, Any], train: dict[int, Any]) -> set[int]:
     """The marked tasks whose label is still the one the review doubted (``--review-holdout`` keeps them out of
     training); a changed label is the annotator's answer, and trains again."""
     marks = work.get("review_marks") or {}
-    return {int(t) for t, v in marks.items() if int(t) in train and len(v) > 2 and _as_text(train[int(t)]) == v[2]}
+    return {int(t) for t, v in marks.items() if int(t) in train and _as_text(train[int(t)]) == v[2]}
 
 
 def review_due(work: dict[str, Any], train_ids: Sequence[int], labels: Sequence[Any]) -> bool:
@@ -118,7 +118,7 @@ def review_due(work: dict[str, Any], train_ids: Sequence[int], labels: Sequence[
         return True
     now = {int(t): _as_text(label) for t, label in zip(train_ids, labels)}
     marked = work.get("review_marks") or {}
-    return any(now.get(int(t)) != (v[2] if len(v) > 2 else None) for t, v in marked.items())
+    return any(now.get(int(t)) != v[2] for t, v in marked.items())
 
 
 def _as_text(label: Any) -> str:
@@ -137,7 +137,7 @@ def write_marks(project: Project, marks: dict[int, tuple[float, str, str]]) -> i
     stale = sorted(set(before) - set(marks))
     by_value: dict[tuple[str, Any], list[int]] = defaultdict(list)
     for tid, (score, suggestion, _) in marks.items():
-        old = before.get(tid, (None, None))
+        old = before.get(tid, (None, None, None))
         if old[0] != score:
             by_value[(REVIEW_KEY, score)].append(tid)
         if old[1] != suggestion:

@@ -55,4 +55,7 @@ def test_review_refuses_an_unknown_model_and_a_file_without_labels_with_exit_2(p
     unlabelled = subprocess.run([TEXTAL, "review", str(texts), "--out", str(tmp_path / "y.csv")],
                                 capture_output=True, text=True, timeout=300)
     assert unlabelled.returncode == 2 and "no label column found" in unlabelled.stderr
-    assert "Traceback" not in bad.stderr + unlabelled.stderr
+    one_fold = subprocess.run([TEXTAL, "review", str(path), "--out", str(tmp_path / "z.csv"), "--folds", "1"],
+                              capture_output=True, text=True, timeout=300)
+    assert one_fold.returncode == 2 and "--folds must be at least 2" in one_fold.stderr
+    assert "Traceback" not in bad.stderr + unlabelled.stderr + one_fold.stderr

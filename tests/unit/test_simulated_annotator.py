@@ -89,3 +89,16 @@ def test_weighing_two_annotators_by_quality_settles_their_disagreements_mostly_r
     late = [r for r in weighted.rounds if r.labels >= 100]
     assert all(r.annotator_quality[0] < r.annotator_quality[1] for r in late)  # the careless one is found out
     assert np.mean([r.wrong_labels / (r.labels - r.tied_labels) for r in late]) < 0.15
+
+
+@pytest.mark.parametrize("settings, message", [
+    ({"annotators": 0}, "--annotators must be at least 1"),
+    ({"poor_annotator": 0.3}, "need --annotators 2 or more"),
+    ({"weigh_annotators": True}, "need --annotators 2 or more"),
+    ({"annotators": 2, "poor_annotator": 1.0}, "--poor-annotator must be in"),
+    ({"review_budget": 1.0}, "--review-budget must be in"),
+    ({"review_folds": 1}, "at least 2 folds"),
+])
+def test_panel_and_review_settings_that_cannot_run_are_refused(settings, message):
+    with pytest.raises(TextalError, match=message):
+        SimulationSettings(strategies=["random"], **settings).check(2000)
