@@ -77,8 +77,11 @@ def register(app: typer.Typer) -> None:
         head: Annotated[int, typer.Option(help="Open tasks a new version's predictions go to before Label Studio "
                                                "switches to it (its label stream serves from these); the rest "
                                                "follow in the background.")] = D.head,
-        push_chunk: Annotated[int, typer.Option(help="Predictions replaced per request to Label Studio (fewer: its "
+        push_chunk: Annotated[int, typer.Option(help="Predictions imported per request to Label Studio (fewer: its "
                                                      "database is locked for shorter spans).")] = D.push_chunk,
+        keep_replaced: Annotated[float, typer.Option(help="Seconds a replaced version's predictions stay in Label "
+                                                          "Studio before they are deleted (an editor opened under it "
+                                                          "sends its prediction's id back on Submit).")] = D.keep_replaced_s,
         log_level: Annotated[str, typer.Option(help="debug, info, warning, error.")] = "info",
     ) -> None:
         """Run the retrain worker: new labels in Label Studio -> a fresher model and a reordered queue."""
@@ -91,6 +94,7 @@ def register(app: typer.Typer) -> None:
             promote_margin=promote_margin, min_eval=min_eval, review_marks=review_marks, review_holdout=review_holdout,
             reconcile_s=reconcile_every,
             deep_reconcile_s=max(60 * reconcile_every, D.deep_reconcile_s), head=head, push_chunk=push_chunk,
+            keep_replaced_s=keep_replaced,
         )
         run_worker(settings, workers=workers, log_level=log_level)
 

@@ -192,7 +192,8 @@ class WorkerSettings:
     review_holdout: bool = False  # marked labels sit out training until changed (benchmarks/label_noise: off)
     max_text_chars: int = MAX_TEXT_CHARS
     head: int = 100  # open tasks a new version is pushed to before Label Studio switches to it; the rest is filled after
-    push_chunk: int = 250  # predictions replaced per request (a deletion holds Label Studio's write lock ~3.5 ms each)
+    push_chunk: int = 250  # predictions imported per request (each request holds Label Studio's write lock)
+    keep_replaced_s: float = 900.0  # a replaced push label's predictions stay this long: an open editor may hold one
     seed: int = 0
     queue_url: str | None = None
     reconcile_s: float = 30.0
@@ -222,6 +223,8 @@ class WorkerSettings:
         if self.full_epochs < 1 or self.full_min_steps < 0 or self.push_chunk < 1 or self.head < 1:
             raise BackendConfigError("--full-epochs, --head and --push-chunk must be at least 1, --full-min-steps 0 or "
                                      "more")
+        if not 0.0 <= self.keep_replaced_s < float("inf"):
+            raise BackendConfigError(f"--keep-replaced must be a number of seconds, 0 or more, got {self.keep_replaced_s}")
         if not (self.promote_margin >= 0):
             raise BackendConfigError(f"--promote-margin must be 0 or more (inf: always promote), got {self.promote_margin}")
         if not 0.0 <= self.prefill_margin <= 1.0:

@@ -10,6 +10,7 @@ from worker_fakes import PROJECT_ID, Harness, sms_like
 from ml_backend.labelstudio.ordering import EVAL_VIEW, INFORMATIVE_VIEW, REVIEW_VIEW
 from ml_backend.labelstudio.tasks import EVAL_KEY
 from ml_backend.labelstudio.predictions import COLD_START_VERSION
+from ml_backend.worker import push_labels
 from ml_backend.state.projects import ProjectRef
 from textal import history
 from textal.errors import TextalError
@@ -165,8 +166,10 @@ def predictions_per_open_task(harness, truth) -> Counter:
     return Counter(held.get(t, 0) for t in truth if t not in labelled)
 
 
-def test_a_new_version_goes_to_its_head_first_then_the_switch_and_the_rest_fills_in_best_ranked_first(tmp_path):
-    harness = Harness(tmp_path / "data", head=8, push_chunk=5)
+def test_a_new_version_goes_to_its_head_first_then_the_switch_and_the_rest_fills_in_best_ranked_first(tmp_path, monkeypatch):
+    clock = [1_000_000.0]
+    monkeypatch.setattr(push_labels, "now", lambda: clock[0])
+    harness = Harness(tmp_path / "data", head=8, push_chunk=5, keep_replaced_s=600.0)
     texts, labels = zip(*(sms_like(i) for i in range(40)))
     truth = dict(zip(harness.studio.add_tasks(list(texts)), labels))
     harness.retrain("TASKS_CREATED")
@@ -182,15 +185,33 @@ def test_a_new_version_goes_to_its_head_first_then_the_switch_and_the_rest_fills
 
     others = [t for t in truth if t not in eval_ids(harness)]
     harness.label(others[:10], truth)
+    cold_ids = {p["id"] for p in harness.studio.predictions}
     assert harness.retrain()["promoted"]
     assert harness.studio.model_version == "v0001" and harness.studio.model_versions(PROJECT_ID)["v0001"] == 8
-    assert predictions_per_open_task(harness, truth) == {1: 30}  # replaced, never added: no copy per version
+    assert cold_ids <= {p["id"] for p in harness.studio.predictions}  # added beside, none deleted: editors hold them
     harness.ctx.unfilled.keep(PROJECT_ID, "v0001", [])  # a new worker process: what is left is scored again
     steps = fill_all(harness)
     assert sum(len(s) for s in steps) == 22 and all(max(a) <= min(b) for a, b in zip(steps, steps[1:]))
+    assert cold_ids <= {p["id"] for p in harness.studio.predictions}  # still there while an editor may hold one
+
+    clock[0] += 600.0  # the replaced label's time is up: the next step deletes it whole
+    harness.runner.fill_predictions(PROJECT_ID)
     open_versions = Counter(p["model_version"] for p in harness.studio.predictions if p["task"] not in others[:10])
-    assert open_versions == {"v0001": 30}
-    assert len(harness.studio.predictions) <= len(truth)  # the labelled tasks keep the prediction they had
+    assert open_versions == {"v0001": 30} and predictions_per_open_task(harness, truth) == {1: 30}
+    assert harness.project().work["replaced_labels"] == []
+
+
+def test_a_band_placed_again_under_the_same_version_gets_a_label_of_its_own(harness, pool):
+    harness.retrain("TASKS_CREATED")
+    first = {p["id"] for p in harness.studio.predictions}
+    band = harness.project().work["band"]
+    harness.label(band, {t: "ham" for t in band})  # one class only: nothing to train, the cold-start order stays
+    assert harness.retrain()["status"] == "waiting"
+    assert harness.studio.model_version == f"{COLD_START_VERSION}.1"
+    current = Counter(p["task"] for p in harness.studio.predictions if p["model_version"] == f"{COLD_START_VERSION}.1")
+    assert current and set(current.values()) == {1}  # one prediction of the project's label per task
+    assert not set(band) & set(harness.project().work["band"])  # the new band is new tasks
+    assert first <= {p["id"] for p in harness.studio.predictions}  # the first push's predictions are all still there
 
 
 def test_start_training_asks_for_a_fine_tune(harness, pool):

@@ -65,6 +65,7 @@ class FakeStudio:
         self.failure: Exception | None = None  # while set, reading the project fails with it (``fail_as``)
         self._clock = datetime(2026, 1, 1, tzinfo=timezone.utc)
         self._next_annotation = 1
+        self._next_prediction = 0  # prediction ids, as Label Studio gives them: an editor sends one back on Submit
 
     # -- what tests do to the project -------------------------------------------------------
 
@@ -172,7 +173,9 @@ class FakeStudio:
         self.calls.append("import_predictions")
         for p in predictions:
             assert p["task"] in self.tasks, f"prediction for unknown task {p['task']}"
-        self.predictions += [dict(p) for p in predictions]
+        for p in predictions:
+            self._next_prediction += 1
+            self.predictions.append({**p, "id": self._next_prediction})
         return len(predictions)
 
     def model_versions(self, project_id):
