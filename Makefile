@@ -29,14 +29,16 @@ $(STAMP): pyproject.toml
 
 # `make run`: Label Studio, textal serve and textal worker under .textal/, and a project from a recipe.
 # DATA may name a data folder (../shared/data: the recipe's demo file in it) or your own file; RECIPE a
-# shipped recipe (spam, support_tickets) or a recipe folder.
+# shipped recipe (spam, support_tickets) or a recipe folder; PROJECT the project's name (default: the
+# recipe's title, or, where another file's project has it, the title with your file's name).
 RECIPE ?= spam
+PROJECT ?=
 DEMO_FILE_spam := sms_spam/test.csv
 DEMO_FILE_support_tickets := clinc150/train.csv
 RUN_DATA = $(if $(or $(suffix $(notdir $(DATA))),$(filter file,$(shell test -f "$(DATA)" && echo file))),$(DATA),$(DATA)/$(or $(DEMO_FILE_$(RECIPE)),$(DEMO_FILE_spam)))
 
 run: install
-	$(BIN)/textal up --recipe $(RECIPE) --data $(RUN_DATA)
+	$(BIN)/textal up --recipe $(RECIPE) --data $(RUN_DATA)$(if $(PROJECT), --project-name "$(PROJECT)")
 
 # Two xdist workers (tests/conftest.py's scheduler: the real-server tests one after another on one worker, the
 # browser demo whole). Tests that share one id among several cases (schemathesis: one per operation), which

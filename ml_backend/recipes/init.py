@@ -19,6 +19,7 @@ from pathlib import Path
 
 import httpx
 
+from ml_backend.config import LABEL_STUDIO_KEY_ENV
 from ml_backend.labelstudio.admin import StudioAdmin
 from ml_backend.labelstudio.client import Studio, StudioError, StudioUnavailable
 from ml_backend.labelstudio.ordering import INFORMATIVE_VIEW
@@ -81,10 +82,11 @@ def _with_hint(message: str, recipe: Recipe, with_labels: bool) -> str:
     return message
 
 
-def check_label_studio(url: str, api_key: str | None) -> Studio:
-    """A client for ``url`` whose key Label Studio accepts; InitError otherwise."""
+def check_label_studio(url: str, api_key: str | None, key_source: str = LABEL_STUDIO_KEY_ENV) -> Studio:
+    """A client for ``url`` whose key Label Studio accepts; InitError otherwise (naming ``key_source``, where the
+    key came from, never the key)."""
     if not api_key:
-        raise InitError("set LABEL_STUDIO_API_KEY to your Label Studio API key (Account & Settings > Access Token)")
+        raise InitError(f"set {LABEL_STUDIO_KEY_ENV} to your Label Studio API key (Account & Settings > Access Token)")
     try:
         studio = Studio(url, api_key, timeout=60.0, retries=0)
         studio.check_key()
@@ -93,7 +95,7 @@ def check_label_studio(url: str, api_key: str | None) -> Studio:
                         "(or LABEL_STUDIO_URL)") from None
     except StudioError as exc:
         if "refused the API token" in str(exc):
-            raise InitError(f"Label Studio at {url} refused the API key in LABEL_STUDIO_API_KEY; copy it from "
+            raise InitError(f"Label Studio at {url} refused the API key in {key_source}; copy it from "
                             "Account & Settings > Access Token") from None
         raise InitError(str(exc)) from None
     return studio
@@ -127,6 +129,28 @@ def find_project(admin: StudioAdmin, title: str, recipe: Recipe, fingerprint: st
     return None
 
 
+def own_title(recipe: Recipe, data: Path) -> str:
+    """The name a file gets when the recipe's title is taken by another file's project: the file's name in it."""
+    return f"{recipe.title} ({Path(data).name})"
+
+
+def choose_project(admin: StudioAdmin, recipe: Recipe, data: Path, fingerprint: str,
+                   title: str | None) -> tuple[str, int | None]:
+    """The project's name and id (None: not made yet). A name given is used or refused (``find_project``); without
+    one, the recipe's title, else one from the file's name: another file's project is never touched, and the same
+    file finds its project again."""
+    if title:
+        return title, find_project(admin, title, recipe, fingerprint)
+    names = (recipe.title, own_title(recipe, data))
+    for name in names:
+        try:
+            return name, find_project(admin, name, recipe, fingerprint)
+        except InitError:
+            continue
+    raise InitError(f"projects {names[0]!r} and {names[1]!r} hold other data; name this file's project with "
+                    "--project-name (make run: PROJECT=...)")
+
+
 def tasks_for(corpus: Corpus, schema: TaskSchema, rows: list[int], with_labels: bool) -> list[dict]:
     out = []
     for i in rows:
@@ -150,9 +174,12 @@ def init_project(
         raise InitError(str(exc)) from None
     check_backend(backend_url)
     admin = StudioAdmin(studio)
-    title = title or recipe.title
     fingerprint = corpus.fingerprint()
-    project_id = find_project(admin, title, recipe, fingerprint)
+    chosen, project_id = choose_project(admin, recipe, data, fingerprint, title)
+    if not title and chosen != recipe.title and project_id is None:
+        say(f"Project {recipe.title!r} holds other data, so this file gets its own project, {chosen!r} "
+            "(--project-name, or PROJECT= for make run, names it).")
+    title = chosen
     created = project_id is None
     if project_id is None:
         description = (f"{recipe.description}\n\n(textal init: recipe {recipe.name}, data {fingerprint}, "
@@ -171,18 +198,7 @@ def init_project(
                 admin.import_tasks(project_id, tasks_for(corpus, schema, part, with_labels))
                 bar.advance(len(part))
 
-    params = recipe.extra_params()
-    connected = False
-    connections = admin.connections(project_id)
-    ours = ([c for c in connections if c.url.rstrip("/") == backend_url.rstrip("/")]
-            or [c for c in connections if c.title == CONNECTION_TITLE])  # made by init when the backend had another port
-    if not ours:
-        admin.connect(project_id, backend_url, CONNECTION_TITLE, params)
-        connected = True
-    elif ours[0].extra_params != params or ours[0].url.rstrip("/") != backend_url.rstrip("/"):
-        admin.update_connection(ours[0].id, project_id, backend_url, params)
-        connected = True
-
+    connected = connect_backend(admin, project_id, backend_url, recipe.extra_params())
     predicted = open_tasks = version = None
     if wait_s > 0:
         predicted, open_tasks, version = wait_for_predictions(studio, project_id, wait_s)
@@ -192,6 +208,37 @@ def init_project(
     info = studio.project(project_id)
     return InitResult(project_id, title, created, len(missing), info.task_number, connected, predicted, open_tasks,
                       version, url)
+
+
+def connect_backend(admin: StudioAdmin, project_id: int, backend_url: str, params: dict) -> bool:
+    """Connect the backend with the recipe's settings, or bring the connection up to date; whether it did."""
+    connections = admin.connections(project_id)
+    ours = ([c for c in connections if c.url.rstrip("/") == backend_url.rstrip("/")]
+            or [c for c in connections if c.title == CONNECTION_TITLE])  # made by init when the backend had another port
+    if ours and ours[0].extra_params == params and ours[0].url.rstrip("/") == backend_url.rstrip("/"):
+        return False
+    try:
+        if ours:
+            admin.update_connection(ours[0].id, project_id, backend_url, params)
+        else:
+            admin.connect(project_id, backend_url, CONNECTION_TITLE, params)
+    except StudioError as exc:
+        raise InitError(_connect_problem(str(exc), admin.studio.url, backend_url)) from None
+    return True
+
+
+def _connect_problem(error: str, studio_url: str, backend_url: str) -> str:
+    """What to do when Label Studio would not connect the backend: the two causes seen, else its own words."""
+    if "(403)" in error:  # the key was accepted a moment ago: the address is what it blocks
+        return (f"Label Studio at {studio_url} refused to connect the backend at {backend_url} (403; it accepted "
+                "the key): it blocks backends on this machine unless started with ML_BLOCK_LOCAL_IP=false "
+                "SSRF_PROTECTION_ENABLED=false (README: Your own Label Studio); restart it so, then run this again")
+    if "answered 400" in error:  # Label Studio says "doesn't look like a valid ML backend": /setup failed
+        return (f"Label Studio at {studio_url} could not set up the backend at {backend_url} (textal serve's log says "
+                "why); most often textal serve's LABEL_STUDIO_URL differs from the address Label Studio gives "
+                "itself (http://localhost:PORT unless it was started with --host URL): make them the same, restart "
+                "textal serve and textal worker, then run this again")
+    return error
 
 
 def wait_for_predictions(studio: Studio, project_id: int, wait_s: float) -> tuple[int, int, str]:
