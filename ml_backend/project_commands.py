@@ -8,6 +8,7 @@ entry point; bad input ends with one line and exit code 2, as in every ``textal`
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import signal
 import sys
@@ -20,7 +21,6 @@ import typer
 from ml_backend.config import (
     DEFAULT_BACKEND_URL,
     DEFAULT_LABEL_STUDIO_URL,
-    LabelStudioOverride,
     WorkerSettings,
 )
 from textal.console import out
@@ -32,6 +32,8 @@ DataOpt = Annotated[Path, typer.Option("--data", help="The texts to label: CSV, 
 NameOpt = Annotated[Optional[str], typer.Option("--project-name", help="The project's name (default: the recipe's "
                                                                      "title).")]
 WithLabelsOpt = Annotated[bool, typer.Option("--with-labels", help="Import the file's gold labels as annotations.")]
+HOME_HELP = "The folder `textal up` runs over (its Label Studio and key serve when LABEL_STUDIO_API_KEY is unset)."
+DEFAULT_HOME = Path(".textal")
 
 
 def register(app: typer.Typer) -> None:
@@ -42,36 +44,40 @@ def register(app: typer.Typer) -> None:
         recipe: RecipeOpt,
         data: DataOpt,
         label_studio: Annotated[Optional[str], typer.Option("--label-studio", help="Label Studio's URL (default: "
-                                                            "LABEL_STUDIO_URL or LABEL_STUDIO_HOST, else "
-                                                            f"{DEFAULT_LABEL_STUDIO_URL}).")] = None,
-        backend: Annotated[str, typer.Option("--backend", help="textal serve's URL, as Label Studio reaches it.")]
-        = DEFAULT_BACKEND_URL,
+                                                            "LABEL_STUDIO_URL or LABEL_STUDIO_HOST, else the --home "
+                                                            f"folder's, else {DEFAULT_LABEL_STUDIO_URL}).")] = None,
+        backend: Annotated[Optional[str], typer.Option("--backend", help="textal serve's URL, as Label Studio "
+                                                       "reaches it (default: the --home folder's with its Label "
+                                                       f"Studio, else {DEFAULT_BACKEND_URL}).")] = None,
         project_name: NameOpt = None,
         with_labels: WithLabelsOpt = False,
         wait: Annotated[float, typer.Option("--wait", help="Seconds to wait until Label Studio orders by textal "
                                                            "(0: do not wait).")] = 600.0,
+        home: Annotated[Path, typer.Option("--home", help=HOME_HELP)] = DEFAULT_HOME,
     ) -> None:
         """Create (or complete) a Label Studio project from a recipe and a file, connected to textal's backend.
 
-        The API key comes from LABEL_STUDIO_API_KEY. Run it again at any time: it finds the project and
-        adds only what is missing."""
+        The API key comes from LABEL_STUDIO_API_KEY, else from the `textal up` folder (.textal/ls-key). Run it
+        again at any time: it finds the project and adds only what is missing."""
         from ml_backend.recipes.init import check_label_studio, init_project
         from ml_backend.recipes.recipe import load_recipe
+        from ml_backend.stack.access import studio_access
 
-        env = LabelStudioOverride.read()
         chosen = load_recipe(recipe)
-        studio = check_label_studio(label_studio or env.url or DEFAULT_LABEL_STUDIO_URL, env.api_key)
+        access = studio_access(home, label_studio)
+        studio = check_label_studio(access.url, access.api_key, access.key_source)
         with _progress():
-            result = init_project(chosen, data, studio=studio, backend_url=backend, title=project_name,
-                                  with_labels=with_labels, wait_s=wait, say=out.print)
-        _report(result, "<the backend's --data-dir>")
+            result = init_project(chosen, data, studio=studio, backend_url=backend or access.backend_url
+                                  or DEFAULT_BACKEND_URL, title=project_name, with_labels=with_labels, wait_s=wait,
+                                  say=_say)
+        _report(result, "<the backend's --data-dir>", _home_arg(home))
 
     @app.command()
     def up(
         recipe: RecipeOpt,
         data: DataOpt,
         home: Annotated[Path, typer.Option("--home", help="Folder for Label Studio's data, the backend's, logs "
-                                                          "and keys.")] = Path(".textal"),
+                                                          "and keys.")] = DEFAULT_HOME,
         ls_port: Annotated[Optional[int], typer.Option("--ls-port", help="Label Studio's port (default 8080, or "
                                                                          "the last one used).")] = None,
         port: Annotated[Optional[int], typer.Option("--port", help="textal serve's port (default 9090).")] = None,
@@ -89,7 +95,7 @@ def register(app: typer.Typer) -> None:
         started = time.monotonic()
         chosen = load_recipe(recipe)
         read_data(chosen, data, with_labels)  # a bad file stops here, before any server starts
-        stack = Stack(home, ls_port=ls_port, backend_port=port, say=out.print, detached=detach)
+        stack = Stack(home, ls_port=ls_port, backend_port=port, say=_say, detached=detach)
 
         def interrupted(signum, frame):  # noqa: ARG001
             raise KeyboardInterrupt
@@ -101,33 +107,33 @@ def register(app: typer.Typer) -> None:
             studio = check_label_studio(stack.ls_url, stack.api_key)
             with _progress():
                 result = init_project(chosen, data, studio=studio, backend_url=stack.backend_url, title=project_name,
-                                      with_labels=with_labels, say=out.print)
-            _report(result, str(stack.home.backend))
-            out.print(f"Log in at {stack.ls_url} as {ADMIN_EMAIL}; the password is in {stack.home.password_file} "
-                      f"(the API key in {stack.home.key_file}).")
-            out.print(f"Ready {time.monotonic() - started:.0f} s after start.")
+                                      with_labels=with_labels, say=_say)
+            _report(result, str(stack.home.backend), _home_arg(home))
+            _say(f"Log in at {stack.ls_url} as {ADMIN_EMAIL}; the password is in {stack.home.password_file} "
+                 f"(the API key in {stack.home.key_file}).")
+            _say(f"Ready {time.monotonic() - started:.0f} s after start.")
             if detach:
                 stack.detach()
                 return
-            out.print("Press Ctrl-C to stop Label Studio, textal serve and textal worker.")
+            _say("Press Ctrl-C to stop Label Studio, textal serve and textal worker.")
             while (dead := stack.dead()) is None:
                 time.sleep(1.0)
             raise ChildFailed(f"{dead.name} stopped (exit code {dead.process.returncode}), so everything stops; "
                               f"see {dead.log}")
         except KeyboardInterrupt:
-            out.print("Stopping...")
+            _say("Stopping...")
         finally:
             stack.stop()
 
     @app.command()
     def down(
-        home: Annotated[Path, typer.Option("--home", help="The folder `textal up` runs over.")] = Path(".textal"),
+        home: Annotated[Path, typer.Option("--home", help="The folder `textal up` runs over.")] = DEFAULT_HOME,
     ) -> None:
         """Stop a `textal up` over this folder: one left running with --detach, or one in another shell."""
         from ml_backend.stack.up import stop_all
 
         stopped = stop_all(home)
-        out.print(f"Stopped {len(stopped)} processes." if stopped else f"Nothing runs over {home}.")
+        _say(f"Stopped {len(stopped)} processes." if stopped else f"Nothing runs over {home}.")
 
     @app.command()
     def export(
@@ -137,13 +143,18 @@ def register(app: typer.Typer) -> None:
         data_dir: Annotated[Optional[Path], typer.Option("--data-dir", help="Read the worker's copy in this data "
                                                          "folder instead of Label Studio.")] = None,
         label_studio: Annotated[Optional[str], typer.Option("--label-studio", help="Label Studio's URL (default: "
-                                                            "LABEL_STUDIO_URL or LABEL_STUDIO_HOST).")] = None,
+                                                            "LABEL_STUDIO_URL or LABEL_STUDIO_HOST, else the --home "
+                                                            "folder's).")] = None,
         agreement: Annotated[float, typer.Option("--agreement", help="Share of annotators that must agree; below "
                                                  "it a task is flagged as disputed.")] = WorkerSettings(Path(".")).agreement_threshold,
+        home: Annotated[Path, typer.Option("--home", help=HOME_HELP)] = DEFAULT_HOME,
     ) -> None:
-        """Export a project's labels (resolved by agreement, with the disputed flag and the evaluation-slice mark)."""
+        """Export a project's labels (resolved by agreement, with the disputed flag and the evaluation-slice mark).
+
+        The API key comes from LABEL_STUDIO_API_KEY, else from the `textal up` folder (.textal/ls-key)."""
         from ml_backend.export import from_mirror, from_studio
         from ml_backend.recipes.init import check_label_studio
+        from ml_backend.stack.access import studio_access
         from textal.export import EXPORT_FORMATS, write_export
         from textal.errors import DataError
 
@@ -152,19 +163,18 @@ def register(app: typer.Typer) -> None:
         if data_dir is not None:
             exported = from_mirror(data_dir, project, agreement)
         else:
-            env = LabelStudioOverride.read()
-            exported = from_studio(check_label_studio(label_studio or env.url or DEFAULT_LABEL_STUDIO_URL, env.api_key),
-                                   project, agreement)
+            access = studio_access(home, label_studio)
+            exported = from_studio(check_label_studio(access.url, access.api_key, access.key_source), project, agreement)
         schema = exported.schema
         written = write_export(exported.rows, out_path, fmt, schema.labels, schema.multi_label)
         disputed = sum(r.disputed for r in exported.rows)
         evals = sum(r.eval for r in exported.rows)
         review = sum(r.review for r in exported.rows)
-        out.print(f"Wrote {len(exported.rows)} labelled tasks to {written} ({disputed} disputed, {evals} in the "
+        _say(f"Wrote {len(exported.rows)} labelled tasks to {written} ({disputed} disputed, {evals} in the "
                   f"evaluation slice, {review} marked for review as probably wrong; columns 'disputed', 'eval' and "
                   f"'review' mark them).")
         if exported.ties:
-            out.print(f"{exported.ties} tasks whose annotators tied have no label and were left out.")
+            _say(f"{exported.ties} tasks whose annotators tied have no label and were left out.")
 
 
 def _progress():
@@ -183,20 +193,30 @@ def _textal() -> str:
     return os.path.relpath(script) if script.is_relative_to(Path.cwd()) else str(script)
 
 
-def _report(result, data_dir: str) -> None:
+def _say(text: str) -> None:
+    """One line to stdout, never wrapped by us: a command or path in it copies and pastes whole, however narrow
+    the terminal (the terminal folds it for display only); no rich markup, so ``[...]`` prints as written."""
+    out.print(text, soft_wrap=True, markup=False)
+
+
+def _home_arg(home: Path) -> str:
+    """`` --home H`` for a printed command, or nothing for the default folder."""
+    return "" if Path(home).resolve() == DEFAULT_HOME.resolve() else f" --home {shlex.quote(str(home))}"
+
+
+def _report(result, data_dir: str, home_arg: str = "") -> None:
     verb = "Created" if result.created else "Completed"
-    out.print(f"{verb} project {result.title!r} (id {result.project_id}): {result.tasks} tasks, {result.imported} "
-              f"imported now{', backend connected' if result.connected else ''}.")
+    _say(f"{verb} project {result.title!r} (id {result.project_id}): {result.tasks} tasks, {result.imported} "
+         f"imported now{', backend connected' if result.connected else ''}.")
     if result.predicted is not None:
         if result.predicted >= (result.open_tasks or 0):
-            out.print(f"textal has ordered every task: {result.predicted} predictions of {result.model_version}.")
+            _say(f"textal has ordered every task: {result.predicted} predictions of {result.model_version}.")
         else:
-            out.print(f"Label Studio serves textal's order: the first {result.predicted} of {result.open_tasks} open "
-                      f"tasks hold a prediction of {result.model_version}; the rest follow in the background.")
-    out.print(f"Open {result.url}")
-    out.print("Next: click 'Label All Tasks' and label; textal retrains after each label and serves the most "
-              "informative task next.")
+            _say(f"Label Studio serves textal's order: the first {result.predicted} of {result.open_tasks} open "
+                 f"tasks hold a prediction of {result.model_version}; the rest follow in the background.")
+    _say(f"Open {result.url}")
+    _say("Next: click 'Label All Tasks' and label; textal retrains after each label and serves the most "
+         "informative task next.")
     textal = _textal()
-    out.print(f"Where it stands: {textal} status --project {result.project_id} --data-dir {data_dir}; "
-              f"the labels: {textal} export --project {result.project_id} --format csv --out labels.csv")
-
+    _say(f"Where it stands: {textal} status --project {result.project_id} --data-dir {data_dir}")
+    _say(f"The labels: {textal} export --project {result.project_id} --format csv --out labels.csv{home_arg}")
