@@ -2,11 +2,13 @@
 
 Held-out (evaluation-slice) tasks get no pre-filled choice, so the annotator has no guess to anchor
 on; choices the config does not have are never emitted; a task textal cannot read carries the reason
-(``skipped``) in a /predict answer.
+(``skipped``) in a /predict answer. Where the config has the guess line (``schema.GUESS_NAME``), a guess
+also writes "Model's guess: spam (87 % sure)" into it, in the same prediction: no request more per task.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -35,17 +37,36 @@ class Row:
     confidence: float | None = None
 
 
+def guess_line(labels: Sequence[str], confidence: float | None) -> str:
+    """What the guess line says: the model's guess, and how sure it is when known (whole percent, rounded down,
+    so that it never claims more than the model)."""
+    line = f"Model's guess: {', '.join(labels)}"
+    if confidence is None:
+        return line
+    percent = min(100, max(0, math.floor(float(confidence) * 100 + 1e-9)))
+    return f"{line} ({percent} % sure)"
+
+
+def guess_result(row: Row, schema: TaskSchema) -> list[dict[str, Any]]:
+    """The regions that pre-fill a task's guess: the choice first (its ``score``: the model's confidence, kept for
+    API readers; Label Studio 1.23 does not show it), then the guess line when the config has one. Empty for a
+    held-out task, or when no guessed label is one of the config's choices."""
+    if not row.choices or row.held_out:
+        return []
+    known = set(schema.labels)
+    chosen = [c for c in row.choices if c in known]
+    if not chosen:
+        return []
+    choice = schema.choices_result(chosen)
+    if row.confidence is not None:
+        choice["score"] = round(float(row.confidence), 4)
+    line = schema.guess_result(guess_line(chosen, row.confidence))
+    return [choice] if line is None else [choice, line]
+
+
 def prediction(row: Row, schema: TaskSchema, model_version: str) -> dict[str, Any]:
-    """The /predict answer for one task; the guess carries the model's confidence in it (the region's ``score``,
-    which Label Studio shows beside the choice), the prediction its place in textal's order (``score``)."""
-    result: list[dict[str, Any]] = []
-    if row.choices and not row.held_out:
-        known = set(schema.labels)
-        chosen = [c for c in row.choices if c in known]
-        result = [schema.choices_result(chosen)] if chosen else []
-        if result and row.confidence is not None:
-            result[0]["score"] = round(float(row.confidence), 4)
-    item: dict[str, Any] = {"result": result, "score": float(row.score), "model_version": model_version}
+    """The /predict answer for one task: its guess (``guess_result``) and its place in textal's order (``score``)."""
+    item: dict[str, Any] = {"result": guess_result(row, schema), "score": float(row.score), "model_version": model_version}
     if row.cluster is not None:
         item["cluster"] = int(row.cluster)
     if row.skipped is not None:

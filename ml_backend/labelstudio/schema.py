@@ -16,6 +16,9 @@ from textal.errors import TextalError
 
 # A Text object's value must name one task data key: "$text". Nested or templated values are not served.
 _DATA_KEY_RE = re.compile(r"^\$([A-Za-z_][\w-]*)$")
+# A TextArea of this name over the Text shows the model's guess as a line (the shipped recipes have one); Label
+# Studio 1.23 shows no score for a choice, so the prediction fills this line with the guess and its confidence.
+GUESS_NAME = "textal_guess"
 
 
 class LabelConfigError(TextalError, ValueError):
@@ -31,11 +34,15 @@ class TaskSchema:
     text_key: str  # key in task["data"] that holds the text
     labels: tuple[str, ...]  # choice values as Label Studio stores them (an alias when one is set)
     multi_label: bool  # choice="multiple"
+    guess_name: str | None = None  # the TextArea showing the model's guess (GUESS_NAME), None: the config has none
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form (stored in the project's state file)."""
+        """JSON-ready form (stored in the project's state file); a config without the guess line has no key for it,
+        so its form (and the label fingerprint made from it) stays what it was before the line existed."""
         data = asdict(self)
         data["labels"] = list(self.labels)
+        if self.guess_name is None:
+            del data["guess_name"]
         return data
 
     @classmethod
@@ -46,6 +53,7 @@ class TaskSchema:
             text_key=str(data["text_key"]),
             labels=tuple(str(label) for label in data["labels"]),
             multi_label=bool(data["multi_label"]),
+            guess_name=data.get("guess_name"),
         )
 
     def choices_result(self, labels: list[str]) -> dict[str, Any]:
@@ -57,6 +65,16 @@ class TaskSchema:
             "value": {"choices": list(labels)},
         }
 
+    def guess_result(self, line: str) -> dict[str, Any] | None:
+        """The read-only region that writes ``line`` into the guess TextArea (None when the config has none).
+
+        Read-only, so the annotator cannot edit or delete it; it is copied into their annotation unchanged, so
+        it still says what the model guessed after they change the choice (textal reads only the Choices)."""
+        if self.guess_name is None:
+            return None
+        return {"from_name": self.guess_name, "to_name": self.to_name, "type": "textarea", "value": {"text": [line]},
+                "readonly": True}
+
 
 @functools.lru_cache(maxsize=64)
 def parse_label_config(config: str) -> TaskSchema:
@@ -67,7 +85,7 @@ def parse_label_config(config: str) -> TaskSchema:
     if not isinstance(config, str) or not config.strip():
         raise LabelConfigError("the label config is empty")
     from label_studio_sdk.label_interface import LabelInterface
-    from label_studio_sdk.label_interface.control_tags import ChoicesTag
+    from label_studio_sdk.label_interface.control_tags import ChoicesTag, TextAreaTag
     from label_studio_sdk.label_interface.object_tags import TextTag
 
     try:
@@ -120,4 +138,13 @@ def parse_label_config(config: str) -> TaskSchema:
         text_key=match.group(1),
         labels=labels,
         multi_label=control.is_multiple_choice,
+        guess_name=_guess_name(interface, text.name, TextAreaTag),
     )
+
+
+def _guess_name(interface: Any, text_name: str, textarea_tag: type) -> str | None:
+    """GUESS_NAME when the config has a TextArea of that name over the served Text, else None (no line)."""
+    for control in interface.controls:
+        if isinstance(control, textarea_tag) and control.name == GUESS_NAME and text_name in control.to_name:
+            return GUESS_NAME
+    return None

@@ -55,3 +55,20 @@ def test_the_fingerprint_changes_when_an_annotation_is_added_edited_cancelled_or
     cancelled = [base[0], {"id": 2, "annotations": [ann(2, ["ham"], cancelled=True)]}]
     assert read_snapshot(cancelled, SINGLE).fingerprint != fp
     assert read_snapshot(base[:1], SINGLE).fingerprint != fp  # deleted
+
+
+def test_the_guess_line_a_prefilled_prediction_copies_into_the_annotation_is_ignored_and_the_choice_is_read():
+    guessed = parse_label_config(
+        '<View><Text name="text" value="$text"/><TextArea name="textal_guess" toName="text" editable="false"/>'
+        '<Choices name="label" toName="text" choice="single"><Choice value="ham"/><Choice value="spam"/></Choices></View>'
+    )
+    # as Label Studio 1.23 saves an annotation whose annotator changed the pre-filled guess "spam" to "ham"
+    line = {"id": "Vma7TRCRNv", "from_name": "textal_guess", "to_name": "text", "type": "textarea",
+            "value": {"text": ["Model's guess: spam (87 % sure)"]}, "origin": "prediction", "readonly": True}
+    changed = {"id": "R1uuUNxvWg", "from_name": "label", "to_name": "text", "type": "choices",
+               "value": {"choices": ["ham"]}, "origin": "prediction-changed", "score": 0.87}
+    assert annotation_vote({"result": [changed, line]}, guessed) == ("ham", [])
+    assert annotation_vote({"result": [line, changed]}, SINGLE) == ("ham", [])  # a config without the line: same
+    assert annotation_vote({"result": [line]}, guessed) == (None, [])  # the choice cleared: no vote, not "spam"
+    snapshot = read_snapshot([{"id": 7, "annotations": [{"id": 1, "result": [line, changed]}]}], guessed)
+    assert snapshot.votes == {7: ["ham"]} and snapshot.unusable == 0 and not snapshot.unknown_labels

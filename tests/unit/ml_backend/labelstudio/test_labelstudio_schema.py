@@ -85,3 +85,42 @@ def test_schema_survives_a_round_trip_through_its_dict():
 def test_configs_textal_cannot_serve_name_what_is_missing(config, message):
     with pytest.raises(LabelConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
         parse_label_config(config)
+
+
+GUESS_LINE = '<View className="textal-guess"><TextArea name="textal_guess" toName="text" editable="false" maxSubmissions="1"/></View>'
+CHOICES = '<Choices name="label" toName="text"><Choice value="ham"/><Choice value="spam"/></Choices>'
+
+
+def test_a_textarea_named_textal_guess_over_the_text_is_where_the_guess_line_goes():
+    schema = parse_label_config(f'<View><Text name="text" value="$text"/>{GUESS_LINE}{CHOICES}</View>')
+    assert schema.guess_name == "textal_guess"
+    assert schema.guess_result("Model's guess: spam") == {
+        "from_name": "textal_guess", "to_name": "text", "type": "textarea", "value": {"text": ["Model's guess: spam"]},
+        "readonly": True,
+    }
+    assert TaskSchema.from_dict(schema.to_dict()) == schema
+
+
+def test_a_config_without_the_guess_line_keeps_the_schema_dict_it_had_before_the_line_existed():
+    schema = parse_label_config(f'<View><Text name="text" value="$text"/>{CHOICES}</View>')
+    assert schema.guess_name is None and schema.guess_result("x") is None
+    old = {"from_name": "label", "to_name": "text", "text_key": "text", "labels": ["ham", "spam"], "multi_label": False}
+    assert schema.to_dict() == old  # same label fingerprint as before: no retrain for an unchanged project
+    assert TaskSchema.from_dict(old) == schema  # a state file written before the line existed
+
+
+@pytest.mark.parametrize("textarea", [
+    '<TextArea name="notes" toName="text"/>',  # another name: the annotators' own notes, never written by textal
+    '<Text name="other" value="$other"/><TextArea name="textal_guess" toName="other"/>',  # over another object
+])
+def test_other_textareas_are_not_the_guess_line(textarea):
+    assert parse_label_config(f'<View><Text name="text" value="$text"/>{textarea}{CHOICES}</View>').guess_name is None
+
+
+@pytest.mark.parametrize("recipe", ["spam", "support_tickets"])
+def test_the_shipped_recipes_have_the_guess_line(recipe):
+    from ml_backend.recipes.recipe import load_recipe
+
+    loaded = load_recipe(recipe)
+    _, schema = loaded.config_for(loaded.labels or ("card_arrival", "change_pin"))
+    assert schema.guess_name == "textal_guess"
