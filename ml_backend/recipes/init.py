@@ -215,15 +215,29 @@ def connect_backend(admin: StudioAdmin, project_id: int, backend_url: str, param
     connections = admin.connections(project_id)
     ours = ([c for c in connections if c.url.rstrip("/") == backend_url.rstrip("/")]
             or [c for c in connections if c.title == CONNECTION_TITLE])  # made by init when the backend had another port
-    if ours and ours[0].extra_params == params and ours[0].url.rstrip("/") == backend_url.rstrip("/"):
-        return False
+    current = bool(ours) and ours[0].extra_params == params and ours[0].url.rstrip("/") == backend_url.rstrip("/")
     try:
-        if ours:
+        if not current and ours:
             admin.update_connection(ours[0].id, project_id, backend_url, params)
-        else:
+        elif not current:
             admin.connect(project_id, backend_url, CONNECTION_TITLE, params)
+        hooked = ensure_webhook(admin.studio, project_id, backend_url)
     except StudioError as exc:
         raise InitError(_connect_problem(str(exc), admin.studio.url, backend_url)) from None
+    return not current or hooked
+
+
+def ensure_webhook(studio: Studio, project_id: int, backend_url: str) -> bool:
+    """Add the backend's webhook where the project lacks it; whether it did. Label Studio makes it only while it
+    creates the connection, so a creation its SSRF protection refused halfway leaves a connection without one
+    (labels would then reach the worker only through its periodic reconciliation)."""
+    url = backend_url.rstrip("/") + "/webhook"
+    hooks = studio._raw("GET", "api/webhooks/", f"listing the webhooks of project {project_id}",
+                        params={"project": project_id}) or []
+    if any(str(h.get("url") or "").rstrip("/") == url for h in hooks if h.get("project") in (None, project_id)):
+        return False
+    studio._raw("POST", "api/webhooks/", f"adding the webhook {url} to project {project_id}",
+                {"project": project_id, "url": url, "send_payload": True, "send_for_all_actions": True})
     return True
 
 
