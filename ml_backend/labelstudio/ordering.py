@@ -19,22 +19,39 @@ import logging
 from typing import Any
 
 from ml_backend.labelstudio.client import NOT_ANNOTATED, UNCERTAINTY_SAMPLING, Studio
-from ml_backend.labelstudio.tasks import EVAL_KEY, REVIEW_KEY
+from ml_backend.labelstudio.tasks import EVAL_KEY, REVIEW_KEY, SUGGESTION_KEY
 
 log = logging.getLogger("ml_backend.labelstudio")
 
 INFORMATIVE_VIEW = "textal: most informative first"
 EVAL_VIEW = "textal: evaluation slice"
 REVIEW_VIEW = "textal: labels to review"
-# Data Manager columns textal's views leave out, so that the text, the score and the guess fit on the screen.
-HIDDEN_COLUMNS = [
+# Label Studio 1.23's task columns (GET /api/dm/columns) and textal's own data fields. A view shows the ones it
+# names (and every data field of the user's, such as the text) and hides the rest. Never shown: the columns whose
+# header is only an icon (the annotation, cancellation and prediction counts), so that every column a view shows
+# is named. (The last column, "{ }" under an empty header, is Label Studio's "View Task Source" button: it adds
+# it to every Data Manager table, after the column list, and no view setting hides it.)
+TASK_COLUMNS = tuple(
     f"tasks:{name}" for name in (
-        "inner_id", "completed_at", "cancelled_annotations", "annotators", "annotations_results", "annotations_ids",
-        "predictions_model_versions", "updated_by", "created_at", "updated_at", "avg_lead_time", "file_upload",
-        "storage_filename", "draft_exists", "comment_count", "unresolved_comment_count", "comment_authors",
-        "total_predictions", "predictions_results", "data.textal_row",
+        "id", "inner_id", "completed_at", "total_annotations", "cancelled_annotations", "total_predictions", "annotators",
+        "annotations_results", "annotations_ids", "predictions_score", "predictions_model_versions",
+        "predictions_results", "file_upload", "storage_filename", "created_at", "updated_at", "updated_by",
+        "avg_lead_time", "draft_exists", "comment_count", "unresolved_comment_count", "comment_authors",
+        "data.textal_row", f"data.{EVAL_KEY}", f"data.{REVIEW_KEY}", f"data.{SUGGESTION_KEY}",
     )
-]
+)
+SHOWN_COLUMNS = {  # by view, besides the user's data fields: each one is named in its header
+    INFORMATIVE_VIEW: ("tasks:id", "tasks:predictions_score", f"tasks:data.{EVAL_KEY}"),
+    EVAL_VIEW: ("tasks:id", "tasks:completed_at"),
+    REVIEW_VIEW: ("tasks:id", "tasks:annotators", f"tasks:data.{REVIEW_KEY}", f"tasks:data.{SUGGESTION_KEY}"),
+}
+
+
+def hidden_columns(title: str) -> dict[str, list[str]]:
+    """The ``hiddenColumns`` of textal's view ``title``: every known column it does not show, in the table and
+    beside the labelling screen."""
+    hidden = [c for c in TASK_COLUMNS if c not in SHOWN_COLUMNS[title]]
+    return {"explore": hidden, "labeling": list(hidden)}
 
 
 def view_definitions() -> dict[str, dict[str, Any]]:
@@ -43,7 +60,7 @@ def view_definitions() -> dict[str, dict[str, Any]]:
         INFORMATIVE_VIEW: {
             "title": INFORMATIVE_VIEW,
             "ordering": ["tasks:predictions_score"],
-            "hiddenColumns": {"explore": HIDDEN_COLUMNS, "labeling": HIDDEN_COLUMNS},
+            "hiddenColumns": hidden_columns(INFORMATIVE_VIEW),
             "filters": {
                 "conjunction": "and",
                 "items": [NOT_ANNOTATED],
@@ -52,7 +69,7 @@ def view_definitions() -> dict[str, dict[str, Any]]:
         EVAL_VIEW: {
             "title": EVAL_VIEW,
             "ordering": ["tasks:id"],
-            "hiddenColumns": {"explore": HIDDEN_COLUMNS, "labeling": HIDDEN_COLUMNS},
+            "hiddenColumns": hidden_columns(EVAL_VIEW),
             "filters": {
                 "conjunction": "and",
                 "items": [{"filter": f"filter:tasks:data.{EVAL_KEY}", "operator": "equal", "type": "Number", "value": 1}],
@@ -61,7 +78,7 @@ def view_definitions() -> dict[str, dict[str, Any]]:
         REVIEW_VIEW: {
             "title": REVIEW_VIEW,
             "ordering": [f"-tasks:data.{REVIEW_KEY}"],
-            "hiddenColumns": {"explore": HIDDEN_COLUMNS, "labeling": HIDDEN_COLUMNS},
+            "hiddenColumns": hidden_columns(REVIEW_VIEW),
             "filters": {
                 "conjunction": "and",
                 "items": [{"filter": f"filter:tasks:data.{REVIEW_KEY}", "operator": "greater", "type": "Number",
