@@ -16,6 +16,7 @@ import httpx
 from ml_backend.queue.factory import make_huey
 from ml_backend.queue.jobs import Jobs
 from ml_backend.scoring.loaded import model_version_name
+from ml_backend.worker.push_labels import version_of
 from textal.history import read_records
 from textal.store import ModelStore
 
@@ -85,7 +86,7 @@ class Project:
         """Idle, Label Studio ordering by the version the store serves, ``check`` true; twice, half a second apart."""
         for attempt in range(2):
             latest = self.store.latest()
-            if not (self.idle() and latest and self.model_version() == model_version_name(latest) and check()):
+            if not (self.idle() and latest and version_of(self.model_version()) == model_version_name(latest) and check()):
                 return False
             if attempt == 0:
                 time.sleep(0.5)

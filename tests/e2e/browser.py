@@ -23,6 +23,9 @@ DOM facts (Label Studio 1.23.2), found by driving the real UI:
   ``checked`` property is true when it is selected -- a prediction of the project's ``model_version`` is pre-filled
   this way when the project shows predictions (``show_collab_predictions``, on by default). An exhausted stream
   says "All tasks in the queue have been completed".
+* Submit: ``button[aria-label="Submit current annotation"]``. A refused submit shows a toast
+  (``[class*=toast_error]``, "Annotation is not saved, please try again ...") and keeps the task open; a saved one
+  makes the stream show its next task about 0.2-0.5 s later.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from __future__ import annotations
 import contextlib
 import shutil
 import tempfile
+import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -43,6 +47,8 @@ WINDOW = (1400, 1000)
 CHROMIUM_NAMES = ("chromium", "chromium-browser")
 CHROMEDRIVER_NAMES = ("chromedriver",)
 NO_MORE_TASKS = "All tasks in the queue have been completed"
+SUBMIT = "button[aria-label='Submit current annotation']"
+ERROR_TOAST = "[class*=toast_error]"
 
 # One snapshot of the labelling view, read in the page in a single round trip.
 _SHOWN_TASK_JS = """
@@ -108,6 +114,16 @@ class ShownTask:
     checked: list[str]
     choices: list[str] = field(default_factory=list)  # every choice value shown, selected or not
     url: str = ""
+
+
+@dataclass(frozen=True)
+class SubmitOutcome:
+    """What a Submit did: "next" (the stream shows another task), "done" (no task left) or "refused" (an error
+    toast, the task still open); seconds until then; the toast's text."""
+
+    how: str
+    seconds: float
+    toast: str = ""
 
 
 class BrowserTimeout(AssertionError):
@@ -303,6 +319,45 @@ class AnnotatorBrowser:
             choices=[value for value, _ in snap["choices"]],
             url=self.url,
         )
+
+    def choose(self, label: str) -> None:
+        """Make ``label`` the only choice selected, clicking as an annotator would (nothing if it is already so)."""
+        from selenium.webdriver.common.by import By
+
+        clicked = [0.0]
+
+        def chosen(driver):
+            boxes = driver.find_elements(By.CSS_SELECTOR, ".lsf-main-view__annotation .lsf-choices input")
+            wrong = [b for b in boxes if ((b.get_attribute("name") or b.get_attribute("value")) == label) != b.is_selected()]
+            if boxes and not wrong:
+                return True
+            if wrong and time.monotonic() - clicked[0] > 0.5:  # one click at a time: let the page draw it first
+                wrong[0].find_element(By.XPATH, "./ancestor::label[1]").click()
+                clicked[0] = time.monotonic()
+            return None
+
+        self.wait(chosen, f"the choice {label!r} to be the only one selected")
+
+    def submit(self, task_id: int) -> SubmitOutcome:
+        """Click Submit on the shown task ``task_id`` and wait until the stream moves on or refuses (an error toast)."""
+        from selenium.webdriver.common.by import By
+
+        started = time.monotonic()
+        self.driver.find_element(By.CSS_SELECTOR, SUBMIT).click()
+
+        def moved(driver):
+            if self._visible(ERROR_TOAST) is not None:
+                return "refused"
+            snap = driver.execute_script(_SHOWN_TASK_JS, NO_MORE_TASKS)
+            if snap["done"] and not snap["taskId"]:
+                return "done"
+            if snap["taskId"] and snap["taskId"] != str(task_id) and snap["texts"] and snap["choices"]:
+                return "next"
+            return None
+
+        how = self.wait(moved, f"the stream to move on from task {task_id} after Submit")
+        toast = self._visible(ERROR_TOAST)
+        return SubmitOutcome(how, time.monotonic() - started, toast.text if toast is not None else "")
 
     def screenshot(self, path: str | Path) -> Path:
         """Save a PNG of the window; returns its path."""
