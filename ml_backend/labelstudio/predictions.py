@@ -18,7 +18,7 @@ from ml_backend.labelstudio.schema import TaskSchema
 
 NO_MODEL_VERSION = "no-model"  # the model_version answered before any model is published
 COLD_START_VERSION = "textal-cold-start"  # model_version of the coverage ordering before any model exists
-TEXTAL_VERSION_RE = re.compile(rf"^(base-)?v\d{{4,}}$|^{COLD_START_VERSION}$")  # the model_versions textal pushes
+TEXTAL_VERSION_RE = re.compile(rf"^((base-)?v\d{{4,}}|{COLD_START_VERSION})(\.\d+)?$")  # the model_versions textal pushes (".N": a push again)
 
 
 @dataclass(frozen=True)

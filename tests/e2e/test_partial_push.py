@@ -1,6 +1,7 @@
 """A project bigger than the worker's head: right after a refresh, while most tasks still hold no prediction of the new
 version, Label Studio's label stream already serves the new order's best-ranked task, and textal's view lists the
-tasks with a current score first; the rest then fills in without a second copy of any prediction."""
+tasks with a current score first; the rest then fills in without a second copy of any prediction, and no prediction
+is deleted while an editor may hold it."""
 
 from __future__ import annotations
 
@@ -59,5 +60,7 @@ def test_right_after_a_refresh_the_stream_serves_the_new_orders_best_task_though
              worker.log)
     assert p.model_version() == mv == model_version_name(p.store.latest()) and p.records()[-1]["labels"] == len(train)
     tasks = p.tasks()
-    assert all(len(t.predictions or []) == 1 for t in unlabelled(tasks))  # replaced, never a second copy
+    assert all(len(current_prediction(t, mv)) == 1 for t in unlabelled(tasks))  # never a second copy
+    # nothing deleted under an editor that may be open: the cold-start predictions stay until --keep-replaced passes
+    assert all(len(current_prediction(t, "textal-cold-start")) == 1 for t in unlabelled(tasks))
     assert served in expected_next(tasks, mv)  # what the stream served at the switch is the full order's best

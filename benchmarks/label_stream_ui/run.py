@@ -1,0 +1,142 @@
+"""300 labels through Label Studio's label stream in a real browser, on the stack `make run` starts (`textal up`: a
+real Label Studio, `textal serve`, `textal worker`, the SMS spam recipe): how many submits were refused or lost,
+submit -> next task shown, and submit -> a new model_version in Label Studio.
+
+    .venv/bin/python benchmarks/label_stream_ui/run.py --labels 300 --out benchmarks/label_stream_ui/results.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from datetime import datetime, timezone
+from pathlib import Path
+
+import httpx
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "tests" / "e2e"))  # the browser driver and the annotator the UI tests use
+from browser import AnnotatorBrowser  # noqa: E402
+from stream_annotator import label_in_stream, lost, pace, refused_in_log, saved_labels  # noqa: E402
+
+from ml_backend.stack.up import ADMIN_EMAIL  # noqa: E402
+
+DATA = Path(os.environ.get("DATA", REPO.parent / "shared" / "data"))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def quantile(values: list[float], q: int) -> float | None:
+    if len(values) < 2:
+        return round(values[0], 3) if values else None
+    return round(statistics.quantiles(values, n=100)[q - 1], 3)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--labels", type=int, default=300)
+    ap.add_argument("--pace", choices=("annotator", "none"), default="annotator")
+    ap.add_argument("--out", type=Path, default=REPO / "benchmarks" / "label_stream_ui" / "results.json")
+    args = ap.parse_args()
+    home = Path(tempfile.mkdtemp(prefix="textal-ui-bench-")) / "home"
+    log = home.parent / "up.log"
+    up_args = ["--recipe", "spam", "--data", str(DATA / "sms_spam" / "test.csv"), "--home", str(home),
+               "--ls-port", str(free_port()), "--port", str(free_port())]
+    env = {k: v for k, v in os.environ.items() if k not in ("LABEL_STUDIO_URL", "LABEL_STUDIO_API_KEY")}
+    with open(log, "ab") as fh:
+        proc = subprocess.Popen([str(Path(sys.executable).parent / "textal"), "up", *up_args], stdout=fh,
+                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 600
+        while "Press Ctrl-C to stop" not in (log.read_text(errors="replace") if log.exists() else ""):
+            assert proc.poll() is None and time.monotonic() < deadline, log.read_text(errors="replace")[-3000:]
+            time.sleep(1)
+        ports = json.loads((home / "ports.json").read_text())
+        url, key = f"http://127.0.0.1:{ports['label_studio']}", (home / "ls-key").read_text().strip()
+        password = (home / "ls-password").read_text().strip()
+        http = httpx.Client(base_url=url, headers={"Authorization": f"Token {key}"}, timeout=60)
+        [project] = [p for p in http.get("/api/projects/").json()["results"] if p["title"] == "SMS spam"]
+        gold = gold_by_task(http, project["id"])
+        ls_log = home / "logs" / "label-studio.log"
+        offset = ls_log.stat().st_size
+        changes: list[tuple[float, str]] = []
+        stop = threading.Event()
+
+        def watch() -> None:
+            last = None
+            while not stop.wait(0.1):
+                mv = http.get(f"/api/projects/{project['id']}/").json().get("model_version")
+                if mv != last:
+                    changes.append((time.time(), mv))
+                    last = mv
+
+        watcher = threading.Thread(target=watch, daemon=True)
+        watcher.start()
+        with AnnotatorBrowser() as browser:
+            browser.login(url, ADMIN_EMAIL, password)
+            submits = label_in_stream(browser, url, project["id"], gold, args.labels, pace(args.pace))
+        time.sleep(10)
+        stop.set()
+        watcher.join(5)
+        refused_lines = refused_in_log(ls_log, offset)
+        missing = lost(submits, saved_labels(url, key, project["id"]))
+    finally:
+        subprocess.run([str(Path(sys.executable).parent / "textal"), "down", "--home", str(home)], capture_output=True,
+                       timeout=120)
+    to_next = [s.seconds for s in submits if s.how == "next"]
+    to_version = []
+    for s in submits:
+        later = [t for t, _ in changes if t > s.submitted_at]
+        if later:
+            to_version.append(later[0] - s.submitted_at)
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True).stdout.strip()
+    record = {
+        "command": "python benchmarks/label_stream_ui/run.py " + " ".join(sys.argv[1:]).replace(str(REPO) + os.sep, ""),
+        "commit": commit, "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.platform()}",
+        "labels": len(submits), "pace": args.pace, "outcomes": dict(Counter(s.how for s in submits)),
+        "refused_in_label_studio_log": len(refused_lines), "lost": len(missing),
+        "model_versions_seen": len({mv for _, mv in changes}),
+        "submit_to_next_task_s": {"p50": quantile(to_next, 50), "p95": quantile(to_next, 95), "max": max(to_next, default=None)},
+        "submit_to_new_model_version_s": {"p50": quantile(to_version, 50), "p95": quantile(to_version, 95),
+                                          "max": round(max(to_version), 3) if to_version else None},
+        "submits": [s.__dict__ for s in submits],
+    }
+    args.out.write_text(json.dumps(record, indent=1) + "\n")
+    print(json.dumps({k: v for k, v in record.items() if k != "submits"}, indent=1))
+
+
+def gold_by_task(http: httpx.Client, project_id: int) -> dict[int, str]:
+    """Each task's gold label, from the demo file's label column by text."""
+    import csv
+
+    with open(DATA / "sms_spam" / "test.csv", newline="") as fh:
+        by_text = {r["text"]: r["label"] for r in csv.DictReader(fh)}
+    out, page = {}, 1
+    while True:
+        answer = http.get("/api/tasks/", params={"project": project_id, "page": page, "page_size": 500})
+        if answer.status_code == 404:
+            return out
+        data = answer.json()
+        out.update({t["id"]: by_text[t["data"]["text"]] for t in data["tasks"]})
+        if page * 500 >= data["total"]:
+            return out
+        page += 1
+
+
+if __name__ == "__main__":
+    main()
