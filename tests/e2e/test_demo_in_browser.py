@@ -1,7 +1,8 @@
 """`make run`'s demo, as a person meets it: `textal up` starts a real Label Studio, `textal serve` and `textal worker`
 and sets up a project from a recipe; a real (headless) browser logs in, opens textal's view and the label stream,
-and sees the task textal ranked first with its guess pre-filled. Ctrl-C stops everything; a second run resumes,
-and `textal down` stops it from another shell.
+and sees the task textal ranked first with its guess pre-filled, under the line "Model's guess: spam (NN % sure)",
+which still says so after the annotator ticks the other choice; every column of textal's view is named. Ctrl-C
+stops everything; a second run resumes, and `textal down` stops it from another shell.
 
 The recipe is the shipped spam recipe, copied with ``prefill_margin = 0`` so that the first task (one the model is
 unsure of, by design) shows its guess: the test is about what the page shows, not about the threshold.
@@ -38,6 +39,9 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 TEXTAL = str(Path(sys.executable).parent / "textal")
 READY = "Press Ctrl-C to stop"
 UP_TIMEOUT_S = 420.0
+GUESS_LINE_JS = "const e = document.querySelector('.textal-guess'); return e ? e.innerText.trim() : null;"
+UNNAMED_COLUMNS_JS = ("return Array.from(document.querySelectorAll('.lsf-th[data-id]'))"
+                      ".filter(e => !e.innerText.trim()).map(e => e.dataset.id);")
 
 
 def free_port() -> int:
@@ -125,7 +129,17 @@ def settled_first(api: Api, timeout: float = 120.0) -> tuple[dict, dict]:
     raise AssertionError(f"no own model version ordering every task after {timeout:.0f} s")
 
 
-def test_demo_serves_textals_first_task_with_its_guess_prefilled_and_stops_and_resumes_cleanly(tmp_path, data_dir):
+def change_choice(browser: AnnotatorBrowser, shown, shot: Path):
+    """Click the first choice that is not ticked, as an annotator who disagrees; the task, the line, a screenshot."""
+    from selenium.webdriver.common.by import By
+
+    other = next(c for c in shown.choices if c not in shown.checked)
+    browser.driver.find_element(By.CSS_SELECTOR, f"input[name='{other}']").find_element(By.XPATH, "..").click()
+    browser.wait(lambda d: other in browser.shown_task().checked, f"the choice {other!r} to be ticked")
+    return browser.shown_task(), browser.driver.execute_script(GUESS_LINE_JS), browser.screenshot(shot)
+
+
+def test_demo_serves_textals_first_task_with_its_guess_and_its_line_prefilled_and_stops_and_resumes_cleanly(tmp_path, data_dir):
     reason = chromium_available()
     assert reason is None, reason
     recipe = tmp_path / "recipe"
@@ -176,19 +190,28 @@ def test_demo_serves_textals_first_task_with_its_guess_prefilled_and_stops_and_r
             task, prediction = settled_first(api)
         assert not is_eval(task["data"]) and prediction["result"], (task, prediction)
         guess = prediction["result"][0]["value"]["choices"]
+        line = prediction["result"][1]["value"]["text"][0]  # the recipe's guess line, in the same prediction
+        assert re.fullmatch(rf"Model's guess: {guess[0]} \(\d+ % sure\)", line), line
         views = {v["data"]["title"]: v["id"] for v in api.get("/api/dm/views/", project=api.project)}
 
         with AnnotatorBrowser(failure_screenshot=tmp_path / "failure.png") as browser:
             browser.login(url, ADMIN_EMAIL, password)
             browser.open_data_manager(url, api.project, view_id=views[INFORMATIVE_VIEW])
             view_shot = browser.screenshot(tmp_path / "textal-view.png")
+            unnamed = browser.driver.execute_script(UNNAMED_COLUMNS_JS)
             shown = browser.open_label_stream(url, api.project)
             stream_shot = browser.screenshot(tmp_path / "label-stream.png")
+            shown_line = browser.driver.execute_script(GUESS_LINE_JS)
+            changed, changed_line, changed_shot = change_choice(browser, shown, tmp_path / "guess-changed.png")
+        assert not unnamed, f"columns of textal's view without a name in their header: {unnamed}"
         assert (shown.task_id, shown.text) == (task["id"], task["data"]["text"]), shown
         assert shown.checked == guess, f"textal's guess {guess} is not shown pre-filled: {shown}"
+        assert shown_line == line, f"the guess line {line!r} is not shown: {shown_line!r}"
+        # the annotator's choice replaces the guess; the line still says what the model guessed
+        assert changed.checked != guess and changed_line == line, (changed, changed_line)
         keep = os.environ.get("TEXTAL_SCREENSHOTS")
         if keep:
-            for shot in (view_shot, stream_shot):
+            for shot in (view_shot, stream_shot, changed_shot):
                 shutil.copy(shot, Path(keep) / shot.name)
 
         twice = subprocess.run([TEXTAL, "up", *args], capture_output=True, text=True, timeout=120)
