@@ -1,8 +1,9 @@
-"""300 labels through Label Studio's label stream in a real browser, on the stack `make run` starts (`textal up`: a
-real Label Studio, `textal serve`, `textal worker`, the SMS spam recipe): how many submits were refused or lost,
-submit -> next task shown, and submit -> a new model_version in Label Studio.
+"""Labels through Label Studio's label stream in real browsers, on the stack `make run` starts (`textal up`: a real
+Label Studio, `textal serve`, `textal worker`, the SMS spam recipe): how many submits were refused or lost, submit ->
+next task shown, and submit -> a new model_version in Label Studio; one annotator or several at once.
 
     .venv/bin/python benchmarks/label_stream_ui/run.py --labels 300 --out benchmarks/label_stream_ui/results.json
+    .venv/bin/python benchmarks/label_stream_ui/run.py --labels 150 --annotators 3 --out benchmarks/label_stream_ui/three.json
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import httpx
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests" / "e2e"))  # the browser driver and the annotator the UI tests use
 from browser import AnnotatorBrowser  # noqa: E402
-from stream_annotator import label_in_stream, lost, pace, refused_in_log, saved_labels  # noqa: E402
+from stream_annotator import Submit, add_annotator, label_in_stream, lost, pace, refused_in_log, saved_labels  # noqa: E402
 
 from ml_backend.stack.up import ADMIN_EMAIL  # noqa: E402
 
@@ -50,6 +51,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--labels", type=int, default=300)
     ap.add_argument("--pace", choices=("annotator", "none"), default="annotator")
+    ap.add_argument("--annotators", type=int, default=1, help="browsers labelling at once, each its own user")
     ap.add_argument("--out", type=Path, default=REPO / "benchmarks" / "label_stream_ui" / "results.json")
     args = ap.parse_args()
     home = Path(tempfile.mkdtemp(prefix="textal-ui-bench-")) / "home"
@@ -86,9 +88,11 @@ def main() -> None:
 
         watcher = threading.Thread(target=watch, daemon=True)
         watcher.start()
-        with AnnotatorBrowser() as browser:
-            browser.login(url, ADMIN_EMAIL, password)
-            submits = label_in_stream(browser, url, project["id"], gold, args.labels, pace(args.pace))
+        people = [(ADMIN_EMAIL, password)] + [(f"annotator{n}@textal.test", f"annotator-{n}-password")
+                                               for n in range(2, args.annotators + 1)]
+        for person in people[1:]:
+            add_annotator(url, *person)
+        submits = label_at_once(url, project["id"], gold, people, args.labels // len(people), args.pace)
         time.sleep(10)
         stop.set()
         watcher.join(5)
@@ -108,7 +112,7 @@ def main() -> None:
         "command": "python benchmarks/label_stream_ui/run.py " + " ".join(sys.argv[1:]).replace(str(REPO) + os.sep, ""),
         "commit": commit, "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.platform()}",
-        "labels": len(submits), "pace": args.pace, "outcomes": dict(Counter(s.how for s in submits)),
+        "labels": len(submits), "annotators": args.annotators, "pace": args.pace, "outcomes": dict(Counter(s.how for s in submits)),
         "refused_in_label_studio_log": len(refused_lines), "lost": len(missing),
         "model_versions_seen": len({mv for _, mv in changes}),
         "submit_to_next_task_s": {"p50": quantile(to_next, 50), "p95": quantile(to_next, 95), "max": max(to_next, default=None)},
@@ -118,6 +122,31 @@ def main() -> None:
     }
     args.out.write_text(json.dumps(record, indent=1) + "\n")
     print(json.dumps({k: v for k, v in record.items() if k != "submits"}, indent=1))
+
+
+def label_at_once(url: str, project_id: int, gold: dict[int, str], people: list[tuple[str, str]], each: int,
+                  kind: str) -> list[Submit]:
+    """Every person labels ``each`` tasks in a browser of their own, all at the same time."""
+    submits: list[Submit] = []
+    errors: list[BaseException] = []
+
+    def annotate(n: int) -> None:
+        try:
+            with AnnotatorBrowser() as browser:
+                browser.login(url, *people[n])
+                submits.extend(label_in_stream(browser, url, project_id, gold, each, pace(kind, seed=n),
+                                               annotator=people[n][0]))
+        except BaseException as exc:  # noqa: BLE001 (raised below)
+            errors.append(exc)
+
+    threads = [threading.Thread(target=annotate, args=(n,)) for n in range(len(people))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
+    return sorted(submits, key=lambda s: s.submitted_at)
 
 
 def gold_by_task(http: httpx.Client, project_id: int) -> dict[int, str]:

@@ -9,16 +9,18 @@ replaced labels after 20 s, so deletions happen all through the run, never under
 from __future__ import annotations
 
 import threading
-import time
 from collections import Counter, defaultdict
+from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 import pytest
 from browser import AnnotatorBrowser, chromium_available
 from dataset_rows import read_rows
 from ls_project import (
-    WORKER_ARGS, connected_project, current_prediction, next_task, unlabelled, wait_for, work_state,
+    WORKER_ARGS, Project, connected_project, current_prediction, next_task, unlabelled, wait_for, work_state,
 )
+from servers import Worker
 from stream_annotator import Submit, add_annotator, label_in_stream, lost, pace, refused_in_log, saved_labels
 
 from ml_backend.worker.push_labels import version_of
@@ -53,14 +55,30 @@ class VersionWatch:
         self._thread.join(10)
 
 
-def started(label_studio, start_backend, start_worker, data_dir, tmp_path, title):
+@dataclass
+class Stream:
+    """A project the worker orders, ready to label: its gold labels, the worker, its data folder, and where Label
+    Studio's log stood before it (refusals are looked for after that)."""
+
+    project: Project
+    gold: dict[int, str]
+    worker: Worker
+    state: Path
+    log_offset: int
+
+
+@pytest.fixture
+def stream(label_studio, start_backend, start_worker, data_dir, tmp_path, request) -> Stream:
+    reason = chromium_available()
+    assert reason is None, reason
+    log_offset = label_studio.log_path.stat().st_size
     state = tmp_path / "backend-data"
     worker = start_worker(state, *ARGS)
     backend = start_backend(tmp_path / "no-store", data_dir=state)
     rows = read_rows(data_dir / "sms_spam" / "test.csv", ROWS)
-    project, _, gold = connected_project(label_studio, backend.url, state, title, rows)
+    project, _, gold = connected_project(label_studio, backend.url, state, request.node.name[:50], rows)
     wait_for(lambda: project.model_version() == "textal-cold-start", 120, "the cold-start order", worker.log)
-    return project, gold, worker, state
+    return Stream(project, gold, worker, state, log_offset)
 
 
 def check_every_submit_saved(submits: list[Submit], label_studio, project_id: int, log_offset: int) -> None:
@@ -73,13 +91,9 @@ def check_every_submit_saved(submits: list[Submit], label_studio, project_id: in
 
 
 def test_every_submit_in_the_label_stream_is_saved_while_the_worker_retrains_after_each_label(
-    label_studio, start_backend, start_worker, data_dir, tmp_path
+    label_studio, stream, tmp_path
 ):
-    reason = chromium_available()
-    assert reason is None, reason
-    log_offset = label_studio.log_path.stat().st_size
-    project, gold, worker, state = started(label_studio, start_backend, start_worker, data_dir, tmp_path,
-                                           "label stream in the UI")
+    project, gold, worker, log_offset = stream.project, stream.gold, stream.worker, stream.log_offset
     with VersionWatch(label_studio.url, label_studio.token, project.id) as watch, \
             AnnotatorBrowser(failure_screenshot=tmp_path / "failure.png") as browser:
         browser.login(label_studio.url, label_studio.email, label_studio.password)
@@ -96,14 +110,8 @@ def test_every_submit_in_the_label_stream_is_saved_while_the_worker_retrains_aft
     assert len(project.records()) >= len(versions)
 
 
-def test_three_annotators_at_once_lose_nothing_and_are_never_served_the_same_task(
-    label_studio, start_backend, start_worker, data_dir, tmp_path
-):
-    reason = chromium_available()
-    assert reason is None, reason
-    log_offset = label_studio.log_path.stat().st_size
-    project, gold, worker, state = started(label_studio, start_backend, start_worker, data_dir, tmp_path,
-                                           "three annotators")
+def test_three_annotators_at_once_lose_nothing_and_are_never_served_the_same_task(label_studio, stream, tmp_path):
+    project, gold, worker, log_offset = stream.project, stream.gold, stream.worker, stream.log_offset
     people = [(label_studio.email, label_studio.password)]
     for n in (2, 3):
         people.append((f"annotator{n}-{project.id}@textal.test", f"annotator-{n}-password"))
@@ -141,7 +149,7 @@ def test_three_annotators_at_once_lose_nothing_and_are_never_served_the_same_tas
     # the order followed the retrains: new versions while the three labelled, and the stream serves the last one's
     versions = {version_of(mv) for mv in watch.seen if mv and mv.startswith("v")}
     assert len(versions) >= len(submits) // 6, watch.seen
-    label = work_state(state, project.id)["pushed_version"]
+    label = work_state(stream.state, project.id)["pushed_version"]
     wait_for(lambda: project.model_version() == label, 60, "Label Studio on the worker's last push", worker.log)
     assert next_task(project.ls, project.id) in first_served(project.tasks(), label, len(people) + 1)
 
