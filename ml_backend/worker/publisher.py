@@ -82,7 +82,7 @@ def push_head(project: Project, current: Current | None, timer: Timer) -> tuple[
     mv = current.model_version if current is not None else COLD_START_VERSION
     label = next_label(project.work, mv)
     scored = score_rows(project, current, only=None, timer=timer)
-    ScaleFile(project.settings.data_dir, project.id).write(label, scored.scale)
+    ScaleFile(project.settings.data_dir, project.id).write(mv, scored.scale)  # /predict asks by version
     ordered = sorted(scored.rows, key=lambda r: r.score)  # Label Studio serves the lowest score first
     head, rest = ordered[: project.settings.head], ordered[project.settings.head :]
     pushed = push(project, head, label, timer, band=scored.band)
@@ -108,8 +108,8 @@ def fill(project: Project, timer: Timer) -> int:
         return 0  # a new version: its retrain pushes the head first
     todo = [t.id for t in project.mirror.tasks() if not t.labelled and t.scored != label]
     rows = project.ctx.unfilled.rows(project.id, label, todo) if todo else []
-    if rows is None:  # tasks came, or a new process: score what is left once, on the label's scale
-        scale = ScaleFile(project.settings.data_dir, project.id).read(label)
+    if rows is None:  # tasks came, or a new process: score what is left once, on the last push's scale
+        scale = ScaleFile(project.settings.data_dir, project.id).read(mv)
         wanted = set(todo)
         scored = score_rows(project, current, only=wanted, timer=timer, scale=scale)
         rows = sorted((r for r in scored.rows if r.task_id in wanted), key=lambda r: r.score)

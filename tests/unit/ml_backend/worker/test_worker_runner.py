@@ -10,6 +10,7 @@ from worker_fakes import PROJECT_ID, Harness, sms_like
 from ml_backend.labelstudio.ordering import EVAL_VIEW, INFORMATIVE_VIEW, REVIEW_VIEW
 from ml_backend.labelstudio.tasks import EVAL_KEY
 from ml_backend.labelstudio.predictions import COLD_START_VERSION
+from ml_backend.scoring.scale_file import ScaleFile
 from ml_backend.worker import push_labels
 from ml_backend.state.projects import ProjectRef
 from textal import history
@@ -212,6 +213,8 @@ def test_a_band_placed_again_under_the_same_version_gets_a_label_of_its_own(harn
     assert current and set(current.values()) == {1}  # one prediction of the project's label per task
     assert not set(band) & set(harness.project().work["band"])  # the new band is new tasks
     assert first <= {p["id"] for p in harness.studio.predictions}  # the first push's predictions are all still there
+    # /predict asks for the scale by the version's name, whatever push label it went out under
+    assert ScaleFile(harness.settings.data_dir, PROJECT_ID).read(COLD_START_VERSION) is not None
 
 
 def test_start_training_asks_for_a_fine_tune(harness, pool):
