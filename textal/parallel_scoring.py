@@ -55,6 +55,9 @@ def rank_file_in_processes(
         failed = exc
     errors: list[Exception | None] = [None] * state.num_processes
     torch.distributed.all_gather_object(errors, failed)
+    # the last collective: leave the group now, so no process exits with gloo's threads still running (SIGABRT)
+    torch.distributed.barrier()
+    torch.distributed.destroy_process_group()
     if not state.is_main_process:
         return None  # the main process reports any error, once
     if any(e is not None for e in errors):

@@ -33,6 +33,7 @@ from stream_annotator import Submit, add_annotator, label_in_stream, lost, pace,
 from ml_backend.stack.up import ADMIN_EMAIL  # noqa: E402
 
 DATA = Path(os.environ.get("DATA", REPO.parent / "shared" / "data"))
+PACES = {"annotator": (1.0, 3.0), "none": (0.0, 0.0)}  # seconds an annotator spends on a task
 
 
 def free_port() -> int:
@@ -50,7 +51,7 @@ def quantile(values: list[float], q: int) -> float | None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--labels", type=int, default=300)
-    ap.add_argument("--pace", choices=("annotator", "none"), default="annotator")
+    ap.add_argument("--pace", choices=sorted(PACES), default="annotator", help="annotator: 1-3 s a task; none: no pause")
     ap.add_argument("--annotators", type=int, default=1, help="browsers labelling at once, each its own user")
     ap.add_argument("--out", type=Path, default=REPO / "benchmarks" / "label_stream_ui" / "results.json")
     args = ap.parse_args()
@@ -134,7 +135,7 @@ def label_at_once(url: str, project_id: int, gold: dict[int, str], people: list[
         try:
             with AnnotatorBrowser() as browser:
                 browser.login(url, *people[n])
-                submits.extend(label_in_stream(browser, url, project_id, gold, each, pace(kind, seed=n),
+                submits.extend(label_in_stream(browser, url, project_id, gold, each, pace(*PACES[kind], seed=n),
                                                annotator=people[n][0]))
         except BaseException as exc:  # noqa: BLE001 (raised below)
             errors.append(exc)

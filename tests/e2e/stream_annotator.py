@@ -60,10 +60,10 @@ def label_in_stream(browser: AnnotatorBrowser, url: str, project_id: int, gold: 
     return submits
 
 
-def pace(kind: str, seed: int = 0) -> Callable[[], float]:
-    """Seconds spent on a task: "annotator" reads for 1-3 s, "none" clicks at once."""
+def pace(low: float, high: float, seed: int = 0) -> Callable[[], float]:
+    """Seconds spent on a task, drawn uniformly from [low, high] (0, 0: no pause at all)."""
     rng = random.Random(seed)
-    return (lambda: rng.uniform(1.0, 3.0)) if kind == "annotator" else (lambda: 0.0)
+    return lambda: rng.uniform(low, high)
 
 
 def refused_in_log(log_path: Path, offset: int) -> list[str]:

@@ -97,11 +97,11 @@ def test_every_submit_in_the_label_stream_is_saved_while_the_worker_retrains_aft
     with VersionWatch(label_studio.url, label_studio.token, project.id) as watch, \
             AnnotatorBrowser(failure_screenshot=tmp_path / "failure.png") as browser:
         browser.login(label_studio.url, label_studio.email, label_studio.password)
-        calm = label_in_stream(browser, label_studio.url, project.id, gold, 30, pace("annotator"))
-        rushed = label_in_stream(browser, label_studio.url, project.id, gold, 35, pace("none"))
+        calm = label_in_stream(browser, label_studio.url, project.id, gold, 25, pace(0.5, 2.0))
+        rushed = label_in_stream(browser, label_studio.url, project.id, gold, 35, pace(0.0, 0.0))
         wait_for(project.idle, 120, "the worker to take the last label in", worker.log)
     submits = calm + rushed
-    assert len(submits) == 65 and all(s.how == "next" for s in submits), Counter(s.how for s in submits)
+    assert len(submits) == 60 and all(s.how == "next" for s in submits), Counter(s.how for s in submits)
     check_every_submit_saved(submits, label_studio, project.id, log_offset)
     # the worker retrained all along: Label Studio switched to new versions while the labels came
     versions = {version_of(mv) for mv in watch.seen if mv and mv.startswith("v")}
@@ -116,14 +116,14 @@ def test_three_annotators_at_once_lose_nothing_and_are_never_served_the_same_tas
     for n in (2, 3):
         people.append((f"annotator{n}-{project.id}@textal.test", f"annotator-{n}-password"))
         add_annotator(label_studio.url, *people[-1])
-    each, submits, errors = 15, [], []
+    each, submits, errors = 10, [], []
     lock = threading.Lock()
 
     def annotate(n: int) -> None:
         try:
             with AnnotatorBrowser(failure_screenshot=tmp_path / f"failure-{n}.png") as browser:
                 browser.login(label_studio.url, *people[n])
-                done = label_in_stream(browser, label_studio.url, project.id, gold, each, pace("annotator", seed=n),
+                done = label_in_stream(browser, label_studio.url, project.id, gold, each, pace(0.5, 2.0, seed=n),
                                        annotator=people[n][0])
             with lock:
                 submits.extend(done)
