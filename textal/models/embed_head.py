@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import joblib
 import numpy as np
 from sklearn.base import BaseEstimator
 
@@ -22,8 +21,10 @@ from textal.models.base import LabelMixin, Labels, params_from_saved, read_meta,
 from textal.models.encoder import Encoder
 from textal.models.head import LogisticHead
 from textal.models.hf import is_default_model, model_reference
+from textal.models.saved_state import PickledModelError, has_state, read_state, write_state
 
-HEAD_FILE = "head.joblib"
+HEAD_STATE = "head"  # head.json + head.npz: the logistic head as data
+LEGACY_HEAD_FILE = "head.joblib"  # what textal wrote before: a pickle, never loaded (``textal store convert``)
 ENCODER_DIR = "encoder"  # a local encoder's copy inside a saved model folder
 
 
@@ -140,7 +141,7 @@ class EmbedHeadClassifier(LabelMixin, BaseEstimator):
         return self.encoder.encode(texts)
 
     def save(self, path: str | Path) -> None:
-        """The head (joblib), ``textal_model.json``, and a copy of a local encoder folder under ``encoder/``.
+        """The head as data (``head.json`` + ``head.npz``), ``textal_model.json``, and a copy of a local encoder folder under ``encoder/``.
 
         Nothing written refers to a folder outside ``path``: ``cache_dir`` is left out, and a local
         encoder is recorded as the copy's name.
@@ -158,7 +159,7 @@ class EmbedHeadClassifier(LabelMixin, BaseEstimator):
             copy_encoder(source, path / ENCODER_DIR)
             params["model"] = extra["encoder_dir"] = ENCODER_DIR
         self._write_meta(path, params, extra)
-        joblib.dump(self.head_, path / HEAD_FILE)
+        write_state(path, HEAD_STATE, {"head": self.head_})
 
     @classmethod
     def load(cls, path: str | Path, cache_dir: str | Path | None = None) -> EmbedHeadClassifier:
@@ -174,10 +175,14 @@ class EmbedHeadClassifier(LabelMixin, BaseEstimator):
         model._restore_labels(meta)
         model.encoder_fingerprint_ = meta.get("encoder_fingerprint")
         model.dim_ = int(meta["dim"])
-        file = path / HEAD_FILE
-        if not file.is_file():
-            raise ModelError(f"{path}: the saved head ({HEAD_FILE}) is missing")
-        model.head_ = joblib.load(file)
+        if not has_state(path, HEAD_STATE):
+            if (path / LEGACY_HEAD_FILE).exists():
+                raise PickledModelError(path, [LEGACY_HEAD_FILE])
+            raise ModelError(f"{path}: the saved head ({HEAD_STATE}.json) is missing")
+        head = read_state(path, HEAD_STATE).get("head")
+        if not isinstance(head, LogisticHead):
+            raise ModelError(f"{path}: {HEAD_STATE}.json does not hold a logistic head")
+        model.head_ = head
         return model
 
 

@@ -167,17 +167,19 @@ def load_encoder_model(path: str | Path) -> torch.nn.Module:
 
 
 def load_classification_model(
-    path: str | Path, labels: Sequence[str] | None = None, multi_label: bool = False
+    path: str | Path, labels: Sequence[str] | None = None, multi_label: bool = False, safetensors_only: bool = False
 ) -> torch.nn.Module:
     """``AutoModelForSequenceClassification`` from ``path``; with ``labels``, a fresh head of that size.
 
     Without ``labels`` the saved head is loaded as is (a fine-tuned model coming back from disk).
+    ``safetensors_only``: weights from ``model.safetensors`` only, never a pickled ``pytorch_model.bin``
+    (what a saved textal model holds; a model store is data, not code).
     """
     from transformers import AutoModelForSequenceClassification
 
-    kwargs: dict[str, Any] = {}
+    kwargs: dict[str, Any] = {"use_safetensors": True} if safetensors_only else {}
     if labels is not None:
-        kwargs = {
+        kwargs |= {
             "num_labels": len(labels),
             "id2label": dict(enumerate(labels)),
             "label2id": {lab: i for i, lab in enumerate(labels)},

@@ -5,15 +5,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-import joblib
 import numpy as np
 from scipy import sparse
 from sklearn.base import BaseEstimator
 from sklearn.decomposition import TruncatedSVD
 from sklearn.feature_extraction.text import TfidfVectorizer
 
+from textal.errors import ModelError
 from textal.models.base import LabelMixin, Labels, params_from_saved, read_meta, saved_params
 from textal.models.head import LogisticHead
+from textal.models.saved_state import PickledModelError, has_state, read_state, write_state
+
+STATE = "linear"  # linear.json + linear.npz: vocabularies, idf, head and LSA projection as data
+LEGACY_FILE = "linear.joblib"  # what textal wrote before: a pickle, never loaded (``textal store convert``)
 
 
 class LinearClassifier(LabelMixin, BaseEstimator):
@@ -84,19 +88,27 @@ class LinearClassifier(LabelMixin, BaseEstimator):
         return (Z / np.maximum(norm, 1e-12)).astype(np.float32)
 
     def save(self, path: str | Path) -> None:
+        """``textal_model.json`` (parameters, labels) and the learned state as data (``linear.json`` + ``.npz``)."""
         self._check_fitted()
         path = Path(path)
         self._write_meta(path, saved_params(self))
-        joblib.dump(
-            {"word": self.word_vec_, "char": self.char_vec_, "head": self.head_, "svd": self.svd_},
-            path / "linear.joblib",
-        )
+        write_state(path, STATE, {"word": self.word_vec_, "char": self.char_vec_, "head": self.head_, "svd": self.svd_})
 
     @classmethod
     def load(cls, path: str | Path) -> LinearClassifier:
+        """A saved model; one saved as a pickle by an older textal is refused (``PickledModelError``), never read."""
+        path = Path(path)
         meta = read_meta(path)
         model = cls(**params_from_saved(cls, meta["params"]))
         model._restore_labels(meta)
-        parts = joblib.load(Path(path) / "linear.joblib")
-        model.word_vec_, model.char_vec_, model.head_, model.svd_ = parts["word"], parts["char"], parts["head"], parts["svd"]
+        if not has_state(path, STATE):
+            if (path / LEGACY_FILE).exists():
+                raise PickledModelError(path, [LEGACY_FILE])
+            raise ModelError(f"{path}: the saved model ({STATE}.json) is missing")
+        parts = read_state(path, STATE)
+        word, char, head, svd = (parts.get(key) for key in ("word", "char", "head", "svd"))
+        if not (isinstance(word, TfidfVectorizer) and isinstance(char, TfidfVectorizer) and isinstance(head, LogisticHead)
+                and (svd is None or isinstance(svd, TruncatedSVD))):
+            raise ModelError(f"{path}: {STATE}.json does not hold a linear model's parts")
+        model.word_vec_, model.char_vec_, model.head_, model.svd_ = word, char, head, svd
         return model

@@ -362,7 +362,7 @@ class TransformerClassifier(LabelMixin, BaseEstimator):
         model.n_validation_ = meta.get("n_validation", 0)
         model.validation_loss_ = meta.get("validation_loss")
         model.tokenizer_ = load_tokenizer(path)
-        net = load_classification_model(path)
+        net = load_classification_model(path, safetensors_only=True)  # weights as data, never a pickle
         if net.config.num_labels != len(model.labels_):
             raise ModelError(f"{path}: the weights have {net.config.num_labels} outputs but {len(model.labels_)} labels")
         model.model_ = net.to(default_device(model.device)).eval()

@@ -11,7 +11,7 @@ import pytest
 from textal.errors import ModelError
 from textal.models import load_classifier
 from textal.models.base import MODEL_FILE
-from textal.models.embed_head import ENCODER_DIR, HEAD_FILE, EmbedHeadClassifier
+from textal.models.embed_head import ENCODER_DIR, EmbedHeadClassifier
 from textal.models.embedding_cache import CACHE_FILE
 from textal.models.encoder import Encoder
 
@@ -55,7 +55,7 @@ def test_save_load_round_trip_keeps_probabilities_and_copies_a_local_encoder_int
     back = load_classifier(tmp_path / "m")
     assert isinstance(back, EmbedHeadClassifier)
     np.testing.assert_array_equal(back.predict_proba(TEXTS), model.predict_proba(TEXTS))
-    assert {p.name for p in (tmp_path / "m").iterdir()} == {MODEL_FILE, HEAD_FILE, ENCODER_DIR}
+    assert {p.name for p in (tmp_path / "m").iterdir()} == {MODEL_FILE, "head.json", "head.npz", ENCODER_DIR}
     assert back.model == str((tmp_path / "m" / ENCODER_DIR).resolve()) and back.cache_dir is None
     saved = (tmp_path / "m" / MODEL_FILE).read_text()
     assert json.loads(saved)["params"]["model"] == ENCODER_DIR

@@ -122,7 +122,7 @@ def test_a_project_with_its_own_published_model_is_served_from_it(swap_client, t
 def test_a_version_that_fails_to_load_leaves_the_last_good_one_serving(swap_client, own_store, other_spam_model, pool_texts):
     store = ModelStore(own_store)
     version = store.publish(other_spam_model)
-    (store.path(version) / "model" / "linear.joblib").write_bytes(b"not a model")
+    (store.path(version) / "model" / "linear.npz").write_bytes(b"not a model")
     results = predict(swap_client, pool_texts[:3])
     assert {r["model_version"] for r in results} == {"base-v0001"}
     assert swap_client.get("/health").status_code == 200
