@@ -4,7 +4,8 @@ Every call goes through ``_calling``, which turns transport failures, timeouts a
 into ``StudioUnavailable`` (a ``TransientError``: the job is retried with backoff, never lost),
 and other 4xx into ``StudioError`` (a person has to act). What waiting cannot fix is a
 ``StudioHopeless`` (a ``HopelessError``: the worker gives the project up until it is reconnected): a
-malformed URL, the project itself answering 404 (deleted), a 401/403 with no other token left to try.
+malformed URL, a URL that is no Label Studio (404 for its whoami), the project itself answering 404 (deleted), a
+401/403 with no other token left to try.
 Messages name the URL and the operation, never the API token.
 
 Label Studio facts this relies on (../shared/LABEL_STUDIO.md): ``tasks.list(only_annotated=True)``
@@ -55,6 +56,10 @@ class StudioHopeless(StudioError, HopelessError):
     """What no retry can fix: a malformed URL, the project gone (404), every token refused (401/403)."""
 
 
+class NotLabelStudio(StudioHopeless):
+    """The URL answers, but not as a Label Studio does (a 404 for its whoami)."""
+
+
 def url_problem(url: str | None) -> str | None:
     """Why ``url`` cannot be a Label Studio address (not http(s), no host, a bad port, spaces), or None."""
     if not url:
@@ -73,6 +78,13 @@ def url_problem(url: str | None) -> str | None:
     if parsed.port is not None and not 0 < parsed.port < 65536:
         return f"its port {parsed.port} is out of range"
     return None
+
+
+def _json_object(response: httpx.Response) -> bool:
+    try:
+        return isinstance(response.json(), dict)
+    except ValueError:
+        return False
 
 
 @dataclass(frozen=True)
@@ -154,14 +166,34 @@ class Studio:
         return cls(url, key, fallback_key=token)
 
     def check_key(self) -> None:
-        """Raise StudioError if Label Studio refuses the key (StudioUnavailable if it cannot be reached)."""
-        self._raw("GET", "api/current-user/whoami", "checking the API key")
+        """Raise StudioError if Label Studio refuses the key (StudioUnavailable if it cannot be reached), and
+        StudioHopeless if the URL answers but is no Label Studio: a 404 for its whoami, or an answer that is not a
+        JSON object (retrying will not turn it into one)."""
+        what = "checking the API key"
+        with self._calling(what):
+            response = self.sdk._client_wrapper.httpx_client.request("api/current-user/whoami", method="GET")
+        status = response.status_code
+        if status == 404 or (status == 200 and not _json_object(response)):
+            raise NotLabelStudio(
+                f"{self.url} is not a Label Studio: it answered {status}"
+                f"{'' if status == 404 else ' with something other than JSON'} to /api/current-user/whoami",
+                action=f"Set {LABEL_STUDIO_URL_ENV} to Label Studio's address (as its --host says) for textal serve "
+                       "and textal worker, restart them and reconnect the backend in the project's settings",
+            )
+        if status >= 400:
+            try:
+                detail = response.json()
+            except ValueError:
+                detail = response.text
+            raise self._api_error(what, status, detail)
 
     def with_working_key(self) -> Studio:
         """This server with a key it accepts: the preferred one, else the /setup token (saying so once)."""
         try:
             self.check_key()
             return self
+        except StudioHopeless:
+            raise  # not a Label Studio, or no other token to try
         except StudioError:
             if not self._fallback_key:
                 raise

@@ -76,6 +76,7 @@ def check_api_key(settings: WorkerSettings, registry: ProjectRegistry) -> None:
     """Refuse to start with a malformed ``LABEL_STUDIO_URL`` or a ``LABEL_STUDIO_API_KEY`` that Label Studio refuses
     (one line, exit 2 from the CLI)."""
     from ml_backend.labelstudio.client import (
+        NotLabelStudio,
         Studio,
         StudioError,
         StudioUnavailable,
@@ -95,6 +96,8 @@ def check_api_key(settings: WorkerSettings, registry: ProjectRegistry) -> None:
             continue
         try:
             Studio(url, key).check_key()
+        except NotLabelStudio as exc:
+            raise BackendConfigError(f"{LABEL_STUDIO_URL_ENV}: {exc}") from None
         except StudioError:
             raise BackendConfigError(
                 f"Label Studio at {url} refuses {LABEL_STUDIO_KEY_ENV}: give a valid key (Account & Settings, "
