@@ -17,6 +17,7 @@ from ml_backend.config import (
     DEFAULT_STRATEGY,
     WorkerSettings,
     queue_url,
+    require_label_studio,
 )
 from textal.console import out
 from textal.errors import TextalError
@@ -38,8 +39,12 @@ def register(app: typer.Typer) -> None:
         strategy: Annotated[str, typer.Option(help="Informativeness measure behind the score Label Studio sorts by.")] = DEFAULT_STRATEGY,
         log_level: Annotated[str, typer.Option(help="debug, info, warning, error.")] = "info",
     ) -> None:
-        """Serve the Label Studio ML backend (predictions and webhooks) from the model store."""
+        """Serve the Label Studio ML backend (predictions and webhooks) from the model store.
+
+        Needs LABEL_STUDIO_URL (or LABEL_STUDIO_HOST): the one Label Studio it serves."""
         from ml_backend.server.run import serve as serve_backend
+
+        require_label_studio("textal serve")
 
         serve_backend(store=store, host=host, port=port, data_dir=data_dir, strategy=strategy, log_level=log_level)
 
@@ -84,7 +89,9 @@ def register(app: typer.Typer) -> None:
                                                           "sends its prediction's id back on Submit).")] = D.keep_replaced_s,
         log_level: Annotated[str, typer.Option(help="debug, info, warning, error.")] = "info",
     ) -> None:
-        """Run the retrain worker: new labels in Label Studio -> a fresher model and a reordered queue."""
+        """Run the retrain worker: new labels in Label Studio -> a fresher model and a reordered queue.
+
+        Needs LABEL_STUDIO_URL (or LABEL_STUDIO_HOST): the one Label Studio it works for."""
         from ml_backend.worker.consumer import run_worker
 
         settings = WorkerSettings.create(
@@ -96,6 +103,7 @@ def register(app: typer.Typer) -> None:
             deep_reconcile_s=max(60 * reconcile_every, D.deep_reconcile_s), head=head, push_chunk=push_chunk,
             keep_replaced_s=keep_replaced,
         )
+        require_label_studio("textal worker")
         run_worker(settings, workers=workers, log_level=log_level)
 
 

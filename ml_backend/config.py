@@ -10,8 +10,10 @@ variables:
 - ``TEXTAL_MAX_PREDICT_TASKS`` (1000), ``TEXTAL_MAX_CONFIG_KB`` (256), ``TEXTAL_MAX_CHOICES`` (5000),
   ``TEXTAL_MAX_PROJECTS`` (1000), ``TEXTAL_BODY_TIMEOUT_S`` (30): what one request, or all of them, may cost.
 - ``TEXTAL_TRUST_SETUP_HOSTNAME=1``: accept a /setup that names a Label Studio other than the configured one.
-- ``LABEL_STUDIO_URL`` (or ``LABEL_STUDIO_HOST``) / ``LABEL_STUDIO_API_KEY``: the worker's Label Studio, overriding
-  what /setup sent; the Label Studio ``textal init`` and ``textal export`` talk to.
+- ``LABEL_STUDIO_URL`` (or ``LABEL_STUDIO_HOST``) / ``LABEL_STUDIO_API_KEY``: the one Label Studio ``textal serve``
+  and ``textal worker`` serve (both refuse to start without it: ``require_label_studio``), overriding what /setup
+  sent; the key with which ``textal serve`` asks it for a project's label config and settings, and with which the
+  worker works; the Label Studio ``textal init`` and ``textal export`` talk to.
 """
 
 from __future__ import annotations
@@ -69,7 +71,18 @@ def queue_url(environ: Environ | None = None) -> str | None:
 def label_studio_url(environ: Environ | None = None) -> str | None:
     """The configured Label Studio (``LABEL_STUDIO_URL``, else ``LABEL_STUDIO_HOST``), or None."""
     env = _env(environ)
-    return (env.get(LABEL_STUDIO_URL_ENV) or env.get(LABEL_STUDIO_HOST_ENV) or "").rstrip("/") or None
+    return (env.get(LABEL_STUDIO_URL_ENV) or env.get(LABEL_STUDIO_HOST_ENV) or "").strip().rstrip("/") or None
+
+
+def require_label_studio(command: str, environ: Environ | None = None) -> str:
+    """The configured Label Studio; BackendConfigError (one line, exit 2) when none is named: ``textal serve`` and
+    ``textal worker`` never trust whichever server a project's first /setup names."""
+    url = label_studio_url(environ)
+    if url is None:
+        raise BackendConfigError(
+            f"{command} needs the Label Studio it serves: set {LABEL_STUDIO_URL_ENV} (or {LABEL_STUDIO_HOST_ENV}) to "
+            f"its address, for example {DEFAULT_LABEL_STUDIO_URL} (textal up sets it)")
+    return url
 
 
 @dataclass(frozen=True)

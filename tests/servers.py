@@ -34,6 +34,17 @@ from ml_backend.labelstudio.server_env import label_studio_environment
 VENV_BIN = Path(sys.executable).parent
 LS_START_TIMEOUT_S = float(os.environ.get("TEXTAL_LS_START_TIMEOUT", "300"))
 BACKEND_START_TIMEOUT_S = 120.0
+# `textal serve` and `textal worker` refuse to start without the Label Studio they serve: the session's, once one
+# runs, else an address where nothing answers (for the tests without a Label Studio).
+NO_LABEL_STUDIO = "http://127.0.0.1:9"
+_session_studio: list[LabelStudioServer] = []
+
+
+def studio_env(env: dict[str, str]) -> dict[str, str]:
+    """``env`` naming a Label Studio (LABEL_STUDIO_URL) where it names none."""
+    if env.get("LABEL_STUDIO_URL") or env.get("LABEL_STUDIO_HOST"):
+        return env
+    return {**env, "LABEL_STUDIO_URL": _session_studio[-1].url if _session_studio else NO_LABEL_STUDIO}
 # Environment Label Studio reads that would change how it starts; removed from the child's environment.
 
 
@@ -146,6 +157,7 @@ def label_studio(tmp_path_factory) -> Iterator[LabelStudioServer]:
     )
     try:
         server.start()
+        _session_studio.append(server)
         yield server
     finally:
         if server.process is not None:
@@ -187,7 +199,7 @@ def start_backend(tmp_path) -> Iterator[Callable[..., Backend]]:
         data_dir = data_dir or tmp_path / f"backend-data-{len(started)}"
         log_path = tmp_path / f"backend-{len(started)}.log"
         port = port or free_port()
-        child_env = {**os.environ, "PYTHONUNBUFFERED": "1", "HF_HUB_OFFLINE": "1", **(env or {})}
+        child_env = studio_env({**os.environ, "PYTHONUNBUFFERED": "1", "HF_HUB_OFFLINE": "1", **(env or {})})
         with open(log_path, "wb") as log:
             proc = subprocess.Popen(
                 backend_command(store, data_dir, port, strategy), env=child_env, stdout=log,
@@ -240,7 +252,7 @@ def start_worker(tmp_path) -> Iterator[Callable[..., Worker]]:
 
     def start(data_dir: Path, *args: str, env: dict[str, str] | None = None) -> Worker:
         log_path = tmp_path / f"worker-{len(started)}.log"
-        child_env = {**os.environ, "PYTHONUNBUFFERED": "1", "HF_HUB_OFFLINE": "1", **(env or {})}
+        child_env = studio_env({**os.environ, "PYTHONUNBUFFERED": "1", "HF_HUB_OFFLINE": "1", **(env or {})})
         with open(log_path, "wb") as log:
             proc = subprocess.Popen(
                 worker_command(data_dir, list(args)), env=child_env, stdout=log, stderr=subprocess.STDOUT,
