@@ -213,6 +213,30 @@ def versions(store: StoreOpt) -> None:
     out.print(table)
 
 
+store_app = typer.Typer(help="Model store upkeep.", no_args_is_help=True, add_completion=False,
+                        pretty_exceptions_enable=False, rich_markup_mode=None)
+app.add_typer(store_app, name="store")
+
+
+@store_app.command("convert")
+def store_convert(
+    store: Annotated[Path, typer.Argument(help="Model store folder whose versions an older textal saved as pickles.")],
+    trust_pickles: Annotated[bool, typer.Option("--trust-pickles", help="Unpickle its files to convert them: a pickle "
+                                                "runs any code it holds, so only for a store you made or trust.")] = False,
+) -> None:
+    """Rewrite a store's pickled versions (linear.joblib, head.joblib) as data (JSON + .npz), in place."""
+    from textal.store import ModelStore
+
+    if not trust_pickles:
+        raise TextalError("converting unpickles the store's files, and a pickle runs any code it holds: add "
+                          "--trust-pickles only for a store you made or trust")
+    converted = ModelStore(store).convert_pickles()
+    for version, files in converted:
+        out.print(f"{version}: converted {', '.join(files)} to data", markup=False)
+    out.print(f"Converted {len(converted)} version(s) of {store}" if converted
+              else f"{store}: nothing to convert (no pickles from an older textal)", markup=False)
+
+
 @app.command()
 def strategies() -> None:
     """List the query strategies by their versioned names."""

@@ -17,6 +17,7 @@ import json
 import os
 import re
 import secrets
+import shlex
 import shutil
 from collections.abc import Callable
 from datetime import datetime, timezone
@@ -27,6 +28,7 @@ from textal import __version__
 from textal.errors import StoreError
 from textal.fsutil import atomic_write_text, pid_alive
 from textal.models import Classifier, load_classifier
+from textal.models.saved_state import LEGACY_CONVERT, PickledModelError
 
 VERSION_RE = re.compile(r"^v(\d{4,})$")
 CARD_FILE = "card.json"
@@ -149,8 +151,34 @@ class ModelStore:
         return self.versions_dir / version
 
     def load(self, version: str | None = None, *, cache_dir: str | Path | None = None) -> Classifier:
-        """Load the classifier of ``version`` (default: latest); ``cache_dir`` as for ``load_classifier``."""
-        return load_classifier(self.path(version) / MODEL_DIR, cache_dir=cache_dir)
+        """Load the classifier of ``version`` (default: latest); ``cache_dir`` as for ``load_classifier``.
+
+        A version holds data only (JSON, ``.npz``, safetensors); one an older textal pickled is refused
+        unread, with the command that converts a store its user trusts."""
+        version = version or self._require_latest()
+        try:
+            return load_classifier(self.path(version) / MODEL_DIR, cache_dir=cache_dir)
+        except PickledModelError as exc:
+            raise StoreError(
+                f"{version} is an older textal's pickle ({MODEL_DIR}/{', '.join(exc.files)}), not loaded: pickles can "
+                f"run code. If you trust this store: {LEGACY_CONVERT} {shlex.quote(str(self.root))}"
+            ) from None
+
+    def convert_pickles(self) -> list[tuple[str, list[str]]]:
+        """UNSAFE (unpickles): rewrite every version an older textal pickled as data, in place (cards and names
+        unchanged). Only for a store its user trusts. Returns (version, files converted) per converted version."""
+        from textal.models.legacy import convert_pickled_model
+
+        if not self.versions_dir.is_dir():
+            raise StoreError(f"{self.root}: not a model store (no versions/ folder)")
+        converted = []
+        for name in self.versions():
+            files = convert_pickled_model(self.versions_dir / name / MODEL_DIR)
+            if files:
+                _fsync_dir(self.versions_dir / name / MODEL_DIR)
+                converted.append((name, [f"{MODEL_DIR}/{file}" for file in files]))
+        return converted
+
 
     def update_card(self, version: str, **fields: Any) -> None:
         """Add fields to a published card (calibration, rescoring time), atomically."""

@@ -57,7 +57,8 @@ def load_version(store: ModelStore, version: str, base: bool, cache_dir: Path | 
     """Load ``version`` of ``store`` completely (model, card, centroids) and warm it up.
 
     ``cache_dir``: the data folder's embedding cache, for models that embed through one (a published
-    version never names a cache of its own, so a store stays self-contained).
+    version never names a cache of its own, so a store stays self-contained). A version is data only: one an
+    older textal pickled is a StoreError naming the command that converts it, and is never unpickled.
     """
     started = time.perf_counter()
     model = store.load(version)

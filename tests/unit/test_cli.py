@@ -162,3 +162,33 @@ def test_score_with_a_chunk_size_below_one_exits_2(train_csv, tmp_path, textal_c
     assert textal_cli(["train", str(train_csv), "--model", "linear", "--store", str(tmp_path / "s")])[0] == 0
     code, _, err = textal_cli(["score", str(train_csv), "--store", str(tmp_path / "s"), "--chunk-size", "0"])
     assert code == 2 and err.strip() == "textal: --chunk-size must be 1 or more"
+
+
+def test_a_store_an_older_textal_pickled_is_refused_and_converted_only_with_the_trust_flag(train_csv, tmp_path, textal_cli):
+    import joblib
+
+    store = tmp_path / "s"
+    assert textal_cli(["train", str(train_csv), "--model", "linear", "--store", str(store)])[0] == 0
+    model = ModelStore(store).load()
+    folder = ModelStore(store).path("v0001") / "model"
+    for name in ("linear.json", "linear.npz"):
+        (folder / name).unlink()
+    joblib.dump({"word": model.word_vec_, "char": model.char_vec_, "head": model.head_, "svd": model.svd_},
+                folder / "linear.joblib")
+
+    code, _, err = textal_cli(["score", str(train_csv), "--store", str(store)])
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert err.strip().endswith(f"If you trust this store: textal store convert --trust-pickles {store}")
+
+    code, _, err = textal_cli(["store", "convert", str(store)])
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "--trust-pickles" in err
+    assert (folder / "linear.joblib").exists()
+
+    code, out, _ = textal_cli(["store", "convert", "--trust-pickles", str(store)])
+    assert code == 0 and "v0001: converted model/linear.joblib to data" in out
+    assert textal_cli(["score", str(train_csv), "--store", str(store)])[0] == 0
+    code, out, _ = textal_cli(["store", "convert", "--trust-pickles", str(store)])
+    assert code == 0 and "nothing to convert" in out
+
+    code, _, err = textal_cli(["store", "convert", "--trust-pickles", str(tmp_path / "nope")])
+    assert code == 2 and err.strip() == f"textal: {tmp_path / 'nope'}: not a model store (no versions/ folder)"

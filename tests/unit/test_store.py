@@ -163,3 +163,43 @@ def test_writer_killed_mid_publish_leaves_the_store_as_it_was(tmp_path, model):
     v2 = store.publish(model)
     assert v2 == "v0002"
     assert list(store.staging_dir.iterdir()) == []
+
+
+def pickle_like_older_textal(store: ModelStore, version: str, model) -> None:
+    """Turn a published linear version into what an older textal wrote: its learned parts in linear.joblib."""
+    import joblib
+
+    folder = store.path(version) / "model"
+    for name in ("linear.json", "linear.npz"):
+        (folder / name).unlink()
+    joblib.dump({"word": model.word_vec_, "char": model.char_vec_, "head": model.head_, "svd": model.svd_},
+                folder / "linear.joblib")
+
+
+def test_a_pickled_version_is_refused_with_the_command_that_converts_the_store(tmp_path, model):
+    store = ModelStore(tmp_path / "my store")
+    version = store.publish(model)
+    pickle_like_older_textal(store, version, model)
+    with pytest.raises(StoreError) as caught:
+        store.load()
+    assert str(caught.value) == (
+        "v0001 is an older textal's pickle (model/linear.joblib), not loaded: pickles can run code. "
+        f"If you trust this store: textal store convert --trust-pickles '{tmp_path / 'my store'}'"
+    )
+
+
+def test_convert_pickles_rewrites_old_versions_in_place_and_keeps_names_cards_and_predictions(tmp_path, model):
+    store = ModelStore(tmp_path)
+    old, kept, new = (store.publish(model, {"n": i}) for i in range(3))
+    for version in (old, kept):
+        pickle_like_older_textal(store, version, model)
+    cards = {v: store.card(v) for v in store.versions()}
+    assert store.convert_pickles() == [(old, ["model/linear.joblib"]), (kept, ["model/linear.joblib"])]
+    assert store.versions() == [old, kept, new] and store.latest() == new
+    assert {v: store.card(v) for v in store.versions()} == cards
+    for version in (old, kept, new):
+        assert store.load(version).predict_proba(TEXTS).tolist() == model.predict_proba(TEXTS).tolist()
+        assert not (store.path(version) / "model" / "linear.joblib").exists()
+    assert store.convert_pickles() == []
+    with pytest.raises(StoreError, match="not a model store"):
+        ModelStore(tmp_path / "nothing").convert_pickles()
