@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +48,15 @@ MAX_CONFIG_KB = 256
 MAX_CHOICES = 5000
 MAX_PROJECTS = 1000
 BODY_TIMEOUT_S = 30.0
+# Upper bounds of the worker's counts and intervals (a flag past one is refused at start, a project's setting with
+# a 400): far beyond any useful value, low enough that no setting makes a job loop, allocate or push without end.
+SETTING_BOUNDS: dict[str, int] = {
+    "batch": 10_000, "eval_min": 100_000, "eval_every": 10_000, "full_every": 10_000_000, "min_eval": 100_000,
+    "review_marks": 10_000, "committee_size": 100, "head": 100_000, "push_chunk": 10_000, "full_epochs": 100,
+    "full_min_steps": 1_000_000,
+}
+MAX_KEEP_REPLACED_S = 7 * 24 * 3600.0
+MAX_RECONCILE_S = 24 * 3600.0
 # The worker settings one project may set for itself (a recipe, through the ML backend's extra_params), with
 # their types; the rest are the worker's. ``strategy`` is a project setting too, kept in its own field.
 PROJECT_PARAMS: dict[str, type] = {
@@ -98,6 +107,20 @@ class LabelStudioOverride:
         return cls(label_studio_url(env), env.get(LABEL_STUDIO_KEY_ENV) or None)
 
 
+@dataclass(frozen=True)
+class BasicCredentials:
+    """The basic-auth user and password of a ``textal serve`` (what Label Studio sends on its connection)."""
+
+    user: str
+    password: str = field(repr=False)
+
+    def header(self) -> str:
+        """The ``Authorization`` header's value."""
+        import base64
+
+        return "Basic " + base64.b64encode(f"{self.user}:{self.password}".encode()).decode()
+
+
 def idle_threads_sleep() -> None:
     """Make torch's idle OpenMP threads sleep instead of spin (takes effect only before torch is imported).
 
@@ -131,7 +154,8 @@ class ServerSettings:
     batch_size: int = 32  # texts per model call, length-sorted (requests interleave between calls)
     swap_wait_s: float = 30.0  # how long /predict waits for a model that is being loaded
     setup_wait_s: float = 1.0  # /setup answers within Label Studio's 3 s timeout
-    label_studio_url: str | None = None  # the one Label Studio this backend serves (None: the first /setup's)
+    label_studio_url: str | None = None  # the one Label Studio this backend serves (None: in-process use only)
+    label_studio_key: str | None = field(default=None, repr=False)  # asks it for a project's config and settings
     trust_setup_hostname: bool = False  # accept a /setup naming another Label Studio (logged)
     max_predict_tasks: int = MAX_PREDICT_TASKS
     max_config_chars: int = MAX_CONFIG_KB * 1024
@@ -171,6 +195,7 @@ class ServerSettings:
             max_body_bytes=int(_positive_float(env, "TEXTAL_MAX_BODY_MB", MAX_BODY_MB) * 1024 * 1024),
             max_text_chars=int(_positive_float(env, "TEXTAL_MAX_TEXT_CHARS", MAX_TEXT_CHARS)),
             label_studio_url=label_studio_url(env),
+            label_studio_key=env.get(LABEL_STUDIO_KEY_ENV) or None,
             trust_setup_hostname=env.get("TEXTAL_TRUST_SETUP_HOSTNAME", "").lower() in ("1", "true", "yes"),
             max_predict_tasks=int(_positive_float(env, "TEXTAL_MAX_PREDICT_TASKS", MAX_PREDICT_TASKS)),
             max_config_chars=int(_positive_float(env, "TEXTAL_MAX_CONFIG_KB", MAX_CONFIG_KB) * 1024),
@@ -236,8 +261,12 @@ class WorkerSettings:
         if self.full_epochs < 1 or self.full_min_steps < 0 or self.push_chunk < 1 or self.head < 1:
             raise BackendConfigError("--full-epochs, --head and --push-chunk must be at least 1, --full-min-steps 0 or "
                                      "more")
-        if not 0.0 <= self.keep_replaced_s < float("inf"):
-            raise BackendConfigError(f"--keep-replaced must be a number of seconds, 0 or more, got {self.keep_replaced_s}")
+        for name, top in SETTING_BOUNDS.items():
+            if getattr(self, name) > top:
+                raise BackendConfigError(f"--{name.replace('_', '-')} must be at most {top:,}, got {getattr(self, name)}")
+        if not 0.0 <= self.keep_replaced_s <= MAX_KEEP_REPLACED_S:
+            raise BackendConfigError(f"--keep-replaced must be a number of seconds from 0 to {MAX_KEEP_REPLACED_S:.0f}, "
+                                     f"got {self.keep_replaced_s}")
         if not (self.promote_margin >= 0):
             raise BackendConfigError(f"--promote-margin must be 0 or more (inf: always promote), got {self.promote_margin}")
         if not 0.0 <= self.prefill_margin <= 1.0:
@@ -246,8 +275,8 @@ class WorkerSettings:
             raise BackendConfigError(f"--agreement must be in [0, 1], got {self.agreement_threshold}")
         if self.class_weight not in CLASS_WEIGHTS:
             raise BackendConfigError(f"--class-weight must be one of {', '.join(CLASS_WEIGHTS)}, got {self.class_weight!r}")
-        if self.reconcile_s <= 0 or self.deep_reconcile_s <= 0:
-            raise BackendConfigError("--reconcile-every must be positive")
+        if not (0 < self.reconcile_s <= MAX_RECONCILE_S and 0 < self.deep_reconcile_s <= 60 * MAX_RECONCILE_S):
+            raise BackendConfigError(f"--reconcile-every must be positive, at most {MAX_RECONCILE_S:.0f} s")
         from textal.strategies import get_strategy
 
         get_strategy(self.strategy)  # an unknown name fails at start, not in the first job

@@ -69,7 +69,7 @@ def register(app: typer.Typer) -> None:
         with _progress():
             result = init_project(chosen, data, studio=studio, backend_url=backend or access.backend_url
                                   or DEFAULT_BACKEND_URL, title=project_name, with_labels=with_labels, wait_s=wait,
-                                  say=_say)
+                                  say=_say, backend_auth=None if backend else access.backend_auth)
         _report(result, "<the backend's --data-dir>", _home_arg(home))
 
     @app.command()
@@ -107,7 +107,7 @@ def register(app: typer.Typer) -> None:
             studio = check_label_studio(stack.ls_url, stack.api_key)
             with _progress():
                 result = init_project(chosen, data, studio=studio, backend_url=stack.backend_url, title=project_name,
-                                      with_labels=with_labels, say=_say)
+                                      with_labels=with_labels, say=_say, backend_auth=stack.backend_auth)
             _report(result, str(stack.home.backend), _home_arg(home))
             _say(f"Log in at {stack.ls_url} as {ADMIN_EMAIL}; the password is in {stack.home.password_file} "
                  f"(the API key in {stack.home.key_file}).")

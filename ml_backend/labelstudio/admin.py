@@ -7,6 +7,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ml_backend.config import BasicCredentials
 from ml_backend.labelstudio.client import Studio
 
 PROJECT_PAGE = 100
@@ -28,6 +29,8 @@ class Connection:
     url: str
     title: str
     extra_params: Any
+    auth_method: str = "NONE"
+    auth_user: str = ""
 
 
 class StudioAdmin:
@@ -69,18 +72,28 @@ class StudioAdmin:
     def connections(self, project_id: int) -> list[Connection]:
         data = self.studio._raw("GET", "api/ml/", f"listing the ML backends of project {project_id}",
                                 params={"project": project_id})
-        return [Connection(int(b["id"]), str(b.get("url") or ""), str(b.get("title") or ""), b.get("extra_params"))
+        return [Connection(int(b["id"]), str(b.get("url") or ""), str(b.get("title") or ""), b.get("extra_params"),
+                           str(b.get("auth_method") or "NONE"), str(b.get("basic_auth_user") or ""))
                 for b in data or []]
 
-    def connect(self, project_id: int, url: str, title: str, extra_params: dict[str, Any]) -> int:
-        """Connect the ML backend at ``url`` (Label Studio calls its /health and /setup now)."""
+    def connect(self, project_id: int, url: str, title: str, extra_params: dict[str, Any],
+                auth: BasicCredentials | None = None) -> int:
+        """Connect the ML backend at ``url`` (Label Studio calls its /health and /setup now, with ``auth``)."""
         data = self.studio._raw("POST", "api/ml/", f"connecting the ML backend {url} to project {project_id}",
                                 {"url": url, "project": project_id, "title": title, "extra_params": extra_params,
-                                 "is_interactive": False})
+                                 "is_interactive": False, **_auth_fields(auth)})
         return int(data["id"])
 
-    def update_connection(self, connection_id: int, project_id: int, url: str, extra_params: dict[str, Any]) -> None:
+    def update_connection(self, connection_id: int, project_id: int, url: str, extra_params: dict[str, Any],
+                          auth: BasicCredentials | None = None) -> None:
         """Point a connection at ``url`` with these settings (Label Studio calls /setup again; Label Studio 1.23
         answers 500 to a PATCH of the url without the project)."""
         self.studio._raw("PATCH", f"api/ml/{connection_id}", "updating the ML backend's connection",
-                         {"url": url, "project": project_id, "extra_params": extra_params})
+                         {"url": url, "project": project_id, "extra_params": extra_params, **_auth_fields(auth)})
+
+
+def _auth_fields(auth: BasicCredentials | None) -> dict[str, Any]:
+    """The connection's basic auth as Label Studio 1.23 keeps it (the password is write-only there)."""
+    if auth is None:
+        return {}
+    return {"auth_method": "BASIC_AUTH", "basic_auth_user": auth.user, "basic_auth_pass": auth.password}

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import httpx
 
-from ml_backend.config import LABEL_STUDIO_KEY_ENV
+from ml_backend.config import LABEL_STUDIO_KEY_ENV, BasicCredentials
 from ml_backend.labelstudio.admin import StudioAdmin
 from ml_backend.labelstudio.client import Studio, StudioError, StudioUnavailable
 from ml_backend.labelstudio.ordering import INFORMATIVE_VIEW
@@ -101,10 +101,11 @@ def check_label_studio(url: str, api_key: str | None, key_source: str = LABEL_ST
     return studio
 
 
-def check_backend(url: str) -> None:
-    """InitError unless textal's backend answers at ``url``."""
+def check_backend(url: str, auth: BasicCredentials | None = None) -> None:
+    """InitError unless textal's backend answers at ``url`` (with ``auth``, its basic auth)."""
     try:
-        answer = httpx.get(f"{url.rstrip('/')}/health", timeout=5.0)
+        headers = {"Authorization": auth.header()} if auth else {}
+        answer = httpx.get(f"{url.rstrip('/')}/health", headers=headers, timeout=5.0)
         ok = answer.status_code == 200 and answer.json().get("model_class") == "textal"
     except (httpx.HTTPError, ValueError):
         ok = False
@@ -165,6 +166,7 @@ def tasks_for(corpus: Corpus, schema: TaskSchema, rows: list[int], with_labels: 
 def init_project(
     recipe: Recipe, data: Path, *, studio: Studio, backend_url: str, title: str | None = None,
     with_labels: bool = False, wait_s: float = 600.0, say: Callable[[str], None] = lambda _: None,
+    backend_auth: BasicCredentials | None = None,
 ) -> InitResult:
     """Create or complete the project (see the module's docstring); returns where it stands."""
     corpus, labels = read_data(recipe, data, with_labels)
@@ -172,7 +174,7 @@ def init_project(
         label_config, schema = recipe.config_for(labels)
     except RecipeError as exc:
         raise InitError(str(exc)) from None
-    check_backend(backend_url)
+    check_backend(backend_url, backend_auth)
     admin = StudioAdmin(studio)
     fingerprint = corpus.fingerprint()
     chosen, project_id = choose_project(admin, recipe, data, fingerprint, title)
@@ -198,7 +200,7 @@ def init_project(
                 admin.import_tasks(project_id, tasks_for(corpus, schema, part, with_labels))
                 bar.advance(len(part))
 
-    connected = connect_backend(admin, project_id, backend_url, recipe.extra_params())
+    connected = connect_backend(admin, project_id, backend_url, recipe.extra_params(), backend_auth)
     predicted = open_tasks = version = None
     if wait_s > 0:
         predicted, open_tasks, version = wait_for_predictions(studio, project_id, wait_s)
@@ -210,34 +212,49 @@ def init_project(
                       version, url)
 
 
-def connect_backend(admin: StudioAdmin, project_id: int, backend_url: str, params: dict) -> bool:
-    """Connect the backend with the recipe's settings, or bring the connection up to date; whether it did."""
+def connect_backend(admin: StudioAdmin, project_id: int, backend_url: str, params: dict,
+                    auth: BasicCredentials | None = None) -> bool:
+    """Connect the backend with the recipe's settings (and ``auth``, the basic auth Label Studio is to send it), or
+    bring the connection up to date; whether it did."""
     connections = admin.connections(project_id)
     ours = ([c for c in connections if c.url.rstrip("/") == backend_url.rstrip("/")]
             or [c for c in connections if c.title == CONNECTION_TITLE])  # made by init when the backend had another port
     current = bool(ours) and ours[0].extra_params == params and ours[0].url.rstrip("/") == backend_url.rstrip("/")
+    if current and auth is not None:  # its password is write-only in Label Studio: set it again unless all agrees
+        current = ours[0].auth_method == "BASIC_AUTH" and ours[0].auth_user == auth.user
     try:
+        with_auth = {"auth": auth} if auth is not None else {}
         if not current and ours:
-            admin.update_connection(ours[0].id, project_id, backend_url, params)
+            admin.update_connection(ours[0].id, project_id, backend_url, params, **with_auth)
         elif not current:
-            admin.connect(project_id, backend_url, CONNECTION_TITLE, params)
-        hooked = ensure_webhook(admin.studio, project_id, backend_url)
+            admin.connect(project_id, backend_url, CONNECTION_TITLE, params, **with_auth)
+        hooked = ensure_webhook(admin.studio, project_id, backend_url, auth)
     except StudioError as exc:
         raise InitError(_connect_problem(str(exc), admin.studio.url, backend_url)) from None
     return not current or hooked
 
 
-def ensure_webhook(studio: Studio, project_id: int, backend_url: str) -> bool:
+def ensure_webhook(studio: Studio, project_id: int, backend_url: str, auth: BasicCredentials | None = None) -> bool:
     """Add the backend's webhook where the project lacks it; whether it did. Label Studio makes it only while it
     creates the connection, so a creation its SSRF protection refused halfway leaves a connection without one
-    (labels would then reach the worker only through its periodic reconciliation)."""
+    (labels would then reach the worker only through its periodic reconciliation). With ``auth`` the webhook
+    carries the backend's basic auth as a header (the one Label Studio makes carries none)."""
     url = backend_url.rstrip("/") + "/webhook"
     hooks = studio._raw("GET", "api/webhooks/", f"listing the webhooks of project {project_id}",
                         params={"project": project_id}) or []
-    if any(str(h.get("url") or "").rstrip("/") == url for h in hooks if h.get("project") in (None, project_id)):
-        return False
+    headers = {"Authorization": auth.header()} if auth else None
+    for hook in hooks:
+        if str(hook.get("url") or "").rstrip("/") != url or hook.get("project") not in (None, project_id):
+            continue
+        held = hook.get("headers") if isinstance(hook.get("headers"), dict) else {}
+        if headers is None or held.get("Authorization") == headers["Authorization"]:
+            return False
+        studio._raw("PATCH", f"api/webhooks/{int(hook['id'])}/", f"adding the backend's basic auth to the webhook {url}",
+                    {"headers": {**held, **headers}})
+        return True
     studio._raw("POST", "api/webhooks/", f"adding the webhook {url} to project {project_id}",
-                {"project": project_id, "url": url, "send_payload": True, "send_for_all_actions": True})
+                {"project": project_id, "url": url, "send_payload": True, "send_for_all_actions": True,
+                 **({"headers": headers} if headers else {})})
     return True
 
 

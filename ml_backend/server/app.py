@@ -37,7 +37,7 @@ from ml_backend.server.guards import BasicAuth, BodyLimit, ServerToServer
 from ml_backend.server.openapi import openapi_document
 from ml_backend.server.requests import BadRequest, project_ref, read_json, require
 from ml_backend.server.slots import ModelCatalog
-from ml_backend.server.trust import accept_setup
+from ml_backend.server.trust import accept_setup, settle_config, settle_setup
 from ml_backend.state.projects import ProjectRef, ProjectRegistry, ProjectState
 from textal import __version__
 from textal.errors import TextalError
@@ -192,7 +192,8 @@ def create_app(settings: ServerSettings, *, jobs: Jobs | None = None) -> FastAPI
         if strategy is not None and not isinstance(strategy, str):
             raise BadRequest("extra_params.strategy must be a strategy name")
         try:
-            params = project_params(extra) if extra else None
+            if extra:
+                project_params(extra)  # bounded: an out-of-range setting is a 400 whoever sends it
         except BackendConfigError as exc:
             raise BadRequest(f"extra_params: {exc}") from None
 
@@ -208,8 +209,17 @@ def create_app(settings: ServerSettings, *, jobs: Jobs | None = None) -> FastAPI
                 raise BadRequest(f"this backend serves at most {settings.max_projects} projects "
                                  "(TEXTAL_MAX_PROJECTS)", status=403)
             accepted = accept_setup(settings, ref, previous, backend.projects.access_token(ref.id), hostname, token)
-            state = backend.projects.setup(ref, schema, hostname=accepted.hostname, access_token=accepted.token,
-                                           strategy=strategy, params=params)
+            # what the project is comes from Label Studio (or a request that passed basic auth), never a bare body
+            settled = settle_setup(settings, ref, previous, backend.projects.access_token(ref.id), accepted.token,
+                                   schema, extra if isinstance(extra, dict) else None)
+            if settled.strategy:
+                try:
+                    backend.scorer(settled.strategy)
+                except TextalError as exc:
+                    raise BadRequest(str(exc)) from None
+            state = backend.projects.setup(ref, checked_config(settings, settled.label_config),
+                                           hostname=accepted.hostname, access_token=accepted.token,
+                                           strategy=settled.strategy, params=settled.params)
             loaded = backend.models.for_project(state.id, wait=settings.setup_wait_s)
             version = loaded.model_version if loaded else NO_MODEL_VERSION
             try:  # the worker sets the project up and scores its tasks now, not at the next reconciliation
@@ -238,8 +248,10 @@ def create_app(settings: ServerSettings, *, jobs: Jobs | None = None) -> FastAPI
         def work() -> dict[str, Any]:
             started = time.perf_counter()
             state = known_project(backend, ref)
-            if isinstance(label_config, str) and label_config != state.label_config:
-                state = backend.projects.update_config(state, checked_config(settings, label_config))
+            if isinstance(label_config, str) and label_config != state.label_config:  # a hint: Label Studio decides
+                adopted = settle_config(settings, state, backend.projects.access_token(state.id), label_config)
+                if adopted is not None:
+                    state = backend.projects.update_config(state, checked_config(settings, adopted))
             try:
                 scorer = backend.scorer(backend.strategy_of(state))
             except TextalError as exc:

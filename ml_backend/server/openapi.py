@@ -26,7 +26,8 @@ def _answers(ok: dict[str, Any], *errors: int) -> dict[str, Any]:
         400: "the body or a field is not what the endpoint reads; `error` says which",
         401: "basic auth is configured and the request lacks it",
         403: "refused: a browser's request, or a limit of this backend",
-        404: "a project Label Studio has not set up on this backend",
+        404: "a project Label Studio has not set up on this backend (/setup: one the configured Label Studio does "
+             "not hold)",
         408: "the request body did not arrive in time",
         409: "a known project id with another creation time, which its Label Studio does not confirm",
         413: "over a size limit; `error` names the setting",
@@ -101,7 +102,8 @@ def openapi_document(settings: ServerSettings) -> dict[str, Any]:
                                      "description": "the project's textal settings (a recipe's [active_learning])"},
                 }, ["project", "schema"]),
                 "responses": _answers({"type": "object", "required": ["model_version"],
-                                       "properties": {"model_version": {"type": "string"}}}, 409, *post_errors),
+                                       "properties": {"model_version": {"type": "string"}}}, 404, 409,
+                                      *post_errors),
             }},
             "/predict": {"post": {
                 "summary": "a guess and an informativeness score for each task",

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ml_backend.config import DEFAULT_LABEL_STUDIO_URL, LABEL_STUDIO_KEY_ENV, LabelStudioOverride
+from ml_backend.config import DEFAULT_LABEL_STUDIO_URL, LABEL_STUDIO_KEY_ENV, BasicCredentials, LabelStudioOverride
 from ml_backend.stack.up import StackError, StackHome
 
 
@@ -23,6 +23,7 @@ class StudioAccess:
     api_key: str
     key_source: str  # LABEL_STUDIO_API_KEY, or the key file's path
     backend_url: str | None = None  # the folder's textal serve, when the folder's Label Studio is used
+    backend_auth: BasicCredentials | None = None  # and its basic auth
 
     def __repr__(self) -> str:  # never the key
         return f"StudioAccess({self.url!r}, key from {self.key_source})"
@@ -36,6 +37,7 @@ class SavedStack:
     api_key: str
     key_file: Path
     backend_url: str | None
+    backend_auth: BasicCredentials | None = None
 
 
 def saved_stack(home: Path) -> SavedStack | None:
@@ -49,7 +51,8 @@ def saved_stack(home: Path) -> SavedStack | None:
     if not key or "label_studio" not in ports:
         return None
     backend = f"http://127.0.0.1:{ports['backend']}" if "backend" in ports else None
-    return SavedStack(f"http://127.0.0.1:{ports['label_studio']}", key, folder.key_file, backend)
+    return SavedStack(f"http://127.0.0.1:{ports['label_studio']}", key, folder.key_file, backend,
+                      folder.backend_auth() if backend else None)
 
 
 def studio_access(home: Path, url: str | None = None, env: LabelStudioOverride | None = None) -> StudioAccess:
@@ -61,7 +64,7 @@ def studio_access(home: Path, url: str | None = None, env: LabelStudioOverride |
     if env.api_key:
         return StudioAccess(chosen, env.api_key, LABEL_STUDIO_KEY_ENV)
     if saved is not None and _same_server(chosen, saved.url):
-        return StudioAccess(chosen, saved.api_key, str(saved.key_file), saved.backend_url)
+        return StudioAccess(chosen, saved.api_key, str(saved.key_file), saved.backend_url, saved.backend_auth)
     raise StackError(_no_key(chosen, home, saved))
 
 

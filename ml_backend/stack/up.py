@@ -2,8 +2,9 @@
 one folder, started together and stopped together.
 
 The folder (``.textal/`` by default, mode 700) keeps everything: Label Studio's SQLite data, the
-backend's data folder, the logs, the ports last used, and the admin's API key and password, each
-made once and readable only by the user. A second run starts the same servers over the same data,
+backend's data folder, the logs, the ports last used, the admin's API key and password, and textal serve's
+basic-auth password (``backend-password``: serve asks for it, and each project's connection in Label Studio
+sends it), each made once and readable only by the user. A second run starts the same servers over the same data,
 so a project keeps its labels and model versions. A port already taken is replaced by the next free
 one, and the run says so.
 """
@@ -20,7 +21,7 @@ from pathlib import Path
 
 import httpx
 
-from ml_backend.config import LABEL_STUDIO_KEY_ENV, LABEL_STUDIO_URL_ENV
+from ml_backend.config import LABEL_STUDIO_KEY_ENV, LABEL_STUDIO_URL_ENV, BasicCredentials
 from ml_backend.labelstudio.server_env import UNSET, label_studio_environment
 from ml_backend.stack.processes import Child, free_port_from, start, stop_group, wait_until
 from textal.errors import TextalError
@@ -31,6 +32,7 @@ LS_PORT = 8080
 BACKEND_PORT = 9090
 LS_START_S = 300.0  # the first start migrates Label Studio's database (a minute or two)
 BACKEND_START_S = 120.0
+BACKEND_USER = "textal"  # textal serve's basic-auth user; its password is made once, beside the key
 # Environment Label Studio would read as its own settings: kept from the children.
 
 
@@ -47,6 +49,19 @@ class StackHome:
     @property
     def password_file(self) -> Path:
         return self.root / "ls-password"
+
+    @property
+    def backend_password_file(self) -> Path:
+        """textal serve's basic-auth password (mode 600), set on each project's connection in Label Studio."""
+        return self.root / "backend-password"
+
+    def backend_auth(self) -> BasicCredentials | None:
+        """textal serve's basic auth as ``textal up`` set it, or None (it never ran here)."""
+        try:
+            password = self.backend_password_file.read_text().strip()
+        except (OSError, UnicodeDecodeError):
+            return None
+        return BasicCredentials(BACKEND_USER, password) if password else None
 
     @property
     def label_studio(self) -> Path:
@@ -113,6 +128,7 @@ class Stack:
         self._asked = {"label_studio": ls_port, "backend": backend_port}
         self.api_key = ""
         self.ls_url = self.backend_url = ""
+        self.backend_auth: BasicCredentials | None = None
 
     def _port(self, name: str, default: int, taken: list[int]) -> int:
         wanted = self._asked[name] or self.home.ports().get(name) or default
@@ -131,6 +147,7 @@ class Stack:
                              f"with Ctrl-C where it runs, or `textal down --home {home.root}`")
         self.api_key = home.secret(home.key_file)
         password = home.secret(home.password_file, 12)
+        self.backend_auth = BasicCredentials(BACKEND_USER, home.secret(home.backend_password_file, 16))
         ls_port = self._port("label_studio", LS_PORT, [])
         backend_port = self._port("backend", BACKEND_PORT, [ls_port])
         home.ports_file.write_text(json.dumps({"label_studio": ls_port, "backend": backend_port}))
@@ -152,8 +169,10 @@ class Stack:
         textal = str(bin_dir / "textal")
         serve = start("textal serve", [textal, "serve", "--store", str(home.store), "--data-dir", str(home.backend),
                                        "--host", "127.0.0.1", "--port", str(backend_port)],
-                      home.logs / "serve.log", {**base, LABEL_STUDIO_URL_ENV: self.ls_url}, home.root,
-                      not self.detached)  # the one Label Studio it trusts
+                      home.logs / "serve.log",
+                      {**base, LABEL_STUDIO_URL_ENV: self.ls_url,  # the one Label Studio it trusts, and basic auth
+                       "BASIC_AUTH_USER": self.backend_auth.user, "BASIC_AUTH_PASS": self.backend_auth.password},
+                      home.root, not self.detached)
         self._started(serve)
         wait_until(ls, self._label_studio_up, LS_START_S, "starting")
         worker = start("textal worker", [textal, "worker", "--store", str(home.store), "--data-dir", str(home.backend)],
@@ -177,7 +196,8 @@ class Stack:
 
     def _backend_up(self) -> bool:
         try:
-            return httpx.get(f"{self.backend_url}/health", timeout=3).status_code == 200
+            headers = {"Authorization": self.backend_auth.header()} if self.backend_auth else {}
+            return httpx.get(f"{self.backend_url}/health", headers=headers, timeout=3).status_code == 200
         except httpx.HTTPError:
             return False
 

@@ -34,11 +34,13 @@ class StubStudio:
                     return self._answer(401, {"detail": "bad token"})
                 if self.path.startswith("/api/current-user/whoami"):
                     return self._answer(200, {"id": 1})
+                if self.path.startswith("/api/ml/"):
+                    return self._answer(200, [])
                 pid = int(self.path.strip("/").split("/")[2])
                 if pid not in stub.created:
                     return self._answer(404, {})
                 when = datetime.fromtimestamp(stub.created[pid], tz=timezone.utc).isoformat()
-                return self._answer(200, {"id": pid, "created_at": when})
+                return self._answer(200, {"id": pid, "created_at": when, "label_config": CONFIG})
 
             def _answer(self, status, body):
                 data = json.dumps(body).encode()
@@ -93,7 +95,7 @@ def test_a_setup_naming_another_host_without_a_token_is_refused_and_the_token_ne
 
 def test_with_a_configured_label_studio_a_setup_naming_another_is_refused_even_for_a_new_project(
         make_client, store_dir, tmp_path, studios):
-    real, attacker = studios(), studios()
+    real, attacker = studios(created={6: 100}), studios()
     c = make_client(store_dir, data_dir=tmp_path / "d", LABEL_STUDIO_URL=real.url)
     answer = setup(c, "6.100", attacker.url, GOOD)
     assert answer.status_code == 403 and "LABEL_STUDIO_URL" in answer.json()["error"]
