@@ -144,6 +144,8 @@ def register(app: typer.Typer) -> None:
                   f"Label Studio ordering by {st.pushed or '-'}")
         if st.gave_up_line():
             out.print(st.gave_up_line())
+        if st.labels_line():
+            out.print(st.labels_line(), markup=False)
         out.print("Pool: " + ", ".join(f"{k} {v}" for k, v in st.pool.items()))
         own = [r for r in st.records if not r.get("base")]
         latest = own[-1] if own else {}

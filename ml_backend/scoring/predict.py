@@ -21,6 +21,7 @@ from ml_backend.labelstudio.schema import TaskSchema
 from ml_backend.labelstudio.tasks import is_eval, task_text
 from ml_backend.scoring.loaded import LoadedModel
 from ml_backend.scoring.ls_score import UNREADABLE, ScoreScale, guesses
+from textal import logs
 from textal.scoring import Scorer
 
 log = logging.getLogger("ml_backend.scoring")
@@ -35,6 +36,12 @@ def _few(items: Sequence[str], shown: int = 5) -> str:
 def _task_id(task: dict[str, Any]) -> int | None:
     tid = task.get("id")
     return tid if isinstance(tid, int) and not isinstance(tid, bool) else None
+
+
+def unknown_labels(model_labels: Sequence[str], config_labels: Sequence[str]) -> list[str]:
+    """The config's labels the model never learned (compared exactly: a look-alike is another label)."""
+    known = set(model_labels)
+    return [label for label in config_labels if label not in known]
 
 
 class Abandoned(Exception):
@@ -67,7 +74,8 @@ def _proba_and_embeddings(loaded: LoadedModel, texts: list[str], batch_size: int
 @dataclass
 class Predicted:
     """One scored row per task, and for the tasks that have a text (``readable``: their indices) the
-    probabilities (in the model's label order, restricted to the config's choices) and embeddings."""
+    probabilities (in the model's label order, restricted to the config's choices; all of the model's, and no
+    choice guessed, when the config holds labels the model never learned) and embeddings."""
 
     rows: list[Row]
     readable: list[int]
@@ -101,7 +109,9 @@ def predict(
             readable.append(i)
     if len(readable) < len(tasks):
         first = next(r.skipped for r in rows if r is not None)
-        log.info("skipped %d of %d tasks (first reason: %s)", len(tasks) - len(readable), len(tasks), first)
+        # clipped and rate-limited: a client sends as many unreadable tasks as it likes
+        logs.limited(log, logging.INFO, "skipped", "skipped %d of %d tasks (first reason: %s)",
+                     len(tasks) - len(readable), len(tasks), first)
 
     model_labels = loaded.labels
     wanted = set(schema.labels)
@@ -110,26 +120,39 @@ def predict(
         if not columns:
             reason = (f"the model's labels ({_few(model_labels)}) are none of the config's choices "
                       f"({_few(schema.labels)})")
-            log.warning("%s: %s", loaded.model_version, reason)
+            logs.once(log, logging.WARNING, ("no shared label", loaded.model_version, hash(tuple(schema.labels))),
+                      "%s: %s", loaded.model_version, reason)
             for i in readable:
                 rows[i] = Row(_task_id(tasks[i]), None, UNREADABLE, None, False, skipped=reason)
         return Predicted([r for r in rows if r is not None], [], np.zeros((0, len(columns))), None)
 
     proba, emb = _proba_and_embeddings(loaded, texts, batch_size, cancelled)
-    labels = [model_labels[j] for j in columns]
     multi = loaded.multi_label
-    proba = proba[:, columns]
-    if not multi and len(columns) < len(model_labels):  # the config dropped labels: renormalise over the rest
-        proba = proba / np.maximum(proba.sum(axis=1, keepdims=True), 1e-12)
+    unknown = unknown_labels(model_labels, schema.labels)
+    if unknown:
+        # The model never learned some of the project's labels: its probabilities say nothing of them, and
+        # renormalised over the shared ones they would claim certainty (one shared label: 1.0 on every task).
+        # Order by the model's own uncertainty over what it learned, but guess nothing.
+        logs.once(log, logging.WARNING, ("unknown labels", loaded.model_version, hash(tuple(schema.labels))),
+                  "%s: no choice is pre-filled: the project's labels %s are not among the model's (%s); a model "
+                  "cannot be sure of labels it never learned", loaded.model_version, _few([ascii(x) for x in unknown]),
+                  _few([ascii(x) for x in model_labels]))
+        labels = list(model_labels)
+    else:
+        labels = [model_labels[j] for j in columns]
+        proba = proba[:, columns]
+        if not multi and len(columns) < len(model_labels):  # the config dropped labels: renormalise over the rest
+            proba = proba / np.maximum(proba.sum(axis=1, keepdims=True), 1e-12)
     held_out = np.array([is_eval(tasks[i].get("data") or {}) for i in readable], dtype=bool)
     informativeness = scorer.informativeness(proba, multi, embeddings=emb, texts=texts)
     scores = (scale or ScoreScale()).scores(informativeness)
     clusters = loaded.clusters.assign(emb)
-    guessed = guesses(proba, labels, multi, loaded.thresholds, prefill_margin)
+    guessed = [([], None)] * len(readable) if unknown else guesses(proba, labels, multi, loaded.thresholds, prefill_margin)
     for row, i in enumerate(readable):
         choices, sure = guessed[row]
         rows[i] = Row(
-            _task_id(tasks[i]), choices, float(scores[row]), int(clusters[row]), bool(held_out[row]),
+            _task_id(tasks[i]), None if unknown else choices, float(scores[row]), int(clusters[row]),
+            bool(held_out[row]),
             informativeness=float(informativeness[row]), confidence=sure,
         )
     return Predicted([r for r in rows if r is not None], readable, proba, emb)

@@ -39,7 +39,7 @@ from ml_backend.server.requests import BadRequest, project_ref, read_json, requi
 from ml_backend.server.slots import ModelCatalog
 from ml_backend.server.trust import accept_setup, settle_config, settle_setup
 from ml_backend.state.projects import ProjectRef, ProjectRegistry, ProjectState
-from textal import __version__
+from textal import __version__, logs
 from textal.errors import TextalError
 from textal.scoring import Scorer
 
@@ -130,7 +130,8 @@ def create_app(settings: ServerSettings, *, jobs: Jobs | None = None) -> FastAPI
 
     @app.exception_handler(BadRequest)
     async def _bad_request(request: Request, exc: BadRequest) -> JSONResponse:
-        log.info("%s %s -> %d: %s", request.method, request.url.path, exc.status, exc.reason)
+        logs.limited(log, logging.INFO, ("refused", request.url.path[:64], exc.status), "%s %s -> %d: %s",
+                     request.method, request.url.path, exc.status, exc.reason)  # clipped, once a minute a kind
         return JSONResponse({"error": exc.reason}, status_code=exc.status)
 
     @app.exception_handler(StarletteHTTPException)
@@ -259,7 +260,7 @@ def create_app(settings: ServerSettings, *, jobs: Jobs | None = None) -> FastAPI
             loaded = backend.models.for_project(state.id, wait=settings.swap_wait_s)
             if loaded is None:
                 reason = f"no model published yet in {settings.store} or the project's own store; train one first"
-                log.warning("predict for project %s: %s", state.id, reason)
+                logs.limited(log, logging.WARNING, ("no model", state.id), "predict for project %s: %s", state.id, reason)
                 return {"results": no_model_results(len(tasks), reason), "model_version": NO_MODEL_VERSION}
             rows = predict_tasks(
                 tasks, state.schema, loaded, scorer, max_chars=settings.max_text_chars, batch_size=settings.batch_size,
@@ -280,7 +281,7 @@ def create_app(settings: ServerSettings, *, jobs: Jobs | None = None) -> FastAPI
         data = await read_json(request, settings.max_json_depth)
         action = require(data, "action", str, "the Label Studio event name")
         if action not in RETRAIN_ACTIONS and action not in SCORE_ACTIONS:
-            log.info("webhook %s ignored", action)
+            logs.limited(log, logging.INFO, "webhook ignored", "webhook %s ignored", action)
             return {"status": "ignored", "action": action}
         if data.get("project") is None:
             raise BadRequest(f"missing field 'project' in the {action} webhook")

@@ -20,7 +20,7 @@ from ml_backend.labelstudio.predictions import Row
 from ml_backend.scoring.clusters import ClusterAssigner
 from ml_backend.scoring.ls_score import UNREADABLE, ScoreScale, guesses, interleave
 from ml_backend.scoring.pool import PoolScorer
-from ml_backend.scoring.predict import predict
+from ml_backend.scoring.predict import predict, unknown_labels
 from ml_backend.state.pool import PoolTask
 from ml_backend.worker.current import Current
 from ml_backend.worker.project import Project
@@ -148,7 +148,10 @@ def own_rows(project: Project, current: Current, tasks: list[PoolTask], targets:
     thresholds = (current.card or {}).get("thresholds") or {}
     at = [row_of.get(t.id) for t in targets]
     wanted = [i for i in at if i is not None]
-    guessed = dict(zip(wanted, guesses(proba[wanted], labels, multi, thresholds, project.settings.prefill_margin)))
+    if unknown_labels(labels, project.schema.labels):  # the config gained a label the version never learned
+        guessed = {i: ([], None) for i in wanted}
+    else:
+        guessed = dict(zip(wanted, guesses(proba[wanted], labels, multi, thresholds, project.settings.prefill_margin)))
     cluster_of, informative = clusters.tolist(), np.asarray(informativeness, dtype=np.float64).tolist()  # plain numbers
     rows = []
     for t, i in zip(targets, at):
