@@ -5,7 +5,10 @@ the retrain worker (``textal worker``), which builds the same ``Jobs`` over the 
 ``JobRunner`` (``ml_backend.worker.runner``) injected: this module knows nothing of what the jobs do.
 
 Coalescing (``ml_backend.queue.gate``): however many retrain requests arrive, one retrain per project
-waits and one runs; a request made while one runs queues exactly one more. ``retrain``,
+waits and one runs; a request made while one runs queues exactly one more. Scoring new tasks
+(``TASKS_CREATED``) is merged the same way: the waiting ``score_tasks`` job gathers the ids of every
+webhook that joins it, at most ``MAX_SCORE_IDS`` of them kept (past that, only that there were more:
+the job reads the whole pool anyway, a full sync). ``retrain``,
 ``score_tasks`` and ``fill_predictions`` of a project share the project's lease (they all write
 that project's predictions), ``finetune`` (minutes) has its own, so fast refreshes go on meanwhile.
 A job that finds its lease taken, or its project in backoff, reschedules itself. Failures are
@@ -19,6 +22,7 @@ retrain raises the ``RESUME`` flag) reconnects it.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from typing import Any, Protocol
@@ -28,6 +32,7 @@ from huey.exceptions import RetryTask
 
 from ml_backend.errors import HopelessError, TransientError
 from ml_backend.queue.gate import ProjectGate
+from textal import logs
 from textal.errors import TextalError
 
 log = logging.getLogger("ml_backend.queue")
@@ -37,7 +42,9 @@ FILL_QUIET_S = 5.0  # the fill waits until no head was pushed for this long: whi
 FILL_GAP_S = 0.5  # between two fill steps: room for the annotations and webhooks a step held up (Label Studio's lock)
 MAX_FAILURES = 6  # consecutive non-transient failures of a job kind before it waits for a new request
 PROJECT_LEASE = "project"
-COALESCED = ("retrain", "finetune", "fill_predictions")
+COALESCED = ("retrain", "finetune", "fill_predictions", "score_tasks")
+MAX_SCORE_IDS = 2_000  # task ids a project's waiting score_tasks job keeps; past it, a full sync without them
+SCORE_REASON = "TASKS_CREATED"
 FULL_READ = "full_read"  # flag: the next retrain of the project reads every annotation again
 SETUP = "SETUP"  # the reason of the retrain Label Studio's /setup asks for (the project connected again)
 RESUME = "resume"  # flag: the project was set up again, so a project given up is worked on again
@@ -75,6 +82,7 @@ class Jobs:
     def __init__(self, huey: Huey, runner: JobRunner | None = None) -> None:
         self.huey = huey
         self.gate = ProjectGate(huey)
+        self._ids_lock = threading.Lock()  # the server's threads add ids to a waiting job one at a time
         self.runner: JobRunner = runner if runner is not None else NoRunner()
 
         def retrain(project_id: int, reason: str = "", full: bool = False, task=None) -> Any:
@@ -84,9 +92,12 @@ class Jobs:
                 lambda: self.runner.retrain(project_id, reason, full or self.gate.take_flag(FULL_READ, project_id)),
             )
 
-        def score_tasks(project_id: int, task_ids: list[int], task=None) -> Any:
-            """Predict and push scores for newly imported tasks."""
-            return self._exclusive(None, PROJECT_LEASE, project_id, task, lambda: self.runner.score_tasks(project_id, task_ids))
+        def score_tasks(project_id: int, task_ids: list[int] | None = None, reason: str = "", task=None) -> Any:
+            """Predict and push scores for newly imported tasks (``task_ids`` and those of the webhooks that joined)."""
+            return self._exclusive(
+                "score_tasks", PROJECT_LEASE, project_id, task,
+                lambda: self.runner.score_tasks(project_id, self._take_score_ids(project_id, task_ids or [])),
+            )
 
         def finetune(project_id: int, reason: str = "", task=None) -> Any:
             """Fine-tune the project's encoder on its labels, then refresh the fast tier."""
@@ -119,12 +130,19 @@ class Jobs:
 
     # -- enqueueing ---------------------------------------------------------------------------
 
-    def request(self, kind: str, project_id: int, reason: str, delay: float | None = None, full: bool = False) -> str:
+    def request(self, kind: str, project_id: int, reason: str, delay: float | None = None, full: bool = False,
+                args: tuple[Any, ...] = ()) -> str:
         """Queue a ``retrain`` or ``finetune`` of the project unless one is already waiting; returns the waiting job's id.
 
         ``full`` (retrain only): the retrain reads every annotation again; a waiting retrain that this
-        request joins reads them all too.
+        request joins reads them all too. ``args``: the job's arguments after the project id, when this
+        request queues it.
         """
+        return self._request(kind, project_id, reason, delay, full, args)[0]
+
+    def _request(self, kind: str, project_id: int, reason: str, delay: float | None, full: bool,
+                 args: tuple[Any, ...]) -> tuple[str, bool]:
+        """:meth:`request`'s job id, and whether this request queued it (else it joined the waiting one)."""
         if kind not in COALESCED:
             raise ValueError(f"{kind!r} is not a coalesced job; use one of {', '.join(COALESCED)}")
         project_id = int(project_id)
@@ -136,7 +154,8 @@ class Jobs:
             self.gate.set_flag(RESUME, project_id)  # raised before the request, so a retrain it joins sees it
         wrapper = self._wrappers[kind]
         for _ in range(3):  # the mark may vanish between a failed claim and the read of its owner
-            task = wrapper.s(project_id, reason=reason, delay=delay) if delay else wrapper.s(project_id, reason=reason)
+            task = (wrapper.s(project_id, *args, reason=reason, delay=delay) if delay
+                    else wrapper.s(project_id, *args, reason=reason))
             existing = self.gate.claim_pending(kind, project_id, task.id, reason)
             if existing is None and self.gate.pending(kind, project_id) is not None:
                 try:
@@ -147,10 +166,11 @@ class Jobs:
                 log.log(logging.DEBUG if kind == "fill_predictions" else logging.INFO,  # a step each half second
                         "queued %s of project %s (%s) as %s%s", kind, project_id, reason, task.id,
                         f" in {delay:.1f} s" if delay else "")
-                return task.id
-            if existing is not None:
-                log.info("%s of project %s (%s) joins the waiting job %s", kind, project_id, reason, existing)
-                return existing
+                return task.id, True
+            if existing is not None:  # a webhook flood joins one job: said once a minute, not per webhook
+                logs.limited(log, logging.INFO, ("joins", kind, project_id),
+                             "%s of project %s (%s) joins the waiting job %s", kind, project_id, reason, existing)
+                return existing, False
         raise RuntimeError(f"could not queue a {kind} of project {project_id}")
 
     def enqueue_retrain(self, project_id: int, reason: str, full: bool = False) -> str:
@@ -162,12 +182,45 @@ class Jobs:
         return self.request("finetune", project_id, reason)
 
     def enqueue_score(self, project_id: int, task_ids: list[int], delay: float | None = None) -> str:
-        """Put scoring of ``task_ids`` of ``project_id`` on the queue; returns the job id."""
+        """Ask (coalesced) for scoring of ``task_ids`` of ``project_id``; returns the id of the job that will score them.
+
+        The job queued carries the ids (at most ``MAX_SCORE_IDS``); a request that joins a waiting job adds
+        its ids to the project's kept ones, up to the same cap, past which only a full sync is asked for."""
+        project_id = int(project_id)
         ids = [int(t) for t in task_ids]
-        task = self.score_tasks.s(int(project_id), ids, delay=delay) if delay else self.score_tasks.s(int(project_id), ids)
-        self.huey.enqueue(task)
-        log.info("queued scoring of %d new tasks of project %s as %s", len(ids), project_id, task.id)
-        return task.id
+        carried = ids if len(ids) <= MAX_SCORE_IDS else []
+        if not carried and ids:
+            self._keep_score_ids(project_id, ids)  # too many to carry: the job syncs the whole pool
+        job, queued = self._request("score_tasks", project_id, SCORE_REASON, delay, False, (carried,))
+        if carried and not queued:
+            self._keep_score_ids(project_id, carried)
+        return job
+
+    def _ids_key(self, project_id: int) -> str:
+        return f"textal:ids:score_tasks:{int(project_id)}"
+
+    def _keep_score_ids(self, project_id: int, ids: list[int]) -> None:
+        """Add ``ids`` to those the project's waiting score_tasks job takes, up to ``MAX_SCORE_IDS``."""
+        key = self._ids_key(project_id)
+        with self._ids_lock:
+            kept = self.huey.get(key, peek=True)
+            kept = kept if isinstance(kept, dict) else {"ids": [], "full": False, "count": 0}
+            count = int(kept.get("count", 0)) + len(ids)
+            full = bool(kept.get("full")) or count > MAX_SCORE_IDS
+            record = {"ids": [] if full else list(kept.get("ids", [])) + ids, "full": full, "count": count}
+            self.huey.storage.put_data(key, self.huey.serializer.serialize(record))
+
+    def _take_score_ids(self, project_id: int, carried: list[int]) -> list[int]:
+        """The ids a starting score_tasks job scores: its own and those kept for it (taken); past the cap, none
+        (the job syncs the whole pool either way)."""
+        kept = self.huey.get(self._ids_key(project_id))  # taken: ids added from here on wait for the next job
+        kept = kept if isinstance(kept, dict) else {"ids": [], "full": False, "count": 0}
+        ids = list(dict.fromkeys([*carried, *kept.get("ids", [])]))
+        if kept.get("full") or len(ids) > MAX_SCORE_IDS:
+            log.info("scoring of project %s: %d new task ids, more than the %d kept: a full sync", project_id,
+                     len(carried) + int(kept.get("count", 0)), MAX_SCORE_IDS)
+            return []
+        return ids
 
     def enqueue_fill(self, project_id: int, head_pushed: bool = False) -> str:
         """Ask (coalesced) for the next step of pushing the serving version to the open tasks that lack it;
