@@ -148,6 +148,8 @@ def register(app: typer.Typer) -> None:
         agreement: Annotated[float, typer.Option("--agreement", help="Share of annotators that must agree; below "
                                                  "it a task is flagged as disputed.")] = WorkerSettings(Path(".")).agreement_threshold,
         home: Annotated[Path, typer.Option("--home", help=HOME_HELP)] = DEFAULT_HOME,
+        overwrite: Annotated[bool, typer.Option("--overwrite", "--force", help="hf: write into a non-empty folder "
+                                                "that is not an earlier export (its other files are kept).")] = False,
     ) -> None:
         """Export a project's labels (resolved by agreement, with the disputed flag and the evaluation-slice mark).
 
@@ -166,7 +168,7 @@ def register(app: typer.Typer) -> None:
             access = studio_access(home, label_studio)
             exported = from_studio(check_label_studio(access.url, access.api_key, access.key_source), project, agreement)
         schema = exported.schema
-        written = write_export(exported.rows, out_path, fmt, schema.labels, schema.multi_label)
+        written = write_export(exported.rows, out_path, fmt, schema.labels, schema.multi_label, overwrite=overwrite)
         disputed = sum(r.disputed for r in exported.rows)
         evals = sum(r.eval for r in exported.rows)
         review = sum(r.review for r in exported.rows)

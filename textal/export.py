@@ -11,6 +11,7 @@ import csv
 import io
 import json
 import os
+import re
 import secrets
 import shutil
 from collections.abc import Sequence
@@ -40,19 +41,32 @@ class ExportRow:
 
 
 def write_export(
-    rows: Sequence[ExportRow], out: Path, fmt: str, labels: Sequence[str], multi_label: bool = False
+    rows: Sequence[ExportRow], out: Path, fmt: str, labels: Sequence[str], multi_label: bool = False,
+    *, overwrite: bool = False,
 ) -> Path:
     """Write ``rows`` to ``out`` in ``fmt`` (one of EXPORT_FORMATS) and return the path written.
 
     Every label must be in ``labels``, which also fixes the label order of the spaCy cats and the HF
     ClassLabel. Rows whose label is None (a tie) are kept in CSV (empty label) and JSONL (null),
-    but left out of the spaCy and HF outputs, which cannot hold a text without a label. The output
-    replaces ``out`` atomically: a crash leaves the old file (or none), never half of the new one.
+    but left out of the spaCy and HF outputs, which cannot hold a text without a label. A file output
+    replaces ``out`` atomically, and so does a new hf folder: a crash leaves the old file (or none), never
+    half of the new one.
     Raises DataError (a TextalError: exit code 2) for an unknown format or a label not in ``labels``.
+
+    ``hf`` writes a folder and never deletes what an export did not write: a new or empty folder, or an
+    earlier export (whose dataset files are replaced), is written; a non-empty folder holding anything
+    else is refused (DataError) unless ``overwrite``, which writes the dataset into it, replacing only
+    files named as a dataset's. A file format refuses an ``out`` that is a folder.
     """
     out = Path(out)
     if fmt not in EXPORT_FORMATS:
         raise DataError(f"unknown export format {fmt!r}; choose one of {', '.join(EXPORT_FORMATS)}")
+    target = "new"
+    if fmt == "hf":
+        out = Path(os.path.abspath(out))  # "." and "dir/.." have a name to write beside
+        target = _hf_target(out, overwrite)
+    elif out.is_dir():
+        raise DataError(f"{out}: is a folder; --format {fmt} writes a file, so give a file name")
     resolved = [_checked_label(row, labels, multi_label) for row in rows]
     out.parent.mkdir(parents=True, exist_ok=True)
     if fmt == "csv":
@@ -62,7 +76,7 @@ def write_export(
     elif fmt == "spacy":
         _write_spacy(rows, resolved, out, labels)
     else:
-        _write_hf(rows, resolved, out, labels, multi_label)
+        _write_hf(rows, resolved, out, labels, multi_label, target)
     return out
 
 
@@ -141,8 +155,39 @@ def _write_spacy(rows: Sequence[ExportRow], resolved: Sequence[Any], out: Path, 
     atomic_write_bytes(out, docbin.to_bytes())
 
 
+# What ``datasets.Dataset.save_to_disk`` writes: an earlier export holds these names and nothing else.
+_HF_FILES = re.compile(r"(state\.json|dataset_info\.json|data-\d{5}-of-\d{5}\.arrow)")
+_HF_MARKS = ("state.json", "dataset_info.json")
+
+
+def _hf_target(out: Path, overwrite: bool) -> str:
+    """What ``out`` is to an hf export: ``new`` (absent), ``empty``, ``export`` (an earlier export) or
+    ``merge`` (a folder holding other files, with ``overwrite``); DataError for anything else."""
+    if out.is_symlink() or (out.exists() and not out.is_dir()):
+        raise DataError(f"{out}: is {'a link' if out.is_symlink() else 'a file'}; --format hf writes a folder, so "
+                        "give a new or empty folder (or an earlier hf export)")
+    if not out.exists():
+        return "new"
+    try:
+        names = sorted(entry.name for entry in os.scandir(out))
+    except OSError as exc:
+        raise DataError(f"{out}: cannot be read ({exc.strerror or exc})") from None
+    if not names:
+        return "empty"
+    if all(_HF_FILES.fullmatch(n) for n in names) and all(m in names for m in _HF_MARKS):
+        return "export"
+    if overwrite:
+        return "merge"
+    others = [n for n in names if not _HF_FILES.fullmatch(n)]
+    shown = ", ".join(ascii(n)[:40] for n in others[:3]) + (f" and {len(others) - 3} more" if len(others) > 3 else "")
+    raise DataError(f"{out}: a folder holding other files ({shown}), not an earlier export; give a new or empty "
+                    "folder, or pass --overwrite to write the dataset into it (only files named as a dataset's are "
+                    "replaced)")
+
+
 def _write_hf(
-    rows: Sequence[ExportRow], resolved: Sequence[Any], out: Path, labels: Sequence[str], multi_label: bool
+    rows: Sequence[ExportRow], resolved: Sequence[Any], out: Path, labels: Sequence[str], multi_label: bool,
+    target: str = "new",
 ) -> None:
     """A saved ``datasets.Dataset`` with a ClassLabel (or a sequence of them) named after ``labels``."""
     import datasets
@@ -164,12 +209,17 @@ def _write_hf(
             for row, label in zip(rows, resolved) if label is not None]
     columns = {name: [rec[name] for rec in kept] for name in COLUMNS}
     dataset = datasets.Dataset.from_dict(columns, features=features)
-    tmp = out.with_name(f".{out.name}.{secrets.token_hex(4)}")
+    # beside the folder when it is new (renamed into place whole), else inside it (its files moved in one by one)
+    tmp = (out.with_name(f".{out.name}.{secrets.token_hex(4)}") if target == "new"
+           else out / f".textal-export.{secrets.token_hex(4)}")
     bars = datasets.is_progress_bar_enabled()
     datasets.disable_progress_bars()  # the export says in one line what it wrote
     try:
         dataset.save_to_disk(str(tmp))
-        _replace_dir(tmp, out)
+        if target == "new":
+            _replace_dir(tmp, out)
+        else:
+            _move_into(tmp, out)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
         if bars:
@@ -177,18 +227,17 @@ def _write_hf(
 
 
 def _replace_dir(new: Path, target: Path) -> None:
-    """Move the finished folder ``new`` to ``target``, setting aside (then deleting) whatever was there."""
-    if not target.exists() and not target.is_symlink():
-        os.replace(new, target)
-        return
-    old = target.with_name(f".{target.name}.old.{secrets.token_hex(4)}")
-    os.replace(target, old)
+    """Move the finished folder ``new`` to ``target``, which is absent (never anything else)."""
     try:
-        os.replace(new, target)
-    except BaseException:
-        os.replace(old, target)
-        raise
-    if old.is_dir() and not old.is_symlink():
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        old.unlink(missing_ok=True)
+        os.rename(new, target)  # a folder made meanwhile: replaced if empty, else refused by the OS
+    except OSError as exc:
+        raise DataError(f"{target}: cannot be written ({exc.strerror or exc}); give a new or empty folder") from None
+
+
+def _move_into(new: Path, target: Path) -> None:
+    """Put the dataset files of ``new`` into ``target``: an earlier export's dataset files go, nothing else."""
+    for entry in os.scandir(target):
+        if _HF_FILES.fullmatch(entry.name) and entry.is_file(follow_symlinks=False):
+            os.unlink(entry.path)
+    for entry in os.scandir(new):
+        os.replace(entry.path, target / entry.name)
