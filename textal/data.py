@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from textal.errors import DataError
-from textal.input_files import FORMATS, InputLimits, check_input_path, guess_format, input_limits, open_records  # noqa: F401
+from textal.input_files import FORMATS, HeldRows, InputLimits, check_input_path, guess_format, input_limits, open_records  # noqa: F401
 
 LABEL_COLUMN_GUESSES = ("label", "labels", "category", "class", "intent", "target")
 TEXT_COLUMN_GUESSES = ("text", "sentence", "content", "message", "body")
@@ -145,12 +145,14 @@ def load_corpus(
             else None
         )
         allowed = set(label_set) if label_set is not None else None
+        held = HeldRows(path, limits)  # every row is kept: their memory is bounded, not only the file's bytes
         for row, record in records:
             texts.append(_clean_text(path, row, text_col, record.get(text_col), limits.max_text_chars))
             if label_col is not None:
                 labels.append(
                     _clean_label(path, row, label_col, record.get(label_col), multi_label, label_sep, allowed)
                 )
+            held.add(row, texts[-1], labels[-1] if label_col is not None else None)
             rows.append(row)
     if not texts:
         raise DataError(f"{path}: holds no rows")

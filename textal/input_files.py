@@ -15,6 +15,7 @@ import math
 import os
 import re
 import stat
+import sys
 import threading
 import zlib
 from collections.abc import Iterator, Mapping
@@ -28,6 +29,13 @@ FORMATS = ("csv", "tsv", "jsonl", "parquet", "hf")
 MIB = 1024 * 1024
 DEFAULT_MAX_INPUT_MB = 2048  # 2 GiB
 DEFAULT_MAX_INPUT_TEXT_CHARS = 100_000
+DEFAULT_MAX_INPUT_MEMORY_MB = 1024  # 1 GiB of rows held in memory (texts, labels and their bookkeeping)
+# A .gz file may unpack to at most this many times its own size (and to 16 MiB whatever its size): text
+# compresses 3 to 10 times, a file of one repeated row a thousand times.
+MAX_GZIP_RATIO = 100
+GZIP_FLOOR_BYTES = 16 * MIB
+MAX_COLUMNS = 10_000  # columns of a CSV/TSV header, keys of the JSONL objects of one file
+ROW_OVERHEAD_BYTES = 56  # a row held: its number and three list slots, besides its text and label
 
 
 @dataclass(frozen=True)
@@ -36,6 +44,7 @@ class InputLimits:
 
     max_bytes: int
     max_text_chars: int
+    max_memory_bytes: int = DEFAULT_MAX_INPUT_MEMORY_MB * MIB
 
     @property
     def max_line_bytes(self) -> int:
@@ -49,6 +58,12 @@ def input_limits(environ: Mapping[str, str] | None = None) -> InputLimits:
 
     - ``TEXTAL_MAX_INPUT_MB`` (default 2048, i.e. 2 GiB): the largest data file, in MB of
       1024 * 1024 bytes (a fraction is fine). A ``.gz`` file counts at its decompressed size.
+    - ``TEXTAL_MAX_INPUT_MEMORY_MB`` (default 1024): the memory the rows read may hold (their texts and
+      labels as Python keeps them, and a fixed cost a row), for the commands that hold every row
+      (``textal train``, ``simulate``, ``init``); a file of millions of tiny rows costs far more in memory
+      than on disk. ``textal score`` streams and is bounded by its chunk instead.
+    - A ``.gz`` file unpacking to more than ``MAX_GZIP_RATIO`` times its size (and more than 16 MiB) is
+      refused as a likely gzip bomb: unpack it and pass the plain file, bounded as above.
     - ``TEXTAL_MAX_INPUT_TEXT_CHARS`` (default 100000): the longest text, in characters. Lines
       of CSV/TSV/JSONL are bounded to match (:attr:`InputLimits.max_line_bytes`), and so are CSV
       fields, so one huge text is refused before it is read in full. Not ``TEXTAL_MAX_TEXT_CHARS``:
@@ -59,7 +74,9 @@ def input_limits(environ: Mapping[str, str] | None = None) -> InputLimits:
     env = os.environ if environ is None else environ
     mb = _positive_number(env, "TEXTAL_MAX_INPUT_MB", DEFAULT_MAX_INPUT_MB, "MB")
     chars = _positive_number(env, "TEXTAL_MAX_INPUT_TEXT_CHARS", DEFAULT_MAX_INPUT_TEXT_CHARS, "characters")
-    return InputLimits(max_bytes=max(1, int(mb * MIB)), max_text_chars=max(1, int(chars)))
+    memory = _positive_number(env, "TEXTAL_MAX_INPUT_MEMORY_MB", DEFAULT_MAX_INPUT_MEMORY_MB, "MB")
+    return InputLimits(max_bytes=max(1, int(mb * MIB)), max_text_chars=max(1, int(chars)),
+                       max_memory_bytes=max(1, int(memory * MIB)))
 
 
 def _positive_number(env: Mapping[str, str], name: str, default: float, unit: str) -> float:
@@ -158,6 +175,10 @@ def _text_lines(path: Path, fh: IO[bytes], limits: InputLimits) -> Iterator[str]
     """
     compressed = path.suffix.lower() == ".gz"
     stream: IO[bytes] = gzip.GzipFile(fileobj=fh, mode="rb") if compressed else fh
+    unpacked_limit, packed = limits.max_bytes, 0
+    if compressed:
+        packed = os.fstat(fh.fileno()).st_size
+        unpacked_limit = min(limits.max_bytes, max(GZIP_FLOOR_BYTES, MAX_GZIP_RATIO * packed))
     line_limit = limits.max_line_bytes
     offset = 0
     number = 0
@@ -184,6 +205,11 @@ def _text_lines(path: Path, fh: IO[bytes], limits: InputLimits) -> Iterator[str]
                 "re-save the file as UTF-8"
             ) from None
         offset += len(raw)
+        if offset > unpacked_limit and unpacked_limit < limits.max_bytes:
+            raise DataError(
+                f"{path}: unpacks to more than {_size(unpacked_limit)}, over {MAX_GZIP_RATIO} times its "
+                f"{packed:,} bytes (a gzip bomb?); if it is real, unpack it and pass the plain file"
+            )
         if offset > limits.max_bytes:
             raise DataError(
                 f"{path}: more than {_size(limits.max_bytes)} {'once decompressed' if compressed else 'read'}, "
@@ -213,7 +239,7 @@ def open_records(
     if kind == "jsonl":
         return _jsonl_records(path, limits, stack)
     if kind == "parquet":
-        return _parquet_records(path, stack)
+        return _parquet_records(path, limits, stack)
     if kind == "hf":
         return _hf_records(path, split)
     raise DataError(f"{path}: unknown format {kind!r}; choose one of {', '.join(FORMATS)}")
@@ -269,6 +295,7 @@ def _csv_records(
     except csv.Error as exc:
         raise csv_error(exc) from None
     header = [h.strip() for h in header]
+    _check_columns(path, len(header))
 
     def records() -> Iterator[tuple[int, dict[str, Any]]]:
         while True:
@@ -288,6 +315,34 @@ def _csv_records(
             yield reader.line_num, dict(zip(header, values))
 
     return header, records()
+
+
+def _check_columns(path: Path, count: int) -> None:
+    if count > MAX_COLUMNS:
+        raise DataError(f"{path}: more than {MAX_COLUMNS:,} columns (or JSON keys), more than any text data needs")
+
+
+class HeldRows:
+    """The memory the rows kept by a reader take (texts, labels, a fixed cost a row), against
+    ``limits.max_memory_bytes`` (``TEXTAL_MAX_INPUT_MEMORY_MB``): many tiny rows cost far more in memory
+    than on disk, so a small file (a .gz above all) cannot fill the memory."""
+
+    def __init__(self, path: Path, limits: InputLimits) -> None:
+        self.path = path
+        self.limit = limits.max_memory_bytes
+        self.held = 0
+
+    def add(self, row: int, text: str, label: Any = None) -> None:
+        self.held += ROW_OVERHEAD_BYTES + sys.getsizeof(text)
+        if isinstance(label, str):
+            self.held += sys.getsizeof(label)
+        elif isinstance(label, tuple):
+            self.held += sys.getsizeof(label) + sum(sys.getsizeof(x) for x in label)
+        if self.held > self.limit:
+            raise DataError(
+                f"{self.path}: row {row}: the rows read take more than {_size(self.limit)} in memory, over the "
+                "limit (set TEXTAL_MAX_INPUT_MEMORY_MB to raise it)"
+            )
 
 
 def _jsonl_objects(path: Path, fh: IO[bytes], limits: InputLimits) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -316,20 +371,49 @@ def _jsonl_records(
     with _open_input(path) as fh:
         for _, obj in _jsonl_objects(path, fh, limits):
             columns.update(dict.fromkeys(obj))
+            _check_columns(path, len(columns))
     return list(columns), _jsonl_objects(path, stack.enter_context(_open_input(path)), limits)
 
 
+PARQUET_BATCH_ROWS = 256
+
+
 def _parquet_records(
-    path: Path, stack: contextlib.ExitStack
+    path: Path, limits: InputLimits, stack: contextlib.ExitStack
 ) -> tuple[list[str], Iterator[tuple[int, dict[str, Any]]]]:
     import pyarrow.parquet as pq
 
     fh = stack.enter_context(_open_input(path))
     try:
-        table = pq.read_table(fh)
+        parquet = pq.ParquetFile(fh)
+        meta = parquet.metadata
+        unpacked = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
+        columns = list(parquet.schema_arrow.names)
     except Exception as exc:  # pyarrow raises several types for a bad file
         raise DataError(f"{path}: cannot be read as Parquet ({_one_line(exc)})") from None
-    return table.column_names, ((i + 1, rec) for i, rec in enumerate(table.to_pylist()))
+    _check_columns(path, len(columns))
+    packed = os.fstat(fh.fileno()).st_size
+    limit = min(limits.max_bytes, max(GZIP_FLOOR_BYTES, MAX_GZIP_RATIO * packed))
+    if unpacked > limit:
+        raise DataError(
+            f"{path}: its data unpack to {_size(unpacked)}, more than the limit of {_size(limit)} "
+            f"({'TEXTAL_MAX_INPUT_MB' if limit == limits.max_bytes else f'{MAX_GZIP_RATIO} times the file'})"
+        )
+
+    def records() -> Iterator[tuple[int, dict[str, Any]]]:
+        number = 0
+        try:
+            batches = parquet.iter_batches(batch_size=PARQUET_BATCH_ROWS)  # a few rows in memory at a time
+            for batch in batches:
+                for rec in batch.to_pylist():
+                    number += 1
+                    yield number, rec
+        except DataError:
+            raise
+        except Exception as exc:
+            raise DataError(f"{path}: row {number + 1}: cannot be read as Parquet ({_one_line(exc)})") from None
+
+    return columns, records()
 
 
 def _hf_records(path: Path, split: str | None) -> tuple[list[str], Iterator[tuple[int, dict[str, Any]]]]:
