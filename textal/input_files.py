@@ -401,10 +401,16 @@ def _parquet_records(
         )
 
     def records() -> Iterator[tuple[int, dict[str, Any]]]:
-        number = 0
+        number, decoded = 0, 0
         try:
             batches = parquet.iter_batches(batch_size=PARQUET_BATCH_ROWS)  # a few rows in memory at a time
             for batch in batches:
+                decoded += batch.nbytes  # as read: a dictionary-encoded column counts every value it repeats
+                if decoded > limit:
+                    raise DataError(
+                        f"{path}: row {number + 1}: its data unpack to more than {_size(limit)}, over the limit "
+                        f"({'TEXTAL_MAX_INPUT_MB' if limit == limits.max_bytes else f'{MAX_GZIP_RATIO} times the file'})"
+                    )
                 for rec in batch.to_pylist():
                     number += 1
                     yield number, rec

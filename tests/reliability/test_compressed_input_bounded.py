@@ -65,3 +65,15 @@ def test_jsonl_keys_piling_up_over_rows_are_refused(tmp_path):
             fh.write(f'{{"text": "t", "label": "a", "k{i}": 1}}\n')
     with pytest.raises(DataError, match="columns"):
         load_corpus(path)
+
+
+def test_a_parquet_file_repeating_one_long_value_is_refused_as_it_unpacks(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "bomb.parquet"
+    rows = 400  # 36 MB as read, over the 16 MiB a small file may unpack to
+    pq.write_table(pa.table({"text": ["a" * 90_000] * rows, "label": ["spam", "ham"] * (rows // 2)}), path)
+    assert path.stat().st_size < 200_000  # one value in a dictionary, its uses run-length encoded
+    with pytest.raises(DataError, match="unpack to more than"):
+        load_corpus(path)

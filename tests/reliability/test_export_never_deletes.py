@@ -65,3 +65,14 @@ def test_the_cli_refuses_with_one_line_and_exit_2_and_out_dot_is_no_internal_err
         code, _, err = textal_cli(["export", "--project", "7", "--format", "hf", "--out", out, "--data-dir", str(data)])
         assert code == 2 and len(err.strip().splitlines()) == 1 and "not an earlier export" in err, err
     assert sorted(os.listdir(unrelated)) == ["chapter1.tex", "state.json"]
+
+
+def test_out_dot_in_an_empty_folder_writes_the_dataset_there(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    folder = tmp_path / "empty"
+    folder.mkdir()
+    monkeypatch.chdir(folder)
+    assert write_export(ROWS, Path("."), "hf", LABELS) == folder
+    assert load_corpus(folder, fmt="hf").texts == ["win cash now", "see you"]
+    assert os.path.samefile(os.getcwd(), folder)  # written into the folder, not renamed over it
