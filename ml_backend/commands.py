@@ -131,6 +131,8 @@ def register(app: typer.Typer) -> None:
         data_dir: DataDirOpt,
         out_file: Annotated[Optional[Path], typer.Option("--out", help="Learning-curve PNG (default: in the project's "
                                                                        "worker folder).")] = None,
+        store: Annotated[Optional[Path], typer.Option("--store", help="The base store `textal serve --store` serves "
+                                                      "(default: the one a <store>-backend data folder sits beside).")] = None,
     ) -> None:
         """A Label Studio project's labels, agreement, versions with held-out metrics, learning curve, stopping verdicts."""
         from rich.table import Table
@@ -138,7 +140,7 @@ def register(app: typer.Typer) -> None:
         from ml_backend.state.layout import DataLayout
         from ml_backend.state.status import learning_curve, project_status
 
-        st = project_status(data_dir, project)
+        st = project_status(data_dir, project, base_store=store)
         out.print(f"Project {project}: strategy {st.strategy or '(worker default)'}, encoder {st.encoder}, "
                   f"own version serving {st.latest or '- (the base model, if any)'}, "
                   f"Label Studio ordering by {st.pushed or '-'}")

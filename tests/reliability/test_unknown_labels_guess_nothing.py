@@ -73,3 +73,14 @@ def test_status_says_why_nothing_is_prefilled(spam_model, tmp_path, textal_cli):
     code, out, err = textal_cli(["status", "--project", "7", "--data-dir", str(data)])
     assert code == 0, err
     assert "No choice pre-filled" in out and "never learned" in out
+
+
+def test_status_finds_a_base_store_named_with_store(spam_model, tmp_path, textal_cli):
+    ModelStore(tmp_path / "models").publish(spam_model)
+    data = tmp_path / "elsewhere"
+    ProjectRegistry(data).setup(ProjectRef(7, 1717000000), config(["spam", LOOK_ALIKES[3]]),
+                                hostname="http://127.0.0.1:9", access_token="t" * 40)
+    code, out, _ = textal_cli(["status", "--project", "7", "--data-dir", str(data)])
+    assert code == 0 and "No choice pre-filled" not in out  # the base store cannot be told from the data folder
+    code, out, err = textal_cli(["status", "--project", "7", "--data-dir", str(data), "--store", str(tmp_path / "models")])
+    assert code == 0 and "No choice pre-filled" in out, err
