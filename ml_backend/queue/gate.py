@@ -34,6 +34,7 @@ from typing import Any
 from huey.api import Huey
 from huey.constants import EmptyData
 
+from textal import logs
 from textal.fsutil import pid_alive
 
 log = logging.getLogger("ml_backend.queue")
@@ -117,7 +118,7 @@ class Lease:
                 try:
                     self.beat()
                 except Exception as exc:  # a missed beat must not kill the job; the next one may land
-                    log.warning("heartbeat of %s failed: %s", self.key, exc)
+                    logs.limited(log, logging.WARNING, ("heartbeat", self.key), "heartbeat of %s failed: %s", self.key, exc)
 
         thread = threading.Thread(target=loop, name=f"textal-beat-{self.kind}-{self.project_id}", daemon=True)
         thread.start()
