@@ -19,6 +19,7 @@ import re
 import secrets
 import shlex
 import shutil
+import stat
 from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
@@ -132,7 +133,7 @@ class ModelStore:
         """The promoted version, or None when nothing was published yet."""
         pointer = self.root / "LATEST"
         try:
-            name = pointer.read_text(encoding="utf-8").strip()
+            name = _read_pointer(pointer).strip()
         except FileNotFoundError:
             return None
         except (OSError, UnicodeDecodeError) as exc:  # a folder, a device, bytes that are not a version name
@@ -228,6 +229,18 @@ class ModelStore:
             if pid == os.getpid() or (pid is not None and pid_alive(pid)):
                 continue  # still being written, by this process or another live one
             shutil.rmtree(stage, ignore_errors=True)
+
+
+def _read_pointer(path: Path, limit: int = 256) -> str:
+    """A pointer file's text, read without ever blocking: a FIFO, socket or device in its place is an OSError
+    (opened non-blocking, then checked to be a regular file); more than ``limit`` bytes is not a version name."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(f"{path} is not a regular file")
+        return os.read(fd, limit).decode("utf-8")
+    finally:
+        os.close(fd)
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:

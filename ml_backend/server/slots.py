@@ -49,6 +49,22 @@ class ModelSlot:
             self._report(f"{exc}; serving {current.version if current else 'the newest version that loads'}")
             return current.version if current is not None else self._fallback()
 
+    def answering(self) -> str | None:
+        """The version that answers now, as /health and /versions name it: the loaded one, unless the store names a
+        newer one not tried yet (a request waits for it); never a version that failed to load (the one serving in
+        its place is named). Starts the load of a newer version where one is serving already, so a broken newest
+        version is found without waiting for a request; never blocks."""
+        latest = self.latest()
+        current = self._current
+        if latest is None or (current is not None and current.version == latest):
+            return current.version if current is not None else None
+        failed_at = self._failed.get(latest)
+        if failed_at is not None and time.monotonic() - failed_at < RETRY_FAILED_S:
+            return current.version if current is not None else self._fallback()
+        if current is not None:
+            self.get(wait=0.0)
+        return latest
+
     def _fallback(self) -> str | None:
         """The newest whole version that has not failed to load lately."""
         now = time.monotonic()
@@ -140,6 +156,17 @@ class ModelCatalog:
                 if loaded is not None:
                     return loaded
         return self.base.get(wait)
+
+    def answering(self, project_id: int) -> str | None:
+        """The model_version that answers for ``project_id`` now, as Label Studio names it (None: no model anywhere):
+        what ``for_project`` serves, without loading a model no request asked for yet."""
+        own = self.slot(project_id)
+        if own.latest() is not None:
+            version = own.answering()
+            if version is not None:
+                return model_version_name(version)
+        base = self.base.answering()
+        return model_version_name(base, base=True) if base is not None else None
 
     def problems(self) -> list[str]:
         """What the slots report (unreadable pointers, versions that do not load), for /health."""

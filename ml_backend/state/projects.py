@@ -8,11 +8,16 @@ given to ``textal serve --store`` (a model trained from the CLI).
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
+import os
 import re
 import secrets
 import shutil
+import stat
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -23,12 +28,24 @@ from ml_backend.state.layout import PROJECT_FILE, DataLayout
 from textal.errors import TextalError
 from textal.fsutil import atomic_write_text
 
-_UID_RE = re.compile(r"^\s*(\d{1,18})(?:\.(\d{1,18}))?\s*$")  # 18 digits: ids and epochs fit in 64 bits
+# ASCII digits only (re.ASCII: "\d" would read Arabic-Indic or fullwidth digits as an id); 18 digits: ids and epochs
+# fit in 64 bits
+_UID_RE = re.compile(r"^\s*(\d{1,18})(?:\.(\d{1,18}))?\s*$", re.ASCII)
 MAX_ID = 10**18 - 1
+MAX_FILE_BYTES = 64 * 1024 * 1024  # a project's state file or token larger than this is not one textal wrote
+LOCK_FILE = ".lock"  # projects/.lock: creating a project is one at a time across processes
 
 
 class ProjectRefError(TextalError, ValueError):
     """A request names its project in a form Label Studio never sends."""
+
+
+class ProjectLimitError(TextalError):
+    """A new project would pass the backend's cap on projects."""
+
+
+class ProjectStateTooLarge(ProjectLimitError):
+    """A project's state would pass the cap on what one project stores."""
 
 
 @dataclass(frozen=True)
@@ -108,9 +125,12 @@ class ProjectState:
 class ProjectRegistry:
     """Reads and writes ``DATA/projects/<id>/``; safe to share between request threads."""
 
-    def __init__(self, data_dir: str | Path) -> None:
+    def __init__(self, data_dir: str | Path, *, max_projects: int | None = None,
+                 max_state_bytes: int | None = None) -> None:
         self.data_dir = Path(data_dir)
         self.layout = DataLayout(self.data_dir)
+        self.max_projects = max_projects  # None: unbounded (the server passes its bounds)
+        self.max_state_bytes = max_state_bytes
         self._lock = threading.Lock()
         self._cache: dict[int, tuple[int, ProjectState]] = {}  # id -> (mtime_ns of project.json, state)
 
@@ -139,11 +159,15 @@ class ProjectRegistry:
 
         The config is parsed first, so an unservable config changes nothing. A known id with a
         different epoch is another project (Label Studio's database was recreated): the old state is
-        moved to ``projects/.retired/`` rather than served to the newcomer.
+        moved to ``projects/.retired/`` rather than served to the newcomer. A new project past
+        ``self.max_projects`` raises ProjectLimitError: the count and the creation are one step (one thread, and one
+        process, at a time), so concurrent set-ups never pass the cap.
         """
         schema = parse_label_config(label_config)
-        with self._lock:
+        with self._lock, self._creating():
             previous = self._read(ref.id)
+            if previous is None and self.max_projects is not None and len(self.ids()) >= self.max_projects:
+                raise ProjectLimitError(f"this backend serves at most {self.max_projects} projects")
             if previous is not None and ref.epoch is not None and previous.epoch not in (None, ref.epoch):
                 self._retire(previous)
                 previous = None
@@ -193,15 +217,19 @@ class ProjectRegistry:
     def access_token(self, project_id: int) -> str | None:
         """The API token Label Studio sent at /setup (for the worker to call back), or None."""
         try:
-            return self.layout.token_file(project_id).read_text().strip() or None
+            return read_small_text(self.layout.token_file(project_id), 64 * 1024).strip() or None
         except FileNotFoundError:
             return None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise TextalError(f"{self.layout.token_file(project_id)}: unreadable token ({type(exc).__name__}); delete "
+                              "it and reconnect the project") from None
 
     def ids(self) -> list[int]:
         """Ids of all projects with state on disk."""
         if not self.projects_dir.is_dir():
             return []
-        return sorted(int(p.name) for p in self.projects_dir.iterdir() if p.name.isdigit() and (p / PROJECT_FILE).is_file())
+        return sorted(int(p.name) for p in self.projects_dir.iterdir()
+                      if p.name.isascii() and p.name.isdigit() and (p / PROJECT_FILE).is_file())
 
     # -- files ---------------------------------------------------------------------------------
 
@@ -216,17 +244,34 @@ class ProjectRegistry:
         if cached is not None and cached[0] == mtime:
             return cached[1]
         try:
-            state = ProjectState.from_dict(json.loads(path.read_text()))
+            state = ProjectState.from_dict(json.loads(read_small_text(path, MAX_FILE_BYTES)))
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise TextalError(f"{path}: unreadable project state ({exc}); delete it and reconnect the project") from None
         self._cache[project_id] = (mtime, state)
         return state
 
     def _write(self, state: ProjectState) -> None:
+        # UTF-8 as is (ensure_ascii would store each non-ASCII character as a 6-byte escape), and bounded
+        text = json.dumps(state.to_dict(), indent=1, ensure_ascii=False)
+        size = len(text.encode("utf-8"))
+        if self.max_state_bytes is not None and size > self.max_state_bytes:
+            raise ProjectStateTooLarge(f"project {state.id}'s state would be {size} bytes; the limit is "
+                                    f"{self.max_state_bytes}")
         folder = self.folder(state.id)
         folder.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(folder / PROJECT_FILE, json.dumps(state.to_dict(), indent=2))
+        atomic_write_text(folder / PROJECT_FILE, text)
         self._cache.pop(state.id, None)
+
+    @contextlib.contextmanager
+    def _creating(self) -> Iterator[None]:
+        """Hold ``projects/.lock`` (an advisory lock: another process's set-up waits)."""
+        self.projects_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.projects_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # releases the lock
 
     def _write_token(self, project_id: int, token: str) -> None:
         path = self.layout.token_file(project_id)
@@ -243,6 +288,27 @@ class ProjectRegistry:
         target = retired / f"{state.uid}-{secrets.token_hex(3)}"
         shutil.move(str(self.folder(state.id)), str(target))
         self._cache.pop(state.id, None)
+
+
+def read_small_text(path: Path, limit: int) -> str:
+    """A small UTF-8 file's text, read without ever blocking: a FIFO or device in its place is an OSError (opened
+    non-blocking, then checked to be a regular file), and one over ``limit`` bytes too."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise OSError(f"{path} is not a regular file")
+        if info.st_size > limit:
+            raise OSError(f"{path} is {info.st_size} bytes, over {limit}")
+        chunks, total = [], 0
+        while chunk := os.read(fd, 1 << 20):
+            total += len(chunk)
+            if total > limit:
+                raise OSError(f"{path} is over {limit} bytes")
+            chunks.append(chunk)
+        return b"".join(chunks).decode("utf-8")
+    finally:
+        os.close(fd)
 
 
 def _without_time(state: ProjectState) -> dict[str, Any]:
