@@ -9,6 +9,8 @@ variables:
 - ``TEXTAL_MAX_TEXT_CHARS`` (default 20000): a longer task text is skipped with a reason.
 - ``TEXTAL_MAX_PREDICT_TASKS`` (1000), ``TEXTAL_MAX_CONFIG_KB`` (256), ``TEXTAL_MAX_CHOICES`` (5000),
   ``TEXTAL_MAX_PROJECTS`` (1000), ``TEXTAL_BODY_TIMEOUT_S`` (30): what one request, or all of them, may cost.
+- ``TEXTAL_MAX_CONNECTIONS`` (256), ``TEXTAL_HEADER_TIMEOUT_S`` (10): open connections, and the time a request's
+  headers may take (``textal serve``'s HTTP server).
 - ``TEXTAL_TRUST_SETUP_HOSTNAME=1``: accept a /setup that names a Label Studio other than the configured one.
 - ``LABEL_STUDIO_URL`` (or ``LABEL_STUDIO_HOST``) / ``LABEL_STUDIO_API_KEY``: the one Label Studio ``textal serve``
   and ``textal worker`` serve (both refuse to start without it: ``require_label_studio``), overriding what /setup
@@ -48,6 +50,10 @@ MAX_CONFIG_KB = 256
 MAX_CHOICES = 5000
 MAX_PROJECTS = 1000
 BODY_TIMEOUT_S = 30.0
+MAX_CONNECTIONS = 256  # open HTTP connections; past it the oldest one that sent no request is closed
+HEADER_TIMEOUT_S = 10.0  # a request's line and headers arrive within this, or its connection is closed
+ANSWER_FLOOR_KB = 1024  # an answer may have this much, plus ANSWER_RATIO times the bytes of its request
+ANSWER_RATIO = 32
 # Upper bounds of the worker's counts and intervals (a flag past one is refused at start, a project's setting with
 # a 400): far beyond any useful value, low enough that no setting makes a job loop, allocate or push without end.
 SETTING_BOUNDS: dict[str, int] = {
@@ -164,6 +170,15 @@ class ServerSettings:
     max_projects: int = MAX_PROJECTS
     body_timeout_s: float = BODY_TIMEOUT_S
     predict_concurrency: int = 2  # /predict computations at once; /health, /setup, /webhook never wait behind them
+    setup_concurrency: int = 4  # /setup computations (they may ask Label Studio) at once, in threads of their own
+    setup_queue_s: float = 2.0  # a /setup that waits longer for its turn gets a 503 (Label Studio waits 3 s)
+    answer_floor_bytes: int = ANSWER_FLOOR_KB * 1024
+    answer_ratio: int = ANSWER_RATIO
+    max_connections: int = MAX_CONNECTIONS
+    header_timeout_s: float = HEADER_TIMEOUT_S
+    keep_alive_s: int = 5  # an idle kept-alive connection is closed after this
+    max_header_bytes: int = 16 * 1024  # a request line and headers larger than this get a 400 (h11)
+    backlog: int = 512  # connections the kernel queues before the server accepts them
 
     @classmethod
     def create(
@@ -202,6 +217,8 @@ class ServerSettings:
             max_choices=int(_positive_float(env, "TEXTAL_MAX_CHOICES", MAX_CHOICES)),
             max_projects=int(_positive_float(env, "TEXTAL_MAX_PROJECTS", MAX_PROJECTS)),
             body_timeout_s=_positive_float(env, "TEXTAL_BODY_TIMEOUT_S", BODY_TIMEOUT_S),
+            max_connections=int(_positive_float(env, "TEXTAL_MAX_CONNECTIONS", MAX_CONNECTIONS)),
+            header_timeout_s=_positive_float(env, "TEXTAL_HEADER_TIMEOUT_S", HEADER_TIMEOUT_S),
         )
 
 

@@ -19,6 +19,10 @@ _DATA_KEY_RE = re.compile(r"^\$([A-Za-z_][\w-]*)$")
 # A TextArea of this name over the Text shows the model's guess as a line (the shipped recipes have one); Label
 # Studio 1.23 shows no score for a choice, so the prediction fills this line with the guess and its confidence.
 GUESS_NAME = "textal_guess"
+# Longest name (of the Choices, the Text, its data key) and choice value served: each is repeated in every prediction
+# (and a data key in a skipped task's reason), so a long one would make a small request's answer huge.
+MAX_NAME_CHARS = 200
+MAX_CHOICE_CHARS = 500
 
 
 class LabelConfigError(TextalError, ValueError):
@@ -122,6 +126,12 @@ def parse_label_config(config: str) -> TaskSchema:
         )
 
     control, text = candidates[0]
+    for what, name, limit in (("Choices name", control.name, MAX_NAME_CHARS), ("Text name", text.name, MAX_NAME_CHARS),
+                              ("Text value", text.value or "", MAX_NAME_CHARS + 1),
+                              *(("choice", label, MAX_CHOICE_CHARS) for label in control.labels)):
+        if len(str(name)) > limit:
+            raise LabelConfigError(f"a {what} of {len(str(name))} characters ({str(name)[:40]!r}...); textal serves "
+                                   f"at most {limit}")
     if (text.value_type or "").lower() == "url":
         raise LabelConfigError(f"Text {text.name!r} loads its text from a URL (valueType=url); textal needs inline text")
     match = _DATA_KEY_RE.match(text.value or "")

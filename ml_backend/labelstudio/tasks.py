@@ -33,13 +33,14 @@ class TaskText:
 
 
 def task_text(task: dict[str, Any], schema: TaskSchema, max_chars: int) -> TaskText:
-    """The text textal classifies for ``task``, or the reason it cannot."""
+    """The text textal classifies for ``task``, or the reason it cannot: a reason that never echoes the task (only the
+    config's data key, bounded by ``schema.MAX_NAME_CHARS``), so every task's reason has a bounded length."""
     data = task.get("data")
     if not isinstance(data, dict):
         return TaskText(None, "task has no 'data' object")
     if schema.text_key not in data:
-        keys = ", ".join(sorted(map(str, data))) or "none"
-        return TaskText(None, f"task data has no {schema.text_key!r} key (the config reads ${schema.text_key}; keys: {keys})")
+        return TaskText(None, f"task data has no {schema.text_key!r} key (the config's Text reads it; the task has "
+                              f"{len(data)} other key{'' if len(data) == 1 else 's'})")
     text = data[schema.text_key]
     if not isinstance(text, str):
         return TaskText(None, f"task data {schema.text_key!r} is {type(text).__name__}, not text")

@@ -28,17 +28,22 @@ from ml_backend.labelstudio.predictions import (
 from ml_backend.labelstudio.schema import LabelConfigError, parse_label_config
 from ml_backend.queue.factory import make_huey
 from ml_backend.queue.jobs import Jobs
-from ml_backend.scoring.loaded import model_version_name
 from ml_backend.scoring.ls_score import ScoreScale
 from ml_backend.scoring.scale_file import ScaleFile
 from ml_backend.scoring.predict import predict as predict_tasks
-from ml_backend.server.admission import PredictSlot
-from ml_backend.server.guards import BasicAuth, BodyLimit, ServerToServer
+from ml_backend.server.admission import PredictSlot, SetupSlot
+from ml_backend.server.guards import BasicAuth, BodyLimit, Framing, ServerToServer, answer_limit
 from ml_backend.server.openapi import openapi_document
 from ml_backend.server.requests import BadRequest, project_ref, read_json, require
 from ml_backend.server.slots import ModelCatalog
 from ml_backend.server.trust import accept_setup, settle_config, settle_setup
-from ml_backend.state.projects import ProjectRef, ProjectRegistry, ProjectState
+from ml_backend.state.projects import (
+    ProjectLimitError,
+    ProjectRef,
+    ProjectRegistry,
+    ProjectState,
+    ProjectStateTooLarge,
+)
 from textal import __version__, logs
 from textal.errors import TextalError
 from textal.scoring import Scorer
@@ -56,7 +61,10 @@ class Backend:
 
     def __init__(self, settings: ServerSettings, jobs: Jobs | None = None) -> None:
         self.settings = settings
-        self.projects = ProjectRegistry(settings.data_dir)
+        # the projects' cap is checked where a project is created (one at a time), so concurrent set-ups never pass
+        # it; what one project stores is bounded by its config's (escaped in JSON, labels listed again)
+        self.projects = ProjectRegistry(settings.data_dir, max_projects=settings.max_projects,
+                                        max_state_bytes=3 * settings.max_config_chars + 64 * 1024)
         self.models = ModelCatalog(settings.store, self.projects.store_path, self.projects.layout.embeddings)
         self.jobs = jobs if jobs is not None else Jobs(make_huey(settings.data_dir, settings.queue_url))
         self._scorers: dict[str, Scorer] = {}
@@ -83,22 +91,23 @@ class Backend:
         return file.read(model_version)
 
     def serving(self, ids: list[int] | None = None) -> dict[int, str]:
-        """The model_version that answers for each project (``ids``, default all), as its store says now."""
+        """The model_version that answers for each project (``ids``, default all): the one serving, never a newer one
+        that failed to load (``ModelCatalog.answering``)."""
         out = {}
         for pid in self.projects.ids() if ids is None else ids:
-            own = self.models.slot(pid).latest()
-            base = self.models.base.latest()
-            if own is not None:
-                out[pid] = model_version_name(own)
-            elif base is not None:
-                out[pid] = model_version_name(base, base=True)
+            version = self.models.answering(pid)
+            if version is not None:
+                out[pid] = version
         return out
 
 
 def checked_config(settings: ServerSettings, label_config: str) -> str:
-    """``label_config`` if textal can serve it within the limits; BadRequest naming the limit otherwise."""
-    if len(label_config) > settings.max_config_chars:
-        raise BadRequest(f"the label config is {len(label_config)} characters; the limit is "
+    """``label_config`` if textal can serve it within the limits; BadRequest naming the limit otherwise. The size is
+    counted in UTF-8 bytes (what is stored), and its names, data key and choices are bounded in length
+    (``schema.MAX_NAME_CHARS``): nothing a config names grows an answer without bound."""
+    size = len(label_config.encode("utf-8"))
+    if size > settings.max_config_chars:
+        raise BadRequest(f"the label config is {size} bytes (UTF-8); the limit is "
                          f"{settings.max_config_chars // 1024} KB (TEXTAL_MAX_CONFIG_KB)", status=413)
     try:
         schema = parse_label_config(label_config)
@@ -108,6 +117,22 @@ def checked_config(settings: ServerSettings, label_config: str) -> str:
         raise BadRequest(f"the label config has {len(schema.labels)} choices; the limit is {settings.max_choices} "
                          "(TEXTAL_MAX_CHOICES)", status=413)
     return label_config
+
+
+def bounded_results(rows: list[Any], schema: Any, model_version: str, limit: int) -> list[dict[str, Any]]:
+    """The /predict results of ``rows``, or a 413 once they pass ``limit`` bytes (counted as they are made, so an
+    answer too large is never held whole): an answer is bounded relative to its request."""
+    results: list[dict[str, Any]] = []
+    size = 64 + len(model_version)
+    for row in rows:
+        item = prediction(row, schema, model_version)
+        size += len(json.dumps(item)) + 2
+        if size > limit:
+            raise BadRequest(f"the answer would be more than {limit} bytes, more than this request may ask for "
+                             "(a fixed allowance and a multiple of its own size); ask for fewer tasks at once",
+                             status=413)
+        results.append(item)
+    return results
 
 
 def known_project(backend: Backend, ref: ProjectRef) -> ProjectState:
@@ -125,6 +150,7 @@ def create_app(settings: ServerSettings, *, jobs: Jobs | None = None) -> FastAPI
     """The backend's ASGI app for ``settings`` (``jobs`` overrides the queue, for tests)."""
     backend = Backend(settings, jobs)
     predict_slot = PredictSlot(settings.predict_concurrency)
+    setup_slot = SetupSlot(settings.setup_concurrency, settings.setup_queue_s)
     app = FastAPI(title="textal ML backend", version=__version__, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.backend = backend
 
@@ -133,6 +159,15 @@ def create_app(settings: ServerSettings, *, jobs: Jobs | None = None) -> FastAPI
         logs.limited(log, logging.INFO, ("refused", request.url.path[:64], exc.status), "%s %s -> %d: %s",
                      request.method, request.url.path, exc.status, exc.reason)  # clipped, once a minute a kind
         return JSONResponse({"error": exc.reason}, status_code=exc.status)
+
+    @app.exception_handler(ProjectLimitError)
+    async def _project_limit(request: Request, exc: ProjectLimitError) -> JSONResponse:
+        if isinstance(exc, ProjectStateTooLarge):
+            reason, status = f"{exc} (3 x TEXTAL_MAX_CONFIG_KB, and 64 KB)", 413
+        else:
+            reason, status = f"{exc} (TEXTAL_MAX_PROJECTS)", 403
+        log.info("%s %s -> %d: %s", request.method, request.url.path, status, reason)
+        return JSONResponse({"error": reason}, status_code=status)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -230,7 +265,7 @@ def create_app(settings: ServerSettings, *, jobs: Jobs | None = None) -> FastAPI
             log.info("set up project %s (strategy %s): model_version %s", state.uid, backend.strategy_of(state), version)
             return {"model_version": version}
 
-        return await run_in_threadpool(work)
+        return await setup_slot.run(work)  # threads of its own: a Label Studio that never answers starves no one
 
     @app.post("/predict")
     async def predict(request: Request) -> dict[str, Any]:
@@ -245,6 +280,7 @@ def create_app(settings: ServerSettings, *, jobs: Jobs | None = None) -> FastAPI
         ref = project_ref(require(data, "project", (str, int), 'the project id, such as "3.1717000000"'))
         label_config = data.get("label_config")
         gone = threading.Event()
+        answer_max = answer_limit(len(await request.body()), settings.answer_floor_bytes, settings.answer_ratio)
 
         def work() -> dict[str, Any]:
             started = time.perf_counter()
@@ -267,7 +303,7 @@ def create_app(settings: ServerSettings, *, jobs: Jobs | None = None) -> FastAPI
                 scale=backend.scale(state.id, loaded.model_version),
                 prefill_margin=state.params.get("prefill_margin", PREFILL_MARGIN), cancelled=gone.is_set,
             ).rows
-            results = [prediction(row, state.schema, loaded.model_version) for row in rows]
+            results = bounded_results(rows, state.schema, loaded.model_version, answer_max)
             log.info(
                 "predicted %d tasks of project %s with %s in %.0f ms",
                 len(tasks), state.id, loaded.model_version, 1000 * (time.perf_counter() - started),
@@ -323,8 +359,10 @@ def create_app(settings: ServerSettings, *, jobs: Jobs | None = None) -> FastAPI
         return await run_in_threadpool(work)
 
     # added last runs first: browsers refused, then auth, before anything reads the body
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, timeout_s=settings.body_timeout_s)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, timeout_s=settings.body_timeout_s,
+                       answer_floor_bytes=settings.answer_floor_bytes, answer_ratio=settings.answer_ratio)
     if settings.basic_auth_user is not None and settings.basic_auth_pass is not None:
         app.add_middleware(BasicAuth, user=settings.basic_auth_user, password=settings.basic_auth_pass)
     app.add_middleware(ServerToServer)
+    app.add_middleware(Framing)  # first of all: a request of ambiguous length is read no further
     return app

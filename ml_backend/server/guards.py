@@ -1,5 +1,5 @@
-"""ASGI middleware that guards every endpoint before any JSON is parsed: no browser requests, basic auth, and a
-body-size cap with a read timeout.
+"""ASGI middleware that guards every endpoint before any JSON is parsed: unambiguous message framing, no browser
+requests, basic auth, a body-size cap with a read timeout, and an answer-size cap relative to the request.
 
 Both answer with a JSON ``{"error": ...}`` like the endpoints do, so Label Studio and curl users
 read one format.
@@ -93,14 +93,43 @@ class ServerToServer:
         await self.app(scope, receive, send)
 
 
+class Framing:
+    """Refuse a request whose length is ambiguous: Content-Length together with Transfer-Encoding (RFC 9112 6.3: a
+    proxy before this server may read the other one, and what follows would be served as a second request,
+    smuggled). A 400 that closes the connection, so nothing after it on the connection is read."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and _header(scope, b"transfer-encoding") is not None and \
+                _header(scope, b"content-length") is not None:
+            await send_json(send, 400, {"error": "a request with both Content-Length and Transfer-Encoding is refused "
+                                                 "(ambiguous length)"}, [(b"connection", b"close")])
+            return
+        await self.app(scope, receive, send)
+
+
+def answer_limit(request_bytes: int, floor_bytes: int, ratio: int) -> int:
+    """The most bytes an answer to a request of ``request_bytes`` may have: a floor for the small requests every
+    endpoint answers (health, versions, errors), plus ``ratio`` times what the request carried."""
+    return floor_bytes + ratio * max(request_bytes, 0)
+
+
 class BodyLimit:
     """Refuse request bodies over ``max_bytes`` with a 413, whether announced by Content-Length or streamed, and
-    bodies not received within ``timeout_s`` with a 408 (a client sending slowly holds no connection for long)."""
+    bodies not received within ``timeout_s`` with a 408 (a client sending slowly holds no connection for long).
 
-    def __init__(self, app: ASGIApp, max_bytes: int, timeout_s: float = 30.0) -> None:
+    Answers are bounded too, relative to the request (``answer_limit``): one whose Content-Length passes the bound
+    is replaced by a 413 saying so, so no small request makes the server send (or hold) a large answer."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int, timeout_s: float = 30.0, answer_floor_bytes: int | None = None,
+                 answer_ratio: int = 32) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.timeout_s = timeout_s
+        self.answer_floor_bytes = answer_floor_bytes
+        self.answer_ratio = answer_ratio
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -138,6 +167,8 @@ class BodyLimit:
                 break
         body = b"".join(chunks)
         replayed = False
+        if self.answer_floor_bytes is not None:
+            send = self._bounded(send, answer_limit(len(body), self.answer_floor_bytes, self.answer_ratio))
 
         async def replay() -> Message:
             nonlocal replayed
@@ -147,6 +178,26 @@ class BodyLimit:
             return await receive()
 
         await self.app(scope, replay, send)
+
+    @staticmethod
+    def _bounded(send: Send, limit: int) -> Send:
+        """``send`` that replaces an answer over ``limit`` bytes by a 413 (and drops its body)."""
+        refused = False
+
+        async def bounded(message: Message) -> None:
+            nonlocal refused
+            if message["type"] == "http.response.start":
+                length = next((v for k, v in message.get("headers", []) if k.lower() == b"content-length"), None)
+                if length is not None and length.isdigit() and int(length) > limit:
+                    refused = True
+                    await send_json(send, 413, {"error": f"the answer would be {int(length)} bytes, more than this "
+                                                         f"request may ask for ({limit}); ask for less at once"})
+                    return
+            elif refused:
+                return
+            await send(message)
+
+        return bounded
 
     async def _too_large(self, send: Send, size: int | None) -> None:
         limit_mb = self.max_bytes / (1024 * 1024)

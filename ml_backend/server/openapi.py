@@ -30,8 +30,9 @@ def _answers(ok: dict[str, Any], *errors: int) -> dict[str, Any]:
              "not hold)",
         408: "the request body did not arrive in time",
         409: "a known project id with another creation time, which its Label Studio does not confirm",
-        413: "over a size limit; `error` names the setting",
+        413: "over a size limit (of the request, or of the answer it asks for); `error` names the setting",
         415: "a POST body that is not JSON",
+        429: "too many set-ups at once: this one waited past Label Studio's timeout for its turn; retry",
     }
     always = {401, 403}
     out: dict[str, Any] = {"200": {"description": "done", **_json(ok)}}
@@ -95,14 +96,15 @@ def openapi_document(settings: ServerSettings) -> dict[str, Any]:
                 "requestBody": _body({
                     "project": _PROJECT,
                     "schema": {"type": "string", "maxLength": settings.max_config_chars,
-                               "description": "the project's label config (XML)"},
+                               "description": "the project's label config (XML), at most maxLength bytes of UTF-8; "
+                                              "names, data key and choices bounded in length"},
                     "hostname": {"type": "string", "description": "Label Studio's URL; must be the configured one"},
                     "access_token": {"type": "string"},
                     "extra_params": {"oneOf": [{"type": "object"}, {"type": "string"}],
                                      "description": "the project's textal settings (a recipe's [active_learning])"},
                 }, ["project", "schema"]),
                 "responses": _answers({"type": "object", "required": ["model_version"],
-                                       "properties": {"model_version": {"type": "string"}}}, 404, 409,
+                                       "properties": {"model_version": {"type": "string"}}}, 404, 409, 429,
                                       *post_errors),
             }},
             "/predict": {"post": {

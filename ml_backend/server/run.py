@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import resource
 from pathlib import Path
 
 from ml_backend.config import (
@@ -47,4 +48,41 @@ def serve(
         "redis" if settings.queue_url else settings.data_dir / "queue.db",
         "on" if settings.basic_auth_user else "off",
     )
-    uvicorn.run(app, host=host, port=port, log_level=log_level.lower(), timeout_graceful_shutdown=5)
+    uvicorn.run(app, host=host, port=port, log_level=log_level.lower(), timeout_graceful_shutdown=5,
+                **connection_limits(settings))
+
+
+RESERVED_FILES = 192  # files the server holds besides connections: libraries, SQLite, models, the listening socket
+
+
+def connection_limits(settings: ServerSettings) -> dict:
+    """uvicorn's settings that bound connections (see ``ml_backend.server.protocol``): open connections kept below the
+    file handles this process may hold, so the server always accepts (asyncio's failed accepts logged once a minute,
+    not each time), each request's headers in a bounded time and size, folded header lines refused, and the kernel's
+    queue of connections not yet accepted bounded. (uvicorn's ``limit_concurrency`` is left unset: it counts open
+    connections, which the protocol bounds itself, and would answer 503 to a real request while idle ones close;
+    requests in flight are at most one per connection.)"""
+    from ml_backend.server.protocol import QuietAcceptErrors, bounded_protocol, refuse_folded_headers
+
+    # asyncio accepts up to `backlog` connections at once before any is handled (and closed, when over the cap), so
+    # the files needed are the connections, twice the backlog, and what the process holds besides (RESERVED)
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = settings.max_connections + 2 * settings.backlog + RESERVED_FILES
+    if soft != resource.RLIM_INFINITY and soft < wanted and (hard == resource.RLIM_INFINITY or hard > soft):
+        soft = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    max_connections, backlog = settings.max_connections, settings.backlog
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        spare = max(soft - RESERVED_FILES, 48)
+        backlog = min(backlog, max(spare // 4, 8))
+        max_connections = min(max_connections, max(spare - 2 * backlog, 8))
+        log.warning("this process may open %d files: at most %d connections at once (TEXTAL_MAX_CONNECTIONS: %d) and "
+                    "a backlog of %d", soft, max_connections, settings.max_connections, backlog)
+    logging.getLogger("asyncio").addFilter(QuietAcceptErrors())
+    refuse_folded_headers()
+    return {
+        "http": bounded_protocol(max_connections, settings.header_timeout_s),
+        "timeout_keep_alive": settings.keep_alive_s,
+        "h11_max_incomplete_event_size": settings.max_header_bytes,
+        "backlog": backlog,
+    }
