@@ -58,6 +58,7 @@ def main() -> None:
     subprocess.run([str(BIN / "textal"), "train", str(base), "--model", "embed-head", "--store", str(work / "store")],
                    env=env, check=True, capture_output=True)
     ls_port, port = free_port(), free_port()
+    env["LABEL_STUDIO_URL"] = f"http://127.0.0.1:{ls_port}"  # serve and worker need the Label Studio they serve
     state, worker_log = work / "backend", work / "worker.log"
     procs = [
         start([str(BIN / "label-studio"), "start", "--no-browser", "--internal-host", "127.0.0.1", "--port",

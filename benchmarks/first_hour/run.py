@@ -73,7 +73,8 @@ def run_variant(name: str, url: str, token: str, work: Path, eval_every: int | N
     """One project through its first ``labels`` labels; returns the served model's slice macro-F1 after each."""
     from label_studio_sdk import LabelStudio
 
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false", "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false", "PYTHONUNBUFFERED": "1",
+           "LABEL_STUDIO_URL": url}  # serve and worker need the Label Studio they serve
     if pythonpath:
         env["PYTHONPATH"] = pythonpath
     folder = work / name

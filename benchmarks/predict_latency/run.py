@@ -108,6 +108,7 @@ def main() -> None:
     port = free_port()
     log = open(work / "serve.log", "wb")
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+    env.setdefault("LABEL_STUDIO_URL", "http://127.0.0.1:9")  # serve needs one named; none answers in this benchmark
     cmd = [str(Path(sys.executable).parent / "textal"), "serve", "--store", str(store), "--data-dir", str(data),
            "--port", str(port), "--log-level", "warning"]
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)

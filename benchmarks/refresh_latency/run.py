@@ -100,6 +100,7 @@ def main() -> None:
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false", "PYTHONUNBUFFERED": "1"}
     procs: list[subprocess.Popen] = []
     ls_port, backend_port = free_port(), free_port()
+    env["LABEL_STUDIO_URL"] = f"http://127.0.0.1:{ls_port}"  # serve and worker need the Label Studio they serve
     state = work / "backend-data"
     worker_log = work / "worker.log"
     if args.embeddings_from is not None:

@@ -4,6 +4,7 @@ one-second timeout, and a /predict whose client left is abandoned rather than co
 from __future__ import annotations
 
 import csv
+import os
 import socket
 import subprocess
 import sys
@@ -16,6 +17,7 @@ import numpy as np
 import pytest
 
 from ml_backend.stack.processes import stop_group
+from servers import NO_LABEL_STUDIO
 
 pytestmark = pytest.mark.slow
 
@@ -48,7 +50,8 @@ def backend(tmp_path_factory, data_dir):
     port, log = free_port(), root / "serve.log"
     with open(log, "wb") as out:
         proc = subprocess.Popen([TEXTAL, "serve", "--store", str(root / "store"), "--data-dir", str(root / "data"),
-                                 "--port", str(port)], stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+                                 "--port", str(port)], stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+                                env={**os.environ, "LABEL_STUDIO_URL": NO_LABEL_STUDIO})
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
