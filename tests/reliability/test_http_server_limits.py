@@ -11,12 +11,17 @@ unambiguous requests.
 from __future__ import annotations
 
 import contextlib
+import os
 import resource
 import socket
+import subprocess
 import time
+from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 import pytest
+from servers import backend_command, free_port, log_tail, stop_process, studio_env
 
 from textal.store import ModelStore
 
@@ -49,18 +54,47 @@ def limits_store(tmp_path_factory, spam_model) -> ModelStore:
     return store
 
 
-@pytest.fixture
-def backend(start_backend, limits_store):
+@dataclass(frozen=True)
+class Served:
+    url: str
+    log_path: Path
+
+
+def few_files() -> None:  # in the child only: it may hold FILES files (its soft limit; it may raise it)
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (min(FILES, soft), hard))  # the child inherits it
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(FILES, soft), hard))
+
+
+@pytest.fixture
+def backend(limits_store, tmp_path):
+    """`textal serve` with at most 64 connections, 1 s for a request's headers, and a soft limit of FILES files."""
+    port, log_path = free_port(), tmp_path / "serve.log"
+    env = studio_env({**os.environ, "PYTHONUNBUFFERED": "1", "HF_HUB_OFFLINE": "1",
+                      "TEXTAL_MAX_CONNECTIONS": "64", "TEXTAL_HEADER_TIMEOUT_S": "1"})
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(backend_command(limits_store.root, tmp_path / "data", port, "entropy"), env=env,
+                                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                start_new_session=True, preexec_fn=few_files)
+    server = Served(f"http://127.0.0.1:{port}", log_path)
     try:
-        server = start_backend(limits_store.root, env={"TEXTAL_MAX_CONNECTIONS": "64", "TEXTAL_HEADER_TIMEOUT_S": "1"})
+        deadline = time.monotonic() + 120
+        while True:
+            assert proc.poll() is None, f"textal serve exited with {proc.returncode}:\n{log_tail(log_path)}"
+            assert time.monotonic() < deadline, f"textal serve did not answer:\n{log_tail(log_path)}"
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{server.url}/health", timeout=2).status_code == 200:
+                    break
+            time.sleep(0.3)
+        yield from _set_up(server)
     finally:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+        stop_process(proc)
+
+
+def _set_up(server: Served):
     config = ('<View><Text name="text" value="$text"/><Choices name="label" toName="text" choice="single">'
               '<Choice value="ham"/><Choice value="spam"/></Choices></View>')
     assert httpx.post(f"{server.url}/setup", json={"project": "1.1", "schema": config}, timeout=30).status_code == 200
-    return server
+    yield server
 
 
 def test_idle_and_slow_header_connections_leave_health_and_webhook_answering(backend):
