@@ -229,9 +229,9 @@ def test_a_setup_flood_against_a_silent_label_studio_starves_no_webhook(make_app
     ProjectRegistry(tmp_path / "data").setup(ProjectRef(7, 1), CONFIG, hostname=url, access_token="first")
     c = make_app(store.root, LABEL_STUDIO_URL=url)
     try:
-        with ThreadPoolExecutor(60) as pool:  # each /setup sends a new token: the backend asks Label Studio
+        with ThreadPoolExecutor(120) as pool:  # each /setup sends a new token: the backend asks Label Studio
             flood = [pool.submit(c.post, "/setup", json={"project": "7.1", "schema": CONFIG, "hostname": url,
-                                                         "access_token": f"token-{i}"}) for i in range(60)]
+                                                         "access_token": f"token-{i}"}) for i in range(120)]
             time.sleep(0.3)
             slow = []
             for _ in range(9):
