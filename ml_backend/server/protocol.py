@@ -24,6 +24,7 @@ log = logging.getLogger("ml_backend.server")
 
 REPEAT_LOG_S = 60.0
 ACCEPT_FAILED = "socket.accept() out of system resource"  # what asyncio logs, with a traceback, each time
+INVALID_REQUEST = "Invalid HTTP request received."  # what uvicorn logs for each request h11 cannot read
 
 
 class OncePerInterval:
@@ -45,21 +46,28 @@ class OncePerInterval:
         log.warning("%s%s", message, f" ({times} times since the last such line)" if last is not None else "")
 
 
-class QuietAcceptErrors(logging.Filter):
-    """Let asyncio's "socket.accept() out of system resource" (EMFILE, with a traceback) through once per interval."""
+class QuietRepeats(logging.Filter):
+    """Let a line that a client can repeat at will through once per interval: asyncio's "socket.accept() out of
+    system resource" (EMFILE, with a traceback), uvicorn's "Invalid HTTP request received." (each malformed or
+    folded request)."""
 
-    def __init__(self, interval_s: float = REPEAT_LOG_S) -> None:
+    def __init__(self, prefixes: tuple[str, ...] = (ACCEPT_FAILED, INVALID_REQUEST),
+                 interval_s: float = REPEAT_LOG_S) -> None:
         super().__init__()
+        self.prefixes = prefixes
         self.interval_s = interval_s
-        self._last: float | None = None
+        self._last: dict[str, float] = {}
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if not str(record.msg).startswith(ACCEPT_FAILED):
+        text = str(record.msg)
+        prefix = next((p for p in self.prefixes if text.startswith(p)), None)
+        if prefix is None:
             return True
         now = time.monotonic()
-        if self._last is not None and now - self._last < self.interval_s:
+        last = self._last.get(prefix)
+        if last is not None and now - last < self.interval_s:
             return False
-        self._last = now
+        self._last[prefix] = now
         return True
 
 

@@ -62,7 +62,7 @@ def connection_limits(settings: ServerSettings) -> dict:
     queue of connections not yet accepted bounded. (uvicorn's ``limit_concurrency`` is left unset: it counts open
     connections, which the protocol bounds itself, and would answer 503 to a real request while idle ones close;
     requests in flight are at most one per connection.)"""
-    from ml_backend.server.protocol import QuietAcceptErrors, bounded_protocol, refuse_folded_headers
+    from ml_backend.server.protocol import QuietRepeats, bounded_protocol, refuse_folded_headers
 
     # asyncio accepts up to `backlog` connections at once before any is handled (and closed, when over the cap), so
     # the files needed are the connections, twice the backlog, and what the process holds besides (RESERVED)
@@ -78,7 +78,9 @@ def connection_limits(settings: ServerSettings) -> dict:
         max_connections = min(max_connections, max(spare - 2 * backlog, 8))
         log.warning("this process may open %d files: at most %d connections at once (TEXTAL_MAX_CONNECTIONS: %d) and "
                     "a backlog of %d", soft, max_connections, settings.max_connections, backlog)
-    logging.getLogger("asyncio").addFilter(QuietAcceptErrors())
+    quiet = QuietRepeats()
+    for name in ("asyncio", "uvicorn.error"):
+        logging.getLogger(name).addFilter(quiet)
     refuse_folded_headers()
     return {
         "http": bounded_protocol(max_connections, settings.header_timeout_s),
