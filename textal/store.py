@@ -180,7 +180,6 @@ class ModelStore:
                 converted.append((name, [f"{MODEL_DIR}/{file}" for file in files]))
         return converted
 
-
     def update_card(self, version: str, **fields: Any) -> None:
         """Add fields to a published card (calibration, rescoring time), atomically."""
         card = self.card(version)

@@ -166,7 +166,8 @@ def create_app(settings: ServerSettings, *, jobs: Jobs | None = None) -> FastAPI
             reason, status = f"{exc} (3 x TEXTAL_MAX_CONFIG_KB, and 64 KB)", 413
         else:
             reason, status = f"{exc} (TEXTAL_MAX_PROJECTS)", 403
-        log.info("%s %s -> %d: %s", request.method, request.url.path, status, reason)
+        logs.limited(log, logging.INFO, ("refused", request.url.path[:64], status), "%s %s -> %d: %s",
+                     request.method, request.url.path, status, reason)
         return JSONResponse({"error": reason}, status_code=status)
 
     @app.exception_handler(StarletteHTTPException)
