@@ -92,7 +92,7 @@ def main() -> None:
         people = [(ADMIN_EMAIL, password)] + [(f"annotator{n}@textal.test", f"annotator-{n}-password")
                                                for n in range(2, args.annotators + 1)]
         for person in people[1:]:
-            add_annotator(url, *person)
+            add_annotator(url, *person).close()
         submits = label_at_once(url, project["id"], gold, people, args.labels // len(people), args.pace)
         time.sleep(10)
         stop.set()

@@ -103,13 +103,16 @@ def lost(submits: list[Submit], saved: dict[int, list[tuple[list[str], bool]]]) 
     return [s for s in submits if s.how != "refused" and ([s.label], False) not in saved.get(s.task_id, [])]
 
 
-def add_annotator(url: str, email: str, password: str) -> None:
-    """Sign a new user up through Label Studio's own sign-up form (they join its organization)."""
-    with httpx.Client(base_url=url, timeout=60, follow_redirects=False) as http:
-        http.get("/user/signup/").raise_for_status()
-        answer = http.post("/user/signup/", data={
-            "email": email, "password": password, "csrfmiddlewaretoken": http.cookies["csrftoken"],
-            "allow_newsletters": "false", "how_find_us": "", "elaborate": ""},
-            headers={"Referer": f"{url}/user/signup/"})
-        if answer.status_code not in (301, 302):
-            raise AssertionError(f"Label Studio did not sign up {email}: HTTP {answer.status_code} {answer.text[:300]}")
+def add_annotator(url: str, email: str, password: str) -> httpx.Client:
+    """Sign a new user up through Label Studio's own sign-up form (they join its organization); returns an HTTP
+    client logged in as them (close it)."""
+    http = httpx.Client(base_url=url, timeout=60, follow_redirects=False)
+    http.get("/user/signup/").raise_for_status()
+    answer = http.post("/user/signup/", data={
+        "email": email, "password": password, "csrfmiddlewaretoken": http.cookies["csrftoken"],
+        "allow_newsletters": "false", "how_find_us": "", "elaborate": ""},
+        headers={"Referer": f"{url}/user/signup/"})
+    if answer.status_code not in (301, 302):
+        http.close()
+        raise AssertionError(f"Label Studio did not sign up {email}: HTTP {answer.status_code} {answer.text[:300]}")
+    return http

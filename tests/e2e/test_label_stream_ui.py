@@ -18,7 +18,7 @@ import pytest
 from browser import AnnotatorBrowser, chromium_available
 from dataset_rows import read_rows
 from ls_project import (
-    WORKER_ARGS, Project, connected_project, current_prediction, next_task, unlabelled, wait_for, work_state,
+    WORKER_ARGS, Project, connected_project, current_prediction, unlabelled, wait_for, work_state,
 )
 from servers import Worker
 from stream_annotator import Submit, add_annotator, label_in_stream, lost, pace, refused_in_log, saved_labels
@@ -115,7 +115,7 @@ def test_three_annotators_at_once_lose_nothing_and_are_never_served_the_same_tas
     people = [(label_studio.email, label_studio.password)]
     for n in (2, 3):
         people.append((f"annotator{n}-{project.id}@textal.test", f"annotator-{n}-password"))
-        add_annotator(label_studio.url, *people[-1])
+        add_annotator(label_studio.url, *people[-1]).close()
     each, submits, errors = 10, [], []
     lock = threading.Lock()
 
@@ -151,11 +151,19 @@ def test_three_annotators_at_once_lose_nothing_and_are_never_served_the_same_tas
     assert len(versions) >= len(submits) // 6, watch.seen
     label = work_state(stream.state, project.id)["pushed_version"]
     wait_for(lambda: project.model_version() == label, 60, "Label Studio on the worker's last push", worker.log)
-    assert next_task(project.ls, project.id) in first_served(project.tasks(), label, len(people) + 1)
+    # a newcomer holds no lock (each annotator's stream holds the task it opened after its last Submit): Label Studio
+    # serves them one of the first (annotators + 1) of the last push's order that nobody holds
+    newcomer = add_annotator(label_studio.url, f"newcomer-{project.id}@textal.test", "newcomer-password")
+    try:
+        served = newcomer.get(f"/api/projects/{project.id}/next")
+    finally:
+        newcomer.close()
+    assert served.status_code == 200, served.text
+    assert served.json()["id"] in first_served(project.tasks(), label, len(people) + 1 + len(people))
 
 
 def first_served(tasks, label: str, n: int) -> set[int]:
-    """The ``n`` open tasks with the lowest score of ``label``: with several annotators Label Studio serves one of
-    the first (annotators + 1) at random."""
+    """The ``n`` open tasks with the lowest score of ``label`` (with several annotators Label Studio serves one of
+    the first (annotators + 1) at random, passing over the tasks others hold)."""
     scored = [(p.score, t.id) for t in unlabelled(tasks) for p in current_prediction(t, label)]
     return {tid for _, tid in sorted(scored)[:n]}
