@@ -16,16 +16,15 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import io
 import json
-import os
-import secrets
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from textal.errors import ModelError
-from textal.fsutil import atomic_write_text
+from textal.fsutil import atomic_write_bytes, atomic_write_text
 
 STATE_FORMAT = "textal.state/1"
 MAX_DEPTH = 32
@@ -100,16 +99,9 @@ def _versions() -> dict[str, str]:
 
 
 def _write_arrays(path: Path, arrays: dict[str, np.ndarray]) -> None:
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
-    try:
-        with open(tmp, "wb") as fh:
-            np.savez(fh, **arrays)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    atomic_write_bytes(path, buffer.getvalue())
 
 
 def _class_label(obj: Any) -> str | None:
