@@ -46,10 +46,15 @@ _slow_import_told = False
 
 def refresh(project: Project, timer: Timer) -> int:
     """Make Label Studio order by the current version: a new version's head and the switch, or a stale band placed
-    again (a new push), and the fill asked for while open tasks lack the version (new ones among them); replaced
-    labels whose time is up are retired. Returns how many predictions were pushed."""
+    again (a new push), and the fill asked for while open tasks lack the version (new ones among them); then retire
+    the replaced labels whose time is up. Returns how many predictions were pushed."""
+    pushed = _order(project, timer)
     with timer.phase("push"):
         retire(project)
+    return pushed
+
+
+def _order(project: Project, timer: Timer) -> int:
     current = current_model(project)
     expected = current.model_version if current is not None else COLD_START_VERSION
     label = project.work.get("pushed_version")
@@ -98,9 +103,14 @@ def push_head(project: Project, current: Current | None, timer: Timer) -> tuple[
 
 def fill(project: Project, timer: Timer) -> int:
     """Push the serving label to the next ``push_chunk`` open tasks lacking it, best-ranked first, and ask for
-    another step while some remain; returns how many were pushed."""
+    another step while some remain; then retire the replaced labels whose time is up. Returns how many were pushed."""
+    pushed = _fill_step(project, timer)
     with timer.phase("push"):
         retire(project)
+    return pushed
+
+
+def _fill_step(project: Project, timer: Timer) -> int:
     current = current_model(project)
     mv = current.model_version if current is not None else COLD_START_VERSION
     label = project.work.get("pushed_version")

@@ -3,13 +3,13 @@
 An editor that Label Studio has opened holds the id of the prediction it pre-filled (one of the project's
 ``model_version`` at that moment) and sends it back on Submit as ``parent_prediction``; if that prediction is gone,
 Label Studio refuses the annotation. So a push never deletes: it only adds predictions under a label of its own, and
-a label that stopped being the project's is deleted whole (one request) once ``keep_replaced_s`` has passed, by which
-time every editor opened under it has long been submitted. Label Studio 1.23 has no bulk update and no view of its
-task locks, and one request per prediction costs ~60 ms, so updating in place or asking which tasks are open would
-cost seconds per push.
+a label that stopped being the project's is deleted whole (one request) once ``keep_replaced_s`` has passed (an editor
+left open longer than that is the one case still refused). Label Studio 1.23 has no bulk update and no view of its
+task locks, and a request per prediction would make every push cost a request per task
+(benchmarks/push_design/RESULTS.md).
 
 A version's first push is labelled with the version's name (``v0007``); a later push of the same version (its band
-placed again, tasks imported) gets ``v0007.1``, ``v0007.2``, ... so no task ever holds two predictions of the
+placed again) gets ``v0007.1``, ``v0007.2``, ... so no task ever holds two predictions of the
 project's label.
 """
 
@@ -19,6 +19,9 @@ import logging
 import re
 import time
 from typing import Any
+
+from ml_backend.errors import HopelessError
+from ml_backend.labelstudio.client import StudioError
 
 log = logging.getLogger("ml_backend.worker")
 _REPUSH = re.compile(r"^(?P<version>.+)\.(?P<n>\d+)$")
@@ -63,15 +66,25 @@ def due(work: dict[str, Any], keep_s: float) -> list[str]:
 
 
 def retire(project: Any) -> int:
-    """Delete the predictions of every replaced label that is due; returns how many went."""
+    """Delete the predictions of every replaced label that is due; returns how many went. A deletion Label Studio
+    refuses is logged and tried again next time (it never holds up a push)."""
     labels = due(project.work, project.settings.keep_replaced_s)
     if not labels:
         return 0
-    gone = 0
+    gone, done = 0, set()
     for label in labels:
-        gone += project.studio.delete_model_version(project.id, label)
-    left = [pair for pair in project.work.get("replaced_labels") or [] if pair[0] not in set(labels)]
-    project.save(replaced_labels=left)
+        try:
+            gone += project.studio.delete_model_version(project.id, label)
+        except StudioError as exc:
+            if isinstance(exc, HopelessError):
+                raise
+            log.warning("project %s: could not delete the predictions of %s yet (%s)", project.id, label, exc)
+            continue
+        done.add(label)
+    if not done:
+        return 0
+    project.save(replaced_labels=[pair for pair in project.work.get("replaced_labels") or [] if pair[0] not in done])
+    labels = [label for label in labels if label in done]
     log.info("project %s: %d predictions of %d replaced labels deleted (%s)", project.id, gone, len(labels),
              ", ".join(labels[:3]) + (" ..." if len(labels) > 3 else ""))
     return gone

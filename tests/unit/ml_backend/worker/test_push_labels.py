@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+from ml_backend.labelstudio.client import StudioError, StudioHopeless
 from ml_backend.worker import push_labels
-from ml_backend.worker.push_labels import due, labels_after_push, next_label, version_of
+from ml_backend.worker.push_labels import due, labels_after_push, next_label, retire, version_of
 
 
 @pytest.fixture
@@ -46,3 +47,43 @@ def test_a_replaced_label_is_due_only_after_the_time_kept(clock):
 def test_the_projects_own_label_is_never_due_even_if_it_was_once_replaced(clock):
     work = {"pushed_version": "v0002", "replaced_labels": [["v0002", 0.0], ["v0001", 0.0]]}
     assert due(work, keep_s=0) == ["v0001"]
+
+
+class RefusingStudio:
+    """Label Studio refusing to delete one label's predictions (as an HTTP 4xx/5xx answer does)."""
+
+    def __init__(self, refused: str) -> None:
+        self.refused, self.deleted = refused, []
+
+    def delete_model_version(self, project_id, label):
+        if label == self.refused:
+            raise StudioError(f"Label Studio answered 500 while deleting {label}")
+        self.deleted.append(label)
+        return 100
+
+
+class Project:
+    def __init__(self, work, studio) -> None:
+        self.id, self.work, self.studio = 7, work, studio
+        self.settings = type("Settings", (), {"keep_replaced_s": 0.0})()
+
+    def save(self, **fields) -> None:
+        self.work = {**self.work, **fields}
+
+
+def test_a_deletion_label_studio_refuses_is_kept_for_next_time_and_holds_up_nothing(clock):
+    work = {"pushed_version": "v0003", "replaced_labels": [["v0001", 0.0], ["v0002", 0.0]]}
+    project = Project(work, RefusingStudio(refused="v0001"))
+    assert retire(project) == 100
+    assert project.studio.deleted == ["v0002"] and project.work["replaced_labels"] == [["v0001", 0.0]]
+    project.studio.refused = None
+    assert retire(project) == 100 and project.work["replaced_labels"] == []
+
+
+def test_a_hopeless_label_studio_is_not_swallowed(clock):
+    class Gone(RefusingStudio):
+        def delete_model_version(self, project_id, label):
+            raise StudioHopeless("Label Studio has no project 7 (404)")
+
+    with pytest.raises(StudioHopeless):
+        retire(Project({"pushed_version": "v0002", "replaced_labels": [["v0001", 0.0]]}, Gone(refused="")))
