@@ -28,7 +28,9 @@ import httpx
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests" / "e2e"))  # the browser driver and the annotator the UI tests use
 from browser import AnnotatorBrowser  # noqa: E402
-from stream_annotator import Submit, add_annotator, label_in_stream, lost, pace, refused_in_log, saved_labels  # noqa: E402
+from stream_annotator import (  # noqa: E402
+    Submit, VersionWatch, add_annotator, label_in_stream, lost, pace, refused_in_log, saved_labels,
+)
 
 from ml_backend.stack.up import ADMIN_EMAIL  # noqa: E402
 
@@ -45,7 +47,7 @@ def free_port() -> int:
 def quantile(values: list[float], q: int) -> float | None:
     if len(values) < 2:
         return round(values[0], 3) if values else None
-    return round(statistics.quantiles(values, n=100)[q - 1], 3)
+    return round(statistics.quantiles(values, n=100, method="inclusive")[q - 1], 3)
 
 
 def main() -> None:
@@ -76,38 +78,20 @@ def main() -> None:
         gold = gold_by_task(http, project["id"])
         ls_log = home / "logs" / "label-studio.log"
         offset = ls_log.stat().st_size
-        changes: list[tuple[float, str]] = []
-        stop = threading.Event()
-
-        def watch() -> None:
-            last = None
-            while not stop.wait(0.1):
-                mv = http.get(f"/api/projects/{project['id']}/").json().get("model_version")
-                if mv != last:
-                    changes.append((time.time(), mv))
-                    last = mv
-
-        watcher = threading.Thread(target=watch, daemon=True)
-        watcher.start()
         people = [(ADMIN_EMAIL, password)] + [(f"annotator{n}@textal.test", f"annotator-{n}-password")
                                                for n in range(2, args.annotators + 1)]
         for person in people[1:]:
             add_annotator(url, *person).close()
-        submits = label_at_once(url, project["id"], gold, people, args.labels // len(people), args.pace)
-        time.sleep(10)
-        stop.set()
-        watcher.join(5)
+        with VersionWatch(url, key, project["id"]) as watch:
+            submits = label_at_once(url, project["id"], gold, people, args.labels // len(people), args.pace)
+            time.sleep(10)  # the last labels' versions
         refused_lines = refused_in_log(ls_log, offset)
         missing = lost(submits, saved_labels(url, key, project["id"]))
     finally:
         subprocess.run([str(Path(sys.executable).parent / "textal"), "down", "--home", str(home)], capture_output=True,
                        timeout=120)
     to_next = [s.seconds for s in submits if s.how == "next"]
-    to_version = []
-    for s in submits:
-        later = [t for t, _ in changes if t > s.submitted_at]
-        if later:
-            to_version.append(later[0] - s.submitted_at)
+    to_version = [t for t in (watch.first_change_after(s.submitted_at) for s in submits) if t is not None]
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True).stdout.strip()
     record = {
         "command": "python benchmarks/label_stream_ui/run.py " + " ".join(sys.argv[1:]).replace(str(REPO) + os.sep, ""),
@@ -115,7 +99,7 @@ def main() -> None:
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.platform()}",
         "labels": len(submits), "annotators": args.annotators, "pace": args.pace, "outcomes": dict(Counter(s.how for s in submits)),
         "refused_in_label_studio_log": len(refused_lines), "lost": len(missing),
-        "model_versions_seen": len({mv for _, mv in changes}),
+        "model_versions_seen": len(set(watch.seen)),
         "submit_to_next_task_s": {"p50": quantile(to_next, 50), "p95": quantile(to_next, 95), "max": max(to_next, default=None)},
         "submit_to_new_model_version_s": {"p50": quantile(to_version, 50), "p95": quantile(to_version, 95),
                                           "max": round(max(to_version), 3) if to_version else None},

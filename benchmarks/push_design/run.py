@@ -60,7 +60,7 @@ def heads(ids: list[int], refreshes: int, seed: int) -> list[list[int]]:
 
 
 def p(values: list[float], q: float) -> float:
-    return round(statistics.quantiles(values, n=100)[int(q) - 1], 4) if len(values) > 1 else round(values[0], 4)
+    return round(statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1], 4) if len(values) > 1 else round(values[0], 4)
 
 
 def run_design(studio: Studio, http: httpx.Client, db: Path, size: int, design: str, refreshes: int, keep: int,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import random
 import re
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -58,6 +59,42 @@ def label_in_stream(browser: AnnotatorBrowser, url: str, project_id: int, gold: 
         shown = browser.shown_task()
         shown_at = time.time()
     return submits
+
+
+class VersionWatch:
+    """Reads a project's model_version every ``every`` seconds in a thread: each change with when it was seen
+    (``changes``: (time.time(), model_version)), from the first reading on."""
+
+    def __init__(self, url: str, token: str, project_id: int, every: float = 0.1) -> None:
+        self.http = httpx.Client(base_url=url, headers={"Authorization": f"Token {token}"}, timeout=30)
+        self.project_id, self.every = project_id, every
+        self.changes: list[tuple[float, str | None]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.every):
+            mv = self.http.get(f"/api/projects/{self.project_id}/").json().get("model_version")
+            if not self.changes or self.changes[-1][1] != mv:
+                self.changes.append((time.time(), mv))
+
+    @property
+    def seen(self) -> list[str | None]:
+        """The model_versions seen, in order."""
+        return [mv for _, mv in self.changes]
+
+    def first_change_after(self, when: float) -> float | None:
+        """Seconds from ``when`` to the first change seen after it (None: none)."""
+        return next((t - when for t, _ in self.changes if t > when), None)
+
+    def __enter__(self) -> VersionWatch:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join(10)
+        self.http.close()
 
 
 def pace(low: float, high: float, seed: int = 0) -> Callable[[], float]:

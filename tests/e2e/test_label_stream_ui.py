@@ -13,7 +13,6 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
 from browser import AnnotatorBrowser, chromium_available
 from dataset_rows import read_rows
@@ -21,7 +20,9 @@ from ls_project import (
     WORKER_ARGS, Project, connected_project, current_prediction, unlabelled, wait_for, work_state,
 )
 from servers import Worker
-from stream_annotator import Submit, add_annotator, label_in_stream, lost, pace, refused_in_log, saved_labels
+from stream_annotator import (
+    Submit, VersionWatch, add_annotator, label_in_stream, lost, pace, refused_in_log, saved_labels,
+)
 
 from ml_backend.worker.push_labels import version_of
 
@@ -29,30 +30,6 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 ARGS = (*WORKER_ARGS, "--promote-margin", "inf", "--keep-replaced", "20")  # every version promoted: a push per label
 ROWS = 180
-
-
-class VersionWatch:
-    """Reads the project's model_version every 0.2 s in a thread: the labels Label Studio served, in order."""
-
-    def __init__(self, url: str, token: str, project_id: int) -> None:
-        self.http = httpx.Client(base_url=url, headers={"Authorization": f"Token {token}"}, timeout=30)
-        self.project_id, self.seen = project_id, []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        while not self._stop.wait(0.2):
-            mv = self.http.get(f"/api/projects/{self.project_id}/").json().get("model_version")
-            if not self.seen or self.seen[-1] != mv:
-                self.seen.append(mv)
-
-    def __enter__(self) -> VersionWatch:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._stop.set()
-        self._thread.join(10)
 
 
 @dataclass
