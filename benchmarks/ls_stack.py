@@ -29,8 +29,9 @@ def choice(label: str) -> list[dict]:
 def start(cmd: list[str], log: Path, env: dict[str, str], cwd: Path | None = None) -> subprocess.Popen:
     """Start ``cmd`` in its own session, output to ``log``."""
     with open(log, "wb") as fh:
-        return subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, cwd=cwd,
-                                start_new_session=True)
+        return subprocess.Popen(
+            cmd, stdout=fh, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, cwd=cwd, start_new_session=True
+        )
 
 
 def wait(check, timeout: float, what: str, log: Path, every: float = 0.05):

@@ -7,8 +7,17 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-ORDER = ["selection_speed", "predict_throughput", "predict_latency", "label_efficiency", "peers", "class_weight",
-         "refresh_latency", "first_hour", "pool_scoring"]
+ORDER = [
+    "selection_speed",
+    "predict_throughput",
+    "predict_latency",
+    "label_efficiency",
+    "peers",
+    "class_weight",
+    "refresh_latency",
+    "first_hour",
+    "pool_scoring",
+]
 
 
 def main() -> None:

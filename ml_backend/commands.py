@@ -7,7 +7,7 @@ never imports ``ml_backend``; ``textal --help`` lists them with the library's ow
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -35,8 +35,10 @@ def register(app: typer.Typer) -> None:
         store: StoreOpt,
         host: Annotated[str, typer.Option(help="Bind address.")] = DEFAULT_HOST,
         port: Annotated[int, typer.Option(help="Port.")] = DEFAULT_PORT,
-        data_dir: Annotated[Optional[Path], typer.Option("--data-dir", help="Backend state and queue folder.")] = None,
-        strategy: Annotated[str, typer.Option(help="Informativeness measure behind the score Label Studio sorts by.")] = DEFAULT_STRATEGY,
+        data_dir: Annotated[Path | None, typer.Option("--data-dir", help="Backend state and queue folder.")] = None,
+        strategy: Annotated[
+            str, typer.Option(help="Informativeness measure behind the score Label Studio sorts by.")
+        ] = DEFAULT_STRATEGY,
         log_level: Annotated[str, typer.Option(help="debug, info, warning, error.")] = "info",
     ) -> None:
         """Serve the Label Studio ML backend (predictions and webhooks) from the model store.
@@ -48,45 +50,94 @@ def register(app: typer.Typer) -> None:
 
         serve_backend(store=store, host=host, port=port, data_dir=data_dir, strategy=strategy, log_level=log_level)
 
-
-
-
     @app.command()
     def worker(
         data_dir: DataDirOpt,
-        store: Annotated[Optional[Path], typer.Option("--store", help="The store `textal serve --store` serves "
-                                                                       "before a project has its own versions.")] = None,
+        store: Annotated[
+            Path | None,
+            typer.Option(
+                "--store", help="The store `textal serve --store` serves before a project has its own versions."
+            ),
+        ] = None,
         workers: Annotated[int, typer.Option(help="Job threads (jobs of one project never overlap).")] = 1,
-        strategy: Annotated[str, typer.Option(help="Strategy of projects whose set-up named none "
-                                                   "(give `textal serve` the same).")] = D.strategy,
-        encoder: Annotated[str, typer.Option(help="Frozen encoder of the fast tier: default (MiniLM) or a model folder.")] = D.encoder,
-        class_weight: Annotated[str, typer.Option("--class-weight", help="Weigh classes in the fast tier's head: "
-                                                  "balanced or none.")] = D.class_weight,
-        eval_fraction: Annotated[float, typer.Option(help="Share of tasks reserved as the evaluation slice.")] = D.eval_fraction,
+        strategy: Annotated[
+            str, typer.Option(help="Strategy of projects whose set-up named none (give `textal serve` the same).")
+        ] = D.strategy,
+        encoder: Annotated[
+            str, typer.Option(help="Frozen encoder of the fast tier: default (MiniLM) or a model folder.")
+        ] = D.encoder,
+        class_weight: Annotated[
+            str, typer.Option("--class-weight", help="Weigh classes in the fast tier's head: balanced or none.")
+        ] = D.class_weight,
+        eval_fraction: Annotated[
+            float, typer.Option(help="Share of tasks reserved as the evaluation slice.")
+        ] = D.eval_fraction,
         eval_min: Annotated[int, typer.Option(help="Smallest evaluation slice (at most half the tasks).")] = D.eval_min,
-        batch: Annotated[int, typer.Option(help="The strategy's next batch, put first in Label Studio's order.")] = D.batch,
-        eval_every: Annotated[int, typer.Option(help="One evaluation-slice task in every this many served "
-                                                     "(0: the whole slice first).")] = D.eval_every,
-        full_every: Annotated[int, typer.Option(help="New labels between full fine-tunes (0: on request only).")] = D.full_every,
+        batch: Annotated[
+            int, typer.Option(help="The strategy's next batch, put first in Label Studio's order.")
+        ] = D.batch,
+        eval_every: Annotated[
+            int, typer.Option(help="One evaluation-slice task in every this many served (0: the whole slice first).")
+        ] = D.eval_every,
+        full_every: Annotated[
+            int, typer.Option(help="New labels between full fine-tunes (0: on request only).")
+        ] = D.full_every,
         full_epochs: Annotated[int, typer.Option(help="Epochs of a full fine-tune.")] = D.full_epochs,
-        full_min_steps: Annotated[int, typer.Option(help="Fewest optimizer steps of a full fine-tune.")] = D.full_min_steps,
-        promote_margin: Annotated[float, typer.Option(help="Macro-F1 a version may lose against its parent on the "
-                                                           "evaluation slice and still be promoted (inf: always).")] = D.promote_margin,
-        min_eval: Annotated[int, typer.Option(help="Labelled evaluation-slice tasks needed before that comparison is made.")] = D.min_eval,
-        review_marks: Annotated[int, typer.Option(help="After each retrain, mark at most this many labels that are "
-                                                       "probably wrong for review in Label Studio (0: no review).")] = D.review_marks,
-        review_holdout: Annotated[bool, typer.Option("--review-holdout", help="Keep the labels marked for review out "
-                                                     "of training until they change (off: it helped on SMS spam and "
-                                                     "hurt on BANKING77 and CLINC150, benchmarks/label_noise).")] = D.review_holdout,
-        reconcile_every: Annotated[float, typer.Option(help="Seconds between checks against Label Studio.")] = D.reconcile_s,
-        head: Annotated[int, typer.Option(help="Open tasks a new version's predictions go to before Label Studio "
-                                               "switches to it (its label stream serves from these); the rest "
-                                               "follow in the background.")] = D.head,
-        push_chunk: Annotated[int, typer.Option(help="Predictions imported per request to Label Studio (fewer: its "
-                                                     "database is locked for shorter spans).")] = D.push_chunk,
-        keep_replaced: Annotated[float, typer.Option(help="Seconds a replaced version's predictions stay in Label "
-                                                          "Studio before they are deleted (an editor opened under it "
-                                                          "sends its prediction's id back on Submit).")] = D.keep_replaced_s,
+        full_min_steps: Annotated[
+            int, typer.Option(help="Fewest optimizer steps of a full fine-tune.")
+        ] = D.full_min_steps,
+        promote_margin: Annotated[
+            float,
+            typer.Option(
+                help="Macro-F1 a version may lose against its parent on the "
+                "evaluation slice and still be promoted (inf: always)."
+            ),
+        ] = D.promote_margin,
+        min_eval: Annotated[
+            int, typer.Option(help="Labelled evaluation-slice tasks needed before that comparison is made.")
+        ] = D.min_eval,
+        review_marks: Annotated[
+            int,
+            typer.Option(
+                help="After each retrain, mark at most this many labels that are "
+                "probably wrong for review in Label Studio (0: no review)."
+            ),
+        ] = D.review_marks,
+        review_holdout: Annotated[
+            bool,
+            typer.Option(
+                "--review-holdout",
+                help="Keep the labels marked for review out "
+                "of training until they change (off: it helped on SMS spam and "
+                "hurt on BANKING77 and CLINC150, benchmarks/label_noise).",
+            ),
+        ] = D.review_holdout,
+        reconcile_every: Annotated[
+            float, typer.Option(help="Seconds between checks against Label Studio.")
+        ] = D.reconcile_s,
+        head: Annotated[
+            int,
+            typer.Option(
+                help="Open tasks a new version's predictions go to before Label Studio "
+                "switches to it (its label stream serves from these); the rest "
+                "follow in the background."
+            ),
+        ] = D.head,
+        push_chunk: Annotated[
+            int,
+            typer.Option(
+                help="Predictions imported per request to Label Studio (fewer: its "
+                "database is locked for shorter spans)."
+            ),
+        ] = D.push_chunk,
+        keep_replaced: Annotated[
+            float,
+            typer.Option(
+                help="Seconds a replaced version's predictions stay in Label "
+                "Studio before they are deleted (an editor opened under it "
+                "sends its prediction's id back on Submit)."
+            ),
+        ] = D.keep_replaced_s,
         log_level: Annotated[str, typer.Option(help="debug, info, warning, error.")] = "info",
     ) -> None:
         """Run the retrain worker: new labels in Label Studio -> a fresher model and a reordered queue.
@@ -95,17 +146,30 @@ def register(app: typer.Typer) -> None:
         from ml_backend.worker.consumer import run_worker
 
         settings = WorkerSettings.create(
-            data_dir, store=store, strategy=strategy, encoder=encoder, class_weight=class_weight, eval_fraction=eval_fraction, eval_min=eval_min,
-            batch=batch, eval_every=eval_every, full_every=full_every, full_epochs=full_epochs,
+            data_dir,
+            store=store,
+            strategy=strategy,
+            encoder=encoder,
+            class_weight=class_weight,
+            eval_fraction=eval_fraction,
+            eval_min=eval_min,
+            batch=batch,
+            eval_every=eval_every,
+            full_every=full_every,
+            full_epochs=full_epochs,
             full_min_steps=full_min_steps,
-            promote_margin=promote_margin, min_eval=min_eval, review_marks=review_marks, review_holdout=review_holdout,
+            promote_margin=promote_margin,
+            min_eval=min_eval,
+            review_marks=review_marks,
+            review_holdout=review_holdout,
             reconcile_s=reconcile_every,
-            deep_reconcile_s=max(60 * reconcile_every, D.deep_reconcile_s), head=head, push_chunk=push_chunk,
+            deep_reconcile_s=max(60 * reconcile_every, D.deep_reconcile_s),
+            head=head,
+            push_chunk=push_chunk,
             keep_replaced_s=keep_replaced,
         )
         require_label_studio("textal worker")
         run_worker(settings, workers=workers, log_level=log_level)
-
 
     @app.command()
     def retrain(
@@ -119,20 +183,32 @@ def register(app: typer.Typer) -> None:
         from ml_backend.state.projects import ProjectRegistry
 
         if ProjectRegistry(data_dir).get(project) is None:
-            raise TextalError(f"{data_dir}: no project {project}; connect `textal serve --data-dir {data_dir}` to it first")
+            raise TextalError(
+                f"{data_dir}: no project {project}; connect `textal serve --data-dir {data_dir}` to it first"
+            )
         jobs = Jobs(make_huey(data_dir, queue_url()))
-        job = jobs.enqueue_finetune(project, "textal retrain --full") if full else jobs.enqueue_retrain(project, "textal retrain")
+        job = (
+            jobs.enqueue_finetune(project, "textal retrain --full")
+            if full
+            else jobs.enqueue_retrain(project, "textal retrain")
+        )
         out.print(f"Queued {'a full fine-tune' if full else 'a retrain'} of project {project} (job {job}).")
-
 
     @app.command()
     def status(
         project: Annotated[int, typer.Option("--project", help="Label Studio project id.")],
         data_dir: DataDirOpt,
-        out_file: Annotated[Optional[Path], typer.Option("--out", help="Learning-curve PNG (default: in the project's "
-                                                                       "worker folder).")] = None,
-        store: Annotated[Optional[Path], typer.Option("--store", help="The base store `textal serve --store` serves "
-                                                      "(default: the one a <store>-backend data folder sits beside).")] = None,
+        out_file: Annotated[
+            Path | None, typer.Option("--out", help="Learning-curve PNG (default: in the project's worker folder).")
+        ] = None,
+        store: Annotated[
+            Path | None,
+            typer.Option(
+                "--store",
+                help="The base store `textal serve --store` serves "
+                "(default: the one a <store>-backend data folder sits beside).",
+            ),
+        ] = None,
     ) -> None:
         """A Label Studio project's labels, agreement, versions with held-out metrics, learning curve, stopping verdicts."""
         from rich.table import Table
@@ -141,9 +217,11 @@ def register(app: typer.Typer) -> None:
         from ml_backend.state.status import learning_curve, project_status
 
         st = project_status(data_dir, project, base_store=store)
-        out.print(f"Project {project}: strategy {st.strategy or '(worker default)'}, encoder {st.encoder}, "
-                  f"own version serving {st.latest or '- (the base model, if any)'}, "
-                  f"Label Studio ordering by {st.pushed or '-'}")
+        out.print(
+            f"Project {project}: strategy {st.strategy or '(worker default)'}, encoder {st.encoder}, "
+            f"own version serving {st.latest or '- (the base model, if any)'}, "
+            f"Label Studio ordering by {st.pushed or '-'}"
+        )
         if st.gave_up_line():
             out.print(st.gave_up_line())
         if st.labels_line():
@@ -156,8 +234,10 @@ def register(app: typer.Typer) -> None:
             out.print(f"Training labels (as of {latest.get('version')}): {latest.get('train_size')} ({counts})")
             agreement = latest.get("agreement") or {}
             alpha = agreement.get("alpha")
-            out.print(f"Agreement: {agreement.get('multi_annotated', 0)} tasks with several annotations, Krippendorff's alpha "
-                      f"{'-' if alpha is None else f'{alpha:.3f}'}, {agreement.get('flagged', 0)} flagged and left out")
+            out.print(
+                f"Agreement: {agreement.get('multi_annotated', 0)} tasks with several annotations, Krippendorff's alpha "
+                f"{'-' if alpha is None else f'{alpha:.3f}'}, {agreement.get('flagged', 0)} flagged and left out"
+            )
         if st.review_line():
             out.print(st.review_line())
         if st.annotators:
@@ -165,11 +245,25 @@ def register(app: typer.Typer) -> None:
             for col in ("annotator", "labels", "agreement with consensus", "quality"):
                 people.add_column(col, no_wrap=True)
             for a in sorted(st.annotators, key=lambda a: a.get("quality", 0)):
-                people.add_row(str(a.get("annotator")), str(a.get("labels")), f"{a.get('agreement', 0):.2f}",
-                               f"{a.get('quality', 0):.2f}")
+                people.add_row(
+                    str(a.get("annotator")),
+                    str(a.get("labels")),
+                    f"{a.get('agreement', 0):.2f}",
+                    f"{a.get('quality', 0):.2f}",
+                )
             out.print(people)
         table = Table(title="Versions (metrics on the evaluation slice)")
-        for col in ("version", "created (UTC)", "trained on", "eval n", "macro-F1", "accuracy", "promoted", "reason", "seconds"):
+        for col in (
+            "version",
+            "created (UTC)",
+            "trained on",
+            "eval n",
+            "macro-F1",
+            "accuracy",
+            "promoted",
+            "reason",
+            "seconds",
+        ):
             table.add_column(col, no_wrap=True)
         for r in st.records:
             m = r.get("metrics") or {}
@@ -178,9 +272,15 @@ def register(app: typer.Typer) -> None:
             promoted = "base" if base else "yes" if r.get("promoted", True) else "no"
             why = r.get("reason", "") if r.get("promoted", True) else (r.get("promotion") or {}).get("reason", "")
             table.add_row(
-                str(r.get("version")), str(r.get("created_at", ""))[:16].replace("T", " "), trained,
-                str(m.get("n", 0)), f"{m['macro_f1']:.4f}" if "macro_f1" in m else "-",
-                f"{m['accuracy']:.4f}" if "accuracy" in m else "-", promoted, str(why)[:60], f"{r.get('seconds', 0):.1f}",
+                str(r.get("version")),
+                str(r.get("created_at", ""))[:16].replace("T", " "),
+                trained,
+                str(m.get("n", 0)),
+                f"{m['macro_f1']:.4f}" if "macro_f1" in m else "-",
+                f"{m['accuracy']:.4f}" if "accuracy" in m else "-",
+                promoted,
+                str(why)[:60],
+                f"{r.get('seconds', 0):.1f}",
             )
         out.print(table if st.records else "No version published yet.")
         for verdict in st.verdicts:
@@ -190,7 +290,9 @@ def register(app: typer.Typer) -> None:
         if written:
             out.print(f"Learning curve: {written}")
         elif st.pool.get("evaluation labelled"):
-            out.print("Learning curve: no model to measure on the evaluation slice yet (no base model, and no version "
-                      "trained: label tasks outside the slice too).")
+            out.print(
+                "Learning curve: no model to measure on the evaluation slice yet (no base model, and no version "
+                "trained: label tasks outside the slice too)."
+            )
         else:
             out.print("Learning curve: no held-out figures yet (label some evaluation-slice tasks).")

@@ -57,8 +57,16 @@ ANSWER_RATIO = 32
 # Upper bounds of the worker's counts and intervals (a flag past one is refused at start, a project's setting with
 # a 400): far beyond any useful value, low enough that no setting makes a job loop, allocate or push without end.
 SETTING_BOUNDS: dict[str, int] = {
-    "batch": 10_000, "eval_min": 100_000, "eval_every": 10_000, "full_every": 10_000_000, "min_eval": 100_000,
-    "review_marks": 10_000, "committee_size": 100, "head": 100_000, "push_chunk": 10_000, "full_epochs": 100,
+    "batch": 10_000,
+    "eval_min": 100_000,
+    "eval_every": 10_000,
+    "full_every": 10_000_000,
+    "min_eval": 100_000,
+    "review_marks": 10_000,
+    "committee_size": 100,
+    "head": 100_000,
+    "push_chunk": 10_000,
+    "full_epochs": 100,
     "full_min_steps": 1_000_000,
 }
 MAX_KEEP_REPLACED_S = 7 * 24 * 3600.0
@@ -66,8 +74,16 @@ MAX_RECONCILE_S = 24 * 3600.0
 # The worker settings one project may set for itself (a recipe, through the ML backend's extra_params), with
 # their types; the rest are the worker's. ``strategy`` is a project setting too, kept in its own field.
 PROJECT_PARAMS: dict[str, type] = {
-    "batch": int, "eval_fraction": float, "eval_min": int, "eval_every": int, "full_every": int,
-    "promote_margin": float, "min_eval": int, "prefill_margin": float, "encoder": str, "class_weight": str,
+    "batch": int,
+    "eval_fraction": float,
+    "eval_min": int,
+    "eval_every": int,
+    "full_every": int,
+    "promote_margin": float,
+    "min_eval": int,
+    "prefill_margin": float,
+    "encoder": str,
+    "class_weight": str,
     "review_marks": int,
 }
 
@@ -96,7 +112,8 @@ def require_label_studio(command: str, environ: Environ | None = None) -> str:
     if url is None:
         raise BackendConfigError(
             f"{command} needs the Label Studio it serves: set {LABEL_STUDIO_URL_ENV} (or {LABEL_STUDIO_HOST_ENV}) to "
-            f"its address, for example {DEFAULT_LABEL_STUDIO_URL} (textal up sets it)")
+            f"its address, for example {DEFAULT_LABEL_STUDIO_URL} (textal up sets it)"
+        )
     return url
 
 
@@ -246,7 +263,9 @@ class WorkerSettings:
     review_marks: int = 50  # most suspicious labels marked for review in Label Studio after a retrain (0: no review)
     review_holdout: bool = False  # marked labels sit out training until changed (benchmarks/label_noise: off)
     max_text_chars: int = MAX_TEXT_CHARS
-    head: int = 100  # open tasks a new version is pushed to before Label Studio switches to it; the rest is filled after
+    head: int = (
+        100  # open tasks a new version is pushed to before Label Studio switches to it; the rest is filled after
+    )
     push_chunk: int = 250  # predictions imported per request (each request holds Label Studio's write lock)
     keep_replaced_s: float = 900.0  # a replaced push label's predictions stay this long: an open editor may hold one
     seed: int = 0
@@ -276,22 +295,31 @@ class WorkerSettings:
             if getattr(self, name) < 0:
                 raise BackendConfigError(f"--{name.replace('_', '-')} must be 0 or more, got {getattr(self, name)}")
         if self.full_epochs < 1 or self.full_min_steps < 0 or self.push_chunk < 1 or self.head < 1:
-            raise BackendConfigError("--full-epochs, --head and --push-chunk must be at least 1, --full-min-steps 0 or "
-                                     "more")
+            raise BackendConfigError(
+                "--full-epochs, --head and --push-chunk must be at least 1, --full-min-steps 0 or more"
+            )
         for name, top in SETTING_BOUNDS.items():
             if getattr(self, name) > top:
-                raise BackendConfigError(f"--{name.replace('_', '-')} must be at most {top:,}, got {getattr(self, name)}")
+                raise BackendConfigError(
+                    f"--{name.replace('_', '-')} must be at most {top:,}, got {getattr(self, name)}"
+                )
         if not 0.0 <= self.keep_replaced_s <= MAX_KEEP_REPLACED_S:
-            raise BackendConfigError(f"--keep-replaced must be a number of seconds from 0 to {MAX_KEEP_REPLACED_S:.0f}, "
-                                     f"got {self.keep_replaced_s}")
+            raise BackendConfigError(
+                f"--keep-replaced must be a number of seconds from 0 to {MAX_KEEP_REPLACED_S:.0f}, "
+                f"got {self.keep_replaced_s}"
+            )
         if not (self.promote_margin >= 0):
-            raise BackendConfigError(f"--promote-margin must be 0 or more (inf: always promote), got {self.promote_margin}")
+            raise BackendConfigError(
+                f"--promote-margin must be 0 or more (inf: always promote), got {self.promote_margin}"
+            )
         if not 0.0 <= self.prefill_margin <= 1.0:
             raise BackendConfigError(f"--prefill-margin must be in [0, 1], got {self.prefill_margin}")
         if not 0.0 <= self.agreement_threshold <= 1.0:
             raise BackendConfigError(f"--agreement must be in [0, 1], got {self.agreement_threshold}")
         if self.class_weight not in CLASS_WEIGHTS:
-            raise BackendConfigError(f"--class-weight must be one of {', '.join(CLASS_WEIGHTS)}, got {self.class_weight!r}")
+            raise BackendConfigError(
+                f"--class-weight must be one of {', '.join(CLASS_WEIGHTS)}, got {self.class_weight!r}"
+            )
         if not (0 < self.reconcile_s <= MAX_RECONCILE_S and 0 < self.deep_reconcile_s <= 60 * MAX_RECONCILE_S):
             raise BackendConfigError(f"--reconcile-every must be positive, at most {MAX_RECONCILE_S:.0f} s")
         from textal.strategies import get_strategy
@@ -339,19 +367,27 @@ def project_params(extra: Mapping[str, Any]) -> dict[str, Any]:
             raise BackendConfigError(f"unknown project setting {key!r}; allowed: {allowed}")
         if key == "class_weight":
             if value not in CLASS_WEIGHTS:
-                raise BackendConfigError(f"project setting 'class_weight' must be one of {', '.join(CLASS_WEIGHTS)}, "
-                                         f"got {value!r}")
+                raise BackendConfigError(
+                    f"project setting 'class_weight' must be one of {', '.join(CLASS_WEIGHTS)}, got {value!r}"
+                )
             params[key] = value
             continue
         if kind is str:
             if not isinstance(value, str) or (value != DEFAULT_ENCODER and not Path(value).is_dir()):
-                raise BackendConfigError(f"project setting {key!r} must be {DEFAULT_ENCODER!r} or a model folder on the "
-                                         f"worker's machine, got {value!r}")
+                raise BackendConfigError(
+                    f"project setting {key!r} must be {DEFAULT_ENCODER!r} or a model folder on the "
+                    f"worker's machine, got {value!r}"
+                )
             params[key] = value
             continue
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or (kind is int and not isinstance(value, int)):
-            raise BackendConfigError(f"project setting {key!r} must be {'an integer' if kind is int else 'a number'}, "
-                                     f"got {value!r}")
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float))
+            or (kind is int and not isinstance(value, int))
+        ):
+            raise BackendConfigError(
+                f"project setting {key!r} must be {'an integer' if kind is int else 'a number'}, got {value!r}"
+            )
         try:
             WorkerSettings(data_dir=Path(".")).for_project({key: kind(value)}).check()
         except BackendConfigError as exc:

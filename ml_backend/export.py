@@ -20,8 +20,8 @@ from ml_backend.labelstudio.annotations import read_snapshot
 from ml_backend.labelstudio.client import Studio
 from ml_backend.labelstudio.schema import TaskSchema, parse_label_config
 from ml_backend.labelstudio.tasks import is_eval, is_marked, task_text
-from ml_backend.state.workfiles import ProjectFiles
 from ml_backend.state.projects import ProjectRegistry
+from ml_backend.state.workfiles import ProjectFiles
 from textal.agreement import resolve
 from textal.errors import DataError
 from textal.export import ExportRow
@@ -35,8 +35,14 @@ class Exported:
     unreadable: int  # labelled tasks without a readable text
 
 
-def resolved_rows(tasks: Iterable[dict[str, Any]], texts: dict[int, str | None], evals: set[int],
-                  schema: TaskSchema, threshold: float, marked: set[int] = frozenset()) -> Exported:
+def resolved_rows(
+    tasks: Iterable[dict[str, Any]],
+    texts: dict[int, str | None],
+    evals: set[int],
+    schema: TaskSchema,
+    threshold: float,
+    marked: set[int] = frozenset(),
+) -> Exported:
     """Rows for the labelled tasks among ``tasks`` (each with its ``annotations``); ``marked``: the tasks the last
     review marked as probably wrong."""
     snapshot = read_snapshot(tasks, schema)
@@ -49,8 +55,18 @@ def resolved_rows(tasks: Iterable[dict[str, Any]], texts: dict[int, str | None],
         elif text is None:
             unreadable += 1
         else:
-            rows.append(ExportRow(int(item.item), text, item.label, round(float(item.ratio), 4), item.annotations,
-                                  bool(item.flagged), int(item.item) in evals, int(item.item) in marked))
+            rows.append(
+                ExportRow(
+                    int(item.item),
+                    text,
+                    item.label,
+                    round(float(item.ratio), 4),
+                    item.annotations,
+                    bool(item.flagged),
+                    int(item.item) in evals,
+                    int(item.item) in marked,
+                )
+            )
     return Exported(rows, schema, ties, unreadable)
 
 
@@ -75,5 +91,11 @@ def from_mirror(data_dir: Path, project_id: int, threshold: float) -> Exported:
     mirror = files.mirror()
     pool = {t.id: t for t in mirror.tasks()}
     marked = {int(t) for t in (files.state().get("review_marks") or {})}
-    return resolved_rows(mirror.annotated(), {i: t.text for i, t in pool.items()},
-                         {i for i, t in pool.items() if t.eval}, state.schema, threshold, marked)
+    return resolved_rows(
+        mirror.annotated(),
+        {i: t.text for i, t in pool.items()},
+        {i for i, t in pool.items() if t.eval},
+        state.schema,
+        threshold,
+        marked,
+    )

@@ -14,7 +14,7 @@ import signal
 import sys
 import time
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -25,12 +25,15 @@ from ml_backend.config import (
 )
 from textal.console import out
 
-RecipeOpt = Annotated[str, typer.Option("--recipe", help="A shipped recipe's name (spam, support_tickets) or a "
-                                                        "recipe folder.")]
-DataOpt = Annotated[Path, typer.Option("--data", help="The texts to label: CSV, TSV, JSONL, Parquet or a datasets "
-                                                     "folder.")]
-NameOpt = Annotated[Optional[str], typer.Option("--project-name", help="The project's name (default: the recipe's "
-                                                                     "title).")]
+RecipeOpt = Annotated[
+    str, typer.Option("--recipe", help="A shipped recipe's name (spam, support_tickets) or a recipe folder.")
+]
+DataOpt = Annotated[
+    Path, typer.Option("--data", help="The texts to label: CSV, TSV, JSONL, Parquet or a datasets folder.")
+]
+NameOpt = Annotated[
+    str | None, typer.Option("--project-name", help="The project's name (default: the recipe's title).")
+]
 WithLabelsOpt = Annotated[bool, typer.Option("--with-labels", help="Import the file's gold labels as annotations.")]
 HOME_HELP = "The folder `textal up` runs over (its Label Studio and key serve when LABEL_STUDIO_API_KEY is unset)."
 DEFAULT_HOME = Path(".textal")
@@ -43,16 +46,29 @@ def register(app: typer.Typer) -> None:
     def init(
         recipe: RecipeOpt,
         data: DataOpt,
-        label_studio: Annotated[Optional[str], typer.Option("--label-studio", help="Label Studio's URL (default: "
-                                                            "LABEL_STUDIO_URL or LABEL_STUDIO_HOST, else the --home "
-                                                            f"folder's, else {DEFAULT_LABEL_STUDIO_URL}).")] = None,
-        backend: Annotated[Optional[str], typer.Option("--backend", help="textal serve's URL, as Label Studio "
-                                                       "reaches it (default: the --home folder's with its Label "
-                                                       f"Studio, else {DEFAULT_BACKEND_URL}).")] = None,
+        label_studio: Annotated[
+            str | None,
+            typer.Option(
+                "--label-studio",
+                help="Label Studio's URL (default: "
+                "LABEL_STUDIO_URL or LABEL_STUDIO_HOST, else the --home "
+                f"folder's, else {DEFAULT_LABEL_STUDIO_URL}).",
+            ),
+        ] = None,
+        backend: Annotated[
+            str | None,
+            typer.Option(
+                "--backend",
+                help="textal serve's URL, as Label Studio "
+                "reaches it (default: the --home folder's with its Label "
+                f"Studio, else {DEFAULT_BACKEND_URL}).",
+            ),
+        ] = None,
         project_name: NameOpt = None,
         with_labels: WithLabelsOpt = False,
-        wait: Annotated[float, typer.Option("--wait", help="Seconds to wait until Label Studio orders by textal "
-                                                           "(0: do not wait).")] = 600.0,
+        wait: Annotated[
+            float, typer.Option("--wait", help="Seconds to wait until Label Studio orders by textal (0: do not wait).")
+        ] = 600.0,
         home: Annotated[Path, typer.Option("--home", help=HOME_HELP)] = DEFAULT_HOME,
     ) -> None:
         """Create (or complete) a Label Studio project from a recipe and a file, connected to textal's backend.
@@ -67,24 +83,35 @@ def register(app: typer.Typer) -> None:
         access = studio_access(home, label_studio)
         studio = check_label_studio(access.url, access.api_key, access.key_source)
         with _progress():
-            result = init_project(chosen, data, studio=studio, backend_url=backend or access.backend_url
-                                  or DEFAULT_BACKEND_URL, title=project_name, with_labels=with_labels, wait_s=wait,
-                                  say=_say, backend_auth=None if backend else access.backend_auth)
+            result = init_project(
+                chosen,
+                data,
+                studio=studio,
+                backend_url=backend or access.backend_url or DEFAULT_BACKEND_URL,
+                title=project_name,
+                with_labels=with_labels,
+                wait_s=wait,
+                say=_say,
+                backend_auth=None if backend else access.backend_auth,
+            )
         _report(result, "<the backend's --data-dir>", _home_arg(home))
 
     @app.command()
     def up(
         recipe: RecipeOpt,
         data: DataOpt,
-        home: Annotated[Path, typer.Option("--home", help="Folder for Label Studio's data, the backend's, logs "
-                                                          "and keys.")] = DEFAULT_HOME,
-        ls_port: Annotated[Optional[int], typer.Option("--ls-port", help="Label Studio's port (default 8080, or "
-                                                                         "the last one used).")] = None,
-        port: Annotated[Optional[int], typer.Option("--port", help="textal serve's port (default 9090).")] = None,
+        home: Annotated[
+            Path, typer.Option("--home", help="Folder for Label Studio's data, the backend's, logs and keys.")
+        ] = DEFAULT_HOME,
+        ls_port: Annotated[
+            int | None, typer.Option("--ls-port", help="Label Studio's port (default 8080, or the last one used).")
+        ] = None,
+        port: Annotated[int | None, typer.Option("--port", help="textal serve's port (default 9090).")] = None,
         project_name: NameOpt = None,
         with_labels: WithLabelsOpt = False,
-        detach: Annotated[bool, typer.Option("--detach", help="Leave the servers running and return (stop them "
-                                                              "with `textal down`).")] = False,
+        detach: Annotated[
+            bool, typer.Option("--detach", help="Leave the servers running and return (stop them with `textal down`).")
+        ] = False,
     ) -> None:
         """Run Label Studio, textal serve and textal worker here, and set up a project from a recipe (make run)."""
         from ml_backend.recipes.init import check_label_studio, init_project, read_data
@@ -106,11 +133,21 @@ def register(app: typer.Typer) -> None:
             stack.start()
             studio = check_label_studio(stack.ls_url, stack.api_key)
             with _progress():
-                result = init_project(chosen, data, studio=studio, backend_url=stack.backend_url, title=project_name,
-                                      with_labels=with_labels, say=_say, backend_auth=stack.backend_auth)
+                result = init_project(
+                    chosen,
+                    data,
+                    studio=studio,
+                    backend_url=stack.backend_url,
+                    title=project_name,
+                    with_labels=with_labels,
+                    say=_say,
+                    backend_auth=stack.backend_auth,
+                )
             _report(result, str(stack.home.backend), _home_arg(home))
-            _say(f"Log in at {stack.ls_url} as {ADMIN_EMAIL}; the password is in {stack.home.password_file} "
-                 f"(the API key in {stack.home.key_file}).")
+            _say(
+                f"Log in at {stack.ls_url} as {ADMIN_EMAIL}; the password is in {stack.home.password_file} "
+                f"(the API key in {stack.home.key_file})."
+            )
             _say(f"Ready {time.monotonic() - started:.0f} s after start.")
             if detach:
                 stack.detach()
@@ -118,8 +155,9 @@ def register(app: typer.Typer) -> None:
             _say("Press Ctrl-C to stop Label Studio, textal serve and textal worker.")
             while (dead := stack.dead()) is None:
                 time.sleep(1.0)
-            raise ChildFailed(f"{dead.name} stopped (exit code {dead.process.returncode}), so everything stops; "
-                              f"see {dead.log}")
+            raise ChildFailed(
+                f"{dead.name} stopped (exit code {dead.process.returncode}), so everything stops; see {dead.log}"
+            )
         except KeyboardInterrupt:
             _say("Stopping...")
         finally:
@@ -140,16 +178,32 @@ def register(app: typer.Typer) -> None:
         project: Annotated[int, typer.Option("--project", help="Label Studio project id.")],
         fmt: Annotated[str, typer.Option("--format", help="csv, jsonl, spacy (a DocBin) or hf (a datasets folder).")],
         out_path: Annotated[Path, typer.Option("--out", help="The file (or folder, for hf) to write.")],
-        data_dir: Annotated[Optional[Path], typer.Option("--data-dir", help="Read the worker's copy in this data "
-                                                         "folder instead of Label Studio.")] = None,
-        label_studio: Annotated[Optional[str], typer.Option("--label-studio", help="Label Studio's URL (default: "
-                                                            "LABEL_STUDIO_URL or LABEL_STUDIO_HOST, else the --home "
-                                                            "folder's).")] = None,
-        agreement: Annotated[float, typer.Option("--agreement", help="Share of annotators that must agree; below "
-                                                 "it a task is flagged as disputed.")] = WorkerSettings(Path(".")).agreement_threshold,
+        data_dir: Annotated[
+            Path | None,
+            typer.Option("--data-dir", help="Read the worker's copy in this data folder instead of Label Studio."),
+        ] = None,
+        label_studio: Annotated[
+            str | None,
+            typer.Option(
+                "--label-studio",
+                help="Label Studio's URL (default: LABEL_STUDIO_URL or LABEL_STUDIO_HOST, else the --home folder's).",
+            ),
+        ] = None,
+        agreement: Annotated[
+            float,
+            typer.Option(
+                "--agreement", help="Share of annotators that must agree; below it a task is flagged as disputed."
+            ),
+        ] = WorkerSettings(Path(".")).agreement_threshold,
         home: Annotated[Path, typer.Option("--home", help=HOME_HELP)] = DEFAULT_HOME,
-        overwrite: Annotated[bool, typer.Option("--overwrite", "--force", help="hf: write into a non-empty folder "
-                                                "that is not an earlier export (its other files are kept).")] = False,
+        overwrite: Annotated[
+            bool,
+            typer.Option(
+                "--overwrite",
+                "--force",
+                help="hf: write into a non-empty folder that is not an earlier export (its other files are kept).",
+            ),
+        ] = False,
     ) -> None:
         """Export a project's labels (resolved by agreement, with the disputed flag and the evaluation-slice mark).
 
@@ -157,8 +211,8 @@ def register(app: typer.Typer) -> None:
         from ml_backend.export import from_mirror, from_studio
         from ml_backend.recipes.init import check_label_studio
         from ml_backend.stack.access import studio_access
-        from textal.export import EXPORT_FORMATS, write_export
         from textal.errors import DataError
+        from textal.export import EXPORT_FORMATS, write_export
 
         if fmt not in EXPORT_FORMATS:
             raise DataError(f"--format must be one of {', '.join(EXPORT_FORMATS)}, got {fmt!r}")
@@ -166,15 +220,19 @@ def register(app: typer.Typer) -> None:
             exported = from_mirror(data_dir, project, agreement)
         else:
             access = studio_access(home, label_studio)
-            exported = from_studio(check_label_studio(access.url, access.api_key, access.key_source), project, agreement)
+            exported = from_studio(
+                check_label_studio(access.url, access.api_key, access.key_source), project, agreement
+            )
         schema = exported.schema
         written = write_export(exported.rows, out_path, fmt, schema.labels, schema.multi_label, overwrite=overwrite)
         disputed = sum(r.disputed for r in exported.rows)
         evals = sum(r.eval for r in exported.rows)
         review = sum(r.review for r in exported.rows)
-        _say(f"Wrote {len(exported.rows)} labelled tasks to {written} ({disputed} disputed, {evals} in the "
-                  f"evaluation slice, {review} marked for review as probably wrong; columns 'disputed', 'eval' and "
-                  f"'review' mark them).")
+        _say(
+            f"Wrote {len(exported.rows)} labelled tasks to {written} ({disputed} disputed, {evals} in the "
+            f"evaluation slice, {review} marked for review as probably wrong; columns 'disputed', 'eval' and "
+            f"'review' mark them)."
+        )
         if exported.ties:
             _say(f"{exported.ties} tasks whose annotators tied have no label and were left out.")
 
@@ -208,17 +266,23 @@ def _home_arg(home: Path) -> str:
 
 def _report(result, data_dir: str, home_arg: str = "") -> None:
     verb = "Created" if result.created else "Completed"
-    _say(f"{verb} project {result.title!r} (id {result.project_id}): {result.tasks} tasks, {result.imported} "
-         f"imported now{', backend connected' if result.connected else ''}.")
+    _say(
+        f"{verb} project {result.title!r} (id {result.project_id}): {result.tasks} tasks, {result.imported} "
+        f"imported now{', backend connected' if result.connected else ''}."
+    )
     if result.predicted is not None:
         if result.predicted >= (result.open_tasks or 0):
             _say(f"textal has ordered every task: {result.predicted} predictions of {result.model_version}.")
         else:
-            _say(f"Label Studio serves textal's order: the first {result.predicted} of {result.open_tasks} open "
-                 f"tasks hold a prediction of {result.model_version}; the rest follow in the background.")
+            _say(
+                f"Label Studio serves textal's order: the first {result.predicted} of {result.open_tasks} open "
+                f"tasks hold a prediction of {result.model_version}; the rest follow in the background."
+            )
     _say(f"Open {result.url}")
-    _say("Next: click 'Label All Tasks' and label; textal retrains after each label and serves the most "
-         "informative task next.")
+    _say(
+        "Next: click 'Label All Tasks' and label; textal retrains after each label and serves the most "
+        "informative task next."
+    )
     textal = _textal()
     _say(f"Where it stands: {textal} status --project {result.project_id} --data-dir {data_dir}")
     _say(f"The labels: {textal} export --project {result.project_id} --format csv --out labels.csv{home_arg}")

@@ -111,8 +111,10 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
             collection = next(iter(self.registered_collections.values()), [])
             shared = sorted(nodeid for nodeid, n in Counter(collection).items() if n > 1)
             if shared:
-                raise pytest.UsageError(f"{len(shared)} test id(s) name several tests, which xdist runs once "
-                                        f"(run them without -n, as the Makefile's ONE_ID_TESTS do): {shared[0]}")
+                raise pytest.UsageError(
+                    f"{len(shared)} test id(s) name several tests, which xdist runs once "
+                    f"(run them without -n, as the Makefile's ONE_ID_TESTS do): {shared[0]}"
+                )
             super().schedule()
 
     return ByUnit(config, log)

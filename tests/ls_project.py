@@ -41,7 +41,9 @@ def wait_for(check: Callable[[], Any], timeout: float, what: str, logs: Callable
         if value:
             return value
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}\n--- worker log ---\n{logs()[-6000:]}")
+            raise AssertionError(
+                f"timed out after {timeout:.0f} s waiting for {what}\n--- worker log ---\n{logs()[-6000:]}"
+            )
         time.sleep(0.25)
 
 
@@ -86,7 +88,9 @@ class Project:
         """Idle, Label Studio ordering by the version the store serves, ``check`` true; twice, half a second apart."""
         for attempt in range(2):
             latest = self.store.latest()
-            if not (self.idle() and latest and version_of(self.model_version()) == model_version_name(latest) and check()):
+            if not (
+                self.idle() and latest and version_of(self.model_version()) == model_version_name(latest) and check()
+            ):
                 return False
             if attempt == 0:
                 time.sleep(0.5)
@@ -109,8 +113,10 @@ def expected_next(tasks: list[Any], mv: str) -> set[int]:
     """The tasks Label Studio 1.23's uncertainty sampling may serve next: among unlabelled tasks with a prediction of
     ``mv``, the least-solved cluster first, then the lowest score (next_task.py, _try_uncertainty_sampling)."""
     solved = [t for t in tasks if t not in unlabelled(tasks)]
-    solved_clusters = Counter(max((field_of(p, "cluster") for p in t.predictions or [] if field_of(p, "cluster") is not None),
-                                  default=None) for t in solved)
+    solved_clusters = Counter(
+        max((field_of(p, "cluster") for p in t.predictions or [] if field_of(p, "cluster") is not None), default=None)
+        for t in solved
+    )
     keys = {}
     for task in unlabelled(tasks):
         current = current_prediction(task, mv)
@@ -133,7 +139,9 @@ class BackendWatch:
         tasks = [{"id": i, "data": {"text": t}} for i, t in enumerate(self.texts)]
         while not self._stop.wait(0.2):
             try:
-                r = httpx.post(f"{self.url}/predict", json={"tasks": tasks, "project": str(self.project_id)}, timeout=30)
+                r = httpx.post(
+                    f"{self.url}/predict", json={"tasks": tasks, "project": str(self.project_id)}, timeout=30
+                )
             except httpx.HTTPError:
                 continue  # the backend is being restarted on purpose
             self.answers.append((r.status_code, r.json().get("model_version") if r.status_code == 200 else r.text))
@@ -156,14 +164,15 @@ def next_task(ls, project_id: int) -> int:
     return ls._client_wrapper.httpx_client.request(f"api/projects/{project_id}/next", method="GET").json()["id"]
 
 
-def connected_project(label_studio: Any, backend_url: str, data_dir: Path, title: str,
-                      rows: list[dict[str, str]]) -> tuple[Project, list[int], dict[int, str]]:
+def connected_project(
+    label_studio: Any, backend_url: str, data_dir: Path, title: str, rows: list[dict[str, str]]
+) -> tuple[Project, list[int], dict[int, str]]:
     """A new spam project connected to the backend at ``backend_url`` (data folder ``data_dir``), ``rows`` imported:
     the project as the tests watch it, the task ids in row order, and each task's gold label."""
     ls = label_studio.client()
     project = ls.projects.create(title=title, label_config=CONFIG)
     ls.ml.create(url=backend_url, project=project.id, title="textal")
-    ids = ls.projects.import_tasks(id=project.id, request=[{"text": r["text"]} for r in rows],
-                                   return_task_ids=True).task_ids
+    ids = ls.projects.import_tasks(
+        id=project.id, request=[{"text": r["text"]} for r in rows], return_task_ids=True
+    ).task_ids
     return Project(ls, project.id, data_dir, None), ids, dict(zip(ids, (r["label"] for r in rows)))
-

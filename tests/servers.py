@@ -45,6 +45,8 @@ def studio_env(env: dict[str, str]) -> dict[str, str]:
     if env.get("LABEL_STUDIO_URL") or env.get("LABEL_STUDIO_HOST"):
         return env
     return {**env, "LABEL_STUDIO_URL": _session_studio[-1].url if _session_studio else NO_LABEL_STUDIO}
+
+
 # Environment Label Studio reads that would change how it starts; removed from the child's environment.
 
 
@@ -100,9 +102,13 @@ class LabelStudioServer:
         port, first = int(self.url.rsplit(":", 1)[1]), self.process is None
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
-                self.command, cwd=self.data_dir.parent, env=_ls_environment(self.data_dir, self.token, self.email,
-                                                                            self.password),
-                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+                self.command,
+                cwd=self.data_dir.parent,
+                env=_ls_environment(self.data_dir, self.token, self.email, self.password),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
             )
         url = _wait_for_label_studio(self.process, port, self.token, self.log_path)
         if first:  # it moves to the next port if ours was taken meanwhile
@@ -121,7 +127,9 @@ class LabelStudioServer:
         return f"LabelStudioServer(url={self.url!r}, data_dir={str(self.data_dir)!r})"
 
 
-def _ls_environment(data_dir: Path, token: str, email: str = "admin@textal.test", password: str | None = None) -> dict[str, str]:
+def _ls_environment(
+    data_dir: Path, token: str, email: str = "admin@textal.test", password: str | None = None
+) -> dict[str, str]:
     return label_studio_environment(os.environ, data_dir, email, password or secrets.token_urlsafe(16), token)
 
 
@@ -135,7 +143,9 @@ def _wait_for_label_studio(proc: subprocess.Popen, port: int, token: str, log_pa
         moved = re.findall(r"127\.0\.0\.1:(\d+)", log_tail(log_path, 200))
         for candidate in {f"http://127.0.0.1:{p}" for p in moved} | {url}:
             try:
-                answer = httpx.get(f"{candidate}/api/current-user/whoami", headers={"Authorization": f"Token {token}"}, timeout=2)
+                answer = httpx.get(
+                    f"{candidate}/api/current-user/whoami", headers={"Authorization": f"Token {token}"}, timeout=2
+                )
             except httpx.HTTPError:
                 continue
             if answer.status_code == 200:
@@ -150,10 +160,23 @@ def label_studio(tmp_path_factory) -> Iterator[LabelStudioServer]:
     root = tmp_path_factory.mktemp("label-studio")
     port = free_port()
     server = LabelStudioServer(
-        url=f"http://127.0.0.1:{port}", token=secrets.token_hex(20), data_dir=root / "data",
-        log_path=root / "label-studio.log", email="admin@textal.test", password=secrets.token_urlsafe(16),
-        command=[str(VENV_BIN / "label-studio"), "start", "--no-browser", "--internal-host", "127.0.0.1",
-                 "--port", str(port), "--host", f"http://127.0.0.1:{port}"],
+        url=f"http://127.0.0.1:{port}",
+        token=secrets.token_hex(20),
+        data_dir=root / "data",
+        log_path=root / "label-studio.log",
+        email="admin@textal.test",
+        password=secrets.token_urlsafe(16),
+        command=[
+            str(VENV_BIN / "label-studio"),
+            "start",
+            "--no-browser",
+            "--internal-host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--host",
+            f"http://127.0.0.1:{port}",
+        ],
     )
     try:
         server.start()
@@ -184,8 +207,18 @@ class Backend:
 def backend_command(store: Path, data_dir: Path, port: int, strategy: str) -> list[str]:
     """``textal serve`` (the console script beside this interpreter)."""
     return [
-        str(VENV_BIN / "textal"), "serve", "--store", str(store), "--data-dir", str(data_dir),
-        "--host", "127.0.0.1", "--port", str(port), "--strategy", strategy,
+        str(VENV_BIN / "textal"),
+        "serve",
+        "--store",
+        str(store),
+        "--data-dir",
+        str(data_dir),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--strategy",
+        strategy,
     ]
 
 
@@ -194,16 +227,25 @@ def start_backend(tmp_path) -> Iterator[Callable[..., Backend]]:
     """Start ``textal serve`` over a store as a separate process; stopped at the end of the test."""
     started: list[Backend] = []
 
-    def start(store: Path, data_dir: Path | None = None, strategy: str = "entropy", env: dict[str, str] | None = None,
-              port: int | None = None) -> Backend:
+    def start(
+        store: Path,
+        data_dir: Path | None = None,
+        strategy: str = "entropy",
+        env: dict[str, str] | None = None,
+        port: int | None = None,
+    ) -> Backend:
         data_dir = data_dir or tmp_path / f"backend-data-{len(started)}"
         log_path = tmp_path / f"backend-{len(started)}.log"
         port = port or free_port()
         child_env = studio_env({**os.environ, "PYTHONUNBUFFERED": "1", "HF_HUB_OFFLINE": "1", **(env or {})})
         with open(log_path, "wb") as log:
             proc = subprocess.Popen(
-                backend_command(store, data_dir, port, strategy), env=child_env, stdout=log,
-                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+                backend_command(store, data_dir, port, strategy),
+                env=child_env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
             )
         backend = Backend(f"http://127.0.0.1:{port}", store, data_dir, log_path, proc)
         started.append(backend)
@@ -212,7 +254,10 @@ def start_backend(tmp_path) -> Iterator[Callable[..., Backend]]:
             if proc.poll() is not None:
                 raise RuntimeError(f"textal serve exited with {proc.returncode}:\n{log_tail(log_path)}")
             with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{backend.url}/health", timeout=2).status_code in (200, 401):  # 401: it asks for basic auth
+                if httpx.get(f"{backend.url}/health", timeout=2).status_code in (
+                    200,
+                    401,
+                ):  # 401: it asks for basic auth
                     return backend
             time.sleep(0.3)
         raise RuntimeError(f"textal serve did not answer within {BACKEND_START_TIMEOUT_S:.0f} s:\n{log_tail(log_path)}")
@@ -255,8 +300,12 @@ def start_worker(tmp_path) -> Iterator[Callable[..., Worker]]:
         child_env = studio_env({**os.environ, "PYTHONUNBUFFERED": "1", "HF_HUB_OFFLINE": "1", **(env or {})})
         with open(log_path, "wb") as log:
             proc = subprocess.Popen(
-                worker_command(data_dir, list(args)), env=child_env, stdout=log, stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL, start_new_session=True,
+                worker_command(data_dir, list(args)),
+                env=child_env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
             )
         worker = Worker(data_dir, log_path, proc)
         started.append(worker)

@@ -1,2 +1,3 @@
 """textal: active learning for text classification."""
+
 __version__ = "0.1.0"

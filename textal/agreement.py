@@ -68,11 +68,7 @@ class AgreementReport:
 
     def training_labels(self, include_flagged: bool = False) -> dict[Hashable, str | tuple[str, ...]]:
         """Resolved labels to train on; flagged items only when asked (a tie never: it has no label)."""
-        return {
-            it.item: it.label
-            for it in self.items
-            if it.label is not None and (include_flagged or not it.flagged)
-        }
+        return {it.item: it.label for it in self.items if it.label is not None and (include_flagged or not it.flagged)}
 
     def summary(self) -> dict[str, Any]:
         """The round's figures for a report or a model card."""
@@ -114,11 +110,7 @@ def resolve(
         unknown = sorted(set(used) - set(labels_of_task))
         if unknown:
             raise AgreementError(f"labels {unknown} are not in the label set {list(labels_of_task)}")
-        units = [
-            [lab in _as_set(ann) for ann in labels]
-            for labels in annotations.values()
-            for lab in labels_of_task
-        ]
+        units = [[lab in _as_set(ann) for ann in labels] for labels in annotations.values() for lab in labels_of_task]
     else:
         labels_of_task = tuple(sorted({lab for labels in annotations.values() for lab in labels}))
         units = [list(labels) for labels in annotations.values()]

@@ -45,12 +45,22 @@ def annotator_stats(votes: np.ndarray, pred_probs: np.ndarray, annotators: Seque
     names = [a for a, keep in zip(annotators, active) if keep]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # cleanlab warns about annotators with few labels; the figures stand
-        out = get_label_quality_multiannotator(matrix, np.asarray(pred_probs)[shared], verbose=False,
-                                               return_detailed_quality=False)
+        out = get_label_quality_multiannotator(
+            matrix, np.asarray(pred_probs)[shared], verbose=False, return_detailed_quality=False
+        )
     stats = out["annotator_stats"]
-    return sorted((AnnotatorStats(names[int(i)], int(row["num_examples_labeled"]),
-                                  round(float(row["agreement_with_consensus"]), 4), round(float(row["annotator_quality"]), 4))
-                   for i, row in stats.iterrows()), key=lambda s: s.annotator)
+    return sorted(
+        (
+            AnnotatorStats(
+                names[int(i)],
+                int(row["num_examples_labeled"]),
+                round(float(row["agreement_with_consensus"]), 4),
+                round(float(row["annotator_quality"]), 4),
+            )
+            for i, row in stats.iterrows()
+        ),
+        key=lambda s: s.annotator,
+    )
 
 
 def weighted_vote(votes: np.ndarray, weights: np.ndarray | None, n_classes: int) -> np.ndarray:

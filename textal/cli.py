@@ -8,7 +8,7 @@ from __future__ import annotations
 import sys
 import traceback
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -26,8 +26,12 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 
-TextCol = Annotated[Optional[str], typer.Option("--text-col", help="Column holding the text (default: text, sentence, ...).")]
-LabelCol = Annotated[Optional[str], typer.Option("--label-col", help="Column holding the label (default: label, category, ...).")]
+TextCol = Annotated[
+    str | None, typer.Option("--text-col", help="Column holding the text (default: text, sentence, ...).")
+]
+LabelCol = Annotated[
+    str | None, typer.Option("--label-col", help="Column holding the label (default: label, category, ...).")
+]
 StoreOpt = Annotated[Path, typer.Option("--store", help="Model store folder.")]
 
 MODEL_HELP = (
@@ -36,7 +40,7 @@ MODEL_HELP = (
 )
 
 
-def _model_from_option(model: str, classes: list[str], multi_label: bool, seed: int, epochs: Optional[int]):
+def _model_from_option(model: str, classes: list[str], multi_label: bool, seed: int, epochs: int | None):
     """A classifier for ``--model``: a kind name, else a transformer over that local dir or hub id."""
     from textal.models import MODEL_KINDS, make_classifier
 
@@ -64,14 +68,16 @@ def train(
     data: Annotated[Path, typer.Argument(help="Labelled training file (CSV, TSV, JSONL, Parquet, HF dataset folder).")],
     store: StoreOpt,
     model: Annotated[str, typer.Option("--model", help=MODEL_HELP)] = "transformer",
-    eval_file: Annotated[Optional[Path], typer.Option("--eval", help="Labelled evaluation file (never trained on).")] = None,
+    eval_file: Annotated[
+        Path | None, typer.Option("--eval", help="Labelled evaluation file (never trained on).")
+    ] = None,
     holdout: Annotated[float, typer.Option(help="Without --eval: fraction of DATA held out for evaluation.")] = 0.1,
     text_col: TextCol = None,
     label_col: LabelCol = None,
     multi_label: Annotated[bool, typer.Option("--multi-label", help="Several labels per text.")] = False,
     label_sep: Annotated[str, typer.Option(help="Separator of labels in one cell, with --multi-label.")] = "|",
     dedupe: Annotated[str, typer.Option(help="Drop duplicate training texts: none, exact, near.")] = "none",
-    epochs: Annotated[Optional[int], typer.Option(help="Training epochs (transformer, spacy).")] = None,
+    epochs: Annotated[int | None, typer.Option(help="Training epochs (transformer, spacy).")] = None,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
 ) -> None:
     """Train a classifier on DATA, print its metrics, publish it as a new version in the store."""
@@ -105,18 +111,31 @@ def train(
 def score(
     pool: Annotated[Path, typer.Argument(help="File of texts to score (labels, if any, are ignored).")],
     store: StoreOpt,
-    version: Annotated[Optional[str], typer.Option(help="Version to use (default: latest).")] = None,
+    version: Annotated[str | None, typer.Option(help="Version to use (default: latest).")] = None,
     top_k: Annotated[int, typer.Option("--top-k", help="How many of the most informative texts to print.")] = 20,
-    out_file: Annotated[Optional[Path], typer.Option("--out", help="Write every text, ranked, to this CSV.")] = None,
-    strategy: Annotated[str, typer.Option(help="Query strategy (`textal strategies`); by default the one Label Studio "
-                                          "projects use.")] = DEFAULT_STRATEGY,
-    batch: Annotated[Optional[int], typer.Option("--batch", help="Size of the strategy's next batch, ranked first "
-                                                 "(default: --top-k).")] = None,
+    out_file: Annotated[Path | None, typer.Option("--out", help="Write every text, ranked, to this CSV.")] = None,
+    strategy: Annotated[
+        str, typer.Option(help="Query strategy (`textal strategies`); by default the one Label Studio projects use.")
+    ] = DEFAULT_STRATEGY,
+    batch: Annotated[
+        int | None,
+        typer.Option("--batch", help="Size of the strategy's next batch, ranked first (default: --top-k)."),
+    ] = None,
     text_col: TextCol = None,
-    int8: Annotated[bool, typer.Option("--int8", help="Run a transformer with int8 weights on the CPU (faster; "
-                                       "agreement with float32 in benchmarks/predict_throughput).")] = False,
-    chunk_size: Annotated[Optional[int], typer.Option("--chunk-size", help="Texts read and scored at a time (some "
-                                                      "thousands by default); memory grows with it.")] = None,
+    int8: Annotated[
+        bool,
+        typer.Option(
+            "--int8",
+            help="Run a transformer with int8 weights on the CPU (faster; "
+            "agreement with float32 in benchmarks/predict_throughput).",
+        ),
+    ] = False,
+    chunk_size: Annotated[
+        int | None,
+        typer.Option(
+            "--chunk-size", help="Texts read and scored at a time (some thousands by default); memory grows with it."
+        ),
+    ] = None,
 ) -> None:
     """Score every text of POOL with a published model, most informative first.
 
@@ -150,8 +169,9 @@ def score(
     processes = launched_processes()
     if processes > 1:
         with progress.reporting(RichReporter() if is_main_process() else progress.QUIET):
-            ranked = rank_file_in_processes(model, pool, strategy, text_col, chunk_size, batch=batch,
-                                            trained_on=trained_on)
+            ranked = rank_file_in_processes(
+                model, pool, strategy, text_col, chunk_size, batch=batch, trained_on=trained_on
+            )
         if ranked is None:  # not the main process: it writes the result
             return
         out.print(f"Scored by {processes} processes")
@@ -180,8 +200,14 @@ def _print_ranking(ranking, top_k: int, version: str) -> None:
     table.add_column("text", overflow="fold")
     for item in ranking.ranked(stop=top_k):
         text = item.text.replace("\n", " ")
-        table.add_row(str(item.rank), str(item.row), item.guess, f"{float(item.proba.max()):.3f}", f"{item.score:.3f}",
-                      text if len(text) <= 120 else text[:117] + "...")
+        table.add_row(
+            str(item.rank),
+            str(item.row),
+            item.guess,
+            f"{float(item.proba.max()):.3f}",
+            f"{item.score:.3f}",
+            text if len(text) <= 120 else text[:117] + "...",
+        )
     out.print(table)
 
 
@@ -204,37 +230,58 @@ def versions(store: StoreOpt) -> None:
         card = model_store.card(name)
         metrics = card.get("metrics") or {}
         table.add_row(
-            name, str(card.get("created_at", ""))[:16].replace("T", " "), str(card.get("model_option", card.get("kind", ""))),
-            str(len(card.get("labels", []))), str(card.get("training_size", "")),
+            name,
+            str(card.get("created_at", ""))[:16].replace("T", " "),
+            str(card.get("model_option", card.get("kind", ""))),
+            str(len(card.get("labels", []))),
+            str(card.get("training_size", "")),
             f"{metrics['macro_f1']:.4f}" if "macro_f1" in metrics else "-",
             f"{metrics['accuracy']:.4f}" if "accuracy" in metrics else "-",
-            str(card.get("parent") or "-"), "latest" if name == latest else "",
+            str(card.get("parent") or "-"),
+            "latest" if name == latest else "",
         )
     out.print(table)
 
 
-store_app = typer.Typer(help="Model store upkeep.", no_args_is_help=True, add_completion=False,
-                        pretty_exceptions_enable=False, rich_markup_mode=None)
+store_app = typer.Typer(
+    help="Model store upkeep.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
 app.add_typer(store_app, name="store")
 
 
 @store_app.command("convert")
 def store_convert(
     store: Annotated[Path, typer.Argument(help="Model store folder whose versions an older textal saved as pickles.")],
-    trust_pickles: Annotated[bool, typer.Option("--trust-pickles", help="Unpickle its files to convert them: a pickle "
-                                                "runs any code it holds, so only for a store you made or trust.")] = False,
+    trust_pickles: Annotated[
+        bool,
+        typer.Option(
+            "--trust-pickles",
+            help="Unpickle its files to convert them: a pickle "
+            "runs any code it holds, so only for a store you made or trust.",
+        ),
+    ] = False,
 ) -> None:
     """Rewrite a store's pickled versions (linear.joblib, head.joblib) as data (JSON + .npz), in place."""
     from textal.store import ModelStore
 
     if not trust_pickles:
-        raise TextalError("converting unpickles the store's files, and a pickle runs any code it holds: add "
-                          "--trust-pickles only for a store you made or trust")
+        raise TextalError(
+            "converting unpickles the store's files, and a pickle runs any code it holds: add "
+            "--trust-pickles only for a store you made or trust"
+        )
     converted = ModelStore(store).convert_pickles()
     for version, files in converted:
         out.print(f"{version}: converted {', '.join(files)} to data", markup=False)
-    out.print(f"Converted {len(converted)} version(s) of {store}" if converted
-              else f"{store}: nothing to convert (no pickles from an older textal)", markup=False)
+    out.print(
+        f"Converted {len(converted)} version(s) of {store}"
+        if converted
+        else f"{store}: nothing to convert (no pickles from an older textal)",
+        markup=False,
+    )
 
 
 @app.command()
@@ -258,56 +305,109 @@ def simulate(
     batch: Annotated[int, typer.Option(help="Labels per round.")] = 50,
     budget: Annotated[int, typer.Option(help="Total labels, seed included.")] = 1000,
     repeats: Annotated[int, typer.Option(help="Repeats with different seed sets.")] = 5,
-    model: Annotated[str, typer.Option("--model", help="embed-head (frozen MiniLM + logistic head), two-tier (the "
-                                                       "worker's loop: that head every round, a full fine-tune every "
-                                                       "--full-every labels), linear, spacy, transformer (fine-tunes "
-                                                       "every round: for a GPU).")] = "embed-head",
-    label_noise: Annotated[float, typer.Option("--label-noise", help="Share of the simulated annotator's answers "
-                                                                     "that are wrong.")] = 0.0,
-    noise_kind: Annotated[str, typer.Option("--noise-kind", help="uniform (any other class) or confusable (the class "
-                                                                 "the full-data model confuses most).")] = "uniform",
-    review_budget: Annotated[float, typer.Option("--review-budget", help="Share of the labels a review may re-ask, "
-                                                                         "most suspicious first (cleanlab).")] = 0.0,
-    annotators: Annotated[int, typer.Option("--annotators", help="Simulated annotators labelling every asked text "
-                                                                 "(votes resolved by majority).")] = 1,
-    poor_annotator: Annotated[Optional[float], typer.Option("--poor-annotator", help="The first annotator's error "
-                                                            "rate (the others': --label-noise).")] = None,
-    weigh_annotators: Annotated[bool, typer.Option("--weigh-annotators", help="Weigh each annotator's votes by their "
-                                                   "estimated quality (cleanlab) instead of the majority.")] = False,
-    review_holdout: Annotated[bool, typer.Option("--review-holdout", help="Keep the labels the review flags out of "
-                                                                        "training until re-asked.")] = False,
-    full_every: Annotated[Optional[int], typer.Option("--full-every", help="two-tier: labels between full fine-tunes "
-                                                                          f"(default: the worker's, {DEFAULT_FULL_EVERY}).")] = None,
-    random_fraction: Annotated[Optional[float], typer.Option(help="Share of random picks per batch "
-                                                                   "(default: each strategy's, 0.1).")] = None,
-    cold_start: Annotated[str, typer.Option(help="Seed set: random, or coverage (k-means over embeddings).")] = "random",
+    model: Annotated[
+        str,
+        typer.Option(
+            "--model",
+            help="embed-head (frozen MiniLM + logistic head), two-tier (the "
+            "worker's loop: that head every round, a full fine-tune every "
+            "--full-every labels), linear, spacy, transformer (fine-tunes "
+            "every round: for a GPU).",
+        ),
+    ] = "embed-head",
+    label_noise: Annotated[
+        float, typer.Option("--label-noise", help="Share of the simulated annotator's answers that are wrong.")
+    ] = 0.0,
+    noise_kind: Annotated[
+        str,
+        typer.Option(
+            "--noise-kind",
+            help="uniform (any other class) or confusable (the class the full-data model confuses most).",
+        ),
+    ] = "uniform",
+    review_budget: Annotated[
+        float,
+        typer.Option(
+            "--review-budget", help="Share of the labels a review may re-ask, most suspicious first (cleanlab)."
+        ),
+    ] = 0.0,
+    annotators: Annotated[
+        int,
+        typer.Option(
+            "--annotators", help="Simulated annotators labelling every asked text (votes resolved by majority)."
+        ),
+    ] = 1,
+    poor_annotator: Annotated[
+        float | None,
+        typer.Option("--poor-annotator", help="The first annotator's error rate (the others': --label-noise)."),
+    ] = None,
+    weigh_annotators: Annotated[
+        bool,
+        typer.Option(
+            "--weigh-annotators",
+            help="Weigh each annotator's votes by their estimated quality (cleanlab) instead of the majority.",
+        ),
+    ] = False,
+    review_holdout: Annotated[
+        bool, typer.Option("--review-holdout", help="Keep the labels the review flags out of training until re-asked.")
+    ] = False,
+    full_every: Annotated[
+        int | None,
+        typer.Option(
+            "--full-every",
+            help=f"two-tier: labels between full fine-tunes (default: the worker's, {DEFAULT_FULL_EVERY}).",
+        ),
+    ] = None,
+    random_fraction: Annotated[
+        float | None, typer.Option(help="Share of random picks per batch (default: each strategy's, 0.1).")
+    ] = None,
+    cold_start: Annotated[
+        str, typer.Option(help="Seed set: random, or coverage (k-means over embeddings).")
+    ] = "random",
     eval_fraction: Annotated[float, typer.Option(help="Pool slice held out for the stopping rules' metric.")] = 0.1,
     seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same numbers.")] = 0,
-    cache_dir: Annotated[Optional[Path], typer.Option(help="Embedding cache (default ~/.cache/textal).")] = None,
+    cache_dir: Annotated[Path | None, typer.Option(help="Embedding cache (default ~/.cache/textal).")] = None,
     text_col: TextCol = None,
     label_col: LabelCol = None,
     multi_label: Annotated[bool, typer.Option("--multi-label", help="Several labels per text.")] = False,
-    class_weight: Annotated[Optional[str], typer.Option("--class-weight", help="Weigh classes in the logistic head "
-                                                        "(embed-head, linear): balanced or none (default: the worker's, "
-                                                        "balanced).")] = None,
+    class_weight: Annotated[
+        str | None,
+        typer.Option(
+            "--class-weight",
+            help="Weigh classes in the logistic head "
+            "(embed-head, linear): balanced or none (default: the worker's, "
+            "balanced).",
+        ),
+    ] = None,
 ) -> None:
     """Simulate strategies on labelled data: learning curves, labels saved against random, stopping points."""
     import shlex
 
+    from textal.class_weights import class_weight_param
     from textal.data import load_corpus
     from textal.learners import check_full_every, make_learner
     from textal.sim_report import write_report
-    from textal.simulate import SimulationSettings, simulate as run_simulation, summarise
-
-    from textal.class_weights import class_weight_param
+    from textal.simulate import SimulationSettings, summarise
+    from textal.simulate import simulate as run_simulation
 
     class_weight_param(class_weight)  # bad values fail before the data is read
     check_full_every(model, full_every)
     settings = SimulationSettings(
-        strategies=[s.strip() for s in strategies.split(",") if s.strip()], seed_size=seed_size, batch=batch,
-        budget=budget, repeats=repeats, seed=seed, random_fraction=random_fraction, cold_start=cold_start,
-        eval_fraction=eval_fraction, label_noise=label_noise, noise_kind=noise_kind, review_budget=review_budget,
-        review_holdout=review_holdout, annotators=annotators, poor_annotator=poor_annotator,
+        strategies=[s.strip() for s in strategies.split(",") if s.strip()],
+        seed_size=seed_size,
+        batch=batch,
+        budget=budget,
+        repeats=repeats,
+        seed=seed,
+        random_fraction=random_fraction,
+        cold_start=cold_start,
+        eval_fraction=eval_fraction,
+        label_noise=label_noise,
+        noise_kind=noise_kind,
+        review_budget=review_budget,
+        review_holdout=review_holdout,
+        annotators=annotators,
+        poor_annotator=poor_annotator,
         weigh_annotators=weigh_annotators,
     )
     pool = load_corpus(data, text_col, label_col, multi_label=multi_label)
@@ -315,8 +415,17 @@ def simulate(
     test_corpus = load_corpus(test, text_col, label_col, multi_label=multi_label)
     labels = sorted(set(pool.label_set) | set(test_corpus.label_set))
     with progress.reporting(RichReporter()):
-        learner = make_learner(model, pool.texts, test_corpus.texts, labels, multi_label, seed, cache_dir,
-                               class_weight=class_weight, full_every=full_every)
+        learner = make_learner(
+            model,
+            pool.texts,
+            test_corpus.texts,
+            labels,
+            multi_label,
+            seed,
+            cache_dir,
+            class_weight=class_weight,
+            full_every=full_every,
+        )
         result = run_simulation(learner, pool, test_corpus, settings)
     summary = summarise(result)
     command = "textal " + " ".join(shlex.quote(a) for a in sys.argv[1:])
@@ -329,16 +438,22 @@ def simulate(
 def review(
     data: Annotated[Path, typer.Argument(help="Labelled file whose labels may hold mistakes.")],
     out_file: Annotated[Path, typer.Option("--out", help="CSV of every labelled row, the likeliest mistakes first.")],
-    model: Annotated[str, typer.Option("--model", help="embed-head (frozen MiniLM + logistic head) or linear "
-                                                       "(TF-IDF + logistic regression).")] = "embed-head",
-    folds: Annotated[int, typer.Option(help="Cross-validation folds: each row is judged by a model that never saw it.")] = 5,
+    model: Annotated[
+        str,
+        typer.Option(
+            "--model", help="embed-head (frozen MiniLM + logistic head) or linear (TF-IDF + logistic regression)."
+        ),
+    ] = "embed-head",
+    folds: Annotated[
+        int, typer.Option(help="Cross-validation folds: each row is judged by a model that never saw it.")
+    ] = 5,
     top_k: Annotated[int, typer.Option("--top-k", help="How many of the likeliest mistakes to print.")] = 10,
     text_col: TextCol = None,
     label_col: LabelCol = None,
     multi_label: Annotated[bool, typer.Option("--multi-label", help="Several labels per text.")] = False,
     label_sep: Annotated[str, typer.Option(help="Separator of labels in one cell, with --multi-label.")] = "|",
     seed: Annotated[int, typer.Option(help="Random seed of the folds and models.")] = 0,
-    cache_dir: Annotated[Optional[Path], typer.Option(help="Embedding cache (default ~/.cache/textal).")] = None,
+    cache_dir: Annotated[Path | None, typer.Option(help="Embedding cache (default ~/.cache/textal).")] = None,
 ) -> None:
     """Rank the labelled rows of DATA by how likely their label is wrong (cleanlab), with the label to suggest."""
     from textal.data import load_corpus
@@ -354,8 +469,9 @@ def review(
         raise TextalError(f"{data} holds a single label ({classes[0] if classes else 'none'}): nothing to tell apart")
     err.print(f"Reviewing {len(corpus)} labels ({len(classes)} classes) with {folds}-fold {model}...")
     with progress.reporting(RichReporter()):
-        result = review_corpus(corpus.texts, corpus.labels, classes, multi_label, model=model, folds=folds, seed=seed,
-                               cache_dir=cache_dir)
+        result = review_corpus(
+            corpus.texts, corpus.labels, classes, multi_label, model=model, folds=folds, seed=seed, cache_dir=cache_dir
+        )
     write_review(out_file, corpus, classes, result)
     print_review(out, corpus, classes, result, top_k)
     out.print(f"Wrote {len(corpus)} rows, the likeliest mistakes first, to {out_file}")

@@ -49,8 +49,9 @@ def labels_to_reach(labels: np.ndarray, curve: np.ndarray, target: float) -> int
     return int(labels[hit[0]]) if len(hit) else None
 
 
-def summarise_curves(result: Any, budgets: Sequence[int] | None = None,
-                     targets: Sequence[float] = (0.90, 0.95, 0.98)) -> dict[str, Any]:
+def summarise_curves(
+    result: Any, budgets: Sequence[int] | None = None, targets: Sequence[float] = (0.90, 0.95, 0.98)
+) -> dict[str, Any]:
     """The per-strategy summary of a simulation (see the module docstring for the definitions)."""
     settings = result.settings
     full_f1 = result.full_data["macro_f1"]

@@ -15,12 +15,20 @@ from pathlib import Path
 from typing import Any
 
 from textal.errors import DataError
-from textal.input_files import FORMATS, HeldRows, InputLimits, check_input_path, guess_format, input_limits, open_records  # noqa: F401
+from textal.input_files import (
+    HeldRows,
+    InputLimits,
+    check_input_path,
+    guess_format,
+    input_limits,
+    open_records,
+)  # noqa: F401
 
 LABEL_COLUMN_GUESSES = ("label", "labels", "category", "class", "intent", "target")
 TEXT_COLUMN_GUESSES = ("text", "sentence", "content", "message", "body")
 
 Label = str | tuple[str, ...]
+
 
 @dataclass(frozen=True)
 class Corpus:
@@ -183,7 +191,11 @@ DEFAULT_CHUNK = 8192
 
 
 def text_chunks(
-    path: str | Path, text_col: str | None = None, chunk_size: int = DEFAULT_CHUNK, *, split: str | None = None,
+    path: str | Path,
+    text_col: str | None = None,
+    chunk_size: int = DEFAULT_CHUNK,
+    *,
+    split: str | None = None,
     fmt: str | None = None,
 ) -> Iterator[tuple[list[int], list[str]]]:
     """The texts of ``path`` as (rows, texts) chunks of at most ``chunk_size``, read as they are needed.
@@ -227,8 +239,7 @@ def _choose_column(
             return guess
     if required:
         raise DataError(
-            f"{path}: no {what} column found among {_column_names(columns) or 'no columns'}; "
-            f"name it with --{what}-col"
+            f"{path}: no {what} column found among {_column_names(columns) or 'no columns'}; name it with --{what}-col"
         )
     return None
 
@@ -289,9 +300,7 @@ def _clean_label(
         names = label
     else:
         if isinstance(value, (list, tuple, dict)):
-            raise DataError(
-                f"{path}: row {row}: label column {col!r} holds several values; pass --multi-label"
-            )
+            raise DataError(f"{path}: row {row}: label column {col!r} holds several values; pass --multi-label")
         if isinstance(value, float) and value.is_integer():
             value = int(value)
         label = str(value).strip()

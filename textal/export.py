@@ -41,8 +41,13 @@ class ExportRow:
 
 
 def write_export(
-    rows: Sequence[ExportRow], out: Path, fmt: str, labels: Sequence[str], multi_label: bool = False,
-    *, overwrite: bool = False,
+    rows: Sequence[ExportRow],
+    out: Path,
+    fmt: str,
+    labels: Sequence[str],
+    multi_label: bool = False,
+    *,
+    overwrite: bool = False,
 ) -> Path:
     """Write ``rows`` to ``out`` in ``fmt`` (one of EXPORT_FORMATS) and return the path written.
 
@@ -148,8 +153,12 @@ def _write_spacy(rows: Sequence[ExportRow], resolved: Sequence[Any], out: Path, 
         doc = nlp.make_doc(row.text)
         doc.cats = {name: 1.0 if name in chosen else 0.0 for name in labels}
         doc.user_data.update(
-            task_id=row.task_id, agreement=row.agreement, annotations=row.annotations,
-            disputed=row.disputed, eval=row.eval, review=row.review,
+            task_id=row.task_id,
+            agreement=row.agreement,
+            annotations=row.annotations,
+            disputed=row.disputed,
+            eval=row.eval,
+            review=row.review,
         )
         docbin.add(doc)
     atomic_write_bytes(out, docbin.to_bytes())
@@ -164,8 +173,10 @@ def _hf_target(out: Path, overwrite: bool) -> str:
     """What ``out`` is to an hf export: ``new`` (absent), ``empty``, ``export`` (an earlier export) or
     ``merge`` (a folder holding other files, with ``overwrite``); DataError for anything else."""
     if out.is_symlink() or (out.exists() and not out.is_dir()):
-        raise DataError(f"{out}: is {'a link' if out.is_symlink() else 'a file'}; --format hf writes a folder, so "
-                        "give a new or empty folder (or an earlier hf export)")
+        raise DataError(
+            f"{out}: is {'a link' if out.is_symlink() else 'a file'}; --format hf writes a folder, so "
+            "give a new or empty folder (or an earlier hf export)"
+        )
     if not out.exists():
         return "new"
     try:
@@ -180,13 +191,19 @@ def _hf_target(out: Path, overwrite: bool) -> str:
         return "merge"
     others = [n for n in names if not _HF_FILES.fullmatch(n)]
     shown = ", ".join(ascii(n)[:40] for n in others[:3]) + (f" and {len(others) - 3} more" if len(others) > 3 else "")
-    raise DataError(f"{out}: a folder holding other files ({shown}), not an earlier export; give a new or empty "
-                    "folder, or pass --overwrite to write the dataset into it (only files named as a dataset's are "
-                    "replaced)")
+    raise DataError(
+        f"{out}: a folder holding other files ({shown}), not an earlier export; give a new or empty "
+        "folder, or pass --overwrite to write the dataset into it (only files named as a dataset's are "
+        "replaced)"
+    )
 
 
 def _write_hf(
-    rows: Sequence[ExportRow], resolved: Sequence[Any], out: Path, labels: Sequence[str], multi_label: bool,
+    rows: Sequence[ExportRow],
+    resolved: Sequence[Any],
+    out: Path,
+    labels: Sequence[str],
+    multi_label: bool,
     target: str = "new",
 ) -> None:
     """A saved ``datasets.Dataset`` with a ClassLabel (or a sequence of them) named after ``labels``."""
@@ -205,13 +222,19 @@ def _write_hf(
             "review": datasets.Value("bool"),
         }
     )
-    kept = [_record(row, list(label) if isinstance(label, tuple) else label)
-            for row, label in zip(rows, resolved) if label is not None]
+    kept = [
+        _record(row, list(label) if isinstance(label, tuple) else label)
+        for row, label in zip(rows, resolved)
+        if label is not None
+    ]
     columns = {name: [rec[name] for rec in kept] for name in COLUMNS}
     dataset = datasets.Dataset.from_dict(columns, features=features)
     # beside the folder when it is new (renamed into place whole), else inside it (its files moved in one by one)
-    tmp = (out.with_name(f".{out.name}.{secrets.token_hex(4)}") if target == "new"
-           else out / f".textal-export.{secrets.token_hex(4)}")
+    tmp = (
+        out.with_name(f".{out.name}.{secrets.token_hex(4)}")
+        if target == "new"
+        else out / f".textal-export.{secrets.token_hex(4)}"
+    )
     bars = datasets.is_progress_bar_enabled()
     datasets.disable_progress_bars()  # the export says in one line what it wrote
     try:

@@ -39,8 +39,13 @@ def fit_head(
     """An ``EmbedHeadClassifier`` over ``encoder`` whose head is fitted on embeddings ``X`` (one row per label),
     classes weighted by default so that a skewed set of labels does not decide the answer alone."""
     model = EmbedHeadClassifier(
-        classes=list(classes), multi_label=multi_label, model=encoder, cache_dir=cache_dir, C=C,
-        class_weight=class_weight_param(class_weight), random_state=seed,
+        classes=list(classes),
+        multi_label=multi_label,
+        model=encoder,
+        cache_dir=cache_dir,
+        C=C,
+        class_weight=class_weight_param(class_weight),
+        random_state=seed,
     )
     return model.fit_embeddings(np.asarray(X, dtype=np.float32), list(labels))
 
@@ -58,10 +63,14 @@ def committee_proba(
 ) -> np.ndarray:
     """(size, n, k) probabilities of a bootstrap committee of heads, for committee strategies."""
     committee = BootstrapCommittee(size=size, classes=list(classes), multi_label=multi_label, C=C, random_state=seed)
-    return committee.fit(np.asarray(X_train, dtype=np.float32), list(labels)).predict_proba(np.asarray(X_pool, dtype=np.float32))
+    return committee.fit(np.asarray(X_train, dtype=np.float32), list(labels)).predict_proba(
+        np.asarray(X_pool, dtype=np.float32)
+    )
 
 
-def heldout_metrics(proba: np.ndarray, labels: Sequence[Any], classes: Sequence[str], multi_label: bool) -> dict[str, float] | None:
+def heldout_metrics(
+    proba: np.ndarray, labels: Sequence[Any], classes: Sequence[str], multi_label: bool
+) -> dict[str, float] | None:
     """macro-F1, accuracy and n of ``proba`` against the held-out ``labels``; None without any."""
     if len(labels) == 0:
         return None
@@ -69,7 +78,9 @@ def heldout_metrics(proba: np.ndarray, labels: Sequence[Any], classes: Sequence[
     return score_predictions(np.asarray(proba, dtype=np.float64), gold, multi_label)
 
 
-def calibration_figures(proba: np.ndarray, labels: Sequence[Any], classes: Sequence[str], multi_label: bool) -> dict[str, Any] | None:
+def calibration_figures(
+    proba: np.ndarray, labels: Sequence[Any], classes: Sequence[str], multi_label: bool
+) -> dict[str, Any] | None:
     """Temperature and ECE before/after on the held-out labels (None with fewer than ``MIN_CALIBRATION``)."""
     if len(labels) < MIN_CALIBRATION:
         return None

@@ -14,8 +14,8 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Sequence
-from pathlib import Path
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from textal.stopping import StopVerdict, metric_plateau, stabilising_predictions
@@ -70,8 +70,9 @@ STOP_MIN_TRAIN = 100  # training labels before any stopping rule may say stop
 STOP_MIN_EVAL = 50  # labelled evaluation-slice tasks before any stopping rule may say stop
 
 
-def verdicts(records: Sequence[dict[str, Any]], min_eval: int = STOP_MIN_EVAL, window: int = 3,
-             min_train: int = STOP_MIN_TRAIN) -> list[StopVerdict]:
+def verdicts(
+    records: Sequence[dict[str, Any]], min_eval: int = STOP_MIN_EVAL, window: int = 3, min_train: int = STOP_MIN_TRAIN
+) -> list[StopVerdict]:
     """Every stopping rule's verdict over the promoted versions (pool uncertainty: as of the latest one).
 
     No rule says stop before the latest promoted version was trained on ``min_train`` labels and judged
@@ -83,12 +84,15 @@ def verdicts(records: Sequence[dict[str, Any]], min_eval: int = STOP_MIN_EVAL, w
     plateau = metric_plateau([v for v in history if v is not None])
     judged = [r for r in promoted if _metric(r) is not None]
     if judged and not history:  # figures exist, on too small a slice to count
-        plateau = replace(plateau, reason=f"{plateau.reason} judged on at least {min_eval} labelled slice tasks "
-                                         f"(the latest version was judged on {int(judged[-1]['metrics'].get('n', 0))})")
+        plateau = replace(
+            plateau,
+            reason=f"{plateau.reason} judged on at least {min_eval} labelled slice tasks "
+            f"(the latest version was judged on {int(judged[-1]['metrics'].get('n', 0))})",
+        )
     out.append(plateau)
     sets = [r["stop_set"] for r in promoted if isinstance(r.get("stop_set"), dict) and r["stop_set"].get("ids")]
     if sets:
-        recent = sets[-(window + 1):]
+        recent = sets[-(window + 1) :]
         common = set(recent[0]["ids"]).intersection(*(s["ids"] for s in recent[1:]))
         aligned = []
         for s in recent:
@@ -105,8 +109,10 @@ def verdicts(records: Sequence[dict[str, Any]], min_eval: int = STOP_MIN_EVAL, w
     judged = int((latest.get("metrics") or {}).get("n", 0) or 0)
     if trained >= min_train and judged >= min_eval:
         return out
-    wait = (f"not before {min_train} training labels and {min_eval} labelled evaluation-slice tasks "
-            f"(now {trained} and {judged})")
+    wait = (
+        f"not before {min_train} training labels and {min_eval} labelled evaluation-slice tasks "
+        f"(now {trained} and {judged})"
+    )
     return [replace(v, stop=False, reason=f"{v.reason}; {wait}") if v.stop else v for v in out]
 
 
@@ -138,8 +144,14 @@ def plot_history(records: Sequence[dict[str, Any]], path: str | Path, title: str
         ax.plot(xs, ys, marker=marker, label=metric.replace("_", "-"), linewidth=1.6)
         held = [(x, y) for x, y, ok in points if not ok]
         if held:
-            ax.scatter(*zip(*held), s=90, facecolors="none", edgecolors="red", zorder=3,
-                       label=f"not promoted ({metric.replace('_', '-')})")
+            ax.scatter(
+                *zip(*held),
+                s=90,
+                facecolors="none",
+                edgecolors="red",
+                zorder=3,
+                label=f"not promoted ({metric.replace('_', '-')})",
+            )
     ax.set_xlabel("training labels")
     ax.set_ylabel("evaluation-slice score")
     ax.set_ylim(0.0, 1.02)

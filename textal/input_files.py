@@ -75,8 +75,9 @@ def input_limits(environ: Mapping[str, str] | None = None) -> InputLimits:
     mb = _positive_number(env, "TEXTAL_MAX_INPUT_MB", DEFAULT_MAX_INPUT_MB, "MB")
     chars = _positive_number(env, "TEXTAL_MAX_INPUT_TEXT_CHARS", DEFAULT_MAX_INPUT_TEXT_CHARS, "characters")
     memory = _positive_number(env, "TEXTAL_MAX_INPUT_MEMORY_MB", DEFAULT_MAX_INPUT_MEMORY_MB, "MB")
-    return InputLimits(max_bytes=max(1, int(mb * MIB)), max_text_chars=max(1, int(chars)),
-                       max_memory_bytes=max(1, int(memory * MIB)))
+    return InputLimits(
+        max_bytes=max(1, int(mb * MIB)), max_text_chars=max(1, int(chars)), max_memory_bytes=max(1, int(memory * MIB))
+    )
 
 
 def _positive_number(env: Mapping[str, str], name: str, default: float, unit: str) -> float:
@@ -98,8 +99,16 @@ def guess_format(path: Path) -> str:
     suffix = path.suffix.lower()
     if suffix == ".gz":
         suffix = Path(path.stem).suffix.lower()
-    mapping = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl",
-               ".json": "jsonl", ".parquet": "parquet", ".pq": "parquet"}
+    mapping = {
+        ".csv": "csv",
+        ".tsv": "tsv",
+        ".tab": "tsv",
+        ".jsonl": "jsonl",
+        ".ndjson": "jsonl",
+        ".json": "jsonl",
+        ".parquet": "parquet",
+        ".pq": "parquet",
+    }
     if suffix not in mapping:
         raise DataError(
             f"{path}: cannot tell the format from the extension {suffix or '(none)'!r}; "
@@ -109,8 +118,14 @@ def guess_format(path: Path) -> str:
 
 
 def _file_kind(mode: int) -> str:
-    kinds = ((stat.S_ISREG, "a regular file"), (stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO"),
-             (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
+    kinds = (
+        (stat.S_ISREG, "a regular file"),
+        (stat.S_ISDIR, "a directory"),
+        (stat.S_ISFIFO, "a FIFO"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+    )
     return next((name for test, name in kinds if test(mode)), "not a file")
 
 
@@ -199,7 +214,7 @@ def _text_lines(path: Path, fh: IO[bytes], limits: InputLimits) -> Iterator[str]
             line = raw[start:].decode("utf-8")
         except UnicodeDecodeError as exc:
             at = offset + start + exc.start
-            bad = raw[start + exc.start:start + exc.start + 4]
+            bad = raw[start + exc.start : start + exc.start + 4]
             raise DataError(
                 f"{path}: line {number + 1}: bytes that are not valid UTF-8 at byte {at} ({bad!r}); "
                 "re-save the file as UTF-8"
@@ -436,9 +451,7 @@ def _hf_records(path: Path, split: str | None) -> tuple[list[str], Iterator[tupl
             raise DataError(f"{path}: choose a split with --split; this dataset has {', '.join(names)}")
         ds = ds[chosen]
     # ClassLabel columns hold integers; give back their names, as a user sees them.
-    class_names = {
-        name: feat.names for name, feat in ds.features.items() if isinstance(feat, datasets.ClassLabel)
-    }
+    class_names = {name: feat.names for name, feat in ds.features.items() if isinstance(feat, datasets.ClassLabel)}
     seq_names = {
         name: feat.feature.names
         for name, feat in ds.features.items()

@@ -35,8 +35,9 @@ class LabelReview:
         return np.lexsort((self.quality, ~self.flagged))
 
 
-def out_of_fold_proba(fit_predict: FoldModel, y: np.ndarray, n_classes: int, folds: int = DEFAULT_FOLDS,
-                      seed: int = 0) -> np.ndarray:
+def out_of_fold_proba(
+    fit_predict: FoldModel, y: np.ndarray, n_classes: int, folds: int = DEFAULT_FOLDS, seed: int = 0
+) -> np.ndarray:
     """(n, k) probabilities, each row from ``fit_predict`` trained on the other folds.
 
     ``y``: class indices, or a 0/1 matrix for multi-label. Folds are stratified for single-label data."""
@@ -60,8 +61,16 @@ def out_of_fold_proba(fit_predict: FoldModel, y: np.ndarray, n_classes: int, fol
     return out
 
 
-def head_out_of_fold_proba(X: np.ndarray, y: np.ndarray, n_classes: int, *, folds: int = DEFAULT_FOLDS, C: float = 10.0,
-                           class_weight: str | None = None, seed: int = 0) -> np.ndarray:
+def head_out_of_fold_proba(
+    X: np.ndarray,
+    y: np.ndarray,
+    n_classes: int,
+    *,
+    folds: int = DEFAULT_FOLDS,
+    C: float = 10.0,
+    class_weight: str | None = None,
+    seed: int = 0,
+) -> np.ndarray:
     """Out-of-fold probabilities of the fast tier's logistic head over embeddings ``X`` (``class_weight`` as
     scikit-learn takes it): the review of the live loop, of ``textal review`` and of the simulation."""
     from textal.models.head import LogisticHead
@@ -94,8 +103,9 @@ def review_labels(pred_probs: np.ndarray, y: np.ndarray) -> LabelReview:
         flagged = _quietly(find_label_issues, y, pred_probs, n_jobs=1)
         suggested = pred_probs.argmax(axis=1)
         suggested_proba = pred_probs.max(axis=1)
-    return LabelReview(np.asarray(flagged, dtype=bool), np.asarray(quality, dtype=np.float64), suggested,
-                       suggested_proba)
+    return LabelReview(
+        np.asarray(flagged, dtype=bool), np.asarray(quality, dtype=np.float64), suggested, suggested_proba
+    )
 
 
 def _quietly(fn, *args, **kwargs):
@@ -115,8 +125,17 @@ def check_review_model(model: str) -> None:
         raise TextalError(f"--model must be one of {', '.join(REVIEW_MODELS)}, not {model!r}")
 
 
-def review_corpus(texts: list[str], labels: list, classes: list[str], multi_label: bool, *, model: str = "embed-head",
-                  folds: int = DEFAULT_FOLDS, seed: int = 0, cache_dir=None) -> LabelReview:
+def review_corpus(
+    texts: list[str],
+    labels: list,
+    classes: list[str],
+    multi_label: bool,
+    *,
+    model: str = "embed-head",
+    folds: int = DEFAULT_FOLDS,
+    seed: int = 0,
+    cache_dir=None,
+) -> LabelReview:
     """Review the labels of ``texts`` with out-of-fold predictions of ``model``: ``embed-head`` (a logistic head
     over the frozen encoder's embeddings, the live loop's fast tier) or ``linear`` (TF-IDF and logistic regression)."""
     from textal.class_weights import DEFAULT_CLASS_WEIGHT, class_weight_param
@@ -135,8 +154,9 @@ def review_corpus(texts: list[str], labels: list, classes: list[str], multi_labe
         from textal.models import make_classifier
 
         def fit_predict(train: np.ndarray, held: np.ndarray) -> np.ndarray:
-            clf = make_classifier("linear", classes=classes, multi_label=multi_label, random_state=seed,
-                                  class_weight=weights)
+            clf = make_classifier(
+                "linear", classes=classes, multi_label=multi_label, random_state=seed, class_weight=weights
+            )
             clf.fit([texts[i] for i in train], [labels[i] for i in train])
             return clf.predict_proba([texts[i] for i in held])
 

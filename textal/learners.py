@@ -15,9 +15,9 @@ from typing import Any
 
 import numpy as np
 
+from textal.class_weights import DEFAULT_CLASS_WEIGHT, class_weight_param
 from textal.errors import TextalError
 from textal.models.base import encode_labels
-from textal.class_weights import DEFAULT_CLASS_WEIGHT, class_weight_param
 from textal.models.head import LogisticHead
 
 
@@ -71,7 +71,9 @@ class Learner(ABC):
     def out_of_fold_proba(self, idx: np.ndarray, y: np.ndarray, folds: int) -> np.ndarray:
         """(len(idx), k) probabilities of pool rows ``idx``, each from a model fitted on the other folds of
         ``idx`` (labels ``y``): what the label review judges by."""
-        raise TextalError(f"reviewing labels in a simulation needs --model embed-head or two-tier, not {type(self).__name__}")
+        raise TextalError(
+            f"reviewing labels in a simulation needs --model embed-head or two-tier, not {type(self).__name__}"
+        )
 
     @abstractmethod
     def describe(self) -> dict[str, Any]:
@@ -107,8 +109,9 @@ class EmbedHeadLearner(Learner):
 
     def fit(self, idx: np.ndarray, y: np.ndarray) -> None:
         self.idx_, self.y_ = idx, y
-        self.head_ = LogisticHead(C=self.C, class_weight=self.class_weight, random_state=self.seed,
-                                  n_classes=len(self.labels)).fit(self.X_pool[idx], y)
+        self.head_ = LogisticHead(
+            C=self.C, class_weight=self.class_weight, random_state=self.seed, n_classes=len(self.labels)
+        ).fit(self.X_pool[idx], y)
         self._proba_pool = None
         self._round += 1
 
@@ -127,21 +130,29 @@ class EmbedHeadLearner(Learner):
         from textal.models.committee import BootstrapCommittee
 
         members = BootstrapCommittee(
-            size=self.committee_size, classes=self.labels, multi_label=self.multi_label, C=self.C,
-            class_weight=self.class_weight, random_state=self.seed + 7919 * self._round,
+            size=self.committee_size,
+            classes=self.labels,
+            multi_label=self.multi_label,
+            C=self.C,
+            class_weight=self.class_weight,
+            random_state=self.seed + 7919 * self._round,
         )
         return members.fit(self.X_pool[self.idx_], self.decode(self.y_)).predict_proba(self.X_pool)
 
     def out_of_fold_proba(self, idx: np.ndarray, y: np.ndarray, folds: int) -> np.ndarray:
         from textal.label_review import head_out_of_fold_proba
 
-        return head_out_of_fold_proba(self.X_pool[idx], y, len(self.labels), folds=folds, C=self.C,
-                                      class_weight=self.class_weight, seed=self.seed)
+        return head_out_of_fold_proba(
+            self.X_pool[idx], y, len(self.labels), folds=folds, C=self.C, class_weight=self.class_weight, seed=self.seed
+        )
 
     def describe(self) -> dict[str, Any]:
-        return {"model": "embed-head", "encoder": self.encoder,
-                "head": f"LogisticRegression(C={self.C}, class_weight={self.class_weight})",
-                "committee": f"{self.committee_size} bootstrap heads"}
+        return {
+            "model": "embed-head",
+            "encoder": self.encoder,
+            "head": f"LogisticRegression(C={self.C}, class_weight={self.class_weight})",
+            "committee": f"{self.committee_size} bootstrap heads",
+        }
 
 
 class ClassifierLearner(Learner):
@@ -244,14 +255,28 @@ def make_learner(
         enc = Encoder(model=encoder, cache_dir=cache_dir if cache_dir is not None else default_cache_dir())
         X_pool, X_test = enc.encode(pool_texts), enc.encode(test_texts)
         if model == "embed-head":
-            return EmbedHeadLearner(X_pool, X_test, labels, multi_label, seed=seed, encoder=encoder, class_weight=weights)
+            return EmbedHeadLearner(
+                X_pool, X_test, labels, multi_label, seed=seed, encoder=encoder, class_weight=weights
+            )
         from textal.full_tier import DEFAULT_FULL_EVERY
         from textal.two_tier_learner import TwoTierLearner
 
-        return TwoTierLearner(pool_texts, test_texts, X_pool, X_test, labels, multi_label, seed=seed, encoder=encoder,
-                              class_weight=weights, full_every=full_every or DEFAULT_FULL_EVERY)
+        return TwoTierLearner(
+            pool_texts,
+            test_texts,
+            X_pool,
+            X_test,
+            labels,
+            multi_label,
+            seed=seed,
+            encoder=encoder,
+            class_weight=weights,
+            full_every=full_every or DEFAULT_FULL_EVERY,
+        )
     if model in ("linear", "spacy", "transformer"):
-        params: dict[str, Any] = {"random_state": seed, "class_weight": class_weight_param(weights)} if model == "linear" else {"seed": seed}
+        params: dict[str, Any] = (
+            {"random_state": seed, "class_weight": class_weight_param(weights)} if model == "linear" else {"seed": seed}
+        )
         if model == "transformer":
             params["model"] = encoder
         return ClassifierLearner(model, pool_texts, test_texts, labels, multi_label, params=params)

@@ -31,8 +31,14 @@ def is_main_process() -> bool:
 
 
 def rank_file_in_processes(
-    model: Classifier, path: str | Path, strategy: str, text_col: str | None = None,
-    chunk_size: int = DEFAULT_CHUNK, scratch: str | Path | None = None, batch: int = 0, trained_on: int | None = None,
+    model: Classifier,
+    path: str | Path,
+    strategy: str,
+    text_col: str | None = None,
+    chunk_size: int = DEFAULT_CHUNK,
+    scratch: str | Path | None = None,
+    batch: int = 0,
+    trained_on: int | None = None,
 ) -> RankedPool | None:
     """Score ``path`` with this process's share of the chunks. The main process gets the ranked pool (close it)
     or the first error of any process; the others get None once every shard is written."""
@@ -49,8 +55,12 @@ def rank_file_in_processes(
     shards = [root / f"shard-{i}" for i in range(state.num_processes)]
     failed: Exception | None = None
     try:
-        score_shard(model, _every_nth(text_chunks(path, text_col, chunk_size), state.process_index, state.num_processes),
-                    strategy, shards[state.process_index])
+        score_shard(
+            model,
+            _every_nth(text_chunks(path, text_col, chunk_size), state.process_index, state.num_processes),
+            strategy,
+            shards[state.process_index],
+        )
     except Exception as exc:  # every process must still reach the gather, or the others wait for ever
         failed = exc
     errors: list[Exception | None] = [None] * state.num_processes
@@ -70,5 +80,7 @@ def rank_file_in_processes(
         raise
 
 
-def _every_nth(chunks: Iterator[tuple[list[int], list[str]]], start: int, step: int) -> Iterator[tuple[list[int], list[str]]]:
+def _every_nth(
+    chunks: Iterator[tuple[list[int], list[str]]], start: int, step: int
+) -> Iterator[tuple[list[int], list[str]]]:
     return islice(chunks, start, None, step)

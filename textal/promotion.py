@@ -18,8 +18,14 @@ DEFAULT_MIN_EVAL = 20  # held-out labels needed before the promotion rule judges
 MIN_WORSE_ITEMS = 2  # a drop is only held against a version when it gets at least this many more items wrong
 
 
-def net_worse_items(proba: np.ndarray, parent_proba: np.ndarray, labels: Sequence[Any], classes: Sequence[str],
-                    multi_label: bool, threshold: float = 0.5) -> int:
+def net_worse_items(
+    proba: np.ndarray,
+    parent_proba: np.ndarray,
+    labels: Sequence[Any],
+    classes: Sequence[str],
+    multi_label: bool,
+    threshold: float = 0.5,
+) -> int:
     """Held-out items the new version gets wrong and its parent right, minus the reverse (exact match for multi-label)."""
     gold = encode_labels(list(labels), list(classes), multi_label)
 
@@ -80,17 +86,39 @@ def promotion(
     if value is None or parent is None or n < min_eval:
         why = f"{n} held-out labels, fewer than the {min_eval} a comparison needs"
         if train_size is not None and parent_train_size is not None and train_size < parent_train_size:
-            return Promotion(False, f"{why}; the serving version was trained on more labels ({parent_train_size} "
-                             f"against {train_size})", metric, value, parent, margin)
+            return Promotion(
+                False,
+                f"{why}; the serving version was trained on more labels ({parent_train_size} against {train_size})",
+                metric,
+                value,
+                parent,
+                margin,
+            )
         return Promotion(True, why, metric, value, parent, margin)
     if value < parent - margin and worse_items is not None and worse_items < MIN_WORSE_ITEMS:
         return Promotion(
-            True, f"{metric} {value:.4f} against the parent's {parent:.4f}, but only {max(worse_items, 0)} more of the {n} "
-            f"held-out items wrong (fewer than {MIN_WORSE_ITEMS})", metric, value, parent, margin,
+            True,
+            f"{metric} {value:.4f} against the parent's {parent:.4f}, but only {max(worse_items, 0)} more of the {n} "
+            f"held-out items wrong (fewer than {MIN_WORSE_ITEMS})",
+            metric,
+            value,
+            parent,
+            margin,
         )
     if value < parent - margin:
         return Promotion(
-            False, f"{metric} {value:.4f} is more than {margin} below the parent's {parent:.4f} on the same {n} held-out labels",
-            metric, value, parent, margin,
+            False,
+            f"{metric} {value:.4f} is more than {margin} below the parent's {parent:.4f} on the same {n} held-out labels",
+            metric,
+            value,
+            parent,
+            margin,
         )
-    return Promotion(True, f"{metric} {value:.4f} against the parent's {parent:.4f} on {n} held-out labels", metric, value, parent, margin)
+    return Promotion(
+        True,
+        f"{metric} {value:.4f} against the parent's {parent:.4f} on {n} held-out labels",
+        metric,
+        value,
+        parent,
+        margin,
+    )

@@ -64,8 +64,13 @@ class RankedPool:
     to delete the scratch folder."""
 
     def __init__(
-        self, folder: Path, scores: np.ndarray, labels: list[str], strategy: str,
-        groups: np.ndarray | None = None, batch: np.ndarray | None = None,
+        self,
+        folder: Path,
+        scores: np.ndarray,
+        labels: list[str],
+        strategy: str,
+        groups: np.ndarray | None = None,
+        batch: np.ndarray | None = None,
     ) -> None:
         """``groups``: each text's near-duplicate group (the pool index of its first text); ``batch``: the
         strategy's next batch, ranked first in its order."""
@@ -93,8 +98,15 @@ class RankedPool:
             first = self.duplicate_of[idx]
             first_rows = self.table.take(pa.array(np.maximum(first, 0))).column("row").to_pylist()
             for j, i in enumerate(idx):
-                yield RankedText(start + j + 1, rows[j], texts[j], guesses[j], proba[j], float(self.scores[i]),
-                                 first_rows[j] if first[j] >= 0 else None)
+                yield RankedText(
+                    start + j + 1,
+                    rows[j],
+                    texts[j],
+                    guesses[j],
+                    proba[j],
+                    float(self.scores[i]),
+                    first_rows[j] if first[j] >= 0 else None,
+                )
 
     def write_csv(self, path: Path) -> None:
         """Every item, ranked, to ``path``: rank, row, text, guess, score, the row of a near-duplicate ranked
@@ -102,12 +114,29 @@ class RankedPool:
         path.parent.mkdir(parents=True, exist_ok=True)
         with open(path, "w", newline="", encoding="utf-8") as fh:
             writer = csv.writer(fh)
-            writer.writerow(["rank", "row", "text", "predicted", self.strategy, "duplicate_of",
-                             *[f"p_{lab}" for lab in self.labels]])
+            writer.writerow(
+                [
+                    "rank",
+                    "row",
+                    "text",
+                    "predicted",
+                    self.strategy,
+                    "duplicate_of",
+                    *[f"p_{lab}" for lab in self.labels],
+                ]
+            )
             for item in self.ranked():
-                writer.writerow([item.rank, item.row, item.text, item.guess, f"{item.score:.6f}",
-                                 "" if item.duplicate_of is None else item.duplicate_of,
-                                 *[f"{p:.6f}" for p in item.proba]])
+                writer.writerow(
+                    [
+                        item.rank,
+                        item.row,
+                        item.text,
+                        item.guess,
+                        f"{item.score:.6f}",
+                        "" if item.duplicate_of is None else item.duplicate_of,
+                        *[f"{p:.6f}" for p in item.proba],
+                    ]
+                )
 
     def close(self) -> None:
         """Unmap the files and delete the scratch folder."""
@@ -130,8 +159,12 @@ def ranking_scorer(strategy: str) -> Scorer:
 
 
 def rank_chunks(
-    model: Classifier, chunks: Iterable[tuple[list[int], list[str]]], strategy: str, scratch: str | Path | None = None,
-    batch: int = 0, trained_on: int | None = None,
+    model: Classifier,
+    chunks: Iterable[tuple[list[int], list[str]]],
+    strategy: str,
+    scratch: str | Path | None = None,
+    batch: int = 0,
+    trained_on: int | None = None,
 ) -> RankedPool:
     """Score ``chunks`` of (rows, texts) with ``model`` and rank them by ``strategy``, its next ``batch`` first
     (``trained_on``: the labels the model learned from); files go in a new folder under ``scratch`` (the
@@ -140,24 +173,29 @@ def rank_chunks(
     folder = Path(tempfile.mkdtemp(prefix="textal-score-", dir=scratch))
     try:
         scores = _score_into(folder, model, chunks, scorer)
-        return _ranked(folder, scorer, list(model.labels_), model.multi_label_, scores, np.load(folder / _KEYS), batch,
-                       trained_on)
+        return _ranked(
+            folder, scorer, list(model.labels_), model.multi_label_, scores, np.load(folder / _KEYS), batch, trained_on
+        )
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
 
 
 def rank_file(
-    model: Classifier, path: str | Path, strategy: str, text_col: str | None = None,
-    chunk_size: int = DEFAULT_CHUNK, scratch: str | Path | None = None, batch: int = 0, trained_on: int | None = None,
+    model: Classifier,
+    path: str | Path,
+    strategy: str,
+    text_col: str | None = None,
+    chunk_size: int = DEFAULT_CHUNK,
+    scratch: str | Path | None = None,
+    batch: int = 0,
+    trained_on: int | None = None,
 ) -> RankedPool:
     """Score every text of the file ``path`` and rank them, reading it ``chunk_size`` texts at a time."""
     return rank_chunks(model, text_chunks(path, text_col, chunk_size), strategy, scratch, batch, trained_on)
 
 
-def score_shard(
-    model: Classifier, chunks: Iterable[tuple[list[int], list[str]]], strategy: str, folder: Path
-) -> None:
+def score_shard(model: Classifier, chunks: Iterable[tuple[list[int], list[str]]], strategy: str, folder: Path) -> None:
     """Score ``chunks`` into ``folder`` for :func:`merge_shards` to rank with other shards: one process's part
     of a pool scored by several. Per-item scores are written; a strategy that compares texts across the pool
     leaves its probabilities and embeddings for the merge to score whole."""
@@ -169,7 +207,12 @@ def score_shard(
 
 
 def merge_shards(
-    folder: Path, shards: list[Path], labels: list[str], strategy: str, multi_label: bool = False, batch: int = 0,
+    folder: Path,
+    shards: list[Path],
+    labels: list[str],
+    strategy: str,
+    multi_label: bool = False,
+    batch: int = 0,
     trained_on: int | None = None,
 ) -> RankedPool:
     """The shards' texts, back in pool order, as one pool ranked in ``folder`` (its next ``batch`` first);
@@ -207,8 +250,10 @@ def _merge_rows(target: Path, parts: list[Path], by_row: np.ndarray) -> None:
         if not n or not sum(sizes):
             return
         width = sum(sizes) // n
-        maps = [np.memmap(part, dtype=np.float32, mode="r").reshape(-1, width) if size else np.zeros((0, width))
-                for part, size in zip(parts, sizes)]
+        maps = [
+            np.memmap(part, dtype=np.float32, mode="r").reshape(-1, width) if size else np.zeros((0, width))
+            for part, size in zip(parts, sizes)
+        ]
         offsets = np.cumsum([0, *[len(m) for m in maps]])
         for start in range(0, n, DEFAULT_CHUNK):
             idx = by_row[start : start + DEFAULT_CHUNK]
@@ -221,8 +266,14 @@ def _merge_rows(target: Path, parts: list[Path], by_row: np.ndarray) -> None:
 
 
 def _ranked(
-    folder: Path, scorer: Scorer, labels: list[str], multi_label: bool, scores: np.ndarray | None,
-    keys: np.ndarray, batch: int, trained_on: int | None = None,
+    folder: Path,
+    scorer: Scorer,
+    labels: list[str],
+    multi_label: bool,
+    scores: np.ndarray | None,
+    keys: np.ndarray,
+    batch: int,
+    trained_on: int | None = None,
 ) -> RankedPool:
     """The pool in ``folder`` ranked: per-item ``scores``, or the strategy over the whole pool from its files."""
     groups = duplicate_groups_of_keys(keys)
@@ -235,9 +286,16 @@ def _ranked(
                 texts = ipc.open_file(source).read_all().column("text").to_pylist()
         if batch > 0 and len(keys):  # the selection scores the pool too: scaled as the worker scales them
             selection = select_batch(
-                scorer.strategy, min(batch, len(keys)), np.random.default_rng(0),
-                labelled=np.zeros(len(keys), dtype=bool), proba=proba, embeddings=vectors, texts=texts,
-                groups=groups, multi_label=multi_label, trained_on=trained_on,
+                scorer.strategy,
+                min(batch, len(keys)),
+                np.random.default_rng(0),
+                labelled=np.zeros(len(keys), dtype=bool),
+                proba=proba,
+                embeddings=vectors,
+                texts=texts,
+                groups=groups,
+                multi_label=multi_label,
+                trained_on=trained_on,
             )
             chosen, scores = selection.indices, scorer.scale(selection.scores, len(labels), multi_label)
         else:
@@ -262,13 +320,18 @@ def _score_into(
     """Write ``chunks``' table and near-duplicate keys into ``folder``; the per-item scores, or None where the
     strategy reads the whole pool (its probabilities and embeddings are then written for it)."""
     k = len(model.labels_)
-    schema = pa.schema([("row", pa.int64()), ("text", pa.large_string()), ("guess", pa.string()),
-                        ("proba", pa.list_(pa.float32(), k))])
+    schema = pa.schema(
+        [("row", pa.int64()), ("text", pa.large_string()), ("guess", pa.string()), ("proba", pa.list_(pa.float32(), k))]
+    )
     per_item = scorer.per_item
     scores: list[np.ndarray] = []
     keys: list[np.ndarray] = []
-    with progress.task("Scoring texts") as bar, ipc.new_file(str(folder / _TABLE), schema) as writer, \
-            open(folder / _EMBEDDINGS, "wb") as emb_out, open(folder / _PROBA, "wb") as proba_out:
+    with (
+        progress.task("Scoring texts") as bar,
+        ipc.new_file(str(folder / _TABLE), schema) as writer,
+        open(folder / _EMBEDDINGS, "wb") as emb_out,
+        open(folder / _PROBA, "wb") as proba_out,
+    ):
         for rows, texts in chunks:
             with progress.reporting(progress.QUIET):  # one bar for the whole pool, not one per chunk
                 proba = np.asarray(model.predict_proba(texts), dtype=np.float32)
@@ -281,9 +344,17 @@ def _score_into(
             keys.append(near_duplicate_keys(texts))
             guesses = [label_text(g) for g in model.decode(proba)]
             flat = pa.array(proba.reshape(-1), type=pa.float32())
-            writer.write_batch(pa.record_batch(
-                [pa.array(rows, pa.int64()), pa.array(texts, pa.large_string()), pa.array(guesses, pa.string()),
-                 pa.FixedSizeListArray.from_arrays(flat, k)], schema=schema))
+            writer.write_batch(
+                pa.record_batch(
+                    [
+                        pa.array(rows, pa.int64()),
+                        pa.array(texts, pa.large_string()),
+                        pa.array(guesses, pa.string()),
+                        pa.FixedSizeListArray.from_arrays(flat, k),
+                    ],
+                    schema=schema,
+                )
+            )
             bar.advance(len(texts))
     np.save(folder / _KEYS, np.concatenate(keys) if keys else np.zeros(0, dtype=np.uint64))
     if not per_item:
@@ -294,8 +365,12 @@ def _score_into(
 def near_duplicate_keys(texts: Iterable[str]) -> np.ndarray:
     """A 64-bit key per text, equal for near-duplicates (``textal.data.normalise_text``)."""
     return np.array(
-        [int.from_bytes(hashlib.blake2b(normalise_text(t).encode("utf-8"), digest_size=8).digest(), "little")
-         for t in texts], dtype=np.uint64)
+        [
+            int.from_bytes(hashlib.blake2b(normalise_text(t).encode("utf-8"), digest_size=8).digest(), "little")
+            for t in texts
+        ],
+        dtype=np.uint64,
+    )
 
 
 def duplicate_groups_of_keys(keys: np.ndarray) -> np.ndarray:

@@ -11,7 +11,16 @@ from rich.table import Table
 from textal.data import Corpus
 from textal.label_review import LabelReview
 
-REVIEW_COLUMNS = ("rank", "row", "text", "label", "suggested_label", "suggested_probability", "label_quality", "flagged")
+REVIEW_COLUMNS = (
+    "rank",
+    "row",
+    "text",
+    "label",
+    "suggested_label",
+    "suggested_probability",
+    "label_quality",
+    "flagged",
+)
 
 
 def _names(value, classes: list[str]) -> str:
@@ -28,9 +37,16 @@ def _label(value) -> str:
 def rows(corpus: Corpus, classes: list[str], review: LabelReview):
     """(rank, source row, text, label, suggested, probability, quality, flagged) in review order."""
     for rank, i in enumerate(review.order, start=1):
-        yield (rank, corpus.rows[i] if corpus.rows else i + 1, corpus.texts[i], _label(corpus.labels[i]),
-               _names(review.suggested[i], classes), round(float(review.suggested_proba[i]), 4),
-               round(float(review.quality[i]), 4), bool(review.flagged[i]))
+        yield (
+            rank,
+            corpus.rows[i] if corpus.rows else i + 1,
+            corpus.texts[i],
+            _label(corpus.labels[i]),
+            _names(review.suggested[i], classes),
+            round(float(review.suggested_proba[i]), 4),
+            round(float(review.quality[i]), 4),
+            bool(review.flagged[i]),
+        )
 
 
 def write_review(path: Path, corpus: Corpus, classes: list[str], review: LabelReview) -> None:
@@ -56,6 +72,7 @@ def print_review(console: Console, corpus: Corpus, classes: list[str], review: L
     for rank, row, text, label, suggested, p, quality, is_flagged in rows(corpus, classes, review):
         if rank > top_k or not is_flagged:
             break
-        table.add_row(str(row), text if len(text) <= 80 else text[:77] + "...", label, suggested, f"{p:.2f}",
-                      f"{quality:.2f}")
+        table.add_row(
+            str(row), text if len(text) <= 80 else text[:77] + "...", label, suggested, f"{p:.2f}", f"{quality:.2f}"
+        )
     console.print(table)

@@ -30,8 +30,13 @@ def environment() -> dict[str, Any]:
             versions[name] = md.version(name)
         except md.PackageNotFoundError:
             versions[name] = None
-    return {"textal": __version__, "python": platform.python_version(), "machine": platform.machine(),
-            "cpus": os.cpu_count(), "packages": versions}
+    return {
+        "textal": __version__,
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "cpus": os.cpu_count(),
+        "packages": versions,
+    }
 
 
 def write_report(result: Any, summary: dict[str, Any], out_dir: str | Path, command: str | None = None) -> list[Path]:
@@ -50,24 +55,46 @@ def write_report(result: Any, summary: dict[str, Any], out_dir: str | Path, comm
         writer = csv.writer(fh)
         targets = [f"{t:.2f}" for t in summary["targets"]]
         budgets = list(next(iter(summary["strategies"].values()))["f1_at"])
-        writer.writerow(["strategy", "auc", "auc_std", *[f"f1_at_{b}" for b in budgets],
-                         *[f"labels_to_{t}" for t in targets], *[f"saving_vs_random_{t}" for t in targets],
-                         "mean_select_seconds", "mean_train_seconds"])
+        writer.writerow(
+            [
+                "strategy",
+                "auc",
+                "auc_std",
+                *[f"f1_at_{b}" for b in budgets],
+                *[f"labels_to_{t}" for t in targets],
+                *[f"saving_vs_random_{t}" for t in targets],
+                "mean_select_seconds",
+                "mean_train_seconds",
+            ]
+        )
         for name, entry in sorted(summary["strategies"].items(), key=lambda kv: -kv[1]["auc"]):
             savings = entry.get("saving_vs_random", {})
-            writer.writerow([
-                name, f"{entry['auc']:.4f}", f"{entry['auc_std']:.4f}",
-                *[_fmt(entry["f1_at"][b]) for b in budgets],
-                *[entry["labels_to"][t] if entry["labels_to"][t] is not None else "" for t in targets],
-                *[_saving_text(savings.get(t)) for t in targets],
-                f"{entry['mean_select_seconds']:.4f}", f"{entry['mean_train_seconds']:.4f}",
-            ])
+            writer.writerow(
+                [
+                    name,
+                    f"{entry['auc']:.4f}",
+                    f"{entry['auc_std']:.4f}",
+                    *[_fmt(entry["f1_at"][b]) for b in budgets],
+                    *[entry["labels_to"][t] if entry["labels_to"][t] is not None else "" for t in targets],
+                    *[_saving_text(savings.get(t)) for t in targets],
+                    f"{entry['mean_select_seconds']:.4f}",
+                    f"{entry['mean_train_seconds']:.4f}",
+                ]
+            )
     paths.append(plot_learning_curves(result, out / "learning_curves.png"))
     if len(summary["strategies"]) > MAIN_CURVES:
         ranked = sorted(summary["strategies"], key=lambda name: -summary["strategies"][name]["auc"])
-        main = [n for n in ranked if n not in RANDOM_NAMES][: MAIN_CURVES - 1] + [n for n in ranked if n in RANDOM_NAMES]
-        paths.append(plot_learning_curves(result, out / "learning_curves_main.png", strategies=main,
-                                          title=f"Learning curves: the {len(main) - 1} best strategies and random"))
+        main = [n for n in ranked if n not in RANDOM_NAMES][: MAIN_CURVES - 1] + [
+            n for n in ranked if n in RANDOM_NAMES
+        ]
+        paths.append(
+            plot_learning_curves(
+                result,
+                out / "learning_curves_main.png",
+                strategies=main,
+                title=f"Learning curves: the {len(main) - 1} best strategies and random",
+            )
+        )
     paths.append(plot_labels_to_target(summary, result.settings.budget, out / "labels_to_target.png"))
     return paths
 

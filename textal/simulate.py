@@ -15,11 +15,11 @@ from typing import Any
 import numpy as np
 
 from textal import progress, stopping
+from textal.annotator_quality import NO_LABEL, annotator_stats, weighted_vote
 from textal.data import Corpus, duplicate_groups
 from textal.errors import TextalError
-from textal.learners import Learner
-from textal.annotator_quality import NO_LABEL, annotator_stats, weighted_vote
 from textal.label_review import review_labels
+from textal.learners import Learner
 from textal.loop import select_batch
 from textal.metrics import score_predictions
 from textal.models.validation import split_validation
@@ -71,8 +71,14 @@ class SimulationSettings:
             raise TextalError("cold start must be 'random' or 'coverage'")
         if not 0 <= self.eval_fraction < 0.5:
             raise TextalError("the evaluation fraction must be in [0, 0.5)")
-        check_noise(self.label_noise, self.noise_kind, self.review_budget, self.annotators, self.poor_annotator,
-                    self.weigh_annotators)
+        check_noise(
+            self.label_noise,
+            self.noise_kind,
+            self.review_budget,
+            self.annotators,
+            self.poor_annotator,
+            self.weigh_annotators,
+        )
         if self.review_folds < 2:
             raise TextalError("the review needs at least 2 folds")
 
@@ -139,7 +145,11 @@ def _seed_set(learner: Learner, pool_ids: np.ndarray, size: int, how: str, rng: 
     # A pool with embeddings and no model yet makes any strategy pick coverage-first.
     cold = get_strategy("entropy", random_fraction=0.0)
     return select_batch(
-        cold, size, rng, labelled=np.zeros(learner.pool_size, dtype=bool), held_out=outside,
+        cold,
+        size,
+        rng,
+        labelled=np.zeros(learner.pool_size, dtype=bool),
+        held_out=outside,
         embeddings=learner.pretrained_embeddings(),
     ).indices
 
@@ -178,8 +188,16 @@ def simulate(learner: Learner, train: Corpus, test: Corpus, settings: Simulation
             pool_ids = np.flatnonzero(~held_out)
             seed_ids = _seed_set(learner, pool_ids, settings.seed_size, settings.cold_start, base_rng)
             stop_set = pool_ids[stopping.choose_stop_set(len(pool_ids), settings.stop_set_size, base_rng)]
-            votes = panel_votes(y_pool, len(learner.labels), settings.label_noise, settings.noise_kind,
-                                [settings.seed, repeat, 2], settings.annotators, settings.poor_annotator, confused_with)
+            votes = panel_votes(
+                y_pool,
+                len(learner.labels),
+                settings.label_noise,
+                settings.noise_kind,
+                [settings.seed, repeat, 2],
+                settings.annotators,
+                settings.poor_annotator,
+                confused_with,
+            )
             for s_index, name in enumerate(settings.strategies):
                 params = dict(settings.strategy_params.get(name, {}))
                 if settings.random_fraction is not None:
@@ -187,19 +205,54 @@ def simulate(learner: Learner, train: Corpus, test: Corpus, settings: Simulation
                 strategy = get_strategy(name, **params)
                 rng = np.random.default_rng([settings.seed, repeat, s_index, 1])
                 records.extend(
-                    _run_curve(learner, strategy, name, repeat, seed_ids, held_out, stop_set, groups, train,
-                               y_pool, votes.copy(), y_test, settings, rng, bar)
+                    _run_curve(
+                        learner,
+                        strategy,
+                        name,
+                        repeat,
+                        seed_ids,
+                        held_out,
+                        stop_set,
+                        groups,
+                        train,
+                        y_pool,
+                        votes.copy(),
+                        y_test,
+                        settings,
+                        rng,
+                        bar,
+                    )
                 )
-    info = {"pool_size": len(train), "test_size": len(test), "labels": learner.labels,
-            "model": learner.describe(), "rounds_per_run": rounds_per_run,
-            "strategy_versions": {name: resolve_name(name) for name in settings.strategies}}
+    info = {
+        "pool_size": len(train),
+        "test_size": len(test),
+        "labels": learner.labels,
+        "model": learner.describe(),
+        "rounds_per_run": rounds_per_run,
+        "strategy_versions": {name: resolve_name(name) for name in settings.strategies},
+    }
     if learner.fine_tunes:
         info["fine_tunes"] = learner.fine_tunes
     return SimulationResult(settings=settings, full_data=full, rounds=records, info=info)
 
 
-def _run_curve(learner, strategy, name, repeat, seed_ids, held_out, stop_set, groups, train, y_pool, votes,
-               y_test, settings, rng, bar) -> list[RoundRecord]:
+def _run_curve(
+    learner,
+    strategy,
+    name,
+    repeat,
+    seed_ids,
+    held_out,
+    stop_set,
+    groups,
+    train,
+    y_pool,
+    votes,
+    y_test,
+    settings,
+    rng,
+    bar,
+) -> list[RoundRecord]:
     """One learning curve. ``votes`` are the simulated annotators' labels for the pool (gold, or with noise), one
     column per annotator; the model trains on their resolution (a tie sits out), held-out figures use gold."""
     labelled = np.zeros(len(train), dtype=bool)
@@ -252,19 +305,30 @@ def _run_curve(learner, strategy, name, repeat, seed_ids, held_out, stop_set, gr
             quality = {int(st.annotator): st.quality for st in stats}
             weights = np.array([quality.get(j, 1.0) for j in range(votes.shape[1])]) if quality else None
             review["annotator_quality"] = None if weights is None else [round(float(w), 4) for w in weights]
-        out.append(RoundRecord(
-            strategy=name, repeat=repeat, round=round_no, labels=int(labelled.sum()),
-            accuracy=test_scores["accuracy"], macro_f1=test_scores["macro_f1"], eval_macro_f1=eval_f1,
-            select_seconds=round(select_seconds, 4), train_seconds=round(train_seconds, 4),
-            stop_kappa=kappas[-1] if kappas else None,
-            mean_uncertainty=float(unsure.mean()) if len(unsure) else 0.0,
-            max_uncertainty=float(unsure.max()) if len(unsure) else 0.0,
-            stop_stabilising=stable.stop,
-            stop_uncertainty=bool(len(unlabelled)) and stopping.overall_uncertainty(unlabelled, multi_label=learner.multi_label).stop,
-            stop_max_uncertainty=bool(len(unlabelled)) and stopping.max_uncertainty(unlabelled, multi_label=learner.multi_label).stop,
-            stop_plateau=bool(eval_history) and stopping.metric_plateau(eval_history).stop,
-            full_tier_labels=learner.full_tier_labels, **review,
-        ))
+        out.append(
+            RoundRecord(
+                strategy=name,
+                repeat=repeat,
+                round=round_no,
+                labels=int(labelled.sum()),
+                accuracy=test_scores["accuracy"],
+                macro_f1=test_scores["macro_f1"],
+                eval_macro_f1=eval_f1,
+                select_seconds=round(select_seconds, 4),
+                train_seconds=round(train_seconds, 4),
+                stop_kappa=kappas[-1] if kappas else None,
+                mean_uncertainty=float(unsure.mean()) if len(unsure) else 0.0,
+                max_uncertainty=float(unsure.max()) if len(unsure) else 0.0,
+                stop_stabilising=stable.stop,
+                stop_uncertainty=bool(len(unlabelled))
+                and stopping.overall_uncertainty(unlabelled, multi_label=learner.multi_label).stop,
+                stop_max_uncertainty=bool(len(unlabelled))
+                and stopping.max_uncertainty(unlabelled, multi_label=learner.multi_label).stop,
+                stop_plateau=bool(eval_history) and stopping.metric_plateau(eval_history).stop,
+                full_tier_labels=learner.full_tier_labels,
+                **review,
+            )
+        )
         bar.advance()
         remaining = settings.budget - int(labelled.sum())
         if remaining <= 0:
@@ -272,9 +336,19 @@ def _run_curve(learner, strategy, name, repeat, seed_ids, held_out, stop_set, gr
         n = min(settings.batch, remaining)
         start = time.perf_counter()
         selection = select_batch(
-            strategy, n, rng, labelled=labelled, held_out=held_out, proba=proba,
-            embeddings=learner.embeddings() if "embeddings" in strategy.needs or "gradients" in strategy.needs else None,
-            committee=learner.committee, texts=train.texts, groups=groups, multi_label=learner.multi_label,
+            strategy,
+            n,
+            rng,
+            labelled=labelled,
+            held_out=held_out,
+            proba=proba,
+            embeddings=learner.embeddings()
+            if "embeddings" in strategy.needs or "gradients" in strategy.needs
+            else None,
+            committee=learner.committee,
+            texts=train.texts,
+            groups=groups,
+            multi_label=learner.multi_label,
         )
         select_seconds = time.perf_counter() - start
         if len(selection.indices) == 0:
@@ -301,9 +375,13 @@ def _review(oof, idx, answers, votes, y_pool, reasked, held_back, settings) -> d
         held_back[idx[verdict.flagged]] = True
         held_back &= ~reasked
     n_flagged = int(verdict.flagged.sum())
-    return {"wrong_labels": int(wrong.sum()), "flagged": n_flagged,
-            "flag_precision": round(hits / n_flagged, 4) if n_flagged else None,
-            "flag_recall": round(hits / int(wrong.sum()), 4) if wrong.any() else None, "reasked": int(reasked.sum())}
+    return {
+        "wrong_labels": int(wrong.sum()),
+        "flagged": n_flagged,
+        "flag_precision": round(hits / n_flagged, 4) if n_flagged else None,
+        "flag_recall": round(hits / int(wrong.sum()), 4) if wrong.any() else None,
+        "reasked": int(reasked.sum()),
+    }
 
 
 def _hard(proba: np.ndarray, multi_label: bool) -> np.ndarray:
@@ -316,8 +394,9 @@ def _uncertainty(proba: np.ndarray, multi_label: bool) -> np.ndarray:
     return measures.entropy(proba, multi_label) if len(proba) else np.zeros(0)
 
 
-def summarise(result: SimulationResult, budgets: Sequence[int] | None = None,
-              targets: Sequence[float] = (0.90, 0.95, 0.98)) -> dict[str, Any]:
+def summarise(
+    result: SimulationResult, budgets: Sequence[int] | None = None, targets: Sequence[float] = (0.90, 0.95, 0.98)
+) -> dict[str, Any]:
     """Per strategy: AUC, macro-F1 at fixed budgets, labels to reach each target and the saving vs random."""
     from textal.curves import summarise_curves
 

@@ -16,8 +16,9 @@ from textal.errors import TextalError
 NOISE_KINDS = ("uniform", "confusable")
 
 
-def check_noise(rate: float, kind: str, review_budget: float, annotators: int = 1, poor: float | None = None,
-                weigh: bool = False) -> None:
+def check_noise(
+    rate: float, kind: str, review_budget: float, annotators: int = 1, poor: float | None = None, weigh: bool = False
+) -> None:
     """Refuse a noise set-up that cannot run, with the reason."""
     if annotators < 1:
         raise TextalError("--annotators must be at least 1")
@@ -46,8 +47,14 @@ def most_confused(proba_test: np.ndarray, y_test: np.ndarray, n_classes: int) ->
     return target
 
 
-def noisy_answers(y: np.ndarray, n_classes: int, rate: float, kind: str, rng: np.random.Generator,
-                  confused_with: np.ndarray | None = None) -> np.ndarray:
+def noisy_answers(
+    y: np.ndarray,
+    n_classes: int,
+    rate: float,
+    kind: str,
+    rng: np.random.Generator,
+    confused_with: np.ndarray | None = None,
+) -> np.ndarray:
     """The annotator's answer for every pool row: ``y`` with a share ``rate`` of the rows wrong."""
     answers = y.copy()
     if rate <= 0 or n_classes < 2:
@@ -63,13 +70,22 @@ def noisy_answers(y: np.ndarray, n_classes: int, rate: float, kind: str, rng: np
     return answers
 
 
-def panel_votes(y: np.ndarray, n_classes: int, rate: float, kind: str, seed: list[int], annotators: int = 1,
-                poor: float | None = None, confused_with: np.ndarray | None = None) -> np.ndarray:
+def panel_votes(
+    y: np.ndarray,
+    n_classes: int,
+    rate: float,
+    kind: str,
+    seed: list[int],
+    annotators: int = 1,
+    poor: float | None = None,
+    confused_with: np.ndarray | None = None,
+) -> np.ndarray:
     """(n, annotators) answers: each annotator wrong at ``rate``, the first at ``poor`` when given. The first
     annotator's answers depend only on ``seed``, so one annotator gives the same answers as ``noisy_answers``."""
     columns = []
     for j in range(annotators):
         rng = np.random.default_rng(seed if j == 0 else [*seed, j])
-        columns.append(noisy_answers(y, n_classes, poor if j == 0 and poor is not None else rate, kind, rng,
-                                     confused_with))
+        columns.append(
+            noisy_answers(y, n_classes, poor if j == 0 and poor is not None else rate, kind, rng, confused_with)
+        )
     return np.stack(columns, axis=1)

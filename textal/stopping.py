@@ -89,15 +89,23 @@ def stabilising_predictions(predictions: Sequence[Any], window: int = 3, thresho
     figures: dict[str, Any] = {"kappas": kappas, "window": window, "versions": len(predictions)}
     if len(kappas) < window:
         return StopVerdict(
-            "stabilising_predictions", False, None, threshold,
-            f"need {window + 1} model versions to judge stability, have {len(predictions)}", figures,
+            "stabilising_predictions",
+            False,
+            None,
+            threshold,
+            f"need {window + 1} model versions to judge stability, have {len(predictions)}",
+            figures,
         )
     mean = float(np.mean(kappas[-window:]))
     stop = mean >= threshold
     verb = "reached" if stop else "below"
     return StopVerdict(
-        "stabilising_predictions", stop, mean, threshold,
-        f"mean kappa of the last {window} version pairs is {mean:.4f}, {verb} {threshold}", figures,
+        "stabilising_predictions",
+        stop,
+        mean,
+        threshold,
+        f"mean kappa of the last {window} version pairs is {mean:.4f}, {verb} {threshold}",
+        figures,
     )
 
 
@@ -135,19 +143,30 @@ def metric_plateau(history: Sequence[float], min_gain: float = 0.005, rounds: in
     figures: dict[str, Any] = {"history": values.tolist(), "rounds": rounds, "min_gain": min_gain}
     if len(values) <= rounds:
         return StopVerdict(
-            "metric_plateau", False, None, min_gain,
-            f"need {rounds + 1} rounds of the held-out metric, have {len(values)}", figures,
+            "metric_plateau",
+            False,
+            None,
+            min_gain,
+            f"need {rounds + 1} rounds of the held-out metric, have {len(values)}",
+            figures,
         )
     best_before = float(values[:-rounds].max())
     best_recent = float(values[-rounds:].max())
     gain = best_recent - best_before
-    figures.update(best_before=best_before, best_recent=best_recent,
-                   gains=[float(v - values[:i].max()) for i, v in enumerate(values) if i > 0])
+    figures.update(
+        best_before=best_before,
+        best_recent=best_recent,
+        gains=[float(v - values[:i].max()) for i, v in enumerate(values) if i > 0],
+    )
     stop = gain < min_gain
     return StopVerdict(
-        "metric_plateau", stop, gain, min_gain,
+        "metric_plateau",
+        stop,
+        gain,
+        min_gain,
         f"the last {rounds} rounds gained {gain:+.4f} over the best before ({best_before:.4f}); "
-        + ("under" if stop else "at least") + f" {min_gain}",
+        + ("under" if stop else "at least")
+        + f" {min_gain}",
         figures,
     )
 
@@ -175,7 +194,10 @@ def _below(rule: str, value: float, threshold: float, measure: str, scores: np.n
         "quantiles": {q: float(np.quantile(scores, q)) for q in (0.5, 0.9, 0.99)},
     }
     return StopVerdict(
-        rule, stop, value, threshold,
+        rule,
+        stop,
+        value,
+        threshold,
         f"{what} {measure} is {value:.4f}, " + ("below" if stop else "not below") + f" {threshold}",
         figures,
     )

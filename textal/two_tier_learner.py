@@ -41,8 +41,9 @@ class TwoTierLearner(EmbedHeadLearner):
         full_epochs: int = DEFAULT_FULL_EPOCHS,
         full_min_steps: int = DEFAULT_FULL_MIN_STEPS,
     ) -> None:
-        super().__init__(pool_embeddings, test_embeddings, labels, multi_label, seed=seed, encoder=encoder,
-                         class_weight=class_weight)
+        super().__init__(
+            pool_embeddings, test_embeddings, labels, multi_label, seed=seed, encoder=encoder, class_weight=class_weight
+        )
         self.pool_texts, self.test_texts = list(pool_texts), list(test_texts)
         self.full_every, self.full_epochs, self.full_min_steps = full_every, full_epochs, full_min_steps
         self._frozen = (self.X_pool, self.X_test)
@@ -70,9 +71,16 @@ class TwoTierLearner(EmbedHeadLearner):
         from textal.models.transformer import fine_tune
 
         start = time.perf_counter()
-        model = fine_tune([self.pool_texts[i] for i in idx], self.decode(y), self.labels, self.multi_label,
-                          epochs=self.full_epochs, min_steps=self.full_min_steps, seed=self.seed,
-                          encoder=self.encoder)
+        model = fine_tune(
+            [self.pool_texts[i] for i in idx],
+            self.decode(y),
+            self.labels,
+            self.multi_label,
+            epochs=self.full_epochs,
+            min_steps=self.full_min_steps,
+            seed=self.seed,
+            encoder=self.encoder,
+        )
         with tempfile.TemporaryDirectory(prefix="textal-two-tier-") as folder:
             model.save(folder)
             encoder = Encoder(model=folder)  # the worker's path: the saved model read back as an encoder
@@ -80,8 +88,15 @@ class TwoTierLearner(EmbedHeadLearner):
         seconds = time.perf_counter() - start
         decision = self._judge(idx, y, X_pool)
         self._labels_at_last = len(idx)
-        entry = {**self._tag, "labels": int(len(idx)), "seconds": round(seconds, 1), "adopted": decision.promote,
-                 "reason": decision.reason, "eval_macro_f1": decision.value, "serving_eval_macro_f1": decision.parent_value}
+        entry = {
+            **self._tag,
+            "labels": int(len(idx)),
+            "seconds": round(seconds, 1),
+            "adopted": decision.promote,
+            "reason": decision.reason,
+            "eval_macro_f1": decision.value,
+            "serving_eval_macro_f1": decision.parent_value,
+        }
         self.fine_tunes.append(entry)
         if decision.promote:
             self.X_pool, self.X_test = X_pool, X_test
@@ -93,19 +108,31 @@ class TwoTierLearner(EmbedHeadLearner):
         if len(held) == 0:
             return promotion(None, None)
         gold = self._held_out_y
-        heads = [LogisticHead(C=self.C, class_weight=self.class_weight, random_state=self.seed,
-                              n_classes=len(self.labels)).fit(X[idx], y) for X in (X_pool, self.X_pool)]
+        heads = [
+            LogisticHead(
+                C=self.C, class_weight=self.class_weight, random_state=self.seed, n_classes=len(self.labels)
+            ).fit(X[idx], y)
+            for X in (X_pool, self.X_pool)
+        ]
         new, old = heads[0].predict_proba(X_pool[held]), heads[1].predict_proba(self.X_pool[held])
         names = self.decode(gold)
         return promotion(
             {**score_predictions(new, gold, self.multi_label), "n": len(held)},
             {**score_predictions(old, gold, self.multi_label), "n": len(held)},
             worse_items=net_worse_items(new, old, names, self.labels, self.multi_label),
-            train_size=len(idx), parent_train_size=len(idx),
+            train_size=len(idx),
+            parent_train_size=len(idx),
         )
 
     def describe(self) -> dict[str, Any]:
-        return {**super().describe(), "model": "two-tier",
-                "full_tier": {"every": self.full_every, "epochs": self.full_epochs, "min_steps": self.full_min_steps,
-                              "judged_on": "the held-out slice (--eval-fraction), by the worker's promotion rule"},
-                "full_data": "the frozen encoder's head on every label"}
+        return {
+            **super().describe(),
+            "model": "two-tier",
+            "full_tier": {
+                "every": self.full_every,
+                "epochs": self.full_epochs,
+                "min_steps": self.full_min_steps,
+                "judged_on": "the held-out slice (--eval-fraction), by the worker's promotion rule",
+            },
+            "full_data": "the frozen encoder's head on every label",
+        }

@@ -30,17 +30,44 @@ WEIGHTS = ("none", "balanced")
 def simulate(dataset: str, weight: str, repeats: str, strategy: str, cache: str | None) -> tuple[str, float]:
     seed, batch, budget = RUNS[dataset]
     out = HERE / f"{dataset}_{weight}"
-    command = [TEXTAL, "simulate", f"../shared/data/{dataset}/train.csv", "--test", f"../shared/data/{dataset}/test.csv",
-               "--model", "embed-head", "--class-weight", weight, "--strategies", strategy, "--repeats", repeats,
-               "--seed", "0", "--seed-size", seed, "--batch", batch, "--budget", budget, "--random-fraction", "0",
-               "--eval-fraction", "0", "--out", str(out.relative_to(REPO))]
+    command = [
+        TEXTAL,
+        "simulate",
+        f"../shared/data/{dataset}/train.csv",
+        "--test",
+        f"../shared/data/{dataset}/test.csv",
+        "--model",
+        "embed-head",
+        "--class-weight",
+        weight,
+        "--strategies",
+        strategy,
+        "--repeats",
+        repeats,
+        "--seed",
+        "0",
+        "--seed-size",
+        seed,
+        "--batch",
+        batch,
+        "--budget",
+        budget,
+        "--random-fraction",
+        "0",
+        "--eval-fraction",
+        "0",
+        "--out",
+        str(out.relative_to(REPO)),
+    ]
     if cache:
         command += ["--cache-dir", cache]
     start = time.perf_counter()
     if DATA != (REPO.parent / "shared" / "data").resolve():  # DATA= elsewhere: the recorded command says where
         command = [c.replace("../shared/data", str(DATA)) for c in command]
     subprocess.run(command, check=True, cwd=REPO)
-    return " ".join(shlex.quote(c) for c in command[1:] if c != cache and c != "--cache-dir"), time.perf_counter() - start
+    return " ".join(
+        shlex.quote(c) for c in command[1:] if c != cache and c != "--cache-dir"
+    ), time.perf_counter() - start
 
 
 def per_repeat_auc(results: dict, strategy: str) -> np.ndarray:
@@ -55,13 +82,17 @@ def main() -> None:
     parser.add_argument("--strategy", default="hybrid.v2")
     parser.add_argument("--cache-dir", default=None, help="embedding cache (left out of the recorded command)")
     args = parser.parse_args()
-    lines = ["# Class weights in the fast tier's head", "",
-             "Written by `benchmarks/class_weight/run.py`. AUC = mean test macro-F1 over the rounds of one repeat; "
-             "± = standard error over repeats; Δ = balanced minus none on the same seed set (paired). "
-             "L98 = labels at which the mean curve first reaches 98 % of the full-data macro-F1 "
-             "(the same head on every label).", "",
-             "| dataset | class weight | AUC ± SE | L98 | F1 at the first round after the seed | paired Δ AUC ± SE |",
-             "|---|---|---|---|---|---|"]
+    lines = [
+        "# Class weights in the fast tier's head",
+        "",
+        "Written by `benchmarks/class_weight/run.py`. AUC = mean test macro-F1 over the rounds of one repeat; "
+        "± = standard error over repeats; Δ = balanced minus none on the same seed set (paired). "
+        "L98 = labels at which the mean curve first reaches 98 % of the full-data macro-F1 "
+        "(the same head on every label).",
+        "",
+        "| dataset | class weight | AUC ± SE | L98 | F1 at the first round after the seed | paired Δ AUC ± SE |",
+        "|---|---|---|---|---|---|",
+    ]
     commands = []
     for dataset in RUNS:
         aucs = {}
@@ -75,10 +106,12 @@ def main() -> None:
             second = np.mean([r["macro_f1"] for r in results["rounds"] if r["round"] == 1])
             se = aucs[weight].std(ddof=1) / np.sqrt(len(aucs[weight]))
             diff = aucs["balanced"] - aucs["none"] if weight == "balanced" else None
-            lines.append(f"| {dataset} | {weight} | {aucs[weight].mean():.4f} ± {se:.4f} | "
-                         f"{'not reached' if l98 is None else f'{l98:,}'} | {second:.3f} | "
-                         + ("-" if diff is None else f"{diff.mean():+.4f} ± {diff.std(ddof=1) / np.sqrt(len(diff)):.4f}")
-                         + " |")
+            lines.append(
+                f"| {dataset} | {weight} | {aucs[weight].mean():.4f} ± {se:.4f} | "
+                f"{'not reached' if l98 is None else f'{l98:,}'} | {second:.3f} | "
+                + ("-" if diff is None else f"{diff.mean():+.4f} ± {diff.std(ddof=1) / np.sqrt(len(diff)):.4f}")
+                + " |"
+            )
     lines += ["", "Commands (from the repository root; `--cache-dir` omitted):", "", *commands, ""]
     (HERE / "RESULTS.md").write_text("\n".join(lines))
     print("\n".join(lines))

@@ -25,11 +25,9 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "benchmarks"))
+from ls_stack import BIN, DATA, _ls_environment, _wait_for_label_studio, free_port, start, stop_process, up, wait  # noqa: E402  # noqa: E402
+from ls_stack import SPAM_CONFIG as CONFIG
 from machine import cpu_name  # noqa: E402
-
-from ls_stack import BIN, DATA, SPAM_CONFIG as CONFIG  # noqa: E402
-from ls_stack import _ls_environment, _wait_for_label_studio, free_port, start, stop_process, up, wait  # noqa: E402
-
 
 
 def texts(n: int) -> list[str]:
@@ -55,19 +53,64 @@ def main() -> None:
         writer = csv.DictWriter(fh, fieldnames=["text", "label"])
         writer.writeheader()
         writer.writerows(rows)
-    subprocess.run([str(BIN / "textal"), "train", str(base), "--model", "embed-head", "--store", str(work / "store")],
-                   env=env, check=True, capture_output=True)
+    subprocess.run(
+        [str(BIN / "textal"), "train", str(base), "--model", "embed-head", "--store", str(work / "store")],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
     ls_port, port = free_port(), free_port()
     env["LABEL_STUDIO_URL"] = f"http://127.0.0.1:{ls_port}"  # serve and worker need the Label Studio they serve
     state, worker_log = work / "backend", work / "worker.log"
     procs = [
-        start([str(BIN / "label-studio"), "start", "--no-browser", "--internal-host", "127.0.0.1", "--port",
-               str(ls_port), "--host", f"http://127.0.0.1:{ls_port}"], work / "ls.log",
-              _ls_environment(work / "ls-data", token), cwd=work),
-        start([str(BIN / "textal"), "worker", "--store", str(work / "store"), "--data-dir", str(state),
-               "--reconcile-every", "600", "--full-every", "0"], worker_log, env),
-        start([str(BIN / "textal"), "serve", "--store", str(work / "store"), "--data-dir", str(state), "--port",
-               str(port), "--log-level", "warning"], work / "serve.log", env),
+        start(
+            [
+                str(BIN / "label-studio"),
+                "start",
+                "--no-browser",
+                "--internal-host",
+                "127.0.0.1",
+                "--port",
+                str(ls_port),
+                "--host",
+                f"http://127.0.0.1:{ls_port}",
+            ],
+            work / "ls.log",
+            _ls_environment(work / "ls-data", token),
+            cwd=work,
+        ),
+        start(
+            [
+                str(BIN / "textal"),
+                "worker",
+                "--store",
+                str(work / "store"),
+                "--data-dir",
+                str(state),
+                "--reconcile-every",
+                "600",
+                "--full-every",
+                "0",
+            ],
+            worker_log,
+            env,
+        ),
+        start(
+            [
+                str(BIN / "textal"),
+                "serve",
+                "--store",
+                str(work / "store"),
+                "--data-dir",
+                str(state),
+                "--port",
+                str(port),
+                "--log-level",
+                "warning",
+            ],
+            work / "serve.log",
+            env,
+        ),
     ]
     try:
         url = _wait_for_label_studio(procs[0], ls_port, token, work / "ls.log")
@@ -93,8 +136,9 @@ def main() -> None:
             views = {(v.data or {}).get("title"): v.id for v in ls.views.list(project=pid)}
             if "textal: evaluation slice" not in views:
                 return False
-            page = http.request("api/tasks/", method="GET", params={"view": views["textal: evaluation slice"],
-                                                                    "page_size": 1}).json()
+            page = http.request(
+                "api/tasks/", method="GET", params={"view": views["textal: evaluation slice"], "page_size": 1}
+            ).json()
             return int(page.get("total", 0)) >= min(max(args.tasks // 10, 50), args.tasks // 2)
 
         t = time.perf_counter()

@@ -31,8 +31,12 @@ def main() -> None:
         task = http.get(f"/api/projects/{args.project}/next").json()
         label = gold[task["data"]["text"]]
         started = time.monotonic()
-        http.post(f"/api/tasks/{task['id']}/annotations/", json={"result": [
-            {"from_name": "label", "to_name": "text", "type": "choices", "value": {"choices": [label]}}]}).raise_for_status()
+        http.post(
+            f"/api/tasks/{task['id']}/annotations/",
+            json={
+                "result": [{"from_name": "label", "to_name": "text", "type": "choices", "value": {"choices": [label]}}]
+            },
+        ).raise_for_status()
         now = before
         while time.monotonic() - started < 60 and now == before:
             time.sleep(0.2)
@@ -43,7 +47,9 @@ def main() -> None:
         if now != before and before.startswith("v"):
             times.append(took)
     if times:
-        print(f"label to new order: p50 {statistics.median(times):.1f} s, max {max(times):.1f} s over {len(times)} labels")
+        print(
+            f"label to new order: p50 {statistics.median(times):.1f} s, max {max(times):.1f} s over {len(times)} labels"
+        )
 
 
 if __name__ == "__main__":

@@ -32,11 +32,17 @@ from sklearn.metrics import f1_score
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "benchmarks"))
-from machine import cpu_name  # noqa: E402
-
 from ls_stack import (  # noqa: E402
-    _ls_environment, _wait_for_label_studio, choice, free_port, start, stop_process, up, wait,
+    _ls_environment,
+    _wait_for_label_studio,
+    choice,
+    free_port,
+    start,
+    stop_process,
+    up,
+    wait,
 )
+from machine import cpu_name  # noqa: E402
 
 DATA = Path(os.environ.get("DATA", REPO.parent / "shared" / "data"))
 BIN = Path(sys.executable).parent
@@ -53,12 +59,6 @@ def rows(split: str, start: int, n: int) -> list[dict[str, str]]:
         return list(csv.DictReader(fh))[start : start + n]
 
 
-
-
-
-
-
-
 def worker_idle(data_dir: Path, pid: int) -> bool:
     """No retrain of the project waiting or running (the queue's own marks, read through the current code)."""
     from ml_backend.queue.factory import make_huey
@@ -68,13 +68,26 @@ def worker_idle(data_dir: Path, pid: int) -> bool:
     return gate.pending("retrain", pid) is None and gate.lease("project", pid) is None
 
 
-def run_variant(name: str, url: str, token: str, work: Path, eval_every: int | None, pythonpath: str | None,
-                labels: int, base_model: bool = True) -> dict:
+def run_variant(
+    name: str,
+    url: str,
+    token: str,
+    work: Path,
+    eval_every: int | None,
+    pythonpath: str | None,
+    labels: int,
+    base_model: bool = True,
+) -> dict:
     """One project through its first ``labels`` labels; returns the served model's slice macro-F1 after each."""
     from label_studio_sdk import LabelStudio
 
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false", "PYTHONUNBUFFERED": "1",
-           "LABEL_STUDIO_URL": url}  # serve and worker need the Label Studio they serve
+    env = {
+        **os.environ,
+        "HF_HUB_OFFLINE": "1",
+        "TOKENIZERS_PARALLELISM": "false",
+        "PYTHONUNBUFFERED": "1",
+        "LABEL_STUDIO_URL": url,
+    }  # serve and worker need the Label Studio they serve
     if pythonpath:
         env["PYTHONPATH"] = pythonpath
     folder = work / name
@@ -85,15 +98,36 @@ def run_variant(name: str, url: str, token: str, work: Path, eval_every: int | N
         writer.writeheader()
         writer.writerows(rows("train", 0, BASE_TRAIN))
     if base_model:
-        subprocess.run([str(BIN / "textal"), "train", str(base), "--model", "linear", "--store", str(folder / "store")],
-                       env=env, check=True, capture_output=True)
+        subprocess.run(
+            [str(BIN / "textal"), "train", str(base), "--model", "linear", "--store", str(folder / "store")],
+            env=env,
+            check=True,
+            capture_output=True,
+        )
     state, port = folder / "backend", free_port()
     args = WORKER_ARGS + (["--eval-every", str(eval_every)] if eval_every is not None else [])
     procs = [
-        start([str(BIN / "textal"), "worker", "--store", str(folder / "store"), "--data-dir", str(state), *args],
-              folder / "worker.log", env),
-        start([str(BIN / "textal"), "serve", "--store", str(folder / "store"), "--data-dir", str(state), "--port",
-               str(port), "--log-level", "warning"], folder / "serve.log", env),
+        start(
+            [str(BIN / "textal"), "worker", "--store", str(folder / "store"), "--data-dir", str(state), *args],
+            folder / "worker.log",
+            env,
+        ),
+        start(
+            [
+                str(BIN / "textal"),
+                "serve",
+                "--store",
+                str(folder / "store"),
+                "--data-dir",
+                str(state),
+                "--port",
+                str(port),
+                "--log-level",
+                "warning",
+            ],
+            folder / "serve.log",
+            env,
+        ),
     ]
     backend = f"http://127.0.0.1:{port}"
     try:
@@ -103,16 +137,34 @@ def run_variant(name: str, url: str, token: str, work: Path, eval_every: int | N
         project = ls.projects.create(title=f"first hour: {name}", label_config=CONFIG)
         pid = project.id
         pool = rows("test", 0, 1000)
-        ids = sorted(ls.projects.import_tasks(id=pid, request=[{"text": r["text"]} for r in pool],
-                                              return_task_ids=True).task_ids)
+        ids = sorted(
+            ls.projects.import_tasks(id=pid, request=[{"text": r["text"]} for r in pool], return_task_ids=True).task_ids
+        )
         gold = {tid: r["label"] for tid, r in zip(ids, pool)}
         text = {tid: r["text"] for tid, r in zip(ids, pool)}
         ls.ml.create(url=backend, project=pid, title="textal")
-        wait(lambda: (not base_model or (ls.projects.get(id=pid).model_version or "").startswith("base-"))
-             and len([t for t in ls.tasks.list(project=pid, include="id,data", page_size=1000)
-                      if t.data.get("textal_eval") == 1]) >= 100, 900, "the project set up", folder / "worker.log", 1.0)
-        slice_ids = sorted(t.id for t in ls.tasks.list(project=pid, include="id,data", page_size=1000)
-                           if t.data.get("textal_eval") == 1)
+        wait(
+            lambda: (
+                (not base_model or (ls.projects.get(id=pid).model_version or "").startswith("base-"))
+                and len(
+                    [
+                        t
+                        for t in ls.tasks.list(project=pid, include="id,data", page_size=1000)
+                        if t.data.get("textal_eval") == 1
+                    ]
+                )
+                >= 100
+            ),
+            900,
+            "the project set up",
+            folder / "worker.log",
+            1.0,
+        )
+        slice_ids = sorted(
+            t.id
+            for t in ls.tasks.list(project=pid, include="id,data", page_size=1000)
+            if t.data.get("textal_eval") == 1
+        )
 
         def served_f1() -> tuple[str, float]:
             tasks = [{"id": t, "data": {"text": text[t]}} for t in slice_ids]  # unmarked: the guess is given
@@ -120,7 +172,8 @@ def run_variant(name: str, url: str, token: str, work: Path, eval_every: int | N
             guess = [(r.get("result") or [{}])[0].get("value", {}).get("choices", ["?"])[0] for r in answer["results"]]
             truth = [gold[t] for t in slice_ids]
             return answer.get("model_version") or "no-model", float(
-                f1_score(truth, guess, average="macro", labels=["ham", "spam"], zero_division=0))
+                f1_score(truth, guess, average="macro", labels=["ham", "spam"], zero_division=0)
+            )
 
         base_version, base_f1 = served_f1()
         curve = []
@@ -137,8 +190,6 @@ def run_variant(name: str, url: str, token: str, work: Path, eval_every: int | N
             stop_process(proc)
 
 
-
-
 def summary(name: str, result: dict) -> str:
     curve, base = result["curve"], result["base_f1"]
     beats = next((c["labels"] for c in curve if c["f1"] > base), None)
@@ -147,7 +198,7 @@ def summary(name: str, result: dict) -> str:
     at = {c["labels"]: c for c in curve}
     points = " | ".join(f"{at[n]['f1']:.3f}" if n in at else "-" for n in (10, 30, 60, 90, 120))
     slice_by_30 = sum(c["slice"] for c in curve if c["labels"] <= 30)
-    return (f"| {name} | {base:.3f} | {own or '-'} | {beats or '-'} | {worse} | {slice_by_30} | {points} |")
+    return f"| {name} | {base:.3f} | {own or '-'} | {beats or '-'} | {worse} | {slice_by_30} | {points} |"
 
 
 def main() -> None:
@@ -160,9 +211,21 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="textal-first-hour-"))
     token = secrets.token_hex(20)
     ls_port = free_port()
-    ls_proc = start([str(BIN / "label-studio"), "start", "--no-browser", "--internal-host", "127.0.0.1", "--port",
-                     str(ls_port), "--host", f"http://127.0.0.1:{ls_port}"], work / "ls.log",
-                    _ls_environment(work / "ls-data", token))
+    ls_proc = start(
+        [
+            str(BIN / "label-studio"),
+            "start",
+            "--no-browser",
+            "--internal-host",
+            "127.0.0.1",
+            "--port",
+            str(ls_port),
+            "--host",
+            f"http://127.0.0.1:{ls_port}",
+        ],
+        work / "ls.log",
+        _ls_environment(work / "ls-data", token),
+    )
     results = {}
     try:
         url = _wait_for_label_studio(ls_proc, ls_port, token, work / "ls.log")
@@ -171,8 +234,16 @@ def main() -> None:
             variants.append(("before this change", None, str(args.before.resolve())))
         for name, every, path in variants:
             started = time.perf_counter()
-            results[name] = run_variant(name.split(" (")[0].replace(" ", "-"), url, token, work, every, path, args.labels,
-                                        base_model=not args.no_base)
+            results[name] = run_variant(
+                name.split(" (")[0].replace(" ", "-"),
+                url,
+                token,
+                work,
+                every,
+                path,
+                args.labels,
+                base_model=not args.no_base,
+            )
             print(f"# {name}: {time.perf_counter() - started:.0f} s", file=sys.stderr)
     finally:
         stop_process(ls_proc)
@@ -180,12 +251,16 @@ def main() -> None:
         args.out.write_text(json.dumps(results, indent=1))
     base = "no base model (cold start)" if args.no_base else f"base model linear on {BASE_TRAIN} SMS"
     print(f"### First hour: SMS spam, 1,000 tasks, {base}, {args.labels} labels\n")
-    print(f"- command: `.venv/bin/python benchmarks/first_hour/run.py --labels {args.labels}"
-          f"{' --no-base' if args.no_base else ''}{' --before <checkout>' if args.before else ''}`")
+    print(
+        f"- command: `.venv/bin/python benchmarks/first_hour/run.py --labels {args.labels}"
+        f"{' --no-base' if args.no_base else ''}{' --before <checkout>' if args.before else ''}`"
+    )
     print(f"- machine: {cpu_name()}, {os.cpu_count()} cores; load average after: {os.getloadavg()[0]:.1f}\n")
-    print("| variant | base macro-F1 on the slice | labels until an own version serves | labels until the served "
-          "model beats the base | labels at which it served worse than the base | slice labels among the first 30 "
-          "| served F1 at 10 | 30 | 60 | 90 | 120 |")
+    print(
+        "| variant | base macro-F1 on the slice | labels until an own version serves | labels until the served "
+        "model beats the base | labels at which it served worse than the base | slice labels among the first 30 "
+        "| served F1 at 10 | 30 | 60 | 90 | 120 |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     for name, result in results.items():
         print(summary(name, result))

@@ -24,9 +24,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
+from ls_stack import BIN, _ls_environment, _wait_for_label_studio, free_port, start, stop_process  # noqa: E402
 from machine import cpu_name  # noqa: E402
 
-from ls_stack import BIN, _ls_environment, _wait_for_label_studio, free_port, start, stop_process  # noqa: E402
 from ml_backend.labelstudio.predictions import Row, predictions  # noqa: E402
 from ml_backend.labelstudio.schema import parse_label_config  # noqa: E402
 
@@ -42,14 +42,26 @@ SIZES = (100, 1000)
 def rows(task_ids: list[int], seed: int) -> list[Row]:
     """Scored rows as a push has them: a guess with its confidence, a tenth held out."""
     rng = random.Random(seed)
-    return [Row(t, [rng.choice(["ham", "spam"])], rng.random(), rng.randrange(8), rng.random() < 0.1,
-                confidence=0.5 + rng.random() / 2) for t in task_ids]
+    return [
+        Row(
+            t,
+            [rng.choice(["ham", "spam"])],
+            rng.random(),
+            rng.randrange(8),
+            rng.random() < 0.1,
+            confidence=0.5 + rng.random() / 2,
+        )
+        for t in task_ids
+    ]
 
 
 def timed_import(ls, project_id: int, items: list[dict]) -> float:
     """Seconds for one bulk import of ``items``, their tasks' predictions deleted first (untimed)."""
-    ls.actions.create(id="delete_tasks_predictions", project=project_id,
-                      selected_items={"all": False, "included": [i["task"] for i in items]})
+    ls.actions.create(
+        id="delete_tasks_predictions",
+        project=project_id,
+        selected_items={"all": False, "included": [i["task"] for i in items]},
+    )
     t = time.perf_counter()
     ls.projects.import_predictions(id=project_id, request=items)
     return time.perf_counter() - t
@@ -62,9 +74,22 @@ def main() -> None:
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="textal-guess-line-"))
     token, port = secrets.token_hex(20), free_port()
-    proc = start([str(BIN / "label-studio"), "start", "--no-browser", "--internal-host", "127.0.0.1", "--port",
-                  str(port), "--host", f"http://127.0.0.1:{port}"], work / "ls.log",
-                 _ls_environment(work / "ls-data", token), cwd=work)
+    proc = start(
+        [
+            str(BIN / "label-studio"),
+            "start",
+            "--no-browser",
+            "--internal-host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--host",
+            f"http://127.0.0.1:{port}",
+        ],
+        work / "ls.log",
+        _ls_environment(work / "ls-data", token),
+        cwd=work,
+    )
     try:
         url = _wait_for_label_studio(proc, port, token, work / "ls.log")
         from label_studio_sdk import LabelStudio
@@ -73,7 +98,9 @@ def main() -> None:
         projects = {}
         for name, config in (("without", WITHOUT_LINE), ("with", WITH_LINE)):
             project = ls.projects.create(title=f"guess line {name}", label_config=config)
-            ls.projects.import_tasks(id=project.id, request=[{"text": f"message {i}: call me back"} for i in range(args.tasks)])
+            ls.projects.import_tasks(
+                id=project.id, request=[{"text": f"message {i}: call me back"} for i in range(args.tasks)]
+            )
             ids = sorted(t.id for t in ls.tasks.list(project=project.id, fields="all", page_size=1000))
             projects[name] = (project.id, ids, parse_label_config(config))
         times: dict[tuple[str, int], list[float]] = {}
@@ -88,8 +115,10 @@ def main() -> None:
         print("| predictions | guess line | median s | min s | max s | request bytes |")
         print("|---:|---|---:|---:|---:|---:|")
         for (name, n), values in times.items():
-            print(f"| {n} | {name} | {statistics.median(values):.3f} | {min(values):.3f} | {max(values):.3f} "
-                  f"| {sizes[(name, n)]:,} |")
+            print(
+                f"| {n} | {name} | {statistics.median(values):.3f} | {min(values):.3f} | {max(values):.3f} "
+                f"| {sizes[(name, n)]:,} |"
+            )
     finally:
         stop_process(proc)
 

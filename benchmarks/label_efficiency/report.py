@@ -43,7 +43,8 @@ def strategy_table(results: dict) -> list[str]:
     summary = results["summary"]
     budgets = list(next(iter(summary["strategies"].values()))["f1_at"])
     lines = [
-        "| strategy | AUC (± sd over repeats) | " + " | ".join(f"F1 @ {int(b):,}" for b in budgets)
+        "| strategy | AUC (± sd over repeats) | "
+        + " | ".join(f"F1 @ {int(b):,}" for b in budgets)
         + " | L90 | L95 | L98 | saved vs random @95 % | @98 % | select s/round |",
         "|---" * (8 + len(budgets)) + "|",
     ]
@@ -60,8 +61,10 @@ def strategy_table(results: dict) -> list[str]:
 
 
 def stopping_table(results: dict, strategies: list[str]) -> list[str]:
-    lines = ["| strategy | rule | fired in | at labels | macro-F1 then | at budget | gain if continued |",
-             "|---|---|---|---|---|---|---|"]
+    lines = [
+        "| strategy | rule | fired in | at labels | macro-F1 then | at budget | gain if continued |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for name in strategies:
         entry = results["summary"]["strategies"].get(name)
         if entry is None:
@@ -81,8 +84,14 @@ def head_to_head(name: str, results: dict) -> str:
     peer, p_auc, p_l95, p_l98, r_auc, r_l95, r_l98 = PEERS[name]
     best_name, best = max(results["summary"]["strategies"].items(), key=lambda kv: kv[1]["auc"])
     ours_random = results["summary"]["strategies"].get("random")
-    random_text = (f"{ours_random['auc']:.3f}, {fmt_labels(ours_random['labels_to']['0.95'])}, "
-                   f"{fmt_labels(ours_random['labels_to']['0.98'])}") if ours_random else "-"
+    random_text = (
+        (
+            f"{ours_random['auc']:.3f}, {fmt_labels(ours_random['labels_to']['0.95'])}, "
+            f"{fmt_labels(ours_random['labels_to']['0.98'])}"
+        )
+        if ours_random
+        else "-"
+    )
     return (
         f"| {name.split('_')[0]} | textal {best_name} ({results['info'].get('strategy_versions', {}).get(best_name, '?')}) | {best['auc']:.3f} | {fmt_labels(best['labels_to']['0.95'])} | "
         f"{fmt_labels(best['labels_to']['0.98'])} | {random_text} |\n"
@@ -109,7 +118,8 @@ def notes(banking: dict) -> list[str]:
     before = max((n for n in curve if reached is not None and n < reached), default=None)
     slope = (curve[reached] - curve[before]) if before is not None else float("nan")
     return [
-        "## Notes", "",
+        "## Notes",
+        "",
         "- **Method.** Strategies were designed on a validation split of the training data (80 % pool, 20 % "
         "validation), never on the test split; the test split was used once, for the runs recorded here.",
         "- **hybrid (hybrid.v2)** takes the top 30n, 10n, then 3n pool items by margin as labels per class pass "
@@ -136,36 +146,59 @@ def notes(banking: dict) -> list[str]:
 
 
 def main() -> None:
-    out = ["# Label efficiency: results", "",
-           "Written by `benchmarks/label_efficiency/report.py` from the `results.json` of each run below; "
-           "rerun everything with `make bench` (or `python benchmarks/label_efficiency/run.py`).", ""]
+    out = [
+        "# Label efficiency: results",
+        "",
+        "Written by `benchmarks/label_efficiency/report.py` from the `results.json` of each run below; "
+        "rerun everything with `make bench` (or `python benchmarks/label_efficiency/run.py`).",
+        "",
+    ]
     protocol = {n: load(n) for n in ("sms_protocol", "banking77_protocol")}
     if all(protocol.values()):
-        out += ["## Head to head with the best peers (same protocol, same splits)", "",
-                "AUC = mean test macro-F1 over all rounds, seed round included, mean of 5 repeats. "
-                "L95/L98 = labels at which the mean curve first reaches 95 %/98 % of the full-data macro-F1.", "",
-                "| dataset | strategy | AUC | L95 | L98 | random: AUC, L95, L98 |", "|---|---|---|---|---|---|"]
+        out += [
+            "## Head to head with the best peers (same protocol, same splits)",
+            "",
+            "AUC = mean test macro-F1 over all rounds, seed round included, mean of 5 repeats. "
+            "L95/L98 = labels at which the mean curve first reaches 95 %/98 % of the full-data macro-F1.",
+            "",
+            "| dataset | strategy | AUC | L95 | L98 | random: AUC, L95, L98 |",
+            "|---|---|---|---|---|---|",
+        ]
         out += [head_to_head(n, r) for n, r in protocol.items()]
         out.append("")
         out += notes(protocol["banking77_protocol"])
-    for name, title in (("sms_protocol", "SMS spam, peers' protocol (seed 25, batch 25, budget 1,000, no random mix)"),
-                        ("banking77_protocol", "BANKING77, peers' protocol (seed 100, batch 100, budget 3,000, no random mix)"),
-                        ("sms_practice", "SMS spam, practitioner's protocol (batch 50, 10 % random, 10 % evaluation slice)"),
-                        ("banking77_practice", "BANKING77, practitioner's protocol (batch 200, 10 % random, 10 % evaluation slice)")):
+    for name, title in (
+        ("sms_protocol", "SMS spam, peers' protocol (seed 25, batch 25, budget 1,000, no random mix)"),
+        ("banking77_protocol", "BANKING77, peers' protocol (seed 100, batch 100, budget 3,000, no random mix)"),
+        ("sms_practice", "SMS spam, practitioner's protocol (batch 50, 10 % random, 10 % evaluation slice)"),
+        ("banking77_practice", "BANKING77, practitioner's protocol (batch 200, 10 % random, 10 % evaluation slice)"),
+    ):
         results = load(name)
         if results is None:
             continue
         env = results["environment"]
-        wall = (HERE / name / "wall_seconds.txt")
-        out += [f"## {title}", "", f"![learning curves]({name}/learning_curves.png)", "",
-                f"Full-data macro-F1 (same model, every training label): {results['full_data']['macro_f1']:.4f}.", ""]
+        wall = HERE / name / "wall_seconds.txt"
+        out += [
+            f"## {title}",
+            "",
+            f"![learning curves]({name}/learning_curves.png)",
+            "",
+            f"Full-data macro-F1 (same model, every training label): {results['full_data']['macro_f1']:.4f}.",
+            "",
+        ]
         out += strategy_table(results)
         if name.endswith("practice"):
             out += ["", "Stopping rules: where each would have fired, and what labelling on to the budget gained.", ""]
             out += stopping_table(results, list(results["settings"]["strategies"]))
-        out += ["", f"Command: `{relative_command(results['command'])}`  ", f"Wall time: {wall.read_text().strip() if wall.is_file() else '?'} s "
-                f"on {env['cpus']} CPUs ({env['machine']}), Python {env['python']}, "
-                + ", ".join(f"{k} {v}" for k, v in env["packages"].items()) + f", textal {env['textal']}.", ""]
+        out += [
+            "",
+            f"Command: `{relative_command(results['command'])}`  ",
+            f"Wall time: {wall.read_text().strip() if wall.is_file() else '?'} s "
+            f"on {env['cpus']} CPUs ({env['machine']}), Python {env['python']}, "
+            + ", ".join(f"{k} {v}" for k, v in env["packages"].items())
+            + f", textal {env['textal']}.",
+            "",
+        ]
     (HERE / "RESULTS.md").write_text("\n".join(out) + "\n")
     print(f"wrote {HERE / 'RESULTS.md'}")
 

@@ -29,16 +29,74 @@ TEXTAL = str(Path(sys.executable).with_name("textal"))
 
 ALL = "random,least_confidence,entropy,margin,vote_entropy,kl_consensus,kmeans,coreset,badge,hybrid"
 RUNS = {
-    "sms_protocol": ("sms_spam", ["--seed-size", "25", "--batch", "25", "--budget", "1000",
-                                  "--random-fraction", "0", "--eval-fraction", "0", "--strategies", ALL]),
-    "banking77_protocol": ("banking77", ["--seed-size", "100", "--batch", "100", "--budget", "3000",
-                                         "--random-fraction", "0", "--eval-fraction", "0", "--strategies", ALL]),
-    "sms_practice": ("sms_spam", ["--seed-size", "50", "--batch", "50", "--budget", "1000",
-                                  "--random-fraction", "0.1", "--eval-fraction", "0.1",
-                                  "--strategies", "random,margin,vote_entropy,hybrid"]),
-    "banking77_practice": ("banking77", ["--seed-size", "200", "--batch", "200", "--budget", "3000",
-                                         "--random-fraction", "0.1", "--eval-fraction", "0.1",
-                                         "--strategies", "random,margin,vote_entropy,hybrid"]),
+    "sms_protocol": (
+        "sms_spam",
+        [
+            "--seed-size",
+            "25",
+            "--batch",
+            "25",
+            "--budget",
+            "1000",
+            "--random-fraction",
+            "0",
+            "--eval-fraction",
+            "0",
+            "--strategies",
+            ALL,
+        ],
+    ),
+    "banking77_protocol": (
+        "banking77",
+        [
+            "--seed-size",
+            "100",
+            "--batch",
+            "100",
+            "--budget",
+            "3000",
+            "--random-fraction",
+            "0",
+            "--eval-fraction",
+            "0",
+            "--strategies",
+            ALL,
+        ],
+    ),
+    "sms_practice": (
+        "sms_spam",
+        [
+            "--seed-size",
+            "50",
+            "--batch",
+            "50",
+            "--budget",
+            "1000",
+            "--random-fraction",
+            "0.1",
+            "--eval-fraction",
+            "0.1",
+            "--strategies",
+            "random,margin,vote_entropy,hybrid",
+        ],
+    ),
+    "banking77_practice": (
+        "banking77",
+        [
+            "--seed-size",
+            "200",
+            "--batch",
+            "200",
+            "--budget",
+            "3000",
+            "--random-fraction",
+            "0.1",
+            "--eval-fraction",
+            "0.1",
+            "--strategies",
+            "random,margin,vote_entropy,hybrid",
+        ],
+    ),
 }
 
 
@@ -49,8 +107,24 @@ def main() -> None:
     args = parser.parse_args()
     for name in args.only.split(","):
         dataset, options = RUNS[name]
-        command = [TEXTAL, "simulate", str(DATA / dataset / "train.csv"), "--test", str(DATA / dataset / "test.csv"),
-                   "--model", "embed-head", "--class-weight", "none", "--repeats", args.repeats, "--seed", "0", "--out", str(HERE / name), *options]
+        command = [
+            TEXTAL,
+            "simulate",
+            str(DATA / dataset / "train.csv"),
+            "--test",
+            str(DATA / dataset / "test.csv"),
+            "--model",
+            "embed-head",
+            "--class-weight",
+            "none",
+            "--repeats",
+            args.repeats,
+            "--seed",
+            "0",
+            "--out",
+            str(HERE / name),
+            *options,
+        ]
         print("$", " ".join(shlex.quote(c) for c in command), flush=True)
         start = time.perf_counter()
         subprocess.run(command, check=True)

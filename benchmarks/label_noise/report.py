@@ -40,10 +40,13 @@ def mse(values: np.ndarray) -> str:
 def section(dataset: str, runs: dict, goals: list) -> list[str]:
     clean = runs["clean"]
     strategies = list(clean["settings"]["strategies"])
-    lines = [f"## {dataset}", "",
-             "| noise | strategy | AUC, noise-free | AUC, noisy | lost to noise | AUC, 5 % re-asked | won back | "
-             "AUC, flagged kept out | flags: precision | flags: recall | wrong labels at the end |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        f"## {dataset}",
+        "",
+        "| noise | strategy | AUC, noise-free | AUC, noisy | lost to noise | AUC, 5 % re-asked | won back | "
+        "AUC, flagged kept out | flags: precision | flags: recall | wrong labels at the end |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for noise in NOISE:
         if noise not in runs:
             continue
@@ -51,8 +54,13 @@ def section(dataset: str, runs: dict, goals: list) -> list[str]:
             base = per_repeat(clean, strategy, "macro_f1")
             noisy = per_repeat(runs[noise], strategy, "macro_f1")
             lost = base - noisy
-            cells = [noise.replace("uniform", "uniform ").replace("confusable", "confusable ") + " %", strategy,
-                     mse(base), mse(noisy), mse(lost)]
+            cells = [
+                noise.replace("uniform", "uniform ").replace("confusable", "confusable ") + " %",
+                strategy,
+                mse(base),
+                mse(noisy),
+                mse(lost),
+            ]
             if f"{noise}-review" in runs:
                 reviewed = per_repeat(runs[f"{noise}-review"], strategy, "macro_f1")
                 share = (reviewed - noisy).mean() / lost.mean() if lost.mean() > 0 else float("nan")
@@ -70,25 +78,40 @@ def section(dataset: str, runs: dict, goals: list) -> list[str]:
             if noise == "uniform10":
                 goals.append((dataset, strategy, precision.mean(), recall.mean(), share))
     if "panel" in runs and "panel-weighted" in runs:
-        lines += ["", "Two annotators per text, one careless (30 % of answers wrong, the other 5 %):", "",
-                  "| strategy | votes | AUC | right labels at the end | wrong | disagreements left out | "
-                  "estimated quality, careless / careful |", "|---|---|---|---|---|---|---|"]
+        lines += [
+            "",
+            "Two annotators per text, one careless (30 % of answers wrong, the other 5 %):",
+            "",
+            "| strategy | votes | AUC | right labels at the end | wrong | disagreements left out | "
+            "estimated quality, careless / careful |",
+            "|---|---|---|---|---|---|---|",
+        ]
         for strategy in strategies:
             for name, how in (("panel", "majority"), ("panel-weighted", "weighed by quality")):
                 run = runs[name]
                 labels = per_repeat(run, strategy, "labels", last_only=True)
                 wrong = per_repeat(run, strategy, "wrong_labels", last_only=True)
                 tied = per_repeat(run, strategy, "tied_labels", last_only=True)
-                quality = [r["annotator_quality"] for r in run["rounds"] if r["strategy"] == strategy
-                           and r.get("annotator_quality") and r["labels"] == budget_of(run)]
+                quality = [
+                    r["annotator_quality"]
+                    for r in run["rounds"]
+                    if r["strategy"] == strategy and r.get("annotator_quality") and r["labels"] == budget_of(run)
+                ]
                 q = np.mean(quality, axis=0) if quality else None
-                lines.append(f"| {strategy} | {how} | {mse(per_repeat(run, strategy, 'macro_f1'))} | "
-                             f"{(labels - tied - wrong).mean():.0f} | {wrong.mean():.0f} | {tied.mean():.0f} | "
-                             + ("-" if q is None else f"{q[0]:.2f} / {q[1]:.2f}") + " |")
+                lines.append(
+                    f"| {strategy} | {how} | {mse(per_repeat(run, strategy, 'macro_f1'))} | "
+                    f"{(labels - tied - wrong).mean():.0f} | {wrong.mean():.0f} | {tied.mean():.0f} | "
+                    + ("-" if q is None else f"{q[0]:.2f} / {q[1]:.2f}")
+                    + " |"
+                )
     budget = clean["settings"]["budget"]
-    lines += ["", f"{len(per_repeat(clean, strategies[0], 'macro_f1'))} repeats; seed {clean['settings']['seed_size']}, "
-              f"batch {clean['settings']['batch']}, budget {budget:,}. Flags' precision and recall: at the last round "
-              "of the run without re-asking, against the training labels that are wrong.", ""]
+    lines += [
+        "",
+        f"{len(per_repeat(clean, strategies[0], 'macro_f1'))} repeats; seed {clean['settings']['seed_size']}, "
+        f"batch {clean['settings']['batch']}, budget {budget:,}. Flags' precision and recall: at the last round "
+        "of the run without re-asking, against the training labels that are wrong.",
+        "",
+    ]
     return lines
 
 
@@ -108,12 +131,16 @@ def main() -> None:
     for dataset, runs in by_dataset.items():
         if "clean" in runs:
             body += section(dataset, runs, goals)
-    goal_lines = [f"- {d}, {s}: flags' precision {p:.2f}, recall {r:.2f} "
-                  f"({'met' if p >= 0.6 and r >= 0.6 else 'missed'}: both at least 0.6); "
-                  f"{'-' if not np.isfinite(w) else f'{100 * w:.0f} %'} of the AUC lost won back by re-asking 5 % "
-                  f"({'met' if np.isfinite(w) and w >= 0.5 else 'missed'}: at least half)" for d, s, p, r, w in goals]
+    goal_lines = [
+        f"- {d}, {s}: flags' precision {p:.2f}, recall {r:.2f} "
+        f"({'met' if p >= 0.6 and r >= 0.6 else 'missed'}: both at least 0.6); "
+        f"{'-' if not np.isfinite(w) else f'{100 * w:.0f} %'} of the AUC lost won back by re-asking 5 % "
+        f"({'met' if np.isfinite(w) and w >= 0.5 else 'missed'}: at least half)"
+        for d, s, p, r, w in goals
+    ]
     text = [
-        "# Label noise: what it costs, what the review finds, what re-asking wins back", "",
+        "# Label noise: what it costs, what the review finds, what re-asking wins back",
+        "",
         "Written by `benchmarks/label_noise/report.py` from `results/`. `textal simulate` (the fast tier: frozen "
         "MiniLM and a logistic head) with a simulated annotator whose answers are wrong at the given rate: uniform "
         "(any other class) or confusable (the class the full-data model confuses most with the true one). The "
@@ -122,9 +149,17 @@ def main() -> None:
         "labels are re-asked, the most suspicious flagged first, and come back right. AUC = mean test macro-F1 "
         "over the rounds; ± = standard error over repeats; same seed sets in every run (paired). Won back = "
         "(AUC re-asked − AUC noisy) / (AUC noise-free − AUC noisy). Flagged kept out: no re-asking, and the labels the "
-        "last review flagged sit out the next fit (`--review-holdout`).", "",
-        "Goals at 10 % uniform noise:", "", *goal_lines, "", *body,
-        "Commands:", "", *[f"- `{c}`" for c in meta["commands"].values()], "",
+        "last review flagged sit out the next fit (`--review-holdout`).",
+        "",
+        "Goals at 10 % uniform noise:",
+        "",
+        *goal_lines,
+        "",
+        *body,
+        "Commands:",
+        "",
+        *[f"- `{c}`" for c in meta["commands"].values()],
+        "",
         f"Wall time: {meta['wall_seconds']} s, {meta['jobs']} runs at a time, on {cpu_name()} ({platform.machine()}), "
         f"Python {platform.python_version()}.",
     ]

@@ -33,12 +33,17 @@ def main() -> None:
     from textal.models.base import encode_labels
     from textal.models.encoder import Encoder
 
-    lines = ["# What the label review costs the worker", "",
-             "Written by `benchmarks/label_noise/review_cost.py`: the review the worker runs after each retrain "
-             "(5-fold logistic heads over the frozen MiniLM embeddings, balanced class weights, then cleanlab's "
-             "`find_label_issues`), timed on the training labels of each dataset, 10 % of them flipped at random. "
-             "Embeddings are already computed by the retrain, so they are not timed.", "",
-             "| dataset | classes | labels | seconds | flagged | precision | recall |", "|---|---|---|---|---|---|---|"]
+    lines = [
+        "# What the label review costs the worker",
+        "",
+        "Written by `benchmarks/label_noise/review_cost.py`: the review the worker runs after each retrain "
+        "(5-fold logistic heads over the frozen MiniLM embeddings, balanced class weights, then cleanlab's "
+        "`find_label_issues`), timed on the training labels of each dataset, 10 % of them flipped at random. "
+        "Embeddings are already computed by the retrain, so they are not timed.",
+        "",
+        "| dataset | classes | labels | seconds | flagged | precision | recall |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for dataset in ("banking77", "clinc150"):
         corpus = load_corpus(DATA / dataset / "train.csv")
         classes = sorted(corpus.label_set)
@@ -57,12 +62,17 @@ def main() -> None:
             verdict = review_labels(proba, y)
             seconds = time.perf_counter() - start
             hits = int((verdict.flagged & wrong).sum())
-            lines.append(f"| {dataset} | {len(classes)} | {n:,} | {seconds:.1f} | {int(verdict.flagged.sum())} | "
-                         f"{hits / max(1, verdict.flagged.sum()):.2f} | {hits / max(1, wrong.sum()):.2f} |")
+            lines.append(
+                f"| {dataset} | {len(classes)} | {n:,} | {seconds:.1f} | {int(verdict.flagged.sum())} | "
+                f"{hits / max(1, verdict.flagged.sum()):.2f} | {hits / max(1, wrong.sum()):.2f} |"
+            )
             print(lines[-1], flush=True)
-    lines += ["", "Command: `python benchmarks/label_noise/review_cost.py`  ",
-              f"On {cpu_name()} ({platform.machine()}), Python {platform.python_version()}, other benchmarks running "
-              "beside it (times are an upper bound)."]
+    lines += [
+        "",
+        "Command: `python benchmarks/label_noise/review_cost.py`  ",
+        f"On {cpu_name()} ({platform.machine()}), Python {platform.python_version()}, other benchmarks running "
+        "beside it (times are an upper bound).",
+    ]
     (HERE / "REVIEW_COST.md").write_text("\n".join(lines) + "\n")
 
 

@@ -22,8 +22,6 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import numpy as np
-
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 DATA = Path(os.environ.get("DATA", REPO.parent / "shared" / "data")).resolve()
@@ -35,20 +33,52 @@ REVIEW_BUDGET = 0.05
 # classes; it runs on BANKING77, without re-asking, for its cost. Two annotators per text, one careless (30 %
 # wrong, the other 5 %): their votes resolved by majority (a disagreement is no label) or weighed by quality.
 PANEL = ["--annotators", "2", "--poor-annotator", "0.3"]
-SETTINGS = [("clean", 0.0, "uniform", 0.0, []), ("uniform10", 0.1, "uniform", 0.0, []),
-            ("uniform10-review", 0.1, "uniform", REVIEW_BUDGET, []), ("uniform10-holdout", 0.1, "uniform", 0.0, ["--review-holdout"]),
-            ("uniform20", 0.2, "uniform", 0.0, []), ("uniform20-review", 0.2, "uniform", REVIEW_BUDGET, []),
-            ("panel", 0.05, "uniform", 0.0, PANEL), ("panel-weighted", 0.05, "uniform", 0.0, [*PANEL, "--weigh-annotators"])]
+SETTINGS = [
+    ("clean", 0.0, "uniform", 0.0, []),
+    ("uniform10", 0.1, "uniform", 0.0, []),
+    ("uniform10-review", 0.1, "uniform", REVIEW_BUDGET, []),
+    ("uniform10-holdout", 0.1, "uniform", 0.0, ["--review-holdout"]),
+    ("uniform20", 0.2, "uniform", 0.0, []),
+    ("uniform20-review", 0.2, "uniform", REVIEW_BUDGET, []),
+    ("panel", 0.05, "uniform", 0.0, PANEL),
+    ("panel-weighted", 0.05, "uniform", 0.0, [*PANEL, "--weigh-annotators"]),
+]
 EXTRA = {"banking77": [("confusable10", 0.1, "confusable", 0.0, [])]}
 
 
-def command_for(dataset: str, setting: tuple, repeats: int, sizes: tuple, out: Path, files: tuple[str, str]) -> list[str]:
+def command_for(
+    dataset: str, setting: tuple, repeats: int, sizes: tuple, out: Path, files: tuple[str, str]
+) -> list[str]:
     name, rate, kind, budget, flags = setting
     seed, batch, total = sizes
-    return [TEXTAL, "simulate", files[0], "--test", files[1], "--strategies", STRATEGIES, "--repeats", str(repeats),
-            "--seed", "0", "--seed-size", str(seed), "--batch", str(batch), "--budget", str(total),
-            "--label-noise", str(rate), "--noise-kind", kind, "--review-budget", str(budget),
-            *flags, "--out", str(out)]
+    return [
+        TEXTAL,
+        "simulate",
+        files[0],
+        "--test",
+        files[1],
+        "--strategies",
+        STRATEGIES,
+        "--repeats",
+        str(repeats),
+        "--seed",
+        "0",
+        "--seed-size",
+        str(seed),
+        "--batch",
+        str(batch),
+        "--budget",
+        str(total),
+        "--label-noise",
+        str(rate),
+        "--noise-kind",
+        kind,
+        "--review-budget",
+        str(budget),
+        *flags,
+        "--out",
+        str(out),
+    ]
 
 
 def slice_files(dataset: str, limit: int, work: Path) -> tuple[str, str]:
@@ -87,7 +117,9 @@ def main() -> None:
                 files = tuple(f.replace("../shared/data", str(DATA)) for f in files)
         for setting in SETTINGS + EXTRA.get(dataset, []):
             out = results / f"{dataset}-{setting[0]}"
-            shown_out = out.relative_to(REPO) if out.is_relative_to(REPO) else out  # recorded without this machine's path
+            shown_out = (
+                out.relative_to(REPO) if out.is_relative_to(REPO) else out
+            )  # recorded without this machine's path
             command = command_for(dataset, setting, args.repeats, sizes, shown_out, files)
             shown = [os.path.relpath(c, REPO) if c.startswith(str(REPO)) else c for c in command[1:]]
             recorded[f"{dataset}-{setting[0]}"] = "textal " + " ".join(shlex.quote(c) for c in shown)
@@ -102,8 +134,17 @@ def main() -> None:
 
     with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
         list(pool.map(launch, jobs))
-    (results / "run.json").write_text(json.dumps({"commands": recorded, "jobs": args.jobs, "repeats": args.repeats,
-                                                  "wall_seconds": round(time.perf_counter() - start)}, indent=1))
+    (results / "run.json").write_text(
+        json.dumps(
+            {
+                "commands": recorded,
+                "jobs": args.jobs,
+                "repeats": args.repeats,
+                "wall_seconds": round(time.perf_counter() - start),
+            },
+            indent=1,
+        )
+    )
     subprocess.run([sys.executable, str(HERE / "report.py"), "--out", str(args.out)], check=True)
 
 

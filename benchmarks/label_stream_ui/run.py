@@ -29,7 +29,14 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests" / "e2e"))  # the browser driver and the annotator the UI tests use
 from browser import AnnotatorBrowser  # noqa: E402
 from stream_annotator import (  # noqa: E402
-    Submit, VersionWatch, add_annotator, label_in_stream, lost, pace, refused_in_log, saved_labels,
+    Submit,
+    VersionWatch,
+    add_annotator,
+    label_in_stream,
+    lost,
+    pace,
+    refused_in_log,
+    saved_labels,
 )
 
 from ml_backend.stack.up import ADMIN_EMAIL  # noqa: E402
@@ -53,18 +60,36 @@ def quantile(values: list[float], q: int) -> float | None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--labels", type=int, default=300)
-    ap.add_argument("--pace", choices=sorted(PACES), default="annotator", help="annotator: 1-3 s a task; none: no pause")
+    ap.add_argument(
+        "--pace", choices=sorted(PACES), default="annotator", help="annotator: 1-3 s a task; none: no pause"
+    )
     ap.add_argument("--annotators", type=int, default=1, help="browsers labelling at once, each its own user")
     ap.add_argument("--out", type=Path, default=REPO / "benchmarks" / "label_stream_ui" / "results.json")
     args = ap.parse_args()
     home = Path(tempfile.mkdtemp(prefix="textal-ui-bench-")) / "home"
     log = home.parent / "up.log"
-    up_args = ["--recipe", "spam", "--data", str(DATA / "sms_spam" / "test.csv"), "--home", str(home),
-               "--ls-port", str(free_port()), "--port", str(free_port())]
+    up_args = [
+        "--recipe",
+        "spam",
+        "--data",
+        str(DATA / "sms_spam" / "test.csv"),
+        "--home",
+        str(home),
+        "--ls-port",
+        str(free_port()),
+        "--port",
+        str(free_port()),
+    ]
     env = {k: v for k, v in os.environ.items() if k not in ("LABEL_STUDIO_URL", "LABEL_STUDIO_API_KEY")}
     with open(log, "ab") as fh:
-        proc = subprocess.Popen([str(Path(sys.executable).parent / "textal"), "up", *up_args], stdout=fh,
-                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, start_new_session=True)
+        proc = subprocess.Popen(
+            [str(Path(sys.executable).parent / "textal"), "up", *up_args],
+            stdout=fh,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=env,
+            start_new_session=True,
+        )
     try:
         deadline = time.monotonic() + 600
         while "Press Ctrl-C to stop" not in (log.read_text(errors="replace") if log.exists() else ""):
@@ -78,8 +103,9 @@ def main() -> None:
         gold = gold_by_task(http, project["id"])
         ls_log = home / "logs" / "label-studio.log"
         offset = ls_log.stat().st_size
-        people = [(ADMIN_EMAIL, password)] + [(f"annotator{n}@textal.test", f"annotator-{n}-password")
-                                               for n in range(2, args.annotators + 1)]
+        people = [(ADMIN_EMAIL, password)] + [
+            (f"annotator{n}@textal.test", f"annotator-{n}-password") for n in range(2, args.annotators + 1)
+        ]
         for person in people[1:]:
             add_annotator(url, *person).close()
         with VersionWatch(url, key, project["id"]) as watch:
@@ -88,29 +114,45 @@ def main() -> None:
         refused_lines = refused_in_log(ls_log, offset)
         missing = lost(submits, saved_labels(url, key, project["id"]))
     finally:
-        subprocess.run([str(Path(sys.executable).parent / "textal"), "down", "--home", str(home)], capture_output=True,
-                       timeout=120)
+        subprocess.run(
+            [str(Path(sys.executable).parent / "textal"), "down", "--home", str(home)], capture_output=True, timeout=120
+        )
     to_next = [s.seconds for s in submits if s.how == "next"]
     to_version = [t for t in (watch.first_change_after(s.submitted_at) for s in submits) if t is not None]
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True).stdout.strip()
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True
+    ).stdout.strip()
     record = {
         "command": "python benchmarks/label_stream_ui/run.py " + " ".join(sys.argv[1:]).replace(str(REPO) + os.sep, ""),
-        "commit": commit, "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "commit": commit,
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.platform()}",
-        "labels": len(submits), "annotators": args.annotators, "pace": args.pace, "outcomes": dict(Counter(s.how for s in submits)),
-        "refused_in_label_studio_log": len(refused_lines), "lost": len(missing),
+        "labels": len(submits),
+        "annotators": args.annotators,
+        "pace": args.pace,
+        "outcomes": dict(Counter(s.how for s in submits)),
+        "refused_in_label_studio_log": len(refused_lines),
+        "lost": len(missing),
         "model_versions_seen": len(set(watch.seen)),
-        "submit_to_next_task_s": {"p50": quantile(to_next, 50), "p95": quantile(to_next, 95), "max": max(to_next, default=None)},
-        "submit_to_new_model_version_s": {"p50": quantile(to_version, 50), "p95": quantile(to_version, 95),
-                                          "max": round(max(to_version), 3) if to_version else None},
+        "submit_to_next_task_s": {
+            "p50": quantile(to_next, 50),
+            "p95": quantile(to_next, 95),
+            "max": max(to_next, default=None),
+        },
+        "submit_to_new_model_version_s": {
+            "p50": quantile(to_version, 50),
+            "p95": quantile(to_version, 95),
+            "max": round(max(to_version), 3) if to_version else None,
+        },
         "submits": [s.__dict__ for s in submits],
     }
     args.out.write_text(json.dumps(record, indent=1) + "\n")
     print(json.dumps({k: v for k, v in record.items() if k != "submits"}, indent=1))
 
 
-def label_at_once(url: str, project_id: int, gold: dict[int, str], people: list[tuple[str, str]], each: int,
-                  kind: str) -> list[Submit]:
+def label_at_once(
+    url: str, project_id: int, gold: dict[int, str], people: list[tuple[str, str]], each: int, kind: str
+) -> list[Submit]:
     """Every person labels ``each`` tasks in a browser of their own, all at the same time."""
     submits: list[Submit] = []
     errors: list[BaseException] = []
@@ -119,8 +161,11 @@ def label_at_once(url: str, project_id: int, gold: dict[int, str], people: list[
         try:
             with AnnotatorBrowser() as browser:
                 browser.login(url, *people[n])
-                submits.extend(label_in_stream(browser, url, project_id, gold, each, pace(*PACES[kind], seed=n),
-                                               annotator=people[n][0]))
+                submits.extend(
+                    label_in_stream(
+                        browser, url, project_id, gold, each, pace(*PACES[kind], seed=n), annotator=people[n][0]
+                    )
+                )
         except BaseException as exc:  # noqa: BLE001 (raised below)
             errors.append(exc)
 

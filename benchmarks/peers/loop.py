@@ -58,8 +58,9 @@ class Textal(Baseline):
         held = ~mask
         held[candidates] = False
         proba = probabilities(self.model, self.task.X, self.task.n_classes)
-        return select_batch(self.strategy, n, rng, labelled=mask, held_out=held, proba=proba,
-                            embeddings=self.task.X, groups=self.groups).indices
+        return select_batch(
+            self.strategy, n, rng, labelled=mask, held_out=held, proba=proba, embeddings=self.task.X, groups=self.groups
+        ).indices
 
 
 class SmallText(Baseline):
@@ -83,8 +84,9 @@ class SmallText(Baseline):
         extra = {}
         if self.embedding_based:  # the sentence embeddings; small-text's SklearnClassifier has no embed()
             extra = {"embeddings": self.task.X[np.concatenate([candidates, labelled])], "pbar": None}
-        picked = self.strategy.query(self.wrapper, self.dataset, candidates, labelled, self.task.y[labelled], n=n,
-                                     **extra)
+        picked = self.strategy.query(
+            self.wrapper, self.dataset, candidates, labelled, self.task.y[labelled], n=n, **extra
+        )
         return np.asarray(picked)
 
 
@@ -101,8 +103,9 @@ class ModAL(Baseline):
     def fit(self, labelled):
         from modAL.models import ActiveLearner
 
-        self.learner = ActiveLearner(estimator=classifier(), X_training=self.task.X[labelled],
-                                     y_training=self.task.y[labelled])
+        self.learner = ActiveLearner(
+            estimator=classifier(), X_training=self.task.X[labelled], y_training=self.task.y[labelled]
+        )
         self.model = self.learner.estimator
 
     def query(self, labelled, candidates, n, rng):
@@ -135,8 +138,11 @@ def main(argv: list[str]) -> None:
         start = time.perf_counter()
         rounds = run(learner, task, r)
         repeats.append({"rounds": rounds, "seconds": round(time.perf_counter() - start, 2)})
-        print(f"{tool} {strategy} repeat {r + 1}/{len(task.seeds)}: AUC "
-              f"{np.mean([x['f1'] for x in rounds]):.4f} in {repeats[-1]['seconds']:.0f} s", flush=True)
+        print(
+            f"{tool} {strategy} repeat {r + 1}/{len(task.seeds)}: AUC "
+            f"{np.mean([x['f1'] for x in rounds]):.4f} in {repeats[-1]['seconds']:.0f} s",
+            flush=True,
+        )
     Path(out).write_text(json.dumps({"tool": tool, "strategy": strategy, "repeats": repeats}))
 
 

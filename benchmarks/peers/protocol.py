@@ -22,10 +22,14 @@ PROTOCOLS = {
     "practice": {"random_fraction": 0.1, "eval_fraction": 0.1},
 }
 SIZES = {  # (seed, batch, budget) per protocol and dataset
-    ("peers", "sms_spam"): (25, 25, 1000), ("peers", "sst2"): (25, 25, 1000),
-    ("peers", "banking77"): (100, 100, 3000), ("peers", "clinc150"): (100, 100, 3000),
-    ("practice", "sms_spam"): (200, 200, 1000), ("practice", "sst2"): (200, 200, 1000),
-    ("practice", "banking77"): (200, 200, 3000), ("practice", "clinc150"): (200, 200, 3000),
+    ("peers", "sms_spam"): (25, 25, 1000),
+    ("peers", "sst2"): (25, 25, 1000),
+    ("peers", "banking77"): (100, 100, 3000),
+    ("peers", "clinc150"): (100, 100, 3000),
+    ("practice", "sms_spam"): (200, 200, 1000),
+    ("practice", "sst2"): (200, 200, 1000),
+    ("practice", "banking77"): (200, 200, 3000),
+    ("practice", "clinc150"): (200, 200, 3000),
 }
 RARE_CLASSES = 30  # macro-F1 on the rarest classes of the pool, where the pool has many classes
 
@@ -56,9 +60,17 @@ class Task:
         data, seeds = np.load(features), np.load(plan)
         repeats = int(seeds["repeats"])
         return cls(
-            data["X"], data["y"], data["X_test"], data["y_test"], int(data["n_classes"]), data["rare"],
-            [seeds[f"seed_{r}"] for r in range(repeats)], [seeds[f"held_{r}"] for r in range(repeats)],
-            int(seeds["batch"]), int(seeds["budget"]), float(seeds["random_fraction"]),
+            data["X"],
+            data["y"],
+            data["X_test"],
+            data["y_test"],
+            int(data["n_classes"]),
+            data["rare"],
+            [seeds[f"seed_{r}"] for r in range(repeats)],
+            [seeds[f"held_{r}"] for r in range(repeats)],
+            int(seeds["batch"]),
+            int(seeds["budget"]),
+            float(seeds["random_fraction"]),
         )
 
 
@@ -143,4 +155,3 @@ def rarest(y: np.ndarray, n_classes: int, k: int = RARE_CLASSES) -> np.ndarray:
         return np.zeros(0, dtype=np.int64)
     counts = np.bincount(y, minlength=n_classes)
     return np.lexsort((np.arange(n_classes), counts))[:k].astype(np.int64)
-

@@ -30,7 +30,9 @@ def full_data_f1(work: Path, dataset: str) -> float:
     if kept.is_file():
         return json.loads(kept.read_text())["f1"]
     data = np.load(work / f"{dataset}.npz")
-    f1 = float(f1_score(data["y_test"], classifier().fit(data["X"], data["y"]).predict(data["X_test"]), average="macro"))
+    f1 = float(
+        f1_score(data["y_test"], classifier().fit(data["X"], data["y"]).predict(data["X_test"]), average="macro")
+    )
     kept.write_text(json.dumps({"f1": f1}))
     return f1
 
@@ -88,8 +90,9 @@ def plot(path: Path, title: str, runs: dict, keys: list, full: float) -> None:
     plt.close(fig)
 
 
-def section(dataset: str, protocol: str, runs: dict, full: float, n_classes: int, meta: dict,
-            out: Path) -> tuple[list[str], dict]:
+def section(
+    dataset: str, protocol: str, runs: dict, full: float, n_classes: int, meta: dict, out: Path
+) -> tuple[list[str], dict]:
     lines = [f"## {dataset}, {protocol} protocol", ""]
     aucs = {key: curves(run)[1].mean(axis=1) for key, run in runs.items()}
     peers = [k for k in runs if k[0] != "textal"]
@@ -110,14 +113,21 @@ def section(dataset: str, protocol: str, runs: dict, full: float, n_classes: int
         auc, se = mean_se(aucs[key])
         diff, dse = mean_se(aucs[key] - aucs[best_peer])
         l98 = labels_to(labels, mean, 0.98 * full)
-        cells = [NAMES[key[0]], key[1], f"{auc:.4f} ± {se:.4f}",
-                 "(best peer)" if key == best_peer else f"{diff:+.4f} ± {dse:.4f}",
-                 *[f"{mean[list(labels).index(m)]:.3f}" for m in marks], fmt_labels(l98)]
+        cells = [
+            NAMES[key[0]],
+            key[1],
+            f"{auc:.4f} ± {se:.4f}",
+            "(best peer)" if key == best_peer else f"{diff:+.4f} ± {dse:.4f}",
+            *[f"{mean[list(labels).index(m)]:.3f}" for m in marks],
+            fmt_labels(l98),
+        ]
         if has_rare:
             _, rare = curves(run, "f1_rare")
             seen, times = every_class(run, n_classes)
-            cells += [f"{rare.mean(axis=0)[list(labels).index(marks[len(marks) // 2])]:.3f}",
-                      fmt_labels(seen) + ("" if times == len(run["repeats"]) else f" ({times} of {len(run['repeats'])})")]
+            cells += [
+                f"{rare.mean(axis=0)[list(labels).index(marks[len(marks) // 2])]:.3f}",
+                fmt_labels(seen) + ("" if times == len(run["repeats"]) else f" ({times} of {len(run['repeats'])})"),
+            ]
         select = np.mean([r["select_s"] for rep in run["repeats"] for r in rep["rounds"][1:]] or [0.0])
         cells.append(f"{select:.2f}")
         lines.append("| " + " | ".join(cells) + " |")
@@ -126,22 +136,34 @@ def section(dataset: str, protocol: str, runs: dict, full: float, n_classes: int
     figure = f"curves_{dataset}_{protocol}.png"
     plot(out / figure, f"{dataset}, {protocol} protocol", runs, [TEXTAL, best_peer, ("textal", "random")], full)
     lines[1:1] = ["", f"![learning curves]({figure})"]
-    lines += ["", f"Full-data macro-F1 (the same classifier on every training label): {full:.4f}. "
-              f"{len(runs[TEXTAL]['repeats'])} repeats."]
+    lines += [
+        "",
+        f"Full-data macro-F1 (the same classifier on every training label): {full:.4f}. "
+        f"{len(runs[TEXTAL]['repeats'])} repeats.",
+    ]
     skipped = [(tool, name) for d, p, tool, name in meta.get("skipped", []) if (d, p) == (dataset, protocol)]
     if skipped:
-        lines.append("Not run on this pool, for their cost (`run.py --caps none` runs them): "
-                     + ", ".join(f"{NAMES[tool]} {name}" for tool, name in skipped) + " (see `run.py`).")
+        lines.append(
+            "Not run on this pool, for their cost (`run.py --caps none` runs them): "
+            + ", ".join(f"{NAMES[tool]} {name}" for tool, name in skipped)
+            + " (see `run.py`)."
+        )
     lines.append("")
     if twins:
-        lines.insert(-1, "Within 0.001 AUC of the best peer on every repeat (the same rule on the same classifier; "
-                     "they part only on ties and rounding): " + ", ".join(f"{NAMES[t]} {s}" for t, s in twins) + ".")
+        lines.insert(
+            -1,
+            "Within 0.001 AUC of the best peer on every repeat (the same rule on the same classifier; "
+            "they part only on ties and rounding): " + ", ".join(f"{NAMES[t]} {s}" for t, s in twins) + ".",
+        )
     return lines, {"best_peer": best_peer, "rows": summary, "twins": twins}
 
 
 def headline(table: dict) -> list[str]:
-    lines = ["| dataset | protocol | textal hybrid.v2 AUC | best peer | its AUC | paired Δ ± SE | > 2 SE | "
-             "L98 textal / best peer | textal minus random, worst round |", "|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "| dataset | protocol | textal hybrid.v2 AUC | best peer | its AUC | paired Δ ± SE | > 2 SE | "
+        "L98 textal / best peer | textal minus random, worst round |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     for (dataset, protocol), info in table.items():
         rows, peer = info["rows"], info["best_peer"]
         ours = rows[TEXTAL]
@@ -150,7 +172,8 @@ def headline(table: dict) -> list[str]:
             f"| {dataset} | {protocol} | {ours['auc']:.4f} | "
             f"{' ≈ '.join(f'{NAMES[t]} {s}' for t, s in [peer, *info['twins']])} | {rows[peer]['auc']:.4f} | "
             f"{ours['diff']:+.4f} ± {ours['diff_se']:.4f} | {'yes' if ours['diff'] > 2 * ours['diff_se'] else 'no'} | "
-            f"{fmt_labels(ours['l98'])} / {fmt_labels(rows[peer]['l98'])} | {gap:+.3f} |")
+            f"{fmt_labels(ours['l98'])} / {fmt_labels(rows[peer]['l98'])} | {gap:+.3f} |"
+        )
     return lines
 
 
@@ -163,9 +186,16 @@ def targets(table: dict) -> list[str]:
         peer = {d: info["rows"][info["best_peer"]] for d, info in rows.items()}
         behind = [d for d in rows if ours[d]["diff"] < 0]
         clear = [d for d in rows if ours[d]["diff"] > 2 * ours[d]["diff_se"]]
-        later = [d for d in rows if peer[d]["l98"] is not None and (ours[d]["l98"] is None or ours[d]["l98"] > peer[d]["l98"])]
-        below = [d for d, info in rows.items()
-                 if (ours[d]["mean"] - info["rows"][("textal", "random")]["mean"])[1:].min() < 0]
+        later = [
+            d
+            for d in rows
+            if peer[d]["l98"] is not None and (ours[d]["l98"] is None or ours[d]["l98"] > peer[d]["l98"])
+        ]
+        below = [
+            d
+            for d, info in rows.items()
+            if (ours[d]["mean"] - info["rows"][("textal", "random")]["mean"])[1:].min() < 0
+        ]
         lines += [
             f"- {protocol} protocol, {len(rows)} datasets: AUC at least the best peer's on "
             f"{len(rows) - len(behind)} ({'all' if not behind else 'behind on ' + ', '.join(behind)}); clearly above "
@@ -198,13 +228,15 @@ def main() -> None:
             print(f"{dataset}, {protocol}: incomplete, left out")
             continue
         data = np.load(args.work / f"{dataset}.npz")
-        lines, table[key] = section(dataset, protocol, grouped[key], full_data_f1(args.work, dataset),
-                                    len(np.unique(data["y"])), meta, args.out)
+        lines, table[key] = section(
+            dataset, protocol, grouped[key], full_data_f1(args.work, dataset), len(np.unique(data["y"])), meta, args.out
+        )
         body += lines
     import sklearn
 
     text = [
-        "# Peers side by side: results", "",
+        "# Peers side by side: results",
+        "",
         "Written by `benchmarks/peers/report.py` from `results/`. textal's default strategy (hybrid.v2), "
         "small-text's and modAL's strategies from their own PyPI packages (`requirements.txt`, their own "
         "virtualenv), on the same frozen MiniLM embeddings, the same LogisticRegression(C=10) refit every "
@@ -214,12 +246,22 @@ def main() -> None:
         "the full-data macro-F1. Peers' protocol: seed = batch = 25, budget 1,000 (SMS spam, SST-2); 100, "
         "100, 3,000 (BANKING77, CLINC150); no random share, no evaluation slice. Practitioner's: seed = "
         "batch = 200, 10 % random picks in every batch (for every tool), a 10 % evaluation slice kept out "
-        "of the pool.", "",
-        "## Headline", "", *headline(table), "", "Targets for textal's default strategy:", "", *targets(table), "",
+        "of the pool.",
+        "",
+        "## Headline",
+        "",
+        *headline(table),
+        "",
+        "Targets for textal's default strategy:",
+        "",
+        *targets(table),
+        "",
         *body,
-        *[f"Earlier run, resumed by the next: `{e['command']}` "
-          f"({'stopped before the end' if e['wall_seconds'] is None else str(e['wall_seconds']) + ' s'})  "
-          for e in meta.get("earlier", [])],
+        *[
+            f"Earlier run, resumed by the next: `{e['command']}` "
+            f"({'stopped before the end' if e['wall_seconds'] is None else str(e['wall_seconds']) + ' s'})  "
+            for e in meta.get("earlier", [])
+        ],
         f"Command: `{meta['command']}`  ",
         f"Wall time: {str(meta['wall_seconds']) + ' s' if 'wall_seconds' in meta else 'unfinished'}, "
         f"{meta['jobs']} strategies at a time, on "

@@ -59,8 +59,9 @@ def peers_python(venv: Path) -> str:
     if not python.exists() or not stamp.is_file() or stamp.read_text() != pins:
         uv = str(Path(sys.executable).with_name("uv"))
         subprocess.run([uv, "venv", "-q", "--python", sys.executable, str(venv)], check=True)
-        subprocess.run([uv, "pip", "install", "-q", "--python", str(python), "-r", str(HERE / "requirements.txt")],
-                       check=True)
+        subprocess.run(
+            [uv, "pip", "install", "-q", "--python", str(python), "-r", str(HERE / "requirements.txt")], check=True
+        )
         stamp.write_text(pins)
     return str(python)
 
@@ -88,9 +89,16 @@ def features(dataset: str, work: Path, encoder: str, limit: int | None) -> Path:
     encode = Encoder(encoder, cache_dir=work / "embedding-cache").encode
     print(f"embedding {dataset}: {len(texts)} + {len(test_texts)} texts", flush=True)
     y = np.array([ids[c] for c in labels])
-    np.savez(target, X=encode(texts).astype(np.float32), y=y, X_test=encode(test_texts).astype(np.float32),
-             y_test=np.array([ids[c] for c in test_labels]), n_classes=len(classes), rare=rarest(y, len(classes)),
-             classes=np.array(classes))
+    np.savez(
+        target,
+        X=encode(texts).astype(np.float32),
+        y=y,
+        X_test=encode(test_texts).astype(np.float32),
+        y_test=np.array([ids[c] for c in test_labels]),
+        n_classes=len(classes),
+        rare=rarest(y, len(classes)),
+        classes=np.array(classes),
+    )
     target.with_suffix(".texts.json").write_text(json.dumps(texts))
     target.with_suffix(".test-texts.json").write_text(json.dumps(test_texts))  # for the two-tier loop's fine-tunes
     return target
@@ -102,8 +110,15 @@ def write_plan(dataset: str, protocol: str, work: Path, y: np.ndarray, repeats: 
     settings = PROTOCOLS[protocol]
     seeds, held = plan(y, seed_size, settings["eval_fraction"], repeats)
     target = work / f"{dataset}-{protocol}-plan.npz"
-    np.savez(target, repeats=repeats, batch=batch, budget=budget, random_fraction=settings["random_fraction"],
-             **{f"seed_{r}": s for r, s in enumerate(seeds)}, **{f"held_{r}": h for r, h in enumerate(held)})
+    np.savez(
+        target,
+        repeats=repeats,
+        batch=batch,
+        budget=budget,
+        random_fraction=settings["random_fraction"],
+        **{f"seed_{r}": s for r, s in enumerate(seeds)},
+        **{f"held_{r}": h for r, h in enumerate(held)},
+    )
     return target
 
 
@@ -120,8 +135,12 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=REPO / "runs" / "peers", help="embeddings and plans")
     parser.add_argument("--peers-venv", type=Path, default=PEERS_VENV)
     parser.add_argument("--resume", action="store_true", help="keep the results already in --out, run the rest")
-    parser.add_argument("--caps", choices=("on", "none"), default="on", help="skip the slow peer strategies on "
-                        "large pools (see STRATEGIES), or run every strategy everywhere")
+    parser.add_argument(
+        "--caps",
+        choices=("on", "none"),
+        default="on",
+        help="skip the slow peer strategies on large pools (see STRATEGIES), or run every strategy everywhere",
+    )
     args = parser.parse_args()
     sizes = tuple(int(v) for v in args.sizes.split(",")) if args.sizes else None
     args.work.mkdir(parents=True, exist_ok=True)
@@ -150,9 +169,18 @@ def main() -> None:
     earlier = []
     if args.resume and (results / "run.json").is_file():
         before = json.loads((results / "run.json").read_text())
-        earlier = before.get("earlier", []) + [{"command": before["command"], "wall_seconds": before.get("wall_seconds")}]
-    meta = {"command": command.strip(), "jobs": args.jobs, "repeats": args.repeats, "sizes": sizes,
-            "skipped": skipped, "small_pool": SMALL_POOL, "earlier": earlier}
+        earlier = before.get("earlier", []) + [
+            {"command": before["command"], "wall_seconds": before.get("wall_seconds")}
+        ]
+    meta = {
+        "command": command.strip(),
+        "jobs": args.jobs,
+        "repeats": args.repeats,
+        "sizes": sizes,
+        "skipped": skipped,
+        "small_pool": SMALL_POOL,
+        "earlier": earlier,
+    }
     (results / "run.json").write_text(json.dumps(meta, indent=1))
 
     def launch(command: list[str]) -> None:
@@ -163,8 +191,9 @@ def main() -> None:
         list(pool.map(launch, jobs))  # the first failure stops the run with its error
     meta["wall_seconds"] = round(time.perf_counter() - start)
     (results / "run.json").write_text(json.dumps(meta, indent=1))
-    subprocess.run([sys.executable, str(HERE / "report.py"), "--out", str(args.out), "--work", str(args.work)],
-                   check=True)
+    subprocess.run(
+        [sys.executable, str(HERE / "report.py"), "--out", str(args.out), "--work", str(args.work)], check=True
+    )
 
 
 if __name__ == "__main__":

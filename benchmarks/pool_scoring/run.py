@@ -74,14 +74,41 @@ def main() -> None:
         work = Path(tmp)
         pool = work / "pool.csv"
         write_pool(pool, args.texts)
-        subprocess.run([str(BIN / "textal"), "train", str(DATA / "sms_spam" / "train.csv"), "--model", args.model,
-                        "--store", str(work / "store")], env=env, check=True, capture_output=True)
+        subprocess.run(
+            [
+                str(BIN / "textal"),
+                "train",
+                str(DATA / "sms_spam" / "train.csv"),
+                "--model",
+                args.model,
+                "--store",
+                str(work / "store"),
+            ],
+            env=env,
+            check=True,
+            capture_output=True,
+        )
         load_before = os.getloadavg()[0]
         started = time.perf_counter()
         with open(work / "score.err", "w") as err:
-            proc = subprocess.Popen([str(BIN / "textal"), "score", str(pool), "--store", str(work / "store"), "--strategy",
-                                     args.strategy, "--top-k", "5", "--out", str(work / "ranked.csv")],
-                                    env={**env, "TMPDIR": str(work)}, stdout=subprocess.DEVNULL, stderr=err)
+            proc = subprocess.Popen(
+                [
+                    str(BIN / "textal"),
+                    "score",
+                    str(pool),
+                    "--store",
+                    str(work / "store"),
+                    "--strategy",
+                    args.strategy,
+                    "--top-k",
+                    "5",
+                    "--out",
+                    str(work / "ranked.csv"),
+                ],
+                env={**env, "TMPDIR": str(work)},
+                stdout=subprocess.DEVNULL,
+                stderr=err,
+            )
             peaks = {"VmHWM": 0.0, "RssAnon": 0.0, "RssFile": 0.0}
             while proc.poll() is None:
                 for key, mb in memory_mb(proc.pid).items():
@@ -99,18 +126,27 @@ def main() -> None:
     classes = 2
     held = args.texts * classes * 4 / 2**20 + (args.texts * 384 * 4 / 2**20 if args.model == "embed-head" else 0)
     print(f"### `textal score`, {args.texts:,} texts, model {args.model}, strategy {args.strategy}\n")
-    print(f"- command: `.venv/bin/python benchmarks/pool_scoring/run.py --texts {args.texts} --model {args.model}"
-          + (f" --strategy {args.strategy}" if args.strategy != "entropy" else "") + "`")
+    print(
+        f"- command: `.venv/bin/python benchmarks/pool_scoring/run.py --texts {args.texts} --model {args.model}"
+        + (f" --strategy {args.strategy}" if args.strategy != "entropy" else "")
+        + "`"
+    )
     print(f"- machine: {cpu_name()}, {os.cpu_count()} cores visible, torch threads {torch.get_num_threads()}, no GPU")
-    print(f"- versions: python {platform.python_version()}, torch {torch.__version__}, pyarrow {version('pyarrow')}, "
-          f"textal {version('textal')}")
+    print(
+        f"- versions: python {platform.python_version()}, torch {torch.__version__}, pyarrow {version('pyarrow')}, "
+        f"textal {version('textal')}"
+    )
     print(f"- load average (1 min) before / after: {load_before:.1f} / {os.getloadavg()[0]:.1f}")
-    print(f"- pool: {pool_mb:.0f} MB of CSV; its probabilities{' and embeddings' if args.model == 'embed-head' else ''}"
-          f" as float32: {held:.0f} MB more")
-    print(f"- wall time {seconds:.0f} s ({args.texts / seconds:,.0f} texts/s); `textal score`'s peak RSS (VmHWM) "
-          f"{peaks['VmHWM']:.0f} MB; sampled every 0.2 s, at most {peaks['RssAnon']:.0f} MB of it private memory "
-          f"(RssAnon) and at most {peaks['RssFile']:.0f} MB pages of mapped files (RssFile: code, weights, the scratch "
-          f"Arrow file; clean pages the kernel can drop)")
+    print(
+        f"- pool: {pool_mb:.0f} MB of CSV; its probabilities{' and embeddings' if args.model == 'embed-head' else ''}"
+        f" as float32: {held:.0f} MB more"
+    )
+    print(
+        f"- wall time {seconds:.0f} s ({args.texts / seconds:,.0f} texts/s); `textal score`'s peak RSS (VmHWM) "
+        f"{peaks['VmHWM']:.0f} MB; sampled every 0.2 s, at most {peaks['RssAnon']:.0f} MB of it private memory "
+        f"(RssAnon) and at most {peaks['RssFile']:.0f} MB pages of mapped files (RssFile: code, weights, the scratch "
+        f"Arrow file; clean pages the kernel can drop)"
+    )
     print(f"- ranked CSV: {ranked_mb:.0f} MB, {ranked_rows:,} rows")
 
 

@@ -82,12 +82,17 @@ def timed_posts(client: httpx.Client, url: str, batches: list[list[dict]]) -> np
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default="embed-head", help="model kind to publish (default: embed-head, the fast tier)")
+    parser.add_argument(
+        "--model", default="embed-head", help="model kind to publish (default: embed-head, the fast tier)"
+    )
     parser.add_argument("--train", type=int, default=1000, help="training texts")
     parser.add_argument("--small", type=int, default=50, help="number of 20-task requests")
     parser.add_argument("--large", type=int, default=3, help="number of 1,000-task requests")
-    parser.add_argument("--pool-cache", action="store_true",
-                        help="embed every text beforehand, as the worker does for imported tasks (embed-head only)")
+    parser.add_argument(
+        "--pool-cache",
+        action="store_true",
+        help="embed every text beforehand, as the worker does for imported tasks (embed-head only)",
+    )
     args = parser.parse_args()
     if args.pool_cache and args.model != "embed-head":
         parser.error("--pool-cache needs --model embed-head")
@@ -109,8 +114,18 @@ def main() -> None:
     log = open(work / "serve.log", "wb")
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
     env.setdefault("LABEL_STUDIO_URL", "http://127.0.0.1:9")  # serve needs one named; none answers in this benchmark
-    cmd = [str(Path(sys.executable).parent / "textal"), "serve", "--store", str(store), "--data-dir", str(data),
-           "--port", str(port), "--log-level", "warning"]
+    cmd = [
+        str(Path(sys.executable).parent / "textal"),
+        "serve",
+        "--store",
+        str(store),
+        "--data-dir",
+        str(data),
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+    ]
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     try:
@@ -141,7 +156,10 @@ def main() -> None:
             hooks = []
             for i in range(50):  # webhook answers (each one enqueues a retrain job in SQLite)
                 started = time.perf_counter()
-                client.post(f"{url}/webhook", json={"action": "ANNOTATION_CREATED", "annotation": {"id": i}, "project": {"id": 1}}).raise_for_status()
+                client.post(
+                    f"{url}/webhook",
+                    json={"action": "ANNOTATION_CREATED", "annotation": {"id": i}, "project": {"id": 1}},
+                ).raise_for_status()
                 hooks.append(time.perf_counter() - started)
             hooks = np.array(hooks) * 1000.0
             timed_posts(client, f"{url}/predict", [take(20) for _ in range(5)])  # warm-up
@@ -162,7 +180,9 @@ def main() -> None:
         f"- versions: python {platform.python_version()}, torch {torch.__version__}, transformers {version('transformers')}, "
         f"fastapi {version('fastapi')}, uvicorn {version('uvicorn')}, textal {version('textal')}"
     )
-    print(f"- load average (1 min) before / after: {load_before:.1f} / {os.getloadavg()[0]:.1f} (other work on the machine)")
+    print(
+        f"- load average (1 min) before / after: {load_before:.1f} / {os.getloadavg()[0]:.1f} (other work on the machine)"
+    )
     print(f"- server ready (model loaded and warmed) {ready_s:.1f} s after start\n")
     print("| request | n | p50 ms | p95 ms | mean ms | max ms | ms per task (p50) |")  # webhook: per event
     print("|---|---|---|---|---|---|---|")

@@ -33,6 +33,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "benchmarks"))
 from machine import cpu_name  # noqa: E402
+
 DATA = Path(os.environ.get("DATA", REPO.parent / "shared" / "data"))
 
 
@@ -67,7 +68,9 @@ def main() -> None:
         tmp = tempfile.TemporaryDirectory(prefix="textal-bench-")
         model_dir = Path(tmp.name) / "model"
         print("fine-tuning a model to score (not timed) ...", file=sys.stderr)
-        TransformerClassifier(epochs=1, min_steps=0, validation_fraction=0.0).fit(texts[-256:], labels[-256:]).save(model_dir)
+        TransformerClassifier(epochs=1, min_steps=0, validation_fraction=0.0).fit(texts[-256:], labels[-256:]).save(
+            model_dir
+        )
 
     ours = TransformerClassifier.load(model_dir)
     ours_int8 = TransformerClassifier.load(model_dir).set_params(int8=True)
@@ -102,8 +105,9 @@ def main() -> None:
     for split in ("train", "test"):
         with open(DATA / "banking77" / f"{split}.csv", newline="", encoding="utf-8") as fh:
             banking[split] = [(r["text"], r["category"]) for r in csv.DictReader(fh)]
-    head = EmbedHeadClassifier().fit_embeddings(encoder.encode([t for t, _ in banking["train"]]),
-                                                [lab for _, lab in banking["train"]])
+    head = EmbedHeadClassifier().fit_embeddings(
+        encoder.encode([t for t, _ in banking["train"]]), [lab for _, lab in banking["train"]]
+    )
     test_texts = [t for t, _ in banking["test"]]
     fp32_guess = head.predict_proba_embeddings(encoder.encode(test_texts)).argmax(1)
     int8_guess = head.predict_proba_embeddings(encoder_int8.encode(test_texts)).argmax(1)
@@ -118,21 +122,37 @@ def main() -> None:
         f"machine: {cpu_name()} ({platform.machine()}), {os.cpu_count()} CPUs, torch threads {torch.get_num_threads()}, "
         f"GPU: {torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'none'}"
     )
-    print(f"versions: python {platform.python_version()}, torch {torch.__version__}, transformers {transformers.__version__}")
+    print(
+        f"versions: python {platform.python_version()}, torch {torch.__version__}, transformers {transformers.__version__}"
+    )
     print(f"load average before/after: {load_before:.2f} / {os.getloadavg()[0]:.2f} (1 min)")
     print(f"texts: {args.n} SMS (sms_spam/train.csv first rows); rounds: {args.rounds}, median; warm-up excluded")
-    print(f"label agreement textal vs pipeline: {agreement:.4f}; textal int8 vs float32: {int8_agreement:.4f} "
-          f"({args.n} SMS)")
-    print(f"embed-head on BANKING77 (head fitted on train, {len(test_texts)} test texts): int8 vs float32 label "
-          f"agreement {head_agreement:.4f}; accuracy float32 {head_accuracy[0]:.4f}, int8 {head_accuracy[1]:.4f}\n")
+    print(
+        f"label agreement textal vs pipeline: {agreement:.4f}; textal int8 vs float32: {int8_agreement:.4f} "
+        f"({args.n} SMS)"
+    )
+    print(
+        f"embed-head on BANKING77 (head fitted on train, {len(test_texts)} test texts): int8 vs float32 label "
+        f"agreement {head_agreement:.4f}; accuracy float32 {head_accuracy[0]:.4f}, int8 {head_accuracy[1]:.4f}\n"
+    )
     print("| contender | texts/s (median) | rounds (s) | vs pipeline defaults |")
     print("|---|---:|---|---:|")
     for name, ts in times.items():
         print(f"| {name} | {rate[name]:.1f} | {', '.join(f'{t:.2f}' for t in ts)} | {rate[name] / base:.2f}x |")
     if args.json:
-        Path(args.json).write_text(json.dumps({"times_s": times, "texts_per_s": rate, "agreement": agreement,
-                                                "int8_agreement": int8_agreement, "head_int8_agreement": head_agreement,
-                                                "head_accuracy": head_accuracy}, indent=2))
+        Path(args.json).write_text(
+            json.dumps(
+                {
+                    "times_s": times,
+                    "texts_per_s": rate,
+                    "agreement": agreement,
+                    "int8_agreement": int8_agreement,
+                    "head_int8_agreement": head_agreement,
+                    "head_accuracy": head_accuracy,
+                },
+                indent=2,
+            )
+        )
     if tmp is not None:
         tmp.cleanup()
 

@@ -36,8 +36,11 @@ def timed(calls: list[Callable[[], httpx.Response]]) -> dict[str, float]:
         started = time.monotonic()
         call().raise_for_status()
         seconds.append(time.monotonic() - started)
-    return {"p50_ms": round(statistics.median(seconds) * 1000, 1), "mean_ms": round(statistics.fmean(seconds) * 1000, 1),
-            "calls": len(seconds)}
+    return {
+        "p50_ms": round(statistics.median(seconds) * 1000, 1),
+        "mean_ms": round(statistics.fmean(seconds) * 1000, 1),
+        "calls": len(seconds),
+    }
 
 
 def main() -> None:
@@ -47,8 +50,22 @@ def main() -> None:
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="textal-request-cost-"))
     token, port = secrets.token_hex(20), free_port()
-    proc = start([str(BIN / "label-studio"), "start", "--no-browser", "--internal-host", "127.0.0.1", "--port", str(port),
-                  "--host", f"http://127.0.0.1:{port}"], work / "ls.log", _ls_environment(work / "ls-data", token), cwd=work)
+    proc = start(
+        [
+            str(BIN / "label-studio"),
+            "start",
+            "--no-browser",
+            "--internal-host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--host",
+            f"http://127.0.0.1:{port}",
+        ],
+        work / "ls.log",
+        _ls_environment(work / "ls-data", token),
+        cwd=work,
+    )
     try:
         url = _wait_for_label_studio(proc, port, token, work / "ls.log")
         http = httpx.Client(base_url=url, headers={"Authorization": f"Token {token}"}, timeout=120)
@@ -56,22 +73,33 @@ def main() -> None:
         http.post(f"/api/projects/{pid}/import", json=[{"text": f"message {i}"} for i in range(100)]).raise_for_status()
         tasks = http.get("/api/tasks/", params={"project": pid, "page_size": 100}).json()["tasks"]
         result = [{"from_name": "label", "to_name": "text", "type": "choices", "value": {"choices": ["ham"]}}]
-        http.post(f"/api/projects/{pid}/import/predictions", json=[
-            {"task": t["id"], "result": result, "score": 0.5, "model_version": "v0001"} for t in tasks]).raise_for_status()
+        http.post(
+            f"/api/projects/{pid}/import/predictions",
+            json=[{"task": t["id"], "result": result, "score": 0.5, "model_version": "v0001"} for t in tasks],
+        ).raise_for_status()
         ids = [p["id"] for p in http.get("/api/predictions/", params={"project": pid}).json()][: args.calls]
         body = {"result": result, "score": 0.3, "model_version": "v0002"}
         costs = {
             "GET /api/current-user/whoami": timed([lambda: http.get("/api/current-user/whoami")] * len(ids)),
             "GET /api/predictions/<id>/": timed([lambda i=i: http.get(f"/api/predictions/{i}/") for i in ids]),
-            "PATCH /api/predictions/<id>/": timed([lambda i=i: http.patch(f"/api/predictions/{i}/", json=body) for i in ids]),
+            "PATCH /api/predictions/<id>/": timed(
+                [lambda i=i: http.patch(f"/api/predictions/{i}/", json=body) for i in ids]
+            ),
             "DELETE /api/predictions/<id>/": timed([lambda i=i: http.delete(f"/api/predictions/{i}/") for i in ids]),
         }
     finally:
         stop_process(proc)
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True).stdout.strip()
-    record = {"command": "python benchmarks/push_design/request_cost.py " + " ".join(sys.argv[1:]).replace(str(REPO) + os.sep, ""),
-              "commit": commit, "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-              "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.platform()}", "costs": costs}
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True
+    ).stdout.strip()
+    record = {
+        "command": "python benchmarks/push_design/request_cost.py "
+        + " ".join(sys.argv[1:]).replace(str(REPO) + os.sep, ""),
+        "commit": commit,
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.platform()}",
+        "costs": costs,
+    }
     args.out.write_text(json.dumps(record, indent=1) + "\n")
     print(json.dumps(costs, indent=1))
 

@@ -44,8 +44,12 @@ HEAD = 100
 
 
 def prediction(task: int, score: float, version: str) -> dict:
-    return {"task": task, "score": score, "model_version": version,
-            "result": [{"from_name": "label", "to_name": "text", "type": "choices", "value": {"choices": ["ham"]}}]}
+    return {
+        "task": task,
+        "score": score,
+        "model_version": version,
+        "result": [{"from_name": "label", "to_name": "text", "type": "choices", "value": {"choices": ["ham"]}}],
+    }
 
 
 def heads(ids: list[int], refreshes: int, seed: int) -> list[list[int]]:
@@ -60,18 +64,27 @@ def heads(ids: list[int], refreshes: int, seed: int) -> list[list[int]]:
 
 
 def p(values: list[float], q: float) -> float:
-    return round(statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1], 4) if len(values) > 1 else round(values[0], 4)
+    return (
+        round(statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1], 4)
+        if len(values) > 1
+        else round(values[0], 4)
+    )
 
 
-def run_design(studio: Studio, http: httpx.Client, db: Path, size: int, design: str, refreshes: int, keep: int,
-               seed: int) -> dict:
+def run_design(
+    studio: Studio, http: httpx.Client, db: Path, size: int, design: str, refreshes: int, keep: int, seed: int
+) -> dict:
     pid = studio.sdk.projects.create(title=f"{design} {size}", label_config=SPAM_CONFIG).id
     for start_at in range(0, size, 5000):
-        http.post(f"/api/projects/{pid}/import", json=[{"text": f"message {i} of {size}"} for i in
-                                                       range(start_at, min(size, start_at + 5000))]).raise_for_status()
+        http.post(
+            f"/api/projects/{pid}/import",
+            json=[{"text": f"message {i} of {size}"} for i in range(start_at, min(size, start_at + 5000))],
+        ).raise_for_status()
     ids = studio.task_ids(pid)
     for start_at in range(0, size, 1000):
-        studio.import_predictions(pid, [prediction(t, 0.5, "fill") for t in ids[start_at:start_at + 1000]], chunk=1000)
+        studio.import_predictions(
+            pid, [prediction(t, 0.5, "fill") for t in ids[start_at : start_at + 1000]], chunk=1000
+        )
     studio.set_model_version(pid, "fill")
     studio.set_sampling(pid)
     push_s, next_s, page_s, replaced = [], [], [], ["fill"]
@@ -93,29 +106,64 @@ def run_design(studio: Studio, http: httpx.Client, db: Path, size: int, design: 
         http.get(f"/api/projects/{pid}/next").raise_for_status()
         next_s.append(time.monotonic() - started)
         started = time.monotonic()
-        http.get("/api/tasks/", params={"project": pid, "page": 1, "page_size": 30, "fields": "all",
-                                        "query": json.dumps({"ordering": ["tasks:predictions_score"]})}).raise_for_status()
+        http.get(
+            "/api/tasks/",
+            params={
+                "project": pid,
+                "page": 1,
+                "page_size": 30,
+                "fields": "all",
+                "query": json.dumps({"ordering": ["tasks:predictions_score"]}),
+            },
+        ).raise_for_status()
         page_s.append(time.monotonic() - started)
     with sqlite3.connect(db) as con:
         rows = con.execute("select count(*) from prediction where project_id = ?", (pid,)).fetchone()[0]
         con.execute("pragma wal_checkpoint(TRUNCATE)")
-    return {"size": size, "design": design, "refreshes": refreshes, "keep": keep if design == "add" else None,
-            "push_s_p50": p(push_s, 50), "push_s_p95": p(push_s, 95), "next_task_s_p50": p(next_s, 50),
-            "next_task_s_p95": p(next_s, 95), "dm_page_s_p50": p(page_s, 50), "dm_page_s_p95": p(page_s, 95),
-            "prediction_rows": rows, "tasks": size, "db_mb_after": round(db.stat().st_size / 2**20, 1)}
+    return {
+        "size": size,
+        "design": design,
+        "refreshes": refreshes,
+        "keep": keep if design == "add" else None,
+        "push_s_p50": p(push_s, 50),
+        "push_s_p95": p(push_s, 95),
+        "next_task_s_p50": p(next_s, 50),
+        "next_task_s_p95": p(next_s, 95),
+        "dm_page_s_p50": p(page_s, 50),
+        "dm_page_s_p95": p(page_s, 95),
+        "prediction_rows": rows,
+        "tasks": size,
+        "db_mb_after": round(db.stat().st_size / 2**20, 1),
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1000,10000")
     parser.add_argument("--refreshes", type=int, default=240)
-    parser.add_argument("--keep", type=int, default=180, help="refreshes a replaced label stays (900 s at a label per 5 s)")
+    parser.add_argument(
+        "--keep", type=int, default=180, help="refreshes a replaced label stays (900 s at a label per 5 s)"
+    )
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "push_design" / "results.json")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="textal-push-design-"))
     token, port = secrets.token_hex(20), free_port()
-    proc = start([str(BIN / "label-studio"), "start", "--no-browser", "--internal-host", "127.0.0.1", "--port", str(port),
-                  "--host", f"http://127.0.0.1:{port}"], work / "ls.log", _ls_environment(work / "ls-data", token), cwd=work)
+    proc = start(
+        [
+            str(BIN / "label-studio"),
+            "start",
+            "--no-browser",
+            "--internal-host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--host",
+            f"http://127.0.0.1:{port}",
+        ],
+        work / "ls.log",
+        _ls_environment(work / "ls-data", token),
+        cwd=work,
+    )
     results = []
     try:
         url = _wait_for_label_studio(proc, port, token, work / "ls.log")
@@ -123,16 +171,30 @@ def main() -> None:
         http = httpx.Client(base_url=url, headers={"Authorization": f"Token {token}"}, timeout=600)
         for size in (int(s) for s in args.sizes.split(",")):
             for design in ("replace", "add"):
-                result = run_design(studio, http, work / "ls-data" / "label_studio.sqlite3", size, design,
-                                    args.refreshes, args.keep, seed=size)
+                result = run_design(
+                    studio,
+                    http,
+                    work / "ls-data" / "label_studio.sqlite3",
+                    size,
+                    design,
+                    args.refreshes,
+                    args.keep,
+                    seed=size,
+                )
                 print(json.dumps(result), flush=True)
                 results.append(result)
     finally:
         stop_process(proc)
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True).stdout.strip()
-    record = {"command": "python benchmarks/push_design/run.py " + " ".join(sys.argv[1:]).replace(str(REPO) + os.sep, ""),
-              "commit": commit, "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-              "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.platform()}", "results": results}
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True
+    ).stdout.strip()
+    record = {
+        "command": "python benchmarks/push_design/run.py " + " ".join(sys.argv[1:]).replace(str(REPO) + os.sep, ""),
+        "commit": commit,
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.platform()}",
+        "results": results,
+    }
     args.out.write_text(json.dumps(record, indent=1) + "\n")
 
 

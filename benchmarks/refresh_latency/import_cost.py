@@ -27,15 +27,22 @@ from ml_backend.labelstudio.server_env import BATCHED_PREDICTION_IMPORT  # noqa:
 
 
 def prediction(task: int, label: str, score: float, version: str) -> dict:
-    return {"task": task, "score": score, "model_version": version,
-            "result": [{"from_name": "label", "to_name": "text", "type": "choices", "value": {"choices": [label]}}]}
+    return {
+        "task": task,
+        "score": score,
+        "model_version": version,
+        "result": [{"from_name": "label", "to_name": "text", "type": "choices", "value": {"choices": [label]}}],
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1000,10000,40000", help="project sizes, comma-separated, ascending")
-    parser.add_argument("--default-import", action="store_true",
-                        help="run Label Studio without the batched prediction import textal turns on")
+    parser.add_argument(
+        "--default-import",
+        action="store_true",
+        help="run Label Studio without the batched prediction import textal turns on",
+    )
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="textal-import-cost-"))
@@ -45,12 +52,31 @@ def main() -> None:
     if args.default_import:
         for flag in BATCHED_PREDICTION_IMPORT:
             env.pop(flag, None)
-    proc = start([str(BIN / "label-studio"), "start", "--no-browser", "--internal-host", "127.0.0.1", "--port", str(port),
-                  "--host", f"http://127.0.0.1:{port}"], work / "ls.log", env, cwd=work)
-    print("- command: `.venv/bin/python benchmarks/refresh_latency/import_cost.py"
-          + (f" --sizes {args.sizes}" if args.sizes != "1000,10000,40000" else "")
-          + (" --default-import" if args.default_import else "") + "`")
-    print(f"- Label Studio's prediction import: {'its default' if args.default_import else 'batched (textal sets the flag)'}\n")
+    proc = start(
+        [
+            str(BIN / "label-studio"),
+            "start",
+            "--no-browser",
+            "--internal-host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--host",
+            f"http://127.0.0.1:{port}",
+        ],
+        work / "ls.log",
+        env,
+        cwd=work,
+    )
+    print(
+        "- command: `.venv/bin/python benchmarks/refresh_latency/import_cost.py"
+        + (f" --sizes {args.sizes}" if args.sizes != "1000,10000,40000" else "")
+        + (" --default-import" if args.default_import else "")
+        + "`"
+    )
+    print(
+        f"- Label Studio's prediction import: {'its default' if args.default_import else 'batched (textal sets the flag)'}\n"
+    )
     print("| tasks | delete 100 tasks' predictions s | import 100 predictions s | set model_version s |")
     print("|---|---|---|---|")
     try:
@@ -68,10 +94,11 @@ def main() -> None:
                 tasks = [{"text": f"text {len(ids) + i}"} for i in range(n)]
                 ids += sorted(sdk.projects.import_tasks(id=pid, request=tasks, return_task_ids=True).task_ids)
             for start_at in range(fresh, len(ids), 1000):
-                studio.import_predictions(pid, [prediction(t, "spam", 0.5, "old") for t in ids[start_at:start_at + 1000]],
-                                          chunk=1000)
+                studio.import_predictions(
+                    pid, [prediction(t, "spam", 0.5, "old") for t in ids[start_at : start_at + 1000]], chunk=1000
+                )
             for rep in range(2):
-                head, version = ids[rep * 100: rep * 100 + 100], f"v{size}-{rep}"
+                head, version = ids[rep * 100 : rep * 100 + 100], f"v{size}-{rep}"
                 t0 = time.perf_counter()
                 studio.delete_task_predictions(pid, head)
                 t1 = time.perf_counter()

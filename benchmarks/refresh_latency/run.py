@@ -40,16 +40,28 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "benchmarks"))
-from machine import cpu_name  # noqa: E402
 from ls_stack import (  # noqa: E402
-    BIN, DATA, SPAM_CONFIG as CONFIG, _ls_environment, _wait_for_label_studio, choice, free_port, start, stop_process,
-    up, wait,
+    BIN,
+    DATA,
+    _ls_environment,
+    _wait_for_label_studio,
+    choice,
+    free_port,
+    start,
+    stop_process,
+    up,
+    wait,
 )
+from ls_stack import (
+    SPAM_CONFIG as CONFIG,
+)
+from machine import cpu_name  # noqa: E402
 
 
 def rows(n: int) -> list[dict[str, str]]:
     """The first ``n`` SMS of the test split; past its end, test and train repeated, each copy's texts suffixed
     " [k]" so that every task differs (the labels are the originals')."""
+
     def read(name: str) -> list[dict[str, str]]:
         with open(DATA / "sms_spam" / name, newline="") as fh:
             return list(csv.DictReader(fh))
@@ -83,15 +95,29 @@ IMPORT_BATCH = 5000
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tasks", type=int, default=1000)
-    parser.add_argument("--rounds", type=int, default=15, help="single-annotation rounds on the task Label Studio serves next")
-    parser.add_argument("--view-rounds", type=int, default=10,
-                        help="single-annotation rounds on the first task of the 'most informative first' view")
-    parser.add_argument("--pause-rounds", type=int, default=3,
-                        help="rounds after a 1 s pause (the background fill of the version before under way)")
+    parser.add_argument(
+        "--rounds", type=int, default=15, help="single-annotation rounds on the task Label Studio serves next"
+    )
+    parser.add_argument(
+        "--view-rounds",
+        type=int,
+        default=10,
+        help="single-annotation rounds on the first task of the 'most informative first' view",
+    )
+    parser.add_argument(
+        "--pause-rounds",
+        type=int,
+        default=3,
+        help="rounds after a 1 s pause (the background fill of the version before under way)",
+    )
     parser.add_argument("--burst", type=int, default=10, help="annotations in the burst scenario (0: skip)")
-    parser.add_argument("--embeddings-from", type=Path, default=None,
-                        help="a worker data folder whose embedding cache to start from (a run before on the same "
-                             "tasks): the pool is then not embedded again, and the pool set-up is not what it times")
+    parser.add_argument(
+        "--embeddings-from",
+        type=Path,
+        default=None,
+        help="a worker data folder whose embedding cache to start from (a run before on the same "
+        "tasks): the pool is then not embedded again, and the pool set-up is not what it times",
+    )
     args = parser.parse_args()
 
     load_before = os.getloadavg()[0]
@@ -109,12 +135,43 @@ def main() -> None:
         shutil.copytree(DataLayout(args.embeddings_from).embeddings, DataLayout(state).embeddings)
     try:
         t = time.perf_counter()
-        procs.append(start([str(BIN / "label-studio"), "start", "--no-browser", "--internal-host", "127.0.0.1", "--port",
-                            str(ls_port), "--host", f"http://127.0.0.1:{ls_port}"], work / "ls.log",
-                           _ls_environment(work / "ls-data", token), cwd=work))
+        procs.append(
+            start(
+                [
+                    str(BIN / "label-studio"),
+                    "start",
+                    "--no-browser",
+                    "--internal-host",
+                    "127.0.0.1",
+                    "--port",
+                    str(ls_port),
+                    "--host",
+                    f"http://127.0.0.1:{ls_port}",
+                ],
+                work / "ls.log",
+                _ls_environment(work / "ls-data", token),
+                cwd=work,
+            )
+        )
         procs.append(start([str(BIN / "textal"), "worker", "--data-dir", str(state)], worker_log, env))
-        procs.append(start([str(BIN / "textal"), "serve", "--store", str(work / "no-store"), "--data-dir", str(state),
-                            "--port", str(backend_port), "--log-level", "warning"], work / "serve.log", env))
+        procs.append(
+            start(
+                [
+                    str(BIN / "textal"),
+                    "serve",
+                    "--store",
+                    str(work / "no-store"),
+                    "--data-dir",
+                    str(state),
+                    "--port",
+                    str(backend_port),
+                    "--log-level",
+                    "warning",
+                ],
+                work / "serve.log",
+                env,
+            )
+        )
         url = _wait_for_label_studio(procs[0], ls_port, token, work / "ls.log")
         wait(lambda: up(f"http://127.0.0.1:{backend_port}/health"), 300, "textal serve", work / "serve.log", 0.3)
         print(f"# Label Studio, textal serve and textal worker up in {time.perf_counter() - t:.0f} s", file=sys.stderr)
@@ -130,9 +187,12 @@ def main() -> None:
         t = time.perf_counter()
         ids = []
         for start_at in range(0, len(data), IMPORT_BATCH):
-            part = data[start_at: start_at + IMPORT_BATCH]
-            ids += sorted(ls.projects.import_tasks(id=pid, request=[{"text": r["text"]} for r in part],
-                                                   return_task_ids=True).task_ids)
+            part = data[start_at : start_at + IMPORT_BATCH]
+            ids += sorted(
+                ls.projects.import_tasks(
+                    id=pid, request=[{"text": r["text"]} for r in part], return_task_ids=True
+                ).task_ids
+            )
         import_s = time.perf_counter() - t
         gold = {tid: r["label"] for tid, r in zip(ids, data)}
         print(f"# {len(ids)} tasks imported in {import_s:.0f} s", file=sys.stderr)
@@ -142,14 +202,24 @@ def main() -> None:
 
         wait(lambda: mv(), 3600, "the first predictions (the cold-start order)", worker_log, 0.5)
         first_s = time.perf_counter() - t
-        wait(lambda: "scored new tasks" in worker_log.read_text(), 3600, "the first scoring of the pool", worker_log, 0.5)
+        wait(
+            lambda: "scored new tasks" in worker_log.read_text(), 3600, "the first scoring of the pool", worker_log, 0.5
+        )
         setup_s = time.perf_counter() - t
-        print(f"# first predictions {first_s:.0f} s after the import began; pool set up and embedded in {setup_s:.0f} s",
-              file=sys.stderr)
+        print(
+            f"# first predictions {first_s:.0f} s after the import began; pool set up and embedded in {setup_s:.0f} s",
+            file=sys.stderr,
+        )
 
-        eval_ids = {t.id for t in ls.tasks.list(project=pid, include="id,data", page_size=1000) if t.data.get("textal_eval") == 1}
+        eval_ids = {
+            t.id
+            for t in ls.tasks.list(project=pid, include="id,data", page_size=1000)
+            if t.data.get("textal_eval") == 1
+        }
         print(f"# evaluation slice: {len(eval_ids)} tasks", file=sys.stderr)
-        seed = [t for t in ids if t not in eval_ids and gold[t] == "spam"][:5] + [t for t in ids if t not in eval_ids and gold[t] == "ham"][:5]
+        seed = [t for t in ids if t not in eval_ids and gold[t] == "spam"][:5] + [
+            t for t in ids if t not in eval_ids and gold[t] == "ham"
+        ][:5]
         for tid in seed:
             ls.annotations.create(id=tid, result=choice(gold[tid]))
         wait(lambda: (mv() or "").startswith("v"), 600, "the first model", worker_log, 0.2)
@@ -163,7 +233,11 @@ def main() -> None:
             return http.request(f"api/projects/{pid}/next", method="GET").json()["id"]
 
         def from_view() -> int:  # the first task of "textal: most informative first" (outside the slice)
-            return next(iter(ls.tasks.list(project=pid, view=views["textal: most informative first"], include="id", page_size=1))).id
+            return next(
+                iter(
+                    ls.tasks.list(project=pid, view=views["textal: most informative first"], include="id", page_size=1)
+                )
+            ).id
 
         from ml_backend.config import WorkerSettings
 
@@ -186,7 +260,7 @@ def main() -> None:
             def refreshed():
                 if mv() != before:
                     return "new"
-                new = _records(state, pid)[len(records):]
+                new = _records(state, pid)[len(records) :]
                 return "held back" if any(not r["promoted"] for r in new) else None
 
             outcome = wait(refreshed, 120, "a new model_version", worker_log)
@@ -211,8 +285,12 @@ def main() -> None:
                 ls.annotations.create(id=tid, result=choice(gold[tid]))
             submitted = time.perf_counter() - t0
             labelled |= set(pool)
-            wait(lambda: (r := _last_record(state, pid)) and r["labels"] == len(labelled) and mv() == r["model_version"],
-                 300, "the refresh including the whole burst", worker_log)
+            wait(
+                lambda: (r := _last_record(state, pid)) and r["labels"] == len(labelled) and mv() == r["model_version"],
+                300,
+                "the refresh including the whole burst",
+                worker_log,
+            )
             burst_s = (submitted, time.perf_counter() - t0)
         db_after, retrains = database_mb(work / "ls-data"), len(_records(state, pid)) - retrains_before
         worker_peak = peak_rss_mb(procs[1].pid)
@@ -226,29 +304,45 @@ def main() -> None:
     keys = ["read", "embed", "fit", "evaluate", "centroids", "publish", "score", "push"]
     print(f"### Label-to-refresh latency, SMS spam, {args.tasks} tasks, fast tier (frozen MiniLM + logistic head)\n")
     print("- command: `.venv/bin/python benchmarks/refresh_latency/run.py" + _args_text(args) + "`")
-    print(f"- machine: {cpu_name()}, {os.cpu_count()} cores visible, torch threads {torch.get_num_threads()}, no GPU; "
-          f"Label Studio, textal serve, textal worker and this client on the same machine")
-    print(f"- versions: python {platform.python_version()}, label-studio {version('label-studio')}, label-studio-sdk "
-          f"{version('label-studio-sdk')}, torch {torch.__version__}, huey {version('huey')}, textal {version('textal')}")
+    print(
+        f"- machine: {cpu_name()}, {os.cpu_count()} cores visible, torch threads {torch.get_num_threads()}, no GPU; "
+        f"Label Studio, textal serve, textal worker and this client on the same machine"
+    )
+    print(
+        f"- versions: python {platform.python_version()}, label-studio {version('label-studio')}, label-studio-sdk "
+        f"{version('label-studio-sdk')}, torch {torch.__version__}, huey {version('huey')}, textal {version('textal')}"
+    )
     print(f"- load average (1 min) before / after: {load_before:.1f} / {os.getloadavg()[0]:.1f}")
     if args.tasks > 1115:
-        print(f"- tasks: SMS spam test then train, repeated with a \" [k]\" suffix on each copy's texts to reach "
-              f"{args.tasks}")
-    print(f"- import ({IMPORT_BATCH:,} tasks per request): {import_s:.0f} s; first predictions (Label Studio ordered by "
-          f"the cold-start version) {first_s:.0f} s after the import began")
-    print(f"- pool set-up (sync {args.tasks} tasks, evaluation slice marked, pool embedded once): {setup_s:.0f} s"
-          + (" (embeddings from the cache of a run before: not embedded here)" if args.embeddings_from else ""))
-    print(f"- worker peak RSS (VmHWM): {worker_peak:.0f} MB; Label Studio's database: {db_before:.1f} MB at the first "
-          f"model, {db_after:.1f} MB after {retrains} more retrains")
-    print(f"- labelled tasks from the evaluation slice (Label Studio offers them first): {served_eval}; "
-          f"versions published but not promoted (not timed): {held_back}\n")
+        print(
+            f'- tasks: SMS spam test then train, repeated with a " [k]" suffix on each copy\'s texts to reach '
+            f"{args.tasks}"
+        )
+    print(
+        f"- import ({IMPORT_BATCH:,} tasks per request): {import_s:.0f} s; first predictions (Label Studio ordered by "
+        f"the cold-start version) {first_s:.0f} s after the import began"
+    )
+    print(
+        f"- pool set-up (sync {args.tasks} tasks, evaluation slice marked, pool embedded once): {setup_s:.0f} s"
+        + (" (embeddings from the cache of a run before: not embedded here)" if args.embeddings_from else "")
+    )
+    print(
+        f"- worker peak RSS (VmHWM): {worker_peak:.0f} MB; Label Studio's database: {db_before:.1f} MB at the first "
+        f"model, {db_after:.1f} MB after {retrains} more retrains"
+    )
+    print(
+        f"- labelled tasks from the evaluation slice (Label Studio offers them first): {served_eval}; "
+        f"versions published but not promoted (not timed): {held_back}\n"
+    )
     print("| labelled task | rounds | p50 s | p95 s | mean s | min s | max s | under 10 s |")
     print("|---|---|---|---|---|---|---|---|")
     for kind in ("slice", "training", "after a pause", "all"):
         sel = lat if kind == "all" else np.array([x for x, k in zip(latencies, kinds) if k == kind])
         if len(sel):
-            print(f"| {kind} | {len(sel)} | {np.percentile(sel, 50):.2f} | {np.percentile(sel, 95):.2f} | {sel.mean():.2f} "
-                  f"| {sel.min():.2f} | {sel.max():.2f} | {int((sel < 10).sum())}/{len(sel)} |")
+            print(
+                f"| {kind} | {len(sel)} | {np.percentile(sel, 50):.2f} | {np.percentile(sel, 95):.2f} | {sel.mean():.2f} "
+                f"| {sel.min():.2f} | {sel.max():.2f} | {int((sel < 10).sum())}/{len(sel)} |"
+            )
     print("\nWorker time per retrain (median over the rounds, seconds; from the worker's history):\n")
     print("| " + " | ".join(keys) + " | worker total |")
     print("|" + "---|" * (len(keys) + 1))
@@ -256,10 +350,10 @@ def main() -> None:
     total = np.median([(p or {}).get("seconds", 0.0) for p in phases])
     print("| " + " | ".join(f"{med[k]:.2f}" for k in keys) + f" | {total:.2f} |")
     if burst_s is not None:
-        print(f"\nBurst: {args.burst} annotations submitted in {burst_s[0]:.1f} s; scores including all of them visible "
-              f"{burst_s[1]:.1f} s after the first submit ({burst_s[1] - burst_s[0]:.1f} s after the last).")
-
-
+        print(
+            f"\nBurst: {args.burst} annotations submitted in {burst_s[0]:.1f} s; scores including all of them visible "
+            f"{burst_s[1]:.1f} s after the first submit ({burst_s[1] - burst_s[0]:.1f} s after the last)."
+        )
 
 
 def _records(state: Path, pid: int) -> list[dict]:
@@ -275,8 +369,11 @@ def _last_record(state: Path, pid: int) -> dict | None:
 
 def _args_text(args) -> str:
     defaults = {"tasks": 1000, "rounds": 15, "view_rounds": 10, "pause_rounds": 3, "burst": 10, "embeddings_from": None}
-    return "".join(f" --{k.replace('_', '-')} {'DIR' if k == 'embeddings_from' else v}" for k, v in vars(args).items()
-                   if defaults.get(k) != v)
+    return "".join(
+        f" --{k.replace('_', '-')} {'DIR' if k == 'embeddings_from' else v}"
+        for k, v in vars(args).items()
+        if defaults.get(k) != v
+    )
 
 
 if __name__ == "__main__":

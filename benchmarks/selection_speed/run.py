@@ -35,7 +35,9 @@ def make_pool(size: int, dim: int, classes: int, members: int, labelled: int, se
         return e / e.sum(axis=-1, keepdims=True)
 
     logits = X @ W
-    committee = np.stack([softmax(logits + rng.standard_normal(logits.shape).astype(np.float32)) for _ in range(members)])
+    committee = np.stack(
+        [softmax(logits + rng.standard_normal(logits.shape).astype(np.float32)) for _ in range(members)]
+    )
     excluded = np.zeros(size, dtype=bool)
     excluded[rng.choice(size, 2 * labelled, replace=False)] = True  # labelled + held-out
     vocab = np.array([f"w{chr(97 + i % 26)}{chr(97 + i // 26 % 26)}{chr(97 + i // 676)}" for i in range(2000)])
@@ -68,15 +70,21 @@ def main() -> None:
     import scipy
     import sklearn
 
-    print(f"python {platform.python_version()}, numpy {np.__version__}, scipy {scipy.__version__}, "
-          f"scikit-learn {sklearn.__version__}; {platform.machine()}, {platform.processor() or 'cpu'}")
+    print(
+        f"python {platform.python_version()}, numpy {np.__version__}, scipy {scipy.__version__}, "
+        f"scikit-learn {sklearn.__version__}; {platform.machine()}, {platform.processor() or 'cpu'}"
+    )
     t = time.perf_counter()
     pool = make_pool(args.pool, args.dim, args.classes, args.members, args.labelled, seed=0)
-    print(f"pool {args.pool:,} x {args.dim}, {args.classes} classes, {args.members} members: built in {time.perf_counter() - t:.1f} s")
+    print(
+        f"pool {args.pool:,} x {args.dim}, {args.classes} classes, {args.members} members: built in {time.perf_counter() - t:.1f} s"
+    )
     t = time.perf_counter()
     groups = pool_groups(pool, args.pool)
-    print(f"near-duplicate groups (once per pool, kept on it): {time.perf_counter() - t:.2f} s, "
-          f"{len(np.unique(groups)):,} distinct texts")
+    print(
+        f"near-duplicate groups (once per pool, kept on it): {time.perf_counter() - t:.2f} s, "
+        f"{len(np.unique(groups)):,} distinct texts"
+    )
 
     names = [n for n in args.strategies.split(",") if n] or [name for name, _ in list_strategies()]
     print("\n| strategy | median s | min s | max s | batch |\n|---|---|---|---|---|")
@@ -88,7 +96,10 @@ def main() -> None:
             sel = strategy.select(pool, args.batch, np.random.default_rng(r))
             times.append(time.perf_counter() - start)
         assert len(sel.indices) == args.batch
-        print(f"| {name} | {statistics.median(times):.2f} | {min(times):.2f} | {max(times):.2f} | {len(sel.indices)} |", flush=True)
+        print(
+            f"| {name} | {statistics.median(times):.2f} | {min(times):.2f} | {max(times):.2f} | {len(sel.indices)} |",
+            flush=True,
+        )
     # cold start: no model yet, so no probabilities; every uncertainty strategy goes coverage-first
     cold = Pool(embeddings=pool.embeddings, texts=pool.texts, excluded=pool.excluded, groups=pool.groups)
     times = []
@@ -96,8 +107,10 @@ def main() -> None:
         start = time.perf_counter()
         sel = get_strategy("margin.v1").select(cold, args.batch, np.random.default_rng(r))
         times.append(time.perf_counter() - start)
-    print(f"| cold start (margin.v1, no probabilities) | {statistics.median(times):.2f} | {min(times):.2f} | "
-          f"{max(times):.2f} | {len(sel.indices)} |")
+    print(
+        f"| cold start (margin.v1, no probabilities) | {statistics.median(times):.2f} | {min(times):.2f} | "
+        f"{max(times):.2f} | {len(sel.indices)} |"
+    )
 
 
 if __name__ == "__main__":

@@ -41,9 +41,20 @@ import psutil
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "benchmarks"))
+from ls_stack import (  # noqa: E402  # noqa: E402
+    BIN,
+    DATA,
+    _ls_environment,
+    _wait_for_label_studio,
+    choice,
+    free_port,
+    start,
+    stop_process,
+    up,
+    wait,
+)
+from ls_stack import SPAM_CONFIG as CONFIG
 from machine import cpu_name  # noqa: E402
-from ls_stack import BIN, DATA, SPAM_CONFIG as CONFIG  # noqa: E402
-from ls_stack import _ls_environment, _wait_for_label_studio, choice, free_port, start, stop_process, up, wait  # noqa: E402
 
 HOSTILE = [  # (what, method, path, body bytes, headers): each must be a 4xx
     ("malformed JSON", "POST", "/predict", b'{"project": 1, "tasks": [', {}),
@@ -128,14 +139,42 @@ def main() -> None:
     started = time.monotonic()
     try:
         procs["label-studio"] = start(
-            [str(BIN / "label-studio"), "start", "--no-browser", "--internal-host", "127.0.0.1", "--port", str(ls_port),
-             "--host", f"http://127.0.0.1:{ls_port}"], logs["label-studio"], _ls_environment(work / "ls-data", token), cwd=work)
+            [
+                str(BIN / "label-studio"),
+                "start",
+                "--no-browser",
+                "--internal-host",
+                "127.0.0.1",
+                "--port",
+                str(ls_port),
+                "--host",
+                f"http://127.0.0.1:{ls_port}",
+            ],
+            logs["label-studio"],
+            _ls_environment(work / "ls-data", token),
+            cwd=work,
+        )
         url = _wait_for_label_studio(procs["label-studio"], ls_port, token, logs["label-studio"])
         env["LABEL_STUDIO_URL"] = url
-        procs["worker"] = start([str(BIN / "textal"), "worker", "--data-dir", str(state), "--full-every", str(args.full_every)],
-                                logs["worker"], env)
-        procs["serve"] = start([str(BIN / "textal"), "serve", "--store", str(work / "no-store"), "--data-dir", str(state),
-                                "--port", str(backend_port)], logs["serve"], env)
+        procs["worker"] = start(
+            [str(BIN / "textal"), "worker", "--data-dir", str(state), "--full-every", str(args.full_every)],
+            logs["worker"],
+            env,
+        )
+        procs["serve"] = start(
+            [
+                str(BIN / "textal"),
+                "serve",
+                "--store",
+                str(work / "no-store"),
+                "--data-dir",
+                str(state),
+                "--port",
+                str(backend_port),
+            ],
+            logs["serve"],
+            env,
+        )
         wait(lambda: up(f"{backend}/health"), 300, "textal serve", logs["serve"], 0.3)
 
         from label_studio_sdk import LabelStudio
@@ -149,8 +188,11 @@ def main() -> None:
         gold = {r["text"]: r["label"] for r in rows + extra}
         ls.projects.import_tasks(id=pid, request=[{"text": r["text"]} for r in rows])
         wait(lambda: "scored new tasks" in logs["worker"].read_text(), 900, "the first scoring", logs["worker"], 0.5)
-        print(f"# stack up and {len(rows)} tasks scored in {time.monotonic() - started:.0f} s; soaking "
-              f"{args.minutes:g} min", file=sys.stderr)
+        print(
+            f"# stack up and {len(rows)} tasks scored in {time.monotonic() - started:.0f} s; soaking "
+            f"{args.minutes:g} min",
+            file=sys.stderr,
+        )
         task_ids = [t.id for t in ls.tasks.list(project=pid, include="id", page_size=1000)]
         soak_start = time.monotonic()
         deadline = soak_start + args.minutes * 60
@@ -164,7 +206,9 @@ def main() -> None:
                 try:
                     if n % 10 == 0 and done:
                         task, ann, label = random.choice(done)
-                        http.request(f"api/annotations/{ann}/", method="PATCH", json={"result": choice(label)}).raise_for_status()
+                        http.request(
+                            f"api/annotations/{ann}/", method="PATCH", json={"result": choice(label)}
+                        ).raise_for_status()
                         tally.add("label studio: update", "ok", time.monotonic() - t0)
                         continue
                     if n % 25 == 0 and done:
@@ -214,8 +258,12 @@ def main() -> None:
                 what, method, path, body, headers = HOSTILE[i % len(HOSTILE)]
                 i += 1
                 try:
-                    r = client.request(method, f"{backend}{path}", content=body or None,
-                                       headers={"content-type": "application/json", **headers})
+                    r = client.request(
+                        method,
+                        f"{backend}{path}",
+                        content=body or None,
+                        headers={"content-type": "application/json", **headers},
+                    )
                     ok = 400 <= r.status_code < 500 and isinstance(r.json().get("error"), str)
                     tally.add("hostile: " + what, "ok" if ok else f"HTTP {r.status_code}", example=r.text)
                 except (httpx.HTTPError, ValueError) as exc:
@@ -224,7 +272,7 @@ def main() -> None:
         def importer() -> None:
             offset = 0
             while not stop.wait(300):
-                new = extra[offset: offset + 20]
+                new = extra[offset : offset + 20]
                 offset += 20
                 try:
                     ls.projects.import_tasks(id=pid, request=[{"text": r["text"]} for r in new])
@@ -239,13 +287,18 @@ def main() -> None:
         while time.monotonic() < deadline:
             dead = [name for name, proc in procs.items() if proc.poll() is not None]
             if dead:
-                raise SystemExit(f"{dead} exited during the soak:\n" + "".join(logs[n].read_text()[-3000:] for n in dead))
-            samples.append({
-                "minute": (time.monotonic() - soak_start) / 60,
-                **{f"{name} MB": tree_rss(proc.pid) for name, proc in procs.items()},
-                "serve fds": open_files(procs["serve"].pid), "worker fds": open_files(procs["worker"].pid),
-                "database MB": db.stat().st_size / 2**20 if db.exists() else float("nan"),
-            })
+                raise SystemExit(
+                    f"{dead} exited during the soak:\n" + "".join(logs[n].read_text()[-3000:] for n in dead)
+                )
+            samples.append(
+                {
+                    "minute": (time.monotonic() - soak_start) / 60,
+                    **{f"{name} MB": tree_rss(proc.pid) for name, proc in procs.items()},
+                    "serve fds": open_files(procs["serve"].pid),
+                    "worker fds": open_files(procs["worker"].pid),
+                    "database MB": db.stat().st_size / 2**20 if db.exists() else float("nan"),
+                }
+            )
             time.sleep(args.sample_every)
         stop.set()
         for thread in threads:
@@ -258,31 +311,54 @@ def main() -> None:
     report(args, tally, samples, logs, state, pid, task_ids)
 
 
-def report(args, tally: Tally, samples: list[dict[str, float]], logs: dict[str, Path], state: Path, pid: int,
-           task_ids: list[int]) -> None:
+def report(
+    args,
+    tally: Tally,
+    samples: list[dict[str, float]],
+    logs: dict[str, Path],
+    state: Path,
+    pid: int,
+    task_ids: list[int],
+) -> None:
     import torch
 
     from textal.history import read_records
 
     records = read_records(state / "projects" / str(pid) / "worker" / "history.jsonl")
-    tracebacks = {name: path.read_text(errors="replace").count("Traceback") for name, path in logs.items()
-                  if name != "label-studio"}
+    tracebacks = {
+        name: path.read_text(errors="replace").count("Traceback")
+        for name, path in logs.items()
+        if name != "label-studio"
+    }
     worker_errors = sum(" ERROR " in line for line in logs["worker"].read_text(errors="replace").splitlines())
     print(f"### Soak, {args.minutes:g} minutes, SMS spam, {len(task_ids)} tasks to start with\n")
-    print("- command: `.venv/bin/python benchmarks/soak/run.py" + "".join(
-        f" --{k.replace('_', '-')} {v:g}" for k, v in vars(args).items() if k in DEFAULTS and v != DEFAULTS[k]) + "`")
-    print(f"- machine: {cpu_name()}, {os.cpu_count()} cores, torch threads {torch.get_num_threads()}, no GPU; "
-          "Label Studio, textal serve, textal worker and this client on the same machine")
-    print(f"- versions: python {platform.python_version()}, label-studio {version('label-studio')}, torch "
-          f"{torch.__version__}, textal {version('textal')}")
+    print(
+        "- command: `.venv/bin/python benchmarks/soak/run.py"
+        + "".join(
+            f" --{k.replace('_', '-')} {v:g}" for k, v in vars(args).items() if k in DEFAULTS and v != DEFAULTS[k]
+        )
+        + "`"
+    )
+    print(
+        f"- machine: {cpu_name()}, {os.cpu_count()} cores, torch threads {torch.get_num_threads()}, no GPU; "
+        "Label Studio, textal serve, textal worker and this client on the same machine"
+    )
+    print(
+        f"- versions: python {platform.python_version()}, label-studio {version('label-studio')}, torch "
+        f"{torch.__version__}, textal {version('textal')}"
+    )
     promoted = sum(r.get("promoted", False) for r in records)
     worker_log = logs["worker"].read_text(errors="replace")
     full = worker_log.count("fine-tuning the encoder on")
     adopted = worker_log.count("fine-tuned encoder") - worker_log.count("fine-tuned encoder not adopted")
-    print(f"- fast-tier retrains recorded by the worker: {len(records)} ({promoted} promoted); full fine-tunes: "
-          f"{full} ({adopted} adopted); labels at the end: {records[-1]['labels'] if records else 0}")
-    print(f"- tracebacks in the logs: serve {tracebacks['serve']}, worker {tracebacks['worker']}; "
-          f"worker ERROR lines: {worker_errors}\n")
+    print(
+        f"- fast-tier retrains recorded by the worker: {len(records)} ({promoted} promoted); full fine-tunes: "
+        f"{full} ({adopted} adopted); labels at the end: {records[-1]['labels'] if records else 0}"
+    )
+    print(
+        f"- tracebacks in the logs: serve {tracebacks['serve']}, worker {tracebacks['worker']}; "
+        f"worker ERROR lines: {worker_errors}\n"
+    )
     print("| traffic | requests | ok | not ok | p50 s | p95 s | max s |")
     print("|---|---|---|---|---|---|---|")
     kinds = sorted({k for k, _ in tally.counts})
@@ -290,10 +366,13 @@ def report(args, tally: Tally, samples: list[dict[str, float]], logs: dict[str, 
         ok = tally.counts[(kind, "ok")]
         bad = {o: n for (k, o), n in tally.counts.items() if k == kind and o != "ok"}
         lat = np.array(tally.latency.get(kind, []))
-        timing = (f"{np.percentile(lat, 50):.3f} | {np.percentile(lat, 95):.3f} | {lat.max():.3f}"
-                  if len(lat) else " | | ")
-        print(f"| {kind} | {ok + sum(bad.values())} | {ok} | {', '.join(f'{o}: {n}' for o, n in bad.items()) or 0} "
-              f"| {timing} |")
+        timing = (
+            f"{np.percentile(lat, 50):.3f} | {np.percentile(lat, 95):.3f} | {lat.max():.3f}" if len(lat) else " | | "
+        )
+        print(
+            f"| {kind} | {ok + sum(bad.values())} | {ok} | {', '.join(f'{o}: {n}' for o, n in bad.items()) or 0} "
+            f"| {timing} |"
+        )
     for (kind, outcome), example in tally.examples.items():
         print(f"\n- {kind} {outcome}, first seen: `{example}`")
     if args.samples is not None:
@@ -303,11 +382,15 @@ def report(args, tally: Tally, samples: list[dict[str, float]], logs: dict[str, 
             writer.writerows({k: round(v, 2) for k, v in row.items()} for row in samples)
     after = [s for s in samples if s["minute"] >= args.warm_up] or samples
     last = [s for s in samples if s["minute"] >= samples[-1]["minute"] - 10] or samples
-    print(f"\nMemory and files, sampled every {args.sample_every:g} s (trend: least-squares slope over minutes "
-          f"{args.warm_up:g} to the end):\n")
+    print(
+        f"\nMemory and files, sampled every {args.sample_every:g} s (trend: least-squares slope over minutes "
+        f"{args.warm_up:g} to the end):\n"
+    )
     keys = [k for k in samples[0] if k != "minute"]
-    print("| measure | at minute " + f"{after[0]['minute']:.0f} | at the end | max | trend per hour | trend per hour, "
-          "last 10 minutes |")
+    print(
+        "| measure | at minute " + f"{after[0]['minute']:.0f} | at the end | max | trend per hour | trend per hour, "
+        "last 10 minutes |"
+    )
     print("|---|---|---|---|---|---|")
 
     def slope(rows: list[dict[str, float]], key: str) -> float:
@@ -315,8 +398,10 @@ def report(args, tally: Tally, samples: list[dict[str, float]], logs: dict[str, 
         return float(np.polyfit(x, y, 1)[0] * 60) if len(rows) > 2 else float("nan")
 
     for key in keys:
-        print(f"| {key} | {after[0][key]:.0f} | {after[-1][key]:.0f} | {np.nanmax([s[key] for s in samples]):.0f} "
-              f"| {slope(after, key):+.1f} | {slope(last, key):+.1f} |")
+        print(
+            f"| {key} | {after[0][key]:.0f} | {after[-1][key]:.0f} | {np.nanmax([s[key] for s in samples]):.0f} "
+            f"| {slope(after, key):+.1f} | {slope(last, key):+.1f} |"
+        )
 
 
 DEFAULTS = {"minutes": 30.0, "tasks": 1000, "label_every": 6.0, "full_every": 100, "sample_every": 10.0, "warm_up": 5.0}

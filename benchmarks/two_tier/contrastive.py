@@ -52,7 +52,7 @@ def pairs_of(texts: list[str], y: np.ndarray, rng: np.random.Generator) -> tuple
     return [a[k] for k in order], [p[k] for k in order]
 
 
-def contrastive(encoder_dir: str, texts: list[str], y: np.ndarray, seed: int, work: Path) -> "object":
+def contrastive(encoder_dir: str, texts: list[str], y: np.ndarray, seed: int, work: Path) -> object:
     from datasets import Dataset
     from sentence_transformers import (
         SentenceTransformer,
@@ -65,12 +65,25 @@ def contrastive(encoder_dir: str, texts: list[str], y: np.ndarray, seed: int, wo
     model = SentenceTransformer(encoder_dir, device="cpu")
     anchors, positives = pairs_of(texts, y, np.random.default_rng(seed))
     args = SentenceTransformerTrainingArguments(
-        output_dir=str(work), num_train_epochs=1, per_device_train_batch_size=32, learning_rate=2e-5,
-        warmup_steps=0.1, batch_sampler=BatchSamplers.NO_DUPLICATES, save_strategy="no", report_to=[],
-        logging_steps=10_000, seed=seed, use_cpu=True, disable_tqdm=True,
+        output_dir=str(work),
+        num_train_epochs=1,
+        per_device_train_batch_size=32,
+        learning_rate=2e-5,
+        warmup_steps=0.1,
+        batch_sampler=BatchSamplers.NO_DUPLICATES,
+        save_strategy="no",
+        report_to=[],
+        logging_steps=10_000,
+        seed=seed,
+        use_cpu=True,
+        disable_tqdm=True,
     )
-    SentenceTransformerTrainer(model=model, args=args, train_dataset=Dataset.from_dict(
-        {"anchor": anchors, "positive": positives}), loss=losses.MultipleNegativesRankingLoss(model)).train()
+    SentenceTransformerTrainer(
+        model=model,
+        args=args,
+        train_dataset=Dataset.from_dict({"anchor": anchors, "positive": positives}),
+        loss=losses.MultipleNegativesRankingLoss(model),
+    ).train()
     return model
 
 
@@ -89,21 +102,30 @@ def main() -> None:
     from textal.models.transformer import fine_tune
 
     encoder_dir = str(resolve_model_source(args.encoder))
-    lines = ["# The full tier: plain against contrastive fine-tuning", "",
-             "Written by `benchmarks/two_tier/contrastive.py`. On one random draw of labels per size (the same draw for "
-             "every encoder), the test macro-F1 of LogisticRegression(C=10) over: the frozen MiniLM; MiniLM fine-tuned "
-             "end to end with a classification head, 2 epochs, at least 100 steps (the worker's full tier); MiniLM "
-             f"fine-tuned contrastively (one epoch over at most {MAX_PAIRS:,} pairs of texts sharing a label, "
-             "MultipleNegativesRankingLoss, learning rate 2e-5). One repeat: CPU time.", "",
-             "| dataset | labels | frozen | plain fine-tune | contrastive | plain s | contrastive s |",
-             "|---|---|---|---|---|---|---|"]
+    lines = [
+        "# The full tier: plain against contrastive fine-tuning",
+        "",
+        "Written by `benchmarks/two_tier/contrastive.py`. On one random draw of labels per size (the same draw for "
+        "every encoder), the test macro-F1 of LogisticRegression(C=10) over: the frozen MiniLM; MiniLM fine-tuned "
+        "end to end with a classification head, 2 epochs, at least 100 steps (the worker's full tier); MiniLM "
+        f"fine-tuned contrastively (one epoch over at most {MAX_PAIRS:,} pairs of texts sharing a label, "
+        "MultipleNegativesRankingLoss, learning rate 2e-5). One repeat: CPU time.",
+        "",
+        "| dataset | labels | frozen | plain fine-tune | contrastive | plain s | contrastive s |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for dataset in args.datasets.split(","):
         train, test = load_corpus(DATA / dataset / "train.csv"), load_corpus(DATA / dataset / "test.csv")
         texts, test_texts = list(train.texts), list(test.texts)
         classes = sorted(set(train.label_set) | set(test.label_set))
         y, y_test = encode_labels(train.labels, classes), encode_labels(test.labels, classes)
         if args.limit:
-            texts, y, test_texts, y_test = texts[: args.limit], y[: args.limit], test_texts[: args.limit], y_test[: args.limit]
+            texts, y, test_texts, y_test = (
+                texts[: args.limit],
+                y[: args.limit],
+                test_texts[: args.limit],
+                y_test[: args.limit],
+            )
         frozen = Encoder(args.encoder)
         X_frozen = frozen.encode(texts)
         X_test_frozen = frozen.encode(test_texts)
@@ -111,12 +133,15 @@ def main() -> None:
             idx = np.random.default_rng(n).choice(len(y), size=n, replace=False)
             row = [dataset, f"{n:,}", f"{head_f1(X_frozen[idx], y[idx], X_test_frozen, y_test):.3f}"]
             start = time.perf_counter()
-            model = fine_tune([texts[i] for i in idx], [classes[c] for c in y[idx]], classes, False,
-                              encoder=args.encoder, seed=0)
+            model = fine_tune(
+                [texts[i] for i in idx], [classes[c] for c in y[idx]], classes, False, encoder=args.encoder, seed=0
+            )
             with tempfile.TemporaryDirectory() as folder:
                 model.save(folder)
                 plain = Encoder(model=folder)
-                row.append(f"{head_f1(plain.encode([texts[i] for i in idx]), y[idx], plain.encode(test_texts), y_test):.3f}")
+                row.append(
+                    f"{head_f1(plain.encode([texts[i] for i in idx]), y[idx], plain.encode(test_texts), y_test):.3f}"
+                )
             plain_s = time.perf_counter() - start
             start = time.perf_counter()
             with tempfile.TemporaryDirectory() as folder:
@@ -127,9 +152,13 @@ def main() -> None:
             lines.append("| " + " | ".join(row) + " |")
             print(lines[-1], flush=True)
     command = "python benchmarks/two_tier/contrastive.py " + " ".join(shlex.quote(a) for a in sys.argv[1:])
-    lines += ["", "Seconds: fine-tune and embedding the labelled texts and the test set, on "
-              f"{cpu_name()} ({platform.machine()}), Python {platform.python_version()}, beside other benchmarks.",
-              "", f"Command: `{command.strip()}`"]
+    lines += [
+        "",
+        "Seconds: fine-tune and embedding the labelled texts and the test set, on "
+        f"{cpu_name()} ({platform.machine()}), Python {platform.python_version()}, beside other benchmarks.",
+        "",
+        f"Command: `{command.strip()}`",
+    ]
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "CONTRASTIVE.md").write_text("\n".join(lines) + "\n")
 

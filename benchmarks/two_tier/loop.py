@@ -30,8 +30,9 @@ from textal.strategies import DEFAULT_STRATEGY  # noqa: E402
 class TwoTier(Textal):
     """textal's default strategy over whichever encoder the worker would be serving."""
 
-    def __init__(self, task: Task, texts: list[str], test_texts: list[str], classes: list[str], full_every: int,
-                 encoder: str) -> None:
+    def __init__(
+        self, task: Task, texts: list[str], test_texts: list[str], classes: list[str], full_every: int, encoder: str
+    ) -> None:
         super().__init__(task, DEFAULT_STRATEGY, texts)
         self.frozen, self.texts, self.test_texts, self.classes = task, texts, test_texts, classes
         self.full_every, self.encoder = full_every, encoder
@@ -53,8 +54,14 @@ class TwoTier(Textal):
         from textal.models.encoder import Encoder
 
         start = time.perf_counter()
-        model = fine_tune([self.texts[i] for i in labelled], [self.classes[c] for c in self.task.y[labelled]],
-                          self.classes, False, encoder=self.encoder, seed=self.repeat)
+        model = fine_tune(
+            [self.texts[i] for i in labelled],
+            [self.classes[c] for c in self.task.y[labelled]],
+            self.classes,
+            False,
+            encoder=self.encoder,
+            seed=self.repeat,
+        )
         with tempfile.TemporaryDirectory(prefix="two-tier-") as folder:
             model.save(folder)
             encode = Encoder(model=folder).encode  # the worker's path: the saved model read back as an encoder
@@ -63,8 +70,9 @@ class TwoTier(Textal):
         # at least as many labels serves, so every fine-tune is adopted.
         self.task = dataclasses.replace(self.frozen, X=X, X_test=X_test)
         self.last = len(labelled)
-        self.fine_tunes.append({"repeat": self.repeat, "labels": int(len(labelled)),
-                                "seconds": round(time.perf_counter() - start, 1)})
+        self.fine_tunes.append(
+            {"repeat": self.repeat, "labels": int(len(labelled)), "seconds": round(time.perf_counter() - start, 1)}
+        )
 
 
 def main(argv: list[str]) -> None:
@@ -80,10 +88,22 @@ def main(argv: list[str]) -> None:
         learner.start(r)
         rounds = run(learner, task, r)
         repeats.append({"rounds": rounds, "seconds": round(time.perf_counter() - start, 2)})
-        print(f"two-tier repeat {r + 1}/{len(task.seeds)}: AUC {np.mean([x['f1'] for x in rounds]):.4f} "
-              f"in {repeats[-1]['seconds']:.0f} s", flush=True)
-    Path(out).write_text(json.dumps({"tool": "textal two-tier", "strategy": DEFAULT_STRATEGY, "full_every": int(full_every),
-                                     "repeats": repeats, "fine_tunes": learner.fine_tunes}))
+        print(
+            f"two-tier repeat {r + 1}/{len(task.seeds)}: AUC {np.mean([x['f1'] for x in rounds]):.4f} "
+            f"in {repeats[-1]['seconds']:.0f} s",
+            flush=True,
+        )
+    Path(out).write_text(
+        json.dumps(
+            {
+                "tool": "textal two-tier",
+                "strategy": DEFAULT_STRATEGY,
+                "full_every": int(full_every),
+                "repeats": repeats,
+                "fine_tunes": learner.fine_tunes,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

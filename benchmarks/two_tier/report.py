@@ -52,27 +52,44 @@ def section(dataset: str, run: dict, plan: dict, peers: dict, full: float, pool:
     frozen = peers.get(("textal", DEFAULT_STRATEGY))
     others = {k: v for k, v in peers.items() if k[0] != "textal"}
     best = max(others, key=lambda k: curves(others[k])[1].mean()) if others else None
-    for key, name in ((("textal", DEFAULT_STRATEGY), "textal, frozen encoder"), (best, None), (("textal", "random"), "random, frozen encoder")):
+    for key, name in (
+        (("textal", DEFAULT_STRATEGY), "textal, frozen encoder"),
+        (best, None),
+        (("textal", "random"), "random, frozen encoder"),
+    ):
         if key in peers and len(peers[key]["repeats"]) >= repeats:
-            rows.append((name or f"{NAMES[key[0]]} (best peer), frozen encoder", key[1], *upto(peers[key], repeats, budget)))
+            rows.append(
+                (name or f"{NAMES[key[0]]} (best peer), frozen encoder", key[1], *upto(peers[key], repeats, budget))
+            )
     tunes = sorted({t["labels"] for t in run["fine_tunes"]})
     marks = sorted({int(labels[0]), *tunes, int(labels[-1])})
-    lines = [f"## {dataset}", "", f"![two-tier learning curves]({dataset}.png)", "",
-             "| model | strategy | " + " | ".join(f"F1 @ {m:,}" for m in marks) + " | labels to the frozen full-data F1 |",
-             "|---|---|" + "---|" * (len(marks) + 1)]
+    lines = [
+        f"## {dataset}",
+        "",
+        f"![two-tier learning curves]({dataset}.png)",
+        "",
+        "| model | strategy | " + " | ".join(f"F1 @ {m:,}" for m in marks) + " | labels to the frozen full-data F1 |",
+        "|---|---|" + "---|" * (len(marks) + 1),
+    ]
     for name, strategy, lab, values in rows:
         m = values.mean(axis=0)
         cells = [fmt(m, values, list(lab).index(x)) if x in lab else "-" for x in marks]
         reach = labels_to(lab, m, full)
-        reached = "not by " + f"{int(lab[-1]):,}" if reach is None else f"{reach:,} ({100 * reach / pool:.1f} % of the pool)"
+        reached = (
+            "not by " + f"{int(lab[-1]):,}" if reach is None else f"{reach:,} ({100 * reach / pool:.1f} % of the pool)"
+        )
         lines.append(f"| {name} | {strategy} | " + " | ".join(cells) + f" | {reached} |")
     seconds = [t["seconds"] for t in run["fine_tunes"]]
-    lines += ["", f"Frozen encoder's full-data macro-F1 (the shared classifier on all {pool:,} training labels): "
-              f"{full:.4f}. {repeats} repeat(s), the side-by-side's first {repeats} seed sets; seed {plan['seed_batch_budget'][0]}, "
-              f"batch {plan['seed_batch_budget'][1]}, budget {budget:,}; a fine-tune every {plan['full_every']} labels "
-              f"(at {', '.join(f'{t:,}' for t in tunes)}), {np.mean(seconds):.0f} s each on average "
-              f"(fine-tune and re-embedding of pool and test set; longest {max(seconds):.0f} s). ± = standard error over "
-              "repeats.", ""]
+    lines += [
+        "",
+        f"Frozen encoder's full-data macro-F1 (the shared classifier on all {pool:,} training labels): "
+        f"{full:.4f}. {repeats} repeat(s), the side-by-side's first {repeats} seed sets; seed {plan['seed_batch_budget'][0]}, "
+        f"batch {plan['seed_batch_budget'][1]}, budget {budget:,}; a fine-tune every {plan['full_every']} labels "
+        f"(at {', '.join(f'{t:,}' for t in tunes)}), {np.mean(seconds):.0f} s each on average "
+        f"(fine-tune and re-embedding of pool and test set; longest {max(seconds):.0f} s). ± = standard error over "
+        "repeats.",
+        "",
+    ]
     plot(out / f"{dataset}.png", dataset, rows, full)
     return lines
 
@@ -111,18 +128,27 @@ def main() -> None:
             print(f"{dataset}: no results, left out")
             continue
         pool = len(np.load(args.work / f"{dataset}.npz")["y"])
-        body += section(dataset, json.loads(path.read_text()), plan, peer_runs(args.peers, dataset),
-                        full_data_f1(args.work, dataset), pool, args.out)
+        body += section(
+            dataset,
+            json.loads(path.read_text()),
+            plan,
+            peer_runs(args.peers, dataset),
+            full_data_f1(args.work, dataset),
+            pool,
+            args.out,
+        )
     import torch
 
     text = [
-        "# The two-tier loop: the model users get, against labels", "",
+        "# The two-tier loop: the model users get, against labels",
+        "",
         "Written by `benchmarks/two_tier/report.py`. The worker's loop simulated under the peers' protocol "
         f"(`benchmarks/peers`): textal's default strategy ({DEFAULT_STRATEGY}) picks every batch with the model the "
         "worker would be serving, LogisticRegression(C=10) over the frozen MiniLM until the first fine-tune, then over "
         "the latest fine-tuned MiniLM (fine-tuned end to end on every label by `textal.full_tier`, the worker's code, "
         "then its mean-pooled embeddings). The other rows are the side-by-side's recorded runs on the same seed sets.",
-        "", *body,
+        "",
+        *body,
         f"Command: `{meta['command']}`  ",
         f"Wall time: {str(meta['wall_seconds']) + ' s' if 'wall_seconds' in meta else 'unfinished'}, "
         f"{meta['jobs']} datasets at a time, on {cpu_name()} ({platform.machine()}), "

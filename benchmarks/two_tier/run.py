@@ -62,7 +62,9 @@ def main() -> None:
         plan_file = write_plan(dataset, "peers", args.work, np.load(feats)["y"], repeats, sizes)
         plans[dataset] = {"repeats": repeats, "full_every": every, "seed_batch_budget": list(sizes)}
         out = results / f"{dataset}.json"
-        jobs.append([sys.executable, str(HERE / "loop.py"), str(feats), str(plan_file), str(out), str(every), args.encoder])
+        jobs.append(
+            [sys.executable, str(HERE / "loop.py"), str(feats), str(plan_file), str(out), str(every), args.encoder]
+        )
     command = "python benchmarks/two_tier/run.py " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     meta = {"command": command.strip(), "jobs": args.jobs, "plans": plans}
     (results / "run.json").write_text(json.dumps(meta, indent=1))
@@ -78,8 +80,19 @@ def main() -> None:
         list(pool.map(launch, jobs))
     meta["wall_seconds"] = round(time.perf_counter() - start)
     (results / "run.json").write_text(json.dumps(meta, indent=1))
-    subprocess.run([sys.executable, str(HERE / "report.py"), "--out", str(args.out), "--work", str(args.work),
-                    "--peers", str(args.peers)], check=True)
+    subprocess.run(
+        [
+            sys.executable,
+            str(HERE / "report.py"),
+            "--out",
+            str(args.out),
+            "--work",
+            str(args.work),
+            "--peers",
+            str(args.peers),
+        ],
+        check=True,
+    )
 
 
 if __name__ == "__main__":

@@ -44,7 +44,8 @@ def annotation_vote(annotation: dict[str, Any], schema: TaskSchema) -> tuple[Vot
     """The vote of one annotation (None: unusable) and the unknown choices it used."""
     known = set(schema.labels)
     regions = [
-        r for r in annotation.get("result") or []
+        r
+        for r in annotation.get("result") or []
         if isinstance(r, dict) and r.get("from_name") == schema.from_name and r.get("type") == "choices"
     ]
     if not regions:

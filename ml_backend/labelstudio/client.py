@@ -129,14 +129,15 @@ def updated_since(stamp: str) -> dict[str, Any]:
 class Studio:
     """One Label Studio server, as one API user."""
 
-    def __init__(self, url: str, api_key: str, timeout: float = 60.0, retries: int = 2,
-                 fallback_key: str | None = None) -> None:
+    def __init__(
+        self, url: str, api_key: str, timeout: float = 60.0, retries: int = 2, fallback_key: str | None = None
+    ) -> None:
         problem = url_problem(url)
         if problem is not None:
             raise StudioHopeless(
                 f"the Label Studio URL {url!r} is malformed: {problem}",
                 action=f"Reconnect the backend from Label Studio, or set {LABEL_STUDIO_URL_ENV} for the worker "
-                       "and restart it",
+                "and restart it",
             )
         if not api_key:
             raise StudioError(f"no API token for Label Studio at {url}")
@@ -151,7 +152,9 @@ class Studio:
         return f"Studio({self.url!r})"
 
     @classmethod
-    def for_project(cls, hostname: str | None, token: str | None, override: LabelStudioOverride | None = None) -> Studio:
+    def for_project(
+        cls, hostname: str | None, token: str | None, override: LabelStudioOverride | None = None
+    ) -> Studio:
         """The server a project's /setup named, with the key to use: ``override`` (the worker's environment)
         wins where set; the token Label Studio sent at /setup stays as the fallback (``with_working_key``)."""
         override = override or LabelStudioOverride(None, None)
@@ -178,7 +181,7 @@ class Studio:
                 f"{self.url} is not a Label Studio: it answered {status}"
                 f"{'' if status == 404 else ' with something other than JSON'} to /api/current-user/whoami",
                 action=f"Set {LABEL_STUDIO_URL_ENV} to Label Studio's address (as its --host says) for textal serve "
-                       "and textal worker, restart them and reconnect the backend in the project's settings",
+                "and textal worker, restart them and reconnect the backend in the project's settings",
             )
         if status >= 400:
             try:
@@ -199,8 +202,9 @@ class Studio:
                 raise
         fallback = Studio(self.url, self._fallback_key, self.timeout, self.retries)
         fallback.check_key()
-        log.warning("Label Studio at %s refuses %s; using the token it sent at /setup instead", self.url,
-                    LABEL_STUDIO_KEY_ENV)
+        log.warning(
+            "Label Studio at %s refuses %s; using the token it sent at /setup instead", self.url, LABEL_STUDIO_KEY_ENV
+        )
         return fallback
 
     @property
@@ -208,7 +212,9 @@ class Studio:
         if self._client is None:
             from label_studio_sdk import LabelStudio
 
-            self._client = LabelStudio(base_url=self.url, api_key=self._api_key, timeout=self.timeout, max_retries=self.retries)
+            self._client = LabelStudio(
+                base_url=self.url, api_key=self._api_key, timeout=self.timeout, max_retries=self.retries
+            )
         return self._client
 
     @contextlib.contextmanager
@@ -223,7 +229,9 @@ class Studio:
         except httpx.TimeoutException:
             raise StudioUnavailable(f"Label Studio at {self.url} timed out while {what}") from None
         except httpx.TransportError as exc:
-            raise StudioUnavailable(f"Label Studio at {self.url} unreachable while {what} ({type(exc).__name__})") from None
+            raise StudioUnavailable(
+                f"Label Studio at {self.url} unreachable while {what} ({type(exc).__name__})"
+            ) from None
 
     def _api_error(self, what: str, status: int | None, body: Any, project: int | None = None) -> Exception:
         """The error for an answer ``status``: retry (5xx, 408, 409, 429), give up (``StudioHopeless``) or explain.
@@ -240,7 +248,7 @@ class Studio:
                 return StudioHopeless(
                     f"Label Studio at {self.url} refused the API token ({status}) while {what}",
                     action=f"Reconnect the backend in the project's settings (Settings > Model), or set a valid "
-                           f"{LABEL_STUDIO_KEY_ENV} for the worker and restart it",
+                    f"{LABEL_STUDIO_KEY_ENV} for the worker and restart it",
                 )
             return StudioError(
                 f"Label Studio at {self.url} refused the API token ({status}) while {what}; "
@@ -249,13 +257,21 @@ class Studio:
         if status == 404 and project is not None:
             return StudioHopeless(
                 f"Label Studio at {self.url} has no project {project} (404): it was deleted, or the backend "
-                "points at another Label Studio", action=RECONNECT)
+                "points at another Label Studio",
+                action=RECONNECT,
+            )
         if status == 404:
             return StudioError(f"Label Studio at {self.url} has no such object (404) while {what}")
         return StudioError(f"Label Studio at {self.url} answered {status} while {what}: {detail}")
 
-    def _raw(self, method: str, path: str, what: str, body: dict[str, Any] | None = None,
-             params: dict[str, Any] | None = None) -> Any:
+    def _raw(
+        self,
+        method: str,
+        path: str,
+        what: str,
+        body: dict[str, Any] | None = None,
+        params: dict[str, Any] | None = None,
+    ) -> Any:
         with self._calling(what):
             response = self.sdk._client_wrapper.httpx_client.request(path, method=method, json=body, params=params)
         if response.status_code >= 400:
@@ -305,15 +321,16 @@ class Studio:
 
         Paged by hand and stopped at the last page: the SDK's pager asks for one page more, which Label
         Studio answers with a 404 it logs as an error with a traceback."""
-        params: dict[str, Any] = {"project": project_id, "page_size": page_size,
-                                  "query": filter_query(items)}
+        params: dict[str, Any] = {"project": project_id, "page_size": page_size, "query": filter_query(items)}
         if annotations:
             params["fields"] = "all"
         elif include:
             params["include"] = include
         page, seen = 1, 0
         while True:
-            data = self._raw("GET", "api/tasks/", f"listing tasks of project {project_id}", params={**params, "page": page})
+            data = self._raw(
+                "GET", "api/tasks/", f"listing tasks of project {project_id}", params={**params, "page": page}
+            )
             tasks = (data or {}).get("tasks") or []
             for task in tasks:
                 out = {"id": int(task["id"]), "data": task.get("data") if isinstance(task.get("data"), dict) else {}}
@@ -351,14 +368,25 @@ class Studio:
         ``add_data_field`` (marked experimental, hidden from the menu, callable) does it in bulk.
         """
         if task_ids:
-            self.action(project_id, "add_data_field", task_ids, f"marking {len(task_ids)} tasks of project {project_id}",
-                        value_name=field, value_type="String" if isinstance(value, str) else "Number", value=value)
+            self.action(
+                project_id,
+                "add_data_field",
+                task_ids,
+                f"marking {len(task_ids)} tasks of project {project_id}",
+                value_name=field,
+                value_type="String" if isinstance(value, str) else "Number",
+                value=value,
+            )
 
     def delete_task_predictions(self, project_id: int, task_ids: Sequence[int]) -> None:
         """Delete every prediction of these tasks in one request."""
         if task_ids:
-            self.action(project_id, "delete_tasks_predictions", task_ids,
-                        f"deleting the predictions of {len(task_ids)} tasks of project {project_id}")
+            self.action(
+                project_id,
+                "delete_tasks_predictions",
+                task_ids,
+                f"deleting the predictions of {len(task_ids)} tasks of project {project_id}",
+            )
 
     # -- predictions -------------------------------------------------------------------------
 
@@ -374,13 +402,17 @@ class Studio:
 
     def model_versions(self, project_id: int) -> dict[str, int]:
         """Prediction counts per model_version."""
-        data = self._raw("GET", f"api/projects/{project_id}/model-versions/", f"listing model versions of project {project_id}")
+        data = self._raw(
+            "GET", f"api/projects/{project_id}/model-versions/", f"listing model versions of project {project_id}"
+        )
         return {str(k): int(v) for k, v in (data or {}).items()}
 
     def delete_model_version(self, project_id: int, version: str) -> int:
         """Delete every prediction of ``version``; returns how many went."""
         data = self._raw(
-            "DELETE", f"api/projects/{project_id}/model-versions/", f"deleting predictions of {version} in project {project_id}",
+            "DELETE",
+            f"api/projects/{project_id}/model-versions/",
+            f"deleting predictions of {version} in project {project_id}",
             {"model_version": version},
         )
         return int((data or {}).get("deleted_predictions", 0))

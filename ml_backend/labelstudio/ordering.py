@@ -32,12 +32,34 @@ REVIEW_VIEW = "textal: labels to review"
 # is named. (The last column, "{ }" under an empty header, is Label Studio's "View Task Source" button: it adds
 # it to every Data Manager table, after the column list, and no view setting hides it.)
 TASK_COLUMNS = tuple(
-    f"tasks:{name}" for name in (
-        "id", "inner_id", "completed_at", "total_annotations", "cancelled_annotations", "total_predictions", "annotators",
-        "annotations_results", "annotations_ids", "predictions_score", "predictions_model_versions",
-        "predictions_results", "file_upload", "storage_filename", "created_at", "updated_at", "updated_by",
-        "avg_lead_time", "draft_exists", "comment_count", "unresolved_comment_count", "comment_authors",
-        "data.textal_row", f"data.{EVAL_KEY}", f"data.{REVIEW_KEY}", f"data.{SUGGESTION_KEY}",
+    f"tasks:{name}"
+    for name in (
+        "id",
+        "inner_id",
+        "completed_at",
+        "total_annotations",
+        "cancelled_annotations",
+        "total_predictions",
+        "annotators",
+        "annotations_results",
+        "annotations_ids",
+        "predictions_score",
+        "predictions_model_versions",
+        "predictions_results",
+        "file_upload",
+        "storage_filename",
+        "created_at",
+        "updated_at",
+        "updated_by",
+        "avg_lead_time",
+        "draft_exists",
+        "comment_count",
+        "unresolved_comment_count",
+        "comment_authors",
+        "data.textal_row",
+        f"data.{EVAL_KEY}",
+        f"data.{REVIEW_KEY}",
+        f"data.{SUGGESTION_KEY}",
     )
 )
 SHOWN_COLUMNS = {  # by view, besides the user's data fields: each one is named in its header
@@ -72,7 +94,9 @@ def view_definitions() -> dict[str, dict[str, Any]]:
             "hiddenColumns": hidden_columns(EVAL_VIEW),
             "filters": {
                 "conjunction": "and",
-                "items": [{"filter": f"filter:tasks:data.{EVAL_KEY}", "operator": "equal", "type": "Number", "value": 1}],
+                "items": [
+                    {"filter": f"filter:tasks:data.{EVAL_KEY}", "operator": "equal", "type": "Number", "value": 1}
+                ],
             },
         },
         REVIEW_VIEW: {
@@ -81,8 +105,9 @@ def view_definitions() -> dict[str, dict[str, Any]]:
             "hiddenColumns": hidden_columns(REVIEW_VIEW),
             "filters": {
                 "conjunction": "and",
-                "items": [{"filter": f"filter:tasks:data.{REVIEW_KEY}", "operator": "greater", "type": "Number",
-                           "value": 0}],
+                "items": [
+                    {"filter": f"filter:tasks:data.{REVIEW_KEY}", "operator": "greater", "type": "Number", "value": 0}
+                ],
             },
         },
     }

@@ -18,7 +18,9 @@ from ml_backend.labelstudio.schema import TaskSchema
 
 NO_MODEL_VERSION = "no-model"  # the model_version answered before any model is published
 COLD_START_VERSION = "textal-cold-start"  # model_version of the coverage ordering before any model exists
-TEXTAL_VERSION_RE = re.compile(rf"^((base-)?v\d{{4,}}|{COLD_START_VERSION})(\.\d+)?$")  # the model_versions textal pushes (".N": a push again)
+TEXTAL_VERSION_RE = re.compile(
+    rf"^((base-)?v\d{{4,}}|{COLD_START_VERSION})(\.\d+)?$"
+)  # the model_versions textal pushes (".N": a push again)
 
 
 @dataclass(frozen=True)
@@ -66,7 +68,11 @@ def guess_result(row: Row, schema: TaskSchema) -> list[dict[str, Any]]:
 
 def prediction(row: Row, schema: TaskSchema, model_version: str) -> dict[str, Any]:
     """The /predict answer for one task: its guess (``guess_result``) and its place in textal's order (``score``)."""
-    item: dict[str, Any] = {"result": guess_result(row, schema), "score": float(row.score), "model_version": model_version}
+    item: dict[str, Any] = {
+        "result": guess_result(row, schema),
+        "score": float(row.score),
+        "model_version": model_version,
+    }
     if row.cluster is not None:
         item["cluster"] = int(row.cluster)
     if row.skipped is not None:

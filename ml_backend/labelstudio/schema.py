@@ -76,8 +76,13 @@ class TaskSchema:
         it still says what the model guessed after they change the choice (textal reads only the Choices)."""
         if self.guess_name is None:
             return None
-        return {"from_name": self.guess_name, "to_name": self.to_name, "type": "textarea", "value": {"text": [line]},
-                "readonly": True}
+        return {
+            "from_name": self.guess_name,
+            "to_name": self.to_name,
+            "type": "textarea",
+            "value": {"text": [line]},
+            "readonly": True,
+        }
 
 
 @functools.lru_cache(maxsize=64)
@@ -121,23 +126,27 @@ def parse_label_config(config: str) -> TaskSchema:
         )
     if len(candidates) > 1:
         names = ", ".join(control.name for control, _ in candidates)
-        raise LabelConfigError(
-            f"the label config has several <Choices> over text ({names}); textal serves exactly one"
-        )
+        raise LabelConfigError(f"the label config has several <Choices> over text ({names}); textal serves exactly one")
 
     control, text = candidates[0]
-    for what, name, limit in (("Choices name", control.name, MAX_NAME_CHARS), ("Text name", text.name, MAX_NAME_CHARS),
-                              ("Text value", text.value or "", MAX_NAME_CHARS + 1),
-                              *(("choice", label, MAX_CHOICE_CHARS) for label in control.labels)):
+    for what, name, limit in (
+        ("Choices name", control.name, MAX_NAME_CHARS),
+        ("Text name", text.name, MAX_NAME_CHARS),
+        ("Text value", text.value or "", MAX_NAME_CHARS + 1),
+        *(("choice", label, MAX_CHOICE_CHARS) for label in control.labels),
+    ):
         if len(str(name)) > limit:
-            raise LabelConfigError(f"a {what} of {len(str(name))} characters ({str(name)[:40]!r}...); textal serves "
-                                   f"at most {limit}")
+            raise LabelConfigError(
+                f"a {what} of {len(str(name))} characters ({str(name)[:40]!r}...); textal serves at most {limit}"
+            )
     if (text.value_type or "").lower() == "url":
-        raise LabelConfigError(f"Text {text.name!r} loads its text from a URL (valueType=url); textal needs inline text")
+        raise LabelConfigError(
+            f"Text {text.name!r} loads its text from a URL (valueType=url); textal needs inline text"
+        )
     match = _DATA_KEY_RE.match(text.value or "")
     if not match:
         raise LabelConfigError(
-            f"Text {text.name!r} has value={text.value!r}; textal needs a single data key such as value=\"$text\""
+            f'Text {text.name!r} has value={text.value!r}; textal needs a single data key such as value="$text"'
         )
     labels = tuple(control.labels)
     if len(labels) < 2:

@@ -39,8 +39,11 @@ def task_text(task: dict[str, Any], schema: TaskSchema, max_chars: int) -> TaskT
     if not isinstance(data, dict):
         return TaskText(None, "task has no 'data' object")
     if schema.text_key not in data:
-        return TaskText(None, f"task data has no {schema.text_key!r} key (the config's Text reads it; the task has "
-                              f"{len(data)} other key{'' if len(data) == 1 else 's'})")
+        return TaskText(
+            None,
+            f"task data has no {schema.text_key!r} key (the config's Text reads it; the task has "
+            f"{len(data)} other key{'' if len(data) == 1 else 's'})",
+        )
     text = data[schema.text_key]
     if not isinstance(text, str):
         return TaskText(None, f"task data {schema.text_key!r} is {type(text).__name__}, not text")

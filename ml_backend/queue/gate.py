@@ -118,7 +118,9 @@ class Lease:
                 try:
                     self.beat()
                 except Exception as exc:  # a missed beat must not kill the job; the next one may land
-                    logs.limited(log, logging.WARNING, ("heartbeat", self.key), "heartbeat of %s failed: %s", self.key, exc)
+                    logs.limited(
+                        log, logging.WARNING, ("heartbeat", self.key), "heartbeat of %s failed: %s", self.key, exc
+                    )
 
         thread = threading.Thread(target=loop, name=f"textal-beat-{self.kind}-{self.project_id}", daemon=True)
         thread.start()
@@ -220,7 +222,9 @@ class ProjectGate:
         value = self.huey.get(key, peek=True)
         failures = (int(value.get("failures", 0)) if isinstance(value, dict) else 0) + 1
         delay = min(BACKOFF_FIRST_S * 2 ** (failures - 1), BACKOFF_MAX_S)
-        self.huey.storage.put_data(key, self.huey.serializer.serialize({"failures": failures, "until": time.time() + delay}))
+        self.huey.storage.put_data(
+            key, self.huey.serializer.serialize({"failures": failures, "until": time.time() + delay})
+        )
         return failures, delay
 
     def succeeded(self, kind: str, project_id: int) -> None:

@@ -88,20 +88,28 @@ class Jobs:
         def retrain(project_id: int, reason: str = "", full: bool = False, task=None) -> Any:
             """Retrain ``project_id`` from its Label Studio annotations (``full``: read every annotation again)."""
             return self._exclusive(
-                "retrain", PROJECT_LEASE, project_id, task,
+                "retrain",
+                PROJECT_LEASE,
+                project_id,
+                task,
                 lambda: self.runner.retrain(project_id, reason, full or self.gate.take_flag(FULL_READ, project_id)),
             )
 
         def score_tasks(project_id: int, task_ids: list[int] | None = None, reason: str = "", task=None) -> Any:
             """Predict and push scores for newly imported tasks (``task_ids`` and those of the webhooks that joined)."""
             return self._exclusive(
-                "score_tasks", PROJECT_LEASE, project_id, task,
+                "score_tasks",
+                PROJECT_LEASE,
+                project_id,
+                task,
                 lambda: self.runner.score_tasks(project_id, self._take_score_ids(project_id, task_ids or [])),
             )
 
         def finetune(project_id: int, reason: str = "", task=None) -> Any:
             """Fine-tune the project's encoder on its labels, then refresh the fast tier."""
-            return self._exclusive("finetune", "finetune", project_id, task, lambda: self.runner.finetune(project_id, reason))
+            return self._exclusive(
+                "finetune", "finetune", project_id, task, lambda: self.runner.finetune(project_id, reason)
+            )
 
         def fill_predictions(project_id: int, reason: str = "", task=None) -> Any:
             """Push the serving version's predictions to the next chunk of open tasks that lack them (after a new
@@ -124,14 +132,23 @@ class Jobs:
         self.finetune = task(finetune, "finetune")
         self.fill_predictions = task(fill_predictions, "fill_predictions", priority=-10)
         self._wrappers = {
-            "retrain": self.retrain, "finetune": self.finetune,
-            "score_tasks": self.score_tasks, "fill_predictions": self.fill_predictions,
+            "retrain": self.retrain,
+            "finetune": self.finetune,
+            "score_tasks": self.score_tasks,
+            "fill_predictions": self.fill_predictions,
         }
 
     # -- enqueueing ---------------------------------------------------------------------------
 
-    def request(self, kind: str, project_id: int, reason: str, delay: float | None = None, full: bool = False,
-                args: tuple[Any, ...] = ()) -> str:
+    def request(
+        self,
+        kind: str,
+        project_id: int,
+        reason: str,
+        delay: float | None = None,
+        full: bool = False,
+        args: tuple[Any, ...] = (),
+    ) -> str:
         """Queue a ``retrain`` or ``finetune`` of the project unless one is already waiting; returns the waiting job's id.
 
         ``full`` (retrain only): the retrain reads every annotation again; a waiting retrain that this
@@ -140,8 +157,9 @@ class Jobs:
         """
         return self._request(kind, project_id, reason, delay, full, args)[0]
 
-    def _request(self, kind: str, project_id: int, reason: str, delay: float | None, full: bool,
-                 args: tuple[Any, ...]) -> tuple[str, bool]:
+    def _request(
+        self, kind: str, project_id: int, reason: str, delay: float | None, full: bool, args: tuple[Any, ...]
+    ) -> tuple[str, bool]:
         """:meth:`request`'s job id, and whether this request queued it (else it joined the waiting one)."""
         if kind not in COALESCED:
             raise ValueError(f"{kind!r} is not a coalesced job; use one of {', '.join(COALESCED)}")
@@ -154,8 +172,11 @@ class Jobs:
             self.gate.set_flag(RESUME, project_id)  # raised before the request, so a retrain it joins sees it
         wrapper = self._wrappers[kind]
         for _ in range(3):  # the mark may vanish between a failed claim and the read of its owner
-            task = (wrapper.s(project_id, *args, reason=reason, delay=delay) if delay
-                    else wrapper.s(project_id, *args, reason=reason))
+            task = (
+                wrapper.s(project_id, *args, reason=reason, delay=delay)
+                if delay
+                else wrapper.s(project_id, *args, reason=reason)
+            )
             existing = self.gate.claim_pending(kind, project_id, task.id, reason)
             if existing is None and self.gate.pending(kind, project_id) is not None:
                 try:
@@ -163,13 +184,27 @@ class Jobs:
                 except BaseException:
                     self.gate.clear_pending(kind, project_id, task.id)  # no mark may name a job that is not queued
                     raise
-                log.log(logging.DEBUG if kind == "fill_predictions" else logging.INFO,  # a step each half second
-                        "queued %s of project %s (%s) as %s%s", kind, project_id, reason, task.id,
-                        f" in {delay:.1f} s" if delay else "")
+                log.log(
+                    logging.DEBUG if kind == "fill_predictions" else logging.INFO,  # a step each half second
+                    "queued %s of project %s (%s) as %s%s",
+                    kind,
+                    project_id,
+                    reason,
+                    task.id,
+                    f" in {delay:.1f} s" if delay else "",
+                )
                 return task.id, True
             if existing is not None:  # a webhook flood joins one job: said once a minute, not per webhook
-                logs.limited(log, logging.INFO, ("joins", kind, project_id),
-                             "%s of project %s (%s) joins the waiting job %s", kind, project_id, reason, existing)
+                logs.limited(
+                    log,
+                    logging.INFO,
+                    ("joins", kind, project_id),
+                    "%s of project %s (%s) joins the waiting job %s",
+                    kind,
+                    project_id,
+                    reason,
+                    existing,
+                )
                 return existing, False
         raise RuntimeError(f"could not queue a {kind} of project {project_id}")
 
@@ -217,8 +252,12 @@ class Jobs:
         kept = kept if isinstance(kept, dict) else {"ids": [], "full": False, "count": 0}
         ids = list(dict.fromkeys([*carried, *kept.get("ids", [])]))
         if kept.get("full") or len(ids) > MAX_SCORE_IDS:
-            log.info("scoring of project %s: %d new task ids, more than the %d kept: a full sync", project_id,
-                     len(carried) + int(kept.get("count", 0)), MAX_SCORE_IDS)
+            log.info(
+                "scoring of project %s: %d new task ids, more than the %d kept: a full sync",
+                project_id,
+                len(carried) + int(kept.get("count", 0)),
+                MAX_SCORE_IDS,
+            )
             return []
         return ids
 
@@ -227,8 +266,12 @@ class Jobs:
         ``head_pushed``: a new version's head was just pushed (the fill waits for a quiet moment again)."""
         if head_pushed:
             self.huey.storage.put_data(f"textal:head:{int(project_id)}", str(time.time()).encode())
-        return self.request("fill_predictions", project_id, "open tasks without the serving version",
-                            delay=FILL_QUIET_S if head_pushed else FILL_GAP_S)
+        return self.request(
+            "fill_predictions",
+            project_id,
+            "open tasks without the serving version",
+            delay=FILL_QUIET_S if head_pushed else FILL_GAP_S,
+        )
 
     def head_pushed_at(self, project_id: int) -> float:
         """When the project's last head was pushed (0: never, as far as the queue knows)."""
@@ -283,10 +326,17 @@ class Jobs:
     def _retry_later(self, kind: str | None, name: str, project_id: int, task: Any, why: str, transient: bool) -> None:
         failures, delay = self.gate.failed(kind or PROJECT_LEASE, project_id)
         if not transient and failures > MAX_FAILURES:
-            log.error("%s of project %s failed %d times in a row (%s); waiting for the next request",
-                      name, project_id, failures, why)
+            log.error(
+                "%s of project %s failed %d times in a row (%s); waiting for the next request",
+                name,
+                project_id,
+                failures,
+                why,
+            )
             return
-        log.warning("%s of project %s will be retried in %.0f s (failure %d: %s)", name, project_id, delay, failures, why)
+        log.warning(
+            "%s of project %s will be retried in %.0f s (failure %d: %s)", name, project_id, delay, failures, why
+        )
         if kind is not None:
             self.request(kind, project_id, reason=f"retry {failures}", delay=delay)
         elif task is not None:

@@ -58,9 +58,14 @@ def read_data(recipe: Recipe, path: Path, with_labels: bool) -> tuple[Corpus, tu
     """The file's rows and the project's labels; labels outside the recipe's are refused with their row."""
     need_labels = with_labels or recipe.labels is None
     try:
-        corpus = load_corpus(path, text_col=recipe.text_column, label_col=recipe.label_column,
-                             require_labels=need_labels, with_labels=recipe.label_column is not None,
-                             label_set=recipe.labels)
+        corpus = load_corpus(
+            path,
+            text_col=recipe.text_column,
+            label_col=recipe.label_column,
+            require_labels=need_labels,
+            with_labels=recipe.label_column is not None,
+            label_set=recipe.labels,
+        )
     except DataError as exc:
         missing_labels = recipe.label_column is not None and f"no column {recipe.label_column!r}" in str(exc)
         if need_labels or not missing_labels:
@@ -91,12 +96,15 @@ def check_label_studio(url: str, api_key: str | None, key_source: str = LABEL_ST
         studio = Studio(url, api_key, timeout=60.0, retries=0)
         studio.check_key()
     except StudioUnavailable:
-        raise InitError(f"cannot reach Label Studio at {url}: start it, or give --label-studio URL "
-                        "(or LABEL_STUDIO_URL)") from None
+        raise InitError(
+            f"cannot reach Label Studio at {url}: start it, or give --label-studio URL (or LABEL_STUDIO_URL)"
+        ) from None
     except StudioError as exc:
         if "refused the API token" in str(exc):
-            raise InitError(f"Label Studio at {url} refused the API key in {key_source}; copy it from "
-                            "Account & Settings > Access Token") from None
+            raise InitError(
+                f"Label Studio at {url} refused the API key in {key_source}; copy it from "
+                "Account & Settings > Access Token"
+            ) from None
         raise InitError(str(exc)) from None
     return studio
 
@@ -110,8 +118,9 @@ def check_backend(url: str, auth: BasicCredentials | None = None) -> None:
     except (httpx.HTTPError, ValueError):
         ok = False
     if not ok:
-        raise InitError(f"no textal backend answers at {url}: start `textal serve` and `textal worker` "
-                        "(or give --backend URL)")
+        raise InitError(
+            f"no textal backend answers at {url}: start `textal serve` and `textal worker` (or give --backend URL)"
+        )
 
 
 def find_project(admin: StudioAdmin, title: str, recipe: Recipe, fingerprint: str) -> int | None:
@@ -121,11 +130,15 @@ def find_project(admin: StudioAdmin, title: str, recipe: Recipe, fingerprint: st
             continue
         mark = MARK_RE.search(p.description)
         if mark is None:
-            raise InitError(f"Label Studio has a project {title!r} (id {p.id}) that textal init did not make; "
-                            "give another --project-name")
+            raise InitError(
+                f"Label Studio has a project {title!r} (id {p.id}) that textal init did not make; "
+                "give another --project-name"
+            )
         if mark["recipe"] != recipe.name or mark["data"] != fingerprint:
-            raise InitError(f"project {title!r} (id {p.id}) was made by textal init from recipe {mark['recipe']} and "
-                            "other data; give another --project-name for this file")
+            raise InitError(
+                f"project {title!r} (id {p.id}) was made by textal init from recipe {mark['recipe']} and "
+                "other data; give another --project-name for this file"
+            )
         return p.id
     return None
 
@@ -135,8 +148,9 @@ def own_title(recipe: Recipe, data: Path) -> str:
     return f"{recipe.title} ({Path(data).name})"
 
 
-def choose_project(admin: StudioAdmin, recipe: Recipe, data: Path, fingerprint: str,
-                   title: str | None) -> tuple[str, int | None]:
+def choose_project(
+    admin: StudioAdmin, recipe: Recipe, data: Path, fingerprint: str, title: str | None
+) -> tuple[str, int | None]:
     """The project's name and id (None: not made yet). A name given is used or refused (``find_project``); without
     one, the recipe's title, else one from the file's name: another file's project is never touched, and the same
     file finds its project again."""
@@ -148,8 +162,10 @@ def choose_project(admin: StudioAdmin, recipe: Recipe, data: Path, fingerprint: 
             return name, find_project(admin, name, recipe, fingerprint)
         except InitError:
             continue
-    raise InitError(f"projects {names[0]!r} and {names[1]!r} hold other data; name this file's project with "
-                    "--project-name (make run: PROJECT=...)")
+    raise InitError(
+        f"projects {names[0]!r} and {names[1]!r} hold other data; name this file's project with "
+        "--project-name (make run: PROJECT=...)"
+    )
 
 
 def tasks_for(corpus: Corpus, schema: TaskSchema, rows: list[int], with_labels: bool) -> list[dict]:
@@ -158,14 +174,23 @@ def tasks_for(corpus: Corpus, schema: TaskSchema, rows: list[int], with_labels: 
         task: dict = {"data": {schema.text_key: corpus.texts[i], ROW_KEY: i}}
         if with_labels and corpus.labels is not None:
             label = corpus.labels[i]
-            task["annotations"] = [{"result": [schema.choices_result(list(label) if isinstance(label, tuple) else [label])]}]
+            task["annotations"] = [
+                {"result": [schema.choices_result(list(label) if isinstance(label, tuple) else [label])]}
+            ]
         out.append(task)
     return out
 
 
 def init_project(
-    recipe: Recipe, data: Path, *, studio: Studio, backend_url: str, title: str | None = None,
-    with_labels: bool = False, wait_s: float = 600.0, say: Callable[[str], None] = lambda _: None,
+    recipe: Recipe,
+    data: Path,
+    *,
+    studio: Studio,
+    backend_url: str,
+    title: str | None = None,
+    with_labels: bool = False,
+    wait_s: float = 600.0,
+    say: Callable[[str], None] = lambda _: None,
     backend_auth: BasicCredentials | None = None,
 ) -> InitResult:
     """Create or complete the project (see the module's docstring); returns where it stands."""
@@ -179,13 +204,16 @@ def init_project(
     fingerprint = corpus.fingerprint()
     chosen, project_id = choose_project(admin, recipe, data, fingerprint, title)
     if not title and chosen != recipe.title and project_id is None:
-        say(f"Project {recipe.title!r} holds other data, so this file gets its own project, {chosen!r} "
-            "(--project-name, or PROJECT= for make run, names it).")
+        say(
+            f"Project {recipe.title!r} holds other data, so this file gets its own project, {chosen!r} "
+            "(--project-name, or PROJECT= for make run, names it)."
+        )
     title = chosen
     created = project_id is None
     if project_id is None:
-        description = (f"{recipe.description}\n\n(textal init: recipe {recipe.name}, data {fingerprint}, "
-                       f"{len(corpus)} rows)").strip()
+        description = (
+            f"{recipe.description}\n\n(textal init: recipe {recipe.name}, data {fingerprint}, {len(corpus)} rows)"
+        ).strip()
         project_id = admin.create_project(title, description, label_config)
         say(f"Created project {title!r} (id {project_id}).")
     else:
@@ -196,7 +224,7 @@ def init_project(
     if missing:
         with progress.task(f"Importing {len(missing)} tasks", total=len(missing)) as bar:
             for start in range(0, len(missing), IMPORT_BATCH):
-                part = missing[start:start + IMPORT_BATCH]
+                part = missing[start : start + IMPORT_BATCH]
                 admin.import_tasks(project_id, tasks_for(corpus, schema, part, with_labels))
                 bar.advance(len(part))
 
@@ -208,17 +236,20 @@ def init_project(
     view = views.get(INFORMATIVE_VIEW)
     url = f"{studio.url}/projects/{project_id}/data" + (f"?tab={view}" if view else "")
     info = studio.project(project_id)
-    return InitResult(project_id, title, created, len(missing), info.task_number, connected, predicted, open_tasks,
-                      version, url)
+    return InitResult(
+        project_id, title, created, len(missing), info.task_number, connected, predicted, open_tasks, version, url
+    )
 
 
-def connect_backend(admin: StudioAdmin, project_id: int, backend_url: str, params: dict,
-                    auth: BasicCredentials | None = None) -> bool:
+def connect_backend(
+    admin: StudioAdmin, project_id: int, backend_url: str, params: dict, auth: BasicCredentials | None = None
+) -> bool:
     """Connect the backend with the recipe's settings (and ``auth``, the basic auth Label Studio is to send it), or
     bring the connection up to date; whether it did."""
     connections = admin.connections(project_id)
-    ours = ([c for c in connections if c.url.rstrip("/") == backend_url.rstrip("/")]
-            or [c for c in connections if c.title == CONNECTION_TITLE])  # made by init when the backend had another port
+    ours = [c for c in connections if c.url.rstrip("/") == backend_url.rstrip("/")] or [
+        c for c in connections if c.title == CONNECTION_TITLE
+    ]  # made by init when the backend had another port
     current = bool(ours) and ours[0].extra_params == params and ours[0].url.rstrip("/") == backend_url.rstrip("/")
     if current and auth is not None:  # its password is write-only in Label Studio: set it again unless all agrees
         current = ours[0].auth_method == "BASIC_AUTH" and ours[0].auth_user == auth.user
@@ -240,8 +271,12 @@ def ensure_webhook(studio: Studio, project_id: int, backend_url: str, auth: Basi
     (labels would then reach the worker only through its periodic reconciliation). With ``auth`` the webhook
     carries the backend's basic auth as a header (the one Label Studio makes carries none)."""
     url = backend_url.rstrip("/") + "/webhook"
-    hooks = studio._raw("GET", "api/webhooks/", f"listing the webhooks of project {project_id}",
-                        params={"project": project_id}) or []
+    hooks = (
+        studio._raw(
+            "GET", "api/webhooks/", f"listing the webhooks of project {project_id}", params={"project": project_id}
+        )
+        or []
+    )
     headers = {"Authorization": auth.header()} if auth else None
     for hook in hooks:
         if str(hook.get("url") or "").rstrip("/") != url or hook.get("project") not in (None, project_id):
@@ -249,26 +284,43 @@ def ensure_webhook(studio: Studio, project_id: int, backend_url: str, auth: Basi
         held = hook.get("headers") if isinstance(hook.get("headers"), dict) else {}
         if headers is None or held.get("Authorization") == headers["Authorization"]:
             return False
-        studio._raw("PATCH", f"api/webhooks/{int(hook['id'])}/", f"adding the backend's basic auth to the webhook {url}",
-                    {"headers": {**held, **headers}})
+        studio._raw(
+            "PATCH",
+            f"api/webhooks/{int(hook['id'])}/",
+            f"adding the backend's basic auth to the webhook {url}",
+            {"headers": {**held, **headers}},
+        )
         return True
-    studio._raw("POST", "api/webhooks/", f"adding the webhook {url} to project {project_id}",
-                {"project": project_id, "url": url, "send_payload": True, "send_for_all_actions": True,
-                 **({"headers": headers} if headers else {})})
+    studio._raw(
+        "POST",
+        "api/webhooks/",
+        f"adding the webhook {url} to project {project_id}",
+        {
+            "project": project_id,
+            "url": url,
+            "send_payload": True,
+            "send_for_all_actions": True,
+            **({"headers": headers} if headers else {}),
+        },
+    )
     return True
 
 
 def _connect_problem(error: str, studio_url: str, backend_url: str) -> str:
     """What to do when Label Studio would not connect the backend: the two causes seen, else its own words."""
     if "(403)" in error:  # the key was accepted a moment ago: the address is what it blocks
-        return (f"Label Studio at {studio_url} refused to connect the backend at {backend_url} (403; it accepted "
-                "the key): it blocks backends on this machine unless started with ML_BLOCK_LOCAL_IP=false "
-                "SSRF_PROTECTION_ENABLED=false (README: Your own Label Studio); restart it so, then run this again")
+        return (
+            f"Label Studio at {studio_url} refused to connect the backend at {backend_url} (403; it accepted "
+            "the key): it blocks backends on this machine unless started with ML_BLOCK_LOCAL_IP=false "
+            "SSRF_PROTECTION_ENABLED=false (README: Your own Label Studio); restart it so, then run this again"
+        )
     if "answered 400" in error:  # Label Studio says "doesn't look like a valid ML backend": /setup failed
-        return (f"Label Studio at {studio_url} could not set up the backend at {backend_url} (textal serve's log says "
-                "why); most often textal serve's LABEL_STUDIO_URL differs from the address Label Studio gives "
-                "itself (http://localhost:PORT unless it was started with --host URL): make them the same, restart "
-                "textal serve and textal worker, then run this again")
+        return (
+            f"Label Studio at {studio_url} could not set up the backend at {backend_url} (textal serve's log says "
+            "why); most often textal serve's LABEL_STUDIO_URL differs from the address Label Studio gives "
+            "itself (http://localhost:PORT unless it was started with --host URL): make them the same, restart "
+            "textal serve and textal worker, then run this again"
+        )
     return error
 
 
@@ -287,5 +339,6 @@ def wait_for_predictions(studio: Studio, project_id: int, wait_s: float) -> tupl
             if time.monotonic() > deadline:
                 raise InitError(
                     f"after {wait_s:.0f} s, Label Studio does not order project {project_id} by textal yet: is "
-                    "`textal worker` running on the backend's --data-dir? (its log says why; run init again to wait)")
+                    "`textal worker` running on the backend's --data-dir? (its log says why; run init again to wait)"
+                )
             time.sleep(1.0)

@@ -7,11 +7,12 @@ project's own settings (``ml_backend.config.project_params``) through the ML bac
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
+
+import tomllib
 
 from ml_backend.config import DEFAULT_ENCODER, PROJECT_PARAMS, project_params
 from ml_backend.errors import BackendConfigError
@@ -27,8 +28,11 @@ _KEYS: dict[str | None, dict[str, tuple[type | tuple[type, ...], bool]]] = {
     None: {"title": (str, True), "description": (str, False), "label_config": (str, True)},
     "data": {"text_column": (str, True), "label_column": (str, False), "labels": ((list, str), True)},
     "model": {"encoder": (str, False)},
-    "active_learning": {"strategy": (str, False), "class_weight": (str, False),
-                        **{k: (v if v is int else (int, float), False) for k, v in PROJECT_PARAMS.items() if v is not str}},
+    "active_learning": {
+        "strategy": (str, False),
+        "class_weight": (str, False),
+        **{k: (v if v is int else (int, float), False) for k, v in PROJECT_PARAMS.items() if v is not str},
+    },
 }
 
 
@@ -67,8 +71,10 @@ class Recipe:
         except LabelConfigError as exc:
             raise RecipeError(f"{self.path}: label_config: {exc}") from None
         if set(schema.labels) != set(labels):
-            raise RecipeError(f"{self.path}: labels {list(labels)} differ from the label config's choices "
-                              f"{list(schema.labels)}; make them the same")
+            raise RecipeError(
+                f"{self.path}: labels {list(labels)} differ from the label config's choices "
+                f"{list(schema.labels)}; make them the same"
+            )
         return xml, schema
 
 
@@ -79,8 +85,10 @@ def find_recipe(ref: str | Path) -> Path:
         if candidate.is_file():
             return candidate
     shipped = sorted(p.parent.name for p in RECIPES_DIR.glob(f"*/{RECIPE_FILE}")) if RECIPES_DIR.is_dir() else []
-    raise RecipeError(f"no recipe {str(ref)!r}: give a recipe folder, its {RECIPE_FILE}, or one of: "
-                      f"{', '.join(shipped) or '(none shipped)'}")
+    raise RecipeError(
+        f"no recipe {str(ref)!r}: give a recipe folder, its {RECIPE_FILE}, or one of: "
+        f"{', '.join(shipped) or '(none shipped)'}"
+    )
 
 
 def load_recipe(ref: str | Path) -> Recipe:
@@ -97,7 +105,9 @@ def load_recipe(ref: str | Path) -> Recipe:
     labels_raw = section["data"]["labels"]
     if isinstance(labels_raw, str):
         if labels_raw != FROM_THE_DATA:
-            raise RecipeError(f'{path}: [data] labels must be a list of labels or "{FROM_THE_DATA}", got {labels_raw!r}')
+            raise RecipeError(
+                f'{path}: [data] labels must be a list of labels or "{FROM_THE_DATA}", got {labels_raw!r}'
+            )
         labels = None
         if not section["data"].get("label_column"):
             raise RecipeError(f'{path}: [data] labels = "{FROM_THE_DATA}" needs [data] label_column')
@@ -124,14 +134,24 @@ def load_recipe(ref: str | Path) -> Recipe:
     if encoder != DEFAULT_ENCODER:
         folder = (path.parent / encoder).resolve()
         if not folder.is_dir():
-            raise RecipeError(f'{path}: [model] encoder must be "{DEFAULT_ENCODER}" or a local model folder; '
-                              f"{encoder!r} is not a folder")
+            raise RecipeError(
+                f'{path}: [model] encoder must be "{DEFAULT_ENCODER}" or a local model folder; '
+                f"{encoder!r} is not a folder"
+            )
         encoder = str(folder)
         params["encoder"] = encoder
     recipe = Recipe(
-        path=path, name=path.parent.name, title=top["title"], description=top.get("description", ""),
-        label_config=xml, text_column=section["data"]["text_column"], label_column=section["data"].get("label_column"),
-        labels=labels, encoder=encoder, strategy=strategy, params=params,
+        path=path,
+        name=path.parent.name,
+        title=top["title"],
+        description=top.get("description", ""),
+        label_config=xml,
+        text_column=section["data"]["text_column"],
+        label_column=section["data"].get("label_column"),
+        labels=labels,
+        encoder=encoder,
+        strategy=strategy,
+        params=params,
     )
     if labels is not None:
         recipe.config_for(labels)  # the config's choices and the labels agree
@@ -175,7 +195,9 @@ def _check_strategy(path: Path, name: str) -> None:
         resolve_name(name)
     except StrategyError:
         names = sorted({n.rsplit(".v", 1)[0] for n, _ in list_strategies()} | {n for n, _ in list_strategies()})
-        raise RecipeError(f"{path}: [active_learning] strategy {name!r} is unknown; allowed: {', '.join(names)}") from None
+        raise RecipeError(
+            f"{path}: [active_learning] strategy {name!r} is unknown; allowed: {', '.join(names)}"
+        ) from None
 
 
 def _with_choices(xml: str, labels: tuple[str, ...], path: Path) -> str:
@@ -186,12 +208,15 @@ def _with_choices(xml: str, labels: tuple[str, ...], path: Path) -> str:
         raise RecipeError(f"{path}: label_config is not well-formed XML ({exc})") from None
     controls = root.findall(".//Choices")
     if len(controls) != 1:
-        raise RecipeError(f'{path}: labels = "{FROM_THE_DATA}" needs exactly one <Choices> in label_config, '
-                          f"found {len(controls)}")
+        raise RecipeError(
+            f'{path}: labels = "{FROM_THE_DATA}" needs exactly one <Choices> in label_config, found {len(controls)}'
+        )
     control = controls[0]
     if control.findall("Choice"):
-        raise RecipeError(f'{path}: labels = "{FROM_THE_DATA}", but label_config lists choices already; '
-                          "leave its <Choices> empty or list the labels in recipe.toml")
+        raise RecipeError(
+            f'{path}: labels = "{FROM_THE_DATA}", but label_config lists choices already; '
+            "leave its <Choices> empty or list the labels in recipe.toml"
+        )
     control.text = None
     for label in labels:
         ElementTree.SubElement(control, "Choice", value=label)

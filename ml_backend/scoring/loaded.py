@@ -80,9 +80,11 @@ def load_version(store: ModelStore, version: str, base: bool, cache_dir: Path | 
     )
     log.info(
         "loaded %s from %s (%s, %d labels, clusters: %s) in %.2f s",
-        loaded.model_version, store.root, card.get("kind", "?"), len(loaded.labels), loaded.clusters.scheme,
+        loaded.model_version,
+        store.root,
+        card.get("kind", "?"),
+        len(loaded.labels),
+        loaded.clusters.scheme,
         time.perf_counter() - started,
     )
     return loaded
-
-

@@ -80,7 +80,10 @@ class ScoreScale:
 
 
 def guesses(
-    proba: np.ndarray, labels: Sequence[str], multi_label: bool, thresholds: dict[str, float] | None = None,
+    proba: np.ndarray,
+    labels: Sequence[str],
+    multi_label: bool,
+    thresholds: dict[str, float] | None = None,
     margin: float = PREFILL_MARGIN,
 ) -> list[tuple[list[str], float | None]]:
     """Per row of ``proba``: the labels a prediction ticks and how sure the model is of them.
@@ -104,15 +107,19 @@ def guesses(
 
 
 def chosen_labels(
-    p: np.ndarray, labels: Sequence[str], multi_label: bool, thresholds: dict[str, float] | None = None,
+    p: np.ndarray,
+    labels: Sequence[str],
+    multi_label: bool,
+    thresholds: dict[str, float] | None = None,
     margin: float = PREFILL_MARGIN,
 ) -> list[str]:
     """The labels one prediction ticks (see :func:`guesses`)."""
     return guesses(np.asarray(p)[None, :], labels, multi_label, thresholds, margin)[0][0]
 
 
-def interleave(batch: Sequence[int], slice_rows: Sequence[int], labelled: int, slice_labelled: int,
-               every: int) -> list[int]:
+def interleave(
+    batch: Sequence[int], slice_rows: Sequence[int], labelled: int, slice_labelled: int, every: int
+) -> list[int]:
     """The band's order: the strategy's ``batch`` with an evaluation-slice row wherever the slice falls behind
     one label in every ``every`` (counted from the project's ``labelled`` tasks, ``slice_labelled`` of them
     in the slice). ``every`` 0 puts the whole open slice first (the slice-first order of earlier versions).

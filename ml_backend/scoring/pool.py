@@ -47,9 +47,17 @@ class PoolScorer:
         """(informativeness in [0, 1] for every row, indices of the next ``batch`` rows to ask, best first);
         ``groups``: the texts' duplicate groups, when known."""
         selection = select_batch(
-            self.strategy, max(int(batch), 0), np.random.default_rng(seed),
-            labelled=labelled, held_out=held_out, proba=proba, embeddings=embeddings,
-            committee=committee, texts=list(texts), groups=groups, multi_label=multi_label,
+            self.strategy,
+            max(int(batch), 0),
+            np.random.default_rng(seed),
+            labelled=labelled,
+            held_out=held_out,
+            proba=proba,
+            embeddings=embeddings,
+            committee=committee,
+            texts=list(texts),
+            groups=groups,
+            multi_label=multi_label,
         )
         if self.scorer.per_item:
             informativeness = self.scorer.informativeness(proba, multi_label)

@@ -48,8 +48,9 @@ class Abandoned(Exception):
     """The caller gave up (its client left): the rest of the batches are not computed."""
 
 
-def _proba_and_embeddings(loaded: LoadedModel, texts: list[str], batch_size: int,
-                          cancelled: Callable[[], bool] = lambda: False) -> tuple[np.ndarray, np.ndarray]:
+def _proba_and_embeddings(
+    loaded: LoadedModel, texts: list[str], batch_size: int, cancelled: Callable[[], bool] = lambda: False
+) -> tuple[np.ndarray, np.ndarray]:
     """Probabilities and embeddings in batches of similar length; one encoder pass when the model offers it."""
     model = loaded.model
     probas, embeds = [], []
@@ -110,18 +111,32 @@ def predict(
     if len(readable) < len(tasks):
         first = next(r.skipped for r in rows if r is not None)
         # clipped and rate-limited: a client sends as many unreadable tasks as it likes
-        logs.limited(log, logging.INFO, "skipped", "skipped %d of %d tasks (first reason: %s)",
-                     len(tasks) - len(readable), len(tasks), first)
+        logs.limited(
+            log,
+            logging.INFO,
+            "skipped",
+            "skipped %d of %d tasks (first reason: %s)",
+            len(tasks) - len(readable),
+            len(tasks),
+            first,
+        )
 
     model_labels = loaded.labels
     wanted = set(schema.labels)
     columns = [j for j, label in enumerate(model_labels) if label in wanted]
     if not columns or not readable:
         if not columns:
-            reason = (f"the model's labels ({_few(model_labels)}) are none of the config's choices "
-                      f"({_few(schema.labels)})")
-            logs.once(log, logging.WARNING, ("no shared label", loaded.model_version, hash(tuple(schema.labels))),
-                      "%s: %s", loaded.model_version, reason)
+            reason = (
+                f"the model's labels ({_few(model_labels)}) are none of the config's choices ({_few(schema.labels)})"
+            )
+            logs.once(
+                log,
+                logging.WARNING,
+                ("no shared label", loaded.model_version, hash(tuple(schema.labels))),
+                "%s: %s",
+                loaded.model_version,
+                reason,
+            )
             for i in readable:
                 rows[i] = Row(_task_id(tasks[i]), None, UNREADABLE, None, False, skipped=reason)
         return Predicted([r for r in rows if r is not None], [], np.zeros((0, len(columns))), None)
@@ -133,10 +148,16 @@ def predict(
         # The model never learned some of the project's labels: its probabilities say nothing of them, and
         # renormalised over the shared ones they would claim certainty (one shared label: 1.0 on every task).
         # Order by the model's own uncertainty over what it learned, but guess nothing.
-        logs.once(log, logging.WARNING, ("unknown labels", loaded.model_version, hash(tuple(schema.labels))),
-                  "%s: no choice is pre-filled: the project's labels %s are not among the model's (%s); a model "
-                  "cannot be sure of labels it never learned", loaded.model_version, _few([ascii(x) for x in unknown]),
-                  _few([ascii(x) for x in model_labels]))
+        logs.once(
+            log,
+            logging.WARNING,
+            ("unknown labels", loaded.model_version, hash(tuple(schema.labels))),
+            "%s: no choice is pre-filled: the project's labels %s are not among the model's (%s); a model "
+            "cannot be sure of labels it never learned",
+            loaded.model_version,
+            _few([ascii(x) for x in unknown]),
+            _few([ascii(x) for x in model_labels]),
+        )
         labels = list(model_labels)
     else:
         labels = [model_labels[j] for j in columns]
@@ -147,12 +168,18 @@ def predict(
     informativeness = scorer.informativeness(proba, multi, embeddings=emb, texts=texts)
     scores = (scale or ScoreScale()).scores(informativeness)
     clusters = loaded.clusters.assign(emb)
-    guessed = [([], None)] * len(readable) if unknown else guesses(proba, labels, multi, loaded.thresholds, prefill_margin)
+    guessed = (
+        [([], None)] * len(readable) if unknown else guesses(proba, labels, multi, loaded.thresholds, prefill_margin)
+    )
     for row, i in enumerate(readable):
         choices, sure = guessed[row]
         rows[i] = Row(
-            _task_id(tasks[i]), None if unknown else choices, float(scores[row]), int(clusters[row]),
+            _task_id(tasks[i]),
+            None if unknown else choices,
+            float(scores[row]),
+            int(clusters[row]),
             bool(held_out[row]),
-            informativeness=float(informativeness[row]), confidence=sure,
+            informativeness=float(informativeness[row]),
+            confidence=sure,
         )
     return Predicted([r for r in rows if r is not None], readable, proba, emb)

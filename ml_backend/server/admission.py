@@ -80,10 +80,16 @@ class SetupSlot:
         if waited.cancelled_caught:
             if time.monotonic() - self._warned >= 60.0:  # once a minute, not once a refusal
                 self._warned = time.monotonic()
-                log.warning("/setup: %d set-ups running for %g s and more waiting: refusing (429) the ones that wait "
-                            "longer", self.n, self.queue_s)
-            raise BadRequest(f"too many /setup calls at once ({self.n} running, none finished within "
-                             f"{self.queue_s:g} s); retry later", status=429)
+                log.warning(
+                    "/setup: %d set-ups running for %g s and more waiting: refusing (429) the ones that wait longer",
+                    self.n,
+                    self.queue_s,
+                )
+            raise BadRequest(
+                f"too many /setup calls at once ({self.n} running, none finished within "
+                f"{self.queue_s:g} s); retry later",
+                status=429,
+            )
         try:
             return await anyio.to_thread.run_sync(work, limiter=limiter)
         finally:

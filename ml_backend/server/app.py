@@ -29,8 +29,8 @@ from ml_backend.labelstudio.schema import LabelConfigError, parse_label_config
 from ml_backend.queue.factory import make_huey
 from ml_backend.queue.jobs import Jobs
 from ml_backend.scoring.ls_score import ScoreScale
-from ml_backend.scoring.scale_file import ScaleFile
 from ml_backend.scoring.predict import predict as predict_tasks
+from ml_backend.scoring.scale_file import ScaleFile
 from ml_backend.server.admission import PredictSlot, SetupSlot
 from ml_backend.server.guards import BasicAuth, BodyLimit, Framing, ServerToServer, answer_limit
 from ml_backend.server.openapi import openapi_document
@@ -63,8 +63,11 @@ class Backend:
         self.settings = settings
         # the projects' cap is checked where a project is created (one at a time), so concurrent set-ups never pass
         # it; what one project stores is bounded by its config's (escaped in JSON, labels listed again)
-        self.projects = ProjectRegistry(settings.data_dir, max_projects=settings.max_projects,
-                                        max_state_bytes=3 * settings.max_config_chars + 64 * 1024)
+        self.projects = ProjectRegistry(
+            settings.data_dir,
+            max_projects=settings.max_projects,
+            max_state_bytes=3 * settings.max_config_chars + 64 * 1024,
+        )
         self.models = ModelCatalog(settings.store, self.projects.store_path, self.projects.layout.embeddings)
         self.jobs = jobs if jobs is not None else Jobs(make_huey(settings.data_dir, settings.queue_url))
         self._scorers: dict[str, Scorer] = {}
@@ -107,15 +110,21 @@ def checked_config(settings: ServerSettings, label_config: str) -> str:
     (``schema.MAX_NAME_CHARS``): nothing a config names grows an answer without bound."""
     size = len(label_config.encode("utf-8"))
     if size > settings.max_config_chars:
-        raise BadRequest(f"the label config is {size} bytes (UTF-8); the limit is "
-                         f"{settings.max_config_chars // 1024} KB (TEXTAL_MAX_CONFIG_KB)", status=413)
+        raise BadRequest(
+            f"the label config is {size} bytes (UTF-8); the limit is "
+            f"{settings.max_config_chars // 1024} KB (TEXTAL_MAX_CONFIG_KB)",
+            status=413,
+        )
     try:
         schema = parse_label_config(label_config)
     except LabelConfigError as exc:
         raise BadRequest(str(exc)[:500]) from None
     if len(schema.labels) > settings.max_choices:
-        raise BadRequest(f"the label config has {len(schema.labels)} choices; the limit is {settings.max_choices} "
-                         "(TEXTAL_MAX_CHOICES)", status=413)
+        raise BadRequest(
+            f"the label config has {len(schema.labels)} choices; the limit is {settings.max_choices} "
+            "(TEXTAL_MAX_CHOICES)",
+            status=413,
+        )
     return label_config
 
 
@@ -128,9 +137,11 @@ def bounded_results(rows: list[Any], schema: Any, model_version: str, limit: int
         item = prediction(row, schema, model_version)
         size += len(json.dumps(item)) + 2
         if size > limit:
-            raise BadRequest(f"the answer would be more than {limit} bytes, more than this request may ask for "
-                             "(a fixed allowance and a multiple of its own size); ask for fewer tasks at once",
-                             status=413)
+            raise BadRequest(
+                f"the answer would be more than {limit} bytes, more than this request may ask for "
+                "(a fixed allowance and a multiple of its own size); ask for fewer tasks at once",
+                status=413,
+            )
         results.append(item)
     return results
 
@@ -156,8 +167,16 @@ def create_app(settings: ServerSettings, *, jobs: Jobs | None = None) -> FastAPI
 
     @app.exception_handler(BadRequest)
     async def _bad_request(request: Request, exc: BadRequest) -> JSONResponse:
-        logs.limited(log, logging.INFO, ("refused", request.url.path[:64], exc.status), "%s %s -> %d: %s",
-                     request.method, request.url.path, exc.status, exc.reason)  # clipped, once a minute a kind
+        logs.limited(
+            log,
+            logging.INFO,
+            ("refused", request.url.path[:64], exc.status),
+            "%s %s -> %d: %s",
+            request.method,
+            request.url.path,
+            exc.status,
+            exc.reason,
+        )  # clipped, once a minute a kind
         return JSONResponse({"error": exc.reason}, status_code=exc.status)
 
     @app.exception_handler(ProjectLimitError)
@@ -166,8 +185,16 @@ def create_app(settings: ServerSettings, *, jobs: Jobs | None = None) -> FastAPI
             reason, status = f"{exc} (3 x TEXTAL_MAX_CONFIG_KB, and 64 KB)", 413
         else:
             reason, status = f"{exc} (TEXTAL_MAX_PROJECTS)", 403
-        logs.limited(log, logging.INFO, ("refused", request.url.path[:64], status), "%s %s -> %d: %s",
-                     request.method, request.url.path, status, reason)
+        logs.limited(
+            log,
+            logging.INFO,
+            ("refused", request.url.path[:64], status),
+            "%s %s -> %d: %s",
+            request.method,
+            request.url.path,
+            status,
+            reason,
+        )
         return JSONResponse({"error": reason}, status_code=status)
 
     @app.exception_handler(StarletteHTTPException)
@@ -216,7 +243,9 @@ def create_app(settings: ServerSettings, *, jobs: Jobs | None = None) -> FastAPI
         ref = project_ref(require(data, "project", (str, int), 'the project id, such as "3.1717000000"'))
         schema = require(data, "schema", str, "the project's label config (XML)")
         hostname = data.get("hostname") if isinstance(data.get("hostname"), str) and data.get("hostname") else None
-        token = data.get("access_token") if isinstance(data.get("access_token"), str) and data.get("access_token") else None
+        token = (
+            data.get("access_token") if isinstance(data.get("access_token"), str) and data.get("access_token") else None
+        )
         extra = data.get("extra_params")
         if isinstance(extra, str) and extra.strip():
             try:
@@ -243,27 +272,42 @@ def create_app(settings: ServerSettings, *, jobs: Jobs | None = None) -> FastAPI
             checked_config(settings, schema)
             previous = backend.projects.get(ref.id)
             if previous is None and len(backend.projects.ids()) >= settings.max_projects:
-                raise BadRequest(f"this backend serves at most {settings.max_projects} projects "
-                                 "(TEXTAL_MAX_PROJECTS)", status=403)
+                raise BadRequest(
+                    f"this backend serves at most {settings.max_projects} projects (TEXTAL_MAX_PROJECTS)", status=403
+                )
             accepted = accept_setup(settings, ref, previous, backend.projects.access_token(ref.id), hostname, token)
             # what the project is comes from Label Studio (or a request that passed basic auth), never a bare body
-            settled = settle_setup(settings, ref, previous, backend.projects.access_token(ref.id), accepted.token,
-                                   schema, extra if isinstance(extra, dict) else None)
+            settled = settle_setup(
+                settings,
+                ref,
+                previous,
+                backend.projects.access_token(ref.id),
+                accepted.token,
+                schema,
+                extra if isinstance(extra, dict) else None,
+            )
             if settled.strategy:
                 try:
                     backend.scorer(settled.strategy)
                 except TextalError as exc:
                     raise BadRequest(str(exc)) from None
-            state = backend.projects.setup(ref, checked_config(settings, settled.label_config),
-                                           hostname=accepted.hostname, access_token=accepted.token,
-                                           strategy=settled.strategy, params=settled.params)
+            state = backend.projects.setup(
+                ref,
+                checked_config(settings, settled.label_config),
+                hostname=accepted.hostname,
+                access_token=accepted.token,
+                strategy=settled.strategy,
+                params=settled.params,
+            )
             loaded = backend.models.for_project(state.id, wait=settings.setup_wait_s)
             version = loaded.model_version if loaded else NO_MODEL_VERSION
             try:  # the worker sets the project up and scores its tasks now, not at the next reconciliation
                 backend.jobs.enqueue_retrain(state.id, reason="SETUP")
             except Exception as exc:  # the queue down must not fail the connection: reconciliation catches up
                 log.warning("project %s: could not queue its set-up (%s: %s)", state.id, type(exc).__name__, exc)
-            log.info("set up project %s (strategy %s): model_version %s", state.uid, backend.strategy_of(state), version)
+            log.info(
+                "set up project %s (strategy %s): model_version %s", state.uid, backend.strategy_of(state), version
+            )
             return {"model_version": version}
 
         return await setup_slot.run(work)  # threads of its own: a Label Studio that never answers starves no one
@@ -273,8 +317,11 @@ def create_app(settings: ServerSettings, *, jobs: Jobs | None = None) -> FastAPI
         data = await read_json(request, settings.max_json_depth)
         tasks = require(data, "tasks", list, "a list of Label Studio tasks")
         if len(tasks) > settings.max_predict_tasks:
-            raise BadRequest(f"{len(tasks)} tasks in one request; the limit is {settings.max_predict_tasks} "
-                             "(TEXTAL_MAX_PREDICT_TASKS): ask for predictions in smaller selections", status=413)
+            raise BadRequest(
+                f"{len(tasks)} tasks in one request; the limit is {settings.max_predict_tasks} "
+                "(TEXTAL_MAX_PREDICT_TASKS): ask for predictions in smaller selections",
+                status=413,
+            )
         for i, task in enumerate(tasks):
             if not isinstance(task, dict):
                 raise BadRequest(f"tasks[{i}] must be a task object, got {type(task).__name__}")
@@ -297,17 +344,28 @@ def create_app(settings: ServerSettings, *, jobs: Jobs | None = None) -> FastAPI
             loaded = backend.models.for_project(state.id, wait=settings.swap_wait_s)
             if loaded is None:
                 reason = f"no model published yet in {settings.store} or the project's own store; train one first"
-                logs.limited(log, logging.WARNING, ("no model", state.id), "predict for project %s: %s", state.id, reason)
+                logs.limited(
+                    log, logging.WARNING, ("no model", state.id), "predict for project %s: %s", state.id, reason
+                )
                 return {"results": no_model_results(len(tasks), reason), "model_version": NO_MODEL_VERSION}
             rows = predict_tasks(
-                tasks, state.schema, loaded, scorer, max_chars=settings.max_text_chars, batch_size=settings.batch_size,
+                tasks,
+                state.schema,
+                loaded,
+                scorer,
+                max_chars=settings.max_text_chars,
+                batch_size=settings.batch_size,
                 scale=backend.scale(state.id, loaded.model_version),
-                prefill_margin=state.params.get("prefill_margin", PREFILL_MARGIN), cancelled=gone.is_set,
+                prefill_margin=state.params.get("prefill_margin", PREFILL_MARGIN),
+                cancelled=gone.is_set,
             ).rows
             results = bounded_results(rows, state.schema, loaded.model_version, answer_max)
             log.info(
                 "predicted %d tasks of project %s with %s in %.0f ms",
-                len(tasks), state.id, loaded.model_version, 1000 * (time.perf_counter() - started),
+                len(tasks),
+                state.id,
+                loaded.model_version,
+                1000 * (time.perf_counter() - started),
             )
             return {"results": results, "model_version": loaded.model_version}
 
@@ -336,7 +394,13 @@ def create_app(settings: ServerSettings, *, jobs: Jobs | None = None) -> FastAPI
             state = known_project(backend, ref)
             if action in SCORE_ACTIONS:
                 job = backend.jobs.enqueue_score(state.id, task_ids)
-                return {"status": "queued", "job": "score_tasks", "id": job, "project": state.id, "tasks": len(task_ids)}
+                return {
+                    "status": "queued",
+                    "job": "score_tasks",
+                    "id": job,
+                    "project": state.id,
+                    "tasks": len(task_ids),
+                }
             job = backend.jobs.enqueue_retrain(state.id, reason=action)
             return {"status": "queued", "job": "retrain", "id": job, "project": state.id}
 
@@ -360,8 +424,13 @@ def create_app(settings: ServerSettings, *, jobs: Jobs | None = None) -> FastAPI
         return await run_in_threadpool(work)
 
     # added last runs first: browsers refused, then auth, before anything reads the body
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, timeout_s=settings.body_timeout_s,
-                       answer_floor_bytes=settings.answer_floor_bytes, answer_ratio=settings.answer_ratio)
+    app.add_middleware(
+        BodyLimit,
+        max_bytes=settings.max_body_bytes,
+        timeout_s=settings.body_timeout_s,
+        answer_floor_bytes=settings.answer_floor_bytes,
+        answer_ratio=settings.answer_ratio,
+    )
     if settings.basic_auth_user is not None and settings.basic_auth_pass is not None:
         app.add_middleware(BasicAuth, user=settings.basic_auth_user, password=settings.basic_auth_pass)
     app.add_middleware(ServerToServer)

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import time
 import binascii
 import json
 import secrets
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -23,14 +23,20 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
-async def send_json(send: Send, status: int, payload: dict[str, Any], headers: list[tuple[bytes, bytes]] | None = None) -> None:
+async def send_json(
+    send: Send, status: int, payload: dict[str, Any], headers: list[tuple[bytes, bytes]] | None = None
+) -> None:
     """Answer a request directly from middleware."""
     body = json.dumps(payload).encode()
     await send(
         {
             "type": "http.response.start",
             "status": status,
-            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()), *(headers or [])],
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                *(headers or []),
+            ],
         }
     )
     await send({"type": "http.response.body", "body": body})
@@ -87,8 +93,14 @@ class ServerToServer:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             if _header(scope, b"origin") is not None or _header(scope, b"sec-fetch-site") is not None:
-                await send_json(send, 403, {"error": "requests from a web browser are refused; Label Studio calls "
-                                                     "this backend from its server"})
+                await send_json(
+                    send,
+                    403,
+                    {
+                        "error": "requests from a web browser are refused; Label Studio calls "
+                        "this backend from its server"
+                    },
+                )
                 return
         await self.app(scope, receive, send)
 
@@ -102,10 +114,17 @@ class Framing:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and _header(scope, b"transfer-encoding") is not None and \
-                _header(scope, b"content-length") is not None:
-            await send_json(send, 400, {"error": "a request with both Content-Length and Transfer-Encoding is refused "
-                                                 "(ambiguous length)"}, [(b"connection", b"close")])
+        if (
+            scope["type"] == "http"
+            and _header(scope, b"transfer-encoding") is not None
+            and _header(scope, b"content-length") is not None
+        ):
+            await send_json(
+                send,
+                400,
+                {"error": "a request with both Content-Length and Transfer-Encoding is refused (ambiguous length)"},
+                [(b"connection", b"close")],
+            )
             return
         await self.app(scope, receive, send)
 
@@ -123,8 +142,14 @@ class BodyLimit:
     Answers are bounded too, relative to the request (``answer_limit``): one whose Content-Length passes the bound
     is replaced by a 413 saying so, so no small request makes the server send (or hold) a large answer."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int, timeout_s: float = 30.0, answer_floor_bytes: int | None = None,
-                 answer_ratio: int = 32) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_bytes: int,
+        timeout_s: float = 30.0,
+        answer_floor_bytes: int | None = None,
+        answer_ratio: int = 32,
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.timeout_s = timeout_s
@@ -152,8 +177,11 @@ class BodyLimit:
             try:
                 message = await asyncio.wait_for(receive(), max(deadline - time.monotonic(), 0.001))
             except asyncio.TimeoutError:
-                await send_json(send, 408, {"error": f"the request body did not arrive within {self.timeout_s:g} s "
-                                                     "(TEXTAL_BODY_TIMEOUT_S)"})
+                await send_json(
+                    send,
+                    408,
+                    {"error": f"the request body did not arrive within {self.timeout_s:g} s (TEXTAL_BODY_TIMEOUT_S)"},
+                )
                 return
             if message["type"] == "http.disconnect":
                 return
@@ -190,8 +218,14 @@ class BodyLimit:
                 length = next((v for k, v in message.get("headers", []) if k.lower() == b"content-length"), None)
                 if length is not None and length.isdigit() and int(length) > limit:
                     refused = True
-                    await send_json(send, 413, {"error": f"the answer would be {int(length)} bytes, more than this "
-                                                         f"request may ask for ({limit}); ask for less at once"})
+                    await send_json(
+                        send,
+                        413,
+                        {
+                            "error": f"the answer would be {int(length)} bytes, more than this "
+                            f"request may ask for ({limit}); ask for less at once"
+                        },
+                    )
                     return
             elif refused:
                 return

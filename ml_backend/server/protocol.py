@@ -51,8 +51,9 @@ class QuietRepeats(logging.Filter):
     system resource" (EMFILE, with a traceback), uvicorn's "Invalid HTTP request received." (each malformed or
     folded request)."""
 
-    def __init__(self, prefixes: tuple[str, ...] = (ACCEPT_FAILED, INVALID_REQUEST),
-                 interval_s: float = REPEAT_LOG_S) -> None:
+    def __init__(
+        self, prefixes: tuple[str, ...] = (ACCEPT_FAILED, INVALID_REQUEST), interval_s: float = REPEAT_LOG_S
+    ) -> None:
         super().__init__()
         self.prefixes = prefixes
         self.interval_s = interval_s
@@ -73,8 +74,10 @@ class QuietRepeats(logging.Filter):
 
 def _raw_answer(status: int, reason: str, error: str) -> bytes:
     body = ('{"error": "' + error + '"}').encode()
-    return (f"HTTP/1.1 {status} {reason}\r\ncontent-type: application/json\r\ncontent-length: {len(body)}\r\n"
-            "connection: close\r\n\r\n").encode() + body
+    return (
+        f"HTTP/1.1 {status} {reason}\r\ncontent-type: application/json\r\ncontent-length: {len(body)}\r\n"
+        "connection: close\r\n\r\n"
+    ).encode() + body
 
 
 def refuse_folded_headers() -> None:
@@ -113,12 +116,18 @@ def bounded_protocol(max_connections: int, header_timeout_s: float) -> type[H11P
                 return
             victim = next(iter(waiting))
             if victim is self:  # every other connection is busy with a request: refuse this one
-                note("refused", f"{live - 1} connections open, every one busy with a request "
-                                f"(TEXTAL_MAX_CONNECTIONS={max_connections}): new connections get a 503")
+                note(
+                    "refused",
+                    f"{live - 1} connections open, every one busy with a request "
+                    f"(TEXTAL_MAX_CONNECTIONS={max_connections}): new connections get a 503",
+                )
                 self._close(_raw_answer(503, "Service Unavailable", "too many connections; retry"))
                 return
-            note("evicted", f"{max_connections} connections open (TEXTAL_MAX_CONNECTIONS): closing the oldest ones "
-                            "that have sent no request")
+            note(
+                "evicted",
+                f"{max_connections} connections open (TEXTAL_MAX_CONNECTIONS): closing the oldest ones "
+                "that have sent no request",
+            )
             victim._close(b"")
 
         def connection_lost(self, exc: Exception | None) -> None:
@@ -149,11 +158,15 @@ def bounded_protocol(max_connections: int, header_timeout_s: float) -> type[H11P
         def _headers_late(self) -> None:
             self._timer = None
             if self in waiting:
-                note("late", f"closing connections that sent no whole request within {header_timeout_s:g} s "
-                             "(TEXTAL_HEADER_TIMEOUT_S)")
+                note(
+                    "late",
+                    f"closing connections that sent no whole request within {header_timeout_s:g} s "
+                    "(TEXTAL_HEADER_TIMEOUT_S)",
+                )
                 idle = self.conn.their_state is h11.IDLE and not self.conn.trailing_data[0]
-                self._close(b"" if idle else _raw_answer(408, "Request Timeout", "the request headers did not "
-                                                                                  "arrive in time"))
+                self._close(
+                    b"" if idle else _raw_answer(408, "Request Timeout", "the request headers did not arrive in time")
+                )
 
         def _close(self, answer: bytes) -> None:
             self._stop_waiting()

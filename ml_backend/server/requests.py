@@ -81,7 +81,9 @@ def _check_text(data: Any) -> None:
             try:
                 item.encode("utf-8")
             except UnicodeEncodeError:
-                raise BadRequest("the JSON holds a lone surrogate (\\ud800-\\udfff escape), which is not text") from None
+                raise BadRequest(
+                    "the JSON holds a lone surrogate (\\ud800-\\udfff escape), which is not text"
+                ) from None
 
 
 def require(data: dict[str, Any], field: str, kind: type | tuple[type, ...], what: str) -> Any:

@@ -44,12 +44,20 @@ def serve(
         log.warning("no model published in %s yet: /predict answers empty results until one is", settings.store)
     log.info(
         "textal ML backend: store %s, data %s, strategy %s, queue %s, basic auth %s",
-        settings.store, settings.data_dir, settings.strategy,
+        settings.store,
+        settings.data_dir,
+        settings.strategy,
         "redis" if settings.queue_url else settings.data_dir / "queue.db",
         "on" if settings.basic_auth_user else "off",
     )
-    uvicorn.run(app, host=host, port=port, log_level=log_level.lower(), timeout_graceful_shutdown=5,
-                **connection_limits(settings))
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_level=log_level.lower(),
+        timeout_graceful_shutdown=5,
+        **connection_limits(settings),
+    )
 
 
 RESERVED_FILES = 192  # files the server holds besides connections: libraries, SQLite, models, the listening socket
@@ -76,8 +84,14 @@ def connection_limits(settings: ServerSettings) -> dict:
         spare = max(soft - RESERVED_FILES, 48)
         backlog = min(backlog, max(spare // 4, 8))
         max_connections = min(max_connections, max(spare - 2 * backlog, 8))
-        log.warning("this process may open %d files: at most %d connections at once (TEXTAL_MAX_CONNECTIONS: %d) and "
-                    "a backlog of %d", soft, max_connections, settings.max_connections, backlog)
+        log.warning(
+            "this process may open %d files: at most %d connections at once (TEXTAL_MAX_CONNECTIONS: %d) and "
+            "a backlog of %d",
+            soft,
+            max_connections,
+            settings.max_connections,
+            backlog,
+        )
     quiet = QuietRepeats()
     for name in ("asyncio", "uvicorn.error"):
         logging.getLogger(name).addFilter(quiet)

@@ -99,7 +99,9 @@ class ModelSlot:
                     return current
                 if self._loading is None:
                     self._loading = target
-                    threading.Thread(target=self._load, args=(target,), name=f"textal-load-{target}", daemon=True).start()
+                    threading.Thread(
+                        target=self._load, args=(target,), name=f"textal-load-{target}", daemon=True
+                    ).start()
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     return current
@@ -110,8 +112,10 @@ class ModelSlot:
             loaded = load_version(self.store, version, self.base, self.cache_dir)
         except Exception as exc:  # a broken version must not take the server down
             current = self._current
-            self._report(f"could not load {version} ({type(exc).__name__}: {str(exc)[:200]}); serving "
-                         f"{current.version if current else 'the newest version that loads'}")
+            self._report(
+                f"could not load {version} ({type(exc).__name__}: {str(exc)[:200]}); serving "
+                f"{current.version if current else 'the newest version that loads'}"
+            )
             with self._cond:
                 self._failed[version] = time.monotonic()
                 self._loading = None
@@ -132,8 +136,9 @@ class ModelSlot:
 class ModelCatalog:
     """A project's own store first, the ``--store`` fallback second."""
 
-    def __init__(self, base_store: str | Path, project_store_path: Callable[[int], Path],
-                 cache_dir: Path | None = None) -> None:
+    def __init__(
+        self, base_store: str | Path, project_store_path: Callable[[int], Path], cache_dir: Path | None = None
+    ) -> None:
         self.base = ModelSlot(base_store, base=True, cache_dir=cache_dir)
         self.cache_dir = cache_dir
         self._project_store_path = project_store_path  # callable: project id -> Path
@@ -144,7 +149,9 @@ class ModelCatalog:
         with self._lock:
             slot = self._slots.get(project_id)
             if slot is None:
-                slot = self._slots[project_id] = ModelSlot(self._project_store_path(project_id), cache_dir=self.cache_dir)
+                slot = self._slots[project_id] = ModelSlot(
+                    self._project_store_path(project_id), cache_dir=self.cache_dir
+                )
             return slot
 
     def for_project(self, project_id: int | None, wait: float = 0.0) -> LoadedModel | None:

@@ -60,8 +60,10 @@ def server_of(hostname: str, *, bare: bool = False) -> str:
     carries a path, a query or a fragment)."""
     parts = urlsplit(hostname.strip())
     if bare and (parts.path.strip("/") or parts.query or parts.fragment or "?" in hostname or "#" in hostname):
-        raise BadRequest("'hostname' must be Label Studio's address as scheme://host[:port], without a path, query "
-                         "or fragment (or exactly the LABEL_STUDIO_URL this backend serves)")
+        raise BadRequest(
+            "'hostname' must be Label Studio's address as scheme://host[:port], without a path, query "
+            "or fragment (or exactly the LABEL_STUDIO_URL this backend serves)"
+        )
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise BadRequest("'hostname' must be Label Studio's http(s) address")
     if parts.username is not None or parts.password is not None:
@@ -74,44 +76,67 @@ def server_of(hostname: str, *, bare: bool = False) -> str:
     return f"{parts.scheme}://{parts.hostname.lower()}" + (f":{port}" if port and port != default else "")
 
 
-def accept_setup(settings: ServerSettings, ref: ProjectRef, previous: ProjectState | None, stored_token: str | None,
-                 hostname: str | None, token: str | None) -> Accepted:
+def accept_setup(
+    settings: ServerSettings,
+    ref: ProjectRef,
+    previous: ProjectState | None,
+    stored_token: str | None,
+    hostname: str | None,
+    token: str | None,
+) -> Accepted:
     """Decide what a /setup may change (see the module's docstring); raises BadRequest (403/409) otherwise."""
     if token is not None and not TOKEN_RE.match(token):
         raise BadRequest("'access_token' must be printable ASCII, at most 4096 characters")
     configured = server_of(settings.label_studio_url) if settings.label_studio_url else None
-    exact = bool(hostname and settings.label_studio_url
-                 and hostname.strip().rstrip("/") == settings.label_studio_url.rstrip("/"))
+    exact = bool(
+        hostname and settings.label_studio_url and hostname.strip().rstrip("/") == settings.label_studio_url.rstrip("/")
+    )
     new_server = server_of(hostname, bare=not exact) if hostname else None
     known = server_of(previous.hostname) if previous is not None and previous.hostname else None
     trusted = configured or known
     if new_server and trusted and new_server != trusted:
         if not settings.trust_setup_hostname:
-            raise BadRequest(f"this backend serves the Label Studio at {trusted}, not {new_server}; set "
-                             "LABEL_STUDIO_URL (or TEXTAL_TRUST_SETUP_HOSTNAME=1 to follow /setup)", status=403)
+            raise BadRequest(
+                f"this backend serves the Label Studio at {trusted}, not {new_server}; set "
+                "LABEL_STUDIO_URL (or TEXTAL_TRUST_SETUP_HOSTNAME=1 to follow /setup)",
+                status=403,
+            )
         if not token:
             raise BadRequest("a /setup that moves a project to another Label Studio must send its token", status=403)
-        log.warning("project %s: /setup moves it to the Label Studio at %s (TEXTAL_TRUST_SETUP_HOSTNAME)", ref.id,
-                    new_server)
+        log.warning(
+            "project %s: /setup moves it to the Label Studio at %s (TEXTAL_TRUST_SETUP_HOSTNAME)", ref.id, new_server
+        )
         trusted = new_server
     server = trusted or new_server
     retire = previous is not None and ref.epoch is not None and previous.epoch not in (None, ref.epoch)
     if retire:
         if not (server and (token or stored_token) and _created_at(server, token or stored_token, ref)):
-            raise BadRequest(f"project {ref.id} is known with another creation time; its Label Studio "
-                             f"({server or 'unknown'}) does not confirm that it was recreated", status=409)
+            raise BadRequest(
+                f"project {ref.id} is known with another creation time; its Label Studio "
+                f"({server or 'unknown'}) does not confirm that it was recreated",
+                status=409,
+            )
     if token and token != stored_token and previous is not None and not retire:
         if not (server and _token_works(server, token)):
-            raise BadRequest(f"the token sent for project {ref.id} is refused by its Label Studio "
-                             f"({server or 'unknown'}); the stored one is kept", status=403)
-    keep = (settings.label_studio_url.rstrip("/") if exact else new_server) if hostname and new_server == server else None
+            raise BadRequest(
+                f"the token sent for project {ref.id} is refused by its Label Studio "
+                f"({server or 'unknown'}); the stored one is kept",
+                status=403,
+            )
+    keep = (
+        (settings.label_studio_url.rstrip("/") if exact else new_server) if hostname and new_server == server else None
+    )
     return Accepted(keep, token, retire)
 
 
 def _token_works(server: str, token: str) -> bool:
     try:
-        answer = httpx.get(f"{server}/api/current-user/whoami", headers={"Authorization": f"Token {token}"},
-                           timeout=CHECK_TIMEOUT_S, follow_redirects=False)
+        answer = httpx.get(
+            f"{server}/api/current-user/whoami",
+            headers={"Authorization": f"Token {token}"},
+            timeout=CHECK_TIMEOUT_S,
+            follow_redirects=False,
+        )
     except (httpx.HTTPError, httpx.InvalidURL, ValueError):
         return False
     return answer.status_code == 200
@@ -120,8 +145,12 @@ def _token_works(server: str, token: str) -> bool:
 def _created_at(server: str, token: str, ref: ProjectRef) -> bool:
     """Whether the Label Studio at ``server`` holds project ``ref.id`` created at ``ref.epoch``."""
     try:
-        answer = httpx.get(f"{server}/api/projects/{ref.id}/", headers={"Authorization": f"Token {token}"},
-                           timeout=CHECK_TIMEOUT_S, follow_redirects=False)
+        answer = httpx.get(
+            f"{server}/api/projects/{ref.id}/",
+            headers={"Authorization": f"Token {token}"},
+            timeout=CHECK_TIMEOUT_S,
+            follow_redirects=False,
+        )
         created = answer.json().get("created_at") if answer.status_code == 200 else None
         stamp = datetime.fromisoformat(str(created).replace("Z", "+00:00")) if created else None
     except (httpx.HTTPError, httpx.InvalidURL, ValueError, AttributeError):
@@ -150,8 +179,15 @@ def trusts_bodies(settings: ServerSettings) -> bool:
     return authenticated or not settings.label_studio_url
 
 
-def settle_setup(settings: ServerSettings, ref: ProjectRef, previous: ProjectState | None, stored_token: str | None,
-                 token: str | None, schema: str, extra: dict[str, Any] | None) -> Settled:
+def settle_setup(
+    settings: ServerSettings,
+    ref: ProjectRef,
+    previous: ProjectState | None,
+    stored_token: str | None,
+    token: str | None,
+    schema: str,
+    extra: dict[str, Any] | None,
+) -> Settled:
     """What a /setup may record (see the module's docstring). ``extra``: the body's extra_params, already checked
     (None: it sent none). Raises BadRequest (404) when Label Studio says it holds no such project.
 
@@ -170,18 +206,26 @@ def settle_setup(settings: ServerSettings, ref: ProjectRef, previous: ProjectSta
     held = ask_studio(settings, ref.id, [stored_token])
     if held is not None:
         if schema != held or extra is not None:
-            log.warning("project %s: a /setup without a token Label Studio accepts: its settings are not taken, and "
-                        "the label config is Label Studio's", ref.id)
+            log.warning(
+                "project %s: a /setup without a token Label Studio accepts: its settings are not taken, and "
+                "the label config is Label Studio's",
+                ref.id,
+            )
         return Settled(held, None, None, "Label Studio")
     if previous is not None:
         if schema != previous.label_config or extra is not None:
-            log.warning("project %s: /setup not confirmed by Label Studio (no key it accepts, or it did not answer): "
-                        "nothing of the project changes", ref.id)
+            log.warning(
+                "project %s: /setup not confirmed by Label Studio (no key it accepts, or it did not answer): "
+                "nothing of the project changes",
+                ref.id,
+            )
         return Settled(previous.label_config, None, None, "unconfirmed")
     return Settled(schema, None, {}, "unconfirmed")
 
 
-def settle_config(settings: ServerSettings, state: ProjectState, stored_token: str | None, label_config: str) -> str | None:
+def settle_config(
+    settings: ServerSettings, state: ProjectState, stored_token: str | None, label_config: str
+) -> str | None:
     """The label config a /predict that sent ``label_config`` (unlike the stored one) makes the project's: the
     body's when bodies are trusted, else Label Studio's when it differs from the stored one; None: keep it."""
     if trusts_bodies(settings):
@@ -201,7 +245,9 @@ def _split(extra: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     return strategy if isinstance(strategy, str) else "", project_params(extra)
 
 
-def ask_studio(settings: ServerSettings, project_id: int, tokens: list[str | None], with_key: bool = True) -> str | None:
+def ask_studio(
+    settings: ServerSettings, project_id: int, tokens: list[str | None], with_key: bool = True
+) -> str | None:
     """The project's label config as the configured Label Studio holds it, asked with the configured key (unless
     not ``with_key``), else each token in turn (a refused one is skipped); None when it cannot be asked (no key it
     accepts, unreachable, an answer that is not Label Studio's). BadRequest (404) when it holds no such project.
@@ -212,8 +258,12 @@ def ask_studio(settings: ServerSettings, project_id: int, tokens: list[str | Non
     keys = [k for k in [settings.label_studio_key if with_key else None, *tokens] if k and TOKEN_RE.match(k)]
     for key in dict.fromkeys(keys):
         try:
-            answer = httpx.get(f"{server}/api/projects/{project_id}/", headers={"Authorization": f"Token {key}"},
-                               timeout=CHECK_TIMEOUT_S, follow_redirects=False)
+            answer = httpx.get(
+                f"{server}/api/projects/{project_id}/",
+                headers={"Authorization": f"Token {key}"},
+                timeout=CHECK_TIMEOUT_S,
+                follow_redirects=False,
+            )
             if answer.status_code in (401, 403):
                 continue
             if answer.status_code == 404:

@@ -14,7 +14,6 @@ from ml_backend.config import DEFAULT_LABEL_STUDIO_URL, LABEL_STUDIO_KEY_ENV, Ba
 from ml_backend.stack.up import StackError, StackHome
 
 
-
 @dataclass(frozen=True)
 class StudioAccess:
     """A Label Studio URL, its API key and where the key came from (named in errors; the key never is)."""
@@ -51,8 +50,13 @@ def saved_stack(home: Path) -> SavedStack | None:
     if not key or "label_studio" not in ports:
         return None
     backend = f"http://127.0.0.1:{ports['backend']}" if "backend" in ports else None
-    return SavedStack(f"http://127.0.0.1:{ports['label_studio']}", key, folder.key_file, backend,
-                      folder.backend_auth() if backend else None)
+    return SavedStack(
+        f"http://127.0.0.1:{ports['label_studio']}",
+        key,
+        folder.key_file,
+        backend,
+        folder.backend_auth() if backend else None,
+    )
 
 
 def studio_access(home: Path, url: str | None = None, env: LabelStudioOverride | None = None) -> StudioAccess:
@@ -77,5 +81,7 @@ def _same_server(a: str, b: str) -> bool:
 
 def _no_key(url: str, home: Path, saved: SavedStack | None) -> str:
     where = f"{home}/ls-key is for {saved.url}, not {url}" if saved else f"no `textal up` ran over {home}"
-    return (f"no API key for Label Studio at {url}: set {LABEL_STUDIO_KEY_ENV} (Account & Settings > Access Token), "
-            f"or run this where `textal up` ran, or give its --home ({where})")
+    return (
+        f"no API key for Label Studio at {url}: set {LABEL_STUDIO_KEY_ENV} (Account & Settings > Access Token), "
+        f"or run this where `textal up` ran, or give its --home ({where})"
+    )

@@ -88,14 +88,22 @@ def _die_with_parent() -> None:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
-def start(name: str, cmd: Sequence[str], log: Path, env: Mapping[str, str], cwd: Path,
-          die_with_parent: bool = True) -> Child:
+def start(
+    name: str, cmd: Sequence[str], log: Path, env: Mapping[str, str], cwd: Path, die_with_parent: bool = True
+) -> Child:
     """``cmd`` in its own process group (a terminal's Ctrl-C reaches the parent only, which stops it in order)."""
     log.parent.mkdir(parents=True, exist_ok=True)
     with open(log, "ab") as out:
-        proc = subprocess.Popen(list(cmd), cwd=cwd, env=dict(env), stdout=out, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, start_new_session=True,
-                                preexec_fn=_die_with_parent if die_with_parent else None)
+        proc = subprocess.Popen(
+            list(cmd),
+            cwd=cwd,
+            env=dict(env),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            preexec_fn=_die_with_parent if die_with_parent else None,
+        )
     return Child(name, proc, log)
 
 
@@ -113,10 +121,14 @@ def wait_until(child: Child, ready: Callable[[], bool], timeout_s: float, what: 
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if not child.alive():
-            raise ChildFailed(f"{child.name} exited with {child.process.returncode} while {what}; see {child.log} "
-                              f"(last line: {_last_line(child.log)})")
+            raise ChildFailed(
+                f"{child.name} exited with {child.process.returncode} while {what}; see {child.log} "
+                f"(last line: {_last_line(child.log)})"
+            )
         if ready():
             return
         time.sleep(1.0)
-    raise ChildFailed(f"{child.name} did not answer within {timeout_s:.0f} s of {what}; see {child.log} "
-                      f"(last line: {_last_line(child.log)})")
+    raise ChildFailed(
+        f"{child.name} did not answer within {timeout_s:.0f} s of {what}; see {child.log} "
+        f"(last line: {_last_line(child.log)})"
+    )

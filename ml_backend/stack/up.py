@@ -118,8 +118,14 @@ class StackHome:
 class Stack:
     """The three servers of a local textal project."""
 
-    def __init__(self, home: Path, ls_port: int | None = None, backend_port: int | None = None,
-                 say: Callable[[str], None] = print, detached: bool = False) -> None:
+    def __init__(
+        self,
+        home: Path,
+        ls_port: int | None = None,
+        backend_port: int | None = None,
+        say: Callable[[str], None] = print,
+        detached: bool = False,
+    ) -> None:
         self.home = StackHome(Path(home).resolve())
         self.say = say
         self.detached = detached  # the servers outlive this process (else they stop when it dies, however it dies)
@@ -143,8 +149,10 @@ class Stack:
         home.make()
         live = home.live_pids()
         if live:
-            raise StackError(f"textal up already runs over {home.root} (processes {' '.join(map(str, live))}): stop it "
-                             f"with Ctrl-C where it runs, or `textal down --home {home.root}`")
+            raise StackError(
+                f"textal up already runs over {home.root} (processes {' '.join(map(str, live))}): stop it "
+                f"with Ctrl-C where it runs, or `textal down --home {home.root}`"
+            )
         self.api_key = home.secret(home.key_file)
         password = home.secret(home.password_file, 12)
         self.backend_auth = BasicCredentials(BACKEND_USER, home.secret(home.backend_password_file, 16))
@@ -158,25 +166,66 @@ class Stack:
         base.update(PYTHONUNBUFFERED="1", HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", TOKENIZERS_PARALLELISM="false")
 
         first = not (home.label_studio / "label_studio.sqlite3").exists()
-        self.say(f"Starting Label Studio on {self.ls_url}"
-                 + (" (the first start sets up its database: a minute or two)..." if first else "..."))
+        self.say(
+            f"Starting Label Studio on {self.ls_url}"
+            + (" (the first start sets up its database: a minute or two)..." if first else "...")
+        )
         ls_env = label_studio_environment(base, home.label_studio, ADMIN_EMAIL, password, self.api_key)
-        ls = start("Label Studio", [str(bin_dir / "label-studio"), "start", "--no-browser", "--internal-host", "127.0.0.1",
-                                    "--port", str(ls_port), "--host", self.ls_url],
-                   home.logs / "label-studio.log", ls_env, home.root, not self.detached)
+        ls = start(
+            "Label Studio",
+            [
+                str(bin_dir / "label-studio"),
+                "start",
+                "--no-browser",
+                "--internal-host",
+                "127.0.0.1",
+                "--port",
+                str(ls_port),
+                "--host",
+                self.ls_url,
+            ],
+            home.logs / "label-studio.log",
+            ls_env,
+            home.root,
+            not self.detached,
+        )
         self._started(ls)
         work_env = {**base, LABEL_STUDIO_URL_ENV: self.ls_url, LABEL_STUDIO_KEY_ENV: self.api_key}
         textal = str(bin_dir / "textal")
-        serve = start("textal serve", [textal, "serve", "--store", str(home.store), "--data-dir", str(home.backend),
-                                       "--host", "127.0.0.1", "--port", str(backend_port)],
-                      home.logs / "serve.log",
-                      {**base, LABEL_STUDIO_URL_ENV: self.ls_url,  # the one Label Studio it trusts, and basic auth
-                       "BASIC_AUTH_USER": self.backend_auth.user, "BASIC_AUTH_PASS": self.backend_auth.password},
-                      home.root, not self.detached)
+        serve = start(
+            "textal serve",
+            [
+                textal,
+                "serve",
+                "--store",
+                str(home.store),
+                "--data-dir",
+                str(home.backend),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(backend_port),
+            ],
+            home.logs / "serve.log",
+            {
+                **base,
+                LABEL_STUDIO_URL_ENV: self.ls_url,  # the one Label Studio it trusts, and basic auth
+                "BASIC_AUTH_USER": self.backend_auth.user,
+                "BASIC_AUTH_PASS": self.backend_auth.password,
+            },
+            home.root,
+            not self.detached,
+        )
         self._started(serve)
         wait_until(ls, self._label_studio_up, LS_START_S, "starting")
-        worker = start("textal worker", [textal, "worker", "--store", str(home.store), "--data-dir", str(home.backend)],
-                       home.logs / "worker.log", work_env, home.root, not self.detached)
+        worker = start(
+            "textal worker",
+            [textal, "worker", "--store", str(home.store), "--data-dir", str(home.backend)],
+            home.logs / "worker.log",
+            work_env,
+            home.root,
+            not self.detached,
+        )
         self._started(worker)
         wait_until(serve, self._backend_up, BACKEND_START_S, "starting")
         self.say(f"Label Studio, textal serve ({self.backend_url}) and textal worker are running; logs in {home.logs}.")
@@ -188,8 +237,9 @@ class Stack:
 
     def _label_studio_up(self) -> bool:
         try:
-            answer = httpx.get(f"{self.ls_url}/api/current-user/whoami", headers={"Authorization": f"Token {self.api_key}"},
-                               timeout=3)
+            answer = httpx.get(
+                f"{self.ls_url}/api/current-user/whoami", headers={"Authorization": f"Token {self.api_key}"}, timeout=3
+            )
         except httpx.HTTPError:
             return False
         return answer.status_code == 200

@@ -1,22 +1,22 @@
 """The data folder's layout, described once (``textal serve --data-dir``, default ``<store>-backend``)::
 
-    DATA/
-      queue.db                     SqliteHuey job queue (unless TEXTAL_QUEUE_URL=redis://...)
-      embeddings/                  the embedding cache, shared by the projects
-      projects/
-        <id>/                      one folder per Label Studio project id
-          project.json             uid "<id>.<epoch>", label config, parsed TaskSchema, strategy, LS hostname
-          access_token             API token Label Studio sent at /setup (mode 0600, never logged)
-          store/                   this project's ModelStore: the retrain worker publishes here
-          worker/
-            state.json             set-up done, views, stop set, label fingerprint, version pushed, encoder in use
-            pool.sqlite3           the mirror of the project's tasks and annotations
-            history.jsonl          one record per published version (textal.history)
-            centroids.npy          k-means centroids of the pool's embeddings (Label Studio's ``cluster``)
-            score_scale.json       the score scale of the version Label Studio orders by (read by /predict)
-            encoders/eNNNN/        fine-tuned encoders (the full tier)
-            learning_curve.png     what `textal status` draws
-        .retired/<uid>-<hex>/      state of an earlier project whose id a recreated Label Studio reused
+DATA/
+  queue.db                     SqliteHuey job queue (unless TEXTAL_QUEUE_URL=redis://...)
+  embeddings/                  the embedding cache, shared by the projects
+  projects/
+    <id>/                      one folder per Label Studio project id
+      project.json             uid "<id>.<epoch>", label config, parsed TaskSchema, strategy, LS hostname
+      access_token             API token Label Studio sent at /setup (mode 0600, never logged)
+      store/                   this project's ModelStore: the retrain worker publishes here
+      worker/
+        state.json             set-up done, views, stop set, label fingerprint, version pushed, encoder in use
+        pool.sqlite3           the mirror of the project's tasks and annotations
+        history.jsonl          one record per published version (textal.history)
+        centroids.npy          k-means centroids of the pool's embeddings (Label Studio's ``cluster``)
+        score_scale.json       the score scale of the version Label Studio orders by (read by /predict)
+        encoders/eNNNN/        fine-tuned encoders (the full tier)
+        learning_curve.png     what `textal status` draws
+    .retired/<uid>-<hex>/      state of an earlier project whose id a recreated Label Studio reused
 """
 
 from __future__ import annotations

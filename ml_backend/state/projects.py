@@ -125,8 +125,9 @@ class ProjectState:
 class ProjectRegistry:
     """Reads and writes ``DATA/projects/<id>/``; safe to share between request threads."""
 
-    def __init__(self, data_dir: str | Path, *, max_projects: int | None = None,
-                 max_state_bytes: int | None = None) -> None:
+    def __init__(
+        self, data_dir: str | Path, *, max_projects: int | None = None, max_state_bytes: int | None = None
+    ) -> None:
         self.data_dir = Path(data_dir)
         self.layout = DataLayout(self.data_dir)
         self.max_projects = max_projects  # None: unbounded (the server passes its bounds)
@@ -221,15 +222,20 @@ class ProjectRegistry:
         except FileNotFoundError:
             return None
         except (OSError, UnicodeDecodeError) as exc:
-            raise TextalError(f"{self.layout.token_file(project_id)}: unreadable token ({type(exc).__name__}); delete "
-                              "it and reconnect the project") from None
+            raise TextalError(
+                f"{self.layout.token_file(project_id)}: unreadable token ({type(exc).__name__}); delete "
+                "it and reconnect the project"
+            ) from None
 
     def ids(self) -> list[int]:
         """Ids of all projects with state on disk."""
         if not self.projects_dir.is_dir():
             return []
-        return sorted(int(p.name) for p in self.projects_dir.iterdir()
-                      if p.name.isascii() and p.name.isdigit() and (p / PROJECT_FILE).is_file())
+        return sorted(
+            int(p.name)
+            for p in self.projects_dir.iterdir()
+            if p.name.isascii() and p.name.isdigit() and (p / PROJECT_FILE).is_file()
+        )
 
     # -- files ---------------------------------------------------------------------------------
 
@@ -246,7 +252,9 @@ class ProjectRegistry:
         try:
             state = ProjectState.from_dict(json.loads(read_small_text(path, MAX_FILE_BYTES)))
         except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise TextalError(f"{path}: unreadable project state ({exc}); delete it and reconnect the project") from None
+            raise TextalError(
+                f"{path}: unreadable project state ({exc}); delete it and reconnect the project"
+            ) from None
         self._cache[project_id] = (mtime, state)
         return state
 
@@ -255,8 +263,9 @@ class ProjectRegistry:
         text = json.dumps(state.to_dict(), indent=1, ensure_ascii=False)
         size = len(text.encode("utf-8"))
         if self.max_state_bytes is not None and size > self.max_state_bytes:
-            raise ProjectStateTooLarge(f"project {state.id}'s state would be {size} bytes; the limit is "
-                                    f"{self.max_state_bytes}")
+            raise ProjectStateTooLarge(
+                f"project {state.id}'s state would be {size} bytes; the limit is {self.max_state_bytes}"
+            )
         folder = self.folder(state.id)
         folder.mkdir(parents=True, exist_ok=True)
         atomic_write_text(folder / PROJECT_FILE, text)

@@ -42,17 +42,21 @@ class ProjectStatus:
         if not self.unknown_labels:
             return None
         u = self.unknown_labels
-        return (f"No choice pre-filled: the project's labels {_few(u['unknown'])} are not among the labels of "
-                f"{u['model_version']} ({_few(u['model'])}); a model cannot be sure of labels it never learned "
-                "(a look-alike spelling is another label). Its uncertainty still orders the tasks.")
+        return (
+            f"No choice pre-filled: the project's labels {_few(u['unknown'])} are not among the labels of "
+            f"{u['model_version']} ({_few(u['model'])}); a model cannot be sure of labels it never learned "
+            "(a look-alike spelling is another label). Its uncertainty still orders the tasks."
+        )
 
     def review_line(self) -> str | None:
         """One line on the labels that are probably wrong, as of the last review (None before any)."""
         if not self.review:
             return None
         r = self.review
-        return (f"Labels to review: {r.get('flagged', 0)} of {r.get('labels', 0)} look wrong at the last retrain "
-                f"({r.get('at', '?')}); {r.get('marked', 0)} marked in Label Studio, view 'textal: labels to review'.")
+        return (
+            f"Labels to review: {r.get('flagged', 0)} of {r.get('labels', 0)} look wrong at the last retrain "
+            f"({r.get('at', '?')}); {r.get('marked', 0)} marked in Label Studio, view 'textal: labels to review'."
+        )
 
     def gave_up_line(self) -> str | None:
         """One line saying the worker gave the project up and what to do, or None while it works on it."""
@@ -77,8 +81,9 @@ def base_store_of(data_dir: str | Path) -> Path | None:
     return store if store.is_dir() else None
 
 
-def _unknown_labels(project_labels: list[str], own: ModelStore, latest: str | None,
-                    base_store: Path | None) -> dict[str, Any] | None:
+def _unknown_labels(
+    project_labels: list[str], own: ModelStore, latest: str | None, base_store: Path | None
+) -> dict[str, Any] | None:
     """The project's labels the serving model (own latest, else the base store's) never learned; None if none."""
     try:
         if latest is not None:
@@ -143,4 +148,6 @@ def learning_curve(status: ProjectStatus, path: str | Path) -> Path | None:
     """Write the learning-curve PNG; None when no version has held-out figures yet."""
     if not any(r.get("metrics") for r in status.records):
         return None
-    return history.plot_history(status.records, path, title=f"Project {status.project_id}: evaluation-slice scores per version")
+    return history.plot_history(
+        status.records, path, title=f"Project {status.project_id}: evaluation-slice scores per version"
+    )

@@ -51,20 +51,30 @@ def run_worker(settings: WorkerSettings, workers: int = 1, log_level: str = "inf
     for pid in ctx.registry.ids():  # said once at start: the worker leaves these alone until they are set up again
         record = ctx.given_up(pid)
         if record is not None:
-            log.warning("project %s: given up at %s: %s. %s.", pid, record.get("at"), record.get("reason"),
-                        record.get("action"))
+            log.warning(
+                "project %s: given up at %s: %s. %s.", pid, record.get("at"), record.get("reason"), record.get("action")
+            )
     recovered = reconciler.recover()
     log.info(
         "textal worker: data %s, queue %s, %d worker thread(s), recovered %d job(s); settings %s",
-        settings.data_dir, "redis" if settings.queue_url else settings.data_dir / "queue.db", workers, len(recovered),
+        settings.data_dir,
+        "redis" if settings.queue_url else settings.data_dir / "queue.db",
+        workers,
+        len(recovered),
         {k: v for k, v in settings.to_dict().items() if k not in ("data_dir", "queue_url")},
     )
     stop = threading.Event()
     thread = threading.Thread(target=reconciler.run, args=(stop,), name="textal-reconcile", daemon=True)
     thread.start()
     consumer = huey.create_consumer(
-        workers=workers, worker_type="thread", initial_delay=0.05, backoff=1.15, max_delay=0.5,
-        periodic=False, scheduler_interval=1, check_worker_health=True,
+        workers=workers,
+        worker_type="thread",
+        initial_delay=0.05,
+        backoff=1.15,
+        max_delay=0.5,
+        periodic=False,
+        scheduler_interval=1,
+        check_worker_health=True,
     )
     try:
         consumer.run()
@@ -89,8 +99,15 @@ def check_api_key(settings: WorkerSettings, registry: ProjectRegistry) -> None:
     key = settings.label_studio.api_key
     if not key:
         return
-    urls = {override} if override else {
-        state.hostname for state in (registry.get(pid) for pid in registry.ids()) if state is not None and state.hostname}
+    urls = (
+        {override}
+        if override
+        else {
+            state.hostname
+            for state in (registry.get(pid) for pid in registry.ids())
+            if state is not None and state.hostname
+        }
+    )
     for url in sorted(u for u in urls if u):
         if url_problem(url) is not None:  # a project's own malformed URL: its jobs give that project up
             continue

@@ -84,16 +84,24 @@ class WorkerContext:
         token /setup sent, the worker's override. A project given up on one connection is tried on another."""
         state = self.registry.get(project_id)
         override = self.settings.label_studio
-        parts = [state.hostname if state else None, self.registry.access_token(project_id), override.url,
-                 override.api_key]
+        parts = [
+            state.hostname if state else None,
+            self.registry.access_token(project_id),
+            override.url,
+            override.api_key,
+        ]
         return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:16]
 
     def give_up(self, project_id: int, error: HopelessError, job: str) -> dict[str, Any]:
         """Stop working on the project: record why in its work state and say so in one line (once per reason)."""
         files = ProjectFiles(self.registry, project_id)
         record = {
-            "reason": str(error), "action": error.action, "error": type(error).__name__, "job": job,
-            "at": datetime.now(timezone.utc).isoformat(timespec="seconds"), "connection": self.connection(project_id),
+            "reason": str(error),
+            "action": error.action,
+            "error": type(error).__name__,
+            "job": job,
+            "at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "connection": self.connection(project_id),
         }
         self.jobs.gate.take_flag(RESUME, project_id)  # a /setup made before this failure does not resume it
         previous = files.state().get("gave_up")
@@ -114,6 +122,10 @@ class WorkerContext:
             return record
         self.jobs.gate.take_flag(RESUME, project_id)
         files.update_state(gave_up=None)
-        log.warning("project %s: %s since textal gave it up (%s); working on it again", project_id,
-                    "set up again" if reconnected else "its Label Studio connection changed", record.get("reason"))
+        log.warning(
+            "project %s: %s since textal gave it up (%s); working on it again",
+            project_id,
+            "set up again" if reconnected else "its Label Studio connection changed",
+            record.get("reason"),
+        )
         return None

@@ -40,15 +40,25 @@ def current_model(project: Project) -> Current | None:
     if version is not None:
         model = project.load_own(version)
         path = project.store.path(version) / MODEL_DIR
-        return Current(model_version_name(version), True, version, model, centroids=load_centroids(path),
-                       training=read_training(path), card=project.store.card(version))
+        return Current(
+            model_version_name(version),
+            True,
+            version,
+            model,
+            centroids=load_centroids(path),
+            training=read_training(path),
+            card=project.store.card(version),
+        )
     if project.settings.store is None:
         return None
     base = ModelStore(project.settings.store)
     version = base.latest()
     if version is None:
         return None
-    loaded = project.ctx.cached((str(base.root), version), lambda: load_version(base, version, base=True, cache_dir=project.ctx.embedder.cache_dir))
+    loaded = project.ctx.cached(
+        (str(base.root), version),
+        lambda: load_version(base, version, base=True, cache_dir=project.ctx.embedder.cache_dir),
+    )
     return Current(loaded.model_version, False, version, loaded.model, loaded=loaded)
 
 
@@ -80,11 +90,14 @@ def serving_parent(project: Project, eval_ids: list[int], X_eval: np.ndarray, en
     card = current.card if current.own else current.loaded.card
     size = card.get("training_size") if isinstance(card, dict) else None
     proba = _proba_on(project, current, eval_ids, X_eval, encoder) if eval_ids else None
-    return Parent(current.model_version, current.version, not current.own, size if isinstance(size, int) else None, proba)
+    return Parent(
+        current.model_version, current.version, not current.own, size if isinstance(size, int) else None, proba
+    )
 
 
-def _proba_on(project: Project, current: Current, eval_ids: list[int], X_eval: np.ndarray,
-              encoder: str) -> np.ndarray | None:
+def _proba_on(
+    project: Project, current: Current, eval_ids: list[int], X_eval: np.ndarray, encoder: str
+) -> np.ndarray | None:
     """``current``'s probabilities on the evaluation tasks, in the config's label order (None: not comparable)."""
     model = current.model
     try:
@@ -98,10 +111,16 @@ def _proba_on(project: Project, current: Current, eval_ids: list[int], X_eval: n
         else:
             text_of = {t.id: t.text for t in project.mirror.tasks()}
             proba = model.predict_proba([text_of[i] for i in eval_ids])
-        return align_columns(np.asarray(proba, dtype=np.float64), list(model.labels_), list(project.schema.labels),
-                             project.schema.multi_label)
+        return align_columns(
+            np.asarray(proba, dtype=np.float64),
+            list(model.labels_),
+            list(project.schema.labels),
+            project.schema.multi_label,
+        )
     except Exception as exc:  # a parent that cannot be evaluated must not block the new version
-        log.warning("project %s: could not evaluate %s on the evaluation slice: %s", project.id, current.model_version, exc)
+        log.warning(
+            "project %s: could not evaluate %s on the evaluation slice: %s", project.id, current.model_version, exc
+        )
         return None
 
 

@@ -35,16 +35,22 @@ log = logging.getLogger("ml_backend.worker")
 CENTROIDS = 8  # clusters of the pool's embeddings (Label Studio's least-solved-cluster-first order)
 
 
-def train_and_publish(project: Project, reason: str, snapshot: LabelSnapshot, split: LabelSplit,
-                      timer: Timer) -> dict[str, Any]:
+def train_and_publish(
+    project: Project, reason: str, snapshot: LabelSnapshot, split: LabelSplit, timer: Timer
+) -> dict[str, Any]:
     """Fit, evaluate and publish a fast-tier version on ``split``; push it if promoted; returns the job's summary."""
     p, settings = project, project.settings
     encoder = p.encoder
     classes, multi = list(p.schema.labels), p.schema.multi_label
     text_of = split.texts()
     train_ids, eval_ids = sorted(split.train), sorted(split.held)
-    log.info("project %s (%s): training the fast tier on %d labels (%d held out)", p.id, reason,
-             len(train_ids), len(eval_ids))
+    log.info(
+        "project %s (%s): training the fast tier on %d labels (%d held out)",
+        p.id,
+        reason,
+        len(train_ids),
+        len(eval_ids),
+    )
     with timer.phase("embed"):
         X_train = p.ctx.embedder.embed(encoder, [text_of[i] for i in train_ids])
         X_eval = p.ctx.embedder.embed(encoder, [text_of[i] for i in eval_ids])
@@ -53,8 +59,15 @@ def train_and_publish(project: Project, reason: str, snapshot: LabelSnapshot, sp
     fit_rows = [k for k, tid in enumerate(train_ids) if tid not in held] if held else list(range(len(train_ids)))
     fit_ids = [train_ids[k] for k in fit_rows]
     with timer.phase("fit"):
-        model = fit_head(X_train[fit_rows], [split.train[i] for i in fit_ids], classes, multi, encoder=encoder,
-                         seed=settings.seed, class_weight=settings.class_weight)
+        model = fit_head(
+            X_train[fit_rows],
+            [split.train[i] for i in fit_ids],
+            classes,
+            multi,
+            encoder=encoder,
+            seed=settings.seed,
+            class_weight=settings.class_weight,
+        )
     with timer.phase("evaluate"):
         eval_labels = [split.held[i] for i in eval_ids]
         proba_eval = model.predict_proba_embeddings(X_eval) if eval_ids else None
@@ -67,12 +80,22 @@ def train_and_publish(project: Project, reason: str, snapshot: LabelSnapshot, sp
     with timer.phase("centroids"):
         centroids = pool_centroids(p, encoder, split.tasks)
     card = {
-        "tier": "fast", "project": p.id, "reason": reason, "encoder": encoder, "strategy": p.strategy,
-        "training_size": len(fit_ids), "held_for_review": len(held), "eval_size": len(eval_ids),
+        "tier": "fast",
+        "project": p.id,
+        "reason": reason,
+        "encoder": encoder,
+        "strategy": p.strategy,
+        "training_size": len(fit_ids),
+        "held_for_review": len(held),
+        "eval_size": len(eval_ids),
         "eval_source": "evaluation slice",
-        "metrics": metrics, "parent_metrics": parent_metrics, "promotion": decision.as_dict(),
-        "calibration": calibration, "agreement": split.report.summary() if split.report is not None else None,
-        "label_counts": label_counts(split.train.values()), "labels_fingerprint": snapshot.fingerprint,
+        "metrics": metrics,
+        "parent_metrics": parent_metrics,
+        "promotion": decision.as_dict(),
+        "calibration": calibration,
+        "agreement": split.report.summary() if split.report is not None else None,
+        "label_counts": label_counts(split.train.values()),
+        "labels_fingerprint": snapshot.fingerprint,
         "data_fingerprint": snapshot.fingerprint,
     }
 
@@ -98,31 +121,67 @@ def train_and_publish(project: Project, reason: str, snapshot: LabelSnapshot, sp
         pushed = refresh(p, timer)
     # after the push: annotators get the new version first; the review costs seconds on thousands of labels
     review = review_training_labels(
-        p, X_train, train_ids, [split.train[i] for i in train_ids], timer, snapshot,
-        lambda ids: model.predict_proba_embeddings(p.ctx.embedder.embed(encoder, [text_of[i] for i in ids])))
+        p,
+        X_train,
+        train_ids,
+        [split.train[i] for i in train_ids],
+        timer,
+        snapshot,
+        lambda ids: model.predict_proba_embeddings(p.ctx.embedder.embed(encoder, [text_of[i] for i in ids])),
+    )
     p.save(trained_fingerprint=snapshot.fingerprint, trained_encoder=encoder)
     maybe_request_finetune(p, len(train_ids))
     if parent is not None and parent.base and parent_metrics is not None:
         record_base(p, parent, parent_metrics, len(train_ids) + len(eval_ids))
-    history.append_record(p.files.history_path, {
-        "version": version, "model_version": mv, "promoted": decision.promote, "reason": reason,
-        "created_at": now_iso(), "train_size": len(fit_ids), "eval_size": len(eval_ids),
-        "labels": len(train_ids) + len(eval_ids), "metrics": metrics,
-        "parent": parent.model_version if parent is not None else None,
-        "parent_metrics": parent_metrics, "promotion": decision.as_dict(), "agreement": card["agreement"],
-        "label_counts": card["label_counts"], "encoder": encoder, "stop_set": stop_set, "uncertainty": uncertainty,
-        "pushed": pushed, "review": review, "timings": timer.phases, "seconds": timer.total(),
-    })
+    history.append_record(
+        p.files.history_path,
+        {
+            "version": version,
+            "model_version": mv,
+            "promoted": decision.promote,
+            "reason": reason,
+            "created_at": now_iso(),
+            "train_size": len(fit_ids),
+            "eval_size": len(eval_ids),
+            "labels": len(train_ids) + len(eval_ids),
+            "metrics": metrics,
+            "parent": parent.model_version if parent is not None else None,
+            "parent_metrics": parent_metrics,
+            "promotion": decision.as_dict(),
+            "agreement": card["agreement"],
+            "label_counts": card["label_counts"],
+            "encoder": encoder,
+            "stop_set": stop_set,
+            "uncertainty": uncertainty,
+            "pushed": pushed,
+            "review": review,
+            "timings": timer.phases,
+            "seconds": timer.total(),
+        },
+    )
     p.store.update_card(version, timings=timer.phases, pushed_predictions=pushed)
     summary = ", ".join(f"{k} {v:.3f}" for k, v in (metrics or {}).items() if k != "n")
     log.info(
         "project %s (%s): %s trained on %d labels (%d held out%s), %s; %d predictions pushed; %.2f s (%s)",
-        p.id, reason, version, len(train_ids), len(eval_ids), f": {summary}" if summary else "",
-        "promoted" if decision.promote else f"NOT promoted: {decision.reason}", pushed, timer.total(),
+        p.id,
+        reason,
+        version,
+        len(train_ids),
+        len(eval_ids),
+        f": {summary}" if summary else "",
+        "promoted" if decision.promote else f"NOT promoted: {decision.reason}",
+        pushed,
+        timer.total(),
         ", ".join(f"{k} {v:.2f}" for k, v in timer.phases.items()),
     )
-    return {"status": "published", "version": version, "promoted": decision.promote, "pushed": pushed,
-            "metrics": metrics, "timings": timer.phases}
+    return {
+        "status": "published",
+        "version": version,
+        "promoted": decision.promote,
+        "pushed": pushed,
+        "metrics": metrics,
+        "timings": timer.phases,
+    }
 
 
 def evaluate_serving(project: Project, split: LabelSplit, timer: Timer) -> None:
@@ -145,12 +204,22 @@ def evaluate_serving(project: Project, split: LabelSplit, timer: Timer) -> None:
 
 def record_base(project: Project, parent: Parent, metrics: dict[str, float], labels: int) -> None:
     """A history record of the base model's figures on today's evaluation slice (the learning curve's starting point)."""
-    history.append_record(project.files.history_path, {
-        "version": parent.model_version, "model_version": parent.model_version, "base": True, "promoted": True,
-        "reason": "the base model on the evaluation slice", "created_at": now_iso(), "train_size": 0,
-        "base_train_size": parent.train_size, "eval_size": int(metrics.get("n", 0)), "labels": labels,
-        "metrics": metrics,
-    })
+    history.append_record(
+        project.files.history_path,
+        {
+            "version": parent.model_version,
+            "model_version": parent.model_version,
+            "base": True,
+            "promoted": True,
+            "reason": "the base model on the evaluation slice",
+            "created_at": now_iso(),
+            "train_size": 0,
+            "base_train_size": parent.train_size,
+            "eval_size": int(metrics.get("n", 0)),
+            "labels": labels,
+            "metrics": metrics,
+        },
+    )
 
 
 def pool_centroids(project: Project, encoder: str, tasks: list[PoolTask]) -> np.ndarray | None:

@@ -36,9 +36,16 @@ def finetune(project: Project, reason: str, split: LabelSplit, timer: Timer) -> 
     log.info("project %s (%s): fine-tuning the encoder on %d labels", p.id, reason, len(train_ids))
     try:
         with timer.phase("finetune"):
-            model = fine_tune([text_of[i] for i in train_ids], [split.train[i] for i in train_ids], classes, multi,
-                              encoder=settings.encoder, epochs=settings.full_epochs, min_steps=settings.full_min_steps,
-                              seed=settings.seed)
+            model = fine_tune(
+                [text_of[i] for i in train_ids],
+                [split.train[i] for i in train_ids],
+                classes,
+                multi,
+                encoder=settings.encoder,
+                epochs=settings.full_epochs,
+                min_steps=settings.full_min_steps,
+                seed=settings.seed,
+            )
             model.save(stage)
         target = encoders / next_encoder_name(encoders)
         os.rename(stage, target)
@@ -49,25 +56,53 @@ def finetune(project: Project, reason: str, split: LabelSplit, timer: Timer) -> 
     with timer.phase("evaluate"):
         X_train = embed(encoder, [text_of[i] for i in train_ids])
         X_eval = embed(encoder, [text_of[i] for i in eval_ids])
-        head = fit_head(X_train, [split.train[i] for i in train_ids], classes, multi, encoder=encoder, seed=settings.seed,
-                         class_weight=settings.class_weight)
+        head = fit_head(
+            X_train,
+            [split.train[i] for i in train_ids],
+            classes,
+            multi,
+            encoder=encoder,
+            seed=settings.seed,
+            class_weight=settings.class_weight,
+        )
         eval_labels = [split.held[i] for i in eval_ids]
         proba_eval = head.predict_proba_embeddings(X_eval)
         metrics = heldout_metrics(proba_eval, eval_labels, classes, multi) if eval_ids else None
         old_encoder = p.encoder
-        decision = judge(p, metrics, proba_eval, eval_ids, eval_labels, embed(old_encoder, [text_of[i] for i in eval_ids]),
-                         old_encoder, len(train_ids)).decision
+        decision = judge(
+            p,
+            metrics,
+            proba_eval,
+            eval_ids,
+            eval_labels,
+            embed(old_encoder, [text_of[i] for i in eval_ids]),
+            old_encoder,
+            len(train_ids),
+        ).decision
     if not decision.promote:
         shutil.rmtree(target, ignore_errors=True)
-        p.save(labels_at_finetune=len(train_ids), last_finetune={"at": now_iso(), "adopted": False, "reason": decision.reason})
+        p.save(
+            labels_at_finetune=len(train_ids),
+            last_finetune={"at": now_iso(), "adopted": False, "reason": decision.reason},
+        )
         log.info("project %s: fine-tuned encoder not adopted (%s)", p.id, decision.reason)
         return {"status": "rejected", "reason": decision.reason, "timings": timer.phases}
     with timer.phase("embed pool"):
         embed(encoder, p.readable_texts())
-    p.save(encoder=encoder, labels_at_finetune=len(train_ids),
-           last_finetune={"at": now_iso(), "adopted": True, "encoder": encoder, "metrics": metrics,
-                          "seconds": timer.total()})
-    log.info("project %s: fine-tuned encoder %s adopted in %.1f s (%s)", p.id, target.name, timer.total(), decision.reason)
+    p.save(
+        encoder=encoder,
+        labels_at_finetune=len(train_ids),
+        last_finetune={
+            "at": now_iso(),
+            "adopted": True,
+            "encoder": encoder,
+            "metrics": metrics,
+            "seconds": timer.total(),
+        },
+    )
+    log.info(
+        "project %s: fine-tuned encoder %s adopted in %.1f s (%s)", p.id, target.name, timer.total(), decision.reason
+    )
     p.ctx.jobs.enqueue_retrain(p.id, "finetune")
     return {"status": "adopted", "encoder": encoder, "metrics": metrics, "timings": timer.phases}
 

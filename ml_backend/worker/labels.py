@@ -29,8 +29,16 @@ class LabelSplit:
 def split_labels(project: Project, snapshot: LabelSnapshot) -> LabelSplit:
     """Resolve each task's votes into one label and keep the evaluation slice out of training."""
     schema = project.schema
-    report = resolve(snapshot.votes, project.settings.agreement_threshold, multi_label=schema.multi_label,
-                     label_set=list(schema.labels)) if snapshot.votes else None
+    report = (
+        resolve(
+            snapshot.votes,
+            project.settings.agreement_threshold,
+            multi_label=schema.multi_label,
+            label_set=list(schema.labels),
+        )
+        if snapshot.votes
+        else None
+    )
     labels = report.training_labels() if report is not None else {}
     tasks = project.mirror.tasks()
     readable = {t.id: t for t in tasks if t.text is not None}
@@ -52,6 +60,6 @@ def label_counts(labels: Iterable[Any]) -> dict[str, int]:
     """How often each label occurs (each label of a multi-label set counts once)."""
     counts: Counter[str] = Counter()
     for label in labels:
-        for lab in (label if isinstance(label, (tuple, list)) else [label]):
+        for lab in label if isinstance(label, (tuple, list)) else [label]:
             counts[str(lab)] += 1
     return dict(sorted(counts.items()))

@@ -5,13 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from ml_backend.labelstudio.client import ProjectInfo, Studio
-
 from ml_backend.state.projects import ProjectState
 from ml_backend.state.workfiles import ProjectFiles
 from ml_backend.worker.context import WorkerContext
 from textal.errors import TextalError
 from textal.store import ModelStore
-
 
 
 class Project:

@@ -155,6 +155,11 @@ def _tell_if_slow(project_id: int, count: int, seconds: float) -> None:
         return
     _slow_import_told = True
     flag = next(iter(BATCHED_PREDICTION_IMPORT))
-    log.warning("project %s: Label Studio took %.1f s to import %d predictions; its default import recounts every task "
-                "of the project. Start Label Studio with %s=true in its environment (README, 'Big projects')",
-                project_id, seconds, count, flag)
+    log.warning(
+        "project %s: Label Studio took %.1f s to import %d predictions; its default import recounts every task "
+        "of the project. Start Label Studio with %s=true in its environment (README, 'Big projects')",
+        project_id,
+        seconds,
+        count,
+        flag,
+    )

@@ -85,6 +85,11 @@ def retire(project: Any) -> int:
         return 0
     project.save(replaced_labels=[pair for pair in project.work.get("replaced_labels") or [] if pair[0] not in done])
     labels = [label for label in labels if label in done]
-    log.info("project %s: %d predictions of %d replaced labels deleted (%s)", project.id, gone, len(labels),
-             ", ".join(labels[:3]) + (" ..." if len(labels) > 3 else ""))
+    log.info(
+        "project %s: %d predictions of %d replaced labels deleted (%s)",
+        project.id,
+        gone,
+        len(labels),
+        ", ".join(labels[:3]) + (" ..." if len(labels) > 3 else ""),
+    )
     return gone

@@ -54,9 +54,14 @@ class Reconciler:
             for lease_kind, job in LEASED_JOBS:
                 lease = self.gate.lease(lease_kind, pid)
                 if lease is not None and self.gate.is_stale(lease) and self.gate.break_lease(lease_kind, pid, lease):
-                    log.warning("project %s: %s lease of a dead worker (pid %s on %s) broken; %s", pid, lease_kind,
-                                lease.get("pid"), lease.get("host"),
-                                "the project is given up" if given_up else f"{job} requested again")
+                    log.warning(
+                        "project %s: %s lease of a dead worker (pid %s on %s) broken; %s",
+                        pid,
+                        lease_kind,
+                        lease.get("pid"),
+                        lease.get("host"),
+                        "the project is given up" if given_up else f"{job} requested again",
+                    )
                     if not given_up:
                         self.jobs.request(job, pid, "recovered after a worker died")
                         requested.append((job, pid))
@@ -69,7 +74,9 @@ class Reconciler:
                 running = {(self.gate.lease(k, pid) or {}).get("job") for k, _ in LEASED_JOBS}
                 if mark.get("job") not in known_jobs and mark.get("job") not in running:
                     if self.gate.clear_pending(kind, pid, mark.get("job")) and not given_up:
-                        log.warning("project %s: pending %s %s is not in the queue; requested again", pid, kind, mark.get("job"))
+                        log.warning(
+                            "project %s: pending %s %s is not in the queue; requested again", pid, kind, mark.get("job")
+                        )
                         self.jobs.request(kind, pid, "lost job requested again")
                         requested.append((kind, pid))
         return requested

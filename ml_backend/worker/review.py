@@ -34,9 +34,15 @@ MIN_REVIEW_LABELS = 20  # fewer training labels than this: too few folds' worth 
 REVIEW_GROWTH = 0.05  # a new review once the labels have grown by this share, or a marked label has changed
 
 
-def review_training_labels(project: Project, X_train: np.ndarray, train_ids: Sequence[int], labels: Sequence[Any],
-                           timer: Timer, snapshot: LabelSnapshot | None = None,
-                           predict: Callable[[list[int]], np.ndarray] | None = None) -> dict[str, Any] | None:
+def review_training_labels(
+    project: Project,
+    X_train: np.ndarray,
+    train_ids: Sequence[int],
+    labels: Sequence[Any],
+    timer: Timer,
+    snapshot: LabelSnapshot | None = None,
+    predict: Callable[[list[int]], np.ndarray] | None = None,
+) -> dict[str, Any] | None:
     """Judge the training labels, mark the most suspicious in Label Studio and clear stale marks, and rate the
     annotators where tasks have several (``snapshot``'s votes; ``predict`` answers for tasks outside training);
     returns the figures."""
@@ -50,8 +56,13 @@ def review_training_labels(project: Project, X_train: np.ndarray, train_ids: Seq
     if not multi and len(np.unique(y)) < 2:
         return None
     with timer.phase("review"):
-        proba = head_out_of_fold_proba(np.asarray(X_train), y, len(classes), class_weight=class_weight_param(
-            settings.class_weight), seed=settings.seed)
+        proba = head_out_of_fold_proba(
+            np.asarray(X_train),
+            y,
+            len(classes),
+            class_weight=class_weight_param(settings.class_weight),
+            seed=settings.seed,
+        )
         verdict = review_labels(proba, y)
     ids = np.asarray(train_ids)
     if snapshot is not None and predict is not None and not multi:
@@ -62,20 +73,39 @@ def review_training_labels(project: Project, X_train: np.ndarray, train_ids: Seq
     for i in ranked:
         suggested = verdict.suggested[i]
         name = "|".join(classes[j] for j in np.flatnonzero(suggested)) if multi else classes[int(suggested)]
-        marks[int(ids[i])] = (max(0.05, _step(1 - verdict.quality[i])), f"{name} ({100 * _step(verdict.suggested_proba[i]):.0f} %)",
-                              _as_text(labels[i]))
+        marks[int(ids[i])] = (
+            max(0.05, _step(1 - verdict.quality[i])),
+            f"{name} ({100 * _step(verdict.suggested_proba[i]):.0f} %)",
+            _as_text(labels[i]),
+        )
     with timer.phase("review marks"):
         cleared = write_marks(p, marks)
-    figures = {"at": now_iso(), "labels": len(train_ids), "flagged": int(verdict.flagged.sum()), "marked": len(marks),
-               "cleared": cleared, "seconds": round(timer.phases.get("review", 0.0), 3)}
+    figures = {
+        "at": now_iso(),
+        "labels": len(train_ids),
+        "flagged": int(verdict.flagged.sum()),
+        "marked": len(marks),
+        "cleared": cleared,
+        "seconds": round(timer.phases.get("review", 0.0), 3),
+    }
     p.save(review=figures, review_marks={str(t): list(v) for t, v in marks.items()})
-    log.info("project %s: %d of %d labels look wrong; %d marked for review, %d marks cleared", p.id, figures["flagged"],
-             len(train_ids), len(marks), cleared)
+    log.info(
+        "project %s: %d of %d labels look wrong; %d marked for review, %d marks cleared",
+        p.id,
+        figures["flagged"],
+        len(train_ids),
+        len(marks),
+        cleared,
+    )
     return figures
 
 
-def rate_annotators(project: Project, snapshot: LabelSnapshot, proba_by_id: dict[int, np.ndarray],
-                    predict: Callable[[list[int]], np.ndarray]) -> list[AnnotatorStats]:
+def rate_annotators(
+    project: Project,
+    snapshot: LabelSnapshot,
+    proba_by_id: dict[int, np.ndarray],
+    predict: Callable[[list[int]], np.ndarray],
+) -> list[AnnotatorStats]:
     """Each annotator's agreement with the consensus and quality (cleanlab) over the tasks several annotators
     labelled, saved for ``textal status``; out-of-fold probabilities where the task was trained on, else the
     new version's (it never saw the task)."""

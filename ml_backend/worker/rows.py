@@ -47,8 +47,9 @@ class Scored:
     proba: dict[int, np.ndarray] = field(default_factory=dict)
 
 
-def score_rows(project: Project, current: Current | None, only: set[int] | None, timer: Timer,
-               scale: ScoreScale | None = None) -> Scored:
+def score_rows(
+    project: Project, current: Current | None, only: set[int] | None, timer: Timer, scale: ScoreScale | None = None
+) -> Scored:
     """Rows for unlabelled tasks (``only`` these ids, when given: no band). Without ``scale`` (a version's first
     push), the scale is taken from this pool; with it (new tasks, a moved band), the version's scale is kept."""
     tasks = project.mirror.tasks()
@@ -116,8 +117,9 @@ def _shuffled(task_id: int) -> int:
     return (int(task_id) * 2654435761) % 2**32
 
 
-def own_rows(project: Project, current: Current, tasks: list[PoolTask], targets: list[PoolTask], batch: int,
-             timer: Timer) -> tuple[list[Row], list[int], dict[int, np.ndarray]]:
+def own_rows(
+    project: Project, current: Current, tasks: list[PoolTask], targets: list[PoolTask], batch: int, timer: Timer
+) -> tuple[list[Row], list[int], dict[int, np.ndarray]]:
     """Rows of an own version scored over the whole pool, the strategy's next ``batch`` (task ids), and the
     probabilities of every readable task."""
     settings = project.settings
@@ -140,8 +142,16 @@ def own_rows(project: Project, current: Current, tasks: list[PoolTask], targets:
         scorer = PoolScorer(project.strategy)
         committee = _committee(project, current, readable, X, labels) if scorer.needs_committee else None
         informativeness, chosen = scorer.score(
-            proba=proba, embeddings=X, texts=texts, labelled=labelled, held_out=held_out, multi_label=multi,
-            committee=committee, batch=batch, seed=settings.seed, groups=project.ctx.duplicates.groups(project.id, texts),
+            proba=proba,
+            embeddings=X,
+            texts=texts,
+            labelled=labelled,
+            held_out=held_out,
+            multi_label=multi,
+            committee=committee,
+            batch=batch,
+            seed=settings.seed,
+            groups=project.ctx.duplicates.groups(project.id, texts),
         )
         clusters = ClusterAssigner(current.centroids).assign(X) if readable else np.zeros(0, dtype=int)
     row_of = {t.id: i for i, t in enumerate(readable)}
@@ -159,13 +169,16 @@ def own_rows(project: Project, current: Current, tasks: list[PoolTask], targets:
             rows.append(Row(t.id, None, UNREADABLE, None, t.eval))
         else:
             choices, sure = guessed[i]
-            rows.append(Row(t.id, choices, UNREADABLE, cluster_of[i], t.eval, informativeness=informative[i], confidence=sure))
+            rows.append(
+                Row(t.id, choices, UNREADABLE, cluster_of[i], t.eval, informativeness=informative[i], confidence=sure)
+            )
     picks = [readable[i].id for i in chosen]
     return rows, picks, {t.id: proba[i] for t, i in ((t, row_of[t.id]) for t in readable)}
 
 
-def _committee(project: Project, current: Current, readable: list[PoolTask], X: np.ndarray,
-               labels: list[str]) -> np.ndarray | None:
+def _committee(
+    project: Project, current: Current, readable: list[PoolTask], X: np.ndarray, labels: list[str]
+) -> np.ndarray | None:
     """Bootstrap committee probabilities over the pool, fitted on the version's own training labels."""
     train = (current.training or {}).get("train") or {}
     row_of = {t.id: i for i, t in enumerate(readable)}
@@ -174,39 +187,59 @@ def _committee(project: Project, current: Current, readable: list[PoolTask], X: 
         return None
     settings = project.settings
     return committee_proba(
-        X[[row_of[i] for i in ids]], [as_label(train[str(i)]) for i in ids], labels, project.schema.multi_label, X,
-        size=settings.committee_size, seed=settings.seed,
+        X[[row_of[i] for i in ids]],
+        [as_label(train[str(i)]) for i in ids],
+        labels,
+        project.schema.multi_label,
+        X,
+        size=settings.committee_size,
+        seed=settings.seed,
     )
 
 
-def base_rows(project: Project, current: Current, targets: list[PoolTask], batch: int,
-              timer: Timer) -> tuple[list[Row], list[int]]:
+def base_rows(
+    project: Project, current: Current, targets: list[PoolTask], batch: int, timer: Timer
+) -> tuple[list[Row], list[int]]:
     """Rows of a base-store model scored as `textal serve` answers /predict, and the next ``batch`` (task ids) the
     project's strategy picks over the base model's view of the open tasks."""
     strategy = project.strategy
     try:
         scorer = Scorer(strategy).require_per_batch()
     except TextalError:
-        log.info("project %s: strategy %s needs the project's own model; the base model is scored by %s",
-                 project.id, strategy, DEFAULT_STRATEGY)
+        log.info(
+            "project %s: strategy %s needs the project's own model; the base model is scored by %s",
+            project.id,
+            strategy,
+            DEFAULT_STRATEGY,
+        )
         strategy, scorer = DEFAULT_STRATEGY, Scorer(DEFAULT_STRATEGY)
     readable = [t for t in targets if t.text is not None]
     key = project.schema.text_key
     with timer.phase("score"):
         predicted = predict(
-            [{"id": t.id, "data": {key: t.text}} for t in readable], project.schema, current.loaded, scorer,
+            [{"id": t.id, "data": {key: t.text}} for t in readable],
+            project.schema,
+            current.loaded,
+            scorer,
             max_chars=project.settings.max_text_chars,
         )
         row_of = {row.task_id: row for row in predicted.rows}
-        rows = [replace(row_of[t.id], held_out=t.eval) if t.id in row_of else Row(t.id, None, UNREADABLE, None, t.eval)
-                for t in targets]
+        rows = [
+            replace(row_of[t.id], held_out=t.eval) if t.id in row_of else Row(t.id, None, UNREADABLE, None, t.eval)
+            for t in targets
+        ]
         picks: list[int] = []
         if batch and len(predicted.readable):
             scored = [readable[i] for i in predicted.readable]
             selection = select_batch(
-                get_strategy(strategy), batch, np.random.default_rng([project.settings.seed, len(targets)]),
-                labelled=np.zeros(len(scored), dtype=bool), held_out=np.array([t.eval for t in scored], dtype=bool),
-                proba=predicted.proba, embeddings=predicted.embeddings, texts=[t.text for t in scored],
+                get_strategy(strategy),
+                batch,
+                np.random.default_rng([project.settings.seed, len(targets)]),
+                labelled=np.zeros(len(scored), dtype=bool),
+                held_out=np.array([t.eval for t in scored], dtype=bool),
+                proba=predicted.proba,
+                embeddings=predicted.embeddings,
+                texts=[t.text for t in scored],
                 multi_label=project.schema.multi_label,
             )
             picks = [scored[i].id for i in selection.indices]
@@ -225,16 +258,20 @@ def cold_rows(project: Project, tasks: list[PoolTask], timer: Timer) -> Scored:
             X = project.ctx.embedder.embed(project.encoder, [t.text for t in readable])
         with timer.phase("score"):
             selection = select_batch(
-                get_strategy(COLD_START_STRATEGY), project.settings.batch, np.random.default_rng(project.settings.seed),
+                get_strategy(COLD_START_STRATEGY),
+                project.settings.batch,
+                np.random.default_rng(project.settings.seed),
                 labelled=np.array([t.labelled for t in readable], dtype=bool),
-                held_out=np.array([t.eval for t in readable], dtype=bool), embeddings=X,
+                held_out=np.array([t.eval for t in readable], dtype=bool),
+                embeddings=X,
                 texts=[t.text for t in readable],
             )
         picks = [readable[i].id for i in selection.indices]
         coverage = {t.id: float(selection.scores[i]) for i, t in enumerate(readable)}
     order = band(project, tasks, picks)
-    rows = [Row(t.id, None, UNREADABLE, None, t.eval, informativeness=coverage.get(t.id))
-            for t in tasks if not t.labelled]
+    rows = [
+        Row(t.id, None, UNREADABLE, None, t.eval, informativeness=coverage.get(t.id)) for t in tasks if not t.labelled
+    ]
     rows, scale = place(rows, order, None)
     return Scored(rows, order, scale)
 

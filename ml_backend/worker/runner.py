@@ -60,8 +60,13 @@ class ProjectJobs:
         record = self.ctx.given_up(project_id)
         if record is None:
             return None
-        log.info("project %s: %s skipped: textal gave the project up at %s (%s)", project_id, job, record.get("at"),
-                 record.get("reason"))
+        log.info(
+            "project %s: %s skipped: textal gave the project up at %s (%s)",
+            project_id,
+            job,
+            record.get("at"),
+            record.get("reason"),
+        )
         return {"status": "given up", "reason": record.get("reason")}
 
     def retrain(self, project_id: int, reason: str = "", full: bool = False) -> dict[str, Any]:
@@ -82,8 +87,13 @@ class ProjectJobs:
             pushed = refresh(p, timer)
             mark_slice(p)
             p.save(last_counts=info.counts())
-            log.info("project %s (%s): labels unchanged; %d predictions pushed in %.2f s", p.id, reason, pushed,
-                     timer.total())
+            log.info(
+                "project %s (%s): labels unchanged; %d predictions pushed in %.2f s",
+                p.id,
+                reason,
+                pushed,
+                timer.total(),
+            )
             return {"status": "unchanged", "pushed": pushed}
         split = split_labels(p, snapshot)
         waiting = not_trainable(split.train, p.schema.multi_label)
@@ -115,8 +125,14 @@ class ProjectJobs:
         pushed += fill(p, timer)  # the new tasks now, best-ranked first (the rest of a large import in the background)
         mark_slice(p)
         warm_embeddings(p, timer)
-        log.info("project %s: scored new tasks (%d asked, %d new to the mirror): %d predictions pushed in %.2f s",
-                 p.id, len(task_ids), len(new), pushed, timer.total())
+        log.info(
+            "project %s: scored new tasks (%d asked, %d new to the mirror): %d predictions pushed in %.2f s",
+            p.id,
+            len(task_ids),
+            len(new),
+            pushed,
+            timer.total(),
+        )
         return {"status": "scored", "pushed": pushed, "timings": timer.phases}
 
     def finetune(self, project_id: int, reason: str = "") -> dict[str, Any]:

@@ -59,8 +59,11 @@ class LabelSync:
             annotated = p.mirror.annotated()
             snapshot = read_snapshot(annotated, p.schema)
             kept = [a for t in annotated for a in t["annotations"]]
-            mine = [len(snapshot.annotated), sum(not a.get("was_cancelled") for a in kept),
-                    sum(bool(a.get("was_cancelled")) for a in kept)]
+            mine = [
+                len(snapshot.annotated),
+                sum(not a.get("was_cancelled") for a in kept),
+                sum(bool(a.get("was_cancelled")) for a in kept),
+            ]
             if mine == [info.tasks_with_annotations, info.total_annotations, info.skipped_annotations]:
                 return self._labelled(snapshot)
         if cursor and not full:
@@ -92,8 +95,11 @@ class LabelSync:
     def _labelled(self, snapshot: LabelSnapshot) -> LabelSnapshot:
         self.project.mirror.set_labelled(snapshot.annotated)
         if snapshot.unknown_labels:
-            log.warning("project %s: annotations use choices the config no longer has: %s", self.project.id,
-                        dict(snapshot.unknown_labels))
+            log.warning(
+                "project %s: annotations use choices the config no longer has: %s",
+                self.project.id,
+                dict(snapshot.unknown_labels),
+            )
         return snapshot
 
 

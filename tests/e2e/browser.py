@@ -102,7 +102,11 @@ def chromium_available() -> str | None:
         missing.append("chromedriver (apt-get install chromium-driver)")
     if not missing:
         return None
-    return "cannot drive a browser, missing: " + ", ".join(missing) + "; `make browser` (part of `make test`) installs them"
+    return (
+        "cannot drive a browser, missing: "
+        + ", ".join(missing)
+        + "; `make browser` (part of `make test`) installs them"
+    )
 
 
 @dataclass(frozen=True)
@@ -155,9 +159,16 @@ class AnnotatorBrowser:
         options = webdriver.ChromeOptions()
         options.binary_location = find_chromium()
         for arg in (
-            "--headless=new", "--no-sandbox", "--disable-dev-shm-usage", f"--window-size={WINDOW[0]},{WINDOW[1]}",
-            f"--user-data-dir={self._profile.name}", "--no-proxy-server", "--no-first-run", "--no-default-browser-check",
-            "--disable-gpu", "--disable-extensions",
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-dev-shm-usage",
+            f"--window-size={WINDOW[0]},{WINDOW[1]}",
+            f"--user-data-dir={self._profile.name}",
+            "--no-proxy-server",
+            "--no-first-run",
+            "--no-default-browser-check",
+            "--disable-gpu",
+            "--disable-extensions",
         ):
             options.add_argument(arg)
         # selenium -> chromedriver on localhost: never through an http(s)_proxy from the environment. Chrome() takes
@@ -209,12 +220,15 @@ class AnnotatorBrowser:
         from selenium.webdriver.support.ui import WebDriverWait
 
         timeout = self.timeout if timeout is None else timeout
-        waiter = WebDriverWait(self.driver, timeout, poll_frequency=POLL_S, ignored_exceptions=(exceptions.StaleElementReferenceException,))
+        waiter = WebDriverWait(
+            self.driver, timeout, poll_frequency=POLL_S, ignored_exceptions=(exceptions.StaleElementReferenceException,)
+        )
         try:
             return waiter.until(condition)
         except exceptions.TimeoutException:
-            raise BrowserTimeout(f"timed out after {timeout:.0f} s waiting for {what} (at {self.url}, "
-                                 f"title {self.driver.title!r})") from None
+            raise BrowserTimeout(
+                f"timed out after {timeout:.0f} s waiting for {what} (at {self.url}, title {self.driver.title!r})"
+            ) from None
 
     def _visible(self, css: str):
         from selenium.webdriver.common.by import By
@@ -240,7 +254,9 @@ class AnnotatorBrowser:
         def outcome(driver):
             if "/user/login" not in urlparse(driver.current_url).path:
                 return "in"
-            errors = [e.text.strip() for e in driver.find_elements(By.CSS_SELECTOR, "#login-form .error") if e.text.strip()]
+            errors = [
+                e.text.strip() for e in driver.find_elements(By.CSS_SELECTOR, "#login-form .error") if e.text.strip()
+            ]
             return ("refused: " + "; ".join(errors)) if errors else None
 
         result = self.wait(outcome, f"the login of {email} to leave /user/login/")
@@ -328,7 +344,9 @@ class AnnotatorBrowser:
 
         def chosen(driver):
             boxes = driver.find_elements(By.CSS_SELECTOR, ".lsf-main-view__annotation .lsf-choices input")
-            wrong = [b for b in boxes if ((b.get_attribute("name") or b.get_attribute("value")) == label) != b.is_selected()]
+            wrong = [
+                b for b in boxes if ((b.get_attribute("name") or b.get_attribute("value")) == label) != b.is_selected()
+            ]
             if boxes and not wrong:
                 return True
             if wrong and time.monotonic() - clicked[0] > 0.5:  # one click at a time: let the page draw it first

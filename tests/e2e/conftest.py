@@ -20,7 +20,9 @@ def redis_url(tmp_path) -> Iterator[str]:
     """A real redis-server (the Debian package; `make test` installs it) on 127.0.0.1, a free port, a temp dir."""
     import shutil
 
-    binary = shutil.which("redis-server") or ("/usr/bin/redis-server" if Path("/usr/bin/redis-server").exists() else None)
+    binary = shutil.which("redis-server") or (
+        "/usr/bin/redis-server" if Path("/usr/bin/redis-server").exists() else None
+    )
     if binary is None:
         pytest.fail("redis-server is not installed; `make test` installs it (apt-get install -y redis-server)")
     port = free_port()
@@ -29,9 +31,25 @@ def redis_url(tmp_path) -> Iterator[str]:
     log_path = folder / "redis.log"
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
-            [binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(folder), "--save", "", "--appendonly", "no",
-             "--protected-mode", "yes"],
-            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+            [
+                binary,
+                "--port",
+                str(port),
+                "--bind",
+                "127.0.0.1",
+                "--dir",
+                str(folder),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--protected-mode",
+                "yes",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
         )
     try:
         deadline = time.monotonic() + 30
@@ -63,4 +81,3 @@ def linear_spam_store(tmp_path_factory, data_dir) -> Path:
     root = tmp_path_factory.mktemp("e2e-store") / "store"
     ModelStore(root).publish(model, {"note": "e2e", "training_size": len(rows)})
     return root
-

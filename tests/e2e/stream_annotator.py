@@ -34,9 +34,17 @@ class Submit:
     seconds: float
 
 
-def label_in_stream(browser: AnnotatorBrowser, url: str, project_id: int, gold: dict[int, str], count: int,
-                    think: Callable[[], float], annotator: str = "annotator", stop: Callable[[], bool] = lambda: False,
-                    on_submit: Callable[[Submit], None] = lambda s: None) -> list[Submit]:
+def label_in_stream(
+    browser: AnnotatorBrowser,
+    url: str,
+    project_id: int,
+    gold: dict[int, str],
+    count: int,
+    think: Callable[[], float],
+    annotator: str = "annotator",
+    stop: Callable[[], bool] = lambda: False,
+    on_submit: Callable[[Submit], None] = lambda s: None,
+) -> list[Submit]:
     """Open the stream ("Label All Tasks") and label ``count`` tasks with their gold labels, ``think()`` seconds on
     each; a refused submit is recorded and the page reloaded (as an annotator must), the task then answered again."""
     submits: list[Submit] = []
@@ -48,8 +56,9 @@ def label_in_stream(browser: AnnotatorBrowser, url: str, project_id: int, gold: 
         browser.choose(label)
         clicked = time.time()
         outcome = browser.submit(shown.task_id)
-        submit = Submit(annotator, shown.task_id, label, tuple(shown.checked), outcome.how, shown_at, clicked,
-                        outcome.seconds)
+        submit = Submit(
+            annotator, shown.task_id, label, tuple(shown.checked), outcome.how, shown_at, clicked, outcome.seconds
+        )
         submits.append(submit)
         on_submit(submit)
         if outcome.how == "done":
@@ -117,15 +126,18 @@ def saved_labels(url: str, token: str, project_id: int) -> dict[int, list[tuple[
     page = 1
     with httpx.Client(base_url=url, headers={"Authorization": f"Token {token}"}, timeout=60) as http:
         while True:
-            answer = http.get("/api/tasks/", params={"project": project_id, "page": page, "page_size": 500,
-                                                     "fields": "all"})
+            answer = http.get(
+                "/api/tasks/", params={"project": project_id, "page": page, "page_size": 500, "fields": "all"}
+            )
             if answer.status_code == 404:
                 return out
             answer.raise_for_status()
             data = answer.json()
             for task in data["tasks"]:
-                out[task["id"]] = [(_choices(a.get("result") or []), bool(a.get("was_cancelled")))
-                                   for a in task.get("annotations") or []]
+                out[task["id"]] = [
+                    (_choices(a.get("result") or []), bool(a.get("was_cancelled")))
+                    for a in task.get("annotations") or []
+                ]
             if page * 500 >= data["total"]:
                 return out
             page += 1
@@ -145,10 +157,18 @@ def add_annotator(url: str, email: str, password: str) -> httpx.Client:
     client logged in as them (close it)."""
     http = httpx.Client(base_url=url, timeout=60, follow_redirects=False)
     http.get("/user/signup/").raise_for_status()
-    answer = http.post("/user/signup/", data={
-        "email": email, "password": password, "csrfmiddlewaretoken": http.cookies["csrftoken"],
-        "allow_newsletters": "false", "how_find_us": "", "elaborate": ""},
-        headers={"Referer": f"{url}/user/signup/"})
+    answer = http.post(
+        "/user/signup/",
+        data={
+            "email": email,
+            "password": password,
+            "csrfmiddlewaretoken": http.cookies["csrftoken"],
+            "allow_newsletters": "false",
+            "how_find_us": "",
+            "elaborate": "",
+        },
+        headers={"Referer": f"{url}/user/signup/"},
+    )
     if answer.status_code not in (301, 302):
         http.close()
         raise AssertionError(f"Label Studio did not sign up {email}: HTTP {answer.status_code} {answer.text[:300]}")

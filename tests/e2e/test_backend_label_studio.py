@@ -32,7 +32,9 @@ def pending_jobs(data_dir: Path, wait_for: int, timeout: float = 10.0) -> list[d
     return found
 
 
-def test_label_studio_stores_textal_predictions_and_orders_tasks_by_its_score(label_studio, start_backend, linear_spam_store, data_dir, tmp_path):
+def test_label_studio_stores_textal_predictions_and_orders_tasks_by_its_score(
+    label_studio, start_backend, linear_spam_store, data_dir, tmp_path
+):
     started = time.monotonic()
     backend = start_backend(linear_spam_store, data_dir=tmp_path / "backend-data")
     ls = label_studio.client()
@@ -52,8 +54,11 @@ def test_label_studio_stores_textal_predictions_and_orders_tasks_by_its_score(la
     # connecting queued the project's set-up; the import's TASKS_CREATED webhook one scoring job for exactly these tasks
     jobs = pending_jobs(backend.data_dir, wait_for=2)
     assert [(j["name"], j["args"], j["kwargs"]) for j in jobs if j["name"] == "retrain"] == [
-        ("retrain", [project.id], {"reason": "SETUP"})]
-    assert [(j["args"][0], sorted(j["args"][1])) for j in jobs if j["name"] == "score_tasks"] == [(project.id, task_ids)]
+        ("retrain", [project.id], {"reason": "SETUP"})
+    ]
+    assert [(j["args"][0], sorted(j["args"][1])) for j in jobs if j["name"] == "score_tasks"] == [
+        (project.id, task_ids)
+    ]
 
     # "retrieve predictions" for every task
     ls.actions.create(id="retrieve_tasks_predictions", project=project.id, selected_items={"all": True, "excluded": []})
@@ -87,7 +92,9 @@ def test_label_studio_stores_textal_predictions_and_orders_tasks_by_its_score(la
 
     # Label Studio sorts by the scores of the project's model_version: set it, then read an ordered view
     ls.projects.update(id=project.id, model_version="base-v0001")
-    view = ls.views.create(project=project.id, data={"title": "textal: most informative first", "ordering": ["tasks:predictions_score"]})
+    view = ls.views.create(
+        project=project.id, data={"title": "textal: most informative first", "ordering": ["tasks:predictions_score"]}
+    )
     ordered = list(ls.tasks.list(project=project.id, view=view.id))
     listed = [t.id for t in ordered]
     assert sorted(listed) == task_ids
@@ -104,19 +111,29 @@ def test_label_studio_stores_textal_predictions_and_orders_tasks_by_its_score(la
         result=[{"from_name": "label", "to_name": "text", "type": "choices", "value": {"choices": ["spam"]}}],
     )
     jobs = pending_jobs(backend.data_dir, wait_for=1)
-    assert [(j["name"], j["args"], j["kwargs"]) for j in jobs] == [("retrain", [project.id], {"reason": "ANNOTATION_CREATED"})]
+    assert [(j["name"], j["args"], j["kwargs"]) for j in jobs] == [
+        ("retrain", [project.id], {"reason": "ANNOTATION_CREATED"})
+    ]
     assert backend.process.poll() is None
     print(f"e2e backend flow: {time.monotonic() - started:.1f} s for {N_TASKS} tasks")
 
 
-def test_label_studio_reaches_a_backend_behind_basic_auth(label_studio, start_backend, linear_spam_store, data_dir, tmp_path):
-    backend = start_backend(linear_spam_store, data_dir=tmp_path / "auth-data", env={"BASIC_AUTH_USER": "ls", "BASIC_AUTH_PASS": "e2e-pass"})
+def test_label_studio_reaches_a_backend_behind_basic_auth(
+    label_studio, start_backend, linear_spam_store, data_dir, tmp_path
+):
+    backend = start_backend(
+        linear_spam_store, data_dir=tmp_path / "auth-data", env={"BASIC_AUTH_USER": "ls", "BASIC_AUTH_PASS": "e2e-pass"}
+    )
     assert httpx.get(f"{backend.url}/health").status_code == 401
     ls = label_studio.client()
     project = ls.projects.create(title="textal e2e: basic auth", label_config=CONFIG)
     ml = ls.ml.create(
-        url=backend.url, project=project.id, title="textal", auth_method="BASIC_AUTH",
-        basic_auth_user="ls", basic_auth_pass="e2e-pass",
+        url=backend.url,
+        project=project.id,
+        title="textal",
+        auth_method="BASIC_AUTH",
+        basic_auth_user="ls",
+        basic_auth_pass="e2e-pass",
     )
     assert ml.model_version == "base-v0001"
     rows = read_rows(data_dir / "sms_spam" / "test.csv", 10)

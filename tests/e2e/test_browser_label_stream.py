@@ -30,23 +30,31 @@ def test_label_stream_shows_the_lowest_score_task_with_its_prediction_prefilled(
     started = time.monotonic()
     ls = label_studio.client()
     project = ls.projects.create(title="textal e2e: browser label stream", label_config=CONFIG)
-    texts = [f"message {i}: {word} see you at the station" for i, word in enumerate(
-        ["lunch", "tomorrow", "dinner", "tonight", "later", "home", "prize", "work", "sleep", "thanks"])]
+    texts = [
+        f"message {i}: {word} see you at the station"
+        for i, word in enumerate(
+            ["lunch", "tomorrow", "dinner", "tonight", "later", "home", "prize", "work", "sleep", "thanks"]
+        )
+    ]
     ls.projects.import_tasks(id=project.id, request=[{"text": t} for t in texts])
     tasks = {task.data["text"]: int(task.id) for task in ls.tasks.list(project=project.id, include="id,data")}
     assert sorted(tasks) == sorted(texts)
 
     for text, score in zip(texts, SCORES):
         lowest = score == min(SCORES)
-        ls.predictions.create(task=tasks[text], result=choice("spam" if lowest else "ham"), score=score,
-                              model_version=MODEL_VERSION)
+        ls.predictions.create(
+            task=tasks[text], result=choice("spam" if lowest else "ham"), score=score, model_version=MODEL_VERSION
+        )
     lowest_text = texts[SCORES.index(min(SCORES))]
     # what ml_backend.labelstudio.client's set_model_version / set_sampling do
     ls.projects.update(id=project.id, model_version=MODEL_VERSION)
     ls.projects.update(id=project.id, sampling="Uncertainty sampling")
     settings = ls.projects.get(id=project.id)
     assert (settings.model_version, settings.sampling, settings.show_collab_predictions) == (
-        MODEL_VERSION, "Uncertainty sampling", True)
+        MODEL_VERSION,
+        "Uncertainty sampling",
+        True,
+    )
 
     with AnnotatorBrowser(failure_screenshot=tmp_path / "failure.png") as browser:
         browser.login(label_studio.url, label_studio.email, label_studio.password)

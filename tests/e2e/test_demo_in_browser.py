@@ -40,8 +40,10 @@ TEXTAL = str(Path(sys.executable).parent / "textal")
 READY = "Press Ctrl-C to stop"
 UP_TIMEOUT_S = 420.0
 GUESS_LINE_JS = "const e = document.querySelector('.textal-guess'); return e ? e.innerText.trim() : null;"
-UNNAMED_COLUMNS_JS = ("return Array.from(document.querySelectorAll('.lsf-th[data-id]'))"
-                      ".filter(e => !e.innerText.trim()).map(e => e.dataset.id);")
+UNNAMED_COLUMNS_JS = (
+    "return Array.from(document.querySelectorAll('.lsf-th[data-id]'))"
+    ".filter(e => !e.innerText.trim()).map(e => e.dataset.id);"
+)
 
 
 def free_port() -> int:
@@ -53,8 +55,14 @@ def free_port() -> int:
 def start_up(args: list[str], log: Path) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if k not in ("LABEL_STUDIO_URL", "LABEL_STUDIO_API_KEY")}
     with open(log, "ab") as fh:
-        return subprocess.Popen([TEXTAL, "up", *args], stdout=fh, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                env={**env, "COLUMNS": "200"}, start_new_session=True)
+        return subprocess.Popen(
+            [TEXTAL, "up", *args],
+            stdout=fh,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env={**env, "COLUMNS": "200"},
+            start_new_session=True,
+        )
 
 
 def wait_for_line(proc: subprocess.Popen, log: Path, line: str, timeout: float) -> str:
@@ -84,8 +92,9 @@ class Api:
     def tasks(self) -> list[dict]:
         out, page = [], 1
         while True:
-            answer = self.http.get("/api/tasks/", params={"project": self.project, "page": page, "page_size": 100,
-                                                           "fields": "all"})
+            answer = self.http.get(
+                "/api/tasks/", params={"project": self.project, "page": page, "page_size": 100, "fields": "all"}
+            )
             if answer.status_code == 404:
                 return out
             answer.raise_for_status()
@@ -96,8 +105,11 @@ class Api:
             page += 1
 
     def label(self, task_id: int, label: str) -> None:
-        self.http.post(f"/api/tasks/{task_id}/annotations/", json={"result": [{
-            "from_name": "label", "to_name": "text", "type": "choices", "value": {"choices": [label]}}]}
+        self.http.post(
+            f"/api/tasks/{task_id}/annotations/",
+            json={
+                "result": [{"from_name": "label", "to_name": "text", "type": "choices", "value": {"choices": [label]}}]
+            },
         ).raise_for_status()
 
     def first_in_textal_order(self) -> tuple[dict, dict] | None:
@@ -139,14 +151,17 @@ def change_choice(browser: AnnotatorBrowser, shown, shot: Path):
     return browser.shown_task(), browser.driver.execute_script(GUESS_LINE_JS), browser.screenshot(shot)
 
 
-def test_demo_serves_textals_first_task_with_its_guess_and_its_line_prefilled_and_stops_and_resumes_cleanly(tmp_path, data_dir):
+def test_demo_serves_textals_first_task_with_its_guess_and_its_line_prefilled_and_stops_and_resumes_cleanly(
+    tmp_path, data_dir
+):
     reason = chromium_available()
     assert reason is None, reason
     recipe = tmp_path / "recipe"
     shutil.copytree(RECIPES_DIR / "spam", recipe)
     toml = (recipe / "recipe.toml").read_text()
-    (recipe / "recipe.toml").write_text(toml.replace("prefill_margin = 0.2", "prefill_margin = 0.0")
-                                        .replace("batch = 20", "batch = 10"))
+    (recipe / "recipe.toml").write_text(
+        toml.replace("prefill_margin = 0.2", "prefill_margin = 0.0").replace("batch = 20", "batch = 10")
+    )
     rows = read_rows(data_dir / "sms_spam" / "test.csv", 150)
     data = tmp_path / "messages.csv"
     with open(data, "w", newline="") as fh:
@@ -155,15 +170,26 @@ def test_demo_serves_textals_first_task_with_its_guess_and_its_line_prefilled_an
         writer.writerows({"text": r["text"], "label": r["label"]} for r in rows)
     gold = {r["text"]: r["label"] for r in rows}
     home, log = tmp_path / "home", tmp_path / "up.log"
-    args = ["--recipe", str(recipe), "--data", str(data), "--home", str(home),
-            "--ls-port", str(free_port()), "--port", str(free_port())]
+    args = [
+        "--recipe",
+        str(recipe),
+        "--data",
+        str(data),
+        "--home",
+        str(home),
+        "--ls-port",
+        str(free_port()),
+        "--port",
+        str(free_port()),
+    ]
 
     proc = start_up(args, log)
     try:
         text = wait_for_line(proc, log, READY, UP_TIMEOUT_S)
         # Label Studio ordered by textal: the head (100 by default) at once, all 150 if a fill step came first
-        assert re.search(r"(150 predictions|the first 100 of 150 open tasks hold a prediction) of textal-cold-start",
-                         text), text
+        assert re.search(
+            r"(150 predictions|the first 100 of 150 open tasks hold a prediction) of textal-cold-start", text
+        ), text
         ports = {k: int(v) for k, v in json.loads((home / "ports.json").read_text()).items()}
         url = f"http://127.0.0.1:{ports['label_studio']}"
         key = (home / "ls-key").read_text().strip()
@@ -181,7 +207,9 @@ def test_demo_serves_textals_first_task_with_its_guess_and_its_line_prefilled_an
             for task in [t for t in open_tasks if gold[t["data"]["text"]] == label][:4]:
                 api.label(task["id"], label)
         task, prediction = settled_first(api)
-        for _ in range(10):  # the slice catches up with its share (1 in 3) first, never with a guess: label it as a person would
+        for _ in range(
+            10
+        ):  # the slice catches up with its share (1 in 3) first, never with a guess: label it as a person would
             if not is_eval(task["data"]):
                 break
             assert prediction["result"] == [], "an evaluation-slice task must never carry a guess"

@@ -61,7 +61,8 @@ def projects_titled(label_studio, title: str) -> list[int]:
 
 
 def test_init_twice_leaves_one_project_with_every_row_once_and_a_prediction_on_every_task(
-        stack, spam_csv, label_studio, textal_cli):
+    stack, spam_csv, label_studio, textal_cli
+):
     argv = ["init", "--recipe", "spam", "--data", str(spam_csv), "--backend", stack.url, "--project-name", "init twice"]
     code, out, err = textal_cli(argv)
     assert code == 0, err
@@ -81,7 +82,9 @@ def test_init_twice_leaves_one_project_with_every_row_once_and_a_prediction_on_e
     assert every_task_predicted(studio, project_id, 120)
 
 
-def test_init_after_a_crash_halfway_completes_the_project_without_duplicates(stack, spam_csv, label_studio, monkeypatch):
+def test_init_after_a_crash_halfway_completes_the_project_without_duplicates(
+    stack, spam_csv, label_studio, monkeypatch
+):
     studio = Studio(label_studio.url, label_studio.token)
     recipe = load_recipe("spam")
     monkeypatch.setattr(init_module, "IMPORT_BATCH", 50)
@@ -106,9 +109,25 @@ def test_init_after_a_crash_halfway_completes_the_project_without_duplicates(sta
     assert sorted(d[ROW_KEY] for d in StudioAdmin(studio).task_data(project_id)) == list(range(120))
 
 
-def test_init_with_labels_then_export_round_trips_through_textal_train(stack, spam_csv, label_studio, tmp_path, textal_cli):
-    code, _, err = textal_cli(["init", "--recipe", "spam", "--data", str(spam_csv), "--backend", stack.url,
-                        "--project-name", "exported", "--with-labels", "--wait", "0"])
+def test_init_with_labels_then_export_round_trips_through_textal_train(
+    stack, spam_csv, label_studio, tmp_path, textal_cli
+):
+    code, _, err = textal_cli(
+        [
+            "init",
+            "--recipe",
+            "spam",
+            "--data",
+            str(spam_csv),
+            "--backend",
+            stack.url,
+            "--project-name",
+            "exported",
+            "--with-labels",
+            "--wait",
+            "0",
+        ]
+    )
     assert code == 0, err
     [project_id] = projects_titled(label_studio, "exported")
     out_csv = tmp_path / "labels.csv"
@@ -132,8 +151,9 @@ BAD_INPUTS = {
 
 
 @pytest.mark.parametrize("case", sorted(BAD_INPUTS))
-def test_init_bad_input_exits_2_with_one_line_and_creates_nothing(case, label_studio, start_backend, spam_csv, tmp_path,
-                                                                   monkeypatch, textal_cli):
+def test_init_bad_input_exits_2_with_one_line_and_creates_nothing(
+    case, label_studio, start_backend, spam_csv, tmp_path, monkeypatch, textal_cli
+):
     backend = start_backend(tmp_path / "store", tmp_path / "backend")
     monkeypatch.setenv("LABEL_STUDIO_API_KEY", label_studio.token)
     ls_url, backend_url, data = label_studio.url, backend.url, spam_csv
@@ -151,8 +171,21 @@ def test_init_bad_input_exits_2_with_one_line_and_creates_nothing(case, label_st
         with open(data, "a") as fh:
             fh.write("a message filed under the wrong kind of label,phishing\n")
     title = f"bad input: {case}"
-    code, out, err = textal_cli(["init", "--recipe", "spam", "--data", str(data), "--label-studio", ls_url,
-                          "--backend", backend_url, "--project-name", title])
+    code, out, err = textal_cli(
+        [
+            "init",
+            "--recipe",
+            "spam",
+            "--data",
+            str(data),
+            "--label-studio",
+            ls_url,
+            "--backend",
+            backend_url,
+            "--project-name",
+            title,
+        ]
+    )
     assert code == 2
     lines = err.strip().splitlines()
     assert len(lines) == 1 and BAD_INPUTS[case] in lines[0], lines
@@ -160,16 +193,30 @@ def test_init_bad_input_exits_2_with_one_line_and_creates_nothing(case, label_st
     assert projects_titled(label_studio, title) == []
 
 
-def test_support_tickets_recipe_makes_one_choice_per_intent_found_in_the_data(stack, label_studio, data_dir, tmp_path,
-                                                                              textal_cli):
+def test_support_tickets_recipe_makes_one_choice_per_intent_found_in_the_data(
+    stack, label_studio, data_dir, tmp_path, textal_cli
+):
     rows = read_rows(data_dir / "clinc150" / "train.csv", 6000)[::20]  # the file is grouped by intent
     path = tmp_path / "tickets.csv"
     with open(path, "w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=["text", "intent"])
         writer.writeheader()
         writer.writerows({"text": r["text"], "intent": r["intent"]} for r in rows)
-    code, _, err = textal_cli(["init", "--recipe", "support_tickets", "--data", str(path), "--backend", stack.url,
-                        "--project-name", "tickets", "--wait", "0"])
+    code, _, err = textal_cli(
+        [
+            "init",
+            "--recipe",
+            "support_tickets",
+            "--data",
+            str(path),
+            "--backend",
+            stack.url,
+            "--project-name",
+            "tickets",
+            "--wait",
+            "0",
+        ]
+    )
     assert code == 0, err
     [project_id] = projects_titled(label_studio, "tickets")
     config = label_studio.client().projects.get(id=project_id).label_config

@@ -17,11 +17,24 @@ import pytest
 from browser import AnnotatorBrowser, chromium_available
 from dataset_rows import read_rows
 from ls_project import (
-    WORKER_ARGS, Project, connected_project, current_prediction, unlabelled, wait_for, work_state,
+    WORKER_ARGS,
+    Project,
+    connected_project,
+    current_prediction,
+    unlabelled,
+    wait_for,
+    work_state,
 )
 from servers import Worker
 from stream_annotator import (
-    Submit, VersionWatch, add_annotator, label_in_stream, lost, pace, refused_in_log, saved_labels,
+    Submit,
+    VersionWatch,
+    add_annotator,
+    label_in_stream,
+    lost,
+    pace,
+    refused_in_log,
+    saved_labels,
 )
 
 from ml_backend.worker.push_labels import version_of
@@ -71,8 +84,10 @@ def test_every_submit_in_the_label_stream_is_saved_while_the_worker_retrains_aft
     label_studio, stream, tmp_path
 ):
     project, gold, worker, log_offset = stream.project, stream.gold, stream.worker, stream.log_offset
-    with VersionWatch(label_studio.url, label_studio.token, project.id) as watch, \
-            AnnotatorBrowser(failure_screenshot=tmp_path / "failure.png") as browser:
+    with (
+        VersionWatch(label_studio.url, label_studio.token, project.id) as watch,
+        AnnotatorBrowser(failure_screenshot=tmp_path / "failure.png") as browser,
+    ):
         browser.login(label_studio.url, label_studio.email, label_studio.password)
         calm = label_in_stream(browser, label_studio.url, project.id, gold, 25, pace(0.5, 2.0))
         rushed = label_in_stream(browser, label_studio.url, project.id, gold, 35, pace(0.0, 0.0))
@@ -100,8 +115,9 @@ def test_three_annotators_at_once_lose_nothing_and_are_never_served_the_same_tas
         try:
             with AnnotatorBrowser(failure_screenshot=tmp_path / f"failure-{n}.png") as browser:
                 browser.login(label_studio.url, *people[n])
-                done = label_in_stream(browser, label_studio.url, project.id, gold, each, pace(0.5, 2.0, seed=n),
-                                       annotator=people[n][0])
+                done = label_in_stream(
+                    browser, label_studio.url, project.id, gold, each, pace(0.5, 2.0, seed=n), annotator=people[n][0]
+                )
             with lock:
                 submits.extend(done)
         except BaseException as exc:  # noqa: BLE001 (reported below, with the others' results)

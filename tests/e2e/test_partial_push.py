@@ -10,8 +10,16 @@ import time
 import pytest
 from dataset_rows import read_rows
 from ls_project import (
-    INFORMATIVE, WORKER_ARGS, choice, connected_project, current_prediction, expected_next, field_of, next_task,
-    unlabelled, wait_for,
+    INFORMATIVE,
+    WORKER_ARGS,
+    choice,
+    connected_project,
+    current_prediction,
+    expected_next,
+    field_of,
+    next_task,
+    unlabelled,
+    wait_for,
 )
 
 from ml_backend.scoring.loaded import model_version_name
@@ -28,13 +36,22 @@ def test_right_after_a_refresh_the_stream_serves_the_new_orders_best_task_though
 ):
     state = tmp_path / "backend-data"
     backend = start_backend(tmp_path / "no-store", data_dir=state)
-    p, ids, gold = connected_project(label_studio, backend.url, state, "textal e2e: partial push",
-                                     read_rows(data_dir / "sms_spam" / "test.csv", N_TASKS))
+    p, ids, gold = connected_project(
+        label_studio,
+        backend.url,
+        state,
+        "textal e2e: partial push",
+        read_rows(data_dir / "sms_spam" / "test.csv", N_TASKS),
+    )
     ls = p.ls
     args = (*WORKER_ARGS, "--promote-margin", "inf", "--head", str(HEAD), "--push-chunk", str(CHUNK))
     worker = start_worker(state, *args)
-    wait_for(lambda: p.idle() and p.counts().get("textal-cold-start") == N_TASKS, 180, "the cold-start order, filled in",
-             worker.log)
+    wait_for(
+        lambda: p.idle() and p.counts().get("textal-cold-start") == N_TASKS,
+        180,
+        "the cold-start order, filled in",
+        worker.log,
+    )
 
     worker.kill()  # the labels arrive while no worker runs, so that one version learns them all
     train = [t for t in ids if gold[t] == "spam"][:5] + [t for t in ids if gold[t] == "ham"][:5]
@@ -56,8 +73,9 @@ def test_right_after_a_refresh_the_stream_serves_the_new_orders_best_task_though
     scores = [field_of(c[0], "score") for c in current[:held]]
     assert scores == sorted(scores)
 
-    wait_for(lambda: p.settled(lambda: p.counts().get(mv) == N_TASKS - len(train)), 180, "the rest filled in",
-             worker.log)
+    wait_for(
+        lambda: p.settled(lambda: p.counts().get(mv) == N_TASKS - len(train)), 180, "the rest filled in", worker.log
+    )
     assert p.model_version() == mv == model_version_name(p.store.latest()) and p.records()[-1]["labels"] == len(train)
     tasks = p.tasks()
     assert all(len(current_prediction(t, mv)) == 1 for t in unlabelled(tasks))  # never a second copy

@@ -32,9 +32,11 @@ def test_deliberately_wrong_labels_rank_first_in_the_review_view_and_a_fix_clear
     ls.ml.create(url=backend.url, project=project.id, title="textal")
     p = Project(ls, project.id, state, None)
     rows = read_rows(data_dir / "sms_spam" / "test.csv", N_TASKS)
-    ids = sorted(ls.projects.import_tasks(id=p.id, request=[{"text": r["text"]} for r in rows],
-                                          return_task_ids=True).task_ids)
+    ids = sorted(
+        ls.projects.import_tasks(id=p.id, request=[{"text": r["text"]} for r in rows], return_task_ids=True).task_ids
+    )
     gold = {tid: r["label"] for tid, r in zip(ids, rows)}
+
     def marked_slice() -> list[int]:
         titles = {(v.data or {}).get("title") for v in ls.views.list(project=p.id)}
         return EVAL_VIEW in titles and len(p.view(EVAL_VIEW)) == 15 and p.view(EVAL_VIEW)
@@ -52,11 +54,18 @@ def test_deliberately_wrong_labels_rank_first_in_the_review_view_and_a_fix_clear
     def reviewed() -> bool:
         review = work_state(state, p.id).get("review") or {}
         # the worker reviews again once the labels grew by REVIEW_GROWTH: the last review saw nearly all of them
-        return (p.idle() and review.get("labels", 0) * (1 + REVIEW_GROWTH) >= N_LABELS
-                and len(p.view(REVIEW_VIEW)) >= len(wrong))
+        return (
+            p.idle()
+            and review.get("labels", 0) * (1 + REVIEW_GROWTH) >= N_LABELS
+            and len(p.view(REVIEW_VIEW)) >= len(wrong)
+        )
 
-    wait_for(reviewed, 180, "the review of every label",
-             lambda: "\n".join(line for line in worker.log().splitlines() if "joins the waiting" not in line))
+    wait_for(
+        reviewed,
+        180,
+        "the review of every label",
+        lambda: "\n".join(line for line in worker.log().splitlines() if "joins the waiting" not in line),
+    )
     order = p.view(REVIEW_VIEW)
     top = order[: len(wrong)]
     # two thirds of the first are the wrong labels (a random order would give a twelfth); which tasks are labelled
@@ -75,8 +84,10 @@ def test_deliberately_wrong_labels_rank_first_in_the_review_view_and_a_fix_clear
         browser.login(label_studio.url, label_studio.email, label_studio.password)
         browser.open_data_manager(label_studio.url, p.id, view_id)
         first = tasks[order[0]].data["textal_suggestion"]
-        browser.wait(lambda d: first in d.page_source and "textal_suggestion" in d.page_source,
-                     "the review view's columns and the first task's suggestion")
+        browser.wait(
+            lambda d: first in d.page_source and "textal_suggestion" in d.page_source,
+            "the review view's columns and the first task's suggestion",
+        )
         shot = browser.screenshot(tmp_path / "review-view.png")
     assert shot.stat().st_size > 10_000
     print(f"review view screenshot: {shot}")

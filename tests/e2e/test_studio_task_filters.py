@@ -18,8 +18,11 @@ pytestmark = pytest.mark.e2e
 def test_labelled_tasks_come_once_each_with_skips_and_the_view_lists_only_tasks_nobody_answered(label_studio):
     ls = label_studio.client()
     project = ls.projects.create(title="textal: task filters", label_config=CONFIG)
-    ids = sorted(ls.projects.import_tasks(id=project.id, request=[{"text": f"message {i}"} for i in range(5)],
-                                          return_task_ids=True).task_ids)
+    ids = sorted(
+        ls.projects.import_tasks(
+            id=project.id, request=[{"text": f"message {i}"} for i in range(5)], return_task_ids=True
+        ).task_ids
+    )
     twice, once, skipped, *open_ids = ids
     ls.annotations.create(id=twice, result=choice("spam"))
     ls.annotations.create(id=twice, result=choice("ham"))

@@ -16,8 +16,20 @@ import httpx
 import pytest
 from dataset_rows import read_rows
 from ls_project import (
-    CONFIG, EVAL_VIEW, INFORMATIVE, WORKER_ARGS, BackendWatch, Project, choice, current_prediction, expected_next,
-    field_of, next_task, unlabelled, wait_for, work_state,
+    CONFIG,
+    EVAL_VIEW,
+    INFORMATIVE,
+    WORKER_ARGS,
+    BackendWatch,
+    Project,
+    choice,
+    current_prediction,
+    expected_next,
+    field_of,
+    next_task,
+    unlabelled,
+    wait_for,
+    work_state,
 )
 
 from ml_backend.scoring.loaded import model_version_name
@@ -61,14 +73,16 @@ def test_the_worker_keeps_label_studio_ordered_by_the_freshest_good_model(
     wait_for(cold_order, 120, "the cold-start order", logs)
     cold = {t.id: current_prediction(t, "textal-cold-start")[0] for t in p.tasks()}
     band = work_state(state, p.id)["band"]
-    assert sorted(cold, key=lambda t: field_of(cold[t], "score"))[:len(band)] == band  # served in the band's order
+    assert sorted(cold, key=lambda t: field_of(cold[t], "score"))[: len(band)] == band  # served in the band's order
     assert ls.projects.get(id=p.id).sampling == "Uncertainty sampling"
     slice_ids = wait_for(lambda: len(p.view(EVAL_VIEW)) == 15 and p.view(EVAL_VIEW), 60, "the slice marked", logs)
     tasks = {t.id: t for t in p.tasks()}
     for tid in slice_ids:
         assert tasks[tid].data["textal_eval"] == 1
-    assert all(field_of(current_prediction(tasks[t], "textal-cold-start")[0], "result") == []
-               for t in work_state(state, p.id)["band"])
+    assert all(
+        field_of(current_prediction(tasks[t], "textal-cold-start")[0], "result") == []
+        for t in work_state(state, p.id)["band"]
+    )
 
     # the label stream: one slice task in every three served, from the first labels on
     served = []
@@ -89,14 +103,20 @@ def test_the_worker_keeps_label_studio_ordered_by_the_freshest_good_model(
         annotations = {tid: a.id for tid in served for a in ls.annotations.list(id=tid)}
         for tid in [t for t in slice_ids if t not in served] + [t for t in train if t not in served]:
             annotations[tid] = ls.annotations.create(id=tid, result=choice(gold[tid])).id
-        wait_for(lambda: p.settled(lambda: p.records() and p.records()[-1]["train_size"] == 20), 120,
-                 "a version trained on the 20 labels", logs)
+        wait_for(
+            lambda: p.settled(lambda: p.records() and p.records()[-1]["train_size"] == 20),
+            120,
+            "a version trained on the 20 labels",
+            logs,
+        )
     mv = p.model_version()
     assert mv.startswith("v") and mv == model_version_name(p.store.latest())
     assert len(p.store.versions()) < len(annotations)  # coalesced: far fewer retrains than webhooks
     card = p.store.card()
     assert card["training_size"] == 20 and card["eval_size"] == 15 and card["metrics"]["n"] == 15
-    assert {s for s, _ in watch.answers} == {200} and len(watch.answers) >= 2  # each answer may wait for a version to load
+    assert {s for s, _ in watch.answers} == {200} and len(
+        watch.answers
+    ) >= 2  # each answer may wait for a version to load
 
     # a prediction of the new version for every unlabelled task, none for the labelled ones; LS orders by it
     tasks = p.tasks()
@@ -119,7 +139,9 @@ def test_the_worker_keeps_label_studio_ordered_by_the_freshest_good_model(
 
     # a deleted annotation is dropped from training
     ls.annotations.delete(id=annotations.pop(train[-1]))
-    wait_for(lambda: p.settled(lambda: p.records()[-1]["train_size"] == 19), 60, "a version without the deleted label", logs)
+    wait_for(
+        lambda: p.settled(lambda: p.records()[-1]["train_size"] == 19), 60, "a version without the deleted label", logs
+    )
 
     # a version worse than its parent on the slice is published but not promoted; Label Studio and the backend keep the good one
     worker.process.terminate()  # labels change while no worker runs: the webhooks wait on the queue
@@ -136,7 +158,9 @@ def test_the_worker_keeps_label_studio_ordered_by_the_freshest_good_model(
     assert last["version"] == p.store.versions()[-1] != good and p.store.latest() == good
     assert last["metrics"]["macro_f1"] < last["parent_metrics"]["macro_f1"] - 0.02
     assert p.model_version() == model_version_name(good)
-    answer = httpx.post(f"{backend.url}/predict", json={"tasks": [{"id": 1, "data": {"text": "hi"}}], "project": str(p.id)}, timeout=60)
+    answer = httpx.post(
+        f"{backend.url}/predict", json={"tasks": [{"id": 1, "data": {"text": "hi"}}], "project": str(p.id)}, timeout=60
+    )
     assert answer.json()["model_version"] == model_version_name(good)
 
     # missed webhooks (the backend is down): reconciliation catches up; new tasks get predictions without a retrain
@@ -152,8 +176,12 @@ def test_the_worker_keeps_label_studio_ordered_by_the_freshest_good_model(
         mv = p.model_version()
         return len(tasks) == N_TASKS + 5 and all(current_prediction(t, mv) for t in unlabelled(tasks))
 
-    wait_for(lambda: p.settled(lambda: p.records()[-1]["train_size"] == 21 and caught_up()), 60,
-             "a retrain found by reconciliation, and predictions for the new tasks", logs)
+    wait_for(
+        lambda: p.settled(lambda: p.records()[-1]["train_size"] == 21 and caught_up()),
+        60,
+        "a retrain found by reconciliation, and predictions for the new tasks",
+        logs,
+    )
     mv = p.model_version()
     counts = {t.id: len(current_prediction(t, mv)) for t in unlabelled(p.tasks())}
     assert len(counts) == N_TASKS + 5 - 36 and set(counts.values()) == {1}, {i: c for i, c in counts.items() if c != 1}
@@ -164,21 +192,38 @@ def test_a_project_with_tasks_is_ordered_at_once_and_the_base_model_is_kept_over
     label_studio, start_backend, start_worker, linear_spam_store, data_dir, tmp_path
 ):
     state = tmp_path / "backend-data"
-    slow_reconcile = ("--eval-min", "10", "--min-eval", "10", "--reconcile-every", "600", "--batch", "10", "--full-every", "0")
+    slow_reconcile = (
+        "--eval-min",
+        "10",
+        "--min-eval",
+        "10",
+        "--reconcile-every",
+        "600",
+        "--batch",
+        "10",
+        "--full-every",
+        "0",
+    )
     worker = start_worker(state, "--store", str(linear_spam_store), *slow_reconcile)
     backend = start_backend(linear_spam_store, data_dir=state)
     ls = label_studio.client()
     project = ls.projects.create(title="textal worker e2e: connect", label_config=CONFIG)
     p = Project(ls, project.id, state, None)
     rows = read_rows(data_dir / "sms_spam" / "test.csv", 100, offset=400)
-    ids = sorted(ls.projects.import_tasks(id=p.id, request=[{"text": r["text"]} for r in rows], return_task_ids=True).task_ids)
+    ids = sorted(
+        ls.projects.import_tasks(id=p.id, request=[{"text": r["text"]} for r in rows], return_task_ids=True).task_ids
+    )
     gold = dict(zip(ids, (r["label"] for r in rows)))
 
     # connecting to a project that already has tasks: set-up and scoring start at once (no reconciliation for 10 min)
     connected = time.monotonic()
     ls.ml.create(url=backend.url, project=p.id, title="textal")
-    wait_for(lambda: p.model_version() == "base-v0001" and p.counts().get("base-v0001") == 100, 60,
-             "every task predicted by the base model", worker.log)
+    wait_for(
+        lambda: p.model_version() == "base-v0001" and p.counts().get("base-v0001") == 100,
+        60,
+        "every task predicted by the base model",
+        worker.log,
+    )
     print(f"connect to every task predicted: {time.monotonic() - connected:.1f} s for 100 tasks")
     health = httpx.get(f"{backend.url}/health", timeout=10).json()
     versions = httpx.get(f"{backend.url}/versions", timeout=10).json()
@@ -189,22 +234,35 @@ def test_a_project_with_tasks_is_ordered_at_once_and_the_base_model_is_kept_over
     two = [next(t for t in ids if gold[t] == label and t not in slice_ids) for label in ("ham", "spam")]
     for tid in two:
         ls.annotations.create(id=tid, result=choice(gold[tid]))
-    wait_for(lambda: p.records() and p.records()[-1].get("version") == "v0001" and p.idle(), 60, "a first version", worker.log)
+    wait_for(
+        lambda: p.records() and p.records()[-1].get("version") == "v0001" and p.idle(),
+        60,
+        "a first version",
+        worker.log,
+    )
     record = p.records()[-1]
     assert not record["promoted"] and "trained on more labels (1500 against 2)" in record["promotion"]["reason"]
     assert p.model_version() == "base-v0001" and p.store.latest() is None
     versions = httpx.get(f"{backend.url}/versions", timeout=10).json()
     assert versions["versions"][:2] == ["v0001", "base-v0001"] and versions["serving"] == {str(p.id): "base-v0001"}
-    answer = httpx.post(f"{backend.url}/predict", json={"tasks": [{"id": 1, "data": {"text": "hi"}}], "project": str(p.id)},
-                        timeout=60)
+    answer = httpx.post(
+        f"{backend.url}/predict", json={"tasks": [{"id": 1, "data": {"text": "hi"}}], "project": str(p.id)}, timeout=60
+    )
     assert answer.json()["model_version"] == "base-v0001"
 
 
 def test_the_worker_refuses_to_start_with_a_key_label_studio_refuses(label_studio, tmp_path):
     worker = subprocess.run(
         [str(Path(sys.executable).parent / "textal"), "worker", "--data-dir", str(tmp_path / "data")],
-        env={**os.environ, "LABEL_STUDIO_URL": label_studio.url, "LABEL_STUDIO_API_KEY": "0" * 40, "HF_HUB_OFFLINE": "1"},
-        capture_output=True, text=True, timeout=120,
+        env={
+            **os.environ,
+            "LABEL_STUDIO_URL": label_studio.url,
+            "LABEL_STUDIO_API_KEY": "0" * 40,
+            "HF_HUB_OFFLINE": "1",
+        },
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert worker.returncode == 2
     lines = [line for line in worker.stderr.splitlines() if line.strip()]
@@ -224,7 +282,9 @@ def test_a_worker_killed_mid_retrain_leaves_a_consistent_store_and_the_retrain_c
     ls.ml.create(url=backend.url, project=project.id, title="textal")
     p = Project(ls, project.id, state, None)
     rows = read_rows(data_dir / "sms_spam" / "test.csv", 100, offset=200)
-    ids = sorted(ls.projects.import_tasks(id=p.id, request=[{"text": r["text"]} for r in rows], return_task_ids=True).task_ids)
+    ids = sorted(
+        ls.projects.import_tasks(id=p.id, request=[{"text": r["text"]} for r in rows], return_task_ids=True).task_ids
+    )
     gold = dict(zip(ids, (r["label"] for r in rows)))
     train = [t for t in ids if gold[t] == "spam"][:5] + [t for t in ids if gold[t] == "ham"][:5]
     for tid in train:  # no worker yet: the jobs wait on the queue

@@ -28,8 +28,14 @@ def macro_f1(stdout: str) -> float:
 def test_train_on_full_sms_spam_reaches_the_bar_and_publishes(tmp_path, data_dir, model, bar):
     store = tmp_path / "store"
     result = run_textal(
-        "train", str(data_dir / "sms_spam" / "train.csv"), "--model", model,
-        "--eval", str(data_dir / "sms_spam" / "test.csv"), "--store", str(store),
+        "train",
+        str(data_dir / "sms_spam" / "train.csv"),
+        "--model",
+        model,
+        "--eval",
+        str(data_dir / "sms_spam" / "test.csv"),
+        "--store",
+        str(store),
     )
     assert result.returncode == 0, result.stderr
     assert macro_f1(result.stdout) >= bar

@@ -11,14 +11,37 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 
 
-def test_the_peers_benchmark_runs_every_tool_on_the_same_seed_sets_and_writes_one_table(data_dir, tiny_bert_dir,
-                                                                                     tmp_path):
+def test_the_peers_benchmark_runs_every_tool_on_the_same_seed_sets_and_writes_one_table(
+    data_dir, tiny_bert_dir, tmp_path
+):
     out, work = tmp_path / "out", tmp_path / "work"
     done = subprocess.run(
-        [sys.executable, str(REPO / "benchmarks" / "peers" / "run.py"), "--datasets", "sms_spam",
-         "--protocols", "peers,practice", "--caps", "none", "--limit", "300", "--sizes", "20,20,60", "--repeats", "2",
-         "--encoder", str(tiny_bert_dir), "--out", str(out), "--work", str(work)],
-        env={**os.environ, "DATA": str(data_dir)}, capture_output=True, text=True, timeout=900,
+        [
+            sys.executable,
+            str(REPO / "benchmarks" / "peers" / "run.py"),
+            "--datasets",
+            "sms_spam",
+            "--protocols",
+            "peers,practice",
+            "--caps",
+            "none",
+            "--limit",
+            "300",
+            "--sizes",
+            "20,20,60",
+            "--repeats",
+            "2",
+            "--encoder",
+            str(tiny_bert_dir),
+            "--out",
+            str(out),
+            "--work",
+            str(work),
+        ],
+        env={**os.environ, "DATA": str(data_dir)},
+        capture_output=True,
+        text=True,
+        timeout=900,
     )
     assert done.returncode == 0, done.stderr[-3000:]
     results = {p.name: json.loads(p.read_text()) for p in (out / "results").glob("sms_spam-peers-*.json")}
@@ -27,8 +50,11 @@ def test_the_peers_benchmark_runs_every_tool_on_the_same_seed_sets_and_writes_on
         assert [r["rounds"][0]["labels"] for r in run["repeats"]] == [20, 20]
         assert [r["rounds"][-1]["labels"] for r in run["repeats"]] == [60, 60]
     # one rule (smallest margin), one classifier, one seed set: the two packages ask for the same rows
-    same = [[r["f1"] for r in rep["rounds"]] for name in ("small-text-BreakingTies", "modal-margin_sampling")
-            for rep in results[f"sms_spam-peers-{name}.json"]["repeats"]]
+    same = [
+        [r["f1"] for r in rep["rounds"]]
+        for name in ("small-text-BreakingTies", "modal-margin_sampling")
+        for rep in results[f"sms_spam-peers-{name}.json"]["repeats"]
+    ]
     assert same[:2] == same[2:]
     first_rounds = {tuple(r["rounds"][0]["f1"] for r in run["repeats"]) for run in results.values()}
     assert len(first_rounds) == 1  # every tool starts from the same seed set, per repeat

@@ -12,9 +12,13 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def test_the_pool_scoring_benchmark_scores_a_small_pool_and_reports_time_memory_and_rows(data_dir):
-    done = subprocess.run([sys.executable, str(REPO / "benchmarks" / "pool_scoring" / "run.py"), "--texts", "7000",
-                           "--model", "linear"], env={**os.environ, "DATA": str(data_dir)}, capture_output=True,
-                          text=True, timeout=600)
+    done = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "pool_scoring" / "run.py"), "--texts", "7000", "--model", "linear"],
+        env={**os.environ, "DATA": str(data_dir)},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     assert "### `textal score`, 7,000 texts, model linear" in done.stdout
     assert "- ranked CSV:" in done.stdout and "7,000 rows" in done.stdout  # past one pool copy: suffixed texts

@@ -31,8 +31,12 @@ def planted(tmp_path_factory, data_dir):
 def test_review_ranks_the_planted_wrong_labels_first_and_suggests_the_right_ones(planted):
     path, flipped, root = planted
     out = root / "issues.csv"
-    done = subprocess.run([TEXTAL, "review", str(path), "--out", str(out), "--cache-dir", str(root / "cache")],
-                          capture_output=True, text=True, timeout=900)
+    done = subprocess.run(
+        [TEXTAL, "review", str(path), "--out", str(out), "--cache-dir", str(root / "cache")],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert done.returncode == 0, done.stderr
     ranked = list(csv.DictReader(out.open()))
     assert len(ranked) == 300 and [r["rank"] for r in ranked] == [str(i) for i in range(1, 301)]
@@ -47,15 +51,24 @@ def test_review_ranks_the_planted_wrong_labels_first_and_suggests_the_right_ones
 
 def test_review_refuses_an_unknown_model_and_a_file_without_labels_with_exit_2(planted, tmp_path):
     path, _, root = planted
-    bad = subprocess.run([TEXTAL, "review", str(path), "--out", str(tmp_path / "x.csv"), "--model", "gpt"],
-                         capture_output=True, text=True, timeout=300)
+    bad = subprocess.run(
+        [TEXTAL, "review", str(path), "--out", str(tmp_path / "x.csv"), "--model", "gpt"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert bad.returncode == 2 and "--model must be one of embed-head, linear, not 'gpt'" in bad.stderr
     texts = tmp_path / "texts.csv"
     texts.write_text("text\nhello there\nwin a prize now\n")
-    unlabelled = subprocess.run([TEXTAL, "review", str(texts), "--out", str(tmp_path / "y.csv")],
-                                capture_output=True, text=True, timeout=300)
+    unlabelled = subprocess.run(
+        [TEXTAL, "review", str(texts), "--out", str(tmp_path / "y.csv")], capture_output=True, text=True, timeout=300
+    )
     assert unlabelled.returncode == 2 and "no label column found" in unlabelled.stderr
-    one_fold = subprocess.run([TEXTAL, "review", str(path), "--out", str(tmp_path / "z.csv"), "--folds", "1"],
-                              capture_output=True, text=True, timeout=300)
+    one_fold = subprocess.run(
+        [TEXTAL, "review", str(path), "--out", str(tmp_path / "z.csv"), "--folds", "1"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert one_fold.returncode == 2 and "--folds must be at least 2" in one_fold.stderr
     assert "Traceback" not in bad.stderr + unlabelled.stderr + one_fold.stderr

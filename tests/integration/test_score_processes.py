@@ -12,8 +12,19 @@ from servers import free_port
 BIN = Path(sys.executable).parent
 
 
-LAUNCH = [str(BIN / "accelerate"), "launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1",
-          "--mixed_precision", "no", "--dynamo_backend", "no"]
+LAUNCH = [
+    str(BIN / "accelerate"),
+    "launch",
+    "--multi_gpu",
+    "--num_processes",
+    "2",
+    "--num_machines",
+    "1",
+    "--mixed_precision",
+    "no",
+    "--dynamo_backend",
+    "no",
+]
 
 
 def run(*args: str, cwd: Path, ok: bool = True) -> subprocess.CompletedProcess:
@@ -27,12 +38,22 @@ def test_two_processes_share_the_chunks_and_write_the_ranking_of_one(tmp_path, d
     (tmp_path / "scratch").mkdir()
     store = str(tmp_path / "store")
     pool = str(data_dir / "sms_spam" / "test.csv")
-    run(str(BIN / "textal"), "train", str(data_dir / "sms_spam" / "train.csv"), "--model", "linear", "--store", store,
-        cwd=tmp_path)
+    run(
+        str(BIN / "textal"),
+        "train",
+        str(data_dir / "sms_spam" / "train.csv"),
+        "--model",
+        "linear",
+        "--store",
+        store,
+        cwd=tmp_path,
+    )
     score = ["score", pool, "--store", store, "--chunk-size", "100", "--top-k", "5"]
     run(str(BIN / "textal"), *score, "--out", "one.csv", cwd=tmp_path)
     # --multi_gpu is accelerate's launcher of several processes; without a GPU they run on the CPU
-    two = run(*LAUNCH, "--main_process_port", str(free_port()), "-m", "textal", *score, "--out", "two.csv", cwd=tmp_path)
+    two = run(
+        *LAUNCH, "--main_process_port", str(free_port()), "-m", "textal", *score, "--out", "two.csv", cwd=tmp_path
+    )
     assert (tmp_path / "two.csv").read_bytes() == (tmp_path / "one.csv").read_bytes()
     assert two.stdout.count("5 most informative texts") == 1  # the main process reports; the other is silent
     assert "Scored by 2 processes" in two.stdout
@@ -46,7 +67,22 @@ def test_a_bad_row_in_one_processs_share_is_reported_once_by_the_first_process(t
     rows = [f"message number {i} for you" for i in range(150)]
     rows[130] = ""  # row 132 of the file, in the second chunk: the second process's share
     (tmp_path / "pool.csv").write_text("text\n" + "".join(f"{r}\n" if r else '""\n' for r in rows))
-    done = run(*LAUNCH, "--main_process_port", str(free_port()), "-m", "textal", "score", "pool.csv", "--store", "s",
-               "--strategy", "kmeans.v1", "--chunk-size", "100", cwd=tmp_path, ok=False)
+    done = run(
+        *LAUNCH,
+        "--main_process_port",
+        str(free_port()),
+        "-m",
+        "textal",
+        "score",
+        "pool.csv",
+        "--store",
+        "s",
+        "--strategy",
+        "kmeans.v1",
+        "--chunk-size",
+        "100",
+        cwd=tmp_path,
+        ok=False,
+    )
     assert done.stderr.count("row 132") == 1, done.stderr[-2000:]
     assert list((tmp_path / "scratch").glob("textal-score-*")) == []

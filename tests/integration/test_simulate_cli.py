@@ -24,16 +24,39 @@ def slice_csv(src: Path, dest: Path, rows: int) -> Path:
 @pytest.fixture(scope="module")
 def sms_slice(tmp_path_factory, data_dir):
     root = tmp_path_factory.mktemp("sms")
-    return (slice_csv(data_dir / "sms_spam" / "train.csv", root / "pool.csv", 600),
-            slice_csv(data_dir / "sms_spam" / "test.csv", root / "test.csv", 300), root)
+    return (
+        slice_csv(data_dir / "sms_spam" / "train.csv", root / "pool.csv", 600),
+        slice_csv(data_dir / "sms_spam" / "test.csv", root / "test.csv", 300),
+        root,
+    )
 
 
 def simulate(pool, test, out, cache):
     return subprocess.run(
-        [TEXTAL, "simulate", str(pool), "--test", str(test), "--strategies", "random,entropy,vote_entropy,hybrid",
-         "--seed-size", "20", "--batch", "20", "--budget", "100", "--repeats", "1", "--out", str(out),
-         "--cache-dir", str(cache)],
-        capture_output=True, text=True, timeout=900,
+        [
+            TEXTAL,
+            "simulate",
+            str(pool),
+            "--test",
+            str(test),
+            "--strategies",
+            "random,entropy,vote_entropy,hybrid",
+            "--seed-size",
+            "20",
+            "--batch",
+            "20",
+            "--budget",
+            "100",
+            "--repeats",
+            "1",
+            "--out",
+            str(out),
+            "--cache-dir",
+            str(cache),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
     )
 
 
@@ -63,7 +86,9 @@ def test_simulate_rejects_a_budget_beyond_the_pool_with_exit_2(sms_slice):
     pool, test, root = sms_slice
     result = subprocess.run(
         [TEXTAL, "simulate", str(pool), "--test", str(test), "--budget", "5000", "--out", str(root / "x")],
-        capture_output=True, text=True, timeout=300,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 2
     assert "exceeds the 600 texts" in result.stderr
@@ -72,21 +97,54 @@ def test_simulate_rejects_a_budget_beyond_the_pool_with_exit_2(sms_slice):
 def test_simulate_weighs_classes_as_asked_and_refuses_an_unknown_weighting_with_exit_2(sms_slice):
     pool, test, root = sms_slice
     done = subprocess.run(
-        [TEXTAL, "simulate", str(pool), "--test", str(test), "--strategies", "margin", "--seed-size", "20", "--batch",
-         "20", "--budget", "40", "--repeats", "1", "--out", str(root / "none"), "--cache-dir", str(root / "cache"),
-         "--class-weight", "none"], capture_output=True, text=True, timeout=900,
+        [
+            TEXTAL,
+            "simulate",
+            str(pool),
+            "--test",
+            str(test),
+            "--strategies",
+            "margin",
+            "--seed-size",
+            "20",
+            "--batch",
+            "20",
+            "--budget",
+            "40",
+            "--repeats",
+            "1",
+            "--out",
+            str(root / "none"),
+            "--cache-dir",
+            str(root / "cache"),
+            "--class-weight",
+            "none",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
     )
     assert done.returncode == 0, done.stderr
     results = json.loads((root / "none" / "results.json").read_text())
     assert "class_weight=None" in json.dumps(results)
-    bad = subprocess.run([TEXTAL, "simulate", str(pool), "--test", str(test), "--out", str(root / "x"),
-                          "--class-weight", "heavy"], capture_output=True, text=True, timeout=300)
+    bad = subprocess.run(
+        [TEXTAL, "simulate", str(pool), "--test", str(test), "--out", str(root / "x"), "--class-weight", "heavy"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert bad.returncode == 2 and "class weight must be one of balanced, none, not 'heavy'" in bad.stderr
 
 
 def test_simulate_refuses_full_every_without_the_two_tier_model_with_exit_2(sms_slice):
     pool, test, root = sms_slice
-    bad = subprocess.run([TEXTAL, "simulate", str(pool), "--test", str(test), "--out", str(root / "x"),
-                          "--full-every", "100"], capture_output=True, text=True, timeout=300)
+    bad = subprocess.run(
+        [TEXTAL, "simulate", str(pool), "--test", str(test), "--out", str(root / "x"), "--full-every", "100"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert bad.returncode == 2
-    assert bad.stderr.strip().splitlines()[-1].endswith("--full-every applies to --model two-tier and must be at least 1")
+    assert (
+        bad.stderr.strip().splitlines()[-1].endswith("--full-every applies to --model two-tier and must be at least 1")
+    )

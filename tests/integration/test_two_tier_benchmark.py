@@ -12,15 +12,38 @@ REPO = Path(__file__).resolve().parents[2]
 BENCH = REPO / "benchmarks"
 
 
-def test_the_two_tier_benchmark_fine_tunes_on_schedule_and_reports_beside_the_frozen_curve(data_dir, tiny_bert_dir,
-                                                                                           tmp_path):
+def test_the_two_tier_benchmark_fine_tunes_on_schedule_and_reports_beside_the_frozen_curve(
+    data_dir, tiny_bert_dir, tmp_path
+):
     out, work, peers = tmp_path / "out", tmp_path / "work", tmp_path / "peers"
     env = {**os.environ, "DATA": str(data_dir)}
     done = subprocess.run(
-        [sys.executable, str(BENCH / "two_tier" / "run.py"), "--datasets", "sms_spam", "--limit", "200", "--sizes",
-         "10,10,40", "--full-every", "20", "--repeats", "2", "--encoder", str(tiny_bert_dir), "--out", str(out),
-         "--work", str(work), "--peers", str(peers)],
-        env=env, capture_output=True, text=True, timeout=900,
+        [
+            sys.executable,
+            str(BENCH / "two_tier" / "run.py"),
+            "--datasets",
+            "sms_spam",
+            "--limit",
+            "200",
+            "--sizes",
+            "10,10,40",
+            "--full-every",
+            "20",
+            "--repeats",
+            "2",
+            "--encoder",
+            str(tiny_bert_dir),
+            "--out",
+            str(out),
+            "--work",
+            str(work),
+            "--peers",
+            str(peers),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
     )
     assert done.returncode == 0, done.stderr[-3000:]
     run = json.loads((out / "results" / "sms_spam.json").read_text())
@@ -30,24 +53,65 @@ def test_the_two_tier_benchmark_fine_tunes_on_schedule_and_reports_beside_the_fr
     # The frozen-encoder run of the side-by-side on the same features and plan: the same seed sets.
     (peers / "results").mkdir(parents=True)
     frozen = peers / "results" / "sms_spam-peers-textal-hybrid.v2.json"
-    subprocess.run([sys.executable, str(BENCH / "peers" / "loop.py"), "textal", "hybrid.v2", str(work / "sms_spam.npz"),
-                    str(work / "sms_spam-peers-plan.npz"), str(frozen)], env=env, check=True, capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            str(BENCH / "peers" / "loop.py"),
+            "textal",
+            "hybrid.v2",
+            str(work / "sms_spam.npz"),
+            str(work / "sms_spam-peers-plan.npz"),
+            str(frozen),
+        ],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
     before_first_fine_tune = [rep["rounds"][0]["f1"] for rep in json.loads(frozen.read_text())["repeats"]]
     assert before_first_fine_tune == [rep["rounds"][0]["f1"] for rep in run["repeats"]]
 
-    subprocess.run([sys.executable, str(BENCH / "two_tier" / "report.py"), "--out", str(out), "--work", str(work),
-                    "--peers", str(peers)], env=env, check=True, capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            str(BENCH / "two_tier" / "report.py"),
+            "--out",
+            str(out),
+            "--work",
+            str(work),
+            "--peers",
+            str(peers),
+        ],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
     report = (out / "RESULTS.md").read_text()
     assert "| textal two-tier | hybrid.v2 |" in report and "| textal, frozen encoder | hybrid.v2 |" in report
     assert "a fine-tune every 20 labels (at 20, 40)" in report and (out / "sms_spam.png").is_file()
 
 
-def test_the_contrastive_comparison_fits_one_head_over_each_encoder_on_the_same_labels(data_dir, tiny_bert_dir,
-                                                                                       tmp_path):
+def test_the_contrastive_comparison_fits_one_head_over_each_encoder_on_the_same_labels(
+    data_dir, tiny_bert_dir, tmp_path
+):
     done = subprocess.run(
-        [sys.executable, str(BENCH / "two_tier" / "contrastive.py"), "--datasets", "sms_spam", "--sizes", "20,40",
-         "--limit", "200", "--encoder", str(tiny_bert_dir), "--out", str(tmp_path)],
-        env={**os.environ, "DATA": str(data_dir)}, capture_output=True, text=True, timeout=900,
+        [
+            sys.executable,
+            str(BENCH / "two_tier" / "contrastive.py"),
+            "--datasets",
+            "sms_spam",
+            "--sizes",
+            "20,40",
+            "--limit",
+            "200",
+            "--encoder",
+            str(tiny_bert_dir),
+            "--out",
+            str(tmp_path),
+        ],
+        env={**os.environ, "DATA": str(data_dir)},
+        capture_output=True,
+        text=True,
+        timeout=900,
     )
     assert done.returncode == 0, done.stderr[-3000:]
     rows = [line for line in (tmp_path / "CONTRASTIVE.md").read_text().splitlines() if line.startswith("| sms_spam |")]

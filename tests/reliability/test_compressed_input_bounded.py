@@ -52,8 +52,12 @@ def test_many_tiny_rows_are_bounded_by_the_memory_they_take(tmp_path, monkeypatc
 
 def test_a_header_of_too_many_columns_is_refused(tmp_path):
     path = tmp_path / "wide.csv"
-    path.write_text("text," + ",".join(f"c{i}" for i in range(MAX_COLUMNS)) + ",label\n"
-                    + ("hello world," + "," * MAX_COLUMNS + "spam\n") * 3)
+    path.write_text(
+        "text,"
+        + ",".join(f"c{i}" for i in range(MAX_COLUMNS))
+        + ",label\n"
+        + ("hello world," + "," * MAX_COLUMNS + "spam\n") * 3
+    )
     with pytest.raises(DataError, match="columns"):
         load_corpus(path)
 

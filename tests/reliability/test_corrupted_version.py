@@ -12,8 +12,10 @@ from textal.store import ModelStore
 
 pytestmark = pytest.mark.e2e
 
-CONFIG = ('<View><Text name="text" value="$text"/><Choices name="label" toName="text" choice="single">'
-          '<Choice value="ham"/><Choice value="spam"/></Choices></View>')
+CONFIG = (
+    '<View><Text name="text" value="$text"/><Choices name="label" toName="text" choice="single">'
+    '<Choice value="ham"/><Choice value="spam"/></Choices></View>'
+)
 TASKS = [{"id": 1, "data": {"text": "free prize, call now"}}, {"id": 2, "data": {"text": "see you at lunch"}}]
 
 

@@ -36,12 +36,14 @@ def test_twenty_sigkills_of_backend_and_worker_lose_no_label_and_end_on_the_newe
     print(f"crash loop seed {seed} (TEXTAL_CRASH_SEED={seed} replays the same kill points)")
     state, store, port = tmp_path / "backend-data", tmp_path / "no-store", free_port()
     backend = start_backend(store, data_dir=state, port=port)
-    p, ids, gold = connected_project(label_studio, backend.url, state, "textal reliability: crash loop",
-                                     read_gold(data_dir, N_TASKS))
+    p, ids, gold = connected_project(
+        label_studio, backend.url, state, "textal reliability: crash loop", read_gold(data_dir, N_TASKS)
+    )
     ls = p.ls
     workers = [start_worker(state, *WORKER_ARGS)]
-    wait_for(lambda: p.counts().get(p.model_version() or "", 0) == N_TASKS, 180, "the cold-start order",
-             workers[-1].log)
+    wait_for(
+        lambda: p.counts().get(p.model_version() or "", 0) == N_TASKS, 180, "the cold-start order", workers[-1].log
+    )
 
     spam, ham = ([t for t in ids if gold[t] == label] for label in ("spam", "ham"))
     queue = [t for pair in zip(spam, ham) for t in pair]  # both classes from the start
@@ -77,7 +79,8 @@ def test_twenty_sigkills_of_backend_and_worker_lose_no_label_and_end_on_the_newe
     mv = model_version_name(p.store.latest())
     assert p.model_version() == mv
     assert all(len(current_prediction(t, mv)) == 1 for t in unlabelled(p.tasks()))
-    answer = httpx.post(f"{backend.url}/predict", json={"project": str(p.id), "tasks": [{"id": 1, "data": {"text": "hi"}}]},
-                        timeout=30)
+    answer = httpx.post(
+        f"{backend.url}/predict", json={"project": str(p.id), "tasks": [{"id": 1, "data": {"text": "hi"}}]}, timeout=30
+    )
     assert answer.status_code == 200 and answer.json()["model_version"] == mv
     assert httpx.get(f"{backend.url}/health", timeout=5).json()["projects"][str(p.id)] == mv

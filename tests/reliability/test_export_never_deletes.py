@@ -16,7 +16,10 @@ from textal.errors import DataError
 from textal.export import ExportRow, write_export
 
 LABELS = ("ham", "spam")
-ROWS = [ExportRow(1, "win cash now", "spam", 1.0, 1, False, False), ExportRow(2, "see you", "ham", 1.0, 1, False, False)]
+ROWS = [
+    ExportRow(1, "win cash now", "spam", 1.0, 1, False, False),
+    ExportRow(2, "see you", "ham", 1.0, 1, False, False),
+]
 
 
 @pytest.fixture
@@ -48,14 +51,17 @@ def test_an_earlier_export_is_replaced(tmp_path):
     assert not [p for p in tmp_path.iterdir() if p.name != "ds"]
 
 
-def test_the_cli_refuses_with_one_line_and_exit_2_and_out_dot_is_no_internal_error(unrelated, tmp_path, monkeypatch,
-                                                                                   textal_cli):
+def test_the_cli_refuses_with_one_line_and_exit_2_and_out_dot_is_no_internal_error(
+    unrelated, tmp_path, monkeypatch, textal_cli
+):
     from ml_backend.labelstudio.schema import parse_label_config
     from ml_backend.state.projects import ProjectRef, ProjectRegistry
     from ml_backend.state.workfiles import ProjectFiles
 
-    config = ('<View><Text name="text" value="$text"/><Choices name="label" toName="text" choice="single">'
-              '<Choice value="ham"/><Choice value="spam"/></Choices></View>')
+    config = (
+        '<View><Text name="text" value="$text"/><Choices name="label" toName="text" choice="single">'
+        '<Choice value="ham"/><Choice value="spam"/></Choices></View>'
+    )
     data = tmp_path / "data"
     registry = ProjectRegistry(data)
     registry.setup(ProjectRef(7, 1717000000), config, hostname="http://127.0.0.1:9", access_token="t" * 40)

@@ -15,15 +15,17 @@ from pathlib import Path
 import httpx
 import numpy as np
 import pytest
+from servers import NO_LABEL_STUDIO
 
 from ml_backend.stack.processes import stop_group
-from servers import NO_LABEL_STUDIO
 
 pytestmark = pytest.mark.slow
 
 TEXTAL = str(Path(sys.executable).parent / "textal")
-CONFIG = ('<View><Text name="text" value="$text"/><Choices name="label" toName="text" choice="single">'
-          '<Choice value="ham"/><Choice value="spam"/></Choices></View>')
+CONFIG = (
+    '<View><Text name="text" value="$text"/><Choices name="label" toName="text" choice="single">'
+    '<Choice value="ham"/><Choice value="spam"/></Choices></View>'
+)
 # more requests than the shared pool's 40 threads, kept coming: saturated while measured; small, so drained in seconds
 CONCURRENT, TASKS_EACH, MEASURE_S = 48, 40, 20.0
 
@@ -45,13 +47,21 @@ def backend(tmp_path_factory, data_dir):
         writer = csv.DictWriter(fh, fieldnames=["text", "label"])
         writer.writeheader()
         writer.writerows({"text": r["text"], "label": r["label"]} for r in rows)
-    subprocess.run([TEXTAL, "train", str(train), "--model", "embed-head", "--store", str(root / "store")],
-                   check=True, capture_output=True, timeout=600)
+    subprocess.run(
+        [TEXTAL, "train", str(train), "--model", "embed-head", "--store", str(root / "store")],
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
     port, log = free_port(), root / "serve.log"
     with open(log, "wb") as out:
-        proc = subprocess.Popen([TEXTAL, "serve", "--store", str(root / "store"), "--data-dir", str(root / "data"),
-                                 "--port", str(port)], stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-                                env={**os.environ, "LABEL_STUDIO_URL": NO_LABEL_STUDIO})
+        proc = subprocess.Popen(
+            [TEXTAL, "serve", "--store", str(root / "store"), "--data-dir", str(root / "data"), "--port", str(port)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            env={**os.environ, "LABEL_STUDIO_URL": NO_LABEL_STUDIO},
+        )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
@@ -66,8 +76,10 @@ def backend(tmp_path_factory, data_dir):
 
 
 def predict_body(n: int, salt: str) -> dict:
-    return {"project": "1.1", "tasks": [{"id": i, "data": {"text": f"call {salt} {i} now to claim the prize {i * 7}"}}
-                                        for i in range(n)]}
+    return {
+        "project": "1.1",
+        "tasks": [{"id": i, "data": {"text": f"call {salt} {i} now to claim the prize {i * 7}"}} for i in range(n)],
+    }
 
 
 def test_health_and_webhooks_answer_within_a_second_while_predict_is_saturated(backend):
@@ -78,7 +90,9 @@ def test_health_and_webhooks_answer_within_a_second_while_predict_is_saturated(b
     def flood(k: int) -> None:
         with httpx.Client(timeout=600) as client:
             while not stop.is_set():
-                answered.append(client.post(f"{url}/predict", json=predict_body(TASKS_EACH, f"{k}-{time.time()}")).status_code)
+                answered.append(
+                    client.post(f"{url}/predict", json=predict_body(TASKS_EACH, f"{k}-{time.time()}")).status_code
+                )
 
     threads = [threading.Thread(target=flood, args=(k,), daemon=True) for k in range(CONCURRENT)]
     for t in threads:
@@ -100,8 +114,10 @@ def test_health_and_webhooks_answer_within_a_second_while_predict_is_saturated(b
     for t in threads:
         t.join(120)
     p95_health, p95_hook = np.percentile(health, 95), np.percentile(hooks, 95)
-    print(f"under {CONCURRENT} concurrent /predict of {TASKS_EACH} tasks: /health p50 {np.median(health):.3f} s "
-          f"p95 {p95_health:.3f} s max {max(health):.3f} s; /webhook p95 {p95_hook:.3f} s; {len(answered)} predicts")
+    print(
+        f"under {CONCURRENT} concurrent /predict of {TASKS_EACH} tasks: /health p50 {np.median(health):.3f} s "
+        f"p95 {p95_health:.3f} s max {max(health):.3f} s; /webhook p95 {p95_hook:.3f} s; {len(answered)} predicts"
+    )
     assert p95_health < 1.0 and p95_hook < 1.0 and max(health + hooks) < 2.0
     assert answered and set(answered) == {200}
 

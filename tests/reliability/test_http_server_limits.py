@@ -69,12 +69,25 @@ def few_files() -> None:  # in the child only: it may hold FILES files (its soft
 def backend(limits_store, tmp_path):
     """`textal serve` with at most 64 connections, 1 s for a request's headers, and a soft limit of FILES files."""
     port, log_path = free_port(), tmp_path / "serve.log"
-    env = studio_env({**os.environ, "PYTHONUNBUFFERED": "1", "HF_HUB_OFFLINE": "1",
-                      "TEXTAL_MAX_CONNECTIONS": "64", "TEXTAL_HEADER_TIMEOUT_S": "1"})
+    env = studio_env(
+        {
+            **os.environ,
+            "PYTHONUNBUFFERED": "1",
+            "HF_HUB_OFFLINE": "1",
+            "TEXTAL_MAX_CONNECTIONS": "64",
+            "TEXTAL_HEADER_TIMEOUT_S": "1",
+        }
+    )
     with open(log_path, "wb") as log:
-        proc = subprocess.Popen(backend_command(limits_store.root, tmp_path / "data", port, "entropy"), env=env,
-                                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                start_new_session=True, preexec_fn=few_files)
+        proc = subprocess.Popen(
+            backend_command(limits_store.root, tmp_path / "data", port, "entropy"),
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            preexec_fn=few_files,
+        )
     server = Served(f"http://127.0.0.1:{port}", log_path)
     try:
         deadline = time.monotonic() + 120
@@ -91,8 +104,10 @@ def backend(limits_store, tmp_path):
 
 
 def _set_up(server: Served):
-    config = ('<View><Text name="text" value="$text"/><Choices name="label" toName="text" choice="single">'
-              '<Choice value="ham"/><Choice value="spam"/></Choices></View>')
+    config = (
+        '<View><Text name="text" value="$text"/><Choices name="label" toName="text" choice="single">'
+        '<Choice value="ham"/><Choice value="spam"/></Choices></View>'
+    )
     assert httpx.post(f"{server.url}/setup", json={"project": "1.1", "schema": config}, timeout=30).status_code == 200
     yield server
 
@@ -138,9 +153,11 @@ def test_idle_and_slow_header_connections_leave_health_and_webhook_answering(bac
 
 def test_only_unambiguous_requests_are_read(backend):
     # Content-Length with chunked: a 400, and the connection closed, so nothing smuggled after the body is served
-    smuggled = (b"POST /webhook HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 70\r\n"
-                b"Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n"
-                b"GET /versions HTTP/1.1\r\nHost: x\r\n\r\n")
+    smuggled = (
+        b"POST /webhook HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 70\r\n"
+        b"Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n"
+        b"GET /versions HTTP/1.1\r\nHost: x\r\n\r\n"
+    )
     answer = exchange(backend.url, smuggled)
     assert answer.startswith(b"HTTP/1.1 400") and b"Transfer-Encoding" in answer
     assert answer.count(b"HTTP/1.1 ") == 1, answer  # the request after the chunked body was not served

@@ -8,7 +8,13 @@ import time
 import pytest
 from dataset_rows import read_rows
 from ls_project import (
-    WORKER_ARGS, choice, connected_project, current_prediction, unlabelled, wait_for, work_state,
+    WORKER_ARGS,
+    choice,
+    connected_project,
+    current_prediction,
+    unlabelled,
+    wait_for,
+    work_state,
 )
 
 from ml_backend.scoring.loaded import model_version_name
@@ -24,8 +30,13 @@ def test_label_studio_killed_mid_push_ends_with_one_prediction_of_the_new_versio
 ):
     state = tmp_path / "backend-data"
     backend = start_backend(tmp_path / "no-store", data_dir=state)
-    p, ids, gold = connected_project(label_studio, backend.url, state, "textal reliability: LS restarted mid-push",
-                                     read_rows(data_dir / "sms_spam" / "test.csv", N_TASKS))
+    p, ids, gold = connected_project(
+        label_studio,
+        backend.url,
+        state,
+        "textal reliability: LS restarted mid-push",
+        read_rows(data_dir / "sms_spam" / "test.csv", N_TASKS),
+    )
     ls = p.ls
     worker = start_worker(state, *WORKER_ARGS, "--push-chunk", str(CHUNK))
     wait_for(lambda: p.counts().get(p.model_version() or "", 0) == N_TASKS, 180, "the cold-start order", worker.log)
@@ -42,7 +53,7 @@ def test_label_studio_killed_mid_push_ends_with_one_prediction_of_the_new_versio
         assert time.monotonic() < deadline, f"no version was pushed:\n{worker.log()[-4000:]}"
         time.sleep(0.02)
     label_studio.kill()
-    (new_version, pushed_before_kill), = partial.items()
+    ((new_version, pushed_before_kill),) = partial.items()
     assert 0 < pushed_before_kill < N_TASKS - len(train), "the kill did not land inside the push"
     time.sleep(3)  # the worker meets a dead Label Studio
     label_studio.start()

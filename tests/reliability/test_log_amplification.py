@@ -19,15 +19,23 @@ from textal.scoring import Scorer
 from textal.strategies import DEFAULT_STRATEGY
 
 KEY = "k" * 250_000
-CONFIG = ('<View><Text name="text" value="$text"/><Choices name="label" toName="text" choice="single">'
-          '<Choice value="ham"/><Choice value="spam"/></Choices></View>')
+CONFIG = (
+    '<View><Text name="text" value="$text"/><Choices name="label" toName="text" choice="single">'
+    '<Choice value="ham"/><Choice value="spam"/></Choices></View>'
+)
 
 
 def test_a_thousand_requests_echoing_a_huge_key_write_a_few_short_lines(spam_model, tmp_path, caplog):
     logs.forget()
     schema = parse_label_config(CONFIG)
-    model = LoadedModel(version="v0001", model_version="v0001", model=spam_model, clusters=ClusterAssigner(), card={},
-                        store_root=tmp_path)
+    model = LoadedModel(
+        version="v0001",
+        model_version="v0001",
+        model=spam_model,
+        clusters=ClusterAssigner(),
+        card={},
+        store_root=tmp_path,
+    )
     scorer = Scorer(DEFAULT_STRATEGY)
     with caplog.at_level(logging.INFO):
         for _ in range(1000):

@@ -10,8 +10,10 @@ from schemathesis.config import SchemathesisConfig
 from ml_backend.config import ServerSettings
 from ml_backend.server.app import create_app
 
-CONFIG = ('<View><Text name="text" value="$text"/><Choices name="label" toName="text" choice="single">'
-          '<Choice value="ham"/><Choice value="spam"/></Choices></View>')
+CONFIG = (
+    '<View><Text name="text" value="$text"/><Choices name="label" toName="text" choice="single">'
+    '<Choice value="ham"/><Choice value="spam"/></Choices></View>'
+)
 
 
 def _app():
@@ -27,12 +29,16 @@ def _app():
     return app
 
 
-CHECKS = SchemathesisConfig.from_dict({"checks": {
-    # a well-formed request for a project Label Studio never set up here is rightly a 404, not "accepted"
-    "positive_data_acceptance": {"enabled": False},
-    # over a documented limit (maxItems, maxLength) is a 413 that names the setting
-    "negative_data_rejection": {"expected-statuses": [400, 401, 403, 404, 405, 408, 413, 415, 422]},
-}})
+CHECKS = SchemathesisConfig.from_dict(
+    {
+        "checks": {
+            # a well-formed request for a project Label Studio never set up here is rightly a 404, not "accepted"
+            "positive_data_acceptance": {"enabled": False},
+            # over a documented limit (maxItems, maxLength) is a 413 that names the setting
+            "negative_data_rejection": {"expected-statuses": [400, 401, 403, 404, 405, 408, 413, 415, 422]},
+        }
+    }
+)
 schema = schemathesis.openapi.from_asgi("/openapi.json", _app(), config=CHECKS)
 
 

@@ -29,14 +29,18 @@ from ml_backend.server.app import create_app
 from ml_backend.state.projects import ProjectRef, ProjectRegistry
 from textal.store import ModelStore
 
-CONFIG = ('<View><Text name="text" value="$text"/><Choices name="label" toName="text" choice="single">'
-          '<Choice value="ham"/><Choice value="spam"/></Choices></View>')
+CONFIG = (
+    '<View><Text name="text" value="$text"/><Choices name="label" toName="text" choice="single">'
+    '<Choice value="ham"/><Choice value="spam"/></Choices></View>'
+)
 
 
 def config(key: str = "text", name: str = "text", choices: tuple[str, ...] = ("ham", "spam")) -> str:
     options = "".join(f'<Choice value="{c}"/>' for c in choices)
-    return (f'<View><Text name="{name}" value="${key}"/><Choices name="label" toName="{name}" choice="single">'
-            f"{options}</Choices></View>")
+    return (
+        f'<View><Text name="{name}" value="${key}"/><Choices name="label" toName="{name}" choice="single">'
+        f"{options}</Choices></View>"
+    )
 
 
 @pytest.fixture(scope="module")
@@ -75,8 +79,11 @@ def setup(client: TestClient, project: str, schema: str) -> int:
 def test_a_config_with_a_long_name_key_or_choice_is_refused_with_a_reason(make_app, store, what):
     c = make_app(store.root)
     long = "k" * 20_000
-    schema = {"data key": config(key=long), "Text name": config(name=long),
-              "choice": config(choices=("ham", "spam", long))}[what]
+    schema = {
+        "data key": config(key=long),
+        "Text name": config(name=long),
+        "choice": config(choices=("ham", "spam", long)),
+    }[what]
     answer = c.post("/setup", json={"project": "1.1", "schema": schema})
     assert answer.status_code == 400, answer.text[:200]
     assert len(answer.content) < 1000 and "characters" in answer.json()["error"]
@@ -115,7 +122,9 @@ def test_every_answer_is_bounded_by_the_guard_too():
         await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"10000")]})
         await send({"type": "http.response.body", "body": body})
 
-    answer = TestClient(BodyLimit(chatty, max_bytes=1000, answer_floor_bytes=500, answer_ratio=4)).post("/", content=b"12345")
+    answer = TestClient(BodyLimit(chatty, max_bytes=1000, answer_floor_bytes=500, answer_ratio=4)).post(
+        "/", content=b"12345"
+    )
     assert answer.status_code == 413 and "bytes" in answer.json()["error"]
 
 
@@ -150,8 +159,10 @@ def test_a_fifo_in_place_of_latest_hangs_nothing(make_app, tmp_path, spam_model)
         answer = answered_within(5, lambda: c.post("/predict", json=task))
         assert answer.status_code == 200 and answer.json()["model_version"] == "base-v0001"
         assert answered_within(5, lambda: c.get("/versions")).status_code == 200
-        assert answered_within(5, lambda: c.post("/webhook", json={"action": "START_TRAINING", "project": 1})
-                               ).status_code == 200
+        assert (
+            answered_within(5, lambda: c.post("/webhook", json={"action": "START_TRAINING", "project": 1})).status_code
+            == 200
+        )
     finally:  # a reader hanging on the FIFO (the code before the fix) gets its end of file
         try:
             os.close(os.open(pointer, os.O_WRONLY | os.O_NONBLOCK))
@@ -230,8 +241,14 @@ def test_a_setup_flood_against_a_silent_label_studio_starves_no_webhook(make_app
     c = make_app(store.root, LABEL_STUDIO_URL=url)
     try:
         with ThreadPoolExecutor(120) as pool:  # each /setup sends a new token: the backend asks Label Studio
-            flood = [pool.submit(c.post, "/setup", json={"project": "7.1", "schema": CONFIG, "hostname": url,
-                                                         "access_token": f"token-{i}"}) for i in range(120)]
+            flood = [
+                pool.submit(
+                    c.post,
+                    "/setup",
+                    json={"project": "7.1", "schema": CONFIG, "hostname": url, "access_token": f"token-{i}"},
+                )
+                for i in range(120)
+            ]
             time.sleep(0.3)
             slow = []
             for _ in range(9):

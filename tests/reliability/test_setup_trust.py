@@ -23,8 +23,10 @@ from ml_backend.server.app import create_app
 from ml_backend.state.projects import ProjectRef
 from textal.store import ModelStore
 
-CONFIG = ('<View><Text name="text" value="$text"/><Choices name="label" toName="text" choice="single">'
-          '<Choice value="ham"/><Choice value="spam"/></Choices></View>')
+CONFIG = (
+    '<View><Text name="text" value="$text"/><Choices name="label" toName="text" choice="single">'
+    '<Choice value="ham"/><Choice value="spam"/></Choices></View>'
+)
 HACKED = CONFIG.replace('"ham"', '"HACKED"')
 TOKEN = "a" * 40
 RECIPE = {"strategy": "margin", "batch": 20, "full_every": 500, "review_marks": 50}
@@ -181,8 +183,17 @@ def test_empty_extra_params_reset_a_projects_settings(app_for):
     assert state.params == {} and not state.strategy
 
 
-@pytest.mark.parametrize("extra", [{"batch": 10**17}, {"eval_every": 10**9}, {"review_marks": 10**7},
-                                   {"full_every": 10**12}, {"min_eval": 10**9}, {"eval_min": 10**9}])
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"batch": 10**17},
+        {"eval_every": 10**9},
+        {"review_marks": 10**7},
+        {"full_every": 10**12},
+        {"min_eval": 10**9},
+        {"eval_min": 10**9},
+    ],
+)
 def test_settings_out_of_range_are_a_400_with_a_json_reason(app_for, extra):
     c = app_for()
     answer = c.post("/setup", json=setup_body(extra=extra))
@@ -252,13 +263,15 @@ def test_serve_and_worker_refuse_to_start_without_a_named_label_studio(command, 
     for name in ("LABEL_STUDIO_URL", "LABEL_STUDIO_HOST"):
         monkeypatch.delenv(name, raising=False)
     data = ["--data-dir", str(tmp_path / "data")]
-    code, _, err = textal_cli(["serve", "--store", str(tmp_path / "store"), *data] if command == "serve"
-                              else ["worker", *data])
+    code, _, err = textal_cli(
+        ["serve", "--store", str(tmp_path / "store"), *data] if command == "serve" else ["worker", *data]
+    )
     lines = [line for line in err.splitlines() if line.strip()]
     assert ran == [] and code == 2 and len(lines) == 1 and "LABEL_STUDIO_URL" in lines[0] and "Traceback" not in err
     monkeypatch.setenv("LABEL_STUDIO_HOST", "http://127.0.0.1:8080")  # either name names it
-    code, _, err = textal_cli(["serve", "--store", str(tmp_path / "store"), *data] if command == "serve"
-                              else ["worker", *data])
+    code, _, err = textal_cli(
+        ["serve", "--store", str(tmp_path / "store"), *data] if command == "serve" else ["worker", *data]
+    )
     assert code == 0 and ran == [command], err
 
 
@@ -275,8 +288,9 @@ def test_a_url_that_is_not_a_label_studio_is_given_up_not_retried(tmp_path, stud
     web = studio(not_label_studio=True)
     with pytest.raises(HopelessError, match="is not a Label Studio"):
         Studio(web.url, TOKEN, timeout=5, retries=0).with_working_key()
-    settings = WorkerSettings.create(tmp_path / "data", environ={"LABEL_STUDIO_URL": web.url,
-                                                                 "LABEL_STUDIO_API_KEY": "k" * 40})
+    settings = WorkerSettings.create(
+        tmp_path / "data", environ={"LABEL_STUDIO_URL": web.url, "LABEL_STUDIO_API_KEY": "k" * 40}
+    )
     ctx = WorkerContext(settings, Jobs(make_huey(settings.data_dir)))
     ctx.registry.setup(ProjectRef(3, 100), CONFIG, hostname=web.url, access_token=TOKEN)
     reconciler = Reconciler(ctx)

@@ -29,19 +29,28 @@ TEXTS = ["see you at lunch", "ok going home later", "free prize call now"]
 
 def config(labels: list[str]) -> str:
     choices = "".join(f'<Choice value="{label}"/>' for label in labels)
-    return (f'<View><Text name="text" value="$text"/><Choices name="label" toName="text" choice="single">{choices}'
-            "</Choices></View>")
+    return (
+        f'<View><Text name="text" value="$text"/><Choices name="label" toName="text" choice="single">{choices}'
+        "</Choices></View>"
+    )
 
 
 def loaded(model, tmp_path) -> LoadedModel:
-    return LoadedModel(version="v0001", model_version="base-v0001", model=model, clusters=ClusterAssigner(),
-                       card={}, store_root=tmp_path)
+    return LoadedModel(
+        version="v0001",
+        model_version="base-v0001",
+        model=model,
+        clusters=ClusterAssigner(),
+        card={},
+        store_root=tmp_path,
+    )
 
 
 def run(model, tmp_path, labels):
     tasks = [{"id": i, "data": {"text": t}} for i, t in enumerate(TEXTS)]
-    return predict(tasks, parse_label_config(config(labels)), loaded(model, tmp_path), Scorer(DEFAULT_STRATEGY),
-                   max_chars=1000)
+    return predict(
+        tasks, parse_label_config(config(labels)), loaded(model, tmp_path), Scorer(DEFAULT_STRATEGY), max_chars=1000
+    )
 
 
 @pytest.mark.parametrize("other", LOOK_ALIKES, ids=["cyrillic", "combining", "zero-width", "fullwidth"])
@@ -66,8 +75,12 @@ def test_status_says_why_nothing_is_prefilled(spam_model, tmp_path, textal_cli):
     ModelStore(store).publish(spam_model)
     data = tmp_path / "store-backend"  # the data folder `textal serve --store store` uses
     registry = ProjectRegistry(data)
-    registry.setup(ProjectRef(7, 1717000000), config(["spam", LOOK_ALIKES[0]]), hostname="http://127.0.0.1:9",
-                   access_token="t" * 40)
+    registry.setup(
+        ProjectRef(7, 1717000000),
+        config(["spam", LOOK_ALIKES[0]]),
+        hostname="http://127.0.0.1:9",
+        access_token="t" * 40,
+    )
     status = project_status(data, 7)
     assert status.labels_line() is not None and ascii(LOOK_ALIKES[0]) in status.labels_line()
     code, out, err = textal_cli(["status", "--project", "7", "--data-dir", str(data)])
@@ -78,9 +91,15 @@ def test_status_says_why_nothing_is_prefilled(spam_model, tmp_path, textal_cli):
 def test_status_finds_a_base_store_named_with_store(spam_model, tmp_path, textal_cli):
     ModelStore(tmp_path / "models").publish(spam_model)
     data = tmp_path / "elsewhere"
-    ProjectRegistry(data).setup(ProjectRef(7, 1717000000), config(["spam", LOOK_ALIKES[3]]),
-                                hostname="http://127.0.0.1:9", access_token="t" * 40)
+    ProjectRegistry(data).setup(
+        ProjectRef(7, 1717000000),
+        config(["spam", LOOK_ALIKES[3]]),
+        hostname="http://127.0.0.1:9",
+        access_token="t" * 40,
+    )
     code, out, _ = textal_cli(["status", "--project", "7", "--data-dir", str(data)])
     assert code == 0 and "No choice pre-filled" not in out  # the base store cannot be told from the data folder
-    code, out, err = textal_cli(["status", "--project", "7", "--data-dir", str(data), "--store", str(tmp_path / "models")])
+    code, out, err = textal_cli(
+        ["status", "--project", "7", "--data-dir", str(data), "--store", str(tmp_path / "models")]
+    )
     assert code == 0 and "No choice pre-filled" in out, err

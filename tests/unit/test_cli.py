@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from textal import cli
 from textal.store import ModelStore
 from textal.strategies import DEFAULT_STRATEGY
 
-ROWS = [("win cash now", "spam"), ("free prize, call now", "spam"), ("see you soon", "ham"),
-        ("lunch at noon?", "ham"), ("claim your reward", "spam"), ("meeting moved", "ham")] * 4
+ROWS = [
+    ("win cash now", "spam"),
+    ("free prize, call now", "spam"),
+    ("see you soon", "ham"),
+    ("lunch at noon?", "ham"),
+    ("claim your reward", "spam"),
+    ("meeting moved", "ham"),
+] * 4
 
 
 @pytest.fixture
@@ -92,8 +97,9 @@ def test_train_on_a_single_label_exits_2_with_one_line_and_publishes_nothing(tmp
 def test_train_on_a_single_label_with_eval_file_exits_2_before_fitting(train_csv, tmp_path, textal_cli):
     path = tmp_path / "spam.csv"
     path.write_text('text,label\n"win cash",spam\n"free prize",spam\n')
-    code, _, err = textal_cli(["train", str(path), "--eval", str(train_csv), "--model", "linear",
-                               "--store", str(tmp_path / "s")])
+    code, _, err = textal_cli(
+        ["train", str(path), "--eval", str(train_csv), "--model", "linear", "--store", str(tmp_path / "s")]
+    )
     assert code == 2
     assert err.strip().splitlines() == [
         f"textal: {path}: all 2 training labels are 'spam'; at least two labels are needed"
@@ -104,8 +110,9 @@ def test_train_on_a_single_label_with_eval_file_exits_2_before_fitting(train_csv
 def test_multi_label_train_where_every_text_has_the_same_labels_exits_2_and_publishes_nothing(tmp_path, textal_cli):
     path = tmp_path / "m.csv"
     path.write_text("text,label\n" + "\n".join(f'"{t}",urgent|billing' for t, _ in ROWS) + "\n")
-    code, _, err = textal_cli(["train", str(path), "--multi-label", "--model", "linear", "--holdout", "0",
-                               "--store", str(tmp_path / "s")])
+    code, _, err = textal_cli(
+        ["train", str(path), "--multi-label", "--model", "linear", "--holdout", "0", "--store", str(tmp_path / "s")]
+    )
     assert code == 2
     assert err.strip().splitlines() == [
         f"textal: {path}: all 24 training texts have the same labels 'billing|urgent'; "
@@ -145,11 +152,15 @@ def test_train_on_a_file_over_the_size_limit_exits_2_with_one_line(train_csv, tm
 
 def test_score_prints_the_most_informative_texts_and_writes_every_text_ranked(train_csv, tmp_path, textal_cli):
     assert textal_cli(["train", str(train_csv), "--model", "linear", "--store", str(tmp_path / "s")])[0] == 0
-    code, out, _ = textal_cli(["score", str(train_csv), "--store", str(tmp_path / "s"), "--top-k", "3",
-                               "--out", str(tmp_path / "ranked.csv")])
+    code, out, _ = textal_cli(
+        ["score", str(train_csv), "--store", str(tmp_path / "s"), "--top-k", "3", "--out", str(tmp_path / "ranked.csv")]
+    )
     assert code == 0 and "3 most informative texts" in out and f"Wrote {len(ROWS)} ranked texts" in out
     lines = (tmp_path / "ranked.csv").read_text().splitlines()
-    assert lines[0].startswith(f"rank,row,text,predicted,{DEFAULT_STRATEGY},duplicate_of,p_ham,p_spam") and len(lines) == len(ROWS) + 1
+    assert (
+        lines[0].startswith(f"rank,row,text,predicted,{DEFAULT_STRATEGY},duplicate_of,p_ham,p_spam")
+        and len(lines) == len(ROWS) + 1
+    )
 
 
 def test_score_int8_on_a_model_without_a_transformer_exits_2(train_csv, tmp_path, textal_cli):
@@ -164,7 +175,9 @@ def test_score_with_a_chunk_size_below_one_exits_2(train_csv, tmp_path, textal_c
     assert code == 2 and err.strip() == "textal: --chunk-size must be 1 or more"
 
 
-def test_a_store_an_older_textal_pickled_is_refused_and_converted_only_with_the_trust_flag(train_csv, tmp_path, textal_cli):
+def test_a_store_an_older_textal_pickled_is_refused_and_converted_only_with_the_trust_flag(
+    train_csv, tmp_path, textal_cli
+):
     import joblib
 
     store = tmp_path / "s"
@@ -173,8 +186,10 @@ def test_a_store_an_older_textal_pickled_is_refused_and_converted_only_with_the_
     folder = ModelStore(store).path("v0001") / "model"
     for name in ("linear.json", "linear.npz"):
         (folder / name).unlink()
-    joblib.dump({"word": model.word_vec_, "char": model.char_vec_, "head": model.head_, "svd": model.svd_},
-                folder / "linear.joblib")
+    joblib.dump(
+        {"word": model.word_vec_, "char": model.char_vec_, "head": model.head_, "svd": model.svd_},
+        folder / "linear.joblib",
+    )
 
     code, _, err = textal_cli(["score", str(train_csv), "--store", str(store)])
     assert code == 2 and len(err.strip().splitlines()) == 1

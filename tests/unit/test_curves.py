@@ -24,8 +24,12 @@ def test_summary_gives_auc_over_all_rounds_and_savings_against_random():
         for labels, good, rand in ((10, 0.60, 0.50), (20, 0.90, 0.60), (30, 0.95, 0.70), (40, 0.96, 0.96)):
             rounds.append(record("margin", repeat, labels, good))
             rounds.append(record("random", repeat, labels, rand))
-    result = SimulationResult(SimulationSettings(strategies=["margin", "random"], seed_size=10, batch=10, budget=40),
-                              {"macro_f1": 1.0}, rounds, {})
+    result = SimulationResult(
+        SimulationSettings(strategies=["margin", "random"], seed_size=10, batch=10, budget=40),
+        {"macro_f1": 1.0},
+        rounds,
+        {},
+    )
     summary = summarise_curves(result, targets=(0.9, 0.95))
     margin = summary["strategies"]["margin"]
     assert margin["auc"] == np.mean([0.60, 0.90, 0.95, 0.96])

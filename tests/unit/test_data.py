@@ -234,17 +234,25 @@ def test_a_gzip_file_counts_at_its_decompressed_size(tmp_path, monkeypatch):
     path = tmp_path / "d.csv.gz"
     path.write_bytes(gzip.compress(("text,label\n" + "spam spam spam,a\n" * 2000).encode()))
     assert path.stat().st_size < 10_000
-    with pytest.raises(DataError, match=r"d\.csv\.gz: more than 10,485 bytes \(0\.01 MB\) once decompressed, "
-                                        r"larger than the limit \(set TEXTAL_MAX_INPUT_MB to raise it\)$"):
+    with pytest.raises(
+        DataError,
+        match=r"d\.csv\.gz: more than 10,485 bytes \(0\.01 MB\) once decompressed, "
+        r"larger than the limit \(set TEXTAL_MAX_INPUT_MB to raise it\)$",
+    ):
         load_corpus(path)
     path.write_bytes(gzip.compress(("text,label\n" + "spam spam spam,a\n" * 20).encode()))
     assert len(load_corpus(path)) == 20
 
 
-@pytest.mark.parametrize(("name", "value"), [
-    ("TEXTAL_MAX_INPUT_MB", "lots"), ("TEXTAL_MAX_INPUT_MB", "-1"),
-    ("TEXTAL_MAX_INPUT_TEXT_CHARS", "0"), ("TEXTAL_MAX_INPUT_TEXT_CHARS", "nan"),
-])
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("TEXTAL_MAX_INPUT_MB", "lots"),
+        ("TEXTAL_MAX_INPUT_MB", "-1"),
+        ("TEXTAL_MAX_INPUT_TEXT_CHARS", "0"),
+        ("TEXTAL_MAX_INPUT_TEXT_CHARS", "nan"),
+    ],
+)
 def test_a_limit_that_is_not_a_positive_number_is_refused_naming_the_variable(tmp_path, monkeypatch, name, value):
     monkeypatch.setenv(name, value)
     with pytest.raises(TextalError, match=rf"^{name} must be a positive number"):
@@ -303,7 +311,9 @@ def test_a_csv_field_far_over_the_limit_stops_the_parser_and_field_size_limit_is
     message = str(exc.value)
     assert re.fullmatch(
         rf"{re.escape(str(path))}: line \d+: a field of more than 51 characters is longer than the limit 50 "
-        r"\(TEXTAL_MAX_INPUT_TEXT_CHARS\)", message), message
+        r"\(TEXTAL_MAX_INPUT_TEXT_CHARS\)",
+        message,
+    ), message
     assert csv.field_size_limit() == before
     assert len(load_corpus(write_csv(tmp_path / "ok.csv", ROWS))) == 3
     assert csv.field_size_limit() == before
@@ -317,8 +327,11 @@ def test_a_jsonl_line_far_over_the_bound_is_refused_without_reading_it_whole(tmp
     path.write_text('{"text": "ok", "label": "a"}\n{"text": "' + "x" * 16_000_000 + '", "label": "b"}\n')
     tracemalloc.start()
     try:
-        with pytest.raises(DataError, match=r"d\.jsonl: line 2: a line longer than [\d,]+ bytes.*"
-                                            r"at most 10 characters \(TEXTAL_MAX_INPUT_TEXT_CHARS\)"):
+        with pytest.raises(
+            DataError,
+            match=r"d\.jsonl: line 2: a line longer than [\d,]+ bytes.*"
+            r"at most 10 characters \(TEXTAL_MAX_INPUT_TEXT_CHARS\)",
+        ):
             load_corpus(path)
         peak = tracemalloc.get_traced_memory()[1]
     finally:
@@ -341,12 +354,15 @@ def test_csv_with_cr_or_crlf_line_ends_loads_as_before(tmp_path):
         assert corpus.texts == ["a\r\nb", "c"] and corpus.rows == [3, 4], name
 
 
-@pytest.mark.parametrize(("line", "problem"), [
-    ('{"text": "ok", "label": ' + "[" * 100_000 + "]" * 100_000 + "}", "not valid JSON"),
-    ('{"text": "ok", "label": ' + "1" * 5000 + "}", "not valid JSON"),
-    ('{"text": "a \\ud800 b", "label": "x"}', r"column 'text' holds a lone surrogate \('\\ud800'\)"),
-    ('{"text": "ok", "label": "\\udfff"}', r"label column 'label' holds a lone surrogate"),
-])
+@pytest.mark.parametrize(
+    ("line", "problem"),
+    [
+        ('{"text": "ok", "label": ' + "[" * 100_000 + "]" * 100_000 + "}", "not valid JSON"),
+        ('{"text": "ok", "label": ' + "1" * 5000 + "}", "not valid JSON"),
+        ('{"text": "a \\ud800 b", "label": "x"}', r"column 'text' holds a lone surrogate \('\\ud800'\)"),
+        ('{"text": "ok", "label": "\\udfff"}', r"label column 'label' holds a lone surrogate"),
+    ],
+)
 def test_jsonl_deep_nesting_huge_integers_and_lone_surrogates_are_data_errors(tmp_path, line, problem):
     path = tmp_path / "d.jsonl"
     path.write_text('{"text": "fine", "label": "a"}\n' + line + "\n")

@@ -56,8 +56,16 @@ def test_csv_has_the_documented_columns_with_flags_as_0_1_and_empty_label_for_di
     assert list(records[0]) == ["text", "label", "task_id", "agreement", "annotations", "disputed", "eval", "review"]
     assert records[1]["text"] == AWKWARD and records[1]["eval"] == "1" and records[1]["disputed"] == "0"
     assert records[2]["agreement"] == "" and records[2]["annotations"] == "0"
-    assert records[3] == {"text": "maybe spam?", "label": "", "task_id": "9", "agreement": "0.5",
-                          "annotations": "2", "disputed": "1", "eval": "0", "review": "1"}
+    assert records[3] == {
+        "text": "maybe spam?",
+        "label": "",
+        "task_id": "9",
+        "agreement": "0.5",
+        "annotations": "2",
+        "disputed": "1",
+        "eval": "0",
+        "review": "1",
+    }
 
 
 def test_multi_label_csv_joins_labels_with_a_bar(tmp_path):
@@ -72,8 +80,16 @@ def test_jsonl_keeps_non_ascii_and_writes_lists_and_null_labels(tmp_path):
     assert "日本語" in raw
     records = [json.loads(line) for line in raw.splitlines()]
     assert records[0]["label"] == ["billing", "bug"]
-    assert records[3] == {"text": "maybe spam?", "label": None, "task_id": 9, "agreement": 0.5,
-                          "annotations": 2, "disputed": True, "eval": False, "review": True}
+    assert records[3] == {
+        "text": "maybe spam?",
+        "label": None,
+        "task_id": 9,
+        "agreement": 0.5,
+        "annotations": 2,
+        "disputed": True,
+        "eval": False,
+        "review": True,
+    }
 
 
 def test_spacy_docbin_holds_one_cat_per_label_and_row_facts_in_user_data(tmp_path):
@@ -162,13 +178,13 @@ def test_an_exported_csv_trains_with_textal_train_unchanged(tmp_path):
 
     spam = ["win cash now", "free prize, call now", "claim your reward", "urgent: txt WIN to 80082"]
     ham = ["see you soon", "lunch at noon?", "meeting moved to 3", "thanks, see you tomorrow"]
-    rows = [row(i, f"{text} #{i}", label, eval=i % 5 == 0)
-            for i, (text, label) in enumerate(((t, "spam") for t in spam * 5), start=1)]
+    rows = [
+        row(i, f"{text} #{i}", label, eval=i % 5 == 0)
+        for i, (text, label) in enumerate(((t, "spam") for t in spam * 5), start=1)
+    ]
     rows += [row(100 + i, f"{text} #{i}", "ham") for i, text in enumerate(ham * 5)]
     out = write_export(rows, tmp_path / "export.csv", "csv", LABELS)
 
-    result = CliRunner().invoke(
-        cli.app, ["train", str(out), "--model", "linear", "--store", str(tmp_path / "store")]
-    )
+    result = CliRunner().invoke(cli.app, ["train", str(out), "--model", "linear", "--store", str(tmp_path / "store")])
     assert result.exit_code == 0, result.output
     assert ModelStore(tmp_path / "store").latest() == "v0001"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import numpy as np
 
 from textal.fast_tier import calibration_figures, committee_proba, fit_head, heldout_metrics, pool_uncertainty
@@ -68,6 +67,8 @@ def test_the_live_head_weighs_classes_so_skewed_labels_do_not_drown_the_rare_one
     truth = ["spam"] * 200 + ["ham"] * 200
     weighted = fit_head(X, y, ["ham", "spam"], False, encoder="none")
     plain = fit_head(X, y, ["ham", "spam"], False, encoder="none", class_weight=None)
-    f1 = {name: heldout_metrics(m.predict_proba_embeddings(test), truth, ["ham", "spam"], False)["macro_f1"]
-          for name, m in (("weighted", weighted), ("plain", plain))}
+    f1 = {
+        name: heldout_metrics(m.predict_proba_embeddings(test), truth, ["ham", "spam"], False)["macro_f1"]
+        for name, m in (("weighted", weighted), ("plain", plain))
+    }
     assert f1["weighted"] > f1["plain"] + 0.1, f1

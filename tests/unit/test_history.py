@@ -9,7 +9,12 @@ from textal.history import append_record, curve_points, plot_history, read_recor
 
 
 def record(version, f1, n=40, promoted=True, pred=None, train=10):
-    r = {"version": version, "promoted": promoted, "train_size": train, "metrics": {"macro_f1": f1, "accuracy": f1, "n": n}}
+    r = {
+        "version": version,
+        "promoted": promoted,
+        "train_size": train,
+        "metrics": {"macro_f1": f1, "accuracy": f1, "n": n},
+    }
     if pred is not None:
         r["stop_set"] = {"ids": list(range(len(pred))), "pred": pred}
     return r
@@ -50,24 +55,38 @@ def test_no_rule_says_stop_before_enough_training_labels_and_slice_labels():
     records = [record(f"v{i:04d}", 0.8, n=30, train=29, pred=[0, 1, 1, 0]) for i in range(6)]
     held_back = {v.rule: v for v in verdicts(records)}  # defaults: 100 training labels, 50 slice labels
     assert not any(v.stop for v in held_back.values())
-    assert "not before 100 training labels and 50 labelled evaluation-slice tasks (now 29 and 30)" in held_back["stabilising_predictions"].reason
-    assert "judged on at least 50 labelled slice tasks (the latest version was judged on 30)" in held_back["metric_plateau"].reason
+    assert (
+        "not before 100 training labels and 50 labelled evaluation-slice tasks (now 29 and 30)"
+        in held_back["stabilising_predictions"].reason
+    )
+    assert (
+        "judged on at least 50 labelled slice tasks (the latest version was judged on 30)"
+        in held_back["metric_plateau"].reason
+    )
     enough = [record(f"v{i:04d}", 0.8, n=60, train=120, pred=[0, 1, 1, 0]) for i in range(6)]
     assert {v.rule for v in verdicts(enough) if v.stop} == {"metric_plateau", "stabilising_predictions"}
 
 
 def test_the_base_model_starts_the_curve_as_last_measured_and_never_counts_as_a_version():
     base = {"version": "base-v0001", "base": True, "promoted": True, "train_size": 0}
-    records = [{**base, "metrics": {"macro_f1": 0.6, "n": 10}}, record("v0001", 0.5, train=12, promoted=False),
-               {**base, "metrics": {"macro_f1": 0.65, "n": 20}}, record("v0002", 0.7, train=30)]
+    records = [
+        {**base, "metrics": {"macro_f1": 0.6, "n": 10}},
+        record("v0001", 0.5, train=12, promoted=False),
+        {**base, "metrics": {"macro_f1": 0.65, "n": 20}},
+        record("v0002", 0.7, train=30),
+    ]
     assert curve_points(records)["macro_f1"] == [(0, 0.65, True), (12, 0.5, False), (30, 0.7, True)]
     plateau = {v.rule: v for v in verdicts(records, min_eval=0, min_train=0)}["metric_plateau"]
     assert plateau.figures["history"] == [0.7]  # the promoted project version only: no base, no held-back one
 
 
 def test_the_learning_curve_plots_every_version_with_a_score_including_the_base_model():
-    records = [record("v1", 0.3, train=0), record("v2", 0.4, train=20, promoted=False), record("v3", 0.7, train=30),
-               {"version": "v4", "promoted": True, "train_size": 40, "metrics": None}]  # no held-out labels yet
+    records = [
+        record("v1", 0.3, train=0),
+        record("v2", 0.4, train=20, promoted=False),
+        record("v3", 0.7, train=30),
+        {"version": "v4", "promoted": True, "train_size": 40, "metrics": None},
+    ]  # no held-out labels yet
     points = curve_points(records)
     assert points["macro_f1"] == [(0, 0.3, True), (20, 0.4, False), (30, 0.7, True)]
     assert points["accuracy"] == points["macro_f1"]

@@ -10,10 +10,30 @@ from textal.errors import TextalError
 from textal.learners import ClassifierLearner, make_learner
 from textal.simulate import SimulationSettings, simulate
 
-SPAM = ["win cash now", "free prize call", "claim your reward", "you won a voucher", "urgent prize waiting",
-        "cash bonus today", "free entry win", "txt to claim", "winner selected call", "exclusive free offer"]
-HAM = ["see you soon", "lunch at noon?", "meeting moved", "call me later", "running late sorry",
-       "how was the trip", "dinner tonight?", "thanks for today", "good morning", "pick up milk"]
+SPAM = [
+    "win cash now",
+    "free prize call",
+    "claim your reward",
+    "you won a voucher",
+    "urgent prize waiting",
+    "cash bonus today",
+    "free entry win",
+    "txt to claim",
+    "winner selected call",
+    "exclusive free offer",
+]
+HAM = [
+    "see you soon",
+    "lunch at noon?",
+    "meeting moved",
+    "call me later",
+    "running late sorry",
+    "how was the trip",
+    "dinner tonight?",
+    "thanks for today",
+    "good morning",
+    "pick up milk",
+]
 
 
 def corpus(texts, labels, name):
@@ -47,8 +67,12 @@ def test_linear_learner_has_no_committee_and_says_so(split):
 def test_transformer_learner_fine_tunes_and_gives_an_mc_dropout_committee(split, tiny_bert_dir):
     train, test = split
     learner = ClassifierLearner(
-        "transformer", train.texts, test.texts, ["ham", "spam"],
-        params={"model": str(tiny_bert_dir), "epochs": 1, "min_steps": 1, "seed": 0}, mc_passes=3,
+        "transformer",
+        train.texts,
+        test.texts,
+        ["ham", "spam"],
+        params={"model": str(tiny_bert_dir), "epochs": 1, "min_steps": 1, "seed": 0},
+        mc_passes=3,
     )
     idx = np.arange(len(train.texts))
     learner.fit(idx, learner.encode(train.labels))

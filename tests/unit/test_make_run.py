@@ -15,15 +15,17 @@ pytestmark = pytest.mark.skipif(shutil.which("make") is None, reason="make is no
 
 def make_run(*args: str) -> str:
     """The `textal up` line `make run` would run (make -n; install counts as done)."""
-    out = subprocess.run(["make", "-n", "-o", "install", "-C", str(ROOT), "run", *args], capture_output=True, text=True,
-                         check=True).stdout
+    out = subprocess.run(
+        ["make", "-n", "-o", "install", "-C", str(ROOT), "run", *args], capture_output=True, text=True, check=True
+    ).stdout
     return next(line for line in out.splitlines() if " up " in line)
 
 
 def test_project_is_passed_as_one_project_name():
     line = make_run("DATA=../shared/data/clinc150/validation.csv", "RECIPE=support_tickets", "PROJECT=My intents")
-    assert line.endswith('up --recipe support_tickets --data ../shared/data/clinc150/validation.csv '
-                         '--project-name "My intents"')
+    assert line.endswith(
+        'up --recipe support_tickets --data ../shared/data/clinc150/validation.csv --project-name "My intents"'
+    )
 
 
 def test_without_project_the_demo_file_of_the_data_folder_and_no_name():

@@ -22,7 +22,9 @@ from textal.promotion import MIN_WORSE_ITEMS, net_worse_items, promotion
     ],
 )
 def test_a_version_worse_than_its_parent_by_more_than_the_margin_is_not_promoted(new, parent, n, margin, promoted):
-    decision = promotion({"macro_f1": new, "n": n}, None if parent is None else {"macro_f1": parent, "n": n}, margin=margin)
+    decision = promotion(
+        {"macro_f1": new, "n": n}, None if parent is None else {"macro_f1": parent, "n": n}, margin=margin
+    )
     assert decision.promote is promoted
     assert decision.value == new and decision.parent_value == parent and decision.reason
 
@@ -53,7 +55,9 @@ def test_net_worse_items_counts_items_lost_minus_items_won():
         (5, 40, None, True),  # the serving version's training size unknown: the new one is promoted
     ],
 )
-def test_while_the_slice_is_too_small_to_judge_the_version_trained_on_more_labels_serves(n, size, parent_size, promoted):
+def test_while_the_slice_is_too_small_to_judge_the_version_trained_on_more_labels_serves(
+    n, size, parent_size, promoted
+):
     new = {"macro_f1": 0.9, "n": n} if n else None
     parent = {"macro_f1": 0.5, "n": n} if n else None
     decision = promotion(new, parent, min_eval=20, train_size=size, parent_train_size=parent_size)

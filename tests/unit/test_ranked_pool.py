@@ -10,8 +10,8 @@ import pytest
 
 from textal.data import text_chunks
 from textal.errors import DataError
-from textal.models.linear import LinearClassifier
 from textal.loop import select_batch
+from textal.models.linear import LinearClassifier
 from textal.ranked_pool import merge_shards, rank_chunks, rank_file, ranked_order, score_shard
 from textal.scoring import Scorer
 from textal.strategies import DEFAULT_STRATEGY, get_strategy
@@ -29,7 +29,7 @@ def model():
 
 def chunks(texts, size):
     for start in range(0, len(texts), size):
-        yield list(range(start + 2, start + 2 + len(texts[start:start + size]))), texts[start:start + size]
+        yield list(range(start + 2, start + 2 + len(texts[start : start + size]))), texts[start : start + size]
 
 
 @pytest.mark.parametrize("strategy", ["entropy", "margin", "kmeans.v1", "badge.v1"])
@@ -44,7 +44,7 @@ def test_a_pool_ranked_in_chunks_gets_the_scores_and_order_of_one_batch(model, s
     assert sorted(it.row for it in items) == list(range(2, 2 + len(TEXTS)))  # every row once, pointing into the file
     for it in items:
         i = it.row - 2
-        assert it.text == TEXTS[i] and it.guess == model.decode(proba[i:i + 1])[0]
+        assert it.text == TEXTS[i] and it.guess == model.decode(proba[i : i + 1])[0]
         np.testing.assert_allclose(it.proba, proba[i], atol=1e-6)
 
 
@@ -112,10 +112,14 @@ def test_shards_of_every_other_chunk_merge_into_the_ranking_of_one_process(model
     shards = [tmp_path / "all" / "shard-0", tmp_path / "all" / "shard-1"]
     for i, shard in enumerate(shards):
         score_shard(model, parts[i::2], "margin", shard)
-    with rank_chunks(model, iter(parts), "margin", tmp_path) as one, \
-            merge_shards(tmp_path / "all", shards, list(model.labels_), "margin") as merged:
+    with (
+        rank_chunks(model, iter(parts), "margin", tmp_path) as one,
+        merge_shards(tmp_path / "all", shards, list(model.labels_), "margin") as merged,
+    ):
         np.testing.assert_array_equal(merged.scores, one.scores)
-        assert [(it.row, it.text, it.guess) for it in merged.ranked()] == [(it.row, it.text, it.guess) for it in one.ranked()]
+        assert [(it.row, it.text, it.guess) for it in merged.ranked()] == [
+            (it.row, it.text, it.guess) for it in one.ranked()
+        ]
         assert merged.strategy == one.strategy
     assert not any(shard.exists() for shard in shards)
 
@@ -126,8 +130,10 @@ def test_shards_of_a_strategy_that_compares_texts_merge_into_the_ranking_of_one_
     shards = [tmp_path / "all" / "shard-0", tmp_path / "all" / "shard-1"]
     for i, shard in enumerate(shards):
         score_shard(model, parts[i::2], strategy, shard)
-    with rank_chunks(model, iter(parts), strategy, tmp_path, batch=6) as one, \
-            merge_shards(tmp_path / "all", shards, list(model.labels_), strategy, batch=6) as merged:
+    with (
+        rank_chunks(model, iter(parts), strategy, tmp_path, batch=6) as one,
+        merge_shards(tmp_path / "all", shards, list(model.labels_), strategy, batch=6) as merged,
+    ):
         np.testing.assert_allclose(merged.scores, one.scores, atol=1e-6)
         assert [it.row for it in merged.ranked()] == [it.row for it in one.ranked()]
 
@@ -159,8 +165,14 @@ def test_a_batch_strategy_ranks_its_own_next_batch_first(model, tmp_path):
         # the batch's own scoring of the pool gives the figures a scorer gives the same pool
         whole = Scorer(DEFAULT_STRATEGY).informativeness(proba, False, embeddings=vectors, texts=TEXTS)
         np.testing.assert_allclose(ranking.scores, whole, atol=1e-6)
-    expected = select_batch(get_strategy(DEFAULT_STRATEGY, random_fraction=0.0), n, np.random.default_rng(0),
-                            labelled=np.zeros(len(TEXTS), dtype=bool), proba=proba, embeddings=vectors)
+    expected = select_batch(
+        get_strategy(DEFAULT_STRATEGY, random_fraction=0.0),
+        n,
+        np.random.default_rng(0),
+        labelled=np.zeros(len(TEXTS), dtype=bool),
+        proba=proba,
+        embeddings=vectors,
+    )
     assert head == list(expected.indices)
     assert rest == sorted(rest, reverse=True)
 

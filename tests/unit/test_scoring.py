@@ -8,8 +8,8 @@ import pytest
 from textal.errors import TextalError
 from textal.scoring import Scorer, squash
 from textal.strategies import list_strategies
-from textal.strategies.measures import entropy
 from textal.strategies.base import Pool, Selection, Strategy
+from textal.strategies.measures import entropy
 
 
 class Margin(Strategy):

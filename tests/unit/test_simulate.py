@@ -40,8 +40,16 @@ def task():
 
 def run(task, **kw):
     X, Xt, train, test = task
-    settings = SimulationSettings(**{"strategies": ["random", "margin", "vote_entropy"], "seed_size": 20, "batch": 30,
-                                     "budget": 110, "repeats": 2, **kw})
+    settings = SimulationSettings(
+        **{
+            "strategies": ["random", "margin", "vote_entropy"],
+            "seed_size": 20,
+            "batch": 30,
+            "budget": 110,
+            "repeats": 2,
+            **kw,
+        }
+    )
     learner = EmbedHeadLearner(X, Xt, sorted(set(train.labels)), committee_size=3)
     return simulate(learner, train, test, settings)
 
@@ -110,5 +118,9 @@ def test_a_multi_label_pool_simulates_and_refuses_label_noise(task):
     result = simulate(learner, multi_train, multi_test, settings)
     assert [r.labels for r in result.rounds if r.strategy == "margin"] == [20, 50, 80]
     with pytest.raises(TextalError, match="apply to single-label data"):
-        simulate(learner, multi_train, multi_test, SimulationSettings(strategies=["random"], seed_size=20, batch=30,
-                                                                      budget=80, repeats=1, label_noise=0.1))
+        simulate(
+            learner,
+            multi_train,
+            multi_test,
+            SimulationSettings(strategies=["random"], seed_size=20, batch=30, budget=80, repeats=1, label_noise=0.1),
+        )

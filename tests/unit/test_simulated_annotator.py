@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from test_simulate import run, task  # noqa: F401  (the synthetic four-class task)
 
 from textal.errors import TextalError
 from textal.simulate import SimulationSettings
 from textal.simulated_annotator import most_confused, noisy_answers
-
-from test_simulate import run, task  # noqa: F401  (the synthetic four-class task)
 
 
 def test_uniform_noise_makes_about_the_asked_share_wrong_and_never_keeps_a_flipped_label():
@@ -47,8 +46,10 @@ def test_the_review_budget_re_asks_flagged_labels_within_budget_and_leaves_fewer
     reviewed = run(task, label_noise=0.2, review_budget=0.1)
     for r in reviewed.rounds:
         assert r.reasked <= int(0.1 * r.labels)
-    wrong = {name: np.mean([r.wrong_labels for r in res.rounds if r.labels == 110])
-             for name, res in (("plain", plain), ("reviewed", reviewed))}
+    wrong = {
+        name: np.mean([r.wrong_labels for r in res.rounds if r.labels == 110])
+        for name, res in (("plain", plain), ("reviewed", reviewed))
+    }
     assert wrong["reviewed"] < wrong["plain"] - 5
 
 
@@ -69,8 +70,8 @@ def test_with_the_holdout_the_flagged_labels_sit_out_the_next_fit(task, monkeypa
     fits = fitted[1:]  # the first fit is the full-data reference
     per_curve = len(result.rounds) // 6  # three strategies, two repeats
     for c in range(6):
-        rounds = result.rounds[c * per_curve:(c + 1) * per_curve]
-        sizes = fits[c * per_curve:(c + 1) * per_curve]
+        rounds = result.rounds[c * per_curve : (c + 1) * per_curve]
+        sizes = fits[c * per_curve : (c + 1) * per_curve]
         assert sizes[0] == rounds[0].labels  # nothing flagged before the first review
         assert sizes[1:] == [r.labels - prev.flagged for prev, r in zip(rounds, rounds[1:])]
         assert any(r.flagged for r in rounds)
@@ -91,14 +92,17 @@ def test_weighing_two_annotators_by_quality_settles_their_disagreements_mostly_r
     assert np.mean([r.wrong_labels / (r.labels - r.tied_labels) for r in late]) < 0.15
 
 
-@pytest.mark.parametrize("settings, message", [
-    ({"annotators": 0}, "--annotators must be at least 1"),
-    ({"poor_annotator": 0.3}, "need --annotators 2 or more"),
-    ({"weigh_annotators": True}, "need --annotators 2 or more"),
-    ({"annotators": 2, "poor_annotator": 1.0}, "--poor-annotator must be in"),
-    ({"review_budget": 1.0}, "--review-budget must be in"),
-    ({"review_folds": 1}, "at least 2 folds"),
-])
+@pytest.mark.parametrize(
+    "settings, message",
+    [
+        ({"annotators": 0}, "--annotators must be at least 1"),
+        ({"poor_annotator": 0.3}, "need --annotators 2 or more"),
+        ({"weigh_annotators": True}, "need --annotators 2 or more"),
+        ({"annotators": 2, "poor_annotator": 1.0}, "--poor-annotator must be in"),
+        ({"review_budget": 1.0}, "--review-budget must be in"),
+        ({"review_folds": 1}, "at least 2 folds"),
+    ],
+)
 def test_panel_and_review_settings_that_cannot_run_are_refused(settings, message):
     with pytest.raises(TextalError, match=message):
         SimulationSettings(strategies=["random"], **settings).check(2000)

@@ -172,8 +172,10 @@ def pickle_like_older_textal(store: ModelStore, version: str, model) -> None:
     folder = store.path(version) / "model"
     for name in ("linear.json", "linear.npz"):
         (folder / name).unlink()
-    joblib.dump({"word": model.word_vec_, "char": model.char_vec_, "head": model.head_, "svd": model.svd_},
-                folder / "linear.joblib")
+    joblib.dump(
+        {"word": model.word_vec_, "char": model.char_vec_, "head": model.head_, "svd": model.svd_},
+        folder / "linear.joblib",
+    )
 
 
 def test_a_pickled_version_is_refused_with_the_command_that_converts_the_store(tmp_path, model):

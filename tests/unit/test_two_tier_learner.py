@@ -15,12 +15,34 @@ from textal.promotion import Promotion
 from textal.simulate import SimulationSettings, simulate
 from textal.two_tier_learner import TwoTierLearner
 
-SPAM = ["win cash now", "free prize call", "claim your reward", "you won a voucher", "urgent prize waiting",
-        "cash bonus today", "free entry win", "txt to claim", "winner selected call", "exclusive free offer",
-        "free cash prize", "call to claim now"]
-HAM = ["see you soon", "lunch at noon?", "meeting moved", "call me later", "running late sorry",
-       "how was the trip", "dinner tonight?", "thanks for today", "good morning", "pick up milk",
-       "home later tonight", "love you see you"]
+SPAM = [
+    "win cash now",
+    "free prize call",
+    "claim your reward",
+    "you won a voucher",
+    "urgent prize waiting",
+    "cash bonus today",
+    "free entry win",
+    "txt to claim",
+    "winner selected call",
+    "exclusive free offer",
+    "free cash prize",
+    "call to claim now",
+]
+HAM = [
+    "see you soon",
+    "lunch at noon?",
+    "meeting moved",
+    "call me later",
+    "running late sorry",
+    "how was the trip",
+    "dinner tonight?",
+    "thanks for today",
+    "good morning",
+    "pick up milk",
+    "home later tonight",
+    "love you see you",
+]
 
 
 def corpus(texts, labels, name):
@@ -37,8 +59,17 @@ def split():
 def learner_for(split, tiny_bert_dir, full_every=8):
     train, test = split
     enc = Encoder(model=str(tiny_bert_dir))
-    return TwoTierLearner(train.texts, test.texts, enc.encode(train.texts), enc.encode(test.texts), ["ham", "spam"],
-                          encoder=str(tiny_bert_dir), full_every=full_every, full_epochs=1, full_min_steps=2)
+    return TwoTierLearner(
+        train.texts,
+        test.texts,
+        enc.encode(train.texts),
+        enc.encode(test.texts),
+        ["ham", "spam"],
+        encoder=str(tiny_bert_dir),
+        full_every=full_every,
+        full_epochs=1,
+        full_min_steps=2,
+    )
 
 
 def test_the_worker_rule_fine_tunes_once_every_so_many_new_labels():
@@ -50,8 +81,9 @@ def test_each_curve_fine_tunes_on_schedule_then_serves_and_selects_with_the_fine
     train, test = split
     learner = learner_for(split, tiny_bert_dir)
     frozen = learner.embeddings().copy()
-    settings = SimulationSettings(strategies=["margin", "random"], seed_size=4, batch=4, budget=16, repeats=1,
-                                  eval_fraction=0.0)
+    settings = SimulationSettings(
+        strategies=["margin", "random"], seed_size=4, batch=4, budget=16, repeats=1, eval_fraction=0.0
+    )
     result = simulate(learner, train, test, settings)
     for name in ("margin", "random"):
         served = [(r.labels, r.full_tier_labels) for r in result.rounds if r.strategy == name]
@@ -59,22 +91,28 @@ def test_each_curve_fine_tunes_on_schedule_then_serves_and_selects_with_the_fine
         assert served == [(4, None), (8, 8), (12, 8), (16, 16)]
     tunes = result.info["fine_tunes"]
     assert [(t["strategy"], t["labels"], t["adopted"]) for t in tunes] == [
-        ("margin", 8, True), ("margin", 16, True), ("random", 8, True), ("random", 16, True)]
+        ("margin", 8, True),
+        ("margin", 16, True),
+        ("random", 8, True),
+        ("random", 16, True),
+    ]
     assert not np.allclose(learner.embeddings(), frozen)  # the fast tier now sits on the fine-tuned encoder
     assert np.array_equal(learner.pretrained_embeddings(), frozen)  # the cold start still sees the frozen one
     assert result.info["model"]["model"] == "two-tier" and result.info["model"]["full_tier"]["every"] == 8
 
 
 def test_a_fine_tune_that_loses_on_the_held_out_slice_is_not_adopted_and_waits_for_the_next_checkpoint(
-        split, tiny_bert_dir, monkeypatch):
+    split, tiny_bert_dir, monkeypatch
+):
     train, test = split
     learner = learner_for(split, tiny_bert_dir)
     seen = []
 
     def refuse(metrics, parent_metrics, **kwargs):
         seen.append((metrics, parent_metrics))
-        return Promotion(False, "loses to the serving version", "macro_f1", metrics["macro_f1"],
-                         parent_metrics["macro_f1"], 0.02)
+        return Promotion(
+            False, "loses to the serving version", "macro_f1", metrics["macro_f1"], parent_metrics["macro_f1"], 0.02
+        )
 
     monkeypatch.setattr(two_tier, "promotion", refuse)
     settings = SimulationSettings(strategies=["margin"], seed_size=4, batch=4, budget=12, repeats=1, eval_fraction=0.2)

@@ -67,7 +67,10 @@ class BootstrapCommittee(LabelMixin, BaseEstimator):
             for i in range(self.size):
                 rows = covering_bootstrap(y, self.multi_label_, rng)
                 head = LogisticHead(
-                    C=self.C, class_weight=self.class_weight, random_state=self.random_state + i, n_classes=len(self.labels_)
+                    C=self.C,
+                    class_weight=self.class_weight,
+                    random_state=self.random_state + i,
+                    n_classes=len(self.labels_),
                 )
                 self.members_.append(head.fit(X[rows], y[rows]))
                 bar.advance()

@@ -39,7 +39,9 @@ class EmbeddingCache:
             self.directory.mkdir(parents=True, exist_ok=True)
             with self._connect() as db:
                 db.execute("PRAGMA journal_mode=WAL")
-                db.execute("CREATE TABLE IF NOT EXISTS embeddings (key BLOB PRIMARY KEY, vec BLOB NOT NULL) WITHOUT ROWID")
+                db.execute(
+                    "CREATE TABLE IF NOT EXISTS embeddings (key BLOB PRIMARY KEY, vec BLOB NOT NULL) WITHOUT ROWID"
+                )
         except (OSError, sqlite3.Error) as exc:
             raise ModelError(f"embedding cache {self.path}: cannot open ({exc})") from None
 

@@ -19,8 +19,8 @@ from sklearn.base import BaseEstimator
 from textal import progress
 from textal.errors import ModelError
 from textal.models.embedding_cache import EmbeddingCache, content_key
-from textal.models.int8 import int8_applies, quantized_copy
 from textal.models.hf import batched_inference, default_device, load_encoder_model, load_tokenizer, resolve_model_source
+from textal.models.int8 import int8_applies, quantized_copy
 from textal.models.pooling import POOLING, mean_pool
 
 FINGERPRINT_SUFFIXES = (".json", ".txt", ".model", ".safetensors", ".bin")
@@ -114,7 +114,13 @@ class Encoder(BaseEstimator):
             return mean_pool(self.model_(**batch).last_hidden_state, batch["attention_mask"])
 
         return batched_inference(
-            self.tokenizer_, texts, forward, max_length=self.max_length, batch_size=self.batch_size, device=device, bar=bar
+            self.tokenizer_,
+            texts,
+            forward,
+            max_length=self.max_length,
+            batch_size=self.batch_size,
+            device=device,
+            bar=bar,
         ).astype(np.float32)
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:

@@ -63,7 +63,9 @@ class LogisticHead(BaseEstimator):
         """Fit on features ``X`` and encoded labels ``y`` (indices, or a 0/1 matrix if multi-label)."""
         y = np.asarray(y)
         if y.ndim not in (1, 2) or len(y) == 0 or len(y) != X.shape[0]:
-            raise ModelError(f"need one label (or label row) per feature row: X has {X.shape[0]} rows, y shape {y.shape}")
+            raise ModelError(
+                f"need one label (or label row) per feature row: X has {X.shape[0]} rows, y shape {y.shape}"
+            )
         multi_label = y.ndim == 2
         self.n_classes_ = self._width(y, multi_label)
         self.multi_label_ = multi_label

@@ -107,8 +107,12 @@ class LinearClassifier(LabelMixin, BaseEstimator):
             raise ModelError(f"{path}: the saved model ({STATE}.json) is missing")
         parts = read_state(path, STATE)
         word, char, head, svd = (parts.get(key) for key in ("word", "char", "head", "svd"))
-        if not (isinstance(word, TfidfVectorizer) and isinstance(char, TfidfVectorizer) and isinstance(head, LogisticHead)
-                and (svd is None or isinstance(svd, TruncatedSVD))):
+        if not (
+            isinstance(word, TfidfVectorizer)
+            and isinstance(char, TfidfVectorizer)
+            and isinstance(head, LogisticHead)
+            and (svd is None or isinstance(svd, TruncatedSVD))
+        ):
             raise ModelError(f"{path}: {STATE}.json does not hold a linear model's parts")
         model.word_vec_, model.char_vec_, model.head_, model.svd_ = word, char, head, svd
         return model

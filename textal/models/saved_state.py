@@ -162,9 +162,14 @@ class _Writer:
             if all(isinstance(item, np.integer) for item in values) and len({item.dtype for item in values}) == 1:
                 return {"__strmap__": list(value), "values": self._array(np.array(values, dtype=values[0].dtype))}
             if all(type(item) is int and -(2**63) <= item < 2**63 for item in values):
-                return {"__strmap__": list(value), "values": self._array(np.array(values, dtype=np.int64)),
-                        "python_int": True}
-        return {"__dict__": [[self.encode(key, depth + 1), self.encode(item, depth + 1)] for key, item in value.items()]}
+                return {
+                    "__strmap__": list(value),
+                    "values": self._array(np.array(values, dtype=np.int64)),
+                    "python_int": True,
+                }
+        return {
+            "__dict__": [[self.encode(key, depth + 1), self.encode(item, depth + 1)] for key, item in value.items()]
+        }
 
 
 # -- reading --------------------------------------------------------------------------------------------------
@@ -212,7 +217,9 @@ class _Reader:
             if "__tuple__" in value:
                 return tuple(self.decode(item, depth + 1) for item in value["__tuple__"])
             if "__set__" in value or "__frozenset__" in value:
-                items = [self._key(self.decode(item, depth + 1)) for item in value.get("__set__", value.get("__frozenset__"))]
+                items = [
+                    self._key(self.decode(item, depth + 1)) for item in value.get("__set__", value.get("__frozenset__"))
+                ]
                 return set(items) if "__set__" in value else frozenset(items)
             if "__strmap__" in value:
                 keys, columns = value["__strmap__"], self._array(value["values"])

@@ -115,7 +115,7 @@ class SpacyClassifier(LabelMixin, BaseEstimator):
         tok2vec = self.nlp_.get_pipe(self._pipe_name).model.get_ref("tok2vec")
         rows = []
         for start in range(0, len(texts), 256):
-            docs = [self.nlp_.make_doc(t) for t in texts[start:start + 256]]
+            docs = [self.nlp_.make_doc(t) for t in texts[start : start + 256]]
             for arr in tok2vec.predict(docs):
                 arr = np.asarray(tok2vec.ops.to_numpy(arr))
                 rows.append(arr.mean(axis=0) if len(arr) else np.zeros(arr.shape[1]))

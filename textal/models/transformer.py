@@ -20,7 +20,6 @@ from textal import progress
 from textal.errors import ModelError
 from textal.full_tier import DEFAULT_FULL_EPOCHS, DEFAULT_FULL_MIN_STEPS
 from textal.models.base import LabelMixin, Labels, params_from_saved, read_meta, saved_params, softmax
-from textal.models.int8 import int8_applies, quantized_copy
 from textal.models.hf import (
     batched_inference,
     collate,
@@ -31,6 +30,7 @@ from textal.models.hf import (
     resolve_model_source,
     tokenize,
 )
+from textal.models.int8 import int8_applies, quantized_copy
 from textal.models.pooling import mean_pool
 
 MIN_VALIDATION = 2  # fewer validation texts than this: train every epoch, no early stopping
@@ -193,7 +193,10 @@ class TransformerClassifier(LabelMixin, BaseEstimator):
         accelerator = Accelerator(cpu=self.device == "cpu")
         no_decay = ("bias", "LayerNorm.weight", "layer_norm.weight", "norm.weight")
         groups = [
-            {"params": [p for n, p in net.named_parameters() if not n.endswith(no_decay)], "weight_decay": self.weight_decay},
+            {
+                "params": [p for n, p in net.named_parameters() if not n.endswith(no_decay)],
+                "weight_decay": self.weight_decay,
+            },
             {"params": [p for n, p in net.named_parameters() if n.endswith(no_decay)], "weight_decay": 0.0},
         ]
         optimizer = torch.optim.AdamW(groups, lr=self.learning_rate)
@@ -230,7 +233,10 @@ class TransformerClassifier(LabelMixin, BaseEstimator):
                     continue
                 if record["val_loss"] < best_loss - 1e-6:
                     best_loss, stale = record["val_loss"], 0
-                    best_state = {k: v.detach().to("cpu", copy=True) for k, v in accelerator.unwrap_model(net).state_dict().items()}
+                    best_state = {
+                        k: v.detach().to("cpu", copy=True)
+                        for k, v in accelerator.unwrap_model(net).state_dict().items()
+                    }
                     self.best_epoch_ = epoch + 1
                 else:
                     stale += 1
@@ -364,7 +370,9 @@ class TransformerClassifier(LabelMixin, BaseEstimator):
         model.tokenizer_ = load_tokenizer(path)
         net = load_classification_model(path, safetensors_only=True)  # weights as data, never a pickle
         if net.config.num_labels != len(model.labels_):
-            raise ModelError(f"{path}: the weights have {net.config.num_labels} outputs but {len(model.labels_)} labels")
+            raise ModelError(
+                f"{path}: the weights have {net.config.num_labels} outputs but {len(model.labels_)} labels"
+            )
         model.model_ = net.to(default_device(model.device)).eval()
         return model
 
@@ -401,6 +409,7 @@ def fine_tune(
     seed: int = 0,
 ) -> TransformerClassifier:
     """The full tier's fine-tune: ``encoder`` trained end to end on ``texts`` and their ``labels``."""
-    model = TransformerClassifier(classes=list(classes), multi_label=multi_label, model=encoder, epochs=epochs,
-                                  min_steps=min_steps, seed=seed)
+    model = TransformerClassifier(
+        classes=list(classes), multi_label=multi_label, model=encoder, epochs=epochs, min_steps=min_steps, seed=seed
+    )
     return model.fit(list(texts), list(labels))

@@ -99,9 +99,7 @@ def resolve_name(name: str) -> str:
     """``entropy`` -> ``entropy.v1`` (the highest version); a full name must be registered."""
     if name in _REGISTRY:
         return name
-    versions = sorted(
-        (int(key.rsplit(".v", 1)[1]), key) for key in _REGISTRY if key.rsplit(".v", 1)[0] == name
-    )
+    versions = sorted((int(key.rsplit(".v", 1)[1]), key) for key in _REGISTRY if key.rsplit(".v", 1)[0] == name)
     if not versions:
         known = ", ".join(sorted(_REGISTRY)) or "none"
         raise StrategyError(f"unknown strategy {name!r}; known: {known}")

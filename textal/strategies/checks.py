@@ -53,16 +53,16 @@ def check_pool(pool: Pool) -> int:
         pool.committee = _check_proba(pool.committee, "committee", pool.multi_label, ndim=3)
         sizes["committee"] = pool.committee.shape[1]
         if pool.proba is not None and pool.committee.shape[2] != pool.proba.shape[1]:
-            raise StrategyError(
-                f"committee has {pool.committee.shape[2]} classes but proba has {pool.proba.shape[1]}"
-            )
+            raise StrategyError(f"committee has {pool.committee.shape[2]} classes but proba has {pool.proba.shape[1]}")
     if pool.embeddings is not None:
         pool.embeddings = _check_matrix(pool.embeddings, "embeddings")
         sizes["embeddings"] = pool.embeddings.shape[0]
     if pool.labelled_embeddings is not None:
         pool.labelled_embeddings = _check_matrix(pool.labelled_embeddings, "labelled_embeddings")
-        if pool.embeddings is not None and len(pool.labelled_embeddings) and (
-            pool.labelled_embeddings.shape[1] != pool.embeddings.shape[1]
+        if (
+            pool.embeddings is not None
+            and len(pool.labelled_embeddings)
+            and (pool.labelled_embeddings.shape[1] != pool.embeddings.shape[1])
         ):
             raise StrategyError(
                 f"labelled_embeddings have {pool.labelled_embeddings.shape[1]} dimensions, "

@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 import numpy as np
 from scipy import sparse
+
 from textal.threads import single_blas_thread
 
 DistFn = Callable[[np.ndarray, np.ndarray], np.ndarray]  # (rows, centres) -> squared distances
@@ -160,7 +161,13 @@ def cluster_rank_scores(
     dist = euclidean_dist_fn(Xf)
     first = int(rng.choice(len(fit_idx), p=None if wf is None or wf.sum() <= 0 else wf / wf.sum()))
     seeds = d2_sample(
-        len(fit_idx), k, dist, rng, first, np.ones(len(fit_idx), dtype=bool), wf,
+        len(fit_idx),
+        k,
+        dist,
+        rng,
+        first,
+        np.ones(len(fit_idx), dtype=bool),
+        wf,
         None if groups is None else np.asarray(groups)[fit_idx],
     )
     centres = lloyd(Xf, Xf[seeds].astype(np.float64), wf, max_iter=max_iter)

@@ -17,7 +17,12 @@ DEFAULT_CLUSTERS = 50  # clusters behind the stand-alone ordering (``scores`` wi
 
 
 def cold_start_scores(
-    pool: Pool, size: int, k: int | None, rng: np.random.Generator, allowed: np.ndarray, groups: np.ndarray | None = None
+    pool: Pool,
+    size: int,
+    k: int | None,
+    rng: np.random.Generator,
+    allowed: np.ndarray,
+    groups: np.ndarray | None = None,
 ) -> np.ndarray:
     """Coverage ordering: 1 for the item nearest each of ``k`` centroids, 1/2 for the next, ..."""
     assert pool.embeddings is not None

@@ -107,13 +107,13 @@ def rank_within_predicted_class(values: np.ndarray, consensus: np.ndarray, multi
 
 @register("vote_entropy.v1")
 class VoteEntropy(CommitteeStrategy):
-    description = (
-        "Committee: vote entropy, ranked within each predicted class, x consensus uncertainty."
-    )
+    description = "Committee: vote entropy, ranked within each predicted class, x consensus uncertainty."
     disagreement = staticmethod(measures.vote_entropy)
 
 
 @register("kl_consensus.v1")
 class KLConsensus(CommitteeStrategy):
-    description = "Committee: mean KL of members to consensus, ranked within each predicted class, x consensus uncertainty."
+    description = (
+        "Committee: mean KL of members to consensus, ranked within each predicted class, x consensus uncertainty."
+    )
     disagreement = staticmethod(measures.kl_to_consensus)

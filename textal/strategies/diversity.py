@@ -62,7 +62,9 @@ class Coreset(BatchStrategy):
 
     def _scores(self, pool: Pool) -> np.ndarray:
         size = len(pool.embeddings)
-        _, gap = greedy_k_center(pool.embeddings, 0, selectable(pool, size), pool.labelled_embeddings, pool_groups(pool, size))
+        _, gap = greedy_k_center(
+            pool.embeddings, 0, selectable(pool, size), pool.labelled_embeddings, pool_groups(pool, size)
+        )
         return gap
 
     def _pick(self, pool, n, allowed, groups, rng):

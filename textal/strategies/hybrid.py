@@ -29,7 +29,9 @@ HYBRID_MEASURES = ("margin", "entropy", "least_confidence", "vote_entropy", "kl_
 class Hybrid(BatchStrategy):
     """Top ``factor x n`` by ``measure``, then one item per cluster of an informativeness-weighted k-means."""
 
-    description = "Uncertainty then diversity: top 10n by margin, weighted k-means into n clusters, nearest each centroid."
+    description = (
+        "Uncertainty then diversity: top 10n by margin, weighted k-means into n clusters, nearest each centroid."
+    )
     needs = frozenset({"proba", "embeddings"})  # committee instead of proba for the committee measures
     cold_start = True
 
@@ -65,7 +67,11 @@ class Hybrid(BatchStrategy):
         informative = scores[candidates]
         weights = informative + 1e-6 * max(float(informative.max()), 1e-12)
         ranked = cluster_rank_scores(
-            pool.embeddings[candidates], n, rng, np.ones(len(candidates), dtype=bool), weights=weights,
+            pool.embeddings[candidates],
+            n,
+            rng,
+            np.ones(len(candidates), dtype=bool),
+            weights=weights,
             groups=groups[candidates],
         )
         local = top_distinct(ranked, n, np.ones(len(candidates), dtype=bool), groups[candidates], rng)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+
 def least_confidence(proba: np.ndarray, multi_label: bool = False) -> np.ndarray:
     """1 - probability of the predicted class, in [0, 1 - 1/k].
 

@@ -48,7 +48,9 @@ class LeastConfidence(UncertaintyStrategy):
 
 @register("margin.v1")
 class Margin(UncertaintyStrategy):
-    description = "Uncertainty, breaking ties: smallest gap between the two most likely classes (multi-label: least sure label)."
+    description = (
+        "Uncertainty, breaking ties: smallest gap between the two most likely classes (multi-label: least sure label)."
+    )
     measure = staticmethod(measures.margin)
 
 

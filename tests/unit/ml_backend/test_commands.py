@@ -9,7 +9,6 @@ from ml_backend.queue.factory import make_huey
 from ml_backend.queue.jobs import Jobs
 from ml_backend.state.projects import ProjectRef, ProjectRegistry
 from ml_backend.state.workfiles import ProjectFiles
-from textal import cli
 from textal.history import append_record
 
 CONFIG = (
@@ -26,22 +25,41 @@ def data(tmp_path):
     registry.setup(ProjectRef(7, 1717000000), CONFIG, hostname="http://127.0.0.1:9", access_token="t" * 40)
     files = ProjectFiles(registry, 7)
     mirror = files.mirror()
-    mirror.add([{"id": i, "data": {"text": f"message {chr(97 + i)}"}} for i in range(20)], parse_label_config(CONFIG), 1000)
+    mirror.add(
+        [{"id": i, "data": {"text": f"message {chr(97 + i)}"}} for i in range(20)], parse_label_config(CONFIG), 1000
+    )
     mirror.set_eval([0, 1, 2])
     mirror.set_labelled([0, 1, 5, 6, 7])
     for i, (f1, promoted) in enumerate([(0.6, True), (0.8, True), (0.5, False)], 1):
-        append_record(files.history_path, {
-            "version": f"v{i:04d}", "promoted": promoted, "train_size": 2 + i, "reason": "ANNOTATION_CREATED",
-            "metrics": {"macro_f1": f1, "accuracy": f1, "n": 2}, "label_counts": {"ham": 2, "spam": i},
-            "agreement": {"multi_annotated": 1, "alpha": 0.5, "flagged": 1}, "seconds": 1.5,
-            "uncertainty": {"overall_uncertainty": {"rule": "overall_uncertainty", "stop": False, "value": 0.4,
-                                                    "threshold": 0.1, "reason": "mean entropy is 0.4000, not below 0.1"}},
-        })
+        append_record(
+            files.history_path,
+            {
+                "version": f"v{i:04d}",
+                "promoted": promoted,
+                "train_size": 2 + i,
+                "reason": "ANNOTATION_CREATED",
+                "metrics": {"macro_f1": f1, "accuracy": f1, "n": 2},
+                "label_counts": {"ham": 2, "spam": i},
+                "agreement": {"multi_annotated": 1, "alpha": 0.5, "flagged": 1},
+                "seconds": 1.5,
+                "uncertainty": {
+                    "overall_uncertainty": {
+                        "rule": "overall_uncertainty",
+                        "stop": False,
+                        "value": 0.4,
+                        "threshold": 0.1,
+                        "reason": "mean entropy is 0.4000, not below 0.1",
+                    }
+                },
+            },
+        )
     files.update_state(pushed_version="v0002")
     return folder
 
 
-def test_status_reports_pool_labels_agreement_versions_verdicts_and_writes_the_learning_curve(data, tmp_path, textal_cli):
+def test_status_reports_pool_labels_agreement_versions_verdicts_and_writes_the_learning_curve(
+    data, tmp_path, textal_cli
+):
     png = tmp_path / "curve.png"
     code, out, err = textal_cli(["status", "--project", "7", "--data-dir", str(data), "--out", str(png)])
     assert code == 0, err

@@ -7,13 +7,18 @@ from ml_backend.labelstudio.schema import parse_label_config
 from ml_backend.state.projects import ProjectRef, ProjectRegistry
 from ml_backend.state.workfiles import ProjectFiles
 
-CONFIG = ('<View><Text name="text" value="$text"/><Choices name="label" toName="text" choice="single">'
-          '<Choice value="ham"/><Choice value="spam"/></Choices></View>')
+CONFIG = (
+    '<View><Text name="text" value="$text"/><Choices name="label" toName="text" choice="single">'
+    '<Choice value="ham"/><Choice value="spam"/></Choices></View>'
+)
 
 
 def ann(label: str | None, cancelled: bool = False, aid: int = 0) -> dict:
-    result = [] if label is None else [{"from_name": "label", "to_name": "text", "type": "choices",
-                                        "value": {"choices": [label]}}]
+    result = (
+        []
+        if label is None
+        else [{"from_name": "label", "to_name": "text", "type": "choices", "value": {"choices": [label]}}]
+    )
     return {"id": aid, "result": result, "was_cancelled": cancelled, "updated_at": "2026-12-01T00:00:00"}
 
 
@@ -31,7 +36,13 @@ def test_rows_carry_the_resolved_label_agreement_dispute_and_slice_mark_and_ties
     exported = resolved_rows(TASKS, TEXTS, {2}, parse_label_config(CONFIG), threshold=2 / 3)
     rows = {r.task_id: r for r in exported.rows}
     assert sorted(rows) == [1, 2, 3] and exported.ties == 1
-    assert (rows[1].label, rows[1].agreement, rows[1].annotations, rows[1].disputed, rows[1].eval) == ("spam", 1.0, 1, False, False)
+    assert (rows[1].label, rows[1].agreement, rows[1].annotations, rows[1].disputed, rows[1].eval) == (
+        "spam",
+        1.0,
+        1,
+        False,
+        False,
+    )
     assert (rows[2].label, rows[2].agreement, rows[2].disputed, rows[2].eval) == ("ham", 0.6667, False, True)
     assert (rows[3].label, rows[3].agreement, rows[3].disputed) == ("spam", 0.6, True)
 

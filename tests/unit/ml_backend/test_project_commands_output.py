@@ -12,9 +12,18 @@ from rich.console import Console
 from ml_backend import project_commands
 from ml_backend.recipes.init import InitResult
 
-RESULT = InitResult(project_id=3, title="Support tickets (validation.csv)", created=True, imported=3000, tasks=3000,
-                    connected=True, predicted=100, open_tasks=3000, model_version="textal-cold-start",
-                    url="http://127.0.0.1:8080/projects/3/data?tab=5")
+RESULT = InitResult(
+    project_id=3,
+    title="Support tickets (validation.csv)",
+    created=True,
+    imported=3000,
+    tasks=3000,
+    connected=True,
+    predicted=100,
+    open_tasks=3000,
+    model_version="textal-cold-start",
+    url="http://127.0.0.1:8080/projects/3/data?tab=5",
+)
 
 
 @pytest.fixture

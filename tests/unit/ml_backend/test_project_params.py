@@ -12,20 +12,26 @@ from ml_backend.errors import BackendConfigError
 
 def test_known_settings_pass_with_their_types():
     assert project_params({"batch": 10, "eval_fraction": 0.2, "promote_margin": 0, "strategy": "margin"}) == {
-        "batch": 10, "eval_fraction": 0.2, "promote_margin": 0.0}
+        "batch": 10,
+        "eval_fraction": 0.2,
+        "promote_margin": 0.0,
+    }
 
 
-@pytest.mark.parametrize("extra, message", [
-    ({"bacth": 1}, "unknown project setting 'bacth'; allowed: strategy, batch"),
-    ({"batch": 2.5}, "'batch' must be an integer"),
-    ({"batch": True}, "'batch' must be an integer"),
-    ({"eval_fraction": "0.1"}, "'eval_fraction' must be a number"),
-    ({"eval_fraction": 0.9}, "project setting 'eval_fraction': --eval-fraction must be in [0, 0.5)"),
-    ({"prefill_margin": 1.5}, "--prefill-margin must be in [0, 1]"),
-    ({"encoder": "/no/such/folder"}, "'encoder' must be 'default' or a model folder"),
-    ({"class_weight": "heavy"}, "project setting 'class_weight' must be one of balanced, none, got 'heavy'"),
-    ({"class_weight": 1}, "project setting 'class_weight' must be one of balanced, none, got 1"),
-])
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        ({"bacth": 1}, "unknown project setting 'bacth'; allowed: strategy, batch"),
+        ({"batch": 2.5}, "'batch' must be an integer"),
+        ({"batch": True}, "'batch' must be an integer"),
+        ({"eval_fraction": "0.1"}, "'eval_fraction' must be a number"),
+        ({"eval_fraction": 0.9}, "project setting 'eval_fraction': --eval-fraction must be in [0, 0.5)"),
+        ({"prefill_margin": 1.5}, "--prefill-margin must be in [0, 1]"),
+        ({"encoder": "/no/such/folder"}, "'encoder' must be 'default' or a model folder"),
+        ({"class_weight": "heavy"}, "project setting 'class_weight' must be one of balanced, none, got 'heavy'"),
+        ({"class_weight": 1}, "project setting 'class_weight' must be one of balanced, none, got 1"),
+    ],
+)
 def test_bad_settings_are_refused_naming_the_key(extra, message):
     with pytest.raises(BackendConfigError) as exc:
         project_params(extra)

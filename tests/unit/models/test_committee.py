@@ -47,7 +47,9 @@ def test_a_multi_label_covering_bootstrap_holds_a_yes_and_a_no_of_every_label_th
 def embedded_toy(n_per: int = 20, seed: int = 0):
     rng = np.random.default_rng(seed)
     centres = np.eye(4, 8) * 3
-    X = np.concatenate([c + rng.standard_normal((n_per, 8)) for c in centres[:3]] + [centres[3] + rng.standard_normal((1, 8))])
+    X = np.concatenate(
+        [c + rng.standard_normal((n_per, 8)) for c in centres[:3]] + [centres[3] + rng.standard_normal((1, 8))]
+    )
     labels = ["a"] * n_per + ["b"] * n_per + ["c"] * n_per + ["rare"]
     return X, labels
 
@@ -154,7 +156,9 @@ def test_mc_dropout_passes_of_a_real_transformer_form_a_committee(tiny_bert_dir)
     from textal.models.transformer import TransformerClassifier
 
     model = TransformerClassifier(model=str(tiny_bert_dir), epochs=2, learning_rate=3e-3, batch_size=8, seed=0)
-    committee = make_committee("mc_dropout", size=4, model=model).fit((SPAM + HAM) * 2, (["spam"] * 4 + ["ham"] * 4) * 2)
+    committee = make_committee("mc_dropout", size=4, model=model).fit(
+        (SPAM + HAM) * 2, (["spam"] * 4 + ["ham"] * 4) * 2
+    )
     proba = committee.predict_proba(SPAM + HAM)
     assert proba.shape == (4, 8, 2) and committee.labels_ == ["ham", "spam"]
     assert not np.allclose(proba[0], proba[1])  # dropout makes the passes differ

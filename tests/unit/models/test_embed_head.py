@@ -77,8 +77,10 @@ def test_a_saved_model_loads_elsewhere_after_its_encoder_and_cache_folders_are_g
 
 def test_the_loading_caller_names_this_machines_embedding_cache(tiny_bert_dir, tmp_path):
     EmbedHeadClassifier(model=str(tiny_bert_dir)).fit(TEXTS, LABELS).save(tmp_path / "m")
-    for back in (load_classifier(tmp_path / "m", cache_dir=tmp_path / "a"),
-                 EmbedHeadClassifier.load(tmp_path / "m", cache_dir=tmp_path / "b")):
+    for back in (
+        load_classifier(tmp_path / "m", cache_dir=tmp_path / "a"),
+        EmbedHeadClassifier.load(tmp_path / "m", cache_dir=tmp_path / "b"),
+    ):
         back.predict_proba(TEXTS)
     assert (tmp_path / "a" / CACHE_FILE).is_file() and (tmp_path / "b" / CACHE_FILE).is_file()
 

@@ -18,7 +18,9 @@ TEXTS = ["win cash prize now", "see you at home later", "ok", "free money claim 
 def count_forwards(encoder: Encoder) -> list[int]:
     """Batch sizes of every forward pass the encoder's network makes from now on (a real forward hook)."""
     calls: list[int] = []
-    encoder.model_.register_forward_hook(lambda module, args, kwargs, out: calls.append(len(kwargs["input_ids"])), with_kwargs=True)
+    encoder.model_.register_forward_hook(
+        lambda module, args, kwargs, out: calls.append(len(kwargs["input_ids"])), with_kwargs=True
+    )
     return calls
 
 
@@ -32,7 +34,9 @@ def test_embeddings_are_unit_length_float32_in_input_order(tiny_bert_dir):
 
 
 def test_encoder_on_a_saved_classifier_pools_exactly_like_the_classifiers_embed(tiny_bert_dir, tmp_path):
-    clf = TransformerClassifier(model=str(tiny_bert_dir), epochs=1, min_steps=0).fit(TEXTS * 3, ["spam", "ham", "ham", "spam"] * 3)
+    clf = TransformerClassifier(model=str(tiny_bert_dir), epochs=1, min_steps=0).fit(
+        TEXTS * 3, ["spam", "ham", "ham", "spam"] * 3
+    )
     clf.save(tmp_path / "clf")
     np.testing.assert_allclose(Encoder(model=str(tmp_path / "clf")).encode(TEXTS), clf.embed(TEXTS), atol=1e-6)
 
@@ -64,7 +68,9 @@ def test_cache_keys_depend_on_max_length_and_encoder_version(tiny_bert_dir, tmp_
     assert not np.allclose(full, short)
     changed = tmp_path / "changed"
     shutil.copytree(tiny_bert_dir, changed)
-    (changed / "config.json").write_text((changed / "config.json").read_text().replace('"hidden_act": "gelu"', '"hidden_act": "relu"'))
+    (changed / "config.json").write_text(
+        (changed / "config.json").read_text().replace('"hidden_act": "gelu"', '"hidden_act": "relu"')
+    )
     assert Encoder(model=str(changed)).fingerprint != Encoder(model=str(tiny_bert_dir)).fingerprint
     assert len(EmbeddingCache(tmp_path / "c")) == 2
 

@@ -16,7 +16,14 @@ from textal.models.legacy import convert_pickled_model, pickled_files
 from textal.models.linear import LinearClassifier
 from textal.models.saved_state import PickledModelError, state_files
 
-TEXTS = ["win cash now", "free prize, call now", "see you soon", "lunch at noon?", "claim your reward", "meeting moved"] * 3
+TEXTS = [
+    "win cash now",
+    "free prize, call now",
+    "see you soon",
+    "lunch at noon?",
+    "claim your reward",
+    "meeting moved",
+] * 3
 LABELS = ["spam", "spam", "ham", "ham", "spam", "ham"] * 3
 
 
@@ -36,8 +43,10 @@ def save_like_older_textal(model, path) -> None:
     if isinstance(model, LinearClassifier):
         for file in state_files(path, "linear"):
             file.unlink()
-        joblib.dump({"word": model.word_vec_, "char": model.char_vec_, "head": model.head_, "svd": model.svd_},
-                    path / "linear.joblib")
+        joblib.dump(
+            {"word": model.word_vec_, "char": model.char_vec_, "head": model.head_, "svd": model.svd_},
+            path / "linear.joblib",
+        )
     else:
         for file in state_files(path, "head"):
             file.unlink()

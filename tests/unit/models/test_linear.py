@@ -10,7 +10,14 @@ from textal.models import load_classifier
 from textal.models.base import Classifier
 from textal.models.linear import LinearClassifier
 
-TEXTS = ["win cash now", "free prize, call now", "see you soon", "lunch at noon?", "claim your reward", "meeting moved"] * 3
+TEXTS = [
+    "win cash now",
+    "free prize, call now",
+    "see you soon",
+    "lunch at noon?",
+    "claim your reward",
+    "meeting moved",
+] * 3
 LABELS = ["spam", "spam", "ham", "ham", "spam", "ham"] * 3
 
 

@@ -40,23 +40,36 @@ X = features()
 
 
 def tiny_transformer(bert: Path) -> TransformerClassifier:
-    return TransformerClassifier(classes=["ham", "spam"], model=str(bert), epochs=1, min_steps=0, batch_size=8, device="cpu")
+    return TransformerClassifier(
+        classes=["ham", "spam"], model=str(bert), epochs=1, min_steps=0, batch_size=8, device="cpu"
+    )
 
 
 # name -> (build from the tiny BERT folder, fit the built model)
 MODELS: dict[str, tuple[Callable[[Path], Any], Callable[[Any], Any]]] = {
-    "linear": (lambda bert: LinearClassifier(classes=["ham", "spam"], word_ngrams=(1, 1), embed_dim=4),
-               lambda m: m.fit(TEXTS, LABELS)),
+    "linear": (
+        lambda bert: LinearClassifier(classes=["ham", "spam"], word_ngrams=(1, 1), embed_dim=4),
+        lambda m: m.fit(TEXTS, LABELS),
+    ),
     "spacy": (lambda bert: SpacyClassifier(classes=["ham", "spam"], epochs=1), lambda m: m.fit(TEXTS, LABELS)),
     "transformer": (tiny_transformer, lambda m: m.fit(TEXTS, LABELS)),
-    "embed-head": (lambda bert: EmbedHeadClassifier(classes=["ham", "spam", "other"], model=str(bert)),
-                   lambda m: m.fit(TEXTS, LABELS)),
+    "embed-head": (
+        lambda bert: EmbedHeadClassifier(classes=["ham", "spam", "other"], model=str(bert)),
+        lambda m: m.fit(TEXTS, LABELS),
+    ),
     "logistic-head": (lambda bert: LogisticHead(C=1.0, n_classes=3), lambda m: m.fit(X, np.array([0, 1] * 8))),
-    "bootstrap-committee": (lambda bert: BootstrapCommittee(size=3, classes=["ham", "spam"]), lambda m: m.fit(X, LABELS)),
-    "mixed-committee": (lambda bert: MixedCommittee(members=[LinearClassifier(embed_dim=2), SpacyClassifier(epochs=1)]),
-                        lambda m: m.fit(TEXTS, LABELS)),
-    "mc-dropout-committee": (lambda bert: MCDropoutCommittee(tiny_transformer(bert), passes=2),
-                             lambda m: m.fit(TEXTS, LABELS)),
+    "bootstrap-committee": (
+        lambda bert: BootstrapCommittee(size=3, classes=["ham", "spam"]),
+        lambda m: m.fit(X, LABELS),
+    ),
+    "mixed-committee": (
+        lambda bert: MixedCommittee(members=[LinearClassifier(embed_dim=2), SpacyClassifier(epochs=1)]),
+        lambda m: m.fit(TEXTS, LABELS),
+    ),
+    "mc-dropout-committee": (
+        lambda bert: MCDropoutCommittee(tiny_transformer(bert), passes=2),
+        lambda m: m.fit(TEXTS, LABELS),
+    ),
     "encoder": (lambda bert: Encoder(model=str(bert), max_length=16), lambda m: m.encode(TEXTS)),
 }
 

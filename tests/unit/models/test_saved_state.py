@@ -51,11 +51,15 @@ def assert_no_pickle_in(folder) -> None:
             assert path.suffix == ".json", path
 
 
-@pytest.mark.parametrize("labels", [
-    LABELS,
-    [("spam", "money") if lab == "spam" else ("ham",) for lab in LABELS],  # multi-label
-    [("spam",) if lab == "spam" else ("ham", "home") for lab in LABELS],  # a label with one value only
-], ids=["single", "multi", "multi-constant"])
+@pytest.mark.parametrize(
+    "labels",
+    [
+        LABELS,
+        [("spam", "money") if lab == "spam" else ("ham",) for lab in LABELS],  # multi-label
+        [("spam",) if lab == "spam" else ("ham", "home") for lab in LABELS],  # a label with one value only
+    ],
+    ids=["single", "multi", "multi-constant"],
+)
 def test_a_linear_model_round_trips_exactly_as_data(tmp_path, labels):
     model = LinearClassifier(embed_dim=4).fit(TEXTS, labels)
     model.save(tmp_path / "m")
@@ -70,8 +74,9 @@ def test_a_linear_model_round_trips_exactly_as_data(tmp_path, labels):
 def test_edge_cases_round_trip_exactly(tmp_path):
     for name, model in {
         "one-class": LinearClassifier(embed_dim=2).fit(TEXTS[:4], ["spam"] * 4),  # head_.model_ is an int
-        "declared": LinearClassifier(classes=["ham", "other", "spam"], embed_dim=4, class_weight="balanced",
-                                     word_ngrams=(1, 1), max_features=40).fit(TEXTS, LABELS),
+        "declared": LinearClassifier(
+            classes=["ham", "other", "spam"], embed_dim=4, class_weight="balanced", word_ngrams=(1, 1), max_features=40
+        ).fit(TEXTS, LABELS),
         "no-svd": LinearClassifier(embed_dim=1).fit(TEXTS[:2], ["spam", "ham"]),
     }.items():
         model.save(tmp_path / name)
@@ -114,17 +119,21 @@ def edit_state(folder, name, edit) -> None:
     meta_file.write_text(json.dumps(meta))
 
 
-@pytest.mark.parametrize("edit, reason", [
-    (lambda p: p["head"].update({"__estimator__": "builtins.eval"}), "not allowed"),
-    (lambda p: p["head"].update({"__estimator__": "os.system"}), "not allowed"),
-    (lambda p: p["head"]["state"].update({"__class__": None}), "malformed attribute"),
-    (lambda p: p["head"]["params"].update({"evil": 1}), "no parameter 'evil'"),
-    (lambda p: p["head"]["state"].update({"x_": {"__scalar__": "|O", "value": 1}}), "not plain data"),
-    (lambda p: p["head"]["state"].update({"x_": {"__dtype__": "O"}}), "not plain data"),
-    (lambda p: p["head"]["state"].update({"x_": {"__array__": "missing"}}), "not in its .npz"),
-    (lambda p: p["head"]["state"].update({"x_": {"__code__": "print(1)"}}), "unknown entry"),
-    (lambda p: p.update({"head": {"__tuple__": 5}}), "malformed"),
-], ids=["eval", "os.system", "dunder", "param", "object-scalar", "object-dtype", "array", "tag", "shape"])
+@pytest.mark.parametrize(
+    "edit, reason",
+    [
+        (lambda p: p["head"].update({"__estimator__": "builtins.eval"}), "not allowed"),
+        (lambda p: p["head"].update({"__estimator__": "os.system"}), "not allowed"),
+        (lambda p: p["head"]["state"].update({"__class__": None}), "malformed attribute"),
+        (lambda p: p["head"]["params"].update({"evil": 1}), "no parameter 'evil'"),
+        (lambda p: p["head"]["state"].update({"x_": {"__scalar__": "|O", "value": 1}}), "not plain data"),
+        (lambda p: p["head"]["state"].update({"x_": {"__dtype__": "O"}}), "not plain data"),
+        (lambda p: p["head"]["state"].update({"x_": {"__array__": "missing"}}), "not in its .npz"),
+        (lambda p: p["head"]["state"].update({"x_": {"__code__": "print(1)"}}), "unknown entry"),
+        (lambda p: p.update({"head": {"__tuple__": 5}}), "malformed"),
+    ],
+    ids=["eval", "os.system", "dunder", "param", "object-scalar", "object-dtype", "array", "tag", "shape"],
+)
 def test_a_tampered_state_is_refused_with_a_model_error(tmp_path, edit, reason):
     write_state(tmp_path, "s", {"head": LogisticHead().fit(np.eye(4), np.array([0, 1, 0, 1]))})
     edit_state(tmp_path, "s", edit)

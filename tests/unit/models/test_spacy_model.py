@@ -9,7 +9,14 @@ from textal.errors import ModelError
 from textal.models import load_classifier
 from textal.models.spacy_model import SpacyClassifier
 
-TEXTS = ["win cash now", "free prize, call now", "see you soon", "lunch at noon?", "claim your reward", "meeting moved"] * 5
+TEXTS = [
+    "win cash now",
+    "free prize, call now",
+    "see you soon",
+    "lunch at noon?",
+    "claim your reward",
+    "meeting moved",
+] * 5
 LABELS = ["spam", "spam", "ham", "ham", "spam", "ham"] * 5
 
 

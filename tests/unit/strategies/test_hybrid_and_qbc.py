@@ -5,8 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from textal.strategies import Pool, StrategyError, get_strategy
-from textal.strategies import measures
+from textal.strategies import Pool, StrategyError, get_strategy, measures
 from textal.strategies.committee import rank_within_predicted_class
 
 
@@ -47,7 +46,9 @@ def test_hybrid_can_rank_by_committee_dispute_and_then_needs_a_committee(pool_fa
         hybrid.select(pool, 3, np.random.default_rng(0))
 
 
-@pytest.mark.parametrize("params, message", [({"measure": "vibes"}, "measure"), ({"factor": 0.5}, "factor"), ({"factor": "x"}, "factor")])
+@pytest.mark.parametrize(
+    "params, message", [({"measure": "vibes"}, "measure"), ({"factor": 0.5}, "factor"), ({"factor": "x"}, "factor")]
+)
 def test_hybrid_refuses_nonsense_settings(params, message):
     with pytest.raises(StrategyError, match=message):
         get_strategy("hybrid.v1", **params)

@@ -107,6 +107,8 @@ def test_kl_to_consensus_stays_bounded_when_a_member_gives_a_class_zero():
 
 def test_multi_label_aggregation_mean_entropy_and_least_sure_label_margin():
     proba = np.array([[0.5, 1.0], [0.9, 0.1]])
-    np.testing.assert_allclose(measures.entropy(proba, multi_label=True), [0.5, measures.entropy(np.array([[0.9, 0.1]]))[0]])
+    np.testing.assert_allclose(
+        measures.entropy(proba, multi_label=True), [0.5, measures.entropy(np.array([[0.9, 0.1]]))[0]]
+    )
     np.testing.assert_allclose(measures.margin(proba, multi_label=True), [1.0, 1.0 - 0.8])
     np.testing.assert_allclose(measures.least_confidence(proba, multi_label=True), [0.25, 0.1])

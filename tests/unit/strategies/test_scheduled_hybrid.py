@@ -15,8 +15,10 @@ def pool_with(labelled: int, k: int, n: int = 300, seed: int = 0) -> Pool:
     return Pool(proba=proba, embeddings=emb, labelled_embeddings=rng.normal(size=(labelled, 8)) if labelled else None)
 
 
-@pytest.mark.parametrize(("labelled", "k", "factor"), [(0, 4, 30.0), (31, 4, 30.0), (32, 4, 10.0), (79, 4, 10.0),
-                                                       (80, 4, 3.0), (100, 77, 30.0), (1540, 77, 3.0)])
+@pytest.mark.parametrize(
+    ("labelled", "k", "factor"),
+    [(0, 4, 30.0), (31, 4, 30.0), (32, 4, 10.0), (79, 4, 10.0), (80, 4, 3.0), (100, 77, 30.0), (1540, 77, 3.0)],
+)
 def test_factor_falls_as_labels_per_class_pass_the_thresholds(labelled, k, factor):
     assert get_strategy("hybrid.v2").factor_for(pool_with(labelled, k)) == factor
 
@@ -42,8 +44,10 @@ def test_with_one_stage_it_selects_exactly_as_hybrid_v1():
     np.testing.assert_array_equal(v1.scores, v2.scores)
 
 
-@pytest.mark.parametrize(("factors", "per_class"), [((30.0, 3.0), (8.0, 20.0)), ((30.0, 10.0, 3.0), (20.0, 8.0)),
-                                                    ((30.0, 0.5, 3.0), (8.0, 20.0))])
+@pytest.mark.parametrize(
+    ("factors", "per_class"),
+    [((30.0, 3.0), (8.0, 20.0)), ((30.0, 10.0, 3.0), (20.0, 8.0)), ((30.0, 0.5, 3.0), (8.0, 20.0))],
+)
 def test_inconsistent_schedules_are_rejected(factors, per_class):
     with pytest.raises(StrategyError):
         get_strategy("hybrid.v2", factors=factors, per_class=per_class)
@@ -69,7 +73,9 @@ def test_it_selects_the_batches_it_always_selected_for_the_same_seed(setting, ba
 def test_one_strategy_object_reused_across_stages_keeps_its_parameters_and_past_selections():
     strategy = get_strategy("hybrid.v2")
     before = dict(vars(strategy))
-    batches = [strategy.select(pool_with(labelled, 4, seed=7), 6, np.random.default_rng(7)).indices.tolist()
-               for labelled in (100, 0, 40)]
+    batches = [
+        strategy.select(pool_with(labelled, 4, seed=7), 6, np.random.default_rng(7)).indices.tolist()
+        for labelled in (100, 0, 40)
+    ]
     assert batches == [[256, 2, 162, 11, 175, 167], [10, 151, 145, 262, 124, 241], [151, 249, 237, 238, 240, 96]]
     assert vars(strategy) == before and not hasattr(strategy, "factor")

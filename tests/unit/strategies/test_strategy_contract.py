@@ -15,8 +15,16 @@ FAST = settings(max_examples=12, deadline=None)
 
 def test_the_registry_holds_every_promised_strategy_under_a_versioned_name():
     expected = {
-        "least_confidence.v1", "margin.v1", "entropy.v1", "vote_entropy.v1", "kl_consensus.v1",
-        "kmeans.v1", "coreset.v1", "badge.v1", "hybrid.v1", "random.v1",
+        "least_confidence.v1",
+        "margin.v1",
+        "entropy.v1",
+        "vote_entropy.v1",
+        "kl_consensus.v1",
+        "kmeans.v1",
+        "coreset.v1",
+        "badge.v1",
+        "hybrid.v1",
+        "random.v1",
     }
     assert expected <= set(NAMES)
     assert all(name.rsplit(".v", 1)[1].isdigit() for name in NAMES)
@@ -77,8 +85,12 @@ def test_scores_do_not_depend_on_the_order_of_classes(pool_factory, name, size, 
     pool = pool_factory(size, k=k, seed=seed, multi_label=multi)
     perm = np.random.default_rng(seed).permutation(k)
     shuffled = Pool(
-        proba=pool.proba[:, perm], embeddings=pool.embeddings, committee=pool.committee[:, :, perm],
-        excluded=pool.excluded, labelled_embeddings=pool.labelled_embeddings, multi_label=multi,
+        proba=pool.proba[:, perm],
+        embeddings=pool.embeddings,
+        committee=pool.committee[:, :, perm],
+        excluded=pool.excluded,
+        labelled_embeddings=pool.labelled_embeddings,
+        multi_label=multi,
     )
     strategy = get_strategy(name)
     np.testing.assert_allclose(strategy.scores(pool), strategy.scores(shuffled), atol=1e-9)

@@ -16,7 +16,11 @@ MULTI = parse_label_config(
 
 
 def ann(aid, choices, *, from_name="label", cancelled=False, updated="2026-01-01T00:00:00Z"):
-    result = [] if choices is None else [{"from_name": from_name, "to_name": "text", "type": "choices", "value": {"choices": choices}}]
+    result = (
+        []
+        if choices is None
+        else [{"from_name": from_name, "to_name": "text", "type": "choices", "value": {"choices": choices}}]
+    )
     return {"id": aid, "result": result, "was_cancelled": cancelled, "updated_at": updated}
 
 
@@ -35,7 +39,9 @@ def test_cancelled_and_unusable_annotations_give_no_vote_but_usable_ones_do():
 
 
 def test_choices_the_config_no_longer_has_are_dropped_and_counted():
-    snap = read_snapshot([{"id": 1, "annotations": [ann(1, ["eggs"])]}, {"id": 2, "annotations": [ann(2, ["ham"])]}], SINGLE)
+    snap = read_snapshot(
+        [{"id": 1, "annotations": [ann(1, ["eggs"])]}, {"id": 2, "annotations": [ann(2, ["ham"])]}], SINGLE
+    )
     assert snap.votes == {2: ["ham"]} and snap.unknown_labels == {"eggs": 1}
 
 
@@ -63,10 +69,24 @@ def test_the_guess_line_a_prefilled_prediction_copies_into_the_annotation_is_ign
         '<Choices name="label" toName="text" choice="single"><Choice value="ham"/><Choice value="spam"/></Choices></View>'
     )
     # as Label Studio 1.23 saves an annotation whose annotator changed the pre-filled guess "spam" to "ham"
-    line = {"id": "Vma7TRCRNv", "from_name": "textal_guess", "to_name": "text", "type": "textarea",
-            "value": {"text": ["Model's guess: spam (87 % sure)"]}, "origin": "prediction", "readonly": True}
-    changed = {"id": "R1uuUNxvWg", "from_name": "label", "to_name": "text", "type": "choices",
-               "value": {"choices": ["ham"]}, "origin": "prediction-changed", "score": 0.87}
+    line = {
+        "id": "Vma7TRCRNv",
+        "from_name": "textal_guess",
+        "to_name": "text",
+        "type": "textarea",
+        "value": {"text": ["Model's guess: spam (87 % sure)"]},
+        "origin": "prediction",
+        "readonly": True,
+    }
+    changed = {
+        "id": "R1uuUNxvWg",
+        "from_name": "label",
+        "to_name": "text",
+        "type": "choices",
+        "value": {"choices": ["ham"]},
+        "origin": "prediction-changed",
+        "score": 0.87,
+    }
     assert annotation_vote({"result": [changed, line]}, guessed) == ("ham", [])
     assert annotation_vote({"result": [line, changed]}, SINGLE) == ("ham", [])  # a config without the line: same
     assert annotation_vote({"result": [line]}, guessed) == (None, [])  # the choice cleared: no vote, not "spam"

@@ -59,7 +59,9 @@ def test_an_unreachable_label_studio_is_a_transient_error_that_names_the_operati
     assert isinstance(info.value, TransientJobError) and TOKEN not in str(info.value)
 
 
-@pytest.mark.parametrize("status, error", [(503, StudioUnavailable), (429, StudioUnavailable), (401, StudioError), (404, StudioError)])
+@pytest.mark.parametrize(
+    "status, error", [(503, StudioUnavailable), (429, StudioUnavailable), (401, StudioError), (404, StudioError)]
+)
 def test_http_failures_map_to_retry_or_to_a_readable_error(server, status, error):
     url, state = server
     state["status"] = status
@@ -77,7 +79,9 @@ def test_a_project_without_hostname_or_token_says_which_setting_to_give(monkeypa
         Studio.for_project(None, TOKEN, LabelStudioOverride.read({}))
     with pytest.raises(StudioError, match="LABEL_STUDIO_API_KEY"):
         Studio.for_project("http://ls:8080", None, LabelStudioOverride.read({}))
-    studio = Studio.for_project("http://ls:8080", "from-setup", LabelStudioOverride.read({"LABEL_STUDIO_URL": "http://other:8081"}))
+    studio = Studio.for_project(
+        "http://ls:8080", "from-setup", LabelStudioOverride.read({"LABEL_STUDIO_URL": "http://other:8081"})
+    )
     assert studio.url == "http://other:8081"
 
 
@@ -86,7 +90,9 @@ def test_a_refused_key_from_the_environment_falls_back_to_the_token_sent_at_setu
     state["good_token"] = "s" * 40
     studio = Studio.for_project(url, "s" * 40, LabelStudioOverride(None, "e" * 40))
     assert studio.with_working_key()._api_key == "s" * 40
-    assert "refuses LABEL_STUDIO_API_KEY; using the token it sent at /setup" in caplog.text and "e" * 40 not in caplog.text
+    assert (
+        "refuses LABEL_STUDIO_API_KEY; using the token it sent at /setup" in caplog.text and "e" * 40 not in caplog.text
+    )
     refused = Studio.for_project(url, "x" * 40, LabelStudioOverride(None, "e" * 40))
     with pytest.raises(StudioError, match="refused the API token"):
         refused.with_working_key()

@@ -34,5 +34,9 @@ def test_each_view_shows_what_its_reader_needs_and_not_the_other_views_fields():
     views = {title: shown(view)["explore"] for title, view in view_definitions().items()}
     assert views["textal: most informative first"] == {"tasks:id", "tasks:predictions_score", f"tasks:data.{EVAL_KEY}"}
     assert views["textal: evaluation slice"] == {"tasks:id", "tasks:completed_at"}
-    assert views["textal: labels to review"] == {"tasks:id", "tasks:annotators", f"tasks:data.{REVIEW_KEY}",
-                                                 f"tasks:data.{SUGGESTION_KEY}"}
+    assert views["textal: labels to review"] == {
+        "tasks:id",
+        "tasks:annotators",
+        f"tasks:data.{REVIEW_KEY}",
+        f"tasks:data.{SUGGESTION_KEY}",
+    }

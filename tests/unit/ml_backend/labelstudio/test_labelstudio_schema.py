@@ -80,7 +80,16 @@ def test_schema_survives_a_round_trip_through_its_dict():
         ('<View><Text name="t" value="$text"', "not valid Label Studio XML"),
         ("", "empty"),
     ],
-    ids=["no-choices", "choices-over-image", "ambiguous", "one-choice", "url-text", "templated-value", "broken-xml", "empty"],
+    ids=[
+        "no-choices",
+        "choices-over-image",
+        "ambiguous",
+        "one-choice",
+        "url-text",
+        "templated-value",
+        "broken-xml",
+        "empty",
+    ],
 )
 def test_configs_textal_cannot_serve_name_what_is_missing(config, message):
     with pytest.raises(LabelConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
@@ -95,7 +104,10 @@ def test_a_textarea_named_textal_guess_over_the_text_is_where_the_guess_line_goe
     schema = parse_label_config(f'<View><Text name="text" value="$text"/>{GUESS_LINE}{CHOICES}</View>')
     assert schema.guess_name == "textal_guess"
     assert schema.guess_result("Model's guess: spam") == {
-        "from_name": "textal_guess", "to_name": "text", "type": "textarea", "value": {"text": ["Model's guess: spam"]},
+        "from_name": "textal_guess",
+        "to_name": "text",
+        "type": "textarea",
+        "value": {"text": ["Model's guess: spam"]},
         "readonly": True,
     }
     assert TaskSchema.from_dict(schema.to_dict()) == schema
@@ -109,10 +121,13 @@ def test_a_config_without_the_guess_line_keeps_the_schema_dict_it_had_before_the
     assert TaskSchema.from_dict(old) == schema  # a state file written before the line existed
 
 
-@pytest.mark.parametrize("textarea", [
-    '<TextArea name="notes" toName="text"/>',  # another name: the annotators' own notes, never written by textal
-    '<Text name="other" value="$other"/><TextArea name="textal_guess" toName="other"/>',  # over another object
-])
+@pytest.mark.parametrize(
+    "textarea",
+    [
+        '<TextArea name="notes" toName="text"/>',  # another name: the annotators' own notes, never written by textal
+        '<Text name="other" value="$other"/><TextArea name="textal_guess" toName="other"/>',  # over another object
+    ],
+)
 def test_other_textareas_are_not_the_guess_line(textarea):
     assert parse_label_config(f'<View><Text name="text" value="$text"/>{textarea}{CHOICES}</View>').guess_name is None
 

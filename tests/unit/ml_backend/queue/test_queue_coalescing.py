@@ -174,8 +174,9 @@ def test_at_most_one_retrain_of_a_project_runs_at_a_time_with_several_consumer_t
             running[0] -= 1
 
     jobs = make_jobs(data_dir, retrain=body)
-    consumer = jobs.huey.create_consumer(workers=3, worker_type="thread", initial_delay=0.01, max_delay=0.05,
-                                         periodic=False, check_worker_health=False)
+    consumer = jobs.huey.create_consumer(
+        workers=3, worker_type="thread", initial_delay=0.01, max_delay=0.05, periodic=False, check_worker_health=False
+    )
     handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
     consumer.start()
     try:
@@ -185,8 +186,9 @@ def test_at_most_one_retrain_of_a_project_runs_at_a_time_with_several_consumer_t
             jobs.enqueue_retrain(7, f"during {i}")
             time.sleep(0.01)
         deadline = time.monotonic() + 20
-        while (len(runs) < 2 or jobs.gate.lease("project", 7) or jobs.pending() or jobs.huey.scheduled()) \
-                and time.monotonic() < deadline:
+        while (
+            len(runs) < 2 or jobs.gate.lease("project", 7) or jobs.pending() or jobs.huey.scheduled()
+        ) and time.monotonic() < deadline:
             time.sleep(0.05)
         time.sleep(1.5)  # a third run, if there were one, would have started by now
     finally:
@@ -287,8 +289,11 @@ def test_heartbeats_keep_a_long_run_fresh(data_dir):
 
 def test_fill_steps_coalesce_and_give_way_to_a_waiting_retrain(data_dir):
     filled, trained = [], []
-    jobs = make_jobs(data_dir, fill_predictions=lambda **kw: filled.append(kw["project_id"]),
-                     retrain=lambda **kw: trained.append(kw["project_id"]))
+    jobs = make_jobs(
+        data_dir,
+        fill_predictions=lambda **kw: filled.append(kw["project_id"]),
+        retrain=lambda **kw: trained.append(kw["project_id"]),
+    )
     first = jobs.enqueue_fill(7)
     assert jobs.enqueue_fill(7) == first  # one step waits however often it is asked for
     jobs.enqueue_retrain(7, "ANNOTATION_CREATED")
@@ -320,4 +325,3 @@ def test_the_fill_waits_for_a_quiet_moment_after_a_head_was_pushed(data_dir):
     jobs.huey.storage.put_data("textal:head:7", b"0")  # long ago
     due(jobs.huey)
     assert run_next(jobs.huey, now=FAR_FUTURE) and filled == [7]
-

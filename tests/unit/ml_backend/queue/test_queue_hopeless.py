@@ -65,11 +65,15 @@ def data_dir(tmp_path):
     return tmp_path / "data"
 
 
-@pytest.mark.parametrize("enqueue", [
-    lambda jobs: jobs.enqueue_retrain(7, "webhook"),
-    lambda jobs: jobs.enqueue_finetune(7, "START_TRAINING"),
-    lambda jobs: jobs.enqueue_score(7, [1, 2]),
-], ids=["retrain", "finetune", "score_tasks"])
+@pytest.mark.parametrize(
+    "enqueue",
+    [
+        lambda jobs: jobs.enqueue_retrain(7, "webhook"),
+        lambda jobs: jobs.enqueue_finetune(7, "START_TRAINING"),
+        lambda jobs: jobs.enqueue_score(7, [1, 2]),
+    ],
+    ids=["retrain", "finetune", "score_tasks"],
+)
 def test_a_hopeless_failure_is_not_retried_and_the_runner_gives_the_project_up_once(data_dir, enqueue):
     runner = Runner(GONE)
     jobs = Jobs(make_huey(data_dir), runner)
@@ -83,11 +87,15 @@ def test_a_hopeless_failure_is_not_retried_and_the_runner_gives_the_project_up_o
     assert jobs.gate.lease("project", 7) is None and jobs.gate.lease("finetune", 7) is None
 
 
-@pytest.mark.parametrize("error", [
-    StudioUnavailable("Label Studio at http://ls:8080 answered 503 while reading project 7"),
-    StudioUnavailable("Label Studio at http://ls:8080 unreachable while reading project 7 (ConnectError)"),
-    StudioError("Label Studio at http://ls:8080 answered 400 while importing predictions"),
-], ids=["503", "connection refused", "400"])
+@pytest.mark.parametrize(
+    "error",
+    [
+        StudioUnavailable("Label Studio at http://ls:8080 answered 503 while reading project 7"),
+        StudioUnavailable("Label Studio at http://ls:8080 unreachable while reading project 7 (ConnectError)"),
+        StudioError("Label Studio at http://ls:8080 answered 400 while importing predictions"),
+    ],
+    ids=["503", "connection refused", "400"],
+)
 def test_a_failure_that_can_recover_is_still_retried_with_backoff(data_dir, error):
     runner = Runner(error)
     jobs = Jobs(make_huey(data_dir), runner)

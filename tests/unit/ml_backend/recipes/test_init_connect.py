@@ -25,10 +25,14 @@ class Blocking:
 
     def connect(self, project_id, url, title, extra_params):
         if self.status == 400:
-            raise StudioError(f"Label Studio at {self.studio.url} answered 400 while connecting the ML backend {url} "
-                              f"to project {project_id}: {{\"detail\": \"Validation error\"}}")
-        raise StudioError(f"Label Studio at {self.studio.url} refused the API token ({self.status}) while connecting "
-                          f"the ML backend {url} to project {project_id}")
+            raise StudioError(
+                f"Label Studio at {self.studio.url} answered 400 while connecting the ML backend {url} "
+                f'to project {project_id}: {{"detail": "Validation error"}}'
+            )
+        raise StudioError(
+            f"Label Studio at {self.studio.url} refused the API token ({self.status}) while connecting "
+            f"the ML backend {url} to project {project_id}"
+        )
 
 
 def test_a_403_on_connecting_names_the_label_studio_settings_not_the_key():
@@ -71,7 +75,8 @@ class HookStudio:
 def test_a_connection_left_without_its_webhook_gets_one_and_only_once():
     studio = HookStudio([{"project": 2, "url": "http://127.0.0.1:9378/webhook"}])  # another project's
     assert ensure_webhook(studio, 1, "http://127.0.0.1:9378/") is True
-    assert studio.posted == [{"project": 1, "url": "http://127.0.0.1:9378/webhook", "send_payload": True,
-                              "send_for_all_actions": True}]
+    assert studio.posted == [
+        {"project": 1, "url": "http://127.0.0.1:9378/webhook", "send_payload": True, "send_for_all_actions": True}
+    ]
     studio.hooks.append({"project": 1, "url": "http://127.0.0.1:9378/webhook"})
     assert ensure_webhook(studio, 1, "http://127.0.0.1:9378") is False and len(studio.posted) == 1

@@ -38,8 +38,13 @@ def test_shipped_recipes_load_with_their_settings_for_the_worker():
     spam = load_recipe("spam")
     assert spam.labels == ("ham", "spam") and spam.text_column == "text"
     assert spam.strategy is None  # the shipped recipes take textal's default strategy, defined once
-    assert spam.extra_params() == {"batch": 20, "eval_fraction": 0.1, "full_every": 500,
-                                   "promote_margin": 0.02, "prefill_margin": 0.2}
+    assert spam.extra_params() == {
+        "batch": 20,
+        "eval_fraction": 0.1,
+        "full_every": 500,
+        "promote_margin": 0.02,
+        "prefill_margin": 0.2,
+    }
     tickets = load_recipe("support_tickets")
     assert tickets.labels is None and tickets.label_column == "intent"
 

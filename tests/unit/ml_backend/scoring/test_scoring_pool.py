@@ -21,15 +21,18 @@ def pool():
     labelled[rng.choice(200, 20, replace=False)] = True
     held_out = np.zeros(200, dtype=bool)
     held_out[rng.choice(np.flatnonzero(~labelled), 20, replace=False)] = True
-    texts = [f"text {chr(97 + i // 26)}{chr(97 + i % 26)}" for i in range(200)]  # distinct (digits would count as duplicates)
+    texts = [
+        f"text {chr(97 + i // 26)}{chr(97 + i % 26)}" for i in range(200)
+    ]  # distinct (digits would count as duplicates)
     y = np.where(np.arange(200) < 100, "ham", "spam")
     return X, proba, labelled, held_out, texts, y
 
 
 def test_per_item_strategies_score_exactly_as_the_backend_does(pool):
     X, proba, labelled, held_out, texts, _ = pool
-    inf, batch = PoolScorer("margin").score(proba=proba, embeddings=X, texts=texts, labelled=labelled,
-                                            held_out=held_out, multi_label=False, batch=10)
+    inf, batch = PoolScorer("margin").score(
+        proba=proba, embeddings=X, texts=texts, labelled=labelled, held_out=held_out, multi_label=False, batch=10
+    )
     assert np.allclose(inf, Scorer("margin").informativeness(proba, False))
     assert len(batch) == 10 and not (labelled | held_out)[batch].any()
 
@@ -39,7 +42,15 @@ def test_pool_strategies_work_over_the_whole_pool_and_never_pick_labelled_or_hel
     X, proba, labelled, held_out, texts, y = pool
     committee = BootstrapCommittee(size=4, classes=["ham", "spam"]).fit(X[labelled], list(y[labelled])).predict_proba(X)
     scorer = PoolScorer(name)
-    inf, batch = scorer.score(proba=proba, embeddings=X, texts=texts, labelled=labelled, held_out=held_out,
-                              multi_label=False, committee=committee if scorer.needs_committee else None, batch=15)
+    inf, batch = scorer.score(
+        proba=proba,
+        embeddings=X,
+        texts=texts,
+        labelled=labelled,
+        held_out=held_out,
+        multi_label=False,
+        committee=committee if scorer.needs_committee else None,
+        batch=15,
+    )
     assert inf.shape == (200,) and np.all((0 <= inf) & (inf <= 1))
     assert len(batch) == 15 and len(set(batch.tolist())) == 15 and not (labelled | held_out)[batch].any()

@@ -22,7 +22,9 @@ def test_without_credentials_every_endpoint_is_a_401(guarded, path):
 
 
 def test_wrong_credentials_are_a_401_even_for_posts(guarded, spam_config):
-    assert guarded.post("/setup", json={"project": "1.1", "schema": spam_config}, auth=("ls", "nope")).status_code == 401
+    assert (
+        guarded.post("/setup", json={"project": "1.1", "schema": spam_config}, auth=("ls", "nope")).status_code == 401
+    )
     assert guarded.post("/webhook", json={"action": "X"}, auth=("other", "s3cret:with-colon")).status_code == 401
     assert guarded.get("/health", headers={"Authorization": "Basic !!not-base64!!"}).status_code == 401
 

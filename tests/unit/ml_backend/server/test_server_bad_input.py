@@ -33,7 +33,9 @@ def test_a_json_array_instead_of_an_object_is_a_400(checked):
 
 
 def test_an_empty_body_is_a_400(checked):
-    assert "empty request body" in error_of(checked.post("/setup", content=b"", headers={"content-type": "application/json"}), 400)
+    assert "empty request body" in error_of(
+        checked.post("/setup", content=b"", headers={"content-type": "application/json"}), 400
+    )
 
 
 @pytest.mark.parametrize(
@@ -56,7 +58,9 @@ def test_a_webhook_without_project_is_a_400(checked):
 
 
 def test_tasks_of_the_wrong_type_are_a_400(checked):
-    assert "'tasks' must be a list" in error_of(checked.post("/predict", json={"tasks": "all", "project": "7.1717000000"}), 400)
+    assert "'tasks' must be a list" in error_of(
+        checked.post("/predict", json={"tasks": "all", "project": "7.1717000000"}), 400
+    )
     answer = checked.post("/predict", json={"tasks": [{"id": 1, "data": {"text": "x"}}, 5], "project": "7.1717000000"})
     assert "tasks[1] must be a task object" in error_of(answer, 400)
 
@@ -107,7 +111,9 @@ def test_non_string_text_is_skipped_with_a_reason(checked, value):
 
 
 def test_a_100000_character_text_is_skipped_with_the_limit(checked):
-    reasons = skipped_of(checked, [{"id": 1, "data": {"text": "free entry"}}, {"id": 2, "data": {"text": "a" * 100_000}}])
+    reasons = skipped_of(
+        checked, [{"id": 1, "data": {"text": "free entry"}}, {"id": 2, "data": {"text": "a" * 100_000}}]
+    )
     assert "100000 characters" in reasons[0] and "TEXTAL_MAX_TEXT_CHARS" in reasons[0]
 
 
@@ -145,23 +151,30 @@ def test_json_nested_deeper_than_the_limit_is_a_400_not_a_recursion_error(checke
 @pytest.mark.parametrize("project", ["7" * 300, "7" * 5000, "7." + "1" * 300])
 def test_a_project_id_of_hundreds_of_digits_is_a_400(checked, project):
     assert "project id such as" in error_of(checked.post("/predict", json={"tasks": [], "project": project}), 400)
-    reason = error_of(post_raw(checked, "/webhook", '{"action": "ANNOTATION_CREATED", "project": ' + project + "}"), 400)
+    reason = error_of(
+        post_raw(checked, "/webhook", '{"action": "ANNOTATION_CREATED", "project": ' + project + "}"), 400
+    )
     assert "project id" in reason or "unreadable JSON" in reason
     assert len(reason) < 300
 
 
-@pytest.mark.parametrize("body", [
-    '{"action": "ANNOTATION_CREATED", "project": 7, "\\ud800": 1}',
-    '{"action": "ANN\\udc00", "project": 7}',
-    '{"project": "7.1717000000", "tasks": [{"id": 1, "data": {"text": "a \\ud834 b"}}]}',
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        '{"action": "ANNOTATION_CREATED", "project": 7, "\\ud800": 1}',
+        '{"action": "ANN\\udc00", "project": 7}',
+        '{"project": "7.1717000000", "tasks": [{"id": 1, "data": {"text": "a \\ud834 b"}}]}',
+    ],
+)
 def test_a_lone_surrogate_in_a_key_or_value_is_a_400(checked, body):
     for path in ("/webhook", "/predict"):
         assert "lone surrogate" in error_of(post_raw(checked, path, body), 400)
 
 
 def test_a_post_that_is_not_json_is_a_415_so_a_web_page_cannot_send_it(checked):
-    answer = checked.post("/setup", content=b'{"project": "7.1", "schema": "<View/>"}', headers={"content-type": "text/plain"})
+    answer = checked.post(
+        "/setup", content=b'{"project": "7.1", "schema": "<View/>"}', headers={"content-type": "text/plain"}
+    )
     assert "Content-Type: application/json" in error_of(answer, 415)
 
 

@@ -10,8 +10,10 @@ from ml_backend.config import ServerSettings
 from ml_backend.server.app import create_app
 from textal.store import ModelStore
 
-CONFIG = ('<View><Text name="text" value="$text"/><Choices name="label" toName="text" choice="single">'
-          '<Choice value="ham"/><Choice value="spam"/></Choices></View>')
+CONFIG = (
+    '<View><Text name="text" value="$text"/><Choices name="label" toName="text" choice="single">'
+    '<Choice value="ham"/><Choice value="spam"/></Choices></View>'
+)
 TASKS = [{"id": 1, "data": {"text": "free prize, call now"}}]
 
 
@@ -32,7 +34,8 @@ def serve(make_client, store):
 
 @pytest.mark.parametrize("breakage", ["not utf-8", "a folder"])
 def test_an_unreadable_latest_pointer_keeps_the_loaded_version_serving_and_health_degraded(
-        make_client, two_versions, breakage):
+    make_client, two_versions, breakage
+):
     c = serve(make_client, two_versions)
     assert c.post("/predict", json={"tasks": TASKS, "project": "1.1"}).json()["model_version"] == "base-v0002"
     pointer = two_versions.root / "LATEST"

@@ -19,8 +19,15 @@ def test_health_and_index_answer_up(client):
 
 def test_setup_answers_the_version_it_will_predict_with(make_client, store_dir, spam_config):
     c = make_client(store_dir)
-    answer = c.post("/setup", json={"project": "3.1700000001", "schema": spam_config, "hostname": "http://127.0.0.1:1",
-                                    "access_token": "t" * 40})
+    answer = c.post(
+        "/setup",
+        json={
+            "project": "3.1700000001",
+            "schema": spam_config,
+            "hostname": "http://127.0.0.1:1",
+            "access_token": "t" * 40,
+        },
+    )
     assert answer.status_code == 200
     assert answer.json() == {"model_version": "base-v0001"}
 
@@ -48,8 +55,13 @@ def test_predict_gives_one_result_per_task_in_order(client, project_uid, pool_te
             continue
         guessed += 1
         assert result["result"] == [  # the guess, with the model's confidence in it
-            {"from_name": "label", "to_name": "text", "type": "choices", "value": {"choices": [label]},
-             "score": round(float(p.max()), 4)}
+            {
+                "from_name": "label",
+                "to_name": "text",
+                "type": "choices",
+                "value": {"choices": [label]},
+                "score": round(float(p.max()), 4),
+            }
         ]
         assert 0.0 <= result["score"] <= 1.0
         assert isinstance(result["cluster"], int)
@@ -68,7 +80,9 @@ def test_score_is_the_label_studio_score_of_normalised_entropy(client, project_u
 def test_a_task_scores_the_same_alone_and_inside_a_batch(client, project_uid, pool_texts, tasks_for):
     batch = client.post("/predict", json={"tasks": tasks_for(pool_texts), "project": project_uid}).json()["results"]
     for i in (0, 7, 23):
-        alone = client.post("/predict", json={"tasks": tasks_for([pool_texts[i]]), "project": project_uid}).json()["results"][0]
+        alone = client.post("/predict", json={"tasks": tasks_for([pool_texts[i]]), "project": project_uid}).json()[
+            "results"
+        ][0]
         assert alone["score"] == pytest.approx(batch[i]["score"], abs=1e-12)
         assert alone["cluster"] == batch[i]["cluster"]
 
@@ -98,7 +112,14 @@ def test_with_no_model_each_task_gets_an_empty_result(make_client, tmp_path, spa
 
 
 def test_multi_label_config_emits_every_label_above_threshold(make_client, tmp_path, small_linear, tasks_for):
-    texts = ["win cash now", "free prize call", "see you soon", "lunch at noon", "urgent cash prize", "urgent meeting"] * 4
+    texts = [
+        "win cash now",
+        "free prize call",
+        "see you soon",
+        "lunch at noon",
+        "urgent cash prize",
+        "urgent meeting",
+    ] * 4
     labels = [("spam",), ("spam",), ("personal",), ("personal",), ("spam", "urgent"), ("personal", "urgent")] * 4
     store = tmp_path / "multi-store"
     ModelStore(store).publish(small_linear(texts, labels))
@@ -108,7 +129,9 @@ def test_multi_label_config_emits_every_label_above_threshold(make_client, tmp_p
     )
     c = make_client(store)
     assert c.post("/setup", json={"project": "6.1", "schema": config}).status_code == 200
-    results = c.post("/predict", json={"tasks": tasks_for(["urgent cash prize now", "see you at lunch"]), "project": "6.1"}).json()["results"]
+    results = c.post(
+        "/predict", json={"tasks": tasks_for(["urgent cash prize now", "see you at lunch"]), "project": "6.1"}
+    ).json()["results"]
     model = ModelStore(store).load()
     proba = model.predict_proba(["urgent cash prize now", "see you at lunch"])
     for result, row in zip(results, proba):
@@ -131,12 +154,17 @@ def test_versions_and_health_tell_what_each_project_serves(make_client, store_di
     ModelStore(tmp_path / "state" / "projects" / "7" / "store").publish(spam_model)  # project 7's own first version
     versions = c.get("/versions").json()
     assert versions == {"versions": ["v0001", "base-v0001"], "serving": {"7": "v0001", "8": "base-v0001"}}
-    assert c.get("/versions", params={"project": "8.1"}).json() == {"versions": ["base-v0001"], "serving": {"8": "base-v0001"}}
+    assert c.get("/versions", params={"project": "8.1"}).json() == {
+        "versions": ["base-v0001"],
+        "serving": {"8": "base-v0001"},
+    }
     health = c.get("/health").json()
     assert health["projects"] == {"7": "v0001", "8": "base-v0001"} and health["status"] == "UP"
 
 
-def test_a_restarted_backend_remembers_its_projects(make_client, store_dir, tmp_path, spam_config, pool_texts, tasks_for):
+def test_a_restarted_backend_remembers_its_projects(
+    make_client, store_dir, tmp_path, spam_config, pool_texts, tasks_for
+):
     first = make_client(store_dir, data_dir=tmp_path / "state")
     assert first.post("/setup", json={"project": "8.1", "schema": spam_config}).status_code == 200
     second = make_client(store_dir, data_dir=tmp_path / "state")  # a new app over the same data folder
@@ -156,7 +184,9 @@ def test_the_access_token_is_stored_private_and_not_answered(make_client, store_
 
 def test_setup_extra_params_choose_the_project_strategy(make_client, store_dir, spam_config):
     c = make_client(store_dir)
-    bad = c.post("/setup", json={"project": "11.1", "schema": spam_config, "extra_params": {"strategy": "no-such-strategy"}})
+    bad = c.post(
+        "/setup", json={"project": "11.1", "schema": spam_config, "extra_params": {"strategy": "no-such-strategy"}}
+    )
     assert bad.status_code == 400 and "no-such-strategy" in bad.json()["error"]
 
 
@@ -164,7 +194,9 @@ def test_a_strategy_chosen_at_setup_is_remembered_and_scores_the_project(
     make_client, store_dir, tmp_path, spam_config, pool_texts, tasks_for, spam_model
 ):
     c = make_client(store_dir, data_dir=tmp_path / "state")
-    answer = c.post("/setup", json={"project": "12.1", "schema": spam_config, "extra_params": {"strategy": "least_confidence"}})
+    answer = c.post(
+        "/setup", json={"project": "12.1", "schema": spam_config, "extra_params": {"strategy": "least_confidence"}}
+    )
     assert answer.status_code == 200
     assert c.app.state.backend.projects.get(12).strategy == "least_confidence"
     results = c.post("/predict", json={"tasks": tasks_for(pool_texts), "project": "12.1"}).json()["results"]
@@ -173,16 +205,27 @@ def test_a_strategy_chosen_at_setup_is_remembered_and_scores_the_project(
     np.testing.assert_allclose([r["score"] for r in results], ScoreScale().scores((1.0 - top) / 0.5), atol=1e-9)
 
 
-def test_setup_extra_params_are_the_projects_own_settings_and_bad_ones_a_400(make_client, store_dir, tmp_path, spam_config):
+def test_setup_extra_params_are_the_projects_own_settings_and_bad_ones_a_400(
+    make_client, store_dir, tmp_path, spam_config
+):
     c = make_client(store_dir, data_dir=tmp_path / "state")
-    answer = c.post("/setup", json={"project": "13.1", "schema": spam_config,
-                                    "extra_params": {"strategy": "margin", "batch": 7, "prefill_margin": 0.0}})
+    answer = c.post(
+        "/setup",
+        json={
+            "project": "13.1",
+            "schema": spam_config,
+            "extra_params": {"strategy": "margin", "batch": 7, "prefill_margin": 0.0},
+        },
+    )
     assert answer.status_code == 200
     state = c.app.state.backend.projects.get(13)
     assert state.strategy == "margin" and state.params == {"batch": 7, "prefill_margin": 0.0}
     again = c.post("/setup", json={"project": "13.1", "schema": spam_config})  # a reconnect without them keeps them
     assert again.status_code == 200 and c.app.state.backend.projects.get(13).params == state.params
-    for extra, reason in (({"bacth": 7}, "unknown project setting 'bacth'"), ({"batch": "7"}, "must be an integer"),
-                          ([1, 2], "must be a JSON object")):
+    for extra, reason in (
+        ({"bacth": 7}, "unknown project setting 'bacth'"),
+        ({"batch": "7"}, "must be an integer"),
+        ([1, 2], "must be a JSON object"),
+    ):
         bad = c.post("/setup", json={"project": "14.1", "schema": spam_config, "extra_params": extra})
         assert bad.status_code == 400 and reason in bad.json()["error"]

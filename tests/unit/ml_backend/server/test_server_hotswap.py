@@ -29,11 +29,15 @@ def expected_scores(model, texts):
 @pytest.fixture
 def swap_client(make_client, own_store, spam_config):
     c = make_client(own_store)
-    assert c.post("/setup", json={"project": "7.1717000000", "schema": spam_config}).json() == {"model_version": "base-v0001"}
+    assert c.post("/setup", json={"project": "7.1717000000", "schema": spam_config}).json() == {
+        "model_version": "base-v0001"
+    }
     return c
 
 
-def test_a_newer_published_version_answers_without_a_restart(swap_client, own_store, other_spam_model, pool_texts, spam_config):
+def test_a_newer_published_version_answers_without_a_restart(
+    swap_client, own_store, other_spam_model, pool_texts, spam_config
+):
     assert {r["model_version"] for r in predict(swap_client, pool_texts)} == {"base-v0001"}
     ModelStore(own_store).publish(other_spam_model)
     results = predict(swap_client, pool_texts)
@@ -119,7 +123,9 @@ def test_a_project_with_its_own_published_model_is_served_from_it(swap_client, t
     np.testing.assert_allclose([r["score"] for r in results], expected_scores(other_spam_model, pool_texts), atol=1e-9)
 
 
-def test_a_version_that_fails_to_load_leaves_the_last_good_one_serving(swap_client, own_store, other_spam_model, pool_texts):
+def test_a_version_that_fails_to_load_leaves_the_last_good_one_serving(
+    swap_client, own_store, other_spam_model, pool_texts
+):
     store = ModelStore(own_store)
     version = store.publish(other_spam_model)
     (store.path(version) / "model" / "linear.npz").write_bytes(b"not a model")

@@ -14,8 +14,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-CONFIG = ('<View><Text name="text" value="$text"/><Choices name="label" toName="text" choice="single">'
-          '<Choice value="ham"/><Choice value="spam"/></Choices></View>')
+CONFIG = (
+    '<View><Text name="text" value="$text"/><Choices name="label" toName="text" choice="single">'
+    '<Choice value="ham"/><Choice value="spam"/></Choices></View>'
+)
 GOOD, OTHER = "g" * 40, "o" * 40
 
 
@@ -82,7 +84,8 @@ def setup(client, project, hostname=None, token=None):
 
 
 def test_a_setup_naming_another_host_without_a_token_is_refused_and_the_token_never_leaves(
-        make_client, store_dir, tmp_path, studios):
+    make_client, store_dir, tmp_path, studios
+):
     real, attacker = studios(), studios(tokens=())
     c = make_client(store_dir, data_dir=tmp_path / "d")
     assert setup(c, "5.100", real.url, GOOD).status_code == 200
@@ -94,7 +97,8 @@ def test_a_setup_naming_another_host_without_a_token_is_refused_and_the_token_ne
 
 
 def test_with_a_configured_label_studio_a_setup_naming_another_is_refused_even_for_a_new_project(
-        make_client, store_dir, tmp_path, studios):
+    make_client, store_dir, tmp_path, studios
+):
     real, attacker = studios(created={6: 100}), studios()
     c = make_client(store_dir, data_dir=tmp_path / "d", LABEL_STUDIO_URL=real.url)
     answer = setup(c, "6.100", attacker.url, GOOD)
@@ -104,7 +108,8 @@ def test_with_a_configured_label_studio_a_setup_naming_another_is_refused_even_f
 
 
 def test_following_setup_to_another_host_needs_the_opt_in_and_a_token_and_is_logged(
-        make_client, store_dir, tmp_path, studios, caplog):
+    make_client, store_dir, tmp_path, studios, caplog
+):
     first, second = studios(), studios()
     c = make_client(store_dir, data_dir=tmp_path / "d", TEXTAL_TRUST_SETUP_HOSTNAME="1")
     assert setup(c, "7.100", first.url, GOOD).status_code == 200
@@ -126,7 +131,8 @@ def test_a_new_token_is_stored_only_when_the_label_studio_accepts_it(make_client
 
 
 def test_a_new_epoch_retires_the_project_only_when_label_studio_confirms_it_was_recreated(
-        make_client, store_dir, tmp_path, studios):
+    make_client, store_dir, tmp_path, studios
+):
     real = studios(created={9: 100})
     c = make_client(store_dir, data_dir=tmp_path / "d")
     assert setup(c, "9.100", real.url, GOOD).status_code == 200
@@ -141,7 +147,8 @@ def test_a_new_epoch_retires_the_project_only_when_label_studio_confirms_it_was_
 
 @pytest.mark.parametrize("hostname", ["http://admin:hunter2@127.0.0.1:8080", "ftp://127.0.0.1", "http://"])
 def test_a_hostname_with_credentials_or_another_scheme_is_refused_and_never_logged(
-        make_client, store_dir, tmp_path, hostname, caplog):
+    make_client, store_dir, tmp_path, hostname, caplog
+):
     c = make_client(store_dir, data_dir=tmp_path / "d")
     with caplog.at_level(logging.DEBUG):
         answer = setup(c, "10.100", hostname, GOOD)
@@ -162,8 +169,11 @@ def test_label_config_size_and_choices_are_bounded_and_reasons_do_not_grow_with_
     huge = CONFIG.replace("<View>", "<View><!--" + "x" * 300_000 + "-->")
     answer = c.post("/setup", json={"project": "11.1", "schema": huge})
     assert answer.status_code == 413 and "TEXTAL_MAX_CONFIG_KB" in answer.json()["error"]
-    many = ('<View><Text name="text" value="$text"/><Choices name="label" toName="text" choice="single">'
-            + "".join(f'<Choice value="c{i}"/>' for i in range(3001)) + "</Choices></View>")
+    many = (
+        '<View><Text name="text" value="$text"/><Choices name="label" toName="text" choice="single">'
+        + "".join(f'<Choice value="c{i}"/>' for i in range(3001))
+        + "</Choices></View>"
+    )
     answer = c.post("/setup", json={"project": "11.1", "schema": many})
     assert answer.status_code == 413 and "TEXTAL_MAX_CHOICES" in answer.json()["error"]
     fewer = many.replace('<Choice value="c3000"/>', "")  # 3,000 choices, none of them the model's labels

@@ -11,7 +11,13 @@ from ml_backend.queue.factory import make_huey
 from ml_backend.queue.jobs import Jobs
 from textal.errors import TextalError
 
-RETRAIN_ACTIONS = ["ANNOTATION_CREATED", "ANNOTATIONS_CREATED", "ANNOTATION_UPDATED", "ANNOTATIONS_DELETED", "START_TRAINING"]
+RETRAIN_ACTIONS = [
+    "ANNOTATION_CREATED",
+    "ANNOTATIONS_CREATED",
+    "ANNOTATION_UPDATED",
+    "ANNOTATIONS_DELETED",
+    "START_TRAINING",
+]
 
 
 def queued_jobs(state_dir):
@@ -36,13 +42,19 @@ def test_setup_queues_the_set_up_and_scoring_of_the_project_at_once(make_client,
     started = time.perf_counter()
     assert c.post("/setup", json={"project": "9.1717000000", "schema": spam_config}).status_code == 200
     assert time.perf_counter() - started < 1.0
-    assert [(j["name"], j["args"], j["kwargs"]) for j in queued_jobs(state_dir)] == [("retrain", [9], {"reason": "SETUP"})]
+    assert [(j["name"], j["args"], j["kwargs"]) for j in queued_jobs(state_dir)] == [
+        ("retrain", [9], {"reason": "SETUP"})
+    ]
     c.post("/setup", json={"project": "9.1717000000", "schema": spam_config})  # Label Studio calls it twice
     assert len(queued_jobs(state_dir)) == 1
 
 
 PAYLOADS = {
-    "ANNOTATION_CREATED": {"annotation": {"id": 1, "result": []}, "task": {"id": 3}, "project": {"id": 7, "title": "spam"}},
+    "ANNOTATION_CREATED": {
+        "annotation": {"id": 1, "result": []},
+        "task": {"id": 3},
+        "project": {"id": 7, "title": "spam"},
+    },
     "ANNOTATIONS_CREATED": {"annotation": [{"id": 1}, {"id": 2}], "project": {"id": 7}},
     "ANNOTATION_UPDATED": {"annotation": {"id": 1}, "task": {"id": 3}, "project": {"id": 7}},
     "ANNOTATIONS_DELETED": {"annotations": [{"id": 1}], "project": {"id": 7}},
@@ -62,7 +74,11 @@ def test_annotation_events_queue_a_retrain_of_the_project(client, state_dir, act
 
 
 def test_tasks_created_queues_scoring_of_the_new_tasks(client, state_dir):
-    payload = {"action": "TASKS_CREATED", "project": {"id": 7}, "tasks": [{"id": 11, "data": {"text": "a"}}, {"id": 12, "data": {}}]}
+    payload = {
+        "action": "TASKS_CREATED",
+        "project": {"id": 7},
+        "tasks": [{"id": 11, "data": {"text": "a"}}, {"id": 12, "data": {}}],
+    }
     answer = client.post("/webhook", json=payload)
     assert answer.status_code == 200 and answer.json()["job"] == "score_tasks"
     assert [(j["name"], j["args"]) for j in queued_jobs(state_dir)] == [("score_tasks", [7, [11, 12]])]
@@ -81,12 +97,16 @@ def test_other_actions_are_answered_ignored_and_queue_nothing(client, state_dir,
     assert queued_jobs(state_dir) == []
 
 
-def test_a_burst_of_events_coalesces_into_one_queued_retrain_and_each_answer_beats_the_one_second_timeout(client, state_dir):
+def test_a_burst_of_events_coalesces_into_one_queued_retrain_and_each_answer_beats_the_one_second_timeout(
+    client, state_dir
+):
     slowest = 0.0
     ids = set()
     for i in range(30):
         started = time.perf_counter()
-        answer = client.post("/webhook", json={"action": "ANNOTATION_CREATED", "annotation": {"id": i}, "project": {"id": 7}})
+        answer = client.post(
+            "/webhook", json={"action": "ANNOTATION_CREATED", "annotation": {"id": i}, "project": {"id": 7}}
+        )
         slowest = max(slowest, time.perf_counter() - started)
         assert answer.status_code == 200
         ids.add(answer.json()["id"])

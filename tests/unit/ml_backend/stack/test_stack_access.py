@@ -89,7 +89,8 @@ def refusing_studio():
 
 
 def test_export_as_printed_reads_the_folders_key_and_port_and_exits_2_without_printing_the_key(
-        tmp_path, monkeypatch, textal_cli, refusing_studio):
+    tmp_path, monkeypatch, textal_cli, refusing_studio
+):
     monkeypatch.chdir(tmp_path)
     for name in ("LABEL_STUDIO_API_KEY", "LABEL_STUDIO_URL", "LABEL_STUDIO_HOST"):
         monkeypatch.delenv(name, raising=False)
@@ -98,7 +99,8 @@ def test_export_as_printed_reads_the_folders_key_and_port_and_exits_2_without_pr
     assert code == 2 and RefusingStudio.seen and all(h == f"Token {KEY}" for h in RefusingStudio.seen)
     assert err.strip().splitlines() == [
         f"textal: Label Studio at http://127.0.0.1:{refusing_studio} refused the API key in .textal/ls-key; "
-        "copy it from Account & Settings > Access Token"]
+        "copy it from Account & Settings > Access Token"
+    ]
     assert KEY not in out + err
 
 

@@ -51,8 +51,14 @@ def test_a_detached_stack_leaves_its_servers_running_and_down_stops_them(tmp_pat
 
     stack = Stack(tmp_path / "home", say=lambda _: None, detached=True)
     stack.home.make()
-    child = start("sleeper", [sys.executable, "-c", "import time; time.sleep(60)"], tmp_path / "sleeper.log",
-                  {}, tmp_path, die_with_parent=False)
+    child = start(
+        "sleeper",
+        [sys.executable, "-c", "import time; time.sleep(60)"],
+        tmp_path / "sleeper.log",
+        {},
+        tmp_path,
+        die_with_parent=False,
+    )
     try:
         stack._started(child)
         stack.detach()

@@ -21,7 +21,9 @@ def tasks(ids, **extra):
 
 def test_the_mirror_keeps_texts_flags_and_drops_deleted_tasks(tmp_path):
     mirror = PoolMirror(tmp_path)
-    mirror.add(tasks(range(1, 6)) + [{"id": 6, "data": {"text": "  "}}, {"id": 7, "data": {"other": "x"}}], SCHEMA, 1000)
+    mirror.add(
+        tasks(range(1, 6)) + [{"id": 6, "data": {"text": "  "}}, {"id": 7, "data": {"other": "x"}}], SCHEMA, 1000
+    )
     mirror.add([{"id": 8, "data": {"text": "marked by a person", EVAL_KEY: 1}}], SCHEMA, 1000)
     by_id = {t.id: t for t in mirror.tasks()}
     assert len(mirror) == 8 and mirror.max_id() == 8
@@ -45,12 +47,24 @@ def test_a_task_once_in_the_slice_stays_there_when_its_data_is_read_again(tmp_pa
     assert [t.id for t in mirror.tasks() if t.eval] == [1]
 
 
-@pytest.mark.parametrize("value, marked", [(1, True), (True, True), ("1", True), ("true", True), (0, False), (None, False), ([1], False)])
+@pytest.mark.parametrize(
+    "value, marked", [(1, True), (True, True), ("1", True), ("true", True), (0, False), (None, False), ([1], False)]
+)
 def test_the_eval_mark_in_task_data(value, marked):
     assert is_eval({EVAL_KEY: value}) is marked
 
 
-@pytest.mark.parametrize("n, fraction, minimum, size", [(1000, 0.1, 50, 100), (200, 0.1, 50, 50), (60, 0.1, 50, 30), (0, 0.1, 50, 0), (1, 0.1, 50, 0), (5000, 0.05, 50, 250)])
+@pytest.mark.parametrize(
+    "n, fraction, minimum, size",
+    [
+        (1000, 0.1, 50, 100),
+        (200, 0.1, 50, 50),
+        (60, 0.1, 50, 30),
+        (0, 0.1, 50, 0),
+        (1, 0.1, 50, 0),
+        (5000, 0.05, 50, 250),
+    ],
+)
 def test_the_slice_is_a_fraction_of_the_pool_at_least_the_minimum_at_most_half(n, fraction, minimum, size):
     assert eval_target(n, fraction, minimum) == size
 
@@ -73,8 +87,15 @@ def test_the_slice_is_topped_up_from_readable_tasks_never_labelled_or_trained_on
 def test_mirrored_annotations_are_replaced_per_task_or_all_at_once(tmp_path):
     mirror = PoolMirror(tmp_path)
     mirror.add(tasks([1, 2, 3]), SCHEMA, 1000)
-    ann = {"id": 9, "updated_at": "2026-01-01T00:00:00Z", "was_cancelled": False, "result": [], "completed_by": 1,
-           "lead_time": 3.2, "task": 1}
+    ann = {
+        "id": 9,
+        "updated_at": "2026-01-01T00:00:00Z",
+        "was_cancelled": False,
+        "result": [],
+        "completed_by": 1,
+        "lead_time": 3.2,
+        "task": 1,
+    }
     mirror.set_annotations({1: [ann], 2: [ann]})
     assert [t["id"] for t in mirror.annotated()] == [1, 2]
     kept = ("id", "updated_at", "was_cancelled", "result", "completed_by")  # the annotator, for annotator quality
@@ -98,4 +119,11 @@ def test_the_kept_copy_of_the_tasks_follows_every_write_as_the_file_does(tmp_pat
     mirror.set_scored([9], "v0003")
     mirror.keep_only([1, 2, 3, 4, 6, 9])
     assert mirror.tasks() == PoolMirror(tmp_path).tasks()  # the copy and a fresh read of the file agree
-    assert [t.id for t in mirror.tasks() if t.labelled] == [2, 3] and [t.id for t in mirror.tasks()] == [1, 2, 3, 4, 6, 9]
+    assert [t.id for t in mirror.tasks() if t.labelled] == [2, 3] and [t.id for t in mirror.tasks()] == [
+        1,
+        2,
+        3,
+        4,
+        6,
+        9,
+    ]

@@ -26,8 +26,16 @@ def test_a_version_is_labelled_by_its_name_first_and_numbered_when_pushed_again(
     assert next_label(work, "v0003") == "v0003.2" and next_label(work, "v0004") == "v0004"
 
 
-@pytest.mark.parametrize("label, version", [("v0007", "v0007"), ("v0007.12", "v0007"), ("textal-cold-start.1",
-                         "textal-cold-start"), ("base-v0001", "base-v0001"), (None, None)])
+@pytest.mark.parametrize(
+    "label, version",
+    [
+        ("v0007", "v0007"),
+        ("v0007.12", "v0007"),
+        ("textal-cold-start.1", "textal-cold-start"),
+        ("base-v0001", "base-v0001"),
+        (None, None),
+    ],
+)
 def test_the_version_of_a_label_drops_only_the_push_number(label, version):
     assert version_of(label) == version
 

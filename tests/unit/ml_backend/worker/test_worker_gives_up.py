@@ -76,6 +76,7 @@ def deleted(harness: Harness, caplog) -> Harness:
 
 # -- hopeless: given up after one attempt -------------------------------------------------------------------------
 
+
 def test_a_project_label_studio_answers_404_for_is_given_up_after_one_attempt_with_no_retry(deleted, caplog):
     h = deleted
     assert h.studio.project_reads == 1
@@ -146,6 +147,7 @@ def test_a_malformed_label_studio_url_is_given_up_after_one_attempt(harness, cap
 
 # -- what can recover is retried ----------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("answer", [503, 502, 429, 409, "refused"])
 def test_label_studio_down_or_busy_is_still_retried_with_backoff(harness, answer):
     harness.studio.fail_as(answer)
@@ -167,12 +169,14 @@ def test_a_database_locked_answer_is_not_hopeless():
 
 # -- a new /setup clears it ---------------------------------------------------------------------------------------
 
+
 def test_a_new_setup_of_a_project_given_up_clears_it_and_the_worker_works_on_it_again(deleted, make_client, store_dir):
     h = deleted
     h.studio.fail_as(None)  # the project answers again (restored, or the backend pointed at the right server)
     server = make_client(store_dir, h.settings.data_dir)
-    answer = server.post("/setup", json={"project": REF.uid, "schema": CONFIG, "hostname": STUDIO_URL,
-                                         "access_token": "t" * 40})  # the same connection as before
+    answer = server.post(
+        "/setup", json={"project": REF.uid, "schema": CONFIG, "hostname": STUDIO_URL, "access_token": "t" * 40}
+    )  # the same connection as before
     assert answer.status_code == 200, answer.text
     assert run_next(h.jobs.huey)  # the retrain /setup asked for
     assert gave_up(h) is None and project_status(h.settings.data_dir, PROJECT_ID).gave_up is None
@@ -207,6 +211,7 @@ def test_a_project_given_up_is_worked_on_again_once_it_is_connected_with_another
 
 
 # -- the client's classification ----------------------------------------------------------------------------------
+
 
 @pytest.fixture
 def server():
@@ -259,7 +264,9 @@ def test_a_refused_token_is_hopeless_only_once_the_setup_token_was_refused_too(s
     assert not isinstance(info.value, HopelessError)
     with pytest.raises(HopelessError):
         preferred.with_working_key()  # ...and it was refused too
-    assert Studio.for_project(url, "g" * 40, LabelStudioOverride(None, "e" * 40)).with_working_key()._api_key == "g" * 40
+    assert (
+        Studio.for_project(url, "g" * 40, LabelStudioOverride(None, "e" * 40)).with_working_key()._api_key == "g" * 40
+    )
     state["status"] = 503
     with pytest.raises(StudioUnavailable):
         Studio(url, "g" * 40, timeout=5, retries=0).project(3)

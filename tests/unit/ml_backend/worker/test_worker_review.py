@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import pytest
 import numpy as np
+import pytest
 from worker_fakes import HAM_WORDS, SPAM_WORDS, Harness, choice
 
 from ml_backend.labelstudio.tasks import EVAL_KEY, REVIEW_KEY, SUGGESTION_KEY
@@ -65,15 +65,18 @@ def test_a_corrected_label_loses_its_mark_at_the_next_retrain(labelled):
 
 def test_no_marks_when_the_review_is_switched_off(tmp_path, labelled):
     harness, truth, wrong = labelled
-    harness.settings = harness.ctx.settings = harness.settings.__class__(**{**harness.settings.__dict__, "review_marks": 0})
+    harness.settings = harness.ctx.settings = harness.settings.__class__(
+        **{**harness.settings.__dict__, "review_marks": 0}
+    )
     harness.retrain()
     assert not marks(harness) and "review" not in harness.project().work
 
 
 def test_status_and_export_report_the_marked_labels(labelled):
+    from worker_fakes import PROJECT_ID
+
     from ml_backend.export import from_mirror
     from ml_backend.state.status import project_status
-    from worker_fakes import PROJECT_ID
 
     harness, truth, wrong = labelled
     harness.retrain()
@@ -101,8 +104,9 @@ def test_the_review_waits_for_a_twentieth_more_labels_or_a_changed_mark(labelled
 
 
 def test_with_several_annotators_per_task_the_careless_one_gets_the_lowest_quality(tmp_path, textal_cli):
-    from ml_backend.state.status import project_status
     from worker_fakes import PROJECT_ID
+
+    from ml_backend.state.status import project_status
 
     harness = Harness(tmp_path / "data", eval_min=10, min_eval=10)
     texts, labels = zip(*(clear_text(i) for i in range(120)))
@@ -123,7 +127,9 @@ def test_with_several_annotators_per_task_the_careless_one_gets_the_lowest_quali
     assert stats["careless@x"]["quality"] < min(stats["careful@x"]["quality"], stats["steady@x"]["quality"])
     assert stats["careless@x"]["agreement"] < 0.8 < stats["careful@x"]["agreement"]
     assert project_status(harness.settings.data_dir, PROJECT_ID).annotators == harness.project().work["annotators"]
-    code, printed, _ = textal_cli(["status", "--project", str(PROJECT_ID), "--data-dir", str(harness.settings.data_dir)])
+    code, printed, _ = textal_cli(
+        ["status", "--project", str(PROJECT_ID), "--data-dir", str(harness.settings.data_dir)]
+    )
     assert code == 0 and "Labels to review:" in printed
     rows = [line for line in printed.splitlines() if "@x" in line]
     assert "careless@x" in rows[0]  # lowest quality first

@@ -8,11 +8,11 @@ import pytest
 from worker_fakes import PROJECT_ID, Harness, sms_like
 
 from ml_backend.labelstudio.ordering import EVAL_VIEW, INFORMATIVE_VIEW, REVIEW_VIEW
-from ml_backend.labelstudio.tasks import EVAL_KEY
 from ml_backend.labelstudio.predictions import COLD_START_VERSION
+from ml_backend.labelstudio.tasks import EVAL_KEY
 from ml_backend.scoring.scale_file import ScaleFile
-from ml_backend.worker import push_labels
 from ml_backend.state.projects import ProjectRef
+from ml_backend.worker import push_labels
 from textal import history
 from textal.errors import TextalError
 from textal.store import ModelStore
@@ -39,7 +39,11 @@ def test_before_any_label_every_task_is_ordered_by_coverage_with_the_band_and_it
     outcome = harness.retrain("TASKS_CREATED")
     assert outcome["status"] == "waiting" and outcome["reason"] == "no training labels yet"
     studio = harness.studio
-    assert studio.sampling == "Uncertainty sampling" and set(studio.view_ids) == {INFORMATIVE_VIEW, EVAL_VIEW, REVIEW_VIEW}
+    assert studio.sampling == "Uncertainty sampling" and set(studio.view_ids) == {
+        INFORMATIVE_VIEW,
+        EVAL_VIEW,
+        REVIEW_VIEW,
+    }
     slice_ids = eval_ids(harness)
     assert len(slice_ids) == 6  # 10 % of 60, marked in Label Studio after the predictions
     assert studio.model_version == COLD_START_VERSION
@@ -62,7 +66,8 @@ def test_the_band_is_followed_down_then_placed_again_once_labelled(harness, pool
     assert again and not set(again) & set(first)
     current = harness.studio.current()
     assert len([p for p in harness.studio.predictions if p["model_version"] == harness.studio.model_version]) == len(
-        current)  # replaced, never duplicated
+        current
+    )  # replaced, never duplicated
 
 
 def test_a_slice_that_fell_behind_its_share_is_served_first(harness, pool):
@@ -167,7 +172,9 @@ def predictions_per_open_task(harness, truth) -> Counter:
     return Counter(held.get(t, 0) for t in truth if t not in labelled)
 
 
-def test_a_new_version_goes_to_its_head_first_then_the_switch_and_the_rest_fills_in_best_ranked_first(tmp_path, monkeypatch):
+def test_a_new_version_goes_to_its_head_first_then_the_switch_and_the_rest_fills_in_best_ranked_first(
+    tmp_path, monkeypatch
+):
     clock = [1_000_000.0]
     monkeypatch.setattr(push_labels, "now", lambda: clock[0])
     harness = Harness(tmp_path / "data", head=8, push_chunk=5, keep_replaced_s=600.0)
@@ -253,7 +260,9 @@ def test_a_model_trained_on_two_labels_never_replaces_a_base_model_trained_on_hu
     assert outcome["version"] == "v0001" and not outcome["promoted"]
     assert harness.studio.model_version == "base-v0001"  # annotators keep the base model's guesses
     record = history.read_records(harness.project().files.history_path)[-1]
-    assert record["parent"] == "base-v0001" and "trained on more labels (300 against 2)" in record["promotion"]["reason"]
+    assert (
+        record["parent"] == "base-v0001" and "trained on more labels (300 against 2)" in record["promotion"]["reason"]
+    )
     assert band_order(harness)[0] not in first_two  # the band moved on under the base model
 
 
@@ -275,14 +284,18 @@ def test_once_in_ten_labels_a_random_pick_of_the_strategy_is_served_first(harnes
     project = harness.project()  # entropy: a tenth of each batch is drawn at random, at its end
     picks = list(range(20))
     assert random_share_first(project, picks, labelled=3) == picks
-    assert random_share_first(project, picks, labelled=9)[0] == 18 and sorted(random_share_first(project, picks, 9)) == picks
+    assert (
+        random_share_first(project, picks, labelled=9)[0] == 18
+        and sorted(random_share_first(project, picks, 9)) == picks
+    )
 
 
 def test_a_projects_own_settings_override_the_workers_and_a_zero_prefill_margin_guesses_every_open_task(tmp_path):
     harness = Harness(tmp_path / "data")
     state = harness.ctx.registry.get(PROJECT_ID)
-    harness.ctx.registry.setup(ProjectRef(PROJECT_ID, 1717000000), state.label_config, params={"batch": 3,
-                                                                                                "prefill_margin": 0.0})
+    harness.ctx.registry.setup(
+        ProjectRef(PROJECT_ID, 1717000000), state.label_config, params={"batch": 3, "prefill_margin": 0.0}
+    )
     texts, labels = zip(*(sms_like(i) for i in range(40)))
     truth = dict(zip(harness.studio.add_tasks(list(texts)), labels))
     harness.retrain("TASKS_CREATED")
@@ -306,8 +319,9 @@ def test_a_project_labelled_in_full_trains_and_publishes_without_a_model_version
     assert harness.retrain()["status"] != "error"  # and the next refresh does not try again
 
 
-def test_a_slow_prediction_import_is_told_once_with_the_label_studio_setting_that_fixes_it(harness, pool, monkeypatch,
-                                                                                           caplog):
+def test_a_slow_prediction_import_is_told_once_with_the_label_studio_setting_that_fixes_it(
+    harness, pool, monkeypatch, caplog
+):
     from ml_backend.worker import publisher
 
     monkeypatch.setattr(publisher, "SLOW_IMPORT_S", 0.0)  # every import counts as slow

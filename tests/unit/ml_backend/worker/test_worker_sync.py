@@ -53,7 +53,10 @@ def test_counts_that_disagree_with_the_mirror_lead_to_a_full_read(harness, pool)
     harness.studio.calls.clear()
     snapshot = LabelSync(harness.project()).read_labels()
     assert set(snapshot.votes) == {1, 2, 9}
-    assert harness.studio.calls.count("tasks_updated_since") == 3 and harness.studio.calls[-2:] == ["labelled_tasks", "iter_tasks"]
+    assert harness.studio.calls.count("tasks_updated_since") == 3 and harness.studio.calls[-2:] == [
+        "labelled_tasks",
+        "iter_tasks",
+    ]
 
 
 def test_a_full_read_ignores_the_cursor(harness, pool):

@@ -81,10 +81,14 @@ class FakeStudio:
 
     def annotate(self, task_id: int, label: str, cancelled: bool = False) -> None:
         when = self.tick()
-        self.tasks[task_id]["annotations"].append({
-            "id": self._next_annotation, "result": [] if cancelled else choice(label), "was_cancelled": cancelled,
-            "updated_at": when.isoformat(),
-        })
+        self.tasks[task_id]["annotations"].append(
+            {
+                "id": self._next_annotation,
+                "result": [] if cancelled else choice(label),
+                "was_cancelled": cancelled,
+                "updated_at": when.isoformat(),
+            }
+        )
         self._next_annotation += 1
         self.tasks[task_id]["updated_at"] = when
 
@@ -103,10 +107,12 @@ class FakeStudio:
             self.failure = None
         elif status == "refused":
             self.failure = StudioUnavailable(
-                f"Label Studio at {STUDIO_URL} unreachable while reading project {PROJECT_ID} (ConnectError)")
+                f"Label Studio at {STUDIO_URL} unreachable while reading project {PROJECT_ID} (ConnectError)"
+            )
         else:  # the real client's own classification of the answer
             self.failure = Studio(STUDIO_URL, "t" * 40)._api_error(
-                f"reading project {PROJECT_ID}", int(status), {"detail": "Not found."}, project=PROJECT_ID)
+                f"reading project {PROJECT_ID}", int(status), {"detail": "Not found."}, project=PROJECT_ID
+            )
 
     # -- the Studio interface ------------------------------------------------------------------
 
@@ -116,11 +122,15 @@ class FakeStudio:
             raise self.failure
         anns = [a for t in self.tasks.values() for a in t["annotations"]]
         return ProjectInfo(
-            id=project_id, task_number=len(self.tasks),
-            tasks_with_annotations=sum(any(not a["was_cancelled"] for a in t["annotations"]) for t in self.tasks.values()),
+            id=project_id,
+            task_number=len(self.tasks),
+            tasks_with_annotations=sum(
+                any(not a["was_cancelled"] for a in t["annotations"]) for t in self.tasks.values()
+            ),
             total_annotations=sum(not a["was_cancelled"] for a in anns),
             skipped_annotations=sum(bool(a["was_cancelled"]) for a in anns),
-            model_version=self.model_version, sampling=self.sampling,
+            model_version=self.model_version,
+            sampling=self.sampling,
         )
 
     def iter_tasks(self, project_id, *, items=(), include="id,data", annotations=False, page_size=1000):
@@ -192,8 +202,9 @@ class FakeStudio:
 
     def set_model_version(self, project_id, version):
         if not any(p["model_version"] == version for p in self.predictions):  # as Label Studio 1.23 answers
-            raise StudioError("Label Studio answered 400: Model version doesn't exist either as live model or as "
-                              "static predictions.")
+            raise StudioError(
+                "Label Studio answered 400: Model version doesn't exist either as live model or as static predictions."
+            )
         self.model_version = version
 
     def set_sampling(self, project_id, sampling):
@@ -232,14 +243,20 @@ class Harness:
     """A worker context over a data folder with project 7 connected, a fake Label Studio and the job runner."""
 
     def __init__(self, data_dir: Path, **settings: Any) -> None:
-        defaults = {"encoder": "hashing", "eval_min": 4, "eval_fraction": 0.1, "batch": 5, "full_every": 0,
-                    "min_eval": 4, "reconcile_s": 30.0}
+        defaults = {
+            "encoder": "hashing",
+            "eval_min": 4,
+            "eval_fraction": 0.1,
+            "batch": 5,
+            "full_every": 0,
+            "min_eval": 4,
+            "reconcile_s": 30.0,
+        }
         self.settings = WorkerSettings(data_dir=data_dir, **{**defaults, **settings}).check()
         self.jobs = Jobs(make_huey(data_dir))
         self.ctx = WorkerContext(self.settings, self.jobs)
         self.ctx.embedder = HashingEmbedder(data_dir / "embeddings")
-        self.ctx.registry.setup(ProjectRef(PROJECT_ID, 1717000000), CONFIG, hostname=STUDIO_URL,
-                                access_token="t" * 40)
+        self.ctx.registry.setup(ProjectRef(PROJECT_ID, 1717000000), CONFIG, hostname=STUDIO_URL, access_token="t" * 40)
         self.studio = FakeStudio()
         self.runner = ProjectJobs(self.ctx, studio_for=lambda project_id: self.studio)
         self.jobs.runner = self.runner
