@@ -19,7 +19,7 @@ from ml_backend.config import (
     queue_url,
     require_label_studio,
 )
-from textal.console import out
+from textal.cli.console import out
 from textal.errors import TextalError
 
 D = WorkerSettings(data_dir=Path("."))  # the worker's defaults, as the flags show them

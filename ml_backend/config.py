@@ -28,10 +28,11 @@ from pathlib import Path
 from typing import Any
 
 from ml_backend.errors import BackendConfigError
-from textal.class_weights import CLASS_WEIGHTS, DEFAULT_CLASS_WEIGHT
-from textal.full_tier import DEFAULT_FULL_EPOCHS, DEFAULT_FULL_EVERY, DEFAULT_FULL_MIN_STEPS
-from textal.promotion import DEFAULT_MARGIN, DEFAULT_MIN_EVAL
+from textal.models.class_weights import CLASS_WEIGHTS, DEFAULT_CLASS_WEIGHT
+from textal.models.fine_tune_schedule import DEFAULT_FULL_EPOCHS, DEFAULT_FULL_EVERY, DEFAULT_FULL_MIN_STEPS
+from textal.runtime.settings import positive_number
 from textal.strategies.default import DEFAULT_STRATEGY  # noqa: F401  (defined once, in textal)
+from textal.training.promotion import DEFAULT_MARGIN, DEFAULT_MIN_EVAL
 
 DEFAULT_PORT = 9090
 DEFAULT_HOST = "127.0.0.1"
@@ -225,16 +226,16 @@ class ServerSettings:
             basic_auth_user=user,
             basic_auth_pass=password,
             max_body_bytes=int(_positive_float(env, "TEXTAL_MAX_BODY_MB", MAX_BODY_MB) * 1024 * 1024),
-            max_text_chars=int(_positive_float(env, "TEXTAL_MAX_TEXT_CHARS", MAX_TEXT_CHARS)),
+            max_text_chars=int(_positive_float(env, "TEXTAL_MAX_TEXT_CHARS", MAX_TEXT_CHARS, whole=True)),
             label_studio_url=label_studio_url(env),
             label_studio_key=env.get(LABEL_STUDIO_KEY_ENV) or None,
             trust_setup_hostname=env.get("TEXTAL_TRUST_SETUP_HOSTNAME", "").lower() in ("1", "true", "yes"),
-            max_predict_tasks=int(_positive_float(env, "TEXTAL_MAX_PREDICT_TASKS", MAX_PREDICT_TASKS)),
+            max_predict_tasks=int(_positive_float(env, "TEXTAL_MAX_PREDICT_TASKS", MAX_PREDICT_TASKS, whole=True)),
             max_config_chars=int(_positive_float(env, "TEXTAL_MAX_CONFIG_KB", MAX_CONFIG_KB) * 1024),
-            max_choices=int(_positive_float(env, "TEXTAL_MAX_CHOICES", MAX_CHOICES)),
-            max_projects=int(_positive_float(env, "TEXTAL_MAX_PROJECTS", MAX_PROJECTS)),
+            max_choices=int(_positive_float(env, "TEXTAL_MAX_CHOICES", MAX_CHOICES, whole=True)),
+            max_projects=int(_positive_float(env, "TEXTAL_MAX_PROJECTS", MAX_PROJECTS, whole=True)),
             body_timeout_s=_positive_float(env, "TEXTAL_BODY_TIMEOUT_S", BODY_TIMEOUT_S),
-            max_connections=int(_positive_float(env, "TEXTAL_MAX_CONNECTIONS", MAX_CONNECTIONS)),
+            max_connections=int(_positive_float(env, "TEXTAL_MAX_CONNECTIONS", MAX_CONNECTIONS, whole=True)),
             header_timeout_s=_positive_float(env, "TEXTAL_HEADER_TIMEOUT_S", HEADER_TIMEOUT_S),
         )
 
@@ -341,17 +342,9 @@ class WorkerSettings:
         return out
 
 
-def _positive_float(env: Environ, name: str, default: float) -> float:
-    raw = env.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise BackendConfigError(f"{name}={raw!r} is not a number") from None
-    if value <= 0:
-        raise BackendConfigError(f"{name} must be positive, got {raw}")
-    return value
+def _positive_float(env: Environ, name: str, default: float, whole: bool = False) -> float:
+    """textal's one rule for a number in the environment (no nan, no inf, above zero), as a BackendConfigError."""
+    return positive_number(name, default, env, whole=whole, error=BackendConfigError)
 
 
 def project_params(extra: Mapping[str, Any]) -> dict[str, Any]:

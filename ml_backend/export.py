@@ -2,10 +2,10 @@
 
 Labels come from Label Studio (the truth now) or, with ``--data-dir``, from the worker's mirror of the
 project (as of its last read; no Label Studio needed). Several annotations per task are resolved by
-the agreement rule (``textal.agreement``); each row carries its agreement ratio, whether annotators
+the agreement rule (``textal.quality.agreement``); each row carries its agreement ratio, whether annotators
 disputed it, whether it is in the evaluation slice, and whether the last review marked its label as
 probably wrong. A task whose annotators tied has no label to
-export and is counted instead. The writers are ``textal.export``'s.
+export and is counted instead. The writers are ``textal.data.writers``'s.
 """
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ from ml_backend.labelstudio.schema import TaskSchema, parse_label_config
 from ml_backend.labelstudio.tasks import is_eval, is_marked, task_text
 from ml_backend.state.projects import ProjectRegistry
 from ml_backend.state.workfiles import ProjectFiles
-from textal.agreement import resolve
+from textal.data.writers import ExportRow
 from textal.errors import DataError
-from textal.export import ExportRow
+from textal.quality.agreement import resolve
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from ml_backend.config import (
     DEFAULT_LABEL_STUDIO_URL,
     WorkerSettings,
 )
-from textal.console import out
+from textal.cli.console import out
 
 RecipeOpt = Annotated[
     str, typer.Option("--recipe", help="A shipped recipe's name (spam, support_tickets) or a recipe folder.")
@@ -211,8 +211,8 @@ def register(app: typer.Typer) -> None:
         from ml_backend.export import from_mirror, from_studio
         from ml_backend.recipes.init import check_label_studio
         from ml_backend.stack.access import studio_access
+        from textal.data.writers import EXPORT_FORMATS, write_export
         from textal.errors import DataError
-        from textal.export import EXPORT_FORMATS, write_export
 
         if fmt not in EXPORT_FORMATS:
             raise DataError(f"--format must be one of {', '.join(EXPORT_FORMATS)}, got {fmt!r}")
@@ -238,8 +238,8 @@ def register(app: typer.Typer) -> None:
 
 
 def _progress():
-    from textal import progress
-    from textal.console import RichReporter
+    from textal.cli.console import RichReporter
+    from textal.runtime import progress
 
     return progress.reporting(RichReporter())
 

@@ -70,7 +70,7 @@ def tiny_bert_dir(tmp_path_factory) -> Path:
 @pytest.fixture
 def textal_cli(capsys):
     """Run the ``textal`` console entry point with ``argv``; returns (exit code, stdout, stderr)."""
-    from textal import cli
+    from textal.cli import app as cli
 
     def run(argv: list[str]) -> tuple[int, str, str]:
         with pytest.raises(SystemExit) as exc:

@@ -17,8 +17,8 @@ from ml_backend.queue.factory import make_huey
 from ml_backend.queue.jobs import Jobs
 from ml_backend.scoring.loaded import model_version_name
 from ml_backend.worker.push_labels import version_of
-from textal.history import read_records
-from textal.store import ModelStore
+from textal.store.history import read_records
+from textal.store.model_store import ModelStore
 
 CONFIG = (
     '<View><Text name="text" value="$text"/>'

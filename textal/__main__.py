@@ -1,5 +1,5 @@
 """`python -m textal`: the `textal` command (also what `accelerate launch -m textal` runs)."""
 
-from textal.cli import main
+from textal.cli.app import main
 
 main()

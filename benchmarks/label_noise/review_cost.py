@@ -1,6 +1,6 @@
 """What the worker's label review costs after a retrain: out-of-fold heads (5 folds) and cleanlab, against labels.
 
-The review the worker runs (``ml_backend.worker.review``: ``textal.label_review.head_out_of_fold_proba`` and
+The review the worker runs (``ml_backend.worker.review``: ``textal.quality.label_review.head_out_of_fold_proba`` and
 ``review_labels``) on the frozen MiniLM embeddings of BANKING77 and CLINC150 training texts, at growing
 numbers of labels, single-threaded as the worker's head is. Usage: ``python benchmarks/label_noise/review_cost.py``;
 writes REVIEW_COST.md here.
@@ -26,12 +26,12 @@ SIZES = (500, 2000, 5000, 10000)
 
 
 def main() -> None:
-    from textal.class_weights import class_weight_param
-    from textal.data import load_corpus
-    from textal.label_review import head_out_of_fold_proba, review_labels
-    from textal.learners import default_cache_dir
-    from textal.models.base import encode_labels
+    from textal.data.corpus import load_corpus
+    from textal.models.class_weights import class_weight_param
+    from textal.models.classifier import encode_labels
     from textal.models.encoder import Encoder
+    from textal.quality.label_review import head_out_of_fold_proba, review_labels
+    from textal.runtime.settings import cache_dir as default_cache_dir
 
     lines = [
         "# What the label review costs the worker",

@@ -40,18 +40,18 @@ class Random(Baseline):
 
 
 class Textal(Baseline):
-    """A textal strategy through ``textal.loop.select_batch``, as the worker and ``textal simulate`` call it."""
+    """A textal strategy through ``textal.strategies.selection.select_batch``, as the worker and ``textal simulate`` call it."""
 
     def __init__(self, task: Task, name: str, texts: list[str] | None) -> None:
         super().__init__(task)
-        from textal.data import duplicate_groups
+        from textal.data.corpus import duplicate_groups
         from textal.strategies import get_strategy
 
         self.strategy = get_strategy(name, random_fraction=0.0)  # the loop adds the protocol's random share
         self.groups = None if texts is None else np.asarray(duplicate_groups(texts, near=True))
 
     def query(self, labelled, candidates, n, rng):
-        from textal.loop import select_batch
+        from textal.strategies.selection import select_batch
 
         mask = np.zeros(len(self.task.y), dtype=bool)
         mask[labelled] = True

@@ -69,7 +69,7 @@ def peers_python(venv: Path) -> str:
 def features(dataset: str, work: Path, encoder: str, limit: int | None) -> Path:
     """The dataset embedded (train as the pool, test), with its labels as ids: ``work/<dataset>.npz``, and its
     texts beside it."""
-    from textal.data import load_corpus
+    from textal.data.corpus import load_corpus
     from textal.models.encoder import Encoder
 
     target = work / f"{dataset}.npz"

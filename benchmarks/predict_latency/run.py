@@ -58,7 +58,7 @@ def free_port() -> int:
 
 def train_and_publish(kind: str, n_train: int, store: Path) -> tuple[str, float]:
     from textal.models import make_classifier
-    from textal.store import ModelStore
+    from textal.store.model_store import ModelStore
 
     train = rows("train")[:n_train]
     model = make_classifier(kind, classes=["ham", "spam"])

@@ -357,7 +357,7 @@ def main() -> None:
 
 
 def _records(state: Path, pid: int) -> list[dict]:
-    from textal.history import read_records
+    from textal.store.history import read_records
 
     return read_records(state / "projects" / str(pid) / "worker" / "history.jsonl")
 

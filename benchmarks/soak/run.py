@@ -322,7 +322,7 @@ def report(
 ) -> None:
     import torch
 
-    from textal.history import read_records
+    from textal.store.history import read_records
 
     records = read_records(state / "projects" / str(pid) / "worker" / "history.jsonl")
     tracebacks = {

@@ -95,8 +95,8 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=None, help="the first rows of train and test only (smoke test)")
     parser.add_argument("--out", type=Path, default=HERE)
     args = parser.parse_args()
-    from textal.data import load_corpus
-    from textal.models.base import encode_labels
+    from textal.data.corpus import load_corpus
+    from textal.models.classifier import encode_labels
     from textal.models.encoder import Encoder
     from textal.models.hf import resolve_model_source
     from textal.models.transformer import fine_tune

@@ -3,7 +3,7 @@
 ``python benchmarks/two_tier/loop.py FEATURES PLAN OUT FULL_EVERY ENCODER``. The loop, seed sets, classifier and
 measures are the peers' side-by-side's (``benchmarks/peers/protocol.py``), and the strategy is textal's default
 through the same adapter; only the features change: every ``FULL_EVERY`` labels the transformer is fine-tuned
-on every label (``textal.full_tier``, as the worker does), and from then on the pool and the test set are
+on every label (``textal.models.fine_tune_schedule``, as the worker does), and from then on the pool and the test set are
 embedded by the fine-tuned encoder, for the classifier and for selection alike.
 """
 
@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "peers"))
 from loop import Textal  # noqa: E402
 from protocol import Task, run  # noqa: E402
 
-from textal.full_tier import fine_tune_due  # noqa: E402
+from textal.models.fine_tune_schedule import fine_tune_due  # noqa: E402
 from textal.models.transformer import fine_tune  # noqa: E402
 from textal.strategies import DEFAULT_STRATEGY  # noqa: E402
 

@@ -145,7 +145,7 @@ def main() -> None:
         "Written by `benchmarks/two_tier/report.py`. The worker's loop simulated under the peers' protocol "
         f"(`benchmarks/peers`): textal's default strategy ({DEFAULT_STRATEGY}) picks every batch with the model the "
         "worker would be serving, LogisticRegression(C=10) over the frozen MiniLM until the first fine-tune, then over "
-        "the latest fine-tuned MiniLM (fine-tuned end to end on every label by `textal.full_tier`, the worker's code, "
+        "the latest fine-tuned MiniLM (fine-tuned end to end on every label by `textal.models.fine_tune_schedule`, the worker's code, "
         "then its mean-pooled embeddings). The other rows are the side-by-side's recorded runs on the same seed sets.",
         "",
         *body,

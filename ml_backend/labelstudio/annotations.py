@@ -3,7 +3,7 @@
 A vote is the choice (single-label) or the set of choices (multi-label) an annotation makes in
 the config's Choices control. Left out: cancelled (skipped) annotations, annotations without a
 result for that control, single-label annotations with no or several known choices, and choices
-the config no longer has. ``textal.agreement`` then turns each task's votes into one label.
+the config no longer has. ``textal.quality.agreement`` then turns each task's votes into one label.
 """
 
 from __future__ import annotations

@@ -34,8 +34,8 @@ from typing import Any
 from huey.api import Huey
 from huey.constants import EmptyData
 
-from textal import logs
-from textal.fsutil import pid_alive
+from textal.runtime import logs
+from textal.runtime.fsutil import pid_alive
 
 log = logging.getLogger("ml_backend.queue")
 

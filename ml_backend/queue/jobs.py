@@ -32,8 +32,8 @@ from huey.exceptions import RetryTask
 
 from ml_backend.errors import HopelessError, TransientError
 from ml_backend.queue.gate import ProjectGate
-from textal import logs
 from textal.errors import TextalError
+from textal.runtime import logs
 
 log = logging.getLogger("ml_backend.queue")
 

@@ -26,9 +26,9 @@ from ml_backend.labelstudio.ordering import INFORMATIVE_VIEW
 from ml_backend.labelstudio.predictions import TEXTAL_VERSION_RE
 from ml_backend.labelstudio.schema import TaskSchema
 from ml_backend.recipes.recipe import Recipe, RecipeError
-from textal import progress
-from textal.data import Corpus, load_corpus
+from textal.data.corpus import Corpus, load_corpus
 from textal.errors import DataError
+from textal.runtime import progress
 
 ROW_KEY = "textal_row"  # the row of the data file a task came from
 IMPORT_BATCH = 500

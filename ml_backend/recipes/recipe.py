@@ -189,7 +189,7 @@ def _check_value(path: Path, section: str | None, key: str, value: Any, where: s
 
 def _check_strategy(path: Path, name: str) -> None:
     from textal.strategies import list_strategies, resolve_name
-    from textal.strategies.base import StrategyError
+    from textal.strategies.registry import StrategyError
 
     try:
         resolve_name(name)

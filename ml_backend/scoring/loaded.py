@@ -17,7 +17,7 @@ from typing import Any
 
 from ml_backend.scoring.clusters import ClusterAssigner, load_centroids
 from textal.models import Classifier
-from textal.store import MODEL_DIR, ModelStore
+from textal.store.model_store import MODEL_DIR, ModelStore
 
 log = logging.getLogger("ml_backend.scoring")
 

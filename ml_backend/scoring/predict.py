@@ -21,8 +21,8 @@ from ml_backend.labelstudio.schema import TaskSchema
 from ml_backend.labelstudio.tasks import is_eval, task_text
 from ml_backend.scoring.loaded import LoadedModel
 from ml_backend.scoring.ls_score import UNREADABLE, ScoreScale, guesses
-from textal import logs
-from textal.scoring import Scorer
+from textal.ranking.scale import Scorer
+from textal.runtime import logs
 
 log = logging.getLogger("ml_backend.scoring")
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ml_backend.scoring.ls_score import ScoreScale
 from ml_backend.state.layout import DataLayout
-from textal.fsutil import atomic_write_text
+from textal.runtime.fsutil import atomic_write_text
 
 
 class ScaleFile:

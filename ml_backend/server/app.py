@@ -44,9 +44,10 @@ from ml_backend.state.projects import (
     ProjectState,
     ProjectStateTooLarge,
 )
-from textal import __version__, logs
+from textal import __version__
 from textal.errors import TextalError
-from textal.scoring import Scorer
+from textal.ranking.scale import Scorer
+from textal.runtime import logs
 
 log = logging.getLogger("ml_backend.server")
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ml_backend.scoring.loaded import LoadedModel, load_version, model_version_name
 from textal.errors import StoreError
-from textal.store import ModelStore
+from textal.store.model_store import ModelStore
 
 log = logging.getLogger("ml_backend.server")
 

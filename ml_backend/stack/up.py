@@ -25,7 +25,7 @@ from ml_backend.config import LABEL_STUDIO_KEY_ENV, LABEL_STUDIO_URL_ENV, BasicC
 from ml_backend.labelstudio.server_env import UNSET, label_studio_environment
 from ml_backend.stack.processes import Child, free_port_from, start, stop_group, wait_until
 from textal.errors import TextalError
-from textal.fsutil import pid_alive
+from textal.runtime.fsutil import pid_alive
 
 ADMIN_EMAIL = "admin@example.com"
 LS_PORT = 8080

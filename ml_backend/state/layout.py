@@ -11,7 +11,7 @@ DATA/
       worker/
         state.json             set-up done, views, stop set, label fingerprint, version pushed, encoder in use
         pool.sqlite3           the mirror of the project's tasks and annotations
-        history.jsonl          one record per published version (textal.history)
+        history.jsonl          one record per published version (textal.store.history)
         centroids.npy          k-means centroids of the pool's embeddings (Label Studio's ``cluster``)
         score_scale.json       the score scale of the version Label Studio orders by (read by /predict)
         encoders/eNNNN/        fine-tuned encoders (the full tier)

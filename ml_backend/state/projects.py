@@ -26,7 +26,7 @@ from typing import Any
 from ml_backend.labelstudio.schema import TaskSchema, parse_label_config
 from ml_backend.state.layout import PROJECT_FILE, DataLayout
 from textal.errors import TextalError
-from textal.fsutil import atomic_write_text
+from textal.runtime.fsutil import atomic_write_text
 
 # ASCII digits only (re.ASCII: "\d" would read Arabic-Indic or fullwidth digits as an id); 18 digits: ids and epochs
 # fit in 64 bits

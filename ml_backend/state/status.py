@@ -14,10 +14,10 @@ from typing import Any
 
 from ml_backend.state.projects import ProjectRegistry
 from ml_backend.state.workfiles import ProjectFiles
-from textal import history
 from textal.errors import TextalError
-from textal.stopping import StopVerdict
-from textal.store import ModelStore
+from textal.quality.stopping import StopVerdict
+from textal.store import history
+from textal.store.model_store import ModelStore
 
 
 @dataclass

@@ -13,9 +13,9 @@ from ml_backend.state.layout import (
     HISTORY_FILE,
     WORK_STATE_FILE,
 )
-from ml_backend.state.pool import PoolMirror
+from ml_backend.state.pool_mirror import PoolMirror
 from ml_backend.state.projects import ProjectRegistry
-from textal.fsutil import atomic_write_text
+from textal.runtime.fsutil import atomic_write_text
 
 
 class ProjectFiles:

@@ -13,7 +13,7 @@ import numpy as np
 from ml_backend.scoring.clusters import load_centroids
 from ml_backend.scoring.loaded import LoadedModel, load_version, model_version_name
 from ml_backend.worker.project import Project
-from textal.store import MODEL_DIR, ModelStore
+from textal.store.model_store import MODEL_DIR, ModelStore
 
 log = logging.getLogger("ml_backend.worker")
 

@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from ml_backend.state.pool import PoolMirror
+from ml_backend.state.pool_mirror import PoolMirror
 
 
 def eval_target(n_tasks: int, fraction: float, minimum: int) -> int:

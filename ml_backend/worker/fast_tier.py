@@ -13,7 +13,7 @@ import numpy as np
 from ml_backend.labelstudio.annotations import LabelSnapshot
 from ml_backend.scoring.clusters import fit_centroids, save_centroids
 from ml_backend.scoring.loaded import model_version_name
-from ml_backend.state.pool import PoolTask
+from ml_backend.state.pool_mirror import PoolTask
 from ml_backend.worker.current import TRAINING_FILE, Current, Parent, serving_parent
 from ml_backend.worker.judging import judge
 from ml_backend.worker.labels import LabelSplit, label_counts
@@ -21,14 +21,14 @@ from ml_backend.worker.project import Project
 from ml_backend.worker.publisher import push_head, refresh
 from ml_backend.worker.review import held_for_review, review_training_labels
 from ml_backend.worker.timing import Timer, now_iso
-from textal import history
-from textal.fast_tier import (
+from textal.models.fine_tune_schedule import fine_tune_due
+from textal.store import history
+from textal.training.head_refit import (
     calibration_figures,
     fit_head,
     heldout_metrics,
     pool_uncertainty,
 )
-from textal.full_tier import fine_tune_due
 
 log = logging.getLogger("ml_backend.worker")
 

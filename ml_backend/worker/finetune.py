@@ -15,8 +15,8 @@ from ml_backend.worker.judging import judge
 from ml_backend.worker.labels import LabelSplit
 from ml_backend.worker.project import Project
 from ml_backend.worker.timing import Timer, now_iso
-from textal.fast_tier import fit_head, heldout_metrics
-from textal.fsutil import pid_alive
+from textal.runtime.fsutil import pid_alive
+from textal.training.head_refit import fit_head, heldout_metrics
 
 log = logging.getLogger("ml_backend.worker")
 

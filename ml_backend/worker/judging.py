@@ -9,8 +9,8 @@ import numpy as np
 
 from ml_backend.worker.current import Parent, serving_parent
 from ml_backend.worker.project import Project
-from textal.fast_tier import heldout_metrics
-from textal.promotion import Promotion, net_worse_items, promotion
+from textal.training.head_refit import heldout_metrics
+from textal.training.promotion import Promotion, net_worse_items, promotion
 
 
 @dataclass(frozen=True)

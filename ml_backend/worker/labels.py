@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from ml_backend.labelstudio.annotations import LabelSnapshot
-from ml_backend.state.pool import PoolTask
+from ml_backend.state.pool_mirror import PoolTask
 from ml_backend.worker.project import Project
-from textal.agreement import AgreementReport, resolve
+from textal.quality.agreement import AgreementReport, resolve
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from ml_backend.state.projects import ProjectState
 from ml_backend.state.workfiles import ProjectFiles
 from ml_backend.worker.context import WorkerContext
 from textal.errors import TextalError
-from textal.store import ModelStore
+from textal.store.model_store import ModelStore
 
 
 class Project:

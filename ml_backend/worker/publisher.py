@@ -32,7 +32,7 @@ import numpy as np
 from ml_backend.labelstudio.predictions import COLD_START_VERSION, Row, predictions
 from ml_backend.labelstudio.server_env import BATCHED_PREDICTION_IMPORT
 from ml_backend.scoring.scale_file import ScaleFile
-from ml_backend.state.pool import PoolTask
+from ml_backend.state.pool_mirror import PoolTask
 from ml_backend.worker.current import Current, current_model
 from ml_backend.worker.project import Project
 from ml_backend.worker.push_labels import labels_after_push, next_label, retire, version_of

@@ -2,7 +2,7 @@
 
 The fast tier's head is refitted on k folds of the training labels over the embeddings the retrain has
 just computed, so every label is judged by a model that never saw it, and cleanlab flags the ones those
-predictions contradict (``textal.label_review``). The most suspicious flagged tasks get ``textal_review``
+predictions contradict (``textal.quality.label_review``). The most suspicious flagged tasks get ``textal_review``
 (how likely the label is wrong) and ``textal_suggestion`` (the label the model prefers, and its
 probability) in their data; the view "textal: labels to review" lists them, most suspicious first. A
 mark whose label is no longer flagged (corrected, or outvoted by new labels) is cleared at the next retrain.
@@ -23,10 +23,10 @@ from ml_backend.labelstudio.annotations import LabelSnapshot
 from ml_backend.labelstudio.tasks import REVIEW_KEY, SUGGESTION_KEY
 from ml_backend.worker.project import Project
 from ml_backend.worker.timing import Timer, now_iso
-from textal.annotator_quality import NO_LABEL, AnnotatorStats, annotator_stats
-from textal.class_weights import class_weight_param
-from textal.label_review import head_out_of_fold_proba, review_labels
-from textal.models.base import encode_labels
+from textal.models.class_weights import class_weight_param
+from textal.models.classifier import encode_labels
+from textal.quality.annotator_quality import NO_LABEL, AnnotatorStats, annotator_stats
+from textal.quality.label_review import head_out_of_fold_proba, review_labels
 
 log = logging.getLogger("ml_backend.worker")
 

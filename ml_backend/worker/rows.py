@@ -19,17 +19,17 @@ from ml_backend.config import DEFAULT_STRATEGY
 from ml_backend.labelstudio.predictions import Row
 from ml_backend.scoring.clusters import ClusterAssigner
 from ml_backend.scoring.ls_score import UNREADABLE, ScoreScale, guesses, interleave
-from ml_backend.scoring.pool import PoolScorer
+from ml_backend.scoring.pool_ranking import PoolScorer
 from ml_backend.scoring.predict import predict, unknown_labels
-from ml_backend.state.pool import PoolTask
+from ml_backend.state.pool_mirror import PoolTask
 from ml_backend.worker.current import Current
 from ml_backend.worker.project import Project
 from ml_backend.worker.timing import Timer
 from textal.errors import TextalError
-from textal.fast_tier import committee_proba
-from textal.loop import select_batch
-from textal.scoring import Scorer
+from textal.ranking.scale import Scorer
 from textal.strategies import get_strategy
+from textal.strategies.selection import select_batch
+from textal.training.head_refit import committee_proba
 
 log = logging.getLogger("ml_backend.worker")
 

@@ -8,7 +8,7 @@ from ml_backend.labelstudio.ordering import ensure_ordering, mark_eval, view_def
 from ml_backend.worker.eval_slice import choose_eval_topup
 from ml_backend.worker.project import Project
 from ml_backend.worker.timing import Timer, now_iso
-from textal.stopping import choose_stop_set
+from textal.quality.stopping import choose_stop_set
 
 log = logging.getLogger("ml_backend.worker")
 

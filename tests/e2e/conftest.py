@@ -73,7 +73,7 @@ def linear_spam_store(tmp_path_factory, data_dir) -> Path:
     """What `textal serve --store` serves before a project has its own model: a linear spam model on 1,500 SMS
     (the tasks come from the test split)."""
     from textal.models.linear import LinearClassifier
-    from textal.store import ModelStore
+    from textal.store.model_store import ModelStore
 
     rows = read_rows(data_dir / "sms_spam" / "train.csv", 1500)
     model = LinearClassifier(char_ngrams=(3, 4), max_features=20_000, embed_dim=16)

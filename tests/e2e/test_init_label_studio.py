@@ -15,7 +15,7 @@ from ml_backend.labelstudio.client import Studio
 from ml_backend.recipes import init as init_module
 from ml_backend.recipes.init import ROW_KEY, init_project
 from ml_backend.recipes.recipe import load_recipe
-from textal.data import load_corpus
+from textal.data.corpus import load_corpus
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 

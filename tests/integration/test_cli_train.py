@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from textal.store import ModelStore
+from textal.store.model_store import ModelStore
 
 TEXTAL = str(Path(sys.executable).with_name("textal"))
 

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from textal.export import ExportRow, write_export
+from textal.data.writers import ExportRow, write_export
 
 pytestmark = pytest.mark.slow
 

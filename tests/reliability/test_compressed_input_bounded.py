@@ -13,9 +13,9 @@ import time
 
 import pytest
 
-from textal.data import load_corpus
+from textal.data.corpus import load_corpus
+from textal.data.input_files import MAX_COLUMNS
 from textal.errors import DataError
-from textal.input_files import MAX_COLUMNS
 
 LONG_ROW = ("a" * 90_000 + ",spam\n").encode()
 

@@ -8,7 +8,7 @@ import time
 import httpx
 import pytest
 
-from textal.store import ModelStore
+from textal.store.model_store import ModelStore
 
 pytestmark = pytest.mark.e2e
 

@@ -11,9 +11,9 @@ import os
 
 import pytest
 
-from textal.data import load_corpus
+from textal.data.corpus import load_corpus
+from textal.data.writers import ExportRow, write_export
 from textal.errors import DataError
-from textal.export import ExportRow, write_export
 
 LABELS = ("ham", "spam")
 ROWS = [

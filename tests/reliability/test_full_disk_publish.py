@@ -7,8 +7,8 @@ import errno
 
 import pytest
 
-from textal import store as store_module
-from textal.store import ModelStore
+from textal.store import model_store as store_module
+from textal.store.model_store import ModelStore
 
 
 def full_disk(*_args, **_kwargs):

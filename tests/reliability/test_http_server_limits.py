@@ -23,7 +23,7 @@ import httpx
 import pytest
 from servers import backend_command, free_port, log_tail, stop_process, studio_env
 
-from textal.store import ModelStore
+from textal.store.model_store import ModelStore
 
 pytestmark = pytest.mark.e2e
 

@@ -14,8 +14,8 @@ from ml_backend.labelstudio.schema import parse_label_config
 from ml_backend.scoring.clusters import ClusterAssigner
 from ml_backend.scoring.loaded import LoadedModel
 from ml_backend.scoring.predict import predict
-from textal import logs
-from textal.scoring import Scorer
+from textal.ranking.scale import Scorer
+from textal.runtime import logs
 from textal.strategies import DEFAULT_STRATEGY
 
 KEY = "k" * 250_000

@@ -27,7 +27,7 @@ from fastapi.testclient import TestClient
 from ml_backend.config import ServerSettings
 from ml_backend.server.app import create_app
 from ml_backend.state.projects import ProjectRef, ProjectRegistry
-from textal.store import ModelStore
+from textal.store.model_store import ModelStore
 
 CONFIG = (
     '<View><Text name="text" value="$text"/><Choices name="label" toName="text" choice="single">'

@@ -21,7 +21,7 @@ from ml_backend.config import ServerSettings, WorkerSettings
 from ml_backend.errors import HopelessError
 from ml_backend.server.app import create_app
 from ml_backend.state.projects import ProjectRef
-from textal.store import ModelStore
+from textal.store.model_store import ModelStore
 
 CONFIG = (
     '<View><Text name="text" value="$text"/><Choices name="label" toName="text" choice="single">'

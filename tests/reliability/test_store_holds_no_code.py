@@ -23,7 +23,7 @@ import pytest
 from ml_backend.scoring.loaded import load_version
 from ml_backend.server.slots import ModelSlot
 from textal.errors import StoreError
-from textal.store import ModelStore
+from textal.store.model_store import ModelStore
 
 CONVERT = "textal store convert --trust-pickles"
 

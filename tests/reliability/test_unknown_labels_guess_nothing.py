@@ -18,9 +18,9 @@ from ml_backend.scoring.loaded import LoadedModel
 from ml_backend.scoring.predict import predict
 from ml_backend.state.projects import ProjectRef, ProjectRegistry
 from ml_backend.state.status import project_status
-from textal import logs
-from textal.scoring import Scorer
-from textal.store import ModelStore
+from textal.ranking.scale import Scorer
+from textal.runtime import logs
+from textal.store.model_store import ModelStore
 from textal.strategies import DEFAULT_STRATEGY
 
 LOOK_ALIKES = ["h\u0430m", "ha\u0301m", "h\u200bam", "\uff48\uff41\uff4d"]

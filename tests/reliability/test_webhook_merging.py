@@ -12,7 +12,7 @@ import logging
 from ml_backend.queue.factory import make_huey
 from ml_backend.queue.jobs import MAX_SCORE_IDS, Jobs
 from ml_backend.state.layout import DataLayout
-from textal import logs
+from textal.runtime import logs
 
 
 class Runner:

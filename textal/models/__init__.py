@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from textal.errors import ModelError
-from textal.models.base import Classifier, read_meta
+from textal.models.classifier import Classifier, read_meta
 
 # kind -> (module, class)
 MODEL_KINDS: dict[str, tuple[str, str]] = {

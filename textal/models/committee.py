@@ -24,10 +24,10 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator, clone
 
-from textal import progress
 from textal.errors import ModelError
-from textal.models.base import Classifier, LabelMixin, Labels
+from textal.models.classifier import Classifier, LabelMixin, Labels
 from textal.models.head import LogisticHead
+from textal.runtime import progress
 
 SOURCES = ("bootstrap", "mc_dropout", "mixed")
 DEFAULT_KINDS = ("embed-head", "linear", "spacy")

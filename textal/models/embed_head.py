@@ -17,7 +17,7 @@ import numpy as np
 from sklearn.base import BaseEstimator
 
 from textal.errors import ModelError
-from textal.models.base import LabelMixin, Labels, params_from_saved, read_meta, saved_params
+from textal.models.classifier import LabelMixin, Labels, params_from_saved, read_meta, saved_params
 from textal.models.encoder import Encoder
 from textal.models.head import LogisticHead
 from textal.models.hf import is_default_model, model_reference

@@ -16,12 +16,12 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator
 
-from textal import progress
 from textal.errors import ModelError
 from textal.models.embedding_cache import EmbeddingCache, content_key
 from textal.models.hf import batched_inference, default_device, load_encoder_model, load_tokenizer, resolve_model_source
 from textal.models.int8 import int8_applies, quantized_copy
 from textal.models.pooling import POOLING, mean_pool
+from textal.runtime import progress
 
 FINGERPRINT_SUFFIXES = (".json", ".txt", ".model", ".safetensors", ".bin")
 CACHE_WRITE_CHUNK = 4096  # texts encoded between cache writes: an interrupted run keeps what it did

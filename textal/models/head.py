@@ -15,7 +15,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 
 from textal.errors import ModelError
-from textal.threads import single_blas_thread
+from textal.runtime.threads import single_blas_thread
 
 
 class LogisticHead(BaseEstimator):

@@ -19,8 +19,9 @@ from urllib.parse import urlparse
 import numpy as np
 import torch
 
-from textal import progress
 from textal.errors import ModelError
+from textal.runtime import progress
+from textal.runtime.settings import hub_endpoint, hub_offline
 
 DEFAULT_MODEL = "default"
 DEFAULT_ALIASES = frozenset({"default", "all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2"})
@@ -28,7 +29,6 @@ HUB_CHECK_TIMEOUT_S = 3.0
 # On a CPU, inference batches stop at this many padded tokens: a 20-text request ran 1.3-1.9x faster than
 # with fixed batches (less padding; benchmarks/predict_latency). GPUs keep whole batches.
 CPU_BATCH_TOKENS = 512
-_TRUE = {"1", "true", "yes", "on"}
 
 
 def is_default_model(name: str | os.PathLike | None) -> bool:
@@ -63,17 +63,12 @@ def model_reference(name: str | os.PathLike | None) -> str:
     return str(path.resolve()) if path.is_dir() else str(name)
 
 
-def hub_offline() -> bool:
-    """Whether the environment forbids talking to the hub (HF_HUB_OFFLINE / TRANSFORMERS_OFFLINE)."""
-    return any(os.environ.get(var, "").strip().lower() in _TRUE for var in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"))
-
-
 def hub_reachable(timeout: float = HUB_CHECK_TIMEOUT_S) -> bool:
     """Whether a TCP connection to the hub (HF_ENDPOINT, default huggingface.co) opens within ``timeout``.
 
     DNS lookups ignore socket timeouts, so the check runs in a daemon thread that we stop waiting for.
     """
-    url = urlparse(os.environ.get("HF_ENDPOINT", "https://huggingface.co"))
+    url = urlparse(hub_endpoint())
     host = url.hostname or "huggingface.co"
     port = url.port or (80 if url.scheme == "http" else 443)
     result: list[bool] = []

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from textal.errors import ModelError
-from textal.models.base import read_meta
+from textal.models.classifier import read_meta
 from textal.models.saved_state import state_files, write_state
 
 # kind -> (pickle file an older textal wrote, state name it becomes, its parts from the unpickled object)

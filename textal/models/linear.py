@@ -12,7 +12,7 @@ from sklearn.decomposition import TruncatedSVD
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from textal.errors import ModelError
-from textal.models.base import LabelMixin, Labels, params_from_saved, read_meta, saved_params
+from textal.models.classifier import LabelMixin, Labels, params_from_saved, read_meta, saved_params
 from textal.models.head import LogisticHead
 from textal.models.saved_state import PickledModelError, has_state, read_state, write_state
 

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from textal.errors import ModelError
-from textal.fsutil import atomic_write_bytes, atomic_write_text
+from textal.runtime.fsutil import atomic_write_bytes, atomic_write_text
 
 STATE_FORMAT = "textal.state/1"
 MAX_DEPTH = 32

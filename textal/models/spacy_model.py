@@ -9,11 +9,11 @@ from pathlib import Path
 import numpy as np
 from sklearn.base import BaseEstimator
 
-from textal import progress
 from textal.errors import ModelError
-from textal.metrics import score_predictions
-from textal.models.base import LabelMixin, Labels, params_from_saved, read_meta, saved_params
+from textal.models.classifier import LabelMixin, Labels, params_from_saved, read_meta, saved_params
+from textal.models.metrics import score_predictions
 from textal.models.validation import split_validation
+from textal.runtime import progress
 
 
 class SpacyClassifier(LabelMixin, BaseEstimator):

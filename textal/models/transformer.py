@@ -16,10 +16,9 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator
 
-from textal import progress
 from textal.errors import ModelError
-from textal.full_tier import DEFAULT_FULL_EPOCHS, DEFAULT_FULL_MIN_STEPS
-from textal.models.base import LabelMixin, Labels, params_from_saved, read_meta, saved_params, softmax
+from textal.models.classifier import LabelMixin, Labels, params_from_saved, read_meta, saved_params, softmax
+from textal.models.fine_tune_schedule import DEFAULT_FULL_EPOCHS, DEFAULT_FULL_MIN_STEPS
 from textal.models.hf import (
     batched_inference,
     collate,
@@ -32,6 +31,7 @@ from textal.models.hf import (
 )
 from textal.models.int8 import int8_applies, quantized_copy
 from textal.models.pooling import mean_pool
+from textal.runtime import progress
 
 MIN_VALIDATION = 2  # fewer validation texts than this: train every epoch, no early stopping
 

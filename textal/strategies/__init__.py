@@ -4,14 +4,15 @@ Importing this package registers every strategy; ``list_strategies()`` names the
 """
 
 from textal.strategies import (  # noqa: F401  (registration)
-    committee,
+    disagreement,
     diversity,
-    hybrid,
+    hybrid_v1,
+    hybrid_v2,
     random_sampling,
-    scheduled_hybrid,
     uncertainty,
 )
-from textal.strategies.base import (
+from textal.strategies.default import DEFAULT_STRATEGY
+from textal.strategies.registry import (
     Pool,
     Selection,
     Strategy,
@@ -21,7 +22,6 @@ from textal.strategies.base import (
     register,
     resolve_name,
 )
-from textal.strategies.default import DEFAULT_STRATEGY
 
 __all__ = [
     "DEFAULT_STRATEGY",

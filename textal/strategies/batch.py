@@ -5,7 +5,7 @@ class does the rest the same way for all of them:
 
 * ``random_fraction`` (default 0.1) of the batch, rounded down, is drawn uniformly at random from
   what remains selectable, to keep the labelled set grounded in the real distribution.
-* No two items of one batch share a duplicate group (same text up to ``textal.data.normalise_text``);
+* No two items of one batch share a duplicate group (same text up to ``textal.data.corpus.normalise_text``);
   a batch is therefore ``min(n, number of selectable distinct texts)`` items long.
 * Excluded rows (held-out slice, already labelled) are never picked; ``scores`` still cover them.
 * Cold start: a strategy that reads model probabilities, given a pool without any (no labels, so
@@ -18,10 +18,10 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from textal.strategies.base import Pool, Selection, Strategy, StrategyError
 from textal.strategies.checks import as_rng, check_n, check_pool, check_random_fraction, pool_groups, selectable
 from textal.strategies.cold_start import cold_start_pick, cold_start_scores
 from textal.strategies.picking import fill_random, top_distinct
+from textal.strategies.registry import Pool, Selection, Strategy, StrategyError
 
 FIELD_NAMES = {
     "proba": "model probabilities (Pool.proba)",

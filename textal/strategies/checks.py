@@ -6,8 +6,8 @@ from typing import Any
 
 import numpy as np
 
-from textal.data import duplicate_groups
-from textal.strategies.base import Pool, StrategyError
+from textal.data.corpus import duplicate_groups
+from textal.strategies.registry import Pool, StrategyError
 
 SUM_TOLERANCE = 1e-3  # single-label rows must sum to 1 within this
 
@@ -81,7 +81,7 @@ def check_pool(pool: Pool) -> int:
     if pool.groups is not None:
         groups = np.asarray(pool.groups)
         if groups.ndim != 1 or not np.issubdtype(groups.dtype, np.integer):
-            raise StrategyError("groups must be a 1-d integer array (see textal.data.duplicate_groups)")
+            raise StrategyError("groups must be a 1-d integer array (see textal.data.corpus.duplicate_groups)")
         sizes["groups"] = len(groups)
     if len(set(sizes.values())) > 1:
         listed = ", ".join(f"{name} {size}" for name, size in sizes.items())

@@ -13,7 +13,7 @@ from collections.abc import Callable
 import numpy as np
 from scipy import sparse
 
-from textal.threads import single_blas_thread
+from textal.runtime.threads import single_blas_thread
 
 DistFn = Callable[[np.ndarray, np.ndarray], np.ndarray]  # (rows, centres) -> squared distances
 CHUNK = 8192  # rows per block in the pool-wide distance passes

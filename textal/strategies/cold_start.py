@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from textal.strategies.base import Pool
 from textal.strategies.clustering import cluster_rank_scores
 from textal.strategies.picking import top_distinct
+from textal.strategies.registry import Pool
 
 DEFAULT_CLUSTERS = 50  # clusters behind the stand-alone ordering (``scores`` without a batch size)
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from textal.strategies.base import Pool, StrategyError, register
 from textal.strategies.batch import BatchStrategy
 from textal.strategies.checks import pool_groups, selectable
 from textal.strategies.clustering import cluster_rank_scores, d2_sample, greedy_k_center
 from textal.strategies.cold_start import DEFAULT_CLUSTERS
 from textal.strategies.picking import top_distinct
+from textal.strategies.registry import Pool, StrategyError, register
 from textal.strategies.uncertainty import pool_proba
 
 

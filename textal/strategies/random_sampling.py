@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from textal.strategies.base import Pool, register
 from textal.strategies.batch import BatchStrategy
+from textal.strategies.registry import Pool, register
 
 
 @register("random.v1")

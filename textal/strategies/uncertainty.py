@@ -14,8 +14,8 @@ from typing import ClassVar
 import numpy as np
 
 from textal.strategies import measures
-from textal.strategies.base import Pool, register
 from textal.strategies.batch import BatchStrategy
+from textal.strategies.registry import Pool, register
 
 
 def pool_proba(pool: Pool) -> np.ndarray:

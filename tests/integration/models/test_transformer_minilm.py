@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import f1_score
 
-from textal.data import load_corpus
+from textal.data.corpus import load_corpus
 from textal.models import load_classifier
 from textal.models.embed_head import EmbedHeadClassifier
 from textal.models.transformer import TransformerClassifier

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from ml_backend.config import ServerSettings as Settings
 from ml_backend.server.app import create_app
 from textal.models.linear import LinearClassifier
-from textal.store import ModelStore
+from textal.store.model_store import ModelStore
 
 SPAM_CONFIG = (
     '<View><Text name="text" value="$text"/>'

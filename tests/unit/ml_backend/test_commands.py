@@ -9,7 +9,7 @@ from ml_backend.queue.factory import make_huey
 from ml_backend.queue.jobs import Jobs
 from ml_backend.state.projects import ProjectRef, ProjectRegistry
 from ml_backend.state.workfiles import ProjectFiles
-from textal.history import append_record
+from textal.store.history import append_record
 
 CONFIG = (
     '<View><Text name="text" value="$text"/>'

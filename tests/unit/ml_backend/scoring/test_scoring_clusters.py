@@ -11,7 +11,7 @@ from ml_backend.scoring.clusters import (
     load_centroids,
     save_centroids,
 )
-from textal.store import ModelStore
+from textal.store.model_store import ModelStore
 
 
 def test_hashing_is_the_same_for_every_assigner_and_every_batch():

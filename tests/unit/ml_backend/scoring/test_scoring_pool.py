@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ml_backend.scoring.pool import PoolScorer
+from ml_backend.scoring.pool_ranking import PoolScorer
 from textal.models.committee import BootstrapCommittee
-from textal.scoring import Scorer
+from textal.ranking.scale import Scorer
 
 
 @pytest.fixture(scope="module")

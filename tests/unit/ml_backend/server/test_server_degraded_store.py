@@ -8,7 +8,7 @@ import pytest
 
 from ml_backend.config import ServerSettings
 from ml_backend.server.app import create_app
-from textal.store import ModelStore
+from textal.store.model_store import ModelStore
 
 CONFIG = (
     '<View><Text name="text" value="$text"/><Choices name="label" toName="text" choice="single">'

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from ml_backend.scoring.ls_score import ScoreScale
-from textal.scoring import Scorer
-from textal.store import ModelStore
+from textal.ranking.scale import Scorer
+from textal.store.model_store import ModelStore
 
 
 def test_health_and_index_answer_up(client):

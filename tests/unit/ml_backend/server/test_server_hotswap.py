@@ -11,8 +11,8 @@ import pytest
 from ml_backend.scoring.ls_score import ScoreScale
 from ml_backend.server import slots as serving
 from ml_backend.server.slots import ModelSlot
-from textal.scoring import Scorer
-from textal.store import ModelStore
+from textal.ranking.scale import Scorer
+from textal.store.model_store import ModelStore
 
 
 def predict(client, texts, project="7.1717000000"):

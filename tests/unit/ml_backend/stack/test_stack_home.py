@@ -10,7 +10,7 @@ import pytest
 
 from ml_backend.stack.processes import free_port_from, stop_group
 from ml_backend.stack.up import Stack, StackError, StackHome, stop_all
-from textal.fsutil import pid_alive
+from textal.runtime.fsutil import pid_alive
 
 
 def test_a_secret_is_made_once_and_readable_only_by_its_owner(tmp_path):

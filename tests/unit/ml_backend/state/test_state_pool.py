@@ -6,7 +6,7 @@ import pytest
 
 from ml_backend.labelstudio.schema import parse_label_config
 from ml_backend.labelstudio.tasks import EVAL_KEY, is_eval
-from ml_backend.state.pool import PoolMirror
+from ml_backend.state.pool_mirror import PoolMirror
 from ml_backend.worker.eval_slice import choose_eval_topup, eval_target
 
 SCHEMA = parse_label_config(

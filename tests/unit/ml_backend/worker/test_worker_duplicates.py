@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ml_backend.worker.duplicates import PoolDuplicates
-from textal.data import duplicate_groups
+from textal.data.corpus import duplicate_groups
 
 
 def test_groups_are_kept_for_the_same_texts_and_redone_for_new_ones():

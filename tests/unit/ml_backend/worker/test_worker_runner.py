@@ -13,9 +13,9 @@ from ml_backend.labelstudio.tasks import EVAL_KEY
 from ml_backend.scoring.scale_file import ScaleFile
 from ml_backend.state.projects import ProjectRef
 from ml_backend.worker import push_labels
-from textal import history
 from textal.errors import TextalError
-from textal.store import ModelStore
+from textal.store import history
+from textal.store.model_store import ModelStore
 
 
 def open_tasks(harness):

@@ -1,0 +1,94 @@
+"""Simulation learners that refit a text classifier each round (--model linear / transformer)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from textal.data.corpus import Corpus
+from textal.errors import TextalError
+from textal.loop.learner_kinds import make_learner
+from textal.loop.learners import ClassifierLearner
+from textal.loop.simulate import SimulationSettings, simulate
+
+SPAM = [
+    "win cash now",
+    "free prize call",
+    "claim your reward",
+    "you won a voucher",
+    "urgent prize waiting",
+    "cash bonus today",
+    "free entry win",
+    "txt to claim",
+    "winner selected call",
+    "exclusive free offer",
+]
+HAM = [
+    "see you soon",
+    "lunch at noon?",
+    "meeting moved",
+    "call me later",
+    "running late sorry",
+    "how was the trip",
+    "dinner tonight?",
+    "thanks for today",
+    "good morning",
+    "pick up milk",
+]
+
+
+def corpus(texts, labels, name):
+    return Corpus(list(texts), list(labels), ("ham", "spam"), False, name, list(range(len(texts))))
+
+
+@pytest.fixture
+def split():
+    train = corpus(SPAM[:8] + HAM[:8], ["spam"] * 8 + ["ham"] * 8, "train")
+    test = corpus(SPAM[8:] + HAM[8:], ["spam"] * 2 + ["ham"] * 2, "test")
+    return train, test
+
+
+def test_linear_learner_runs_a_simulation_round_by_round(split):
+    train, test = split
+    learner = ClassifierLearner("linear", train.texts, test.texts, ["ham", "spam"], params={"embed_dim": 4})
+    settings = SimulationSettings(strategies=["margin", "kmeans"], seed_size=4, batch=4, budget=12, repeats=1)
+    result = simulate(learner, train, test, settings)
+    assert [r.labels for r in result.rounds if r.strategy == "kmeans"] == [4, 8, 12]
+    assert learner.embeddings().shape == (16, 4)
+
+
+def test_linear_learner_has_no_committee_and_says_so(split):
+    train, test = split
+    learner = ClassifierLearner("linear", train.texts, test.texts, ["ham", "spam"], params={"embed_dim": 4})
+    learner.fit(np.arange(6), learner.encode(train.labels[:6]))
+    with pytest.raises(TextalError, match="no committee"):
+        learner.committee()
+
+
+def test_transformer_learner_fine_tunes_and_gives_an_mc_dropout_committee(split, tiny_bert_dir):
+    train, test = split
+    learner = ClassifierLearner(
+        "transformer",
+        train.texts,
+        test.texts,
+        ["ham", "spam"],
+        params={"model": str(tiny_bert_dir), "epochs": 1, "min_steps": 1, "seed": 0},
+        mc_passes=3,
+    )
+    idx = np.arange(len(train.texts))
+    learner.fit(idx, learner.encode(train.labels))
+    assert learner.proba_pool().shape == (16, 2)
+    assert learner.proba_test().shape == (4, 2)
+    assert learner.committee().shape == (3, 16, 2)
+
+
+@pytest.mark.parametrize("model", ["spacy", "transformer"])
+def test_class_weights_are_refused_for_models_without_a_logistic_head(model):
+    with pytest.raises(TextalError, match=f"--class-weight applies to embed-head and linear, not {model}"):
+        make_learner(model, ["a b"], ["c d"], ["x", "y"], class_weight="balanced")
+
+
+def test_a_linear_learner_weighs_classes_as_asked_and_by_default_as_the_worker():
+    weighted = make_learner("linear", ["a b", "c d"], ["e"], ["x", "y"])
+    plain = make_learner("linear", ["a b", "c d"], ["e"], ["x", "y"], class_weight="none")
+    assert "'class_weight': 'balanced'" in str(weighted.describe()) and "'class_weight': None" in str(plain.describe())

@@ -1,0 +1,71 @@
+"""A simulation's ``--model`` name -> its learner: the one factory over ``learners`` and ``two_tier``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from textal.errors import TextalError
+from textal.loop.learners import ClassifierLearner, EmbedHeadLearner, Learner
+from textal.loop.two_tier import TwoTierLearner
+from textal.models.class_weights import DEFAULT_CLASS_WEIGHT, class_weight_param
+from textal.models.fine_tune_schedule import DEFAULT_FULL_EVERY
+from textal.runtime.settings import cache_dir as default_cache_dir
+
+
+def check_full_every(model: str, full_every: int | None) -> None:
+    """Refuse ``--full-every`` for a model without a full tier, or below 1."""
+    if full_every is not None and (model != "two-tier" or full_every < 1):
+        raise TextalError("--full-every applies to --model two-tier and must be at least 1")
+
+
+def make_learner(
+    model: str,
+    pool_texts: Sequence[str],
+    test_texts: Sequence[str],
+    labels: Sequence[str],
+    multi_label: bool = False,
+    seed: int = 0,
+    cache_dir: str | Path | None = None,
+    encoder: str = "default",
+    class_weight: str | None = None,
+    full_every: int | None = None,
+) -> Learner:
+    """The learner for a simulation's ``--model``: embed-head (default), two-tier, linear, spacy or transformer.
+    ``class_weight`` (``balanced``, ``none``) applies to the logistic heads; None: the live loop's default.
+    ``full_every``: labels between the two-tier loop's fine-tunes (the worker's default when None)."""
+    weights = DEFAULT_CLASS_WEIGHT if class_weight is None else class_weight
+    class_weight_param(weights)  # a bad name fails before any text is embedded
+    if model in ("spacy", "transformer") and class_weight not in (None, "none"):
+        raise TextalError(f"--class-weight applies to embed-head and linear, not {model}")
+    check_full_every(model, full_every)
+    if model in ("embed-head", "two-tier"):
+        from textal.models.encoder import Encoder
+
+        enc = Encoder(model=encoder, cache_dir=cache_dir if cache_dir is not None else default_cache_dir())
+        X_pool, X_test = enc.encode(pool_texts), enc.encode(test_texts)
+        if model == "embed-head":
+            return EmbedHeadLearner(
+                X_pool, X_test, labels, multi_label, seed=seed, encoder=encoder, class_weight=weights
+            )
+        return TwoTierLearner(
+            pool_texts,
+            test_texts,
+            X_pool,
+            X_test,
+            labels,
+            multi_label,
+            seed=seed,
+            encoder=encoder,
+            class_weight=weights,
+            full_every=full_every or DEFAULT_FULL_EVERY,
+        )
+    if model in ("linear", "spacy", "transformer"):
+        params: dict[str, Any] = (
+            {"random_state": seed, "class_weight": class_weight_param(weights)} if model == "linear" else {"seed": seed}
+        )
+        if model == "transformer":
+            params["model"] = encoder
+        return ClassifierLearner(model, pool_texts, test_texts, labels, multi_label, params=params)
+    raise TextalError(f"unknown simulation model {model!r}; choose embed-head, two-tier, linear, spacy or transformer")
