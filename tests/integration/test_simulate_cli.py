@@ -148,3 +148,17 @@ def test_simulate_refuses_full_every_without_the_two_tier_model_with_exit_2(sms_
     assert (
         bad.stderr.strip().splitlines()[-1].endswith("--full-every applies to --model two-tier and must be at least 1")
     )
+
+
+def test_simulate_refuses_a_committee_the_model_cannot_have_with_one_line_and_exit_2(sms_slice):
+    pool, test, root = sms_slice
+    bad = subprocess.run(
+        [TEXTAL, "simulate", str(pool), "--test", str(test), "--out", str(root / "x"), "--committee", "mc-dropout"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert bad.returncode == 2
+    assert bad.stderr.strip().splitlines() == [
+        "textal: --committee mc-dropout needs --model transformer, not embed-head"
+    ]

@@ -381,12 +381,21 @@ def simulate(
             "balanced).",
         ),
     ] = None,
+    committee: Annotated[
+        str | None,
+        typer.Option(
+            "--committee",
+            help="Votes for the committee strategies (vote_entropy, kl_consensus): bootstrap heads (embed-head, "
+            "two-tier), mc-dropout passes (transformer), or mixed (an embedding head, TF-IDF linear and spaCy "
+            "refit each round; any model). Default: the model's own.",
+        ),
+    ] = None,
 ) -> None:
     """Simulate strategies on labelled data: learning curves, labels saved against random, stopping points."""
     import shlex
 
     from textal.data.corpus import load_corpus
-    from textal.loop.learner_kinds import check_full_every, make_learner
+    from textal.loop.learner_kinds import check_committee, check_full_every, make_learner
     from textal.loop.simulate import SimulationSettings, summarise
     from textal.loop.simulate import simulate as run_simulation
     from textal.models.class_weights import class_weight_param
@@ -394,6 +403,7 @@ def simulate(
 
     class_weight_param(class_weight)  # bad values fail before the data is read
     check_full_every(model, full_every)
+    check_committee(model, committee)
     settings = SimulationSettings(
         strategies=[s.strip() for s in strategies.split(",") if s.strip()],
         seed_size=seed_size,
@@ -427,6 +437,7 @@ def simulate(
             cache_dir,
             class_weight=class_weight,
             full_every=full_every,
+            committee=committee,
         )
         result = run_simulation(learner, pool, test_corpus, settings)
     summary = summarise(result)

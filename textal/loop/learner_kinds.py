@@ -8,6 +8,7 @@ from typing import Any
 
 from textal.errors import TextalError
 from textal.loop.learners import ClassifierLearner, EmbedHeadLearner, Learner
+from textal.loop.mixed_committee import MixedCommitteeLearner
 from textal.loop.two_tier import TwoTierLearner
 from textal.models.class_weights import DEFAULT_CLASS_WEIGHT, class_weight_param
 from textal.models.fine_tune_schedule import DEFAULT_FULL_EVERY
@@ -18,6 +19,23 @@ def check_full_every(model: str, full_every: int | None) -> None:
     """Refuse ``--full-every`` for a model without a full tier, or below 1."""
     if full_every is not None and (model != "two-tier" or full_every < 1):
         raise TextalError("--full-every applies to --model two-tier and must be at least 1")
+
+
+COMMITTEES = ("bootstrap", "mc-dropout", "mixed")
+_OWN_COMMITTEE = {"bootstrap": ("embed-head", "two-tier"), "mc-dropout": ("transformer",)}
+
+
+def check_committee(model: str, committee: str | None) -> None:
+    """Refuse a ``--committee`` the model cannot have: bootstrap heads need embeddings (embed-head, two-tier),
+    MC-dropout a transformer; a mixed committee goes with any model."""
+    if committee is None or committee == "mixed":
+        return
+    if committee not in COMMITTEES:
+        raise TextalError(f"unknown committee {committee!r}; choose one of {', '.join(COMMITTEES)}")
+    if model not in _OWN_COMMITTEE[committee]:
+        raise TextalError(
+            f"--committee {committee} needs --model {' or '.join(_OWN_COMMITTEE[committee])}, not {model}"
+        )
 
 
 def make_learner(
@@ -31,10 +49,31 @@ def make_learner(
     encoder: str = "default",
     class_weight: str | None = None,
     full_every: int | None = None,
+    committee: str | None = None,
 ) -> Learner:
     """The learner for a simulation's ``--model``: embed-head (default), two-tier, linear, spacy or transformer.
     ``class_weight`` (``balanced``, ``none``) applies to the logistic heads; None: the live loop's default.
-    ``full_every``: labels between the two-tier loop's fine-tunes (the worker's default when None)."""
+    ``full_every``: labels between the two-tier loop's fine-tunes (the worker's default when None).
+    ``committee``: the query-by-committee votes (``COMMITTEES``); None: the model's own."""
+    check_committee(model, committee)
+    learner = _learner(
+        model, pool_texts, test_texts, labels, multi_label, seed, cache_dir, encoder, class_weight, full_every
+    )
+    return MixedCommitteeLearner(learner, pool_texts) if committee == "mixed" else learner
+
+
+def _learner(
+    model: str,
+    pool_texts: Sequence[str],
+    test_texts: Sequence[str],
+    labels: Sequence[str],
+    multi_label: bool,
+    seed: int,
+    cache_dir: str | Path | None,
+    encoder: str,
+    class_weight: str | None,
+    full_every: int | None,
+) -> Learner:
     weights = DEFAULT_CLASS_WEIGHT if class_weight is None else class_weight
     class_weight_param(weights)  # a bad name fails before any text is embedded
     if model in ("spacy", "transformer") and class_weight not in (None, "none"):

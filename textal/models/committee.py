@@ -167,10 +167,8 @@ class MixedCommittee(BaseEstimator):
             ]
         if len(members) < 2:
             raise ModelError("a mixed committee needs at least two members")
-        with progress.task(f"Fitting a committee of {len(members)} models", total=len(members)) as bar:
-            for member in members:
-                member.fit(texts, labels)
-                bar.advance()
+        for member in progress.track(members, f"Fitting a committee of {len(members)} models"):
+            member.fit(texts, labels)
         self.members_ = members
         self.labels_ = _union_labels(members, self.classes)
         return self

@@ -92,3 +92,26 @@ def test_a_linear_learner_weighs_classes_as_asked_and_by_default_as_the_worker()
     weighted = make_learner("linear", ["a b", "c d"], ["e"], ["x", "y"])
     plain = make_learner("linear", ["a b", "c d"], ["e"], ["x", "y"], class_weight="none")
     assert "'class_weight': 'balanced'" in str(weighted.describe()) and "'class_weight': None" in str(plain.describe())
+
+
+def test_a_mixed_committee_votes_with_one_member_per_kind_and_drives_a_committee_strategy(split):
+    train, test = split
+    learner = make_learner("linear", train.texts, test.texts, ["ham", "spam"], committee="mixed")
+    learner.kinds = ("linear", "spacy")  # two unlike members, no transformer needed
+    learner.fit(np.arange(8), learner.encode(train.labels[:8]))
+    votes = learner.committee()
+    assert votes.shape == (2, 16, 2)
+    assert np.allclose(votes.sum(axis=2), 1.0)
+    settings = SimulationSettings(strategies=["vote_entropy"], seed_size=4, batch=4, budget=8, repeats=1)
+    result = simulate(learner, train, test, settings)
+    assert [r.labels for r in result.rounds] == [4, 8]
+    assert result.info["model"]["committee"] == "mixed: linear, spacy"
+
+
+@pytest.mark.parametrize(
+    ("model", "committee", "needs"),
+    [("linear", "bootstrap", "embed-head or two-tier"), ("embed-head", "mc-dropout", "transformer")],
+)
+def test_a_committee_the_model_cannot_have_is_refused_before_any_text_is_embedded(model, committee, needs):
+    with pytest.raises(TextalError, match=f"--committee {committee} needs --model {needs}, not {model}"):
+        make_learner(model, ["a b"], ["c d"], ["x", "y"], committee=committee)
