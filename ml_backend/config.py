@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -143,6 +143,12 @@ class BasicCredentials:
         import base64
 
         return "Basic " + base64.b64encode(f"{self.user}:{self.password}".encode()).decode()
+
+
+def child_environment(unset: Collection[str] = (), environ: Environ | None = None) -> dict[str, str]:
+    """The environment a child process (Label Studio, serve, worker under ``textal up``) starts from: this
+    process's, less the variables in ``unset``."""
+    return {k: v for k, v in _env(environ).items() if k not in unset}
 
 
 def idle_threads_sleep() -> None:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import httpx
 
-from ml_backend.config import LABEL_STUDIO_KEY_ENV, LABEL_STUDIO_URL_ENV, BasicCredentials
+from ml_backend.config import LABEL_STUDIO_KEY_ENV, LABEL_STUDIO_URL_ENV, BasicCredentials, child_environment
 from ml_backend.labelstudio.server_env import UNSET, label_studio_environment
 from ml_backend.stack.processes import Child, free_port_from, start, stop_group, wait_until
 from textal.errors import TextalError
@@ -162,7 +162,7 @@ class Stack:
         self.ls_url = f"http://127.0.0.1:{ls_port}"
         self.backend_url = f"http://127.0.0.1:{backend_port}"
         bin_dir = Path(sys.executable).parent
-        base = {k: v for k, v in os.environ.items() if k not in UNSET}
+        base = child_environment(UNSET)
         base.update(PYTHONUNBUFFERED="1", HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", TOKENIZERS_PARALLELISM="false")
 
         first = not (home.label_studio / "label_studio.sqlite3").exists()
