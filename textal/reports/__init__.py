@@ -1,0 +1,1 @@
+"""What a simulation and a label review write and print: results files, tables and figures."""

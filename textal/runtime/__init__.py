@@ -1,0 +1,3 @@
+"""How textal runs: the one reader of the environment (``settings``), progress, log lines, BLAS threads, crash-safe
+files.
+"""
