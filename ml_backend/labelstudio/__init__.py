@@ -1,1 +1,2 @@
-"""Label Studio's formats and API: label config -> schema, SDK client, annotations, the prediction builder. No server, no queue."""
+"""Label Studio's formats and API: label config -> schema, SDK client, annotations, the prediction builder. No server,
+no queue."""

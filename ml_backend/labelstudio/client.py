@@ -164,7 +164,8 @@ class Studio:
             raise StudioError(f"Label Studio sent no hostname at /setup; set {LABEL_STUDIO_URL_ENV} for the worker")
         if not key:
             raise StudioError(
-                f"no API token for Label Studio at {url} (none sent at /setup); set {LABEL_STUDIO_KEY_ENV} for the worker"
+                f"no API token for Label Studio at {url} (none sent at "
+                f"/setup); set {LABEL_STUDIO_KEY_ENV} for the worker"
             )
         return cls(url, key, fallback_key=token)
 

@@ -146,7 +146,8 @@ class ProjectGate:
     # -- pending ----------------------------------------------------------------------------
 
     def claim_pending(self, kind: str, project_id: int, job_id: str, reason: str) -> str | None:
-        """Mark ``job_id`` as the pending ``kind`` job of the project; returns the id of the one already pending, or None."""
+        """Mark ``job_id`` as the pending ``kind`` job of the project; returns the id of the one already pending, or
+        None."""
         record = {"job": job_id, "reason": reason, "at": time.time()}
         if self.huey.put_if_empty(_key("pending", kind, project_id), record):
             return None

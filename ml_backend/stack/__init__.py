@@ -1,1 +1,1 @@
-"""`textal up`: Label Studio, `textal serve` and `textal worker` run together on this machine (the demo of `make run`)."""
+"""`textal up`: Label Studio, `textal serve` and `textal worker` together on this machine (`make run`'s demo)."""

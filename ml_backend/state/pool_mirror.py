@@ -50,7 +50,8 @@ class PoolMirror:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute(
                 "CREATE TABLE IF NOT EXISTS tasks (id INTEGER PRIMARY KEY, text TEXT, eval INTEGER NOT NULL DEFAULT 0, "
-                "scored TEXT, labelled INTEGER NOT NULL DEFAULT 0, trained INTEGER NOT NULL DEFAULT 0, annotations TEXT)"
+                "scored TEXT, labelled INTEGER NOT NULL DEFAULT 0, "
+                "trained INTEGER NOT NULL DEFAULT 0, annotations TEXT)"
             )
 
     def _db(self) -> sqlite3.Connection:
@@ -140,7 +141,8 @@ class PoolMirror:
                     self._kept[task.id] = replace(task, labelled=task.id in now)
 
     def set_annotations(self, by_task: Mapping[int, Sequence[dict[str, Any]]], replace_all: bool = False) -> None:
-        """Store the annotations of these tasks (an empty list: none any more); ``replace_all`` clears every other task's."""
+        """Store the annotations of these tasks (an empty list: none any more); ``replace_all`` clears every other
+        task's."""
         rows = [(json.dumps([_slim(a) for a in anns]) if anns else None, int(tid)) for tid, anns in by_task.items()]
         db = self._db()
         try:

@@ -1,7 +1,7 @@
 """What ``textal status --project N`` reports, read from the data folder alone (no Label Studio needed).
 
-Labels and agreement as of the latest retrain, the labels that are probably wrong, the pool and its evaluation slice, every published
-version with its held-out figures, the stopping rules' verdicts, and a learning-curve figure; and,
+Labels and agreement as of the latest retrain, the labels that are probably wrong, the pool and its evaluation slice,
+every published version with its held-out figures, the stopping rules' verdicts, and a learning-curve figure; and,
 when the worker gave the project up (deleted in Label Studio, a malformed URL, a refused token), why,
 since when and what a person must do.
 """

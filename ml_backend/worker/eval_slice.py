@@ -14,14 +14,14 @@ from ml_backend.state.pool_mirror import PoolMirror
 
 
 def eval_target(n_tasks: int, fraction: float, minimum: int) -> int:
-    """Size of the evaluation slice for a pool of ``n_tasks``: ``fraction`` of it, at least ``minimum``, at most half."""
+    """The evaluation slice's size for a pool of ``n_tasks``: ``fraction`` of it, at least ``minimum``, at most half."""
     if n_tasks <= 1:
         return 0
     return min(max(math.ceil(fraction * n_tasks), minimum), n_tasks // 2)
 
 
 def choose_eval_topup(mirror: PoolMirror, fraction: float, minimum: int, seed: int) -> list[int]:
-    """Tasks to add to the evaluation slice (random, readable, neither labelled nor ever trained on) to reach its size."""
+    """Tasks to add to the evaluation slice (random, readable, never labelled nor trained on) to reach its size."""
     tasks = [t for t in mirror.tasks() if t.text is not None]
     have = sum(t.eval for t in tasks)
     need = eval_target(len(tasks), fraction, minimum) - have

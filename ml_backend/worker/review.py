@@ -156,7 +156,7 @@ def _as_text(label: Any) -> str:
 
 
 def _step(value: float) -> float:
-    """A probability to the nearest 0.05: few distinct values, so few requests (one per value), and no false precision."""
+    """A probability to the nearest 0.05: few distinct values, so few requests (one a value), no false precision."""
     return round(round(float(value) * 20) / 20, 2)
 
 

@@ -142,8 +142,8 @@ def score(
 
     The ranking follows the strategy's batch rules, as the label stream in Label Studio does: its next
     batch first (without the random share), then the rest by informativeness, near-duplicates of a
-    text ranked higher last. POOL is read a chunk at a time and the scores spill to a scratch folder under TMPDIR, so a pool
-    larger than memory scores in bounded memory. Under `accelerate launch` the chunks are shared
+    text ranked higher last. POOL is read a chunk at a time and the scores spill to a scratch folder under TMPDIR,
+    so a pool larger than memory scores in bounded memory. Under `accelerate launch` the chunks are shared
     among its processes (or GPUs) and the main process writes the result.
     """
     from textal.ranking.parallel import is_main_process, rank_file_in_processes

@@ -129,8 +129,9 @@ def load_corpus(
 
     ``text_col``/``label_col`` default to the first of the usual names found (text, label,
     category, ...). With ``require_labels=False`` a file without a label column is an unlabelled
-    pool; with ``with_labels=False`` labels are not read at all. ``label_set`` rejects any other label. ``multi_label`` splits labels on ``label_sep`` (or
-    takes JSON lists as they are). ``dedupe`` is ``none``, ``exact`` or ``near``.
+    pool; with ``with_labels=False`` labels are not read at all. ``label_set`` rejects any other label.
+    ``multi_label`` splits labels on ``label_sep`` (or takes JSON lists as they are). ``dedupe`` is ``none``,
+    ``exact`` or ``near``.
 
     Input is bounded (:func:`input_limits`): ``path`` must be a regular file (a folder for a saved
     Hugging Face dataset) of at most ``TEXTAL_MAX_INPUT_MB``, every text at most

@@ -410,9 +410,10 @@ def _parquet_records(
             for batch in batches:
                 decoded += batch.nbytes  # as read: a dictionary-encoded column counts every value it repeats
                 if decoded > limit:
+                    bound = "TEXTAL_MAX_INPUT_MB" if limit == limits.max_bytes else f"{MAX_GZIP_RATIO} times the file"
                     raise DataError(
                         f"{path}: row {number + 1}: its data unpack to more than {_size(limit)}, over the limit "
-                        f"({'TEXTAL_MAX_INPUT_MB' if limit == limits.max_bytes else f'{MAX_GZIP_RATIO} times the file'})"
+                        f"({bound})"
                     )
                 for rec in batch.to_pylist():
                     number += 1

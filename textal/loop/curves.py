@@ -81,7 +81,7 @@ def summarise_curves(
         }
     if random_name is not None:
         base = summary["strategies"][random_name]["labels_to"]
-        for name, entry in summary["strategies"].items():
+        for entry in summary["strategies"].values():
             entry["saving_vs_random"] = {
                 t: _saving(entry["labels_to"][t], base[t], settings.budget) for t in entry["labels_to"]
             }

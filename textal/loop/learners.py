@@ -61,6 +61,7 @@ class Learner(ABC):
     def start_curve(self, held_out: np.ndarray, held_out_y: np.ndarray, tag: dict[str, Any]) -> None:
         """A new learning curve begins (``tag`` names it); ``held_out`` rows with gold ``held_out_y`` are the
         evaluation slice. Learners that carry state from round to round reset it here."""
+        return None  # the stateless learners have nothing to reset
 
     @abstractmethod
     def committee(self) -> np.ndarray:

@@ -141,7 +141,8 @@ class EmbedHeadClassifier(LabelMixin, BaseEstimator):
         return self.encoder.encode(texts)
 
     def save(self, path: str | Path) -> None:
-        """The head as data (``head.json`` + ``head.npz``), ``textal_model.json``, and a copy of a local encoder folder under ``encoder/``.
+        """The head as data (``head.json`` + ``head.npz``), ``textal_model.json``, and a copy of a local encoder folder
+        under ``encoder/``.
 
         Nothing written refers to a folder outside ``path``: ``cache_dir`` is left out, and a local
         encoder is recorded as the copy's name.

@@ -162,7 +162,8 @@ def check_heldout(proba: Any, y: Any, multi_label: bool) -> tuple[np.ndarray, np
         return p, t.astype(np.float64)
     if t.shape != (len(p),) or not np.issubdtype(t.dtype, np.integer):
         raise CalibrationError(
-            f"truth must be {len(p)} class indices (use encode_held_out_labels for strings), got {t.dtype} of shape {t.shape}"
+            f"truth must be {len(p)} class indices (use encode_held_out_labels "
+            f"for strings), got {t.dtype} of shape {t.shape}"
         )
     if t.min() < 0 or t.max() >= p.shape[1]:
         raise CalibrationError(f"class indices must lie in [0, {p.shape[1] - 1}]")

@@ -83,7 +83,7 @@ def head_out_of_fold_proba(
 
 
 def review_labels(pred_probs: np.ndarray, y: np.ndarray) -> LabelReview:
-    """cleanlab's verdict on labels ``y`` (indices, or a 0/1 matrix for multi-label) given out-of-fold ``pred_probs``."""
+    """cleanlab's verdict on labels ``y`` (indices; multi-label: a 0/1 matrix) given out-of-fold ``pred_probs``."""
     from cleanlab.filter import find_label_issues
 
     pred_probs = np.asarray(pred_probs, dtype=np.float64)

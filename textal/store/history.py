@@ -130,7 +130,7 @@ def curve_points(records: Sequence[dict[str, Any]]) -> dict[str, list[tuple[int,
 
 
 def plot_history(records: Sequence[dict[str, Any]], path: str | Path, title: str | None = None) -> Path:
-    """Learning curve of a live project: held-out macro-F1 and accuracy against training labels, one point per version."""
+    """A live project's learning curve: held-out macro-F1 and accuracy against training labels, a point a version."""
     import matplotlib
 
     matplotlib.use("Agg")

@@ -26,7 +26,7 @@ def net_worse_items(
     multi_label: bool,
     threshold: float = 0.5,
 ) -> int:
-    """Held-out items the new version gets wrong and its parent right, minus the reverse (exact match for multi-label)."""
+    """Held-out items the new version gets wrong and its parent right, minus the reverse (multi-label: exact match)."""
     gold = encode_held_out_labels(list(labels), list(classes), multi_label)
 
     def right(p: np.ndarray) -> np.ndarray:
@@ -108,7 +108,8 @@ def promotion(
     if value < parent - margin:
         return Promotion(
             False,
-            f"{metric} {value:.4f} is more than {margin} below the parent's {parent:.4f} on the same {n} held-out labels",
+            f"{metric} {value:.4f} is more than {margin} below the "
+            f"parent's {parent:.4f} on the same {n} held-out labels",
             metric,
             value,
             parent,
