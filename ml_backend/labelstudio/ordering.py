@@ -18,7 +18,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from ml_backend.labelstudio.client import NOT_ANNOTATED, UNCERTAINTY_SAMPLING, Studio
+from ml_backend.labelstudio.api import StudioAPI
+from ml_backend.labelstudio.client import NOT_ANNOTATED, UNCERTAINTY_SAMPLING
 from ml_backend.labelstudio.tasks import EVAL_KEY, REVIEW_KEY, SUGGESTION_KEY
 
 log = logging.getLogger("ml_backend.labelstudio")
@@ -113,7 +114,7 @@ def view_definitions() -> dict[str, dict[str, Any]]:
     }
 
 
-def ensure_ordering(studio: Studio, project_id: int, sampling: str | None) -> dict[str, int]:
+def ensure_ordering(studio: StudioAPI, project_id: int, sampling: str | None) -> dict[str, int]:
     """Uncertainty sampling and textal's views in the project (idempotent); returns the views' ids by title."""
     if sampling != UNCERTAINTY_SAMPLING:
         studio.set_sampling(project_id, UNCERTAINTY_SAMPLING)
@@ -129,7 +130,7 @@ def ensure_ordering(studio: Studio, project_id: int, sampling: str | None) -> di
     return ids
 
 
-def mark_eval(studio: Studio, project_id: int, ids: list[int]) -> list[int]:
+def mark_eval(studio: StudioAPI, project_id: int, ids: list[int]) -> list[int]:
     """Write ``textal_eval: 1`` into the data of tasks ``ids`` in Label Studio, in one request; returns the ids done."""
     studio.set_task_field(project_id, ids, EVAL_KEY, 1)
     return list(ids)

@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 
 from ml_backend.config import WorkerSettings
 from ml_backend.errors import HopelessError
+from ml_backend.labelstudio.api import StudioAPI
 from ml_backend.labelstudio.client import Studio
 from ml_backend.queue.jobs import RESUME, Jobs
 from ml_backend.state.layout import DataLayout
@@ -53,7 +54,7 @@ class WorkerContext:
         self.registry = ProjectRegistry(self.settings.data_dir)
         self.embedder = PoolEmbedder(DataLayout(self.settings.data_dir).embeddings)
 
-    def studio(self, hostname: str | None, token: str | None) -> Studio:
+    def studio(self, hostname: str | None, token: str | None) -> StudioAPI:
         """The Label Studio a project's /setup named, with a key it accepts (checked once per process)."""
         key = (hostname, token)
         with self._lock:

@@ -1,10 +1,11 @@
-"""A job's view of one project: its state, schema and strategy, pool mirror, work state, model store and Label Studio."""
+"""A job's view of one project: state, schema and strategy, pool mirror, work state, model store and Label Studio."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from ml_backend.labelstudio.client import ProjectInfo, Studio
+from ml_backend.labelstudio.api import StudioAPI
+from ml_backend.labelstudio.client import ProjectInfo
 from ml_backend.state.projects import ProjectState
 from ml_backend.state.workfiles import ProjectFiles
 from ml_backend.worker.context import WorkerContext
@@ -15,7 +16,7 @@ from textal.store.model_store import ModelStore
 class Project:
     """Everything a job reads and writes for one project; built at the start of each job."""
 
-    def __init__(self, ctx: WorkerContext, project_id: int, studio: Studio | None = None) -> None:
+    def __init__(self, ctx: WorkerContext, project_id: int, studio: StudioAPI | None = None) -> None:
         self.ctx = ctx
         self.id = int(project_id)
         state = ctx.registry.get(self.id)
@@ -31,7 +32,7 @@ class Project:
         self.files = ProjectFiles(ctx.registry, self.id)
         self.mirror = self.files.mirror()
         self.store = ModelStore(self.files.store_path)
-        self.studio = studio or ctx.studio(state.hostname, ctx.registry.access_token(self.id))
+        self.studio: StudioAPI = studio or ctx.studio(state.hostname, ctx.registry.access_token(self.id))
         self.work: dict[str, Any] = self.files.state()
         self._info: ProjectInfo | None = None
 

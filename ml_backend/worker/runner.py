@@ -21,10 +21,11 @@ reconnects the project; ``gave_up`` is what the queue calls when a job fails tha
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from ml_backend.errors import HopelessError
-from ml_backend.labelstudio.client import Studio
+from ml_backend.labelstudio.api import StudioAPI
 from ml_backend.worker.context import WorkerContext
 from ml_backend.worker.fast_tier import evaluate_serving, train_and_publish
 from ml_backend.worker.finetune import finetune
@@ -43,12 +44,12 @@ START_TRAINING = "START_TRAINING"  # the Label Studio event that also asks for a
 class ProjectJobs:
     """Runs each job on a fresh view of its project (``studio_for`` replaces Label Studio, for tests)."""
 
-    def __init__(self, ctx: WorkerContext, studio_for: Any = None) -> None:
+    def __init__(self, ctx: WorkerContext, studio_for: Callable[[int], StudioAPI] | None = None) -> None:
         self.ctx = ctx
         self._studio_for = studio_for
 
     def project(self, project_id: int) -> Project:
-        studio: Studio | None = self._studio_for(project_id) if self._studio_for is not None else None
+        studio: StudioAPI | None = self._studio_for(project_id) if self._studio_for is not None else None
         return Project(self.ctx, project_id, studio=studio)
 
     def gave_up(self, project_id: int, job: str, error: HopelessError) -> None:

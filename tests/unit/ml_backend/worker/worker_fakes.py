@@ -1,21 +1,25 @@
 """Small fakes for the worker's unit tests: a Label Studio that keeps its tasks in memory, a hashing embedder.
 
-The fakes answer the calls ``ml_backend.labelstudio.client.Studio`` makes, with Label Studio's own
-rules where the worker depends on them (task ids only grow, ``updated_at`` moves when annotations
-change, predictions are counted per ``model_version``). The real server is exercised by tests/e2e.
+``FakeStudio`` answers the calls the worker makes on a Label Studio (``ml_backend.labelstudio.api.StudioAPI``:
+mypy checks it against that protocol, below the class), with Label Studio's own rules where the worker depends
+on them (task ids only grow, ``updated_at`` moves when annotations change, predictions are counted per
+``model_version``). The real server is exercised by tests/e2e.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ml_backend.config import WorkerSettings
+from ml_backend.labelstudio.api import StudioAPI
 from ml_backend.labelstudio.client import (
+    UNCERTAINTY_SAMPLING,
     ProjectInfo,
     Studio,
     StudioError,
@@ -52,7 +56,9 @@ def choice(label: str) -> list[dict[str, Any]]:
 
 
 class FakeStudio:
-    """One Label Studio project in memory."""
+    """One Label Studio project in memory: the calls of ``StudioAPI``, and (first) what tests do to the project in
+    Label Studio's place (tasks added and deleted, annotations made, a failure to answer with). Besides those,
+    ``model_versions`` (a real ``Studio`` call too) lets tests count what was pushed."""
 
     def __init__(self) -> None:
         self.tasks: dict[int, dict[str, Any]] = {}
@@ -133,7 +139,15 @@ class FakeStudio:
             sampling=self.sampling,
         )
 
-    def iter_tasks(self, project_id, *, items=(), include="id,data", annotations=False, page_size=1000):
+    def iter_tasks(
+        self,
+        project_id: int,
+        *,
+        items: Sequence[dict[str, Any]] = (),
+        include: str | None = "id,data",
+        annotations: bool = False,
+        page_size: int = 1000,
+    ) -> Iterator[dict[str, Any]]:
         self.calls.append("iter_tasks")
         for tid in sorted(self.tasks):
             task = self.tasks[tid]
@@ -156,30 +170,25 @@ class FakeStudio:
             return not task["annotations"] if value else bool(task["annotations"])
         raise AssertionError(f"the fake does not know filter {name}")
 
-    def labelled_tasks(self, project_id):
+    def labelled_tasks(self, project_id: int) -> list[dict[str, Any]]:
         from ml_backend.labelstudio.client import ANNOTATED
 
         self.calls.append("labelled_tasks")
         return list(self.iter_tasks(project_id, items=[ANNOTATED], annotations=True))
 
-    def tasks_updated_since(self, project_id, stamp):
+    def tasks_updated_since(self, project_id: int, stamp: str) -> list[dict[str, Any]]:
         from ml_backend.labelstudio.client import updated_since
 
         self.calls.append("tasks_updated_since")
         return list(self.iter_tasks(project_id, items=[updated_since(stamp)], annotations=True))
 
-    def set_task_field(self, project_id, task_ids, field, value):
+    def set_task_field(self, project_id: int, task_ids: Sequence[int], field: str, value: float | str) -> None:
         self.calls.append("set_task_field")
         for tid in task_ids:
             if tid in self.tasks:  # like the Data Manager action: ids no longer there are passed over
                 self.tasks[tid]["data"][field] = value
 
-    def delete_task_predictions(self, project_id, task_ids):
-        self.calls.append("delete_task_predictions")
-        gone = set(task_ids)
-        self.predictions = [p for p in self.predictions if p["task"] not in gone]
-
-    def import_predictions(self, project_id, predictions, chunk=1000):
+    def import_predictions(self, project_id: int, predictions: Sequence[dict[str, Any]], chunk: int = 1000) -> int:
         self.calls.append("import_predictions")
         for p in predictions:
             assert p["task"] in self.tasks, f"prediction for unknown task {p['task']}"
@@ -188,34 +197,38 @@ class FakeStudio:
             self.predictions.append({**p, "id": self._next_prediction})
         return len(predictions)
 
-    def model_versions(self, project_id):
+    def model_versions(self, project_id: int) -> dict[str, int]:
         counts: dict[str, int] = {}
         for p in self.predictions:
             counts[p["model_version"]] = counts.get(p["model_version"], 0) + 1
         return counts
 
-    def delete_model_version(self, project_id, version):
+    def delete_model_version(self, project_id: int, version: str) -> int:
         self.calls.append(f"delete {version}")
         before = len(self.predictions)
         self.predictions = [p for p in self.predictions if p["model_version"] != version]
         return before - len(self.predictions)
 
-    def set_model_version(self, project_id, version):
+    def set_model_version(self, project_id: int, version: str) -> None:
         if not any(p["model_version"] == version for p in self.predictions):  # as Label Studio 1.23 answers
             raise StudioError(
                 "Label Studio answered 400: Model version doesn't exist either as live model or as static predictions."
             )
         self.model_version = version
 
-    def set_sampling(self, project_id, sampling):
+    def set_sampling(self, project_id: int, sampling: str = UNCERTAINTY_SAMPLING) -> None:
         self.sampling = sampling
 
-    def views(self, project_id):
+    def views(self, project_id: int) -> dict[str, int]:
         return dict(self.view_ids)
 
-    def create_view(self, project_id, data):
+    def create_view(self, project_id: int, data: dict[str, Any]) -> int:
         self.view_ids[data["title"]] = len(self.view_ids) + 1
         return self.view_ids[data["title"]]
+
+
+if TYPE_CHECKING:  # the fake answers every call the worker makes on a Label Studio: mypy fails on a drift
+    _fake_is_a_studio_api: type[StudioAPI] = FakeStudio
 
 
 class HashingEmbedder:
@@ -268,7 +281,9 @@ class Harness:
         """The reconciler over this context, reading the fake Label Studio (it asks the context, not the runner)."""
         from ml_backend.worker.reconcile import Reconciler
 
-        self.ctx.studio = lambda hostname, token: self.studio
+        # the context's own method replaced on this one instance (the runner above takes a ``studio_for``, the
+        # reconciler asks the context): mypy still checks the fake against the method's ``StudioAPI``
+        self.ctx.studio = lambda hostname, token: self.studio  # type: ignore[method-assign]
         return Reconciler(self.ctx)
 
     def retrain(self, reason: str = "ANNOTATION_CREATED", full: bool = False) -> dict[str, Any]:
