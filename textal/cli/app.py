@@ -14,6 +14,7 @@ import typer
 
 from textal.cli.console import RichReporter, err, fail, out
 from textal.errors import TextalError
+from textal.models.class_weights import DEFAULT_CLASS_WEIGHT
 from textal.models.fine_tune_schedule import DEFAULT_FULL_EVERY
 from textal.runtime import progress
 from textal.runtime.settings import debug_enabled
@@ -41,7 +42,24 @@ MODEL_HELP = (
 )
 
 
-def _model_from_option(model: str, classes: list[str], multi_label: bool, seed: int, epochs: int | None):
+HEAD_KINDS = ("linear", "embed-head")  # the models whose logistic head weighs classes
+
+
+def _class_weight_option(model: str, class_weight: str | None) -> str | None:
+    """``--class-weight`` as scikit-learn's value for ``--model`` (None: unweighted); refused with one line for a
+    model without a logistic head, unless it is ``none``."""
+    from textal.models.class_weights import class_weight_param
+
+    if model not in HEAD_KINDS:
+        if class_weight not in (None, "none"):
+            raise TextalError(f"--class-weight applies to {' and '.join(HEAD_KINDS)}, not {model}")
+        return None
+    return class_weight_param(DEFAULT_CLASS_WEIGHT if class_weight is None else class_weight)
+
+
+def _model_from_option(
+    model: str, classes: list[str], multi_label: bool, seed: int, epochs: int | None, class_weight: str | None = None
+):
     """A classifier for ``--model``: a kind name, else a transformer over that local dir or hub id."""
     from textal.models import MODEL_KINDS, make_classifier
 
@@ -54,8 +72,9 @@ def _model_from_option(model: str, classes: list[str], multi_label: bool, seed: 
         params["seed"] = seed
         if epochs is not None:
             params["epochs"] = epochs
-    elif kind in ("linear", "embed-head"):
+    elif kind in HEAD_KINDS:
         params["random_state"] = seed
+        params["class_weight"] = class_weight
     classifier = make_classifier(kind, **params)
     if kind == "transformer":
         from textal.models.hf import resolve_model_source
@@ -80,6 +99,14 @@ def train(
     dedupe: Annotated[str, typer.Option(help="Drop duplicate training texts: none, exact, near.")] = "none",
     epochs: Annotated[int | None, typer.Option(help="Training epochs (transformer, spacy).")] = None,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    class_weight: Annotated[
+        str | None,
+        typer.Option(
+            "--class-weight",
+            help="Weigh classes in the logistic head (linear, embed-head): balanced or none "
+            f"(default: the worker's, {DEFAULT_CLASS_WEIGHT}).",
+        ),
+    ] = None,
 ) -> None:
     """Train a classifier on DATA, print its metrics, publish it as a new version in the store."""
     from textal.data.corpus import load_corpus
@@ -88,6 +115,7 @@ def train(
 
     if not 0 <= holdout < 1:
         raise TextalError("--holdout must be in [0, 1)")
+    weights = _class_weight_option(model, class_weight)  # bad values fail before the data is read
     corpus = load_corpus(data, text_col, label_col, multi_label=multi_label, label_sep=label_sep, dedupe=dedupe)
     if eval_file is not None:
         evaluation = load_corpus(eval_file, text_col, label_col, multi_label=multi_label, label_sep=label_sep)
@@ -96,7 +124,7 @@ def train(
         training, evaluation = holdout_split(corpus, holdout, seed)
     check_trainable(training)  # before a model is built (a transformer loads weights): one label teaches nothing
     classes = sorted(set(corpus.label_set) | set(evaluation.label_set if evaluation else ()))
-    classifier = _model_from_option(model, classes, multi_label, seed, epochs)
+    classifier = _model_from_option(model, classes, multi_label, seed, epochs, weights)
     err.print(f"Training {model} on {len(training)} texts ({len(classes)} labels)...")
     with progress.reporting(RichReporter()):
         report = train_and_publish(classifier, training, ModelStore(store), evaluation, card={"model_option": model})

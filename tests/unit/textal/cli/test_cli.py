@@ -31,6 +31,36 @@ def test_train_linear_publishes_a_version_and_prints_its_name(train_csv, tmp_pat
     assert ModelStore(tmp_path / "s").latest() == "v0001"
 
 
+def test_train_weighs_classes_as_asked_and_by_default_as_the_worker(train_csv, tmp_path, textal_cli):
+    from textal.store.model_store import ModelStore as Store
+
+    for option, expected in (([], "balanced"), (["--class-weight", "none"], None)):
+        store = tmp_path / f"s{len(option)}"
+        code, _, err = textal_cli(["train", str(train_csv), "--model", "linear", "--store", str(store), *option])
+        assert code == 0, err
+        assert Store(store).load().class_weight == expected
+
+
+@pytest.mark.parametrize(
+    ("option", "line"),
+    [
+        (
+            ["--model", "spacy", "--class-weight", "balanced"],
+            "textal: --class-weight applies to linear and embed-head, not spacy",
+        ),
+        (
+            ["--model", "linear", "--class-weight", "heavy"],
+            "textal: class weight must be one of balanced, none, not 'heavy'",
+        ),
+    ],
+)
+def test_train_refuses_a_class_weight_that_does_not_apply_with_one_line(train_csv, tmp_path, textal_cli, option, line):
+    code, _, err = textal_cli(["train", str(train_csv), "--store", str(tmp_path / "s"), *option])
+    assert code == 2
+    assert err.strip().splitlines() == [line]
+    assert not (tmp_path / "s").exists()
+
+
 def test_missing_data_file_exits_2_with_one_line(tmp_path, textal_cli):
     code, out, err = textal_cli(["train", str(tmp_path / "nope.csv"), "--store", str(tmp_path / "s")])
     assert code == 2
