@@ -1,13 +1,23 @@
-"""Fixtures shared by the whole suite."""
+"""Fixtures shared by the whole suite: the shared datasets, a tiny BERT, the CLI, real servers; xdist's scheduling."""
 
 from __future__ import annotations
 
 import os
 from collections import Counter
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from servers import label_studio, start_backend, start_worker  # noqa: F401  (real servers, for e2e and reliability)
+
+from tests.support.servers import (
+    Backend,
+    LabelStudioServer,
+    Worker,
+    launch_backend,
+    launch_worker,
+    start_label_studio,
+    stop_process,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 # ../shared/data beside the checkout, or wherever DATA points (make test passes it on).
@@ -25,6 +35,56 @@ def data_dir() -> Path:
     if not (DATA_DIR / "sms_spam" / "train.csv").is_file():
         raise RuntimeError(f"shared datasets not found under {DATA_DIR}; set DATA=/path/to/data")
     return DATA_DIR
+
+
+# -- real servers, for the e2e and reliability tests (tests/support/servers.py) ---------------------------------
+
+
+@pytest.fixture(scope="session")
+def label_studio(tmp_path_factory) -> Iterator[LabelStudioServer]:
+    """A real Label Studio on 127.0.0.1 (SQLite in a temp folder), shared by the whole session."""
+    server = start_label_studio(tmp_path_factory.mktemp("label-studio"))
+    try:
+        yield server
+    finally:
+        if server.process is not None:
+            stop_process(server.process)
+
+
+@pytest.fixture
+def start_backend(tmp_path) -> Iterator[Callable[..., Backend]]:
+    """Start ``textal serve`` over a store as a separate process; stopped at the end of the test."""
+    started: list[Backend] = []
+
+    def start(
+        store: Path,
+        data_dir: Path | None = None,
+        strategy: str = "entropy",
+        env: dict[str, str] | None = None,
+        port: int | None = None,
+    ) -> Backend:
+        data_dir = data_dir or tmp_path / f"backend-data-{len(started)}"
+        log_path = tmp_path / f"backend-{len(started)}.log"
+        started.append(launch_backend(store, data_dir, log_path, strategy, env, port))
+        return started[-1]
+
+    yield start
+    for backend in started:
+        stop_process(backend.process)
+
+
+@pytest.fixture
+def start_worker(tmp_path) -> Iterator[Callable[..., Worker]]:
+    """Start ``textal worker`` as a separate process (not waited for); stopped at the end of the test."""
+    started: list[Worker] = []
+
+    def start(data_dir: Path, *args: str, env: dict[str, str] | None = None) -> Worker:
+        started.append(launch_worker(data_dir, tmp_path / f"worker-{len(started)}.log", *args, env=env))
+        return started[-1]
+
+    yield start
+    for worker in started:
+        stop_process(worker.process)
 
 
 TINY_BERT_WORDS = (

@@ -1,4 +1,4 @@
-"""End-to-end fixtures beyond the shared servers (tests/servers.py): a real redis-server, and the store `textal
+"""End-to-end fixtures beyond the shared servers (tests/support/servers.py): a real redis-server, and the store `textal
 serve` answers from before a project has its own model."""
 
 from __future__ import annotations
@@ -6,13 +6,15 @@ from __future__ import annotations
 import contextlib
 import socket
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from dataset_rows import read_rows
-from servers import free_port, log_tail, stop_process
+
+from tests.support.dataset_rows import read_rows
+from tests.support.ports import free_port
+from tests.support.servers import log_tail, stop_process
+from tests.support.waits import wait_until
 
 
 @pytest.fixture
@@ -52,17 +54,18 @@ def redis_url(tmp_path) -> Iterator[str]:
             start_new_session=True,
         )
     try:
-        deadline = time.monotonic() + 30
-        while True:
+
+        def answering() -> bool:
             if proc.poll() is not None:
                 raise RuntimeError(f"redis-server exited with {proc.returncode}:\n{log_tail(log_path)}")
             with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
                 sock.sendall(b"PING\r\n")
-                if sock.recv(16).startswith(b"+PONG"):
-                    break
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"redis-server did not answer:\n{log_tail(log_path)}")
-            time.sleep(0.1)
+                return sock.recv(16).startswith(b"+PONG")
+            return False
+
+        wait_until(
+            answering, 30, 0.1, what=f"redis-server to answer PING on {port}", details=lambda: log_tail(log_path)
+        )
         yield f"redis://127.0.0.1:{port}/0"
     finally:
         stop_process(proc)

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from dataset_rows import read_rows
 
 from ml_backend.queue.factory import make_huey
 from ml_backend.queue.jobs import Jobs
+from tests.support.dataset_rows import read_rows
 
 pytestmark = pytest.mark.e2e
 
@@ -22,7 +22,8 @@ N_TASKS = 200  # Label Studio stores each prediction in ~0.15 s here, so a few h
 
 
 def pending_jobs(data_dir: Path, wait_for: int, timeout: float = 10.0) -> list[dict]:
-    """The queue's pending jobs, polled until at least ``wait_for`` are there (webhooks are synchronous, but be kind)."""
+    """The queue's pending jobs, polled until at least ``wait_for`` are there (webhooks are synchronous, but be
+    kind)."""
     jobs = Jobs(make_huey(data_dir))
     deadline = time.monotonic() + timeout
     found = jobs.pending()

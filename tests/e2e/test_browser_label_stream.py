@@ -7,21 +7,15 @@ from __future__ import annotations
 import time
 
 import pytest
-from browser import AnnotatorBrowser, chromium_available
+
+from tests.support.browser import AnnotatorBrowser, chromium_available
+from tests.support.ls_project import CONFIG, choice
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
-CONFIG = (
-    '<View><Text name="text" value="$text"/>'
-    '<Choices name="label" toName="text" choice="single"><Choice value="ham"/><Choice value="spam"/></Choices></View>'
-)
 MODEL_VERSION = "t1"
 # one score per task; the lowest is neither the first nor the last task, so id order or luck cannot pass the test
 SCORES = [0.91, 0.62, 0.48, 0.77, 0.35, 0.83, 0.07, 0.55, 0.29, 0.70]
-
-
-def choice(value: str) -> list[dict]:
-    return [{"from_name": "label", "to_name": "text", "type": "choices", "value": {"choices": [value]}}]
 
 
 def test_label_stream_shows_the_lowest_score_task_with_its_prediction_prefilled(label_studio, tmp_path):

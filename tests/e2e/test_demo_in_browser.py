@@ -17,7 +17,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -25,14 +24,16 @@ from pathlib import Path
 
 import httpx
 import pytest
-from browser import AnnotatorBrowser, chromium_available
-from dataset_rows import read_rows
 
 from ml_backend.labelstudio.ordering import INFORMATIVE_VIEW
 from ml_backend.labelstudio.tasks import is_eval
 from ml_backend.recipes.recipe import RECIPES_DIR
 from ml_backend.stack.processes import log_tail, stop_group
 from ml_backend.stack.up import ADMIN_EMAIL
+from tests.support.browser import AnnotatorBrowser, chromium_available
+from tests.support.dataset_rows import read_rows
+from tests.support.ports import free_port
+from tests.support.waits import wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -44,12 +45,6 @@ UNNAMED_COLUMNS_JS = (
     "return Array.from(document.querySelectorAll('.lsf-th[data-id]'))"
     ".filter(e => !e.innerText.trim()).map(e => e.dataset.id);"
 )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def start_up(args: list[str], log: Path) -> subprocess.Popen:
@@ -66,14 +61,14 @@ def start_up(args: list[str], log: Path) -> subprocess.Popen:
 
 
 def wait_for_line(proc: subprocess.Popen, log: Path, line: str, timeout: float) -> str:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def printed() -> str | None:
         text = log.read_text(errors="replace") if log.exists() else ""
         if line in text:
             return text
         assert proc.poll() is None, f"textal up exited with {proc.returncode}:\n{log_tail(log)}"
-        time.sleep(1.0)
-    raise AssertionError(f"textal up did not print {line!r} in {timeout:.0f} s:\n{log_tail(log)}")
+        return None
+
+    return wait_until(printed, timeout, 1.0, what=f"textal up to print {line!r}", details=lambda: log_tail(log))
 
 
 class Api:
@@ -129,16 +124,16 @@ class Api:
 
 
 def settled_first(api: Api, timeout: float = 120.0) -> tuple[dict, dict]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def settled() -> tuple[dict, dict] | None:
         first = api.first_in_textal_order()
         if first is not None and api.info()["model_version"].startswith("v"):
             time.sleep(2.0)  # a refresh may still be switching versions: the same answer twice
             again = api.first_in_textal_order()
             if again is not None and again[0]["id"] == first[0]["id"]:
                 return again
-        time.sleep(1.0)
-    raise AssertionError(f"no own model version ordering every task after {timeout:.0f} s")
+        return None
+
+    return wait_until(settled, timeout, 1.0, what="an own model version ordering every task")
 
 
 def change_choice(browser: AnnotatorBrowser, shown, shot: Path):

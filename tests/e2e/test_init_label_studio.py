@@ -8,13 +8,13 @@ import time
 from pathlib import Path
 
 import pytest
-from dataset_rows import read_rows
 
 from ml_backend.labelstudio.admin import StudioAdmin
 from ml_backend.labelstudio.client import Studio
 from ml_backend.recipes import init as init_module
 from ml_backend.recipes.init import ROW_KEY, init_project
 from ml_backend.recipes.recipe import load_recipe
+from tests.support.dataset_rows import read_rows
 from textal.data.corpus import load_corpus
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -146,7 +146,9 @@ BAD_INPUTS = {
     "wrong key": "refused the API key in LABEL_STUDIO_API_KEY",
     "backend not running": "no textal backend answers at http://127.0.0.1:9",
     "unreadable file": "no such file or directory",
-    "label outside the recipe": "row 122: label 'phishing' is not in the label set (ham, spam), the labels of recipe spam",
+    "label outside the recipe": (
+        "row 122: label 'phishing' is not in the label set (ham, spam), the labels of recipe spam"
+    ),
 }
 
 

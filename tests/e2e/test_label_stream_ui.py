@@ -14,9 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from browser import AnnotatorBrowser, chromium_available
-from dataset_rows import read_rows
-from ls_project import (
+
+from ml_backend.worker.push_labels import version_of
+from tests.support.browser import AnnotatorBrowser, chromium_available
+from tests.support.dataset_rows import read_rows
+from tests.support.ls_project import (
     WORKER_ARGS,
     Project,
     connected_project,
@@ -25,8 +27,8 @@ from ls_project import (
     wait_for,
     work_state,
 )
-from servers import Worker
-from stream_annotator import (
+from tests.support.servers import Worker
+from tests.support.stream_annotator import (
     Submit,
     VersionWatch,
     add_annotator,
@@ -36,8 +38,6 @@ from stream_annotator import (
     refused_in_log,
     saved_labels,
 )
-
-from ml_backend.worker.push_labels import version_of
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 

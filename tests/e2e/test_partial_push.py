@@ -5,11 +5,11 @@ is deleted while an editor may hold it."""
 
 from __future__ import annotations
 
-import time
-
 import pytest
-from dataset_rows import read_rows
-from ls_project import (
+
+from ml_backend.scoring.loaded import model_version_name
+from tests.support.dataset_rows import read_rows
+from tests.support.ls_project import (
     INFORMATIVE,
     WORKER_ARGS,
     choice,
@@ -21,8 +21,7 @@ from ls_project import (
     unlabelled,
     wait_for,
 )
-
-from ml_backend.scoring.loaded import model_version_name
+from tests.support.waits import wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -58,10 +57,18 @@ def test_right_after_a_refresh_the_stream_serves_the_new_orders_best_task_though
     for tid in train:
         ls.annotations.create(id=tid, result=choice(gold[tid]))
     worker = start_worker(state, *args)
-    deadline = time.monotonic() + 180
-    while not (mv := p.model_version() or "").startswith("v"):  # catch the switch as it happens
-        assert time.monotonic() < deadline, f"no version switched to:\n{worker.log()[-4000:]}"
-        time.sleep(0.02)
+
+    def switched() -> str | None:
+        version = p.model_version() or ""
+        return version if version.startswith("v") else None
+
+    mv = wait_until(  # catch the switch as it happens
+        switched,
+        180,
+        0.02,
+        what="Label Studio to switch to a version",
+        details=lambda: worker.log()[-4000:],
+    )
     served = next_task(ls, p.id)
     views = {(v.data or {}).get("title"): v.id for v in ls.views.list(project=p.id)}
     view = list(ls.tasks.list(project=p.id, view=views[INFORMATIVE], fields="all", page_size=1000))  # one snapshot

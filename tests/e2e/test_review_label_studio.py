@@ -6,12 +6,12 @@ from __future__ import annotations
 import time
 
 import pytest
-from browser import AnnotatorBrowser
-from dataset_rows import read_rows
-from ls_project import CONFIG, EVAL_VIEW, WORKER_ARGS, Project, choice, wait_for, work_state
 
 from ml_backend.labelstudio.ordering import REVIEW_VIEW
 from ml_backend.worker.review import REVIEW_GROWTH
+from tests.support.browser import AnnotatorBrowser
+from tests.support.dataset_rows import read_rows
+from tests.support.ls_project import CONFIG, EVAL_VIEW, WORKER_ARGS, Project, choice, wait_for, work_state
 
 pytestmark = pytest.mark.e2e
 

@@ -7,10 +7,10 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from ls_project import CONFIG, choice
 
 from ml_backend.labelstudio.client import Studio
 from ml_backend.labelstudio.ordering import INFORMATIVE_VIEW, ensure_ordering
+from tests.support.ls_project import CONFIG, choice
 
 pytestmark = pytest.mark.e2e
 

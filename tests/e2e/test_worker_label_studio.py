@@ -14,8 +14,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from dataset_rows import read_rows
-from ls_project import (
+
+from ml_backend.scoring.loaded import model_version_name
+from tests.support.dataset_rows import read_rows
+from tests.support.ls_project import (
     CONFIG,
     EVAL_VIEW,
     INFORMATIVE,
@@ -31,8 +33,6 @@ from ls_project import (
     wait_for,
     work_state,
 )
-
-from ml_backend.scoring.loaded import model_version_name
 
 pytestmark = pytest.mark.e2e
 
@@ -143,7 +143,8 @@ def test_the_worker_keeps_label_studio_ordered_by_the_freshest_good_model(
         lambda: p.settled(lambda: p.records()[-1]["train_size"] == 19), 60, "a version without the deleted label", logs
     )
 
-    # a version worse than its parent on the slice is published but not promoted; Label Studio and the backend keep the good one
+    # a version worse than its parent on the slice is published but not promoted; Label Studio and the backend keep
+    # the good one
     worker.process.terminate()  # labels change while no worker runs: the webhooks wait on the queue
     worker.process.wait(30)
     good = p.store.latest()

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from servers import free_port
+from tests.support.ports import free_port
 
 BIN = Path(sys.executable).parent
 

@@ -1,4 +1,4 @@
-"""What the reliability tests share beyond the real servers (tests/servers.py)."""
+"""What the reliability tests share beyond the real servers (tests/support/servers.py)."""
 
 from __future__ import annotations
 

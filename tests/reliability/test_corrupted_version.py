@@ -3,11 +3,10 @@ keeps answering every request, /health says "degraded" with 200, and the next go
 
 from __future__ import annotations
 
-import time
-
 import httpx
 import pytest
 
+from tests.support.waits import wait_until
 from textal.store.model_store import ModelStore
 
 pytestmark = pytest.mark.e2e
@@ -44,11 +43,15 @@ def test_a_corrupted_newest_version_never_answers_and_the_next_good_one_does(sta
     assert setup.status_code == 200 and setup.json()["model_version"] == "base-v0001"
 
     broken = publish_corrupted(store, spam_model)
-    deadline = time.monotonic() + 30
-    while "degraded" not in (health := httpx.get(f"{backend.url}/health", timeout=5).json()):
+
+    def reported() -> dict | None:
+        health = httpx.get(f"{backend.url}/health", timeout=5).json()
+        if "degraded" in health:
+            return health
         assert predict_version(backend.url) == "base-v0001"  # every answer meanwhile from the good version
-        assert time.monotonic() < deadline, "the broken version was never reported"
-        time.sleep(0.1)
+        return None
+
+    health = wait_until(reported, 30, 0.1, what="/health to report the broken version")
     assert health["status"] == "UP" and f"could not load {broken}" in health["degraded"]
     assert predict_version(backend.url) == "base-v0001"
 
@@ -59,8 +62,5 @@ def test_a_corrupted_newest_version_never_answers_and_the_next_good_one_does(sta
     assert predict_version(backend.url) == "base-v0001"
 
     good = store.publish(spam_model, {"note": "good again"})
-    deadline = time.monotonic() + 30
-    while predict_version(backend.url) != f"base-{good}":
-        assert time.monotonic() < deadline, "the next good version was never served"
-        time.sleep(0.1)
+    wait_until(lambda: predict_version(backend.url) == f"base-{good}", 30, 0.1, what="the next good version served")
     assert "degraded" not in httpx.get(f"{backend.url}/health", timeout=5).json()

@@ -9,11 +9,11 @@ import time
 
 import httpx
 import pytest
-from dataset_rows import read_rows
-from ls_project import WORKER_ARGS, choice, connected_project, current_prediction, unlabelled, wait_for
-from servers import free_port
 
 from ml_backend.scoring.loaded import model_version_name
+from tests.support.dataset_rows import read_rows
+from tests.support.ls_project import WORKER_ARGS, choice, connected_project, current_prediction, unlabelled, wait_for
+from tests.support.ports import free_port
 
 pytestmark = pytest.mark.e2e
 

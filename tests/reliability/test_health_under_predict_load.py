@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -15,9 +14,11 @@ from pathlib import Path
 import httpx
 import numpy as np
 import pytest
-from servers import NO_LABEL_STUDIO
 
 from ml_backend.stack.processes import stop_group
+from tests.support.ports import free_port
+from tests.support.servers import NO_LABEL_STUDIO
+from tests.support.waits import wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -28,12 +29,6 @@ CONFIG = (
 )
 # more requests than the shared pool's 40 threads, kept coming: saturated while measured; small, so drained in seconds
 CONCURRENT, TASKS_EACH, MEASURE_S = 48, 40, 20.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -63,13 +58,14 @@ def backend(tmp_path_factory, data_dir):
             env={**os.environ, "LABEL_STUDIO_URL": NO_LABEL_STUDIO},
         )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
+
+    def healthy() -> bool:
         try:
-            if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                break
+            return httpx.get(f"{url}/health", timeout=2).status_code == 200
         except httpx.HTTPError:
-            time.sleep(0.5)
+            return False
+
+    wait_until(healthy, 180, 0.5, what=f"textal serve to answer /health at {url}", details=lambda: log.read_text())
     assert httpx.post(f"{url}/setup", json={"project": "1.1", "schema": CONFIG}, timeout=10).status_code == 200
     yield url, log
     stop_group(proc.pid, 30)
@@ -126,7 +122,9 @@ def test_a_predict_whose_client_left_is_abandoned(backend):
     url, log = backend
     with pytest.raises(httpx.TimeoutException):
         httpx.post(f"{url}/predict", json=predict_body(1000, f"gone-{time.time()}"), timeout=1.0)
-    deadline = time.monotonic() + 60
-    while "the client left" not in log.read_text(errors="replace"):
-        assert time.monotonic() < deadline, "the abandoned /predict was computed to the end"
-        time.sleep(0.5)
+    wait_until(
+        lambda: "the client left" in log.read_text(errors="replace"),
+        60,
+        0.5,
+        what="the abandoned /predict to be given up (it was computed to the end)",
+    )

@@ -21,8 +21,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from servers import backend_command, free_port, log_tail, stop_process, studio_env
 
+from tests.support.ports import free_port
+from tests.support.servers import backend_command, log_tail, stop_process, studio_env
+from tests.support.waits import wait_until
 from textal.store.model_store import ModelStore
 
 pytestmark = pytest.mark.e2e
@@ -90,14 +92,14 @@ def backend(limits_store, tmp_path):
         )
     server = Served(f"http://127.0.0.1:{port}", log_path)
     try:
-        deadline = time.monotonic() + 120
-        while True:
+
+        def answering() -> bool:
             assert proc.poll() is None, f"textal serve exited with {proc.returncode}:\n{log_tail(log_path)}"
-            assert time.monotonic() < deadline, f"textal serve did not answer:\n{log_tail(log_path)}"
             with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{server.url}/health", timeout=2).status_code == 200:
-                    break
-            time.sleep(0.3)
+                return httpx.get(f"{server.url}/health", timeout=2).status_code == 200
+            return False
+
+        wait_until(answering, 120, 0.3, what="textal serve to answer /health", details=lambda: log_tail(log_path))
         yield from _set_up(server)
     finally:
         stop_process(proc)
@@ -118,7 +120,7 @@ def test_idle_and_slow_header_connections_leave_health_and_webhook_answering(bac
     resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 4096)), hard))
     idle: list[socket.socket] = []
     try:
-        for i in range(IDLE):  # connect, send nothing (or half a request line), hold the connection
+        for _ in range(IDLE):  # connect, send nothing (or half a request line), hold the connection
             sock = socket.socket()
             sock.setblocking(False)
             with contextlib.suppress(BlockingIOError):

@@ -6,8 +6,10 @@ from __future__ import annotations
 import time
 
 import pytest
-from dataset_rows import read_rows
-from ls_project import (
+
+from ml_backend.scoring.loaded import model_version_name
+from tests.support.dataset_rows import read_rows
+from tests.support.ls_project import (
     WORKER_ARGS,
     choice,
     connected_project,
@@ -16,8 +18,7 @@ from ls_project import (
     wait_for,
     work_state,
 )
-
-from ml_backend.scoring.loaded import model_version_name
+from tests.support.waits import wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -45,13 +46,14 @@ def test_label_studio_killed_mid_push_ends_with_one_prediction_of_the_new_versio
     train = [t for t in ids if gold[t] == "spam"][:5] + [t for t in ids if gold[t] == "ham"][:5]
     for tid in train:
         ls.annotations.create(id=tid, result=choice(gold[tid]))
-    deadline = time.monotonic() + 180
-    while True:  # watch the first version's predictions arrive, and kill Label Studio as soon as some have
-        partial = {v: n for v, n in p.counts().items() if v.startswith("v")}
-        if partial:
-            break
-        assert time.monotonic() < deadline, f"no version was pushed:\n{worker.log()[-4000:]}"
-        time.sleep(0.02)
+    # watch the first version's predictions arrive, and kill Label Studio as soon as some have
+    partial = wait_until(
+        lambda: {v: n for v, n in p.counts().items() if v.startswith("v")},
+        180,
+        0.02,
+        what="a version's predictions to be pushed",
+        details=lambda: worker.log()[-4000:],
+    )
     label_studio.kill()
     ((new_version, pushed_before_kill),) = partial.items()
     assert 0 < pushed_before_kill < N_TASKS - len(train), "the kill did not land inside the push"

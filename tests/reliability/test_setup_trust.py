@@ -7,12 +7,9 @@ makes (whoami, a project), so each test controls what "the real Label Studio" ho
 
 from __future__ import annotations
 
-import json
-import threading
 from datetime import datetime, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import urlsplit
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -21,6 +18,7 @@ from ml_backend.config import ServerSettings, WorkerSettings
 from ml_backend.errors import HopelessError
 from ml_backend.server.app import create_app
 from ml_backend.state.projects import ProjectRef
+from tests.support.label_studio_stub import StubLabelStudio, StubRequest
 from textal.store.model_store import ModelStore
 
 CONFIG = (
@@ -32,49 +30,37 @@ TOKEN = "a" * 40
 RECIPE = {"strategy": "margin", "batch": 20, "full_every": 500, "review_marks": 50}
 
 
-class StubStudio:
+class StubStudio(StubLabelStudio):
     """Label Studio as far as textal asks it: whoami and ``/api/projects/<id>/`` (its label config).
     ``not_label_studio``: every path is a 404, as any other web server answers."""
 
     def __init__(self, projects: dict[int, dict] | None = None, not_label_studio: bool = False) -> None:
         self.projects = projects or {}
         self.not_label_studio = not_label_studio
-        self.seen: list[str] = []
-        stub = self
+        super().__init__(self.answer_get)
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):  # noqa: N802
-                stub.seen.append(self.path)
-                parts = urlsplit(self.path)
-                if stub.not_label_studio:
-                    return self._answer(404, "<html>Not Found</html>", "text/html")
-                if self.headers.get("Authorization") != f"Token {TOKEN}":
-                    return self._answer(401, {"detail": "Invalid token."})
-                if parts.path == "/api/current-user/whoami":
-                    return self._answer(200, {"id": 1, "email": "admin@example.com"})
-                if parts.path.startswith("/api/projects/"):
-                    pid = int(parts.path.strip("/").split("/")[2])
-                    held = stub.projects.get(pid)
-                    if held is None:
-                        return self._answer(404, {"detail": "Not found."})
-                    created = datetime.fromtimestamp(held.get("epoch", 100), tz=timezone.utc).isoformat()
-                    return self._answer(200, {"id": pid, "label_config": held["label_config"], "created_at": created})
-                return self._answer(404, {"detail": "Not found."})
+    @property
+    def seen(self) -> list[str]:
+        """The paths asked for so far."""
+        return [request.path for request in self.requests]
 
-            def _answer(self, status, body, kind="application/json"):
-                data = (body if isinstance(body, str) else json.dumps(body)).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", kind)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+    def answer_get(self, request: StubRequest) -> tuple[int, Any]:
+        if request.method != "GET":
+            return 501, "<html>Unsupported method</html>"
+        if self.not_label_studio:
+            return 404, "<html>Not Found</html>"
+        if request.authorization != f"Token {TOKEN}":
+            return 401, {"detail": "Invalid token."}
+        if request.route == "/api/current-user/whoami":
+            return 200, {"id": 1, "email": "admin@example.com"}
+        if request.route.startswith("/api/projects/"):
+            pid = int(request.route.strip("/").split("/")[2])
+            held = self.projects.get(pid)
+            if held is None:
+                return 404, {"detail": "Not found."}
+            created = datetime.fromtimestamp(held.get("epoch", 100), tz=timezone.utc).isoformat()
+            return 200, {"id": pid, "label_config": held["label_config"], "created_at": created}
+        return 404, {"detail": "Not found."}
 
 
 @pytest.fixture
@@ -87,7 +73,7 @@ def studio():
 
     yield make
     for stub in made:
-        stub.server.shutdown()
+        stub.close()
 
 
 @pytest.fixture
@@ -145,8 +131,7 @@ def test_a_setup_label_studio_cannot_confirm_changes_nothing_of_a_known_project(
     ls = studio(projects={3: {"label_config": CONFIG}})
     c = app_for(LABEL_STUDIO_URL=ls.url)
     assert c.post("/setup", json=setup_body(hostname=ls.url, token=TOKEN, extra=RECIPE)).status_code == 200
-    ls.server.shutdown()  # Label Studio down: nothing can be confirmed
-    ls.server.server_close()
+    ls.close()  # Label Studio down: nothing can be confirmed
     answer = c.post("/setup", json=setup_body(schema=HACKED, extra={"strategy": "random"}))
     assert answer.status_code == 200
     state = c.app.state.backend.projects.get(3)

@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import pickle
 import shlex
-import time
 from pathlib import Path
 
 import httpx
@@ -22,6 +21,7 @@ import pytest
 
 from ml_backend.scoring.loaded import load_version
 from ml_backend.server.slots import ModelSlot
+from tests.support.waits import wait_until
 from textal.errors import StoreError
 from textal.store.model_store import ModelStore
 
@@ -111,9 +111,11 @@ def test_a_real_textal_serve_runs_nothing_and_reports_the_convert_command(plante
     store, marker = planted_store
     backend = start_backend(store.root)  # it answers: no version loads, and the server does not go down
     assert not marker.exists(), "the planted payload ran"
-    deadline = time.monotonic() + 30
-    while "degraded" not in (health := httpx.get(f"{backend.url}/health", timeout=5).json()):
-        assert time.monotonic() < deadline, "the pickled versions were never reported"
-        time.sleep(0.2)
+
+    def degraded() -> dict | None:
+        health = httpx.get(f"{backend.url}/health", timeout=5).json()
+        return health if "degraded" in health else None
+
+    health = wait_until(degraded, 30, 0.2, what="/health to report the pickled versions")
     assert "is an older textal's pickle" in health["degraded"] and CONVERT in health["degraded"]
     assert not marker.exists()

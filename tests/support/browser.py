@@ -61,7 +61,8 @@ if (idEl) {
 }
 const view = document.querySelector('.lsf-main-view__annotation');
 const texts = view ? Array.from(view.querySelectorAll('.lsf-richtext .lsf-richtext__container')) : [];
-const inputs = view ? Array.from(view.querySelectorAll('.lsf-choices input[type=checkbox], .lsf-choices input[type=radio]')) : [];
+const boxes = '.lsf-choices input[type=checkbox], .lsf-choices input[type=radio]';
+const inputs = view ? Array.from(view.querySelectorAll(boxes)) : [];
 return {
   taskId: taskId,
   texts: texts.map(el => el.textContent),
@@ -215,7 +216,8 @@ class AnnotatorBrowser:
         return self.driver.current_url
 
     def wait(self, condition: Callable[[Any], Any], what: str, timeout: float | None = None) -> Any:
-        """``condition(driver)`` until it is truthy (returned); else :class:`BrowserTimeout` naming ``what`` and the URL."""
+        """``condition(driver)`` until it is truthy (returned); else :class:`BrowserTimeout` naming ``what`` and the
+        URL."""
         from selenium.common import exceptions
         from selenium.webdriver.support.ui import WebDriverWait
 

@@ -13,10 +13,12 @@ from typing import Any
 
 import httpx
 
+from ml_backend.labelstudio.schema import parse_label_config
 from ml_backend.queue.factory import make_huey
 from ml_backend.queue.jobs import Jobs
 from ml_backend.scoring.loaded import model_version_name
 from ml_backend.worker.push_labels import version_of
+from tests.support.waits import wait_until
 from textal.store.history import read_records
 from textal.store.model_store import ModelStore
 
@@ -29,22 +31,14 @@ EVAL_VIEW = "textal: evaluation slice"
 WORKER_ARGS = ("--eval-min", "10", "--min-eval", "10", "--reconcile-every", "2", "--batch", "10", "--full-every", "0")
 
 
-def choice(label: str) -> list[dict[str, Any]]:
-    return [{"from_name": "label", "to_name": "text", "type": "choices", "value": {"choices": [label]}}]
+def choice(label: str, config: str = CONFIG) -> list[dict[str, Any]]:
+    """An annotation's ``result`` choosing ``label`` (built by the backend's own schema, as its predictions are)."""
+    return [parse_label_config(config).choices_result([label])]
 
 
 def wait_for(check: Callable[[], Any], timeout: float, what: str, logs: Callable[[], str] = lambda: "") -> Any:
     """Poll ``check`` until it returns something truthy; fail with the worker's log tail after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(
-                f"timed out after {timeout:.0f} s waiting for {what}\n--- worker log ---\n{logs()[-6000:]}"
-            )
-        time.sleep(0.25)
+    return wait_until(check, timeout, 0.25, what=what, details=lambda: f"--- worker log ---\n{logs()[-6000:]}")
 
 
 class Project:

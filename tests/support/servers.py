@@ -7,8 +7,8 @@ The first start runs migrations (60-80 s), so it is session-scoped: every test s
 its own projects (a test may restart it: ``LabelStudioServer.restart``). ``start_backend`` and
 ``start_worker`` start ``textal serve`` / ``textal worker`` as separate processes. Every process
 started here is stopped (its own process group, by id) at teardown. The token is never logged or
-printed. ``tests/conftest.py`` makes the fixtures visible to every test folder; the benchmarks
-import the helpers.
+printed. The fixtures themselves are ``tests/conftest.py``'s; the benchmarks start Label Studio with these helpers
+too.
 """
 
 from __future__ import annotations
@@ -18,18 +18,17 @@ import os
 import re
 import secrets
 import signal
-import socket
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
-import pytest
 
 from ml_backend.labelstudio.server_env import label_studio_environment
+from tests.support.ports import free_port
+from tests.support.waits import wait_until
 
 VENV_BIN = Path(sys.executable).parent
 LS_START_TIMEOUT_S = float(os.environ.get("TEXTAL_LS_START_TIMEOUT", "300"))
@@ -37,7 +36,7 @@ BACKEND_START_TIMEOUT_S = 120.0
 # `textal serve` and `textal worker` refuse to start without the Label Studio they serve: the session's, once one
 # runs, else an address where nothing answers (for the tests without a Label Studio).
 NO_LABEL_STUDIO = "http://127.0.0.1:9"
-_session_studio: list[LabelStudioServer] = []
+_session_studio: list[LabelStudioServer] = []  # the session's Label Studio, once one runs
 
 
 def studio_env(env: dict[str, str]) -> dict[str, str]:
@@ -45,16 +44,6 @@ def studio_env(env: dict[str, str]) -> dict[str, str]:
     if env.get("LABEL_STUDIO_URL") or env.get("LABEL_STUDIO_HOST"):
         return env
     return {**env, "LABEL_STUDIO_URL": _session_studio[-1].url if _session_studio else NO_LABEL_STUDIO}
-
-
-# Environment Label Studio reads that would change how it starts; removed from the child's environment.
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def stop_process(proc: subprocess.Popen, grace_s: float = 10.0) -> None:
@@ -72,6 +61,7 @@ def stop_process(proc: subprocess.Popen, grace_s: float = 10.0) -> None:
 
 
 def log_tail(path: Path, lines: int = 40) -> str:
+    """The last ``lines`` lines of a log file."""
     try:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
     except FileNotFoundError:
@@ -91,7 +81,7 @@ class LabelStudioServer:
     process: subprocess.Popen | None = field(default=None, repr=False)
     command: list[str] = field(default_factory=list, repr=False)
 
-    def client(self):
+    def client(self) -> Any:
         """A label-studio-sdk client logged in as the admin."""
         from label_studio_sdk import LabelStudio
 
@@ -104,13 +94,13 @@ class LabelStudioServer:
             self.process = subprocess.Popen(
                 self.command,
                 cwd=self.data_dir.parent,
-                env=_ls_environment(self.data_dir, self.token, self.email, self.password),
+                env=ls_environment(self.data_dir, self.token, self.email, self.password),
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,
             )
-        url = _wait_for_label_studio(self.process, port, self.token, self.log_path)
+        url = wait_for_label_studio(self.process, port, self.token, self.log_path)
         if first:  # it moves to the next port if ours was taken meanwhile
             self.url = url
         elif url != self.url:
@@ -127,17 +117,19 @@ class LabelStudioServer:
         return f"LabelStudioServer(url={self.url!r}, data_dir={str(self.data_dir)!r})"
 
 
-def _ls_environment(
+def ls_environment(
     data_dir: Path, token: str, email: str = "admin@textal.test", password: str | None = None
 ) -> dict[str, str]:
+    """The environment ``label-studio start`` runs in: its data folder and an admin user with ``token``."""
     return label_studio_environment(os.environ, data_dir, email, password or secrets.token_urlsafe(16), token)
 
 
-def _wait_for_label_studio(proc: subprocess.Popen, port: int, token: str, log_path: Path) -> str:
-    """Poll whoami until Label Studio answers; it may have moved to the next port if ours was taken."""
-    deadline = time.monotonic() + LS_START_TIMEOUT_S
+def wait_for_label_studio(proc: subprocess.Popen, port: int, token: str, log_path: Path) -> str:
+    """Poll whoami until Label Studio answers, and return its URL: it may have moved to the next port if ours was
+    taken."""
     url = f"http://127.0.0.1:{port}"
-    while time.monotonic() < deadline:
+
+    def answering() -> str | None:
         if proc.poll() is not None:
             raise RuntimeError(f"Label Studio exited with {proc.returncode} while starting:\n{log_tail(log_path)}")
         moved = re.findall(r"127\.0\.0\.1:(\d+)", log_tail(log_path, 200))
@@ -150,14 +142,16 @@ def _wait_for_label_studio(proc: subprocess.Popen, port: int, token: str, log_pa
                 continue
             if answer.status_code == 200:
                 return candidate
-        time.sleep(1.0)
-    raise RuntimeError(f"Label Studio did not answer within {LS_START_TIMEOUT_S:.0f} s:\n{log_tail(log_path)}")
+        return None
+
+    return wait_until(
+        answering, LS_START_TIMEOUT_S, 1.0, what=f"Label Studio to answer at {url}", details=lambda: log_tail(log_path)
+    )
 
 
-@pytest.fixture(scope="session")
-def label_studio(tmp_path_factory) -> Iterator[LabelStudioServer]:
-    """A real Label Studio on 127.0.0.1 (SQLite in a temp folder), shared by the whole session."""
-    root = tmp_path_factory.mktemp("label-studio")
+def start_label_studio(root: Path) -> LabelStudioServer:
+    """Start a real Label Studio on 127.0.0.1 (SQLite under ``root``) and return it once it answers; it is the one
+    ``studio_env`` names from then on. Stop it with ``stop_process(server.process)``."""
     port = free_port()
     server = LabelStudioServer(
         url=f"http://127.0.0.1:{port}",
@@ -180,11 +174,12 @@ def label_studio(tmp_path_factory) -> Iterator[LabelStudioServer]:
     )
     try:
         server.start()
-        _session_studio.append(server)
-        yield server
-    finally:
+    except BaseException:
         if server.process is not None:
             stop_process(server.process)
+        raise
+    _session_studio.append(server)
+    return server
 
 
 @dataclass(frozen=True)
@@ -222,49 +217,48 @@ def backend_command(store: Path, data_dir: Path, port: int, strategy: str) -> li
     ]
 
 
-@pytest.fixture
-def start_backend(tmp_path) -> Iterator[Callable[..., Backend]]:
-    """Start ``textal serve`` over a store as a separate process; stopped at the end of the test."""
-    started: list[Backend] = []
+def launch_backend(
+    store: Path,
+    data_dir: Path,
+    log_path: Path,
+    strategy: str = "entropy",
+    env: dict[str, str] | None = None,
+    port: int | None = None,
+) -> Backend:
+    """Start ``textal serve`` over ``store`` in its own process group; return once /health answers."""
+    port = port or free_port()
+    child_env = studio_env({**os.environ, "PYTHONUNBUFFERED": "1", "HF_HUB_OFFLINE": "1", **(env or {})})
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(
+            backend_command(store, data_dir, port, strategy),
+            env=child_env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    backend = Backend(f"http://127.0.0.1:{port}", store, data_dir, log_path, proc)
 
-    def start(
-        store: Path,
-        data_dir: Path | None = None,
-        strategy: str = "entropy",
-        env: dict[str, str] | None = None,
-        port: int | None = None,
-    ) -> Backend:
-        data_dir = data_dir or tmp_path / f"backend-data-{len(started)}"
-        log_path = tmp_path / f"backend-{len(started)}.log"
-        port = port or free_port()
-        child_env = studio_env({**os.environ, "PYTHONUNBUFFERED": "1", "HF_HUB_OFFLINE": "1", **(env or {})})
-        with open(log_path, "wb") as log:
-            proc = subprocess.Popen(
-                backend_command(store, data_dir, port, strategy),
-                env=child_env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,
-            )
-        backend = Backend(f"http://127.0.0.1:{port}", store, data_dir, log_path, proc)
-        started.append(backend)
-        deadline = time.monotonic() + BACKEND_START_TIMEOUT_S
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                raise RuntimeError(f"textal serve exited with {proc.returncode}:\n{log_tail(log_path)}")
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{backend.url}/health", timeout=2).status_code in (
-                    200,
-                    401,
-                ):  # 401: it asks for basic auth
-                    return backend
-            time.sleep(0.3)
-        raise RuntimeError(f"textal serve did not answer within {BACKEND_START_TIMEOUT_S:.0f} s:\n{log_tail(log_path)}")
+    def answering() -> bool:
+        if proc.poll() is not None:
+            raise RuntimeError(f"textal serve exited with {proc.returncode}:\n{log_tail(log_path)}")
+        with contextlib.suppress(httpx.HTTPError):
+            # 401: it asks for basic auth
+            return httpx.get(f"{backend.url}/health", timeout=2).status_code in (200, 401)
+        return False
 
-    yield start
-    for backend in started:
-        stop_process(backend.process)
+    try:
+        wait_until(
+            answering,
+            BACKEND_START_TIMEOUT_S,
+            0.3,
+            what=f"textal serve to answer at {backend.url}",
+            details=lambda: log_tail(log_path),
+        )
+    except BaseException:
+        stop_process(proc)
+        raise
+    return backend
 
 
 @dataclass
@@ -276,6 +270,7 @@ class Worker:
     process: subprocess.Popen
 
     def log(self) -> str:
+        """What it has written so far."""
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
     def kill(self) -> None:
@@ -290,27 +285,16 @@ def worker_command(data_dir: Path, args: list[str]) -> list[str]:
     return [str(VENV_BIN / "textal"), "worker", "--data-dir", str(data_dir), *args]
 
 
-@pytest.fixture
-def start_worker(tmp_path) -> Iterator[Callable[..., Worker]]:
-    """Start ``textal worker`` as a separate process (not waited for); stopped at the end of the test."""
-    started: list[Worker] = []
-
-    def start(data_dir: Path, *args: str, env: dict[str, str] | None = None) -> Worker:
-        log_path = tmp_path / f"worker-{len(started)}.log"
-        child_env = studio_env({**os.environ, "PYTHONUNBUFFERED": "1", "HF_HUB_OFFLINE": "1", **(env or {})})
-        with open(log_path, "wb") as log:
-            proc = subprocess.Popen(
-                worker_command(data_dir, list(args)),
-                env=child_env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,
-            )
-        worker = Worker(data_dir, log_path, proc)
-        started.append(worker)
-        return worker
-
-    yield start
-    for worker in started:
-        stop_process(worker.process)
+def launch_worker(data_dir: Path, log_path: Path, *args: str, env: dict[str, str] | None = None) -> Worker:
+    """Start ``textal worker`` in its own process group (not waited for)."""
+    child_env = studio_env({**os.environ, "PYTHONUNBUFFERED": "1", "HF_HUB_OFFLINE": "1", **(env or {})})
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(
+            worker_command(data_dir, list(args)),
+            env=child_env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    return Worker(data_dir, log_path, proc)

@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from browser import AnnotatorBrowser
+
+from tests.support.browser import AnnotatorBrowser
 
 REFUSED_LINE = re.compile(r"parent_prediction|Annotation is not saved")  # Label Studio's log line for a refused submit
 

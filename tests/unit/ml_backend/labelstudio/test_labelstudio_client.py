@@ -1,59 +1,38 @@
-"""How the worker's Label Studio client reports failures: transient ones are retried, others explained, the token never shown."""
+"""How the worker's Label Studio client reports failures: transient ones are retried, others explained, the token
+never shown."""
 
 from __future__ import annotations
 
-import json
-import socket
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 import pytest
 
 from ml_backend.config import LabelStudioOverride
 from ml_backend.errors import TransientError as TransientJobError
 from ml_backend.labelstudio.client import Studio, StudioError, StudioUnavailable
+from tests.support.label_studio_stub import StubLabelStudio, StubRequest
+from tests.support.ports import free_port
 
 TOKEN = "f" * 40
 
 
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
 def server():
-    """A small HTTP server answering every request with the status the test sets."""
+    """A small fake Label Studio answering every request with the status the test sets."""
     state = {"status": 500, "seen_auth": [], "good_token": None}
 
-    class Handler(BaseHTTPRequestHandler):
-        def _answer(self):
-            auth = self.headers.get("Authorization")
-            state["seen_auth"].append(auth)
-            good = state["good_token"]
-            status = state["status"] if good is None else (200 if auth == f"Token {good}" else 401)
-            body = json.dumps({"detail": "nope"} if status >= 400 else {"id": 1}).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+    def answer(request: StubRequest) -> tuple[int, Any]:
+        state["seen_auth"].append(request.authorization)
+        good = state["good_token"]
+        status = state["status"] if good is None else (200 if request.authorization == f"Token {good}" else 401)
+        return status, {"detail": "nope"} if status >= 400 else {"id": 1}
 
-        do_GET = do_POST = do_PATCH = do_DELETE = _answer
-
-        def log_message(self, *args):
-            pass
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}", state
-    httpd.shutdown()
+    with StubLabelStudio(answer) as stub:
+        yield stub.url, state
 
 
 def test_an_unreachable_label_studio_is_a_transient_error_that_names_the_operation_not_the_token():
-    studio = Studio(f"http://127.0.0.1:{closed_port()}", TOKEN, timeout=5, retries=0)
+    studio = Studio(f"http://127.0.0.1:{free_port()}", TOKEN, timeout=5, retries=0)
     with pytest.raises(StudioUnavailable, match="unreachable while reading project 3") as info:
         studio.project(3)
     assert isinstance(info.value, TransientJobError) and TOKEN not in str(info.value)

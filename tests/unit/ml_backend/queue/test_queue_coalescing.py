@@ -6,7 +6,6 @@ the queue, the consumer and the key-value bookkeeping are the real ones.
 
 from __future__ import annotations
 
-import datetime
 import signal
 import subprocess
 import sys
@@ -24,28 +23,12 @@ from ml_backend.queue.jobs import MAX_FAILURES, Jobs
 from ml_backend.state.projects import ProjectRef, ProjectRegistry
 from ml_backend.worker.context import WorkerContext
 from ml_backend.worker.reconcile import Reconciler
+from tests.support.huey_queue import due, run_next
 
 CONFIG = (
     '<View><Text name="text" value="$text"/>'
     '<Choices name="label" toName="text" choice="single"><Choice value="ham"/><Choice value="spam"/></Choices></View>'
 )
-FAR_FUTURE = datetime.datetime(2100, 1, 1)
-
-
-def run_next(huey, now=None) -> bool:
-    """Run the next queued job as a consumer thread would; False when the queue is empty."""
-    task = huey.dequeue()
-    if task is None:
-        return False
-    huey.execute(task, now)
-    return True
-
-
-def due(huey) -> None:
-    """Move every scheduled job back onto the queue, as if its time had come."""
-    for task in huey.read_schedule(FAR_FUTURE):
-        task.eta = None
-        huey.enqueue(task)
 
 
 @pytest.fixture
@@ -119,11 +102,11 @@ def test_labels_arriving_during_a_run_trigger_exactly_one_more_run(data_dir):
     jobs = make_jobs(data_dir, retrain=body)
     jobs.enqueue_retrain(7, "first")
     jobs.enqueue_retrain(7, "before the run starts")  # joins the first
-    assert run_next(jobs.huey)
+    assert run_next(jobs.huey, now=None)
     assert runs == ["first"] and len(jobs.pending()) == 1
-    assert run_next(jobs.huey)
+    assert run_next(jobs.huey, now=None)
     assert runs == ["first", "during 0"] and jobs.pending() == []
-    assert not run_next(jobs.huey) and runs == ["first", "during 0"]
+    assert not run_next(jobs.huey, now=None) and runs == ["first", "during 0"]
 
 
 def test_a_full_read_asked_while_a_retrain_waits_is_done_by_that_retrain(data_dir):
@@ -131,9 +114,9 @@ def test_a_full_read_asked_while_a_retrain_waits_is_done_by_that_retrain(data_di
     jobs = make_jobs(data_dir, retrain=lambda **kw: runs.append((kw["reason"], kw["full"])))
     first = jobs.enqueue_retrain(7, "webhook")
     assert jobs.enqueue_retrain(7, "periodic full check", full=True) == first  # joins the waiting one
-    assert run_next(jobs.huey) and runs == [("webhook", True)]
+    assert run_next(jobs.huey, now=None) and runs == [("webhook", True)]
     jobs.enqueue_retrain(7, "webhook again")
-    assert run_next(jobs.huey) and runs[-1] == ("webhook again", False)  # the flag was taken once
+    assert run_next(jobs.huey, now=None) and runs[-1] == ("webhook again", False)  # the flag was taken once
 
 
 def test_a_process_without_a_runner_refuses_to_run_jobs(data_dir):
@@ -149,12 +132,12 @@ def test_a_job_finding_the_lease_taken_waits_and_stays_the_one_pending(data_dir)
     held = gate.acquire("project", 7, "a run elsewhere")
     assert held is not None
     job = jobs.enqueue_retrain(7, "webhook")
-    assert run_next(jobs.huey)
+    assert run_next(jobs.huey, now=None)
     assert runs == [] and [t.id for t in jobs.huey.scheduled()] == [job]  # rescheduled, not dropped
     assert jobs.enqueue_retrain(7, "more labels") == job  # still the pending one
     held.release()
     due(jobs.huey)
-    assert run_next(jobs.huey) and runs == ["webhook"]
+    assert run_next(jobs.huey, now=None) and runs == ["webhook"]
     assert gate.lease("project", 7) is None and gate.pending("retrain", 7) is None
 
 
@@ -211,7 +194,7 @@ def test_label_studio_unreachable_means_a_retry_with_backoff_not_a_lost_job(data
     jobs.enqueue_retrain(7, "webhook")
     waits = []
     for _ in range(3):
-        assert run_next(jobs.huey, now=FAR_FUTURE)
+        assert run_next(jobs.huey)
         waits.append(jobs.gate.wait_before_run("retrain", 7))
         clock.now += 3600
     assert calls == ["webhook", "retry 1", "retry 2"]
@@ -228,7 +211,7 @@ def test_a_job_that_keeps_failing_stops_being_retried_after_max_failures(data_di
 
     jobs = make_jobs(data_dir, retrain=body)
     jobs.enqueue_retrain(7, "webhook")
-    while run_next(jobs.huey, now=FAR_FUTURE):
+    while run_next(jobs.huey):
         clock.now += 3600
     assert len(calls) == MAX_FAILURES + 1
     assert jobs.gate.pending("retrain", 7) is None  # the next webhook or reconciliation asks again
@@ -298,8 +281,10 @@ def test_fill_steps_coalesce_and_give_way_to_a_waiting_retrain(data_dir):
     assert jobs.enqueue_fill(7) == first  # one step waits however often it is asked for
     jobs.enqueue_retrain(7, "ANNOTATION_CREATED")
     due(jobs.huey)
-    assert run_next(jobs.huey) and trained == [7] and filled == []  # the retrain first: it pushes a newer head
-    assert run_next(jobs.huey, now=FAR_FUTURE) and filled == [7]  # (its short gap passed)
+    assert (
+        run_next(jobs.huey, now=None) and trained == [7] and filled == []
+    )  # the retrain first: it pushes a newer head
+    assert run_next(jobs.huey) and filled == [7]  # (its short gap passed)
     assert jobs.pending() == [] and jobs.gate.pending("fill_predictions", 7) is None
 
 
@@ -309,10 +294,10 @@ def test_a_fill_step_found_behind_a_waiting_retrain_steps_aside(data_dir):
     jobs.enqueue_fill(7)
     due(jobs.huey)
     jobs.gate.claim_pending("retrain", 7, "a-retrain-job", "webhook")  # a retrain waits (not yet dequeued)
-    assert run_next(jobs.huey, now=FAR_FUTURE) and filled == [] and len(jobs.huey.scheduled()) == 1
+    assert run_next(jobs.huey) and filled == [] and len(jobs.huey.scheduled()) == 1
     jobs.gate.clear_pending("retrain", 7, "a-retrain-job")
     due(jobs.huey)
-    assert run_next(jobs.huey, now=FAR_FUTURE) and filled == [7]
+    assert run_next(jobs.huey) and filled == [7]
 
 
 def test_the_fill_waits_for_a_quiet_moment_after_a_head_was_pushed(data_dir):
@@ -320,8 +305,8 @@ def test_the_fill_waits_for_a_quiet_moment_after_a_head_was_pushed(data_dir):
     jobs = make_jobs(data_dir, fill_predictions=lambda **kw: filled.append(kw["project_id"]))
     jobs.enqueue_fill(7, head_pushed=True)  # a new version's head went to Label Studio just now
     due(jobs.huey)
-    assert run_next(jobs.huey, now=FAR_FUTURE) and filled == []  # while labels flow, only heads are written
+    assert run_next(jobs.huey) and filled == []  # while labels flow, only heads are written
     assert len(jobs.huey.scheduled()) == 1
     jobs.huey.storage.put_data("textal:head:7", b"0")  # long ago
     due(jobs.huey)
-    assert run_next(jobs.huey, now=FAR_FUTURE) and filled == [7]
+    assert run_next(jobs.huey) and filled == [7]

@@ -5,25 +5,15 @@ The queue, the gate and the key-value bookkeeping are the real ones (SQLite); th
 
 from __future__ import annotations
 
-import datetime
-
 import pytest
 
 from ml_backend.errors import HopelessError
 from ml_backend.labelstudio.client import StudioError, StudioHopeless, StudioUnavailable
 from ml_backend.queue.factory import make_huey
 from ml_backend.queue.jobs import RESUME, SETUP, Jobs
+from tests.support.huey_queue import run_next
 
-FAR_FUTURE = datetime.datetime(2100, 1, 1)
 GONE = StudioHopeless("Label Studio at http://ls:8080 has no project 7 (404): it was deleted")
-
-
-def run_next(huey) -> bool:
-    task = huey.dequeue()
-    if task is None:
-        return False
-    huey.execute(task, FAR_FUTURE)
-    return True
 
 
 class Runner:

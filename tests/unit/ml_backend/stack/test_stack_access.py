@@ -4,8 +4,7 @@ the environment names none; the folder's key goes to the folder's Label Studio o
 from __future__ import annotations
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,6 +12,7 @@ import pytest
 from ml_backend.config import LabelStudioOverride
 from ml_backend.stack.access import studio_access
 from ml_backend.stack.up import StackError, StackHome
+from tests.support.label_studio_stub import StubLabelStudio
 
 KEY = "ab" * 20
 NO_ENV = LabelStudioOverride(None, None)
@@ -59,33 +59,11 @@ def test_no_key_anywhere_is_one_line_naming_both_ways_to_give_one(tmp_path):
     assert "http://localhost:8080" in message
 
 
-class RefusingStudio(BaseHTTPRequestHandler):
-    """A Label Studio that refuses every key and remembers the Authorization headers it got."""
-
-    seen: list[str] = []
-
-    def do_GET(self):  # noqa: N802
-        RefusingStudio.seen.append(self.headers.get("Authorization", ""))
-        body = b'{"detail": "Invalid token."}'
-        self.send_response(401)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):  # quiet
-        pass
-
-
 @pytest.fixture
-def refusing_studio():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), RefusingStudio)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    RefusingStudio.seen = []
-    yield server.server_address[1]
-    server.shutdown()
-    server.server_close()
+def refusing_studio() -> Iterator[StubLabelStudio]:
+    """A Label Studio that refuses every key; it remembers the requests (their Authorization headers)."""
+    with StubLabelStudio(lambda request: (401, {"detail": "Invalid token."})) as stub:
+        yield stub
 
 
 def test_export_as_printed_reads_the_folders_key_and_port_and_exits_2_without_printing_the_key(
@@ -94,11 +72,12 @@ def test_export_as_printed_reads_the_folders_key_and_port_and_exits_2_without_pr
     monkeypatch.chdir(tmp_path)
     for name in ("LABEL_STUDIO_API_KEY", "LABEL_STUDIO_URL", "LABEL_STUDIO_HOST"):
         monkeypatch.delenv(name, raising=False)
-    made_home(tmp_path / ".textal", ls_port=refusing_studio)
+    made_home(tmp_path / ".textal", ls_port=refusing_studio.port)
     code, out, err = textal_cli(["export", "--project", "1", "--format", "csv", "--out", "labels.csv"])
-    assert code == 2 and RefusingStudio.seen and all(h == f"Token {KEY}" for h in RefusingStudio.seen)
+    seen = [request.authorization for request in refusing_studio.requests]
+    assert code == 2 and seen and all(h == f"Token {KEY}" for h in seen)
     assert err.strip().splitlines() == [
-        f"textal: Label Studio at http://127.0.0.1:{refusing_studio} refused the API key in .textal/ls-key; "
+        f"textal: Label Studio at http://127.0.0.1:{refusing_studio.port} refused the API key in .textal/ls-key; "
         "copy it from Account & Settings > Access Token"
     ]
     assert KEY not in out + err

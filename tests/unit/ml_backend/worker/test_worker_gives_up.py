@@ -7,11 +7,8 @@ failures built by the real client's classification), or a small HTTP server wher
 
 from __future__ import annotations
 
-import datetime
-import json
 import logging
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 import pytest
 from worker_fakes import CONFIG, PROJECT_ID, STUDIO_URL, Harness
@@ -23,25 +20,10 @@ from ml_backend.state.projects import ProjectRef
 from ml_backend.state.status import project_status
 from ml_backend.state.workfiles import ProjectFiles
 from ml_backend.worker.runner import ProjectJobs
+from tests.support.huey_queue import due, run_next
+from tests.support.label_studio_stub import StubLabelStudio, StubRequest
 
-FAR_FUTURE = datetime.datetime(2100, 1, 1)
 REF = ProjectRef(PROJECT_ID, 1717000000)
-
-
-def run_next(huey) -> bool:
-    """Run the next queued job as a consumer thread would (its time come); False when the queue is empty."""
-    task = huey.dequeue()
-    if task is None:
-        return False
-    huey.execute(task, FAR_FUTURE)
-    return True
-
-
-def due(huey) -> None:
-    """Move every scheduled job back onto the queue, as if its time had come."""
-    for task in huey.read_schedule(FAR_FUTURE):
-        task.eta = None
-        huey.enqueue(task)
 
 
 def queued(h: Harness) -> list[str]:
@@ -215,32 +197,18 @@ def test_a_project_given_up_is_worked_on_again_once_it_is_connected_with_another
 
 @pytest.fixture
 def server():
-    """A small HTTP server: 200 for the good token (404 on paths in ``missing``), 401 otherwise, or ``status``."""
+    """A small fake Label Studio: 200 for the good token (404 on paths in ``missing``), 401 otherwise, or ``status``."""
     state = {"status": None, "good_token": "g" * 40, "missing": ()}
 
-    class Handler(BaseHTTPRequestHandler):
-        def _answer(self):
-            good = self.headers.get("Authorization") == f"Token {state['good_token']}"
-            status = state["status"] or (200 if good else 401)
-            if status == 200 and self.path.startswith(tuple(state["missing"])):
-                status = 404
-            body = json.dumps({"detail": "nope"} if status >= 400 else {"id": 1}).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+    def answer(request: StubRequest) -> tuple[int, Any]:
+        good = request.authorization == f"Token {state['good_token']}"
+        status = state["status"] or (200 if good else 401)
+        if status == 200 and request.path.startswith(tuple(state["missing"])):
+            status = 404
+        return status, {"detail": "nope"} if status >= 400 else {"id": 1}
 
-        do_GET = do_POST = do_PATCH = do_DELETE = _answer
-
-        def log_message(self, *args):
-            pass
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}", state
-    httpd.shutdown()
+    with StubLabelStudio(answer) as stub:
+        yield stub.url, state
 
 
 def test_only_a_404_on_the_project_itself_is_hopeless(server):

@@ -8,10 +8,10 @@ import subprocess
 import sys
 import textwrap
 import threading
-import time
 
 import pytest
 
+from tests.support.waits import wait_until
 from textal.errors import StoreError
 from textal.models.linear import LinearClassifier
 from textal.store.model_store import ModelStore
@@ -143,11 +143,14 @@ def test_writer_killed_mid_publish_leaves_the_store_as_it_was(tmp_path, model):
     script.write_text(PUBLISHER)
     proc = subprocess.Popen([sys.executable, str(script), str(root), str(marker)])
     try:
-        deadline = time.monotonic() + 120
-        while not marker.exists():
+
+        def reached() -> bool:
+            if marker.exists():
+                return True
             assert proc.poll() is None, "publisher exited before it was killed"
-            assert time.monotonic() < deadline, "publisher never reached the middle of its publish"
-            time.sleep(0.05)
+            return False
+
+        wait_until(reached, 120, 0.05, what="the publisher to reach the middle of its publish")
         assert any(store.staging_dir.iterdir()), "the half-written version should sit in staging"
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(timeout=10)

@@ -1,0 +1,1 @@
+"""textal's test suite (a package, so that ``tests.support`` imports the same way from tests and benchmarks)."""

@@ -1,0 +1,1 @@
+"""Helpers the tests and the benchmarks share: ports, waits, real servers, Label Studio stubs, queues, memory."""
