@@ -164,8 +164,8 @@ def openapi_document(settings: ServerSettings) -> dict[str, Any]:
                 "post": {
                     "summary": "Label Studio's events: new labels queue a retrain, new tasks their scoring",
                     "operationId": "webhook",
-                    "description": "An action textal does not act on is answered 'ignored' without reading the rest (Label "
-                    "Studio sends many); project and tasks are read, and checked, for the others.",
+                    "description": "An action textal does not act on is answered 'ignored' without reading the "
+                    "rest (Label Studio sends many); project and tasks are read, and checked, for the others.",
                     "requestBody": _body(
                         {
                             "action": {"type": "string"},

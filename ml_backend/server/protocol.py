@@ -106,7 +106,7 @@ def bounded_protocol(max_connections: int, header_timeout_s: float) -> type[H11P
     class BoundedH11Protocol(H11Protocol):
         _timer: Any = None
 
-        def connection_made(self, transport: Any) -> None:  # type: ignore[override]
+        def connection_made(self, transport: Any) -> None:
             super().connection_made(transport)
             self._await_request()
             if len(self.connections) <= max_connections:

@@ -110,7 +110,8 @@ def accept_setup(
     server = trusted or new_server
     retire = previous is not None and ref.epoch is not None and previous.epoch not in (None, ref.epoch)
     if retire:
-        if not (server and (token or stored_token) and _created_at(server, token or stored_token, ref)):
+        credential = token or stored_token
+        if not (server and credential and _created_at(server, credential, ref)):
             raise BadRequest(
                 f"project {ref.id} is known with another creation time; its Label Studio "
                 f"({server or 'unknown'}) does not confirm that it was recreated",
@@ -124,7 +125,9 @@ def accept_setup(
                 status=403,
             )
     keep = (
-        (settings.label_studio_url.rstrip("/") if exact else new_server) if hostname and new_server == server else None
+        ((settings.label_studio_url or "").rstrip("/") if exact else new_server)
+        if hostname and new_server == server
+        else None
     )
     return Accepted(keep, token, retire)
 
