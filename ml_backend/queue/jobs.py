@@ -85,58 +85,63 @@ class Jobs:
         self._ids_lock = threading.Lock()  # the server's threads add ids to a waiting job one at a time
         self.runner: JobRunner = runner if runner is not None else NoRunner()
 
-        def retrain(project_id: int, reason: str = "", full: bool = False, task=None) -> Any:
-            """Retrain ``project_id`` from its Label Studio annotations (``full``: read every annotation again)."""
-            return self._exclusive(
-                "retrain",
-                PROJECT_LEASE,
-                project_id,
-                task,
-                lambda: self.runner.retrain(project_id, reason, full or self.gate.take_flag(FULL_READ, project_id)),
-            )
-
-        def score_tasks(project_id: int, task_ids: list[int] | None = None, reason: str = "", task=None) -> Any:
-            """Predict and push scores for newly imported tasks (``task_ids`` and those of the webhooks that joined)."""
-            return self._exclusive(
-                "score_tasks",
-                PROJECT_LEASE,
-                project_id,
-                task,
-                lambda: self.runner.score_tasks(project_id, self._take_score_ids(project_id, task_ids or [])),
-            )
-
-        def finetune(project_id: int, reason: str = "", task=None) -> Any:
-            """Fine-tune the project's encoder on its labels, then refresh the fast tier."""
-            return self._exclusive(
-                "finetune", "finetune", project_id, task, lambda: self.runner.finetune(project_id, reason)
-            )
-
-        def fill_predictions(project_id: int, reason: str = "", task=None) -> Any:
-            """Push the serving version's predictions to the next chunk of open tasks that lack them (after a new
-            version's head); a retrain waiting goes first, as it pushes a newer head."""
-            if self.gate.pending("retrain", project_id) is not None:
-                raise RetryTask(delay=FILL_QUIET_S)
-            quiet_for = time.time() - self.head_pushed_at(project_id)
-            if quiet_for < FILL_QUIET_S:  # Label Studio's writes go to heads while labels flow
-                raise RetryTask(delay=FILL_QUIET_S - quiet_for)
-            return self._exclusive(
-                "fill_predictions", PROJECT_LEASE, project_id, task, lambda: self.runner.fill_predictions(project_id)
-            )
-
-        def task(func: Callable[..., Any], name: str, priority: int = 0):
-            return huey.task(retries=0, context=True, name=name, priority=priority)(func)
-
         # a waiting retrain goes before waiting scoring jobs: it scores every new task too
-        self.retrain = task(retrain, "retrain", priority=20)
-        self.score_tasks = task(score_tasks, "score_tasks", priority=10)
-        self.finetune = task(finetune, "finetune")
-        self.fill_predictions = task(fill_predictions, "fill_predictions", priority=-10)
+        self.retrain = self._register(self._retrain, "retrain", priority=20)
+        self.score_tasks = self._register(self._score_tasks, "score_tasks", priority=10)
+        self.finetune = self._register(self._finetune, "finetune")
+        self.fill_predictions = self._register(self._fill_predictions, "fill_predictions", priority=-10)
         self._wrappers = {
             "retrain": self.retrain,
             "finetune": self.finetune,
             "score_tasks": self.score_tasks,
             "fill_predictions": self.fill_predictions,
         }
+
+    def _register(self, body: Callable[..., Any], name: str, priority: int = 0) -> Any:
+        """``body`` as the huey task ``name`` (no retries of huey's own: failures go through ``_retry_later``)."""
+        return self.huey.task(retries=0, context=True, name=name, priority=priority)(body)
+
+    # -- the jobs' bodies (``task``: huey's, for its id) ------------------------------------------------------------
+
+    def _retrain(self, project_id: int, reason: str = "", full: bool = False, task: Any = None) -> Any:
+        """Retrain ``project_id`` from its Label Studio annotations (``full``: read every annotation again)."""
+        return self._exclusive(
+            "retrain",
+            PROJECT_LEASE,
+            project_id,
+            task,
+            lambda: self.runner.retrain(project_id, reason, full or self.gate.take_flag(FULL_READ, project_id)),
+        )
+
+    def _score_tasks(
+        self, project_id: int, task_ids: list[int] | None = None, reason: str = "", task: Any = None
+    ) -> Any:
+        """Predict and push scores for newly imported tasks (``task_ids`` and those of the webhooks that joined)."""
+        return self._exclusive(
+            "score_tasks",
+            PROJECT_LEASE,
+            project_id,
+            task,
+            lambda: self.runner.score_tasks(project_id, self._take_score_ids(project_id, task_ids or [])),
+        )
+
+    def _finetune(self, project_id: int, reason: str = "", task: Any = None) -> Any:
+        """Fine-tune the project's encoder on its labels, then refresh the fast tier."""
+        return self._exclusive(
+            "finetune", "finetune", project_id, task, lambda: self.runner.finetune(project_id, reason)
+        )
+
+    def _fill_predictions(self, project_id: int, reason: str = "", task: Any = None) -> Any:
+        """Push the serving version's predictions to the next chunk of open tasks that lack them (after a new
+        version's head); a retrain waiting goes first, as it pushes a newer head."""
+        if self.gate.pending("retrain", project_id) is not None:
+            raise RetryTask(delay=FILL_QUIET_S)
+        quiet_for = time.time() - self.head_pushed_at(project_id)
+        if quiet_for < FILL_QUIET_S:  # Label Studio's writes go to heads while labels flow
+            raise RetryTask(delay=FILL_QUIET_S - quiet_for)
+        return self._exclusive(
+            "fill_predictions", PROJECT_LEASE, project_id, task, lambda: self.runner.fill_predictions(project_id)
+        )
 
     # -- enqueueing ---------------------------------------------------------------------------
 
@@ -149,7 +154,8 @@ class Jobs:
         full: bool = False,
         args: tuple[Any, ...] = (),
     ) -> str:
-        """Queue a ``retrain`` or ``finetune`` of the project unless one is already waiting; returns the waiting job's id.
+        """Queue a ``retrain`` or ``finetune`` of the project unless one is already waiting; returns the waiting
+        job's id.
 
         ``full`` (retrain only): the retrain reads every annotation again; a waiting retrain that this
         request joins reads them all too. ``args``: the job's arguments after the project id, when this
@@ -217,7 +223,8 @@ class Jobs:
         return self.request("finetune", project_id, reason)
 
     def enqueue_score(self, project_id: int, task_ids: list[int], delay: float | None = None) -> str:
-        """Ask (coalesced) for scoring of ``task_ids`` of ``project_id``; returns the id of the job that will score them.
+        """Ask (coalesced) for scoring of ``task_ids`` of ``project_id``; returns the id of the job that will score
+        them.
 
         The job queued carries the ids (at most ``MAX_SCORE_IDS``); a request that joins a waiting job adds
         its ids to the project's kept ones, up to the same cap, past which only a full sync is asked for."""
@@ -287,7 +294,7 @@ class Jobs:
         """Run ``body`` holding the project's ``lease_kind`` lease; ``kind`` names the coalesced job it satisfies."""
         project_id = int(project_id)
         job_id = task.id if task is not None else "local"
-        name = kind or getattr(task, "name", "job")
+        name = kind or str(getattr(task, "name", "job"))
         wait = self.gate.wait_before_run(lease_kind if kind is None else kind, project_id)
         if wait > 0:
             raise RetryTask(delay=wait)
