@@ -41,7 +41,7 @@ def resolved_rows(
     evals: set[int],
     schema: TaskSchema,
     threshold: float,
-    marked: set[int] = frozenset(),
+    marked: set[int] | frozenset[int] = frozenset(),
 ) -> Exported:
     """Rows for the labelled tasks among ``tasks`` (each with its ``annotations``); ``marked``: the tasks the last
     review marked as probably wrong."""

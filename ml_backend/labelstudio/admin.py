@@ -78,7 +78,7 @@ class StudioAdmin:
         """Import ``tasks`` (``{"data": ..., "annotations": [...]}``) in one request; returns how many were created."""
         data = self.studio._raw(
             "POST", f"api/projects/{project_id}/import", f"importing {len(tasks)} tasks", list(tasks)
-        )  # type: ignore[arg-type]
+        )
         return int((data or {}).get("task_count", len(tasks)))
 
     def connections(self, project_id: int) -> list[Connection]:

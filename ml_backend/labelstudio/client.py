@@ -270,7 +270,7 @@ class Studio:
         method: str,
         path: str,
         what: str,
-        body: dict[str, Any] | None = None,
+        body: dict[str, Any] | list[Any] | None = None,
         params: dict[str, Any] | None = None,
     ) -> Any:
         with self._calling(what):

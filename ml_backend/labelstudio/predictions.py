@@ -86,6 +86,8 @@ def predictions(rows: Sequence[Row], schema: TaskSchema, model_version: str) -> 
     for row in rows:
         item = prediction(row, schema, model_version)
         item.pop("skipped", None)
+        if row.task_id is None:  # a bulk prediction names its task (what int(None) would raise, said plainly)
+            raise TypeError("a prediction for Label Studio's bulk import needs the task's id")
         out.append({"task": int(row.task_id), **item})
     return out
 

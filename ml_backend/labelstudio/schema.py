@@ -161,7 +161,7 @@ def parse_label_config(config: str) -> TaskSchema:
     )
 
 
-def _guess_name(interface: Any, text_name: str, textarea_tag: type) -> str | None:
+def _guess_name(interface: Any, text_name: str, textarea_tag: type[Any]) -> str | None:
     """GUESS_NAME when the config has a TextArea of that name over the served Text, else None (no line)."""
     for control in interface.controls:
         if isinstance(control, textarea_tag) and control.name == GUESS_NAME and text_name in control.to_name:

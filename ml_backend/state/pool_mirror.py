@@ -89,7 +89,8 @@ class PoolMirror:
         """Insert or refresh tasks given as ``{"id", "data"}``; returns their ids."""
         rows = []
         for task in tasks:
-            data = task.get("data") if isinstance(task.get("data"), dict) else {}
+            raw = task.get("data")
+            data = raw if isinstance(raw, dict) else {}
             rows.append((int(task["id"]), task_text(task, schema, max_chars).text, int(is_eval(data))))
         if rows:
             self._kept = None  # new tasks: read again, in id order

@@ -87,7 +87,11 @@ def serving_parent(project: Project, eval_ids: list[int], X_eval: np.ndarray, en
     current = current_model(project)
     if current is None:
         return None
-    card = current.card if current.own else current.loaded.card
+    if current.own:
+        card = current.card
+    else:
+        assert current.loaded is not None  # a base-store model is served loaded
+        card = current.loaded.card
     size = card.get("training_size") if isinstance(card, dict) else None
     proba = _proba_on(project, current, eval_ids, X_eval, encoder) if eval_ids else None
     return Parent(

@@ -51,7 +51,7 @@ class PoolEmbedder:
             memory.update(zip(missing, vectors))
         if not texts:
             return np.zeros((0, enc.dim), dtype=np.float32)
-        found = [memory.get(t) for t in texts]
-        if any(v is None for v in found):  # the memory was cleared under us: read the disk cache
+        found = [v for v in (memory.get(t) for t in texts) if v is not None]
+        if len(found) < len(texts):  # the memory was cleared under us: read the disk cache
             return enc.encode(list(texts))
         return np.stack(found).astype(np.float32, copy=False)

@@ -22,8 +22,9 @@ class LabelSplit:
     held: dict[int, Any]
     tasks: list[PoolTask]
 
-    def texts(self) -> dict[int, str | None]:
-        return {t.id: t.text for t in self.tasks}
+    def texts(self) -> dict[int, str]:
+        """The readable tasks' texts (every task ``train`` and ``held`` name is readable)."""
+        return {t.id: t.text for t in self.tasks if t.text is not None}
 
 
 def split_labels(project: Project, snapshot: LabelSnapshot) -> LabelSplit:

@@ -113,8 +113,8 @@ def fill(project: Project, timer: Timer) -> int:
 def _fill_step(project: Project, timer: Timer) -> int:
     current = current_model(project)
     mv = current.model_version if current is not None else COLD_START_VERSION
-    label = project.work.get("pushed_version")
-    if version_of(label) != mv:
+    label: str | None = project.work.get("pushed_version")
+    if label is None or version_of(label) != mv:  # None: nothing pushed yet
         return 0  # a new version: its retrain pushes the head first
     todo = [t.id for t in project.mirror.tasks() if not t.labelled and t.scored != label]
     rows = project.ctx.unfilled.rows(project.id, label, todo) if todo else []
@@ -142,7 +142,8 @@ def push(project: Project, rows: list[Row], label: str, timer: Timer, band: list
             started = time.monotonic()
             project.studio.import_predictions(project.id, part, chunk=chunk)
             _tell_if_slow(project.id, len(part), time.monotonic() - started)
-        project.mirror.set_scored([r.task_id for r in rows], label)
+        pushed_ids = [r.task_id for r in rows if r.task_id is not None]  # every one: predictions() needs the id
+        project.mirror.set_scored(pushed_ids, label)
         if band is not None:
             project.save(band=list(band), band_max_id=project.mirror.max_id())
     return len(items)

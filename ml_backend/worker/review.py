@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from ml_backend.labelstudio.annotations import LabelSnapshot
+from ml_backend.labelstudio.annotations import LabelSnapshot, Vote
 from ml_backend.labelstudio.tasks import REVIEW_KEY, SUGGESTION_KEY
 from ml_backend.worker.project import Project
 from ml_backend.worker.timing import Timer, now_iso
@@ -110,7 +110,7 @@ def rate_annotators(
     labelled, saved for ``textal status``; out-of-fold probabilities where the task was trained on, else the
     new version's (it never saw the task)."""
     classes = list(project.schema.labels)
-    index = {c: i for i, c in enumerate(classes)}
+    index: dict[Vote, int] = {c: i for i, c in enumerate(classes)}  # single-label: every vote is a str
     shared = sorted(t for t, vs in snapshot.votes.items() if len(vs) >= 2)
     if not shared:
         return []

@@ -117,6 +117,11 @@ def _shuffled(task_id: int) -> int:
     return (int(task_id) * 2654435761) % 2**32
 
 
+def _texts(readable: list[PoolTask]) -> list[str]:
+    """The texts of tasks already filtered to the readable ones (each has its text)."""
+    return [t.text for t in readable if t.text is not None]
+
+
 def own_rows(
     project: Project, current: Current, tasks: list[PoolTask], targets: list[PoolTask], batch: int, timer: Timer
 ) -> tuple[list[Row], list[int], dict[int, np.ndarray]]:
@@ -126,9 +131,10 @@ def own_rows(
     readable = [t for t in tasks if t.text is not None]
     model = current.model
     labels = list(model.labels_)
-    texts = [t.text for t in readable]
+    texts = _texts(readable)
     encoder = (current.card or {}).get("encoder") or getattr(model, "model", None)
     multi = project.schema.multi_label
+    X: np.ndarray
     with timer.phase("score"):
         if not readable:
             X, proba = np.zeros((0, 1), dtype=np.float32), np.zeros((0, len(labels)))
@@ -159,7 +165,7 @@ def own_rows(
     at = [row_of.get(t.id) for t in targets]
     wanted = [i for i in at if i is not None]
     if unknown_labels(labels, project.schema.labels):  # the config gained a label the version never learned
-        guessed = {i: ([], None) for i in wanted}
+        guessed: dict[int, tuple[list[str], float | None]] = {i: ([], None) for i in wanted}
     else:
         guessed = dict(zip(wanted, guesses(proba[wanted], labels, multi, thresholds, project.settings.prefill_margin)))
     cluster_of, informative = clusters.tolist(), np.asarray(informativeness, dtype=np.float64).tolist()  # plain numbers
@@ -202,6 +208,7 @@ def base_rows(
 ) -> tuple[list[Row], list[int]]:
     """Rows of a base-store model scored as `textal serve` answers /predict, and the next ``batch`` (task ids) the
     project's strategy picks over the base model's view of the open tasks."""
+    assert current.loaded is not None  # a base-store model is served loaded
     strategy = project.strategy
     try:
         scorer = Scorer(strategy).require_per_batch()
@@ -239,7 +246,7 @@ def base_rows(
                 held_out=np.array([t.eval for t in scored], dtype=bool),
                 proba=predicted.proba,
                 embeddings=predicted.embeddings,
-                texts=[t.text for t in scored],
+                texts=_texts(scored),
                 multi_label=project.schema.multi_label,
             )
             picks = [scored[i].id for i in selection.indices]
@@ -255,7 +262,7 @@ def cold_rows(project: Project, tasks: list[PoolTask], timer: Timer) -> Scored:
     open_pool = [t for t in readable if not t.labelled and not t.eval]
     if open_pool and project.settings.batch:
         with timer.phase("embed pool"):
-            X = project.ctx.embedder.embed(project.encoder, [t.text for t in readable])
+            X = project.ctx.embedder.embed(project.encoder, _texts(readable))
         with timer.phase("score"):
             selection = select_batch(
                 get_strategy(COLD_START_STRATEGY),
@@ -264,7 +271,7 @@ def cold_rows(project: Project, tasks: list[PoolTask], timer: Timer) -> Scored:
                 labelled=np.array([t.labelled for t in readable], dtype=bool),
                 held_out=np.array([t.eval for t in readable], dtype=bool),
                 embeddings=X,
-                texts=[t.text for t in readable],
+                texts=_texts(readable),
             )
         picks = [readable[i].id for i in selection.indices]
         coverage = {t.id: float(selection.scores[i]) for i, t in enumerate(readable)}

@@ -6,6 +6,7 @@ Kept apart from cli.py so that the commands stay a thin layer of parse -> call -
 from __future__ import annotations
 
 import sys
+from typing import cast
 
 from rich.console import Console
 from rich.progress import (
@@ -13,10 +14,13 @@ from rich.progress import (
     MofNCompleteColumn,
     Progress,
     SpinnerColumn,
+    TaskID,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
+
+from textal.runtime.progress import Bar
 
 # Piped output (a file, a test, CI) gets a wide page instead of rich's 80-column default.
 out = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
@@ -24,7 +28,7 @@ err = Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() el
 
 
 class _RichBar:
-    def __init__(self, progress: Progress, task_id: int) -> None:
+    def __init__(self, progress: Progress, task_id: TaskID) -> None:
         self.progress = progress
         self.task_id = task_id
 
@@ -56,12 +60,13 @@ class RichReporter:
         self.active += 1
         return _RichBar(self.progress, self.progress.add_task(description, total=total))
 
-    def finish(self, bar: _RichBar) -> None:
-        task = next((t for t in bar.progress.tasks if t.id == bar.task_id), None)
+    def finish(self, bar: Bar) -> None:
+        own = cast(_RichBar, bar)  # a bar this reporter's ``start`` made (textal.runtime.progress pairs them)
+        task = next((t for t in own.progress.tasks if t.id == own.task_id), None)
         if self.active > 1:  # a step inside a longer task: gone when done, or bars pile up per round
-            bar.progress.remove_task(bar.task_id)
+            own.progress.remove_task(own.task_id)
         elif task is not None and task.total is not None:
-            bar.progress.update(bar.task_id, completed=task.total)
+            own.progress.update(own.task_id, completed=task.total)
         self.active -= 1
         if self.active == 0 and self.progress is not None:
             self.progress.stop()

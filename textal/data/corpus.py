@@ -12,7 +12,7 @@ import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, overload
 
 from textal.data.input_files import (
     HeldRows,
@@ -226,6 +226,18 @@ def text_chunks(
             yield rows, texts
     if not seen:
         raise DataError(f"{path}: holds no rows")
+
+
+@overload
+def _choose_column(
+    path: Path, columns: list[str], asked: str | None, guesses: Sequence[str], what: str, required: Literal[True]
+) -> str: ...
+
+
+@overload
+def _choose_column(
+    path: Path, columns: list[str], asked: str | None, guesses: Sequence[str], what: str, required: bool
+) -> str | None: ...
 
 
 def _choose_column(

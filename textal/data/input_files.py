@@ -177,7 +177,7 @@ def _text_lines(path: Path, fh: IO[bytes], limits: InputLimits) -> Iterator[str]
     (decompressed), so neither a huge line nor a gzip bomb is ever held in memory.
     """
     compressed = path.suffix.lower() == ".gz"
-    stream: IO[bytes] = gzip.GzipFile(fileobj=fh, mode="rb") if compressed else fh
+    stream: IO[bytes] | gzip.GzipFile = gzip.GzipFile(fileobj=fh, mode="rb") if compressed else fh
     unpacked_limit, packed = limits.max_bytes, 0
     if compressed:
         packed = os.fstat(fh.fileno()).st_size

@@ -82,6 +82,8 @@ class Learner(ABC):
 class EmbedHeadLearner(Learner):
     """Logistic head over fixed embeddings; committee = bootstrap heads over the same embeddings."""
 
+    _proba_pool: np.ndarray | None  # the pool's probabilities under the latest fit, once asked for
+
     def __init__(
         self,
         pool_embeddings: np.ndarray,
@@ -156,6 +158,9 @@ class EmbedHeadLearner(Learner):
 
 class ClassifierLearner(Learner):
     """Refits a textal classifier (linear, spacy, transformer) on the labelled texts every round."""
+
+    _proba_pool: np.ndarray | None  # the pool's probabilities and embeddings under the latest fit, once asked for
+    _embeddings: np.ndarray | None
 
     def __init__(
         self,

@@ -162,8 +162,7 @@ def simulate(learner: Learner, train: Corpus, test: Corpus, settings: Simulation
     settings.check(len(train))
     y_pool = learner.encode(train.labels)
     y_test = learner.encode(test.labels)
-    groups = duplicate_groups(train.texts)
-    groups = np.asarray(groups)
+    groups = np.asarray(duplicate_groups(train.texts))
 
     # The reference: the same model on every training label.
     start = time.perf_counter()

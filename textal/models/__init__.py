@@ -23,7 +23,7 @@ MODEL_KINDS: dict[str, tuple[str, str]] = {
 __all__ = ["Classifier", "MODEL_KINDS", "classifier_class", "make_classifier", "load_classifier"]
 
 
-def classifier_class(kind: str) -> type:
+def classifier_class(kind: str) -> type[Classifier]:
     """The class behind a model kind name."""
     if kind not in MODEL_KINDS:
         raise ModelError(f"unknown model {kind!r}; choose one of {', '.join(MODEL_KINDS)}")

@@ -11,7 +11,7 @@ import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, cast, runtime_checkable
 
 import numpy as np
 
@@ -29,6 +29,7 @@ Labels = Sequence[str] | Sequence[Sequence[str]]
 class Classifier(Protocol):
     """What the strategies, the store and the backend need of a model."""
 
+    kind: str
     labels_: list[str]
     multi_label_: bool
 
@@ -38,10 +39,25 @@ class Classifier(Protocol):
 
     def embed(self, texts: Sequence[str]) -> np.ndarray: ...
 
+    def decode(self, proba: np.ndarray, threshold: float = 0.5) -> list[str] | list[tuple[str, ...]]: ...
+
+    # sklearn's BaseEstimator: the ``__init__`` parameters
+    def get_params(self, deep: bool = True) -> dict[str, Any]: ...
+
+    def set_params(self, **params: Any) -> Any: ...
+
     def save(self, path: str | Path) -> None: ...
 
     @classmethod
     def load(cls, path: str | Path) -> Classifier: ...
+
+
+class _TextModel(Protocol):
+    """What ``LabelMixin.predict`` needs of the class it is mixed into: probabilities for texts."""
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray: ...
+
+    def decode(self, proba: np.ndarray, threshold: float = 0.5) -> list[str] | list[tuple[str, ...]]: ...
 
 
 class LabelMixin:
@@ -95,7 +111,7 @@ class LabelMixin:
         """Labels as indices into ``labels_`` (single) or a 0/1 matrix (multi)."""
         return encode_labels(labels, self.labels_, self.multi_label_)
 
-    def predict(self, texts: Sequence[str], threshold: float = 0.5) -> list[str] | list[tuple[str, ...]]:
+    def predict(self: _TextModel, texts: Sequence[str], threshold: float = 0.5) -> list[str] | list[tuple[str, ...]]:
         """The top label per text, or every label above ``threshold`` for multi-label."""
         return self.decode(self.predict_proba(texts), threshold)
 
@@ -130,7 +146,7 @@ def saved_params(estimator: BaseEstimator) -> dict[str, Any]:
     return {name: _json_value(value) for name, value in estimator.get_params(deep=False).items()}
 
 
-def params_from_saved(cls: type, params: dict[str, Any]) -> dict[str, Any]:
+def params_from_saved(cls: type[Any], params: dict[str, Any]) -> dict[str, Any]:
     """Saved parameters as ``cls.__init__`` takes them: a list where the default is a tuple becomes a tuple again."""
     defaults = {name: p.default for name, p in inspect.signature(cls.__init__).parameters.items()}
     return {
@@ -161,7 +177,7 @@ def encode_labels(labels: Labels, label_names: Sequence[str], multi_label: bool 
             for row, item in enumerate(labels):
                 out[row, [index[lab] for lab in item]] = 1.0
             return out
-        return np.array([index[lab] for lab in labels], dtype=np.int64)
+        return np.array([index[lab] for lab in cast(Sequence[str], labels)], dtype=np.int64)  # one str each
     except KeyError as exc:
         raise ModelError(f"label {exc.args[0]!r} is not one the model knows ({list(label_names)})") from None
 

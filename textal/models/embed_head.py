@@ -38,6 +38,7 @@ class EmbedHeadClassifier(LabelMixin, BaseEstimator):
     """
 
     kind = "embed-head"
+    encoder_fingerprint_: str | None  # set by a fit or a load (None: the encoder could not be found from here)
 
     def __init__(
         self,

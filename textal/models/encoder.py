@@ -134,10 +134,10 @@ class Encoder(BaseEstimator):
         if self.cache_dir is None:
             with progress.task(f"Encoding {len(texts)} texts", total=len(texts)) as bar:
                 return self._compute(texts, bar)
-        return self._encode_cached(texts)
+        return self._encode_cached(texts, self.cache_dir)
 
-    def _encode_cached(self, texts: list[str]) -> np.ndarray:
-        cache = EmbeddingCache(self.cache_dir)
+    def _encode_cached(self, texts: list[str], cache_dir: str | Path) -> np.ndarray:
+        cache = EmbeddingCache(cache_dir)
         prefix = (self.fingerprint, str(self.max_length), POOLING) + (("int8",) if self.int8 else ())
         keys = [content_key(*prefix, text) for text in texts]
         found = cache.get(keys)

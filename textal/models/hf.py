@@ -233,13 +233,13 @@ def length_sorted_batches(lengths: Sequence[int], batch_size: int, max_tokens: i
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, not {batch_size}")
-    lengths = np.asarray(lengths)
-    order = np.argsort(-lengths, kind="stable")
+    sizes = np.asarray(lengths)
+    order = np.argsort(-sizes, kind="stable")
     if max_tokens is None:
         return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
     batches, start = [], 0
     while start < len(order):
-        longest = max(int(lengths[order[start]]), 1)  # sorted: the first row of a batch is its longest
+        longest = max(int(sizes[order[start]]), 1)  # sorted: the first row of a batch is its longest
         rows = max(1, min(batch_size, max_tokens // longest))
         batches.append(order[start : start + rows])
         start += rows

@@ -27,7 +27,7 @@ def pickled_files(path: str | Path) -> list[str]:
         kind = read_meta(path).get("kind")
     except ModelError:
         return []
-    legacy = LEGACY_FILES.get(kind)
+    legacy = LEGACY_FILES.get(kind) if isinstance(kind, str) else None
     return [legacy[0]] if legacy and (Path(path) / legacy[0]).is_file() else []
 
 

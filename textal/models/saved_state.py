@@ -100,7 +100,7 @@ def _versions() -> dict[str, str]:
 
 def _write_arrays(path: Path, arrays: dict[str, np.ndarray]) -> None:
     buffer = io.BytesIO()
-    np.savez(buffer, **arrays)
+    np.savez(buffer, allow_pickle=True, **arrays)  # numpy's default, named: the stub maps **arrays onto it
     atomic_write_bytes(path, buffer.getvalue())
 
 
@@ -217,9 +217,8 @@ class _Reader:
             if "__tuple__" in value:
                 return tuple(self.decode(item, depth + 1) for item in value["__tuple__"])
             if "__set__" in value or "__frozenset__" in value:
-                items = [
-                    self._key(self.decode(item, depth + 1)) for item in value.get("__set__", value.get("__frozenset__"))
-                ]
+                members = value["__set__"] if "__set__" in value else value["__frozenset__"]
+                items = [self._key(self.decode(item, depth + 1)) for item in members]
                 return set(items) if "__set__" in value else frozenset(items)
             if "__strmap__" in value:
                 keys, columns = value["__strmap__"], self._array(value["values"])

@@ -62,7 +62,7 @@ class LengthGroupedBatches:
         rng = np.random.default_rng([self.seed, self.epoch])
         perm = rng.permutation(len(self.lengths))
         size = self.batch_size * self.window
-        batches = []
+        batches: list[list[int]] = []
         for start in range(0, len(perm), size):
             chunk = perm[start : start + size]
             chunk = chunk[np.argsort(-self.lengths[chunk], kind="stable")]

@@ -21,13 +21,14 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import numpy as np
 
 from textal.errors import TextalError
 
 Label = Any  # a string (single-label) or a collection of strings (multi-label)
+K = TypeVar("K", bound=Hashable)  # what names an item (a task id, a row)
 
 
 class AgreementError(TextalError, ValueError):
@@ -35,10 +36,10 @@ class AgreementError(TextalError, ValueError):
 
 
 @dataclass(frozen=True)
-class ItemAgreement:
+class ItemAgreement(Generic[K]):
     """One item's resolved label and how far its annotators agreed."""
 
-    item: Hashable
+    item: K
     label: str | tuple[str, ...] | None  # None: a single-label tie
     ratio: float
     annotations: int
@@ -46,17 +47,17 @@ class ItemAgreement:
 
 
 @dataclass(frozen=True)
-class AgreementReport:
+class AgreementReport(Generic[K]):
     """Per-item results and the round's figures."""
 
-    items: list[ItemAgreement]
+    items: list[ItemAgreement[K]]
     alpha: float | None
     threshold: float
     multi_label: bool
     label_set: tuple[str, ...] = field(default=())
 
     @property
-    def flagged(self) -> list[Hashable]:
+    def flagged(self) -> list[K]:
         """Items below the threshold or tied: kept out of training, listed for review."""
         return [it.item for it in self.items if it.flagged]
 
@@ -66,7 +67,7 @@ class AgreementReport:
         ratios = [it.ratio for it in self.items if it.annotations >= 2]
         return float(np.mean(ratios)) if ratios else None
 
-    def training_labels(self, include_flagged: bool = False) -> dict[Hashable, str | tuple[str, ...]]:
+    def training_labels(self, include_flagged: bool = False) -> dict[K, str | tuple[str, ...]]:
         """Resolved labels to train on; flagged items only when asked (a tie never: it has no label)."""
         return {it.item: it.label for it in self.items if it.label is not None and (include_flagged or not it.flagged)}
 
@@ -83,11 +84,11 @@ class AgreementReport:
 
 
 def resolve(
-    annotations: Mapping[Hashable, Sequence[Label]],
+    annotations: Mapping[K, Sequence[Label]],
     threshold: float = 2 / 3,
     multi_label: bool | None = None,
     label_set: Sequence[str] | None = None,
-) -> AgreementReport:
+) -> AgreementReport[K]:
     """Resolve every item's annotations (item -> list of labels, one per annotator) into a report.
 
     ``multi_label`` None guesses from the annotations (strings: single-label). ``label_set`` names
@@ -96,7 +97,7 @@ def resolve(
     if not 0.0 <= float(threshold) <= 1.0:
         raise AgreementError(f"threshold must lie in [0, 1], not {threshold!r}")
     multi = _guess_multi(annotations) if multi_label is None else multi_label
-    items: list[ItemAgreement] = []
+    items: list[ItemAgreement[K]] = []
     for item, labels in annotations.items():
         if isinstance(labels, (str, bytes)) or not isinstance(labels, Iterable):
             raise AgreementError(f"item {item!r}: annotations must be a list of labels, one per annotator")
@@ -118,8 +119,8 @@ def resolve(
 
 
 def per_round(
-    rounds: Mapping[Hashable, Mapping[Hashable, Sequence[Label]]], threshold: float = 2 / 3, **kwargs: Any
-) -> dict[Hashable, AgreementReport]:
+    rounds: Mapping[Hashable, Mapping[K, Sequence[Label]]], threshold: float = 2 / 3, **kwargs: Any
+) -> dict[Hashable, AgreementReport[K]]:
     """One report per round (round -> item -> annotations), for agreement over time."""
     return {name: resolve(anns, threshold, **kwargs) for name, anns in rounds.items()}
 
@@ -147,7 +148,7 @@ def krippendorff_alpha(units: Iterable[Sequence[Hashable]]) -> float | None:
     return float(1.0 - observed / expected)
 
 
-def _resolve_single(item: Hashable, labels: list[Label], threshold: float) -> ItemAgreement:
+def _resolve_single(item: K, labels: list[Label], threshold: float) -> ItemAgreement[K]:
     for lab in labels:
         if not isinstance(lab, str):
             raise AgreementError(f"item {item!r}: single-label annotations must be strings, got {lab!r}")
@@ -158,7 +159,7 @@ def _resolve_single(item: Hashable, labels: list[Label], threshold: float) -> It
     return ItemAgreement(item, None if tie else top, ratio, len(labels), tie or ratio < threshold)
 
 
-def _resolve_multi(item: Hashable, labels: list[Label], threshold: float) -> ItemAgreement:
+def _resolve_multi(item: K, labels: list[Label], threshold: float) -> ItemAgreement[K]:
     sets = [_as_set(ann) for ann in labels]
     n = len(sets)
     chosen = Counter(lab for s in sets for lab in s)
@@ -177,7 +178,7 @@ def _as_set(annotation: Label) -> frozenset[str]:
         raise AgreementError(f"a multi-label annotation must be a list of labels, got {annotation!r}") from None
 
 
-def _guess_multi(annotations: Mapping[Hashable, Sequence[Label]]) -> bool:
+def _guess_multi(annotations: Mapping[K, Sequence[Label]]) -> bool:
     kinds = {isinstance(ann, str) for labels in annotations.values() if not isinstance(labels, str) for ann in labels}
     if len(kinds) > 1:
         raise AgreementError("annotations mix single labels and label lists; pass multi_label explicitly")

@@ -33,6 +33,8 @@ class CalibrationError(TextalError, ValueError):
 class TemperatureScaler:
     """One temperature (or one per label) that minimises held-out negative log-likelihood."""
 
+    temperature_: float | np.ndarray  # set by ``fit``: one per label with ``per_label``
+
     def __init__(self, multi_label: bool = False, per_label: bool = False) -> None:
         self.multi_label = multi_label
         self.per_label = per_label

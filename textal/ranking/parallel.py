@@ -13,6 +13,7 @@ import tempfile
 from collections.abc import Iterator
 from itertools import islice
 from pathlib import Path
+from typing import cast
 
 from textal.data.corpus import text_chunks
 from textal.models.classifier import Classifier
@@ -46,7 +47,7 @@ def rank_file_in_processes(
         torch.cuda.set_device(state.local_process_index)  # "cuda" is then this process's own GPU
     folder = [tempfile.mkdtemp(prefix="textal-score-", dir=scratch) if state.is_main_process else None]
     broadcast_object_list(folder)  # the main process's scratch folder, which every shard goes under
-    root = Path(folder[0])
+    root = Path(cast(str, folder[0]))  # every process has the main one's folder now
     shards = [root / f"shard-{i}" for i in range(state.num_processes)]
     failed: Exception | None = None
     try:

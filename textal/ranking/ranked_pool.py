@@ -95,8 +95,8 @@ class RankedPool:
             part = self.table.take(pa.array(idx))
             rows, texts, guesses = (part.column(c).to_pylist() for c in ("row", "text", "guess"))
             proba = part.column("proba").combine_chunks().flatten().to_numpy().reshape(-1, k)
-            first = self.duplicate_of[idx]
-            first_rows = self.table.take(pa.array(np.maximum(first, 0))).column("row").to_pylist()
+            dup_of = self.duplicate_of[idx]
+            first_rows = self.table.take(pa.array(np.maximum(dup_of, 0))).column("row").to_pylist()
             for j, i in enumerate(idx):
                 yield RankedText(
                     start + j + 1,
@@ -105,7 +105,7 @@ class RankedPool:
                     guesses[j],
                     proba[j],
                     float(self.scores[i]),
-                    first_rows[j] if first[j] >= 0 else None,
+                    first_rows[j] if dup_of[j] >= 0 else None,
                 )
 
     def write_csv(self, path: Path) -> None:
@@ -140,7 +140,7 @@ class RankedPool:
 
     def close(self) -> None:
         """Unmap the files and delete the scratch folder."""
-        self.table = None  # type: ignore[assignment]
+        self.table = None
         self.scores = self.order = None  # type: ignore[assignment]
         self._source.close()
         shutil.rmtree(self.folder, ignore_errors=True)

@@ -36,12 +36,14 @@ def _label(value) -> str:
 
 def rows(corpus: Corpus, classes: list[str], review: LabelReview):
     """(rank, source row, text, label, suggested, probability, quality, flagged) in review order."""
+    labels = corpus.labels
+    assert labels is not None  # a review is of a labelled corpus
     for rank, i in enumerate(review.order, start=1):
         yield (
             rank,
             corpus.rows[i] if corpus.rows else i + 1,
             corpus.texts[i],
-            _label(corpus.labels[i]),
+            _label(labels[i]),
             _names(review.suggested[i], classes),
             round(float(review.suggested_proba[i]), 4),
             round(float(review.quality[i]), 4),

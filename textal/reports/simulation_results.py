@@ -24,7 +24,7 @@ def environment() -> dict[str, Any]:
     import importlib.metadata as md
     import os
 
-    versions = {}
+    versions: dict[str, str | None] = {}
     for name in ("numpy", "scikit-learn", "torch", "transformers"):
         try:
             versions[name] = md.version(name)
@@ -52,10 +52,10 @@ def write_report(result: Any, summary: dict[str, Any], out_dir: str | Path, comm
         for record in result.rounds:
             writer.writerow(asdict(record))
     with open(paths[2], "w", newline="") as fh:
-        writer = csv.writer(fh)
+        table = csv.writer(fh)
         targets = [f"{t:.2f}" for t in summary["targets"]]
         budgets = list(next(iter(summary["strategies"].values()))["f1_at"])
-        writer.writerow(
+        table.writerow(
             [
                 "strategy",
                 "auc",
@@ -69,7 +69,7 @@ def write_report(result: Any, summary: dict[str, Any], out_dir: str | Path, comm
         )
         for name, entry in sorted(summary["strategies"].items(), key=lambda kv: -kv[1]["auc"]):
             savings = entry.get("saving_vs_random", {})
-            writer.writerow(
+            table.writerow(
                 [
                     name,
                     f"{entry['auc']:.4f}",

@@ -82,12 +82,12 @@ def verdicts(
     out: list[StopVerdict] = []
     history = [_metric(r) for r in promoted if int((r.get("metrics") or {}).get("n", 0)) >= min_eval]
     plateau = metric_plateau([v for v in history if v is not None])
-    judged = [r for r in promoted if _metric(r) is not None]
-    if judged and not history:  # figures exist, on too small a slice to count
+    measured = [r for r in promoted if _metric(r) is not None]
+    if measured and not history:  # figures exist, on too small a slice to count
         plateau = replace(
             plateau,
             reason=f"{plateau.reason} judged on at least {min_eval} labelled slice tasks "
-            f"(the latest version was judged on {int(judged[-1]['metrics'].get('n', 0))})",
+            f"(the latest version was judged on {int(measured[-1]['metrics'].get('n', 0))})",
         )
     out.append(plateau)
     sets = [r["stop_set"] for r in promoted if isinstance(r.get("stop_set"), dict) and r["stop_set"].get("ids")]

@@ -77,6 +77,7 @@ class CommitteeStrategy(BatchStrategy):
         if self.weighting == "none":
             return dispute, None
         if self.weighting == "class_rank":
+            assert pool.committee is not None
             dispute = rank_within_predicted_class(dispute, measures.consensus(pool.committee), pool.multi_label)
         return dispute * unsure, unsure
 

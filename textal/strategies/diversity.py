@@ -40,6 +40,7 @@ class KMeansSampling(BatchStrategy):
         return cluster_rank_scores(pool.embeddings, k, rng, allowed, groups=groups, max_fit=self.max_fit)
 
     def _scores(self, pool: Pool) -> np.ndarray:
+        assert pool.embeddings is not None
         size = len(pool.embeddings)
         k = self.n_clusters or DEFAULT_CLUSTERS
         return self._cluster_scores(pool, k, np.random.default_rng(0), selectable(pool, size), pool_groups(pool, size))
@@ -61,6 +62,7 @@ class Coreset(BatchStrategy):
     needs = frozenset({"embeddings"})
 
     def _scores(self, pool: Pool) -> np.ndarray:
+        assert pool.embeddings is not None
         size = len(pool.embeddings)
         _, gap = greedy_k_center(
             pool.embeddings, 0, selectable(pool, size), pool.labelled_embeddings, pool_groups(pool, size)
@@ -100,6 +102,7 @@ class Badge(BatchStrategy):
             a = p.copy()
             a[np.arange(len(p)), p.argmax(axis=1)] -= 1.0
         x = pool.embeddings
+        assert x is not None
         g2 = np.einsum("ij,ij->i", a, a, dtype=np.float64) * np.einsum("ij,ij->i", x, x, dtype=np.float64)
         return a, x, g2
 

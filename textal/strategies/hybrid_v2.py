@@ -46,7 +46,11 @@ class ScheduledHybrid(Hybrid):
 
     def factor_for(self, pool: Pool) -> float:
         """The factor for this pool's labels per class (``pool.trained_on`` counts for a model trained elsewhere)."""
-        width = pool.proba.shape[1] if pool.proba is not None else pool.committee.shape[2]
+        if pool.proba is not None:
+            width = pool.proba.shape[1]
+        else:
+            assert pool.committee is not None
+            width = pool.committee.shape[2]
         labelled = 0 if pool.labelled_embeddings is None else len(pool.labelled_embeddings)
         if pool.trained_on is not None:
             labelled = max(labelled, int(pool.trained_on))
