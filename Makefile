@@ -47,6 +47,7 @@ ONE_ID_TESTS := tests/reliability/test_openapi_schemathesis.py
 
 test: install redis-server browser
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 	DATA=$(DATA) $(BIN)/python -m pytest -n 2 tests --ignore=$(ONE_ID_TESTS)
 	DATA=$(DATA) $(BIN)/python -m pytest $(ONE_ID_TESTS)
 
