@@ -18,6 +18,7 @@ from textal.models.class_weights import DEFAULT_CLASS_WEIGHT
 from textal.models.fine_tune_schedule import DEFAULT_FULL_EVERY
 from textal.runtime import progress
 from textal.runtime.settings import debug_enabled
+from textal.store.training_rows import MAX_TRAINING_ROWS
 from textal.strategies.default import DEFAULT_STRATEGY
 
 app = typer.Typer(
@@ -107,6 +108,15 @@ def train(
             f"(default: the worker's, {DEFAULT_CLASS_WEIGHT}).",
         ),
     ] = None,
+    keep_texts: Annotated[
+        bool,
+        typer.Option(
+            "--keep-texts/--no-keep-texts",
+            help="Keep the training texts and labels in the version (a stratified sample past "
+            f"{MAX_TRAINING_ROWS:,}), so that a Label Studio project using it as its base model learns from them "
+            "as well as from its own labels.",
+        ),
+    ] = True,
 ) -> None:
     """Train a classifier on DATA, print its metrics, publish it as a new version in the store."""
     from textal.data.corpus import load_corpus
@@ -127,7 +137,9 @@ def train(
     classifier = _model_from_option(model, classes, multi_label, seed, epochs, weights)
     err.print(f"Training {model} on {len(training)} texts ({len(classes)} labels)...")
     with progress.reporting(RichReporter()):
-        report = train_and_publish(classifier, training, ModelStore(store), evaluation, card={"model_option": model})
+        report = train_and_publish(
+            classifier, training, ModelStore(store), evaluation, card={"model_option": model}, keep_rows=keep_texts
+        )
     if report.metrics is not None:
         figures = ", ".join(f"{k} {v:.4f}" for k, v in report.metrics.items() if k != "n")
         out.print(f"Evaluation on {report.eval_size} texts ({report.eval_source}): {figures}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -14,6 +15,7 @@ from textal.models.classifier import Classifier
 from textal.models.metrics import evaluate
 from textal.models.validation import split_validation
 from textal.store.model_store import ModelStore
+from textal.store.training_rows import save_training_rows
 
 
 @dataclass
@@ -69,16 +71,26 @@ def train_and_publish(
     store: ModelStore,
     evaluation: Corpus | None = None,
     card: dict[str, Any] | None = None,
+    keep_rows: bool = True,
 ) -> TrainReport:
     """Fit ``model`` on ``train``, score it on ``evaluation`` (never trained on), publish it.
 
-    Training labels that teach nothing (see :func:`check_trainable`) are a DataError: nothing is published.
+    With ``keep_rows`` the version keeps its training texts and labels (``textal.store.training_rows``), so that
+    a live project using it as its base model learns from them too. Training labels that teach nothing (see
+    :func:`check_trainable`) are a DataError: nothing is published.
     """
     check_trainable(train)
     start = time.perf_counter()
     model.fit(train.texts, train.labels)
     seconds = time.perf_counter() - start
     metrics = evaluate(model, evaluation.texts, evaluation.labels) if evaluation is not None else None
+    kept: dict[str, Any] = {}
+
+    def write(m: Classifier, path: Path) -> None:
+        m.save(path)
+        if keep_rows:
+            kept.update(save_training_rows(path, train.texts, train.labels))
+
     version = store.publish(
         model,
         {
@@ -91,7 +103,10 @@ def train_and_publish(
             "train_seconds": round(seconds, 2),
             **(card or {}),
         },
+        write=write,
     )
+    if kept:
+        store.update_card(version, training_rows=kept)
     return TrainReport(
         version=version,
         metrics=metrics,

@@ -61,6 +61,23 @@ def test_train_refuses_a_class_weight_that_does_not_apply_with_one_line(train_cs
     assert not (tmp_path / "s").exists()
 
 
+def test_train_keeps_its_training_rows_in_the_version_unless_told_not_to(train_csv, tmp_path, textal_cli):
+    from textal.store.model_store import MODEL_DIR
+    from textal.store.model_store import ModelStore as Store
+    from textal.store.training_rows import load_training_rows
+
+    for option, kept in (([], True), (["--no-keep-texts"], False)):
+        store = Store(tmp_path / f"s{len(option)}")
+        code, _, err = textal_cli(["train", str(train_csv), "--model", "linear", "--store", str(store.root), *option])
+        assert code == 0, err
+        rows = load_training_rows(store.path(store.latest()) / MODEL_DIR)
+        assert (rows is not None) == kept
+        card = store.card(store.latest())
+        assert ("training_rows" in card) == kept
+        if kept:
+            assert rows is not None and card["training_rows"]["rows"] == len(rows) == card["training_size"]
+
+
 def test_missing_data_file_exits_2_with_one_line(tmp_path, textal_cli):
     code, out, err = textal_cli(["train", str(tmp_path / "nope.csv"), "--store", str(tmp_path / "s")])
     assert code == 2
