@@ -119,7 +119,7 @@ def train(
     ] = True,
 ) -> None:
     """Train a classifier on DATA, print its metrics, publish it as a new version in the store."""
-    from textal.data.corpus import load_corpus
+    from textal.data.corpus import Corpus, load_corpus
     from textal.store.model_store import ModelStore
     from textal.training.train_corpus import check_trainable, holdout_split, train_and_publish
 
@@ -127,6 +127,7 @@ def train(
         raise TextalError("--holdout must be in [0, 1)")
     weights = _class_weight_option(model, class_weight)  # bad values fail before the data is read
     corpus = load_corpus(data, text_col, label_col, multi_label=multi_label, label_sep=label_sep, dedupe=dedupe)
+    evaluation: Corpus | None
     if eval_file is not None:
         evaluation = load_corpus(eval_file, text_col, label_col, multi_label=multi_label, label_sep=label_sep)
         training = corpus
@@ -517,13 +518,15 @@ def review(
     if folds < 2:
         raise TextalError("--folds must be at least 2")
     corpus = load_corpus(data, text_col, label_col, multi_label=multi_label, label_sep=label_sep)
+    labels = corpus.labels
+    assert labels is not None  # load_corpus requires the label column
     classes = sorted(corpus.label_set)
     if len(classes) < 2:
         raise TextalError(f"{data} holds a single label ({classes[0] if classes else 'none'}): nothing to tell apart")
     err.print(f"Reviewing {len(corpus)} labels ({len(classes)} classes) with {folds}-fold {model}...")
     with progress.reporting(RichReporter()):
         result = review_corpus(
-            corpus.texts, corpus.labels, classes, multi_label, model=model, folds=folds, seed=seed, cache_dir=cache_dir
+            corpus.texts, labels, classes, multi_label, model=model, folds=folds, seed=seed, cache_dir=cache_dir
         )
     write_review(out_file, corpus, classes, result)
     print_review(out, corpus, classes, result, top_k)
