@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -80,10 +81,20 @@ class Parent:
     base: bool
     train_size: int | None
     proba: np.ndarray | None  # on the evaluation tasks asked for, columns in the config's label order
+    saw: frozenset[int] = frozenset()  # the training tasks of an own version (a base model saw none of the project's)
+    unseen_proba: np.ndarray | None = None  # on the training tasks asked for that it never saw, in their order
 
 
-def serving_parent(project: Project, eval_ids: list[int], X_eval: np.ndarray, encoder: str) -> Parent | None:
-    """The serving version as a parent: the project's promoted version, else the base store's (None: neither)."""
+def serving_parent(
+    project: Project,
+    eval_ids: list[int],
+    X_eval: np.ndarray,
+    encoder: str,
+    train_ids: Sequence[int] = (),
+    X_train: np.ndarray | None = None,
+) -> Parent | None:
+    """The serving version as a parent: the project's promoted version, else the base store's (None: neither).
+    With ``train_ids`` (embedded as ``X_train``), also its answers on those of them it was not trained on."""
     current = current_model(project)
     if current is None:
         return None
@@ -94,8 +105,20 @@ def serving_parent(project: Project, eval_ids: list[int], X_eval: np.ndarray, en
         card = current.loaded.card
     size = card.get("training_size") if isinstance(card, dict) else None
     proba = _proba_on(project, current, eval_ids, X_eval, encoder) if eval_ids else None
+    trained = (current.training or {}).get("train", {}) if current.own else {}
+    saw = frozenset(int(i) for i in trained) if isinstance(trained, dict) else frozenset()
+    unseen = [k for k, tid in enumerate(train_ids) if tid not in saw]
+    unseen_proba = None
+    if unseen and X_train is not None:
+        unseen_proba = _proba_on(project, current, [train_ids[k] for k in unseen], X_train[unseen], encoder)
     return Parent(
-        current.model_version, current.version, not current.own, size if isinstance(size, int) else None, proba
+        current.model_version,
+        current.version,
+        not current.own,
+        size if isinstance(size, int) else None,
+        proba,
+        saw,
+        unseen_proba,
     )
 
 

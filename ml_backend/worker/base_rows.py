@@ -1,0 +1,80 @@
+"""The base model's training rows under the project's encoder: what the fast tier learns from beside the
+project's own labels, so that a project starts from its base model instead of from nothing.
+
+``textal train`` keeps a version's training rows (``textal.store.training_rows``); a base store's latest
+version that kept none (or one the worker cannot read) leaves the project learning from its labels alone.
+Rows whose labels the project's label config lacks are left out.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ml_backend.worker.project import Project
+from textal.errors import StoreError
+from textal.store.model_store import MODEL_DIR, ModelStore
+from textal.store.training_rows import TrainingRows, load_training_rows
+
+log = logging.getLogger("ml_backend.worker")
+
+
+@dataclass(frozen=True)
+class BaseRows:
+    """A base version's training rows the project can use: embeddings and labels, row for row."""
+
+    version: str
+    X: np.ndarray
+    labels: list[Any]
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+
+def base_rows(project: Project, encoder: str) -> BaseRows | None:
+    """The base store's latest version's rows, embedded by ``encoder`` (None: no base store, or no rows)."""
+    if project.settings.store is None:
+        return None
+    store = ModelStore(project.settings.store)
+    version = store.latest()
+    if version is None:
+        return None
+    rows = project.ctx.cached(("base rows", f"{store.root}:{version}"), lambda: _read(store, version))
+    if rows is None:
+        return None
+    texts, labels = usable(rows, project.schema.labels, project.schema.multi_label)
+    if not labels:
+        return None
+    return BaseRows(version, project.ctx.embedder.embed(encoder, texts), labels)
+
+
+def usable(rows: TrainingRows, classes: Sequence[str], multi_label: bool) -> tuple[list[str], list[Any]]:
+    """The rows whose labels the project knows (multi-label: the known labels of each row, rows with none left
+    out); single-label rows cannot serve a multi-label project nor the reverse."""
+    known = set(classes)
+    texts: list[str] = []
+    labels: list[Any] = []
+    for text, label in zip(rows.texts, rows.labels):
+        if multi_label and isinstance(label, tuple):
+            kept = tuple(lab for lab in label if lab in known)
+            if kept:
+                texts.append(text)
+                labels.append(kept)
+        elif not multi_label and isinstance(label, str) and label in known:
+            texts.append(text)
+            labels.append(label)
+    return texts, labels
+
+
+def _read(store: ModelStore, version: str) -> TrainingRows | None:
+    try:
+        return load_training_rows(store.path(version) / MODEL_DIR)
+    except StoreError as exc:
+        log.warning(
+            "base model %s: its training rows cannot be used (%s); learning from the labels alone", version, exc
+        )
+        return None
