@@ -34,10 +34,12 @@ def holdout_split(corpus: Corpus, fraction: float, seed: int) -> tuple[Corpus, C
     """Split a stratified evaluation slice off ``corpus``; (corpus, None) when fraction is 0."""
     if fraction <= 0:
         return corpus, None
+    labels = corpus.labels
+    assert labels is not None  # a corpus to train on is read with its labels
     if corpus.multi_label:
-        encoded = np.array([corpus.label_set.index(lab[0]) for lab in corpus.labels])
+        encoded = np.array([corpus.label_set.index(lab[0]) for lab in labels])
     else:
-        encoded = np.array([corpus.label_set.index(lab) for lab in corpus.labels])
+        encoded = np.array([corpus.label_set.index(lab) for lab in labels])
     train_idx, eval_idx = split_validation(encoded, fraction, seed)
     if len(eval_idx) == 0:
         return corpus, None
@@ -80,16 +82,21 @@ def train_and_publish(
     :func:`check_trainable`) are a DataError: nothing is published.
     """
     check_trainable(train)
+    labels = train.labels
+    assert labels is not None  # check_trainable refuses a corpus without labels
     start = time.perf_counter()
-    model.fit(train.texts, train.labels)
+    model.fit(train.texts, labels)
     seconds = time.perf_counter() - start
-    metrics = evaluate(model, evaluation.texts, evaluation.labels) if evaluation is not None else None
+    metrics = None
+    if evaluation is not None:
+        assert evaluation.labels is not None  # an evaluation corpus is read with its labels
+        metrics = evaluate(model, evaluation.texts, evaluation.labels)
     kept: dict[str, Any] = {}
 
     def write(m: Classifier, path: Path) -> None:
         m.save(path)
         if keep_rows:
-            kept.update(save_training_rows(path, train.texts, train.labels))
+            kept.update(save_training_rows(path, train.texts, labels))
 
     version = store.publish(
         model,
