@@ -5,99 +5,214 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ml_backend.labelstudio.annotations import LabelSnapshot
-from ml_backend.scoring.clusters import fit_centroids, save_centroids
+from ml_backend.scoring.clusters import save_centroids
 from ml_backend.scoring.loaded import model_version_name
-from ml_backend.state.pool_mirror import PoolTask
 from ml_backend.worker.current import TRAINING_FILE, Current, Parent, serving_parent
 from ml_backend.worker.judging import judge
 from ml_backend.worker.labels import LabelSplit, label_counts
+from ml_backend.worker.pool_figures import open_uncertainty, pool_centroids, stop_set_predictions
 from ml_backend.worker.project import Project
 from ml_backend.worker.publisher import push_head, refresh
 from ml_backend.worker.review import held_for_review, review_training_labels
 from ml_backend.worker.timing import Timer, now_iso
+from textal.models.embed_head import EmbedHeadClassifier
 from textal.models.fine_tune_schedule import fine_tune_due
 from textal.store import history
-from textal.training.head_refit import (
-    calibration_figures,
-    fit_head,
-    heldout_metrics,
-    pool_uncertainty,
-)
+from textal.training.head_refit import calibration_figures, fit_head, heldout_metrics
+from textal.training.promotion import Promotion
 
 log = logging.getLogger("ml_backend.worker")
-
-CENTROIDS = 8  # clusters of the pool's embeddings (Label Studio's least-solved-cluster-first order)
 
 
 def train_and_publish(
     project: Project, reason: str, snapshot: LabelSnapshot, split: LabelSplit, timer: Timer
 ) -> dict[str, Any]:
     """Fit, evaluate and publish a fast-tier version on ``split``; push it if promoted; returns the job's summary."""
-    p, settings = project, project.settings
-    encoder = p.encoder
-    classes, multi = list(p.schema.labels), p.schema.multi_label
+    p = project
+    data = embed_labels(p, reason, split, timer)
+    model = fit(p, data, timer)
+    judged = evaluate(p, model, data, timer)
+    with timer.phase("centroids"):
+        centroids = pool_centroids(p, data.encoder, split.tasks)
+    card, training = version_card(p, reason, snapshot, split, data, judged), data.training
+    with timer.phase("publish"):
+        version = publish(p, model, card, centroids, training, judged.decision.promote)
+    p.mirror.set_trained(data.fit_ids)
+    pushed = push(p, version, model, centroids, training, judged.decision.promote, timer)
+    # after the push: annotators get the new version first; the review costs seconds on thousands of labels
+    review = review_labels(p, model, data, snapshot, timer)
+    p.save(trained_fingerprint=snapshot.fingerprint, trained_encoder=data.encoder)
+    maybe_request_finetune(p, len(data.train_ids))
+    parent, parent_metrics = judged.parent, judged.parent_metrics
+    if parent is not None and parent.base and parent_metrics is not None:
+        record_base(p, parent, parent_metrics, len(data.train_ids) + len(data.eval_ids))
+    record_version(p, reason, version, data, judged, card, pushed, review, timer)
+    p.store.update_card(version, timings=timer.phases, pushed_predictions=pushed.count)
+    log_version(p, reason, version, data, judged, pushed.count, timer)
+    return {
+        "status": "published",
+        "version": version,
+        "promoted": judged.decision.promote,
+        "pushed": pushed.count,
+        "metrics": judged.metrics,
+        "timings": timer.phases,
+    }
+
+
+# -- train_and_publish, step by step -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LabelData:
+    """A split's labelled tasks embedded by the project's encoder: every training task (``train_ids``, rows of
+    ``X_train``), those the head is fitted on (``fit_rows`` of them: the labels held for review sit out), and the
+    evaluation slice's (``eval_ids``, rows of ``X_eval``)."""
+
+    split: LabelSplit
+    encoder: str
+    text_of: dict[int, str]
+    train_ids: list[int]
+    eval_ids: list[int]
+    X_train: np.ndarray
+    X_eval: np.ndarray
+    held: set[int]
+    fit_rows: list[int]
+
+    @property
+    def fit_ids(self) -> list[int]:
+        """The training tasks the head is fitted on."""
+        return [self.train_ids[k] for k in self.fit_rows]
+
+    @property
+    def eval_labels(self) -> list[Any]:
+        """The evaluation slice's labels, row for row with ``X_eval``."""
+        return [self.split.held[i] for i in self.eval_ids]
+
+    @property
+    def training(self) -> dict[str, dict[str, Any]]:
+        """What a version keeps of its labels (``TRAINING_FILE``): those fitted on, and the slice's."""
+        split = self.split
+        return {
+            "train": {str(i): split.train[i] for i in self.fit_ids},
+            "eval": {str(i): split.held[i] for i in self.eval_ids},
+        }
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """A new version on the evaluation slice (None: the slice is empty), and its judgement against the serving one."""
+
+    metrics: dict[str, float] | None
+    calibration: dict[str, Any] | None
+    parent: Parent | None
+    parent_metrics: dict[str, float] | None
+    decision: Promotion
+
+
+@dataclass(frozen=True)
+class Pushed:
+    """What publishing a version did in Label Studio: predictions pushed, and (promoted only) the figures of its
+    predictions that the stopping rules read."""
+
+    count: int
+    stop_set: dict[str, list] | None = None
+    uncertainty: dict[str, Any] | None = None
+
+
+def embed_labels(project: Project, reason: str, split: LabelSplit, timer: Timer) -> LabelData:
+    """The split's training and evaluation tasks embedded, and (``--review-holdout``) the labels held for review."""
+    encoder = project.encoder
     text_of = split.texts()
     train_ids, eval_ids = sorted(split.train), sorted(split.held)
     log.info(
         "project %s (%s): training the fast tier on %d labels (%d held out)",
-        p.id,
+        project.id,
         reason,
         len(train_ids),
         len(eval_ids),
     )
     with timer.phase("embed"):
-        X_train = p.ctx.embedder.embed(encoder, [text_of[i] for i in train_ids])
-        X_eval = p.ctx.embedder.embed(encoder, [text_of[i] for i in eval_ids])
+        X_train = project.ctx.embedder.embed(encoder, [text_of[i] for i in train_ids])
+        X_eval = project.ctx.embedder.embed(encoder, [text_of[i] for i in eval_ids])
     # --review-holdout: the labels the last review marked sit out until their label changes or a review clears them
-    held = held_for_review(p.work, split.train) if settings.review_holdout else set()
+    held = held_for_review(project.work, split.train) if project.settings.review_holdout else set()
     fit_rows = [k for k, tid in enumerate(train_ids) if tid not in held] if held else list(range(len(train_ids)))
-    fit_ids = [train_ids[k] for k in fit_rows]
+    return LabelData(split, encoder, text_of, train_ids, eval_ids, X_train, X_eval, held, fit_rows)
+
+
+def fit(project: Project, data: LabelData, timer: Timer) -> EmbedHeadClassifier:
+    """The fast tier's head fitted on the training labels not held for review."""
+    settings = project.settings
     with timer.phase("fit"):
-        model = fit_head(
-            X_train[fit_rows],
-            [split.train[i] for i in fit_ids],
-            classes,
-            multi,
-            encoder=encoder,
+        return fit_head(
+            data.X_train[data.fit_rows],
+            [data.split.train[i] for i in data.fit_ids],
+            list(project.schema.labels),
+            project.schema.multi_label,
+            encoder=data.encoder,
             seed=settings.seed,
             class_weight=settings.class_weight,
         )
+
+
+def evaluate(project: Project, model: EmbedHeadClassifier, data: LabelData, timer: Timer) -> Evaluation:
+    """The new version's figures on the evaluation slice, and whether it replaces the serving version."""
+    classes, multi = list(project.schema.labels), project.schema.multi_label
+    eval_ids, eval_labels = data.eval_ids, data.eval_labels
     with timer.phase("evaluate"):
-        eval_labels = [split.held[i] for i in eval_ids]
-        proba_eval = model.predict_proba_embeddings(X_eval) if eval_ids else None
-        metrics = heldout_metrics(proba_eval, eval_labels, classes, multi) if eval_ids else None
-        calibration = calibration_figures(proba_eval, eval_labels, classes, multi) if eval_ids else None
+        proba_eval = model.predict_proba_embeddings(data.X_eval) if eval_ids else None
+        metrics = calibration = None
+        if proba_eval is not None:
+            metrics = heldout_metrics(proba_eval, eval_labels, classes, multi)
+            calibration = calibration_figures(proba_eval, eval_labels, classes, multi)
         # labels held for review count as seen: leaving them out must not make the version look less informed
-        judged = judge(p, metrics, proba_eval, eval_ids, eval_labels, X_eval, encoder, len(train_ids))
-        parent, parent_metrics, decision = judged.parent, judged.parent_metrics, judged.decision
-    training = {"train": {str(i): split.train[i] for i in fit_ids}, "eval": {str(i): split.held[i] for i in eval_ids}}
-    with timer.phase("centroids"):
-        centroids = pool_centroids(p, encoder, split.tasks)
-    card = {
+        judged = judge(
+            project, metrics, proba_eval, eval_ids, eval_labels, data.X_eval, data.encoder, len(data.train_ids)
+        )
+    return Evaluation(metrics, calibration, judged.parent, judged.parent_metrics, judged.decision)
+
+
+def version_card(
+    project: Project, reason: str, snapshot: LabelSnapshot, split: LabelSplit, data: LabelData, judged: Evaluation
+) -> dict[str, Any]:
+    """The new version's card: how and on what it was trained, and how it was judged."""
+    return {
         "tier": "fast",
-        "project": p.id,
+        "project": project.id,
         "reason": reason,
-        "encoder": encoder,
-        "strategy": p.strategy,
-        "training_size": len(fit_ids),
-        "held_for_review": len(held),
-        "eval_size": len(eval_ids),
+        "encoder": data.encoder,
+        "strategy": project.strategy,
+        "training_size": len(data.fit_rows),
+        "held_for_review": len(data.held),
+        "eval_size": len(data.eval_ids),
         "eval_source": "evaluation slice",
-        "metrics": metrics,
-        "parent_metrics": parent_metrics,
-        "promotion": decision.as_dict(),
-        "calibration": calibration,
+        "metrics": judged.metrics,
+        "parent_metrics": judged.parent_metrics,
+        "promotion": judged.decision.as_dict(),
+        "calibration": judged.calibration,
         "agreement": split.report.summary() if split.report is not None else None,
         "label_counts": label_counts(split.train.values()),
         "labels_fingerprint": snapshot.fingerprint,
         "data_fingerprint": snapshot.fingerprint,
     }
+
+
+def publish(
+    project: Project,
+    model: EmbedHeadClassifier,
+    card: dict[str, Any],
+    centroids: np.ndarray | None,
+    training: dict[str, Any],
+    promote: bool,
+) -> str:
+    """Write the version into the project's store (with its centroids and labels), promoted or not; its name."""
 
     def write(m: Any, path: Path) -> None:
         m.save(path)
@@ -105,83 +220,106 @@ def train_and_publish(
             save_centroids(path, centroids)
         (path / TRAINING_FILE).write_text(json.dumps(training, default=list))
 
-    with timer.phase("publish"):
-        version = p.store.publish(model, card, promote=decision.promote, write=write)
-    p.mirror.set_trained(fit_ids)
-    mv = model_version_name(version)
-    stop_set = uncertainty = None
-    if decision.promote:
-        current = Current(mv, True, version, model, centroids=centroids, training=training, card=p.store.card(version))
-        pushed, proba_by_id = push_head(p, current, timer)
-        stop_set = stop_set_predictions(p, proba_by_id)
-        open_ids = {t.id for t in p.mirror.tasks() if not t.labelled and not t.eval}
-        open_rows = [q for tid, q in proba_by_id.items() if tid in open_ids]
-        uncertainty = pool_uncertainty(np.array(open_rows), multi) if open_rows else None
-    else:  # the serving version stays; tasks new since its push still get its predictions
-        pushed = refresh(p, timer)
-    # after the push: annotators get the new version first; the review costs seconds on thousands of labels
-    review = review_training_labels(
-        p,
-        X_train,
-        train_ids,
-        [split.train[i] for i in train_ids],
+    return project.store.publish(model, card, promote=promote, write=write)
+
+
+def push(
+    project: Project,
+    version: str,
+    model: EmbedHeadClassifier,
+    centroids: np.ndarray | None,
+    training: dict[str, Any],
+    promote: bool,
+    timer: Timer,
+) -> Pushed:
+    """A promoted version's head pushed to Label Studio (and its stop-set and pool figures); else the serving version
+    stays, and tasks new since its push still get its predictions."""
+    if not promote:
+        return Pushed(refresh(project, timer))
+    card = project.store.card(version)
+    current = Current(
+        model_version_name(version), True, version, model, centroids=centroids, training=training, card=card
+    )
+    count, proba_by_id = push_head(project, current, timer)
+    return Pushed(count, stop_set_predictions(project, proba_by_id), open_uncertainty(project, proba_by_id))
+
+
+def review_labels(
+    project: Project, model: EmbedHeadClassifier, data: LabelData, snapshot: LabelSnapshot, timer: Timer
+) -> dict[str, Any] | None:
+    """The label review over every training label (those held for review too), the new head answering for the
+    tasks outside training."""
+    encoder, text_of = data.encoder, data.text_of
+    return review_training_labels(
+        project,
+        data.X_train,
+        data.train_ids,
+        [data.split.train[i] for i in data.train_ids],
         timer,
         snapshot,
-        lambda ids: model.predict_proba_embeddings(p.ctx.embedder.embed(encoder, [text_of[i] for i in ids])),
+        lambda ids: model.predict_proba_embeddings(project.ctx.embedder.embed(encoder, [text_of[i] for i in ids])),
     )
-    p.save(trained_fingerprint=snapshot.fingerprint, trained_encoder=encoder)
-    maybe_request_finetune(p, len(train_ids))
-    if parent is not None and parent.base and parent_metrics is not None:
-        record_base(p, parent, parent_metrics, len(train_ids) + len(eval_ids))
+
+
+def record_version(
+    project: Project,
+    reason: str,
+    version: str,
+    data: LabelData,
+    judged: Evaluation,
+    card: dict[str, Any],
+    pushed: Pushed,
+    review: dict[str, Any] | None,
+    timer: Timer,
+) -> None:
+    """The version's record in the project's history (``textal status`` and the stopping rules read it)."""
     history.append_record(
-        p.files.history_path,
+        project.files.history_path,
         {
             "version": version,
-            "model_version": mv,
-            "promoted": decision.promote,
+            "model_version": model_version_name(version),
+            "promoted": judged.decision.promote,
             "reason": reason,
             "created_at": now_iso(),
-            "train_size": len(fit_ids),
-            "eval_size": len(eval_ids),
-            "labels": len(train_ids) + len(eval_ids),
-            "metrics": metrics,
-            "parent": parent.model_version if parent is not None else None,
-            "parent_metrics": parent_metrics,
-            "promotion": decision.as_dict(),
+            "train_size": len(data.fit_rows),
+            "eval_size": len(data.eval_ids),
+            "labels": len(data.train_ids) + len(data.eval_ids),
+            "metrics": judged.metrics,
+            "parent": judged.parent.model_version if judged.parent is not None else None,
+            "parent_metrics": judged.parent_metrics,
+            "promotion": judged.decision.as_dict(),
             "agreement": card["agreement"],
             "label_counts": card["label_counts"],
-            "encoder": encoder,
-            "stop_set": stop_set,
-            "uncertainty": uncertainty,
-            "pushed": pushed,
+            "encoder": data.encoder,
+            "stop_set": pushed.stop_set,
+            "uncertainty": pushed.uncertainty,
+            "pushed": pushed.count,
             "review": review,
             "timings": timer.phases,
             "seconds": timer.total(),
         },
     )
-    p.store.update_card(version, timings=timer.phases, pushed_predictions=pushed)
-    summary = ", ".join(f"{k} {v:.3f}" for k, v in (metrics or {}).items() if k != "n")
+
+
+def log_version(
+    project: Project, reason: str, version: str, data: LabelData, judged: Evaluation, pushed: int, timer: Timer
+) -> None:
+    """One line: the version, its figures, whether it was promoted, what was pushed and where the time went."""
+    decision = judged.decision
+    summary = ", ".join(f"{k} {v:.3f}" for k, v in (judged.metrics or {}).items() if k != "n")
     log.info(
         "project %s (%s): %s trained on %d labels (%d held out%s), %s; %d predictions pushed; %.2f s (%s)",
-        p.id,
+        project.id,
         reason,
         version,
-        len(train_ids),
-        len(eval_ids),
+        len(data.train_ids),
+        len(data.eval_ids),
         f": {summary}" if summary else "",
         "promoted" if decision.promote else f"NOT promoted: {decision.reason}",
         pushed,
         timer.total(),
         ", ".join(f"{k} {v:.2f}" for k, v in timer.phases.items()),
     )
-    return {
-        "status": "published",
-        "version": version,
-        "promoted": decision.promote,
-        "pushed": pushed,
-        "metrics": metrics,
-        "timings": timer.phases,
-    }
 
 
 def evaluate_serving(project: Project, split: LabelSplit, timer: Timer) -> None:
@@ -203,7 +341,8 @@ def evaluate_serving(project: Project, split: LabelSplit, timer: Timer) -> None:
 
 
 def record_base(project: Project, parent: Parent, metrics: dict[str, float], labels: int) -> None:
-    """A history record of the base model's figures on today's evaluation slice (the learning curve's starting point)."""
+    """A history record of the base model's figures on today's evaluation slice (the learning curve's starting
+    point)."""
     history.append_record(
         project.files.history_path,
         {
@@ -222,37 +361,9 @@ def record_base(project: Project, parent: Parent, metrics: dict[str, float], lab
     )
 
 
-def pool_centroids(project: Project, encoder: str, tasks: list[PoolTask]) -> np.ndarray | None:
-    """k-means centroids of the pool's embeddings, refit when the encoder changes or the pool grows by a tenth."""
-    readable = [t.text for t in tasks if t.text is not None]
-    if len(readable) < 2:
-        return None
-    fingerprint = project.ctx.embedder.fingerprint(encoder)
-    path = project.files.centroids_path
-    known = project.work.get("centroids_for") or {}
-    if known.get("encoder") == fingerprint and len(readable) <= 1.1 * int(known.get("n", 0)) and path.is_file():
-        return np.load(path)
-    X = project.ctx.embedder.embed(encoder, readable)
-    centroids = fit_centroids(X, k=CENTROIDS, seed=project.settings.seed)
-    np.save(path, centroids)
-    project.save(centroids_for={"encoder": fingerprint, "n": len(readable)})
-    return centroids
-
-
-def stop_set_predictions(project: Project, proba_by_id: dict[int, np.ndarray]) -> dict[str, list] | None:
-    """The version's predictions on the project's fixed stop set (for the stabilising-predictions rule)."""
-    ids = [i for i in project.work.get("stop_set", []) if i in proba_by_id]
-    if not ids:
-        return None
-    if project.schema.multi_label:
-        pred = [[int(q >= 0.5) for q in proba_by_id[i]] for i in ids]
-    else:
-        pred = [int(np.argmax(proba_by_id[i])) for i in ids]
-    return {"ids": ids, "pred": pred}
-
-
 def maybe_request_finetune(project: Project, train_size: int) -> None:
-    """Ask for a full fine-tune once ``full_every`` labels have arrived since the last one (unless one is on its way)."""
+    """Ask for a full fine-tune once ``full_every`` labels have arrived since the last one (unless one is on its
+    way)."""
     every = project.settings.full_every
     base = int(project.work.get("labels_at_finetune", 0))
     if not fine_tune_due(train_size, base, every):
