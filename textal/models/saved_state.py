@@ -100,7 +100,7 @@ def _versions() -> dict[str, str]:
 
 def _write_arrays(path: Path, arrays: dict[str, np.ndarray]) -> None:
     buffer = io.BytesIO()
-    np.savez(buffer, allow_pickle=True, **arrays)  # numpy's default, named: the stub maps **arrays onto it
+    np.savez(buffer, allow_pickle=False, **arrays)  # an object array fails here, not at load time: no pickle in a store
     atomic_write_bytes(path, buffer.getvalue())
 
 
