@@ -67,12 +67,12 @@ browser:
 		  >/dev/null 2>&1 || echo "could not install chromium/chromium-driver: the browser test will say so"; }
 
 bench: install
-	DATA=$(DATA) $(BIN)/python benchmarks/run_all.py
+	DATA=$(DATA) $(BIN)/python -m benchmarks.run_all
 
 # `make soak`: Label Studio, serve and worker under mixed traffic for SOAK_MINUTES, memory sampled (benchmarks/soak/).
 SOAK_MINUTES ?= 30
 soak: install
-	DATA=$(DATA) $(BIN)/python benchmarks/soak/run.py --minutes $(SOAK_MINUTES) --samples benchmarks/soak/samples.csv
+	DATA=$(DATA) $(BIN)/python -m benchmarks.soak.run --minutes $(SOAK_MINUTES) --samples benchmarks/soak/samples.csv
 
 clean:
 	rm -rf $(VENV) $(RUNS) .pytest_cache  # .textal/ (make run's projects and keys) is kept

@@ -1,29 +1,45 @@
-"""What the Label Studio benchmarks share: starting processes, waiting for them, a choice annotation."""
+"""What the Label Studio benchmarks share: where things are, starting processes, waiting for them, a choice annotation.
+
+Label Studio starts the way the tests start it (``tests.support.servers``); the annotation result is the one the
+tests build (``tests.support.ls_project.choice``, through the backend's own schema)."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
-import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import httpx
 
+from tests.support.ls_project import CONFIG as SPAM_CONFIG
+from tests.support.ls_project import choice
+from tests.support.ports import free_port
+from tests.support.servers import log_tail, ls_environment, stop_process, wait_for_label_studio
+from tests.support.waits import wait_until
+
+__all__ = [
+    "BIN",
+    "DATA",
+    "REPO",
+    "SPAM_CONFIG",
+    "choice",
+    "free_port",
+    "log_tail",
+    "ls_environment",
+    "start",
+    "stop_process",
+    "up",
+    "wait",
+    "wait_for_label_studio",
+]
+
+T = TypeVar("T")
 REPO = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("DATA", REPO.parent / "shared" / "data"))  # the shared datasets
 BIN = Path(sys.executable).parent  # label-studio and textal beside this interpreter
-SPAM_CONFIG = (
-    '<View><Text name="text" value="$text"/>'
-    '<Choices name="label" toName="text" choice="single"><Choice value="ham"/><Choice value="spam"/></Choices></View>'
-)
-sys.path.insert(0, str(REPO / "tests"))  # the tests' helpers start Label Studio the same way
-from servers import _ls_environment, _wait_for_label_studio, free_port, log_tail, stop_process  # noqa: E402,F401
-
-
-def choice(label: str) -> list[dict]:
-    """An annotation result choosing ``label`` in the spam config."""
-    return [{"from_name": "label", "to_name": "text", "type": "choices", "value": {"choices": [label]}}]
 
 
 def start(cmd: list[str], log: Path, env: dict[str, str], cwd: Path | None = None) -> subprocess.Popen:
@@ -34,16 +50,9 @@ def start(cmd: list[str], log: Path, env: dict[str, str], cwd: Path | None = Non
         )
 
 
-def wait(check, timeout: float, what: str, log: Path, every: float = 0.05):
-    """Poll ``check`` until it returns something truthy; exit with ``log``'s tail after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise SystemExit(f"timed out waiting for {what}:\n{log_tail(log, 60)}")
-        time.sleep(every)
+def wait(check: Callable[[], T], timeout: float, what: str, log: Path, every: float = 0.05) -> T:
+    """Poll ``check`` until it returns something truthy; fail with ``log``'s tail after ``timeout``."""
+    return wait_until(check, timeout, every, what=what, details=lambda: log_tail(log, 60))
 
 
 def up(url: str) -> bool:

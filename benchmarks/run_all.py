@@ -1,4 +1,5 @@
-"""Rerun every benchmark with its recorded command (`make bench`). Results land beside each script."""
+"""Rerun every benchmark with its recorded command (`make bench`, or `python -m benchmarks.run_all` from the repository
+root). Results land beside each script."""
 
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ def main() -> None:
         if not script.is_file():
             continue
         print(f"== {name}", flush=True)
-        subprocess.run([sys.executable, str(script)], check=True)
+        subprocess.run([sys.executable, "-m", f"benchmarks.{name}.run"], check=True, cwd=HERE.parent)
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 
 The same seed sets per repeat for both (same ``--seed``), so the difference is paired. The peers'
 protocol (no random share, no evaluation slice) on SMS spam (13 % spam) and CLINC150 (long-tailed
-intents), with textal's default strategy. Usage: ``python benchmarks/class_weight/run.py [--repeats 5]``;
+intents), with textal's default strategy. Usage: ``python -m benchmarks.class_weight.run [--repeats 5]``;
 writes RESULTS.md here.
 """
 

@@ -7,8 +7,8 @@ frozen MiniLM + logistic head, `textal train --model embed-head` on 300 SMS), im
 then connects the backend and times, from that call: every task predicted under the project's
 ``model_version``, and the slice marked. No reconciliation pass helps (it runs every 10 min here).
 
-    .venv/bin/python benchmarks/connect_latency/run.py --tasks 1000
-    .venv/bin/python benchmarks/connect_latency/run.py --tasks 10000
+    .venv/bin/python -m benchmarks.connect_latency.run --tasks 1000
+    .venv/bin/python -m benchmarks.connect_latency.run --tasks 10000
 """
 
 from __future__ import annotations
@@ -18,16 +18,25 @@ import csv
 import os
 import secrets
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
+from benchmarks.ls_stack import (
+    BIN,
+    DATA,
+    free_port,
+    ls_environment,
+    start,
+    stop_process,
+    up,
+    wait,
+    wait_for_label_studio,
+)
+from benchmarks.ls_stack import SPAM_CONFIG as CONFIG
+from benchmarks.machine import cpu_name
+
 REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "benchmarks"))
-from ls_stack import BIN, DATA, _ls_environment, _wait_for_label_studio, free_port, start, stop_process, up, wait  # noqa: E402  # noqa: E402
-from ls_stack import SPAM_CONFIG as CONFIG
-from machine import cpu_name  # noqa: E402
 
 
 def texts(n: int) -> list[str]:
@@ -76,7 +85,7 @@ def main() -> None:
                 f"http://127.0.0.1:{ls_port}",
             ],
             work / "ls.log",
-            _ls_environment(work / "ls-data", token),
+            ls_environment(work / "ls-data", token),
             cwd=work,
         ),
         start(
@@ -113,7 +122,7 @@ def main() -> None:
         ),
     ]
     try:
-        url = _wait_for_label_studio(procs[0], ls_port, token, work / "ls.log")
+        url = wait_for_label_studio(procs[0], ls_port, token, work / "ls.log")
         wait(lambda: up(f"http://127.0.0.1:{port}/health"), 300, "textal serve", work / "serve.log", 0.3)
         from label_studio_sdk import LabelStudio
 

@@ -1,7 +1,7 @@
 """Label the demo project the way an annotator does (Label Studio's next task, the gold label) and time each label
 to a new model_version ordering Label Studio. Run from the repository root while `make run` is up:
 
-    .venv/bin/python benchmarks/demo/refresh_probe.py [--labels 12] [--url http://127.0.0.1:8080]
+    .venv/bin/python -m benchmarks.demo.refresh_probe [--labels 12] [--url http://127.0.0.1:8080]
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ import time
 from pathlib import Path
 
 import httpx
+
+from tests.support.ls_project import choice
 
 
 def main() -> None:
@@ -33,9 +35,7 @@ def main() -> None:
         started = time.monotonic()
         http.post(
             f"/api/tasks/{task['id']}/annotations/",
-            json={
-                "result": [{"from_name": "label", "to_name": "text", "type": "choices", "value": {"choices": [label]}}]
-            },
+            json={"result": choice(label)},
         ).raise_for_status()
         now = before
         while time.monotonic() - started < 60 and now == before:

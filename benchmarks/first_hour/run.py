@@ -11,7 +11,7 @@ Variants: the interleaved slice (``--eval-every 3``, the default), the slice ser
 (``--eval-every 0``), and, with ``--before DIR``, the serve and worker of another checkout (the
 code before this change: slice first, and a first version promoted over the base model).
 
-    .venv/bin/python benchmarks/first_hour/run.py --labels 120 --before ../textal-before
+    .venv/bin/python -m benchmarks.first_hour.run --labels 120 --before ../textal-before
 """
 
 from __future__ import annotations
@@ -30,19 +30,19 @@ from pathlib import Path
 import httpx
 from sklearn.metrics import f1_score
 
-REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "benchmarks"))
-from ls_stack import (  # noqa: E402
-    _ls_environment,
-    _wait_for_label_studio,
+from benchmarks.ls_stack import (
     choice,
     free_port,
+    ls_environment,
     start,
     stop_process,
     up,
     wait,
+    wait_for_label_studio,
 )
-from machine import cpu_name  # noqa: E402
+from benchmarks.machine import cpu_name
+
+REPO = Path(__file__).resolve().parents[2]
 
 DATA = Path(os.environ.get("DATA", REPO.parent / "shared" / "data"))
 BIN = Path(sys.executable).parent
@@ -224,11 +224,11 @@ def main() -> None:
             f"http://127.0.0.1:{ls_port}",
         ],
         work / "ls.log",
-        _ls_environment(work / "ls-data", token),
+        ls_environment(work / "ls-data", token),
     )
     results = {}
     try:
-        url = _wait_for_label_studio(ls_proc, ls_port, token, work / "ls.log")
+        url = wait_for_label_studio(ls_proc, ls_port, token, work / "ls.log")
         variants = [("interleaved (--eval-every 3)", 3, None), ("slice first (--eval-every 0)", 0, None)]
         if args.before:
             variants.append(("before this change", None, str(args.before.resolve())))
@@ -252,7 +252,7 @@ def main() -> None:
     base = "no base model (cold start)" if args.no_base else f"base model linear on {BASE_TRAIN} SMS"
     print(f"### First hour: SMS spam, 1,000 tasks, {base}, {args.labels} labels\n")
     print(
-        f"- command: `.venv/bin/python benchmarks/first_hour/run.py --labels {args.labels}"
+        f"- command: `.venv/bin/python -m benchmarks.first_hour.run --labels {args.labels}"
         f"{' --no-base' if args.no_base else ''}{' --before <checkout>' if args.before else ''}`"
     )
     print(f"- machine: {cpu_name()}, {os.cpu_count()} cores; load average after: {os.getloadavg()[0]:.1f}\n")

@@ -6,7 +6,7 @@ with the same config less the line, and times ``import_predictions`` (ONE reques
 of 100 and 1,000 predictions built by textal's one prediction builder. Before each import the tasks' predictions
 are deleted (untimed), as a push replaces them. The two variants alternate, ``--repeats`` times each.
 
-    .venv/bin/python benchmarks/guess_line/run.py --tasks 1000 --repeats 5
+    .venv/bin/python -m benchmarks.guess_line.run --tasks 1000 --repeats 5
 """
 
 from __future__ import annotations
@@ -16,19 +16,16 @@ import json
 import random
 import secrets
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "benchmarks"))
-from ls_stack import BIN, _ls_environment, _wait_for_label_studio, free_port, start, stop_process  # noqa: E402
-from machine import cpu_name  # noqa: E402
+from benchmarks.ls_stack import BIN, free_port, ls_environment, start, stop_process, wait_for_label_studio
+from benchmarks.machine import cpu_name
+from ml_backend.labelstudio.predictions import Row, predictions
+from ml_backend.labelstudio.schema import parse_label_config
 
-from ml_backend.labelstudio.predictions import Row, predictions  # noqa: E402
-from ml_backend.labelstudio.schema import parse_label_config  # noqa: E402
+REPO = Path(__file__).resolve().parents[2]
 
 WITH_LINE = (REPO / "recipes" / "spam" / "label_config.xml").read_text()
 WITHOUT_LINE = (
@@ -87,11 +84,11 @@ def main() -> None:
             f"http://127.0.0.1:{port}",
         ],
         work / "ls.log",
-        _ls_environment(work / "ls-data", token),
+        ls_environment(work / "ls-data", token),
         cwd=work,
     )
     try:
-        url = _wait_for_label_studio(proc, port, token, work / "ls.log")
+        url = wait_for_label_studio(proc, port, token, work / "ls.log")
         from label_studio_sdk import LabelStudio
 
         ls = LabelStudio(base_url=url, api_key=token, timeout=600)

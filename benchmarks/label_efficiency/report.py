@@ -92,8 +92,10 @@ def head_to_head(name: str, results: dict) -> str:
         if ours_random
         else "-"
     )
+    versions = results["info"].get("strategy_versions", {})
     return (
-        f"| {name.split('_')[0]} | textal {best_name} ({results['info'].get('strategy_versions', {}).get(best_name, '?')}) | {best['auc']:.3f} | {fmt_labels(best['labels_to']['0.95'])} | "
+        f"| {name.split('_')[0]} | textal {best_name} ({versions.get(best_name, '?')}) | {best['auc']:.3f} | "
+        f"{fmt_labels(best['labels_to']['0.95'])} | "
         f"{fmt_labels(best['labels_to']['0.98'])} | {random_text} |\n"
         f"| | best peer: {peer} | {p_auc:.3f} | {p_l95:,} | {p_l98:,} | {r_auc:.3f}, {r_l95:,}, {r_l98} |"
     )
@@ -150,7 +152,7 @@ def main() -> None:
         "# Label efficiency: results",
         "",
         "Written by `benchmarks/label_efficiency/report.py` from the `results.json` of each run below; "
-        "rerun everything with `make bench` (or `python benchmarks/label_efficiency/run.py`).",
+        "rerun everything with `make bench` (or `python -m benchmarks.label_efficiency.run`).",
         "",
     ]
     protocol = {n: load(n) for n in ("sms_protocol", "banking77_protocol")}

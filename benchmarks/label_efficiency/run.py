@@ -7,7 +7,7 @@
 * ``practice``: the practitioner's protocol: batches of 50 (SMS) / 200 (BANKING77), 10 % random
   picks in every batch, a 10 % evaluation slice held out of the pool for the stopping rules.
 
-Usage: ``python benchmarks/label_efficiency/run.py [--only sms_protocol,...] [--repeats N]``
+Usage: ``python -m benchmarks.label_efficiency.run [--only sms_protocol,...] [--repeats N]``
 (``make bench`` runs all). Each run calls ``textal simulate`` and leaves its folder here; then
 ``report.py`` writes RESULTS.md from the JSON files.
 """
@@ -129,7 +129,7 @@ def main() -> None:
         start = time.perf_counter()
         subprocess.run(command, check=True)
         (HERE / name / "wall_seconds.txt").write_text(f"{time.perf_counter() - start:.0f}\n")
-    subprocess.run([sys.executable, str(HERE / "report.py")], check=True)
+    subprocess.run([sys.executable, "-m", "benchmarks.label_efficiency.report"], check=True, cwd=REPO)
 
 
 if __name__ == "__main__":

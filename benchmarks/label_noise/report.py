@@ -5,14 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import sys
 from pathlib import Path
 
 import numpy as np
 
+from benchmarks.machine import cpu_name
+
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))
-from machine import cpu_name  # noqa: E402
 
 NOISE = ("uniform10", "uniform20", "confusable10")
 

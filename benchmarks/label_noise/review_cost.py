@@ -2,7 +2,7 @@
 
 The review the worker runs (``ml_backend.worker.review``: ``textal.quality.label_review.head_out_of_fold_proba`` and
 ``review_labels``) on the frozen MiniLM embeddings of BANKING77 and CLINC150 training texts, at growing
-numbers of labels, single-threaded as the worker's head is. Usage: ``python benchmarks/label_noise/review_cost.py``;
+numbers of labels, single-threaded as the worker's head is. Usage: ``python -m benchmarks.label_noise.review_cost``;
 writes REVIEW_COST.md here.
 """
 
@@ -10,17 +10,16 @@ from __future__ import annotations
 
 import os
 import platform
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
+from benchmarks.machine import cpu_name
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 DATA = Path(os.environ.get("DATA", REPO.parent / "shared" / "data")).resolve()
-sys.path.insert(0, str(HERE.parent))
-from machine import cpu_name  # noqa: E402
 
 SIZES = (500, 2000, 5000, 10000)
 
@@ -69,7 +68,7 @@ def main() -> None:
             print(lines[-1], flush=True)
     lines += [
         "",
-        "Command: `python benchmarks/label_noise/review_cost.py`  ",
+        "Command: `python -m benchmarks.label_noise.review_cost`  ",
         f"On {cpu_name()} ({platform.machine()}), Python {platform.python_version()}, other benchmarks running "
         "beside it (times are an upper bound).",
     ]

@@ -4,7 +4,7 @@
 mistakes for every strategy of a repeat), with and without ``--review-budget 0.05`` (5 % of the labels
 re-asked, the most suspicious flagged first), and noise-free, on the same seed sets (same ``--seed``).
 Every run also records, round by round, the precision and recall of the review's flags against the
-labels that are wrong. Usage: ``python benchmarks/label_noise/run.py [--datasets ...] [--repeats 3]
+labels that are wrong. Usage: ``python -m benchmarks.label_noise.run [--datasets ...] [--repeats 3]
 [--jobs 2]``; writes ``results/`` and RESULTS.md here. A smoke test: ``--datasets sms_spam --sizes 20,20,60
 --repeats 1 --limit 300 --out DIR``.
 """
@@ -145,7 +145,9 @@ def main() -> None:
             indent=1,
         )
     )
-    subprocess.run([sys.executable, str(HERE / "report.py"), "--out", str(args.out)], check=True)
+    subprocess.run(
+        [sys.executable, "-m", "benchmarks.label_noise.report", "--out", str(args.out.resolve())], check=True, cwd=REPO
+    )
 
 
 if __name__ == "__main__":

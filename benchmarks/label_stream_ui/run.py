@@ -2,8 +2,9 @@
 Label Studio, `textal serve`, `textal worker`, the SMS spam recipe): how many submits were refused or lost, submit ->
 next task shown, and submit -> a new model_version in Label Studio; one annotator or several at once.
 
-    .venv/bin/python benchmarks/label_stream_ui/run.py --labels 300 --out benchmarks/label_stream_ui/results.json
-    .venv/bin/python benchmarks/label_stream_ui/run.py --labels 150 --annotators 3 --out benchmarks/label_stream_ui/three.json
+    .venv/bin/python -m benchmarks.label_stream_ui.run --labels 300 --out benchmarks/label_stream_ui/results.json
+    .venv/bin/python -m benchmarks.label_stream_ui.run --labels 150 --annotators 3 \
+        --out benchmarks/label_stream_ui/three.json
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ import argparse
 import json
 import os
 import platform
-import socket
 import statistics
 import subprocess
 import sys
@@ -25,10 +25,10 @@ from pathlib import Path
 
 import httpx
 
-REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "tests" / "e2e"))  # the browser driver and the annotator the UI tests use
-from browser import AnnotatorBrowser  # noqa: E402
-from stream_annotator import (  # noqa: E402
+from ml_backend.stack.up import ADMIN_EMAIL
+from tests.support.browser import AnnotatorBrowser
+from tests.support.ports import free_port
+from tests.support.stream_annotator import (
     Submit,
     VersionWatch,
     add_annotator,
@@ -38,17 +38,12 @@ from stream_annotator import (  # noqa: E402
     refused_in_log,
     saved_labels,
 )
+from tests.support.waits import wait_until
 
-from ml_backend.stack.up import ADMIN_EMAIL  # noqa: E402
+REPO = Path(__file__).resolve().parents[2]
 
 DATA = Path(os.environ.get("DATA", REPO.parent / "shared" / "data"))
 PACES = {"annotator": (1.0, 3.0), "none": (0.0, 0.0)}  # seconds an annotator spends on a task
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def quantile(values: list[float], q: int) -> float | None:
@@ -91,10 +86,14 @@ def main() -> None:
             start_new_session=True,
         )
     try:
-        deadline = time.monotonic() + 600
-        while "Press Ctrl-C to stop" not in (log.read_text(errors="replace") if log.exists() else ""):
-            assert proc.poll() is None and time.monotonic() < deadline, log.read_text(errors="replace")[-3000:]
-            time.sleep(1)
+
+        def ready() -> bool:
+            assert proc.poll() is None, log.read_text(errors="replace")[-3000:]
+            return "Press Ctrl-C to stop" in (log.read_text(errors="replace") if log.exists() else "")
+
+        wait_until(
+            ready, 600, 1.0, what="textal up to be ready", details=lambda: log.read_text(errors="replace")[-3000:]
+        )
         ports = json.loads((home / "ports.json").read_text())
         url, key = f"http://127.0.0.1:{ports['label_studio']}", (home / "ls-key").read_text().strip()
         password = (home / "ls-password").read_text().strip()
@@ -123,7 +122,7 @@ def main() -> None:
         ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True
     ).stdout.strip()
     record = {
-        "command": "python benchmarks/label_stream_ui/run.py " + " ".join(sys.argv[1:]).replace(str(REPO) + os.sep, ""),
+        "command": "python -m benchmarks.label_stream_ui.run " + " ".join(sys.argv[1:]).replace(str(REPO) + os.sep, ""),
         "commit": commit,
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.platform()}",

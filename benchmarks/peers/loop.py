@@ -1,7 +1,7 @@
 """Run one tool's strategy over every repeat of one dataset and protocol; write its rounds as JSON.
 
-``python benchmarks/peers/loop.py TOOL STRATEGY FEATURES PLAN OUT``: TOOL is ``textal`` (run with
-textal's interpreter) or ``small-text`` / ``modal`` (run with the peers' virtualenv). Each adapter
+``python -m benchmarks.peers.loop TOOL STRATEGY FEATURES PLAN OUT`` (the repository root on PYTHONPATH): TOOL is
+``textal`` (run with textal's interpreter) or ``small-text`` / ``modal`` (run with the peers' virtualenv). Each adapter
 drives its tool the way its documentation does, on the shared classifier of ``protocol.py``.
 """
 
@@ -14,8 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from protocol import Task, classifier, probabilities, run  # noqa: E402
+from benchmarks.peers.protocol import Task, classifier, probabilities, run
 
 
 class Baseline:
@@ -40,7 +39,8 @@ class Random(Baseline):
 
 
 class Textal(Baseline):
-    """A textal strategy through ``textal.strategies.selection.select_batch``, as the worker and ``textal simulate`` call it."""
+    """A textal strategy through ``textal.strategies.selection.select_batch``, as the worker and ``textal simulate``
+    call it."""
 
     def __init__(self, task: Task, name: str, texts: list[str] | None) -> None:
         super().__init__(task)

@@ -5,17 +5,15 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import sys
 from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
 
+from benchmarks.machine import cpu_name
+from benchmarks.peers.protocol import classifier
+
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-sys.path.insert(0, str(HERE.parent))
-from machine import cpu_name  # noqa: E402
-from protocol import classifier  # noqa: E402
 
 TEXTAL = ("textal", "hybrid.v2")
 NAMES = {"textal": "textal", "small-text": "small-text", "modal": "modAL"}

@@ -6,7 +6,7 @@ in textal's environment, small-text's and modAL's in their own virtualenv (``.ve
 repository root, created from ``requirements.txt`` with uv on first use). ``report.py`` then writes
 RESULTS.md from the JSON files.
 
-Usage: ``python benchmarks/peers/run.py [--datasets sms_spam,sst2,banking77,clinc150]
+Usage (from the repository root): ``python -m benchmarks.peers.run [--datasets sms_spam,sst2,banking77,clinc150]
 [--protocols peers,practice] [--repeats 10] [--jobs 2]``. A tiny slice for a smoke test:
 ``--limit 300 --sizes 10,10,40 --repeats 2 --encoder DIR --out DIR``.
 """
@@ -20,15 +20,16 @@ import shlex
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 
+from benchmarks.peers.protocol import PROTOCOLS, SIZES, plan, rarest
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
-sys.path.insert(0, str(HERE))
-from protocol import PROTOCOLS, SIZES, plan, rarest  # noqa: E402
 
 DATA = Path(os.environ.get("DATA", REPO.parent / "shared" / "data")).resolve()
 PEERS_VENV = REPO / ".venv-peers"
@@ -49,6 +50,13 @@ STRATEGIES = (
     ("modal", "margin_sampling", None),
     ("modal", "uncertainty_batch_sampling", SMALL_POOL),
 )
+
+
+def with_repo(environ: Mapping[str, str]) -> dict[str, str]:
+    """``environ`` with the repository root first on PYTHONPATH: the children run ``python -m benchmarks.peers.*``
+    from any folder, the peers' interpreter too."""
+    path = [str(REPO), *filter(None, environ.get("PYTHONPATH", "").split(os.pathsep))]
+    return {**environ, "PYTHONPATH": os.pathsep.join(path)}
 
 
 def peers_python(venv: Path) -> str:
@@ -161,11 +169,13 @@ def main() -> None:
                     continue
                 if args.resume and out.is_file():
                     continue
-                jobs.append([python[tool], str(HERE / "loop.py"), tool, strategy, str(feats), str(plan_file), str(out)])
+                jobs.append(
+                    [python[tool], "-m", "benchmarks.peers.loop", tool, strategy, str(feats), str(plan_file), str(out)]
+                )
     jobs.sort(key=lambda job: Path(job[-1]).name.split("-")[1] != "peers")  # the peers' protocol first
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    env = {**with_repo(os.environ), "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
     start = time.perf_counter()
-    command = "python benchmarks/peers/run.py " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    command = "python -m benchmarks.peers.run " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     earlier = []
     if args.resume and (results / "run.json").is_file():
         before = json.loads((results / "run.json").read_text())
@@ -192,7 +202,9 @@ def main() -> None:
     meta["wall_seconds"] = round(time.perf_counter() - start)
     (results / "run.json").write_text(json.dumps(meta, indent=1))
     subprocess.run(
-        [sys.executable, str(HERE / "report.py"), "--out", str(args.out), "--work", str(args.work)], check=True
+        [sys.executable, "-m", "benchmarks.peers.report", "--out", str(args.out), "--work", str(args.work)],
+        check=True,
+        env=with_repo(os.environ),
     )
 
 

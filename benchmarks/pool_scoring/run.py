@@ -4,8 +4,8 @@ Builds the pool (SMS spam test then train, repeated with a " [k]" suffix on each
 text differs), trains a model on `sms_spam/train.csv` with `textal train`, then times `textal score
 POOL --out ranked.csv` as a user runs it, in its own process, and reads that process's peak RSS.
 
-    .venv/bin/python benchmarks/pool_scoring/run.py --texts 1000000 --model linear
-    .venv/bin/python benchmarks/pool_scoring/run.py --texts 1000000 --model embed-head
+    .venv/bin/python -m benchmarks.pool_scoring.run --texts 1000000 --model linear
+    .venv/bin/python -m benchmarks.pool_scoring.run --texts 1000000 --model embed-head
 
 "The pool's size" is what holding it costs: the CSV on disk, and the probabilities and (for
 embed-head) 384-d float32 embeddings a whole-pool scorer would keep.
@@ -24,9 +24,10 @@ import time
 from importlib.metadata import version
 from pathlib import Path
 
+from benchmarks.machine import cpu_name
+from tests.support.memory import status_mb
+
 REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "benchmarks"))
-from machine import cpu_name  # noqa: E402
 
 BIN = Path(sys.executable).parent
 DATA = Path(os.environ.get("DATA", REPO.parent / "shared" / "data"))
@@ -47,19 +48,6 @@ def write_pool(path: Path, n: int) -> None:
                 writer.writerow([text + (f" [{copy}]" if copy else "")])
             written += min(len(source), n - written)
             copy += 1
-
-
-def memory_mb(pid: int) -> dict[str, float]:
-    """Peak resident memory so far (VmHWM), and resident memory now: private (RssAnon) and mapped files (RssFile)."""
-    out = {}
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            key = line.split(":")[0]
-            if key in ("VmHWM", "RssAnon", "RssFile"):
-                out[key] = int(line.split()[1]) / 1024
-    except OSError:  # it has just ended
-        pass
-    return out
 
 
 def main() -> None:
@@ -111,7 +99,7 @@ def main() -> None:
             )
             peaks = {"VmHWM": 0.0, "RssAnon": 0.0, "RssFile": 0.0}
             while proc.poll() is None:
-                for key, mb in memory_mb(proc.pid).items():
+                for key, mb in status_mb(proc.pid, tuple(peaks)).items():
                     peaks[key] = max(peaks[key], mb)
                 time.sleep(0.2)
         seconds = time.perf_counter() - started
@@ -127,7 +115,7 @@ def main() -> None:
     held = args.texts * classes * 4 / 2**20 + (args.texts * 384 * 4 / 2**20 if args.model == "embed-head" else 0)
     print(f"### `textal score`, {args.texts:,} texts, model {args.model}, strategy {args.strategy}\n")
     print(
-        f"- command: `.venv/bin/python benchmarks/pool_scoring/run.py --texts {args.texts} --model {args.model}"
+        f"- command: `.venv/bin/python -m benchmarks.pool_scoring.run --texts {args.texts} --model {args.model}"
         + (f" --strategy {args.strategy}" if args.strategy != "entropy" else "")
         + "`"
     )

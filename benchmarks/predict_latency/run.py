@@ -10,8 +10,8 @@ embedding cache before the server starts, as the retrain worker does for each ta
 Label Studio, and the server reads that cache: the case of a /predict for tasks Label Studio
 already holds.
 
-    .venv/bin/python benchmarks/predict_latency/run.py --model embed-head
-    .venv/bin/python benchmarks/predict_latency/run.py --model embed-head --pool-cache
+    .venv/bin/python -m benchmarks.predict_latency.run --model embed-head
+    .venv/bin/python -m benchmarks.predict_latency.run --model embed-head --pool-cache
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ import csv
 import os
 import platform
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -32,11 +31,12 @@ from pathlib import Path
 import httpx
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "benchmarks"))
-from machine import cpu_name  # noqa: E402
+from benchmarks.machine import cpu_name
+from ml_backend.state.layout import DataLayout
+from tests.support.ports import free_port
+from tests.support.waits import wait_until
 
-from ml_backend.state.layout import DataLayout  # noqa: E402
+REPO = Path(__file__).resolve().parents[2]
 
 DATA = Path(os.environ.get("DATA", REPO.parent / "shared" / "data"))
 CONFIG = (
@@ -48,12 +48,6 @@ CONFIG = (
 def rows(split: str) -> list[dict[str, str]]:
     with open(DATA / "sms_spam" / f"{split}.csv", newline="") as fh:
         return list(csv.DictReader(fh))
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def train_and_publish(kind: str, n_train: int, store: Path) -> tuple[str, float]:
@@ -131,15 +125,22 @@ def main() -> None:
     try:
         with httpx.Client(timeout=300) as client:
             started = time.perf_counter()
-            while True:
+
+            def answering() -> bool:
+                if proc.poll() is not None:
+                    raise SystemExit(f"textal serve exited:\n{(work / 'serve.log').read_text()[-3000:]}")
                 try:
-                    if client.get(f"{url}/health").status_code == 200:
-                        break
+                    return client.get(f"{url}/health").status_code == 200
                 except httpx.HTTPError:
-                    pass
-                if proc.poll() is not None or time.perf_counter() - started > 300:
-                    raise SystemExit(f"textal serve did not start:\n{(work / 'serve.log').read_text()[-3000:]}")
-                time.sleep(0.2)
+                    return False
+
+            wait_until(
+                answering,
+                300,
+                0.2,
+                what="textal serve to start",
+                details=lambda: (work / "serve.log").read_text()[-3000:],
+            )
             ready_s = time.perf_counter() - started
             client.post(f"{url}/setup", json={"project": "1.1", "schema": CONFIG}).raise_for_status()
 
@@ -174,21 +175,24 @@ def main() -> None:
     cached = ", every text already embedded (as for tasks in Label Studio)" if args.pool_cache else ""
     print(f"### {args.model} ({published}, trained on {args.train} SMS in {fit_s:.1f} s){cached}\n")
     flag = " --pool-cache" if args.pool_cache else ""
-    print(f"- command: `.venv/bin/python benchmarks/predict_latency/run.py --model {args.model}{flag}`")
+    print(f"- command: `.venv/bin/python -m benchmarks.predict_latency.run --model {args.model}{flag}`")
     print(f"- machine: {cpu_name()}, {os.cpu_count()} cores visible, torch threads {torch.get_num_threads()}, no GPU")
     print(
-        f"- versions: python {platform.python_version()}, torch {torch.__version__}, transformers {version('transformers')}, "
+        f"- versions: python {platform.python_version()}, torch {torch.__version__}, "
+        f"transformers {version('transformers')}, "
         f"fastapi {version('fastapi')}, uvicorn {version('uvicorn')}, textal {version('textal')}"
     )
     print(
-        f"- load average (1 min) before / after: {load_before:.1f} / {os.getloadavg()[0]:.1f} (other work on the machine)"
+        f"- load average (1 min) before / after: {load_before:.1f} / {os.getloadavg()[0]:.1f} "
+        "(other work on the machine)"
     )
     print(f"- server ready (model loaded and warmed) {ready_s:.1f} s after start\n")
     print("| request | n | p50 ms | p95 ms | mean ms | max ms | ms per task (p50) |")  # webhook: per event
     print("|---|---|---|---|---|---|---|")
     for name, t, size in (("20 tasks", small, 20), ("1,000 tasks", large, 1000), ("webhook (enqueue)", hooks, 1)):
         print(
-            f"| {name} | {len(t)} | {np.percentile(t, 50):.0f} | {np.percentile(t, 95):.0f} | {t.mean():.0f} | {t.max():.0f} "
+            f"| {name} | {len(t)} | {np.percentile(t, 50):.0f} | {np.percentile(t, 95):.0f} | {t.mean():.0f} "
+            f"| {t.max():.0f} "
             f"| {np.percentile(t, 50) / size:.2f} |"
         )
 

@@ -4,7 +4,7 @@ Both run in this one process with the same torch thread count; each is warmed up
 timed rounds alternate between them so background load hits both alike. Not a test: it prints a
 Markdown table (and JSON with --json) to paste into RESULTS.md.
 
-    HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/predict_throughput/run.py [--model-dir DIR]
+    HF_HUB_OFFLINE=1 .venv/bin/python -m benchmarks.predict_throughput.run [--model-dir DIR]
 
 Without --model-dir it first fine-tunes the default MiniLM for one epoch on 256 SMS rows (not
 timed) so both sides score a real sequence-classification checkpoint. The int8 rows run the same
@@ -27,12 +27,12 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchmarks.machine import cpu_name
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "benchmarks"))
-from machine import cpu_name  # noqa: E402
 
 DATA = Path(os.environ.get("DATA", REPO.parent / "shared" / "data"))
 
@@ -117,13 +117,15 @@ def main() -> None:
 
     rate = {name: args.n / statistics.median(ts) for name, ts in times.items()}
     base = rate["pipeline (defaults)"]
-    print(f"command: {' '.join([Path(sys.executable).name, *sys.argv])}")
+    print(f"command: {' '.join([Path(sys.executable).name, '-m', 'benchmarks.predict_throughput.run', *sys.argv[1:]])}")
     print(
-        f"machine: {cpu_name()} ({platform.machine()}), {os.cpu_count()} CPUs, torch threads {torch.get_num_threads()}, "
+        f"machine: {cpu_name()} ({platform.machine()}), {os.cpu_count()} CPUs, "
+        f"torch threads {torch.get_num_threads()}, "
         f"GPU: {torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'none'}"
     )
     print(
-        f"versions: python {platform.python_version()}, torch {torch.__version__}, transformers {transformers.__version__}"
+        f"versions: python {platform.python_version()}, torch {torch.__version__}, "
+        f"transformers {transformers.__version__}"
     )
     print(f"load average before/after: {load_before:.2f} / {os.getloadavg()[0]:.2f} (1 min)")
     print(f"texts: {args.n} SMS (sms_spam/train.csv first rows); rounds: {args.rounds}, median; warm-up excluded")

@@ -4,7 +4,7 @@ which a push would pay once per task (Label Studio 1.23 has no bulk update of pr
 A real Label Studio (fresh SQLite data folder, started as textal starts it), one project of 100 tasks each holding a
 prediction; ``--calls`` of each kind, one after another on one kept-alive connection.
 
-    .venv/bin/python benchmarks/push_design/request_cost.py --out benchmarks/push_design/request_cost.json
+    .venv/bin/python -m benchmarks.push_design.request_cost --out benchmarks/push_design/request_cost.json
 """
 
 from __future__ import annotations
@@ -25,9 +25,10 @@ from pathlib import Path
 
 import httpx
 
+from benchmarks.ls_stack import BIN, SPAM_CONFIG, free_port, ls_environment, start, stop_process, wait_for_label_studio
+from tests.support.ls_project import choice
+
 REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "benchmarks"))
-from ls_stack import BIN, SPAM_CONFIG, _ls_environment, _wait_for_label_studio, free_port, start, stop_process  # noqa: E402
 
 
 def timed(calls: list[Callable[[], httpx.Response]]) -> dict[str, float]:
@@ -63,16 +64,16 @@ def main() -> None:
             f"http://127.0.0.1:{port}",
         ],
         work / "ls.log",
-        _ls_environment(work / "ls-data", token),
+        ls_environment(work / "ls-data", token),
         cwd=work,
     )
     try:
-        url = _wait_for_label_studio(proc, port, token, work / "ls.log")
+        url = wait_for_label_studio(proc, port, token, work / "ls.log")
         http = httpx.Client(base_url=url, headers={"Authorization": f"Token {token}"}, timeout=120)
         pid = http.post("/api/projects/", json={"title": "request cost", "label_config": SPAM_CONFIG}).json()["id"]
         http.post(f"/api/projects/{pid}/import", json=[{"text": f"message {i}"} for i in range(100)]).raise_for_status()
         tasks = http.get("/api/tasks/", params={"project": pid, "page_size": 100}).json()["tasks"]
-        result = [{"from_name": "label", "to_name": "text", "type": "choices", "value": {"choices": ["ham"]}}]
+        result = choice("ham")
         http.post(
             f"/api/projects/{pid}/import/predictions",
             json=[{"task": t["id"], "result": result, "score": 0.5, "model_version": "v0001"} for t in tasks],
@@ -93,7 +94,7 @@ def main() -> None:
         ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True
     ).stdout.strip()
     record = {
-        "command": "python benchmarks/push_design/request_cost.py "
+        "command": "python -m benchmarks.push_design.request_cost "
         + " ".join(sys.argv[1:]).replace(str(REPO) + os.sep, ""),
         "commit": commit,
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),

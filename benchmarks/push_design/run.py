@@ -12,7 +12,7 @@ version pushed to a head of 100 tasks that shifts a little every time (90 stay, 
 Per refresh it times the push, an annotator's ``GET /api/projects/<id>/next`` and the Data Manager's first page
 ordered by score; at the end it counts the prediction rows and the database's size.
 
-    .venv/bin/python benchmarks/push_design/run.py --out benchmarks/push_design/results.json
+    .venv/bin/python -m benchmarks.push_design.run --out benchmarks/push_design/results.json
 """
 
 from __future__ import annotations
@@ -34,11 +34,11 @@ from pathlib import Path
 
 import httpx
 
-REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "benchmarks"))
-from ls_stack import BIN, SPAM_CONFIG, _ls_environment, _wait_for_label_studio, free_port, start, stop_process  # noqa: E402
+from benchmarks.ls_stack import BIN, SPAM_CONFIG, free_port, ls_environment, start, stop_process, wait_for_label_studio
+from ml_backend.labelstudio.client import Studio
+from tests.support.ls_project import choice
 
-from ml_backend.labelstudio.client import Studio  # noqa: E402
+REPO = Path(__file__).resolve().parents[2]
 
 HEAD = 100
 
@@ -48,7 +48,7 @@ def prediction(task: int, score: float, version: str) -> dict:
         "task": task,
         "score": score,
         "model_version": version,
-        "result": [{"from_name": "label", "to_name": "text", "type": "choices", "value": {"choices": ["ham"]}}],
+        "result": choice("ham"),
     }
 
 
@@ -161,12 +161,12 @@ def main() -> None:
             f"http://127.0.0.1:{port}",
         ],
         work / "ls.log",
-        _ls_environment(work / "ls-data", token),
+        ls_environment(work / "ls-data", token),
         cwd=work,
     )
     results = []
     try:
-        url = _wait_for_label_studio(proc, port, token, work / "ls.log")
+        url = wait_for_label_studio(proc, port, token, work / "ls.log")
         studio = Studio(url, token, timeout=600)
         http = httpx.Client(base_url=url, headers={"Authorization": f"Token {token}"}, timeout=600)
         for size in (int(s) for s in args.sizes.split(",")):
@@ -189,7 +189,7 @@ def main() -> None:
         ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True
     ).stdout.strip()
     record = {
-        "command": "python benchmarks/push_design/run.py " + " ".join(sys.argv[1:]).replace(str(REPO) + os.sep, ""),
+        "command": "python -m benchmarks.push_design.run " + " ".join(sys.argv[1:]).replace(str(REPO) + os.sep, ""),
         "commit": commit,
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.platform()}",

@@ -4,8 +4,8 @@ Starts a real Label Studio (fresh SQLite data folder), imports tasks in steps up
 every task a prediction of an old version (a project after the background fill), then times, twice
 per size, the three calls the worker makes for a head of 100 tasks, through textal's own client.
 
-    .venv/bin/python benchmarks/refresh_latency/import_cost.py                   # Label Studio as textal starts it
-    .venv/bin/python benchmarks/refresh_latency/import_cost.py --default-import  # its default prediction import
+    .venv/bin/python -m benchmarks.refresh_latency.import_cost                   # Label Studio as textal starts it
+    .venv/bin/python -m benchmarks.refresh_latency.import_cost --default-import  # its default prediction import
 """
 
 from __future__ import annotations
@@ -13,17 +13,16 @@ from __future__ import annotations
 import argparse
 import os
 import secrets
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "benchmarks"))
-from ls_stack import BIN, SPAM_CONFIG, _ls_environment, _wait_for_label_studio, free_port, start, stop_process  # noqa: E402
+from benchmarks.ls_stack import BIN, SPAM_CONFIG, free_port, ls_environment, start, stop_process, wait_for_label_studio
+from ml_backend.labelstudio.client import Studio
+from ml_backend.labelstudio.server_env import BATCHED_PREDICTION_IMPORT
+from tests.support.ls_project import choice
 
-from ml_backend.labelstudio.client import Studio  # noqa: E402
-from ml_backend.labelstudio.server_env import BATCHED_PREDICTION_IMPORT  # noqa: E402
+REPO = Path(__file__).resolve().parents[2]
 
 
 def prediction(task: int, label: str, score: float, version: str) -> dict:
@@ -31,7 +30,7 @@ def prediction(task: int, label: str, score: float, version: str) -> dict:
         "task": task,
         "score": score,
         "model_version": version,
-        "result": [{"from_name": "label", "to_name": "text", "type": "choices", "value": {"choices": [label]}}],
+        "result": choice(label),
     }
 
 
@@ -48,7 +47,7 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="textal-import-cost-"))
     token = secrets.token_hex(20)
     port = free_port()
-    env = _ls_environment(work / "ls-data", token)
+    env = ls_environment(work / "ls-data", token)
     if args.default_import:
         for flag in BATCHED_PREDICTION_IMPORT:
             env.pop(flag, None)
@@ -69,18 +68,19 @@ def main() -> None:
         cwd=work,
     )
     print(
-        "- command: `.venv/bin/python benchmarks/refresh_latency/import_cost.py"
+        "- command: `.venv/bin/python -m benchmarks.refresh_latency.import_cost"
         + (f" --sizes {args.sizes}" if args.sizes != "1000,10000,40000" else "")
         + (" --default-import" if args.default_import else "")
         + "`"
     )
     print(
-        f"- Label Studio's prediction import: {'its default' if args.default_import else 'batched (textal sets the flag)'}\n"
+        "- Label Studio's prediction import: "
+        f"{'its default' if args.default_import else 'batched (textal sets the flag)'}\n"
     )
     print("| tasks | delete 100 tasks' predictions s | import 100 predictions s | set model_version s |")
     print("|---|---|---|---|")
     try:
-        url = _wait_for_label_studio(proc, port, token, work / "ls.log")
+        url = wait_for_label_studio(proc, port, token, work / "ls.log")
         studio = Studio(url, token, timeout=600)
         from label_studio_sdk import LabelStudio
 

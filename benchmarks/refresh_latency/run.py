@@ -14,11 +14,11 @@ submitted through the API with its gold label, on:
 
 The clock runs from just before the POST until the project's ``model_version`` has switched to a
 new version, which the worker sets once the head of the new order (``--head`` open tasks, all of
-them in a small project) holds a prediction of it (checked after each round). A version the promotion rule holds back changes no score; such rounds
-are counted, not timed. A last scenario submits a burst of annotations back to back and times the
-refresh that includes all of them (coalescing: one retrain waits while one runs).
+them in a small project) holds a prediction of it (checked after each round). A version the promotion rule holds
+back changes no score; such rounds are counted, not timed. A last scenario submits a burst of annotations back to
+back and times the refresh that includes all of them (coalescing: one retrain waits while one runs).
 
-    .venv/bin/python benchmarks/refresh_latency/run.py     # 15 + 10 + 3 rounds, then a burst of 10
+    .venv/bin/python -m benchmarks.refresh_latency.run     # 15 + 10 + 3 rounds, then a burst of 10
 """
 
 from __future__ import annotations
@@ -38,24 +38,25 @@ from pathlib import Path
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "benchmarks"))
-from ls_stack import (  # noqa: E402
+from benchmarks.ls_stack import (
     BIN,
     DATA,
-    _ls_environment,
-    _wait_for_label_studio,
     choice,
     free_port,
+    ls_environment,
     start,
     stop_process,
     up,
     wait,
+    wait_for_label_studio,
 )
-from ls_stack import (
+from benchmarks.ls_stack import (
     SPAM_CONFIG as CONFIG,
 )
-from machine import cpu_name  # noqa: E402
+from benchmarks.machine import cpu_name
+from tests.support.memory import peak_rss_mb
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 def rows(n: int) -> list[dict[str, str]]:
@@ -74,14 +75,6 @@ def rows(n: int) -> list[dict[str, str]]:
         out += [{"text": r["text"] + (f" [{copy}]" if copy else ""), "label": r["label"]} for r in pool]
         copy += 1
     return out[:n]
-
-
-def peak_rss_mb(pid: int) -> float:
-    """The process's peak resident memory (VmHWM), MB."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def database_mb(folder: Path) -> float:
@@ -149,7 +142,7 @@ def main() -> None:
                     f"http://127.0.0.1:{ls_port}",
                 ],
                 work / "ls.log",
-                _ls_environment(work / "ls-data", token),
+                ls_environment(work / "ls-data", token),
                 cwd=work,
             )
         )
@@ -172,7 +165,7 @@ def main() -> None:
                 env,
             )
         )
-        url = _wait_for_label_studio(procs[0], ls_port, token, work / "ls.log")
+        url = wait_for_label_studio(procs[0], ls_port, token, work / "ls.log")
         wait(lambda: up(f"http://127.0.0.1:{backend_port}/health"), 300, "textal serve", work / "serve.log", 0.3)
         print(f"# Label Studio, textal serve and textal worker up in {time.perf_counter() - t:.0f} s", file=sys.stderr)
 
@@ -257,7 +250,7 @@ def main() -> None:
             ls.annotations.create(id=tid, result=choice(gold[tid]))
             labelled.add(tid)
 
-            def refreshed():
+            def refreshed(before: str | None = before, records: list[dict] = records) -> str | None:
                 if mv() != before:
                     return "new"
                 new = _records(state, pid)[len(records) :]
@@ -303,7 +296,7 @@ def main() -> None:
 
     keys = ["read", "embed", "fit", "evaluate", "centroids", "publish", "score", "push"]
     print(f"### Label-to-refresh latency, SMS spam, {args.tasks} tasks, fast tier (frozen MiniLM + logistic head)\n")
-    print("- command: `.venv/bin/python benchmarks/refresh_latency/run.py" + _args_text(args) + "`")
+    print("- command: `.venv/bin/python -m benchmarks.refresh_latency.run" + _args_text(args) + "`")
     print(
         f"- machine: {cpu_name()}, {os.cpu_count()} cores visible, torch threads {torch.get_num_threads()}, no GPU; "
         f"Label Studio, textal serve, textal worker and this client on the same machine"
@@ -340,7 +333,8 @@ def main() -> None:
         sel = lat if kind == "all" else np.array([x for x, k in zip(latencies, kinds) if k == kind])
         if len(sel):
             print(
-                f"| {kind} | {len(sel)} | {np.percentile(sel, 50):.2f} | {np.percentile(sel, 95):.2f} | {sel.mean():.2f} "
+                f"| {kind} | {len(sel)} | {np.percentile(sel, 50):.2f} | {np.percentile(sel, 95):.2f} "
+                f"| {sel.mean():.2f} "
                 f"| {sel.min():.2f} | {sel.max():.2f} | {int((sel < 10).sum())}/{len(sel)} |"
             )
     print("\nWorker time per retrain (median over the rounds, seconds; from the worker's history):\n")

@@ -1,6 +1,6 @@
 """Time each registered strategy selecting a batch from a large pool (not a test: figures go to RESULTS.md).
 
-    .venv/bin/python benchmarks/selection_speed/run.py            # 500 from 100,000 x 384, 77 classes
+    .venv/bin/python -m benchmarks.selection_speed.run            # 500 from 100,000 x 384, 77 classes
 
 The pool is synthetic but shaped like the real thing: unit-length 384-d embeddings in 77 clusters,
 softmax probabilities of a linear head over them, a 5-member committee, 1,000 labelled items and a
@@ -77,7 +77,8 @@ def main() -> None:
     t = time.perf_counter()
     pool = make_pool(args.pool, args.dim, args.classes, args.members, args.labelled, seed=0)
     print(
-        f"pool {args.pool:,} x {args.dim}, {args.classes} classes, {args.members} members: built in {time.perf_counter() - t:.1f} s"
+        f"pool {args.pool:,} x {args.dim}, {args.classes} classes, {args.members} members: "
+        f"built in {time.perf_counter() - t:.1f} s"
     )
     t = time.perf_counter()
     groups = pool_groups(pool, args.pool)

@@ -15,7 +15,7 @@ Every --sample-every seconds: resident memory of each process, Label Studio's da
 worker's and the server's open files. At the end: errors of each kind (5xx, timeouts, an unexpected
 status, a traceback in a log), the memory trend after warm-up, latencies.
 
-    .venv/bin/python benchmarks/soak/run.py [--minutes 30]      # or: make soak
+    .venv/bin/python -m benchmarks.soak.run [--minutes 30]      # or: make soak
 """
 
 from __future__ import annotations
@@ -39,22 +39,23 @@ import httpx
 import numpy as np
 import psutil
 
-REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "benchmarks"))
-from ls_stack import (  # noqa: E402  # noqa: E402
+from benchmarks.ls_stack import (
     BIN,
     DATA,
-    _ls_environment,
-    _wait_for_label_studio,
     choice,
     free_port,
+    ls_environment,
     start,
     stop_process,
     up,
     wait,
+    wait_for_label_studio,
 )
-from ls_stack import SPAM_CONFIG as CONFIG
-from machine import cpu_name  # noqa: E402
+from benchmarks.ls_stack import SPAM_CONFIG as CONFIG
+from benchmarks.machine import cpu_name
+from tests.support.memory import tree_rss_mb
+
+REPO = Path(__file__).resolve().parents[2]
 
 HOSTILE = [  # (what, method, path, body bytes, headers): each must be a 4xx
     ("malformed JSON", "POST", "/predict", b'{"project": 1, "tasks": [', {}),
@@ -84,22 +85,6 @@ class Tally:
                 self.latency.setdefault(kind, []).append(seconds)
             if outcome != "ok" and example:
                 self.examples.setdefault((kind, outcome), example[:300])
-
-
-def tree_rss(pid: int) -> float:
-    """Resident memory of a process and its children, MB."""
-    try:
-        proc = psutil.Process(pid)
-        procs = [proc, *proc.children(recursive=True)]
-    except psutil.NoSuchProcess:
-        return float("nan")
-    total = 0
-    for p in procs:
-        try:
-            total += p.memory_info().rss
-        except psutil.NoSuchProcess:
-            pass
-    return total / 2**20
 
 
 def open_files(pid: int) -> int:
@@ -151,10 +136,10 @@ def main() -> None:
                 f"http://127.0.0.1:{ls_port}",
             ],
             logs["label-studio"],
-            _ls_environment(work / "ls-data", token),
+            ls_environment(work / "ls-data", token),
             cwd=work,
         )
-        url = _wait_for_label_studio(procs["label-studio"], ls_port, token, logs["label-studio"])
+        url = wait_for_label_studio(procs["label-studio"], ls_port, token, logs["label-studio"])
         env["LABEL_STUDIO_URL"] = url
         procs["worker"] = start(
             [str(BIN / "textal"), "worker", "--data-dir", str(state), "--full-every", str(args.full_every)],
@@ -293,7 +278,7 @@ def main() -> None:
             samples.append(
                 {
                     "minute": (time.monotonic() - soak_start) / 60,
-                    **{f"{name} MB": tree_rss(proc.pid) for name, proc in procs.items()},
+                    **{f"{name} MB": tree_rss_mb(proc.pid) for name, proc in procs.items()},
                     "serve fds": open_files(procs["serve"].pid),
                     "worker fds": open_files(procs["worker"].pid),
                     "database MB": db.stat().st_size / 2**20 if db.exists() else float("nan"),
@@ -333,7 +318,7 @@ def report(
     worker_errors = sum(" ERROR " in line for line in logs["worker"].read_text(errors="replace").splitlines())
     print(f"### Soak, {args.minutes:g} minutes, SMS spam, {len(task_ids)} tasks to start with\n")
     print(
-        "- command: `.venv/bin/python benchmarks/soak/run.py"
+        "- command: `.venv/bin/python -m benchmarks.soak.run"
         + "".join(
             f" --{k.replace('_', '-')} {v:g}" for k, v in vars(args).items() if k in DEFAULTS and v != DEFAULTS[k]
         )

@@ -3,7 +3,7 @@
 MultipleNegativesRankingLoss over pairs of texts that share a label, the idea behind SetFit). Each encoder then
 embeds the pool's test set and the same logistic head (the peers' LogisticRegression(C=10)) is fitted on the labels.
 
-Usage: ``python benchmarks/two_tier/contrastive.py [--datasets banking77,clinc150] [--sizes 100,250,500,1000]``;
+Usage: ``python -m benchmarks.two_tier.contrastive [--datasets banking77,clinc150] [--sizes 100,250,500,1000]``;
 writes CONTRASTIVE.md here. A smoke test: ``--sizes 20 --limit 200 --encoder DIR --out DIR``.
 """
 
@@ -20,13 +20,12 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks.machine import cpu_name
+from benchmarks.peers.protocol import classifier
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 DATA = Path(os.environ.get("DATA", REPO.parent / "shared" / "data")).resolve()
-sys.path.insert(0, str(HERE.parent / "peers"))
-sys.path.insert(0, str(HERE.parent))
-from machine import cpu_name  # noqa: E402
-from protocol import classifier  # noqa: E402
 
 MAX_PAIRS = 2000  # pairs per contrastive fine-tune, whatever the number of labels (CPU time)
 
@@ -146,12 +145,12 @@ def main() -> None:
             start = time.perf_counter()
             with tempfile.TemporaryDirectory() as folder:
                 st = contrastive(encoder_dir, [texts[i] for i in idx], y[idx], 0, Path(folder))
-                embed = lambda batch: st.encode(batch, batch_size=64, normalize_embeddings=True)  # noqa: E731
+                embed = lambda batch, st=st: st.encode(batch, batch_size=64, normalize_embeddings=True)  # noqa: E731
                 row.append(f"{head_f1(embed([texts[i] for i in idx]), y[idx], embed(test_texts), y_test):.3f}")
             row += [f"{plain_s:.0f}", f"{time.perf_counter() - start:.0f}"]
             lines.append("| " + " | ".join(row) + " |")
             print(lines[-1], flush=True)
-    command = "python benchmarks/two_tier/contrastive.py " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    command = "python -m benchmarks.two_tier.contrastive " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     lines += [
         "",
         "Seconds: fine-tune and embedding the labelled texts and the test set, on "

@@ -1,10 +1,10 @@
 """One repeat after another of the two-tier loop on one dataset; writes its rounds as JSON (``run.py`` calls it).
 
-``python benchmarks/two_tier/loop.py FEATURES PLAN OUT FULL_EVERY ENCODER``. The loop, seed sets, classifier and
+``python -m benchmarks.two_tier.loop FEATURES PLAN OUT FULL_EVERY ENCODER``. The loop, seed sets, classifier and
 measures are the peers' side-by-side's (``benchmarks/peers/protocol.py``), and the strategy is textal's default
 through the same adapter; only the features change: every ``FULL_EVERY`` labels the transformer is fine-tuned
-on every label (``textal.models.fine_tune_schedule``, as the worker does), and from then on the pool and the test set are
-embedded by the fine-tuned encoder, for the classifier and for selection alike.
+on every label (``textal.models.fine_tune_schedule``, as the worker does), and from then on the pool and the test set
+are embedded by the fine-tuned encoder, for the classifier and for selection alike.
 """
 
 from __future__ import annotations
@@ -18,13 +18,11 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "peers"))
-from loop import Textal  # noqa: E402
-from protocol import Task, run  # noqa: E402
-
-from textal.models.fine_tune_schedule import fine_tune_due  # noqa: E402
-from textal.models.transformer import fine_tune  # noqa: E402
-from textal.strategies import DEFAULT_STRATEGY  # noqa: E402
+from benchmarks.peers.loop import Textal
+from benchmarks.peers.protocol import Task, run
+from textal.models.fine_tune_schedule import fine_tune_due
+from textal.models.transformer import fine_tune
+from textal.strategies import DEFAULT_STRATEGY
 
 
 class TwoTier(Textal):

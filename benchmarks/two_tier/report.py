@@ -9,18 +9,15 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import sys
 from pathlib import Path
 
 import numpy as np
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent / "peers"))
-sys.path.insert(0, str(HERE.parent))
-from machine import cpu_name  # noqa: E402
-from report import NAMES, curves, full_data_f1, labels_to  # noqa: E402
+from benchmarks.machine import cpu_name
+from benchmarks.peers.report import NAMES, curves, full_data_f1, labels_to
+from textal.strategies import DEFAULT_STRATEGY
 
-from textal.strategies import DEFAULT_STRATEGY  # noqa: E402
+HERE = Path(__file__).resolve().parent
 
 
 def peer_runs(peers: Path, dataset: str) -> dict:
@@ -47,9 +44,7 @@ def fmt(mean: np.ndarray, f1: np.ndarray, i: int) -> str:
 def section(dataset: str, run: dict, plan: dict, peers: dict, full: float, pool: int, out: Path) -> list[str]:
     repeats, budget = plan["repeats"], plan["seed_batch_budget"][2]
     labels, f1 = curves(run)
-    mean = f1.mean(axis=0)
     rows = [("textal two-tier", DEFAULT_STRATEGY, labels, f1)]
-    frozen = peers.get(("textal", DEFAULT_STRATEGY))
     others = {k: v for k, v in peers.items() if k[0] != "textal"}
     best = max(others, key=lambda k: curves(others[k])[1].mean()) if others else None
     for key, name in (
@@ -83,7 +78,8 @@ def section(dataset: str, run: dict, plan: dict, peers: dict, full: float, pool:
     lines += [
         "",
         f"Frozen encoder's full-data macro-F1 (the shared classifier on all {pool:,} training labels): "
-        f"{full:.4f}. {repeats} repeat(s), the side-by-side's first {repeats} seed sets; seed {plan['seed_batch_budget'][0]}, "
+        f"{full:.4f}. {repeats} repeat(s), the side-by-side's first {repeats} seed sets; "
+        f"seed {plan['seed_batch_budget'][0]}, "
         f"batch {plan['seed_batch_budget'][1]}, budget {budget:,}; a fine-tune every {plan['full_every']} labels "
         f"(at {', '.join(f'{t:,}' for t in tunes)}), {np.mean(seconds):.0f} s each on average "
         f"(fine-tune and re-embedding of pool and test set; longest {max(seconds):.0f} s). ± = standard error over "
@@ -145,7 +141,8 @@ def main() -> None:
         "Written by `benchmarks/two_tier/report.py`. The worker's loop simulated under the peers' protocol "
         f"(`benchmarks/peers`): textal's default strategy ({DEFAULT_STRATEGY}) picks every batch with the model the "
         "worker would be serving, LogisticRegression(C=10) over the frozen MiniLM until the first fine-tune, then over "
-        "the latest fine-tuned MiniLM (fine-tuned end to end on every label by `textal.models.fine_tune_schedule`, the worker's code, "
+        "the latest fine-tuned MiniLM (fine-tuned end to end on every label by `textal.models.fine_tune_schedule`, "
+        "the worker's code, "
         "then its mean-pooled embeddings). The other rows are the side-by-side's recorded runs on the same seed sets.",
         "",
         *body,

@@ -7,7 +7,8 @@ serving: the frozen MiniLM until the first fine-tune, then the latest fine-tuned
 on the same seed sets, and writes RESULTS.md.
 
 CPU time is short, so fewer repeats than the side-by-side's 10 and, on the large pools, a shorter budget
-(``PLANS``). Usage: ``python benchmarks/two_tier/run.py [--datasets sms_spam,banking77,clinc150] [--jobs 2]``;
+(``PLANS``). Usage (from the repository root):
+``python -m benchmarks.two_tier.run [--datasets sms_spam,banking77,clinc150] [--jobs 2]``;
 a smoke test: ``--limit 200 --sizes 10,10,30 --full-every 20 --repeats 1 --encoder DIR --out DIR``.
 """
 
@@ -25,11 +26,11 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks.peers.protocol import SIZES
+from benchmarks.peers.run import features, with_repo, write_plan
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
-sys.path.insert(0, str(HERE.parent / "peers"))
-from protocol import SIZES  # noqa: E402
-from run import features, write_plan  # noqa: E402
 
 # dataset: (repeats, new labels between fine-tunes, budget). The worker fine-tunes every 500 labels by
 # default; SMS spam's budget of 1,000 would then see two fine-tunes, so it gets one every 250.
@@ -63,13 +64,25 @@ def main() -> None:
         plans[dataset] = {"repeats": repeats, "full_every": every, "seed_batch_budget": list(sizes)}
         out = results / f"{dataset}.json"
         jobs.append(
-            [sys.executable, str(HERE / "loop.py"), str(feats), str(plan_file), str(out), str(every), args.encoder]
+            [
+                sys.executable,
+                "-m",
+                "benchmarks.two_tier.loop",
+                str(feats),
+                str(plan_file),
+                str(out),
+                str(every),
+                args.encoder,
+            ]
         )
-    command = "python benchmarks/two_tier/run.py " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    command = "python -m benchmarks.two_tier.run " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     meta = {"command": command.strip(), "jobs": args.jobs, "plans": plans}
     (results / "run.json").write_text(json.dumps(meta, indent=1))
     threads = max(1, (os.cpu_count() or 2) // max(1, args.jobs))
-    env = {**os.environ, **{k: str(threads) for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}}
+    env = {
+        **with_repo(os.environ),
+        **{k: str(threads) for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")},
+    }
     start = time.perf_counter()
 
     def launch(command: list[str]) -> None:
@@ -83,7 +96,8 @@ def main() -> None:
     subprocess.run(
         [
             sys.executable,
-            str(HERE / "report.py"),
+            "-m",
+            "benchmarks.two_tier.report",
             "--out",
             str(args.out),
             "--work",
@@ -92,6 +106,7 @@ def main() -> None:
             str(args.peers),
         ],
         check=True,
+        env=with_repo(os.environ),
     )
 
 

@@ -11,6 +11,7 @@ import pytest
 from ml_backend.queue.factory import make_huey
 from ml_backend.queue.jobs import Jobs
 from tests.support.dataset_rows import read_rows
+from tests.support.ls_project import choice
 
 pytestmark = pytest.mark.e2e
 
@@ -109,7 +110,7 @@ def test_label_studio_stores_textal_predictions_and_orders_tasks_by_its_score(
     Jobs(make_huey(backend.data_dir)).huey.flush()  # no worker here: empty the queue to see what the webhook adds
     ls.annotations.create(
         id=first,
-        result=[{"from_name": "label", "to_name": "text", "type": "choices", "value": {"choices": ["spam"]}}],
+        result=choice("spam"),
     )
     jobs = pending_jobs(backend.data_dir, wait_for=1)
     assert [(j["name"], j["args"], j["kwargs"]) for j in jobs] == [

@@ -32,6 +32,7 @@ from ml_backend.stack.processes import log_tail, stop_group
 from ml_backend.stack.up import ADMIN_EMAIL
 from tests.support.browser import AnnotatorBrowser, chromium_available
 from tests.support.dataset_rows import read_rows
+from tests.support.ls_project import choice
 from tests.support.ports import free_port
 from tests.support.waits import wait_until
 
@@ -102,9 +103,7 @@ class Api:
     def label(self, task_id: int, label: str) -> None:
         self.http.post(
             f"/api/tasks/{task_id}/annotations/",
-            json={
-                "result": [{"from_name": "label", "to_name": "text", "type": "choices", "value": {"choices": [label]}}]
-            },
+            json={"result": choice(label)},
         ).raise_for_status()
 
     def first_in_textal_order(self) -> tuple[dict, dict] | None:

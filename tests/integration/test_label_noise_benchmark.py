@@ -15,7 +15,8 @@ def test_the_label_noise_benchmark_runs_noisy_reviewed_and_clean_simulations_on_
     done = subprocess.run(
         [
             sys.executable,
-            str(REPO / "benchmarks" / "label_noise" / "run.py"),
+            "-m",
+            "benchmarks.label_noise.run",
             "--datasets",
             "sms_spam",
             "--sizes",
@@ -27,6 +28,7 @@ def test_the_label_noise_benchmark_runs_noisy_reviewed_and_clean_simulations_on_
             "--out",
             str(tmp_path),
         ],
+        cwd=REPO,
         env={**os.environ, "DATA": str(data_dir)},
         capture_output=True,
         text=True,

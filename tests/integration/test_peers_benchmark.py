@@ -18,7 +18,8 @@ def test_the_peers_benchmark_runs_every_tool_on_the_same_seed_sets_and_writes_on
     done = subprocess.run(
         [
             sys.executable,
-            str(REPO / "benchmarks" / "peers" / "run.py"),
+            "-m",
+            "benchmarks.peers.run",
             "--datasets",
             "sms_spam",
             "--protocols",
@@ -38,6 +39,7 @@ def test_the_peers_benchmark_runs_every_tool_on_the_same_seed_sets_and_writes_on
             "--work",
             str(work),
         ],
+        cwd=REPO,
         env={**os.environ, "DATA": str(data_dir)},
         capture_output=True,
         text=True,

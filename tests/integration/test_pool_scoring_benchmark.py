@@ -13,7 +13,8 @@ REPO = Path(__file__).resolve().parents[2]
 
 def test_the_pool_scoring_benchmark_scores_a_small_pool_and_reports_time_memory_and_rows(data_dir):
     done = subprocess.run(
-        [sys.executable, str(REPO / "benchmarks" / "pool_scoring" / "run.py"), "--texts", "7000", "--model", "linear"],
+        [sys.executable, "-m", "benchmarks.pool_scoring.run", "--texts", "7000", "--model", "linear"],
+        cwd=REPO,
         env={**os.environ, "DATA": str(data_dir)},
         capture_output=True,
         text=True,

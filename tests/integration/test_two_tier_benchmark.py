@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-BENCH = REPO / "benchmarks"
 
 
 def test_the_two_tier_benchmark_fine_tunes_on_schedule_and_reports_beside_the_frozen_curve(
@@ -20,7 +19,8 @@ def test_the_two_tier_benchmark_fine_tunes_on_schedule_and_reports_beside_the_fr
     done = subprocess.run(
         [
             sys.executable,
-            str(BENCH / "two_tier" / "run.py"),
+            "-m",
+            "benchmarks.two_tier.run",
             "--datasets",
             "sms_spam",
             "--limit",
@@ -40,6 +40,7 @@ def test_the_two_tier_benchmark_fine_tunes_on_schedule_and_reports_beside_the_fr
             "--peers",
             str(peers),
         ],
+        cwd=REPO,
         env=env,
         capture_output=True,
         text=True,
@@ -56,13 +57,15 @@ def test_the_two_tier_benchmark_fine_tunes_on_schedule_and_reports_beside_the_fr
     subprocess.run(
         [
             sys.executable,
-            str(BENCH / "peers" / "loop.py"),
+            "-m",
+            "benchmarks.peers.loop",
             "textal",
             "hybrid.v2",
             str(work / "sms_spam.npz"),
             str(work / "sms_spam-peers-plan.npz"),
             str(frozen),
         ],
+        cwd=REPO,
         env=env,
         check=True,
         capture_output=True,
@@ -73,7 +76,8 @@ def test_the_two_tier_benchmark_fine_tunes_on_schedule_and_reports_beside_the_fr
     subprocess.run(
         [
             sys.executable,
-            str(BENCH / "two_tier" / "report.py"),
+            "-m",
+            "benchmarks.two_tier.report",
             "--out",
             str(out),
             "--work",
@@ -81,6 +85,7 @@ def test_the_two_tier_benchmark_fine_tunes_on_schedule_and_reports_beside_the_fr
             "--peers",
             str(peers),
         ],
+        cwd=REPO,
         env=env,
         check=True,
         capture_output=True,
@@ -96,7 +101,8 @@ def test_the_contrastive_comparison_fits_one_head_over_each_encoder_on_the_same_
     done = subprocess.run(
         [
             sys.executable,
-            str(BENCH / "two_tier" / "contrastive.py"),
+            "-m",
+            "benchmarks.two_tier.contrastive",
             "--datasets",
             "sms_spam",
             "--sizes",
@@ -108,6 +114,7 @@ def test_the_contrastive_comparison_fits_one_head_over_each_encoder_on_the_same_
             "--out",
             str(tmp_path),
         ],
+        cwd=REPO,
         env={**os.environ, "DATA": str(data_dir)},
         capture_output=True,
         text=True,

@@ -1,14 +1,13 @@
 """Real servers for the e2e and reliability tests: a Label Studio (one per session), `textal serve` and `textal
 worker` processes, and what starting and stopping them needs.
 
-``label_studio`` starts ``label-studio start`` on 127.0.0.1 with a SQLite data dir in a temp
+``start_label_studio`` starts ``label-studio start`` on 127.0.0.1 with a SQLite data dir in a temp
 folder and an admin user + legacy API token set through its environment (LABEL_STUDIO.md recipe).
-The first start runs migrations (60-80 s), so it is session-scoped: every test shares it and makes
-its own projects (a test may restart it: ``LabelStudioServer.restart``). ``start_backend`` and
-``start_worker`` start ``textal serve`` / ``textal worker`` as separate processes. Every process
-started here is stopped (its own process group, by id) at teardown. The token is never logged or
-printed. The fixtures themselves are ``tests/conftest.py``'s; the benchmarks start Label Studio with these helpers
-too.
+The first start runs migrations (60-80 s), so the ``label_studio`` fixture (tests/conftest.py) is session-scoped:
+every test shares it and makes its own projects (a test may restart it: ``LabelStudioServer.start``).
+``launch_backend`` and ``launch_worker`` start ``textal serve`` / ``textal worker`` as separate processes (the
+``start_backend`` and ``start_worker`` fixtures stop them, by process group, at teardown). The token is never logged
+or printed. The benchmarks start Label Studio with these helpers too.
 """
 
 from __future__ import annotations

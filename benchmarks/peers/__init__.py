@@ -1,0 +1,1 @@
+"""The side-by-side of textal, small-text and modAL (its loop and protocol also run in the peers' own virtualenv)."""
