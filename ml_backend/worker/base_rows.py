@@ -37,6 +37,20 @@ class BaseRows:
 
 def base_rows(project: Project, encoder: str) -> BaseRows | None:
     """The base store's latest version's rows, embedded by ``encoder`` (None: no base store, or no rows)."""
+    found = _usable_rows(project)
+    if found is None:
+        return None
+    version, texts, labels = found
+    return BaseRows(version, project.ctx.embedder.embed(encoder, texts), labels)
+
+
+def base_labels(project: Project) -> list[Any]:
+    """The labels of the base rows the project can use (none embedded): what the project knows before its labels."""
+    found = _usable_rows(project)
+    return found[2] if found is not None else []
+
+
+def _usable_rows(project: Project) -> tuple[str, list[str], list[Any]] | None:
     if project.settings.store is None:
         return None
     store = ModelStore(project.settings.store)
@@ -47,9 +61,7 @@ def base_rows(project: Project, encoder: str) -> BaseRows | None:
     if rows is None:
         return None
     texts, labels = usable(rows, project.schema.labels, project.schema.multi_label)
-    if not labels:
-        return None
-    return BaseRows(version, project.ctx.embedder.embed(encoder, texts), labels)
+    return (version, texts, labels) if labels else None
 
 
 def usable(rows: TrainingRows, classes: Sequence[str], multi_label: bool) -> tuple[list[str], list[Any]]:

@@ -14,8 +14,9 @@ import numpy as np
 from ml_backend.labelstudio.annotations import LabelSnapshot
 from ml_backend.scoring.clusters import save_centroids
 from ml_backend.scoring.loaded import model_version_name
+from ml_backend.worker.base_rows import BaseRows, base_rows
 from ml_backend.worker.current import TRAINING_FILE, Current, Parent, serving_parent
-from ml_backend.worker.judging import judge
+from ml_backend.worker.judging import TrainingEvidence, judge
 from ml_backend.worker.labels import LabelSplit, label_counts
 from ml_backend.worker.pool_figures import open_uncertainty, pool_centroids, stop_set_predictions
 from ml_backend.worker.project import Project
@@ -84,6 +85,7 @@ class LabelData:
     X_eval: np.ndarray
     held: set[int]
     fit_rows: list[int]
+    base: BaseRows | None  # the base model's training rows, learnt from beside the project's labels
 
     @property
     def fit_ids(self) -> list[int]:
@@ -144,16 +146,21 @@ def embed_labels(project: Project, reason: str, split: LabelSplit, timer: Timer)
     # --review-holdout: the labels the last review marked sit out until their label changes or a review clears them
     held = held_for_review(project.work, split.train) if project.settings.review_holdout else set()
     fit_rows = [k for k, tid in enumerate(train_ids) if tid not in held] if held else list(range(len(train_ids)))
-    return LabelData(split, encoder, text_of, train_ids, eval_ids, X_train, X_eval, held, fit_rows)
+    with timer.phase("embed"):
+        base = base_rows(project, encoder)
+    return LabelData(split, encoder, text_of, train_ids, eval_ids, X_train, X_eval, held, fit_rows, base)
 
 
 def fit(project: Project, data: LabelData, timer: Timer) -> EmbedHeadClassifier:
-    """The fast tier's head fitted on the training labels not held for review."""
+    """The fast tier's head fitted on the training labels not held for review, and the base model's rows."""
     settings = project.settings
+    X, labels = data.X_train[data.fit_rows], [data.split.train[i] for i in data.fit_ids]
+    if data.base is not None:
+        X, labels = np.concatenate([X, data.base.X]), labels + data.base.labels
     with timer.phase("fit"):
         return fit_head(
-            data.X_train[data.fit_rows],
-            [data.split.train[i] for i in data.fit_ids],
+            X,
+            labels,
             list(project.schema.labels),
             project.schema.multi_label,
             encoder=data.encoder,
@@ -173,9 +180,18 @@ def evaluate(project: Project, model: EmbedHeadClassifier, data: LabelData, time
             metrics = heldout_metrics(proba_eval, eval_labels, classes, multi)
             calibration = calibration_figures(proba_eval, eval_labels, classes, multi)
         # labels held for review count as seen: leaving them out must not make the version look less informed
-        judged = judge(
-            project, metrics, proba_eval, eval_ids, eval_labels, data.X_eval, data.encoder, len(data.train_ids)
+        base_size = len(data.base) if data.base is not None else 0
+        settings = project.settings
+        evidence = TrainingEvidence(
+            data.X_train[data.fit_rows],
+            data.fit_ids,
+            [data.split.train[i] for i in data.fit_ids],
+            data.base,
+            settings.class_weight,
+            settings.seed,
         )
+        size = len(data.train_ids) + base_size
+        judged = judge(project, metrics, proba_eval, eval_ids, eval_labels, data.X_eval, data.encoder, size, evidence)
     return Evaluation(metrics, calibration, judged.parent, judged.parent_metrics, judged.decision)
 
 
@@ -191,6 +207,7 @@ def version_card(
         "strategy": project.strategy,
         "training_size": len(data.fit_rows),
         "held_for_review": len(data.held),
+        "base_rows": {"version": data.base.version, "rows": len(data.base)} if data.base is not None else None,
         "eval_size": len(data.eval_ids),
         "eval_source": "evaluation slice",
         "metrics": judged.metrics,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,11 +48,11 @@ def split_labels(project: Project, snapshot: LabelSnapshot) -> LabelSplit:
     return LabelSplit(report, train, held, tasks)
 
 
-def not_trainable(train: dict[int, Any], multi_label: bool) -> str | None:
-    """Why these labels cannot make a model yet, or None."""
+def not_trainable(train: dict[int, Any], multi_label: bool, base_labels: Sequence[Any] = ()) -> str | None:
+    """Why these labels (beside the base model's rows, ``base_labels``) cannot make a model yet, or None."""
     if not train:
         return "no training labels yet"
-    if not multi_label and len(set(train.values())) < 2:
+    if not multi_label and len(set(train.values()) | set(base_labels)) < 2:
         return f"all {len(train)} training labels are {next(iter(train.values()))!r}; a second class is needed"
     return None
 

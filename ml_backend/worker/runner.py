@@ -26,6 +26,7 @@ from typing import Any
 
 from ml_backend.errors import HopelessError
 from ml_backend.labelstudio.api import StudioAPI
+from ml_backend.worker.base_rows import base_labels
 from ml_backend.worker.context import WorkerContext
 from ml_backend.worker.fast_tier import evaluate_serving, train_and_publish
 from ml_backend.worker.finetune import finetune
@@ -97,7 +98,7 @@ class ProjectJobs:
             )
             return {"status": "unchanged", "pushed": pushed}
         split = split_labels(p, snapshot)
-        waiting = not_trainable(split.train, p.schema.multi_label)
+        waiting = not_trainable(split.train, p.schema.multi_label, base_labels(p))
         if waiting is not None:
             pushed = refresh(p, timer)
             mark_slice(p)

@@ -1,0 +1,96 @@
+"""The fast tier builds on what the project knows: the base model's training rows, and, before the evaluation
+slice can judge, paired out-of-fold estimates instead of a version that replaces the last whatever it is."""
+
+from __future__ import annotations
+
+from worker_fakes import Harness, sms_like
+
+from ml_backend.labelstudio.tasks import EVAL_KEY
+from textal.data.corpus import Corpus
+from textal.models.linear import LinearClassifier
+from textal.store import history
+from textal.store.model_store import ModelStore
+from textal.training.train_corpus import train_and_publish
+
+
+def eval_ids(harness):
+    return sorted(tid for tid, t in harness.studio.tasks.items() if t["data"].get(EVAL_KEY) == 1)
+
+
+def base_store_with_rows(root, first: int, count: int, rename: dict[str, str] | None = None):
+    """A linear base model published as `textal train` publishes it: its training rows kept beside it (labels
+    renamed by ``rename``: a base that knew another set of classes)."""
+    rows = [sms_like(i) for i in range(first, first + count)]
+    texts, labels = [t for t, _ in rows], [(rename or {}).get(lab, lab) for _, lab in rows]
+    corpus = Corpus(texts, labels, tuple(sorted(set(labels))), False, "base.csv", list(range(len(texts))))
+    model = LinearClassifier(char_ngrams=(3, 4), max_features=5000, embed_dim=8)
+    train_and_publish(model, corpus, ModelStore(root))
+    return root
+
+
+def test_the_first_version_learns_from_the_base_models_rows_as_well_as_the_projects_labels(tmp_path):
+    store = base_store_with_rows(tmp_path / "base", 1000, 300)
+    harness = Harness(tmp_path / "data", store=store)
+    texts, labels = zip(*(sms_like(i) for i in range(60)))
+    truth = dict(zip(harness.studio.add_tasks(list(texts)), labels))
+    harness.retrain("TASKS_CREATED")
+    slice_ids = eval_ids(harness)
+    first_two = [next(t for t in truth if truth[t] == lab and t not in slice_ids) for lab in ("ham", "spam")]
+    harness.label(first_two, truth)
+    outcome = harness.retrain()
+    assert outcome["version"] == "v0001" and outcome["promoted"]  # 2 labels and 300 rows: it knew what the base knew
+    card = harness.project().store.card("v0001")
+    assert card["base_rows"] == {"version": "v0001", "rows": 300} and card["training_size"] == 2
+    guesses = {t: p["result"][0]["value"]["choices"][0] for t, p in harness.studio.current().items() if p["result"]}
+    right = sum(guesses[t] == truth[t] for t in guesses)
+    assert len(guesses) >= 40 and right / len(guesses) > 0.9  # two labels alone could not do this
+
+
+def test_a_class_the_base_never_saw_is_learnt_from_the_projects_labels_beside_the_base_rows(tmp_path):
+    store = base_store_with_rows(tmp_path / "base", 1000, 300, rename={"spam": "promo"})  # no spam class
+    harness = Harness(tmp_path / "data", store=store)
+    texts, labels = zip(*(sms_like(i) for i in range(60)))
+    truth = dict(zip(harness.studio.add_tasks(list(texts)), labels))
+    harness.retrain("TASKS_CREATED")
+    spam = [t for t in truth if truth[t] == "spam" and t not in eval_ids(harness)][:6]
+    harness.label(spam, truth)
+    outcome = harness.retrain()
+    assert outcome["promoted"]  # labels of one new class on top of the base's rows: trained and served at once
+    guesses = {t: p["result"][0]["value"]["choices"][0] for t, p in harness.studio.current().items() if p["result"]}
+    open_spam = [t for t in guesses if truth[t] == "spam" and t not in spam]
+    open_ham = [t for t in guesses if truth[t] == "ham"]
+    assert sum(guesses[t] == "spam" for t in open_spam) >= len(open_spam) / 3  # from 6 labels, on toy features
+    assert sum(guesses[t] == "ham" for t in open_ham) >= 0.9 * len(open_ham)  # the base's class kept
+
+
+def test_before_the_slice_can_judge_a_version_worse_out_of_fold_does_not_replace_the_serving_one(tmp_path):
+    harness = Harness(tmp_path / "data", min_eval=20, promote_margin=0.0)
+    texts, labels = zip(*(sms_like(i) for i in range(90)))
+    truth = dict(zip(harness.studio.add_tasks(list(texts)), labels))
+    harness.retrain("TASKS_CREATED")
+    others = [t for t in truth if t not in eval_ids(harness)]
+    harness.label(others[:30], truth)
+    assert harness.retrain()["promoted"]
+    # twelve tasks that repeat labelled texts, labelled the other way: they teach the model nothing but confusion
+    copies = harness.studio.add_tasks([harness.studio.tasks[t]["data"]["text"] for t in others[:12]])
+    contrary = {c: ("ham" if truth[t] == "spam" else "spam") for c, t in zip(copies, others[:12])}
+    harness.label(copies, contrary)
+    outcome = harness.retrain()
+    assert not outcome["promoted"] and harness.studio.model_version == "v0001"
+    reason = history.read_records(harness.project().files.history_path)[-1]["promotion"]["reason"]
+    assert reason.startswith("out of fold on 42 training labels: ")
+
+
+def test_before_the_slice_can_judge_a_version_no_worse_out_of_fold_replaces_the_serving_one(tmp_path):
+    harness = Harness(tmp_path / "data", min_eval=20)
+    texts, labels = zip(*(sms_like(i) for i in range(90)))
+    truth = dict(zip(harness.studio.add_tasks(list(texts)), labels))
+    harness.retrain("TASKS_CREATED")
+    others = [t for t in truth if t not in eval_ids(harness)]
+    harness.label(others[:20], truth)
+    assert harness.retrain()["promoted"]
+    harness.label(others[20:40], truth)
+    outcome = harness.retrain()
+    assert outcome["promoted"] and harness.studio.model_version == "v0002"
+    reason = history.read_records(harness.project().files.history_path)[-1]["promotion"]["reason"]
+    assert reason.startswith("out of fold on 40 training labels: ")
