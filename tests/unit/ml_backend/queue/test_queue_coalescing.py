@@ -281,9 +281,8 @@ def test_fill_steps_coalesce_and_give_way_to_a_waiting_retrain(data_dir):
     assert jobs.enqueue_fill(7) == first  # one step waits however often it is asked for
     jobs.enqueue_retrain(7, "ANNOTATION_CREATED")
     due(jobs.huey)
-    assert (
-        run_next(jobs.huey, now=None) and trained == [7] and filled == []
-    )  # the retrain first: it pushes a newer head
+    # the retrain first: it pushes a newer head
+    assert run_next(jobs.huey, now=None) and trained == [7] and filled == []
     assert run_next(jobs.huey) and filled == [7]  # (its short gap passed)
     assert jobs.pending() == [] and jobs.gate.pending("fill_predictions", 7) is None
 
