@@ -45,7 +45,12 @@ run: install
 # xdist would run once, run on their own after.
 ONE_ID_TESTS := tests/reliability/test_openapi_schemathesis.py
 
+# Style and house rules first (seconds): ruff's lint and format, import-linter's contracts, mypy's types.
+LINTED := textal ml_backend tests benchmarks
+
 test: install redis-server browser
+	$(BIN)/ruff check $(LINTED)
+	$(BIN)/ruff format --check $(LINTED)
 	$(BIN)/lint-imports
 	$(BIN)/mypy
 	DATA=$(DATA) $(BIN)/python -m pytest -n 2 tests --ignore=$(ONE_ID_TESTS)

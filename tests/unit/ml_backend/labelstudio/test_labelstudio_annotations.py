@@ -11,7 +11,8 @@ SINGLE = parse_label_config(
 )
 MULTI = parse_label_config(
     '<View><Text name="text" value="$text"/>'
-    '<Choices name="topic" toName="text" choice="multiple"><Choice value="a"/><Choice value="b"/><Choice value="c"/></Choices></View>'
+    '<Choices name="topic" toName="text" choice="multiple"><Choice '
+    'value="a"/><Choice value="b"/><Choice value="c"/></Choices></View>'
 )
 
 
@@ -66,7 +67,8 @@ def test_the_fingerprint_changes_when_an_annotation_is_added_edited_cancelled_or
 def test_the_guess_line_a_prefilled_prediction_copies_into_the_annotation_is_ignored_and_the_choice_is_read():
     guessed = parse_label_config(
         '<View><Text name="text" value="$text"/><TextArea name="textal_guess" toName="text" editable="false"/>'
-        '<Choices name="label" toName="text" choice="single"><Choice value="ham"/><Choice value="spam"/></Choices></View>'
+        '<Choices name="label" toName="text" choice="single"><Choice '
+        'value="ham"/><Choice value="spam"/></Choices></View>'
     )
     # as Label Studio 1.23 saves an annotation whose annotator changed the pre-filled guess "spam" to "ham"
     line = {

@@ -47,7 +47,8 @@ def test_choices_nested_in_views_next_to_other_controls_are_found():
 
 def test_schema_survives_a_round_trip_through_its_dict():
     schema = parse_label_config(
-        '<View><Text name="t" value="$text"/><Choices name="c" toName="t"><Choice value="a"/><Choice value="b"/></Choices></View>'
+        '<View><Text name="t" value="$text"/><Choices name="c" '
+        'toName="t"><Choice value="a"/><Choice value="b"/></Choices></View>'
     )
     assert TaskSchema.from_dict(schema.to_dict()) == schema
 
@@ -57,11 +58,13 @@ def test_schema_survives_a_round_trip_through_its_dict():
     [
         ('<View><Text name="t" value="$text"/></View>', "no <Choices> control over a <Text>"),
         (
-            '<View><Image name="img" value="$image"/><Choices name="c" toName="img"><Choice value="a"/><Choice value="b"/></Choices></View>',
+            '<View><Image name="img" value="$image"/><Choices name="c" '
+            'toName="img"><Choice value="a"/><Choice value="b"/></Choices></View>',
             "no <Text> object",
         ),
         (
-            '<View><Text name="t" value="$text"/><Choices name="c1" toName="t"><Choice value="a"/><Choice value="b"/></Choices>'
+            '<View><Text name="t" value="$text"/><Choices name="c1" '
+            'toName="t"><Choice value="a"/><Choice value="b"/></Choices>'
             '<Choices name="c2" toName="t"><Choice value="x"/><Choice value="y"/></Choices></View>',
             "several <Choices> over text (c1, c2)",
         ),
@@ -70,11 +73,13 @@ def test_schema_survives_a_round_trip_through_its_dict():
             "1 choice(s)",
         ),
         (
-            '<View><Text name="t" value="$url" valueType="url"/><Choices name="c" toName="t"><Choice value="a"/><Choice value="b"/></Choices></View>',
+            '<View><Text name="t" value="$url" valueType="url"/><Choices name="c" '
+            'toName="t"><Choice value="a"/><Choice value="b"/></Choices></View>',
             "valueType=url",
         ),
         (
-            '<View><Text name="t" value="Title: $title"/><Choices name="c" toName="t"><Choice value="a"/><Choice value="b"/></Choices></View>',
+            '<View><Text name="t" value="Title: $title"/><Choices name="c" '
+            'toName="t"><Choice value="a"/><Choice value="b"/></Choices></View>',
             "single data key",
         ),
         ('<View><Text name="t" value="$text"', "not valid Label Studio XML"),
@@ -96,7 +101,10 @@ def test_configs_textal_cannot_serve_name_what_is_missing(config, message):
         parse_label_config(config)
 
 
-GUESS_LINE = '<View className="textal-guess"><TextArea name="textal_guess" toName="text" editable="false" maxSubmissions="1"/></View>'
+GUESS_LINE = (
+    '<View className="textal-guess"><TextArea name="textal_guess" toName="text" editable="false" '
+    'maxSubmissions="1"/></View>'
+)
 CHOICES = '<Choices name="label" toName="text"><Choice value="ham"/><Choice value="spam"/></Choices>'
 
 

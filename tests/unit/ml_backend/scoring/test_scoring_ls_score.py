@@ -1,4 +1,4 @@
-"""Informativeness -> Label Studio's score: the slice first, then the batch in order, then the rest; the ticked labels."""
+"""Informativeness -> Label Studio's score: the slice first, the batch in order, then the rest; the ticked labels."""
 
 from __future__ import annotations
 

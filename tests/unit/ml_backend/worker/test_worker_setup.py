@@ -1,4 +1,5 @@
-"""Set-up of a project: the evaluation slice is held out before it is marked, marked in one request, the stop set fixed."""
+"""Set-up of a project: the evaluation slice is held out before it is marked, marked in one request, the stop set
+fixed."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""EmbedHeadClassifier on the tiny BERT: the fast tier's fit/predict, embeddings in and out, self-contained save/load."""
+"""EmbedHeadClassifier (tiny BERT): the fast tier's fit/predict, embeddings in and out, save/load self-contained."""
 
 from __future__ import annotations
 

@@ -17,7 +17,7 @@ VARIANTS = ["Call 0800 123 NOW!!", "call 0800-124 now", "CALL 0800 999 now", "Ca
 def texts_with_duplicates(size: int, seed: int) -> list[str]:
     rng = np.random.default_rng(seed)
     texts = []
-    for i in range(size):
+    for _ in range(size):
         if rng.random() < 0.5:
             texts.append(VARIANTS[rng.integers(len(VARIANTS))])
         else:
