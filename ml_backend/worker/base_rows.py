@@ -3,7 +3,8 @@ project's own labels, so that a project starts from its base model instead of fr
 
 ``textal train`` keeps a version's training rows (``textal.store.training_rows``); a base store's latest
 version that kept none (or one the worker cannot read) leaves the project learning from its labels alone.
-Rows whose labels the project's label config lacks are left out.
+Rows whose labels the project's label config lacks are left out, and at most ``MAX_FIT_ROWS`` join a fit (a
+stratified sample), which bounds what they add to every refresh.
 """
 
 from __future__ import annotations
@@ -18,9 +19,12 @@ import numpy as np
 from ml_backend.worker.project import Project
 from textal.errors import StoreError
 from textal.store.model_store import MODEL_DIR, ModelStore
-from textal.store.training_rows import TrainingRows, load_training_rows
+from textal.store.training_rows import TrainingRows, load_training_rows, sample_rows
 
 log = logging.getLogger("ml_backend.worker")
+
+MAX_FIT_ROWS = 5_000  # base rows in one fit of the head
+MAX_JUDGING_ROWS = 1_000  # base rows in each fold of the out-of-fold judging (ten fits a refresh)
 
 
 @dataclass(frozen=True)
@@ -33,6 +37,15 @@ class BaseRows:
 
     def __len__(self) -> int:
         return len(self.labels)
+
+    def sample(self, rows: int) -> BaseRows:
+        """At most ``rows`` of them, every class in proportion (all when they fit)."""
+        keep = sample_rows(self.labels, rows)
+        return (
+            self
+            if len(keep) == len(self.labels)
+            else BaseRows(self.version, self.X[keep], [self.labels[i] for i in keep])
+        )
 
 
 def base_rows(project: Project, encoder: str) -> BaseRows | None:
@@ -61,7 +74,8 @@ def _usable_rows(project: Project) -> tuple[str, list[str], list[Any]] | None:
     if rows is None:
         return None
     texts, labels = usable(rows, project.schema.labels, project.schema.multi_label)
-    return (version, texts, labels) if labels else None
+    keep = sample_rows(labels, MAX_FIT_ROWS)
+    return (version, [texts[i] for i in keep], [labels[i] for i in keep]) if labels else None
 
 
 def usable(rows: TrainingRows, classes: Sequence[str], multi_label: bool) -> tuple[list[str], list[Any]]:

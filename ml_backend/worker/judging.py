@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from ml_backend.worker.base_rows import BaseRows
+from ml_backend.worker.base_rows import MAX_JUDGING_ROWS, BaseRows
 from ml_backend.worker.current import Parent, serving_parent
 from ml_backend.worker.project import Project
 from textal.models.class_weights import class_weight_param
@@ -103,7 +103,7 @@ def out_of_fold_judgement(project: Project, parent: Parent, evidence: TrainingEv
     saw = np.array([tid in parent.saw for tid in evidence.ids], dtype=bool)
     if (~saw).any() and parent.unseen_proba is None:
         return None
-    base = evidence.base
+    base = evidence.base.sample(MAX_JUDGING_ROWS) if evidence.base is not None else None
     estimate = paired_out_of_fold(
         evidence.X,
         evidence.labels,
