@@ -1,14 +1,17 @@
-"""What the Label Studio benchmarks share: where things are, starting processes, waiting for them, a choice annotation.
+"""What the Label Studio benchmarks share: where things are, starting Label Studio, `textal serve` and `textal
+worker`, waiting for them, a choice annotation.
 
-Label Studio starts the way the tests start it (``tests.support.servers``); the annotation result is the one the
-tests build (``tests.support.ls_project.choice``, through the backend's own schema)."""
+Label Studio starts the way the tests start it (``tests.support.servers.start_label_studio``), and so do textal's
+processes (``tests.support.servers``: ``spawn``, ``serve_command``, ``worker_command``, ``textal_environment``); the
+annotation result is the one the tests build (``tests.support.ls_project.choice``, through the backend's own
+schema)."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TypeVar
 
@@ -17,7 +20,18 @@ import httpx
 from tests.support.ls_project import CONFIG as SPAM_CONFIG
 from tests.support.ls_project import choice
 from tests.support.ports import free_port
-from tests.support.servers import log_tail, ls_environment, stop_process, wait_for_label_studio
+from tests.support.servers import (
+    TEXTAL,
+    LabelStudioServer,
+    label_studio_server,
+    log_tail,
+    serve_command,
+    spawn,
+    start_label_studio,
+    stop_process,
+    textal_environment,
+    worker_command,
+)
 from tests.support.waits import wait_until
 
 __all__ = [
@@ -25,29 +39,30 @@ __all__ = [
     "DATA",
     "REPO",
     "SPAM_CONFIG",
+    "TEXTAL",
+    "LabelStudioServer",
     "choice",
     "free_port",
+    "label_studio_server",
     "log_tail",
-    "ls_environment",
     "start",
+    "start_label_studio",
+    "start_serve",
+    "start_worker",
     "stop_process",
+    "textal_env",
     "up",
     "wait",
-    "wait_for_label_studio",
+    "wait_for_serve",
 ]
 
 T = TypeVar("T")
 REPO = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("DATA", REPO.parent / "shared" / "data"))  # the shared datasets
 BIN = Path(sys.executable).parent  # label-studio and textal beside this interpreter
+SERVE_START_TIMEOUT_S = 300.0
 
-
-def start(cmd: list[str], log: Path, env: dict[str, str], cwd: Path | None = None) -> subprocess.Popen:
-    """Start ``cmd`` in its own session, output to ``log``."""
-    with open(log, "wb") as fh:
-        return subprocess.Popen(
-            cmd, stdout=fh, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, cwd=cwd, start_new_session=True
-        )
+start = spawn  # start(cmd, log, env, cwd=None): a process in its own session, output to ``log``
 
 
 def wait(check: Callable[[], T], timeout: float, what: str, log: Path, every: float = 0.05) -> T:
@@ -61,3 +76,35 @@ def up(url: str) -> bool:
         return httpx.get(url, timeout=2).status_code == 200
     except httpx.HTTPError:
         return False
+
+
+def textal_env(label_studio_url: str | None = None) -> dict[str, str]:
+    """The environment the benchmarks run textal's commands in: the tests' (unbuffered, offline), one tokenizer
+    thread per process, and the Label Studio that `textal serve` and `textal worker` serve, where given."""
+    url = {"LABEL_STUDIO_URL": label_studio_url} if label_studio_url else {}
+    return textal_environment({"TOKENIZERS_PARALLELISM": "false", **url})
+
+
+def start_serve(
+    store: Path,
+    data_dir: Path,
+    port: int,
+    log: Path,
+    env: dict[str, str],
+    *options: str,
+    textal: Sequence[str] = TEXTAL,
+) -> subprocess.Popen:
+    """`textal serve` over ``store`` and ``data_dir`` on ``port`` (not waited for: ``wait_for_serve``)."""
+    return start(serve_command(store, data_dir, port, *options, textal=textal), log, env)
+
+
+def start_worker(
+    data_dir: Path, log: Path, env: dict[str, str], *args: str, textal: Sequence[str] = TEXTAL
+) -> subprocess.Popen:
+    """`textal worker` over ``data_dir`` with ``args`` (not waited for)."""
+    return start(worker_command(data_dir, args, textal=textal), log, env)
+
+
+def wait_for_serve(port: int, log: Path) -> None:
+    """Return once `textal serve` on ``port`` answers /health with 200."""
+    wait(lambda: up(f"http://127.0.0.1:{port}/health"), SERVE_START_TIMEOUT_S, "textal serve", log, 0.3)

@@ -16,22 +16,22 @@ from __future__ import annotations
 import argparse
 import csv
 import os
-import secrets
 import subprocess
 import tempfile
 import time
 from pathlib import Path
 
 from benchmarks.ls_stack import (
-    BIN,
     DATA,
+    TEXTAL,
     free_port,
-    ls_environment,
-    start,
+    label_studio_server,
+    start_serve,
+    start_worker,
     stop_process,
-    up,
+    textal_env,
     wait,
-    wait_for_label_studio,
+    wait_for_serve,
 )
 from benchmarks.ls_stack import SPAM_CONFIG as CONFIG
 from benchmarks.machine import cpu_name
@@ -53,8 +53,7 @@ def main() -> None:
     parser.add_argument("--tasks", type=int, default=1000)
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="textal-connect-"))
-    token = secrets.token_hex(20)
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false", "PYTHONUNBUFFERED": "1"}
+    env = textal_env()
     base = work / "base.csv"
     with open(DATA / "sms_spam" / "train.csv", newline="") as fh:
         rows = list(csv.DictReader(fh))[-300:]
@@ -63,67 +62,26 @@ def main() -> None:
         writer.writeheader()
         writer.writerows(rows)
     subprocess.run(
-        [str(BIN / "textal"), "train", str(base), "--model", "embed-head", "--store", str(work / "store")],
+        [*TEXTAL, "train", str(base), "--model", "embed-head", "--store", str(work / "store")],
         env=env,
         check=True,
         capture_output=True,
     )
-    ls_port, port = free_port(), free_port()
-    env["LABEL_STUDIO_URL"] = f"http://127.0.0.1:{ls_port}"  # serve and worker need the Label Studio they serve
+    studio, port = label_studio_server(work), free_port()
+    env = textal_env(studio.url)  # serve and worker need the Label Studio they serve
     state, worker_log = work / "backend", work / "worker.log"
+    studio.launch()
     procs = [
-        start(
-            [
-                str(BIN / "label-studio"),
-                "start",
-                "--no-browser",
-                "--internal-host",
-                "127.0.0.1",
-                "--port",
-                str(ls_port),
-                "--host",
-                f"http://127.0.0.1:{ls_port}",
-            ],
-            work / "ls.log",
-            ls_environment(work / "ls-data", token),
-            cwd=work,
+        studio.process,
+        start_worker(
+            state, worker_log, env, "--store", str(work / "store"), "--reconcile-every", "600", "--full-every", "0"
         ),
-        start(
-            [
-                str(BIN / "textal"),
-                "worker",
-                "--store",
-                str(work / "store"),
-                "--data-dir",
-                str(state),
-                "--reconcile-every",
-                "600",
-                "--full-every",
-                "0",
-            ],
-            worker_log,
-            env,
-        ),
-        start(
-            [
-                str(BIN / "textal"),
-                "serve",
-                "--store",
-                str(work / "store"),
-                "--data-dir",
-                str(state),
-                "--port",
-                str(port),
-                "--log-level",
-                "warning",
-            ],
-            work / "serve.log",
-            env,
-        ),
+        start_serve(work / "store", state, port, work / "serve.log", env, "--log-level", "warning"),
     ]
     try:
-        url = wait_for_label_studio(procs[0], ls_port, token, work / "ls.log")
-        wait(lambda: up(f"http://127.0.0.1:{port}/health"), 300, "textal serve", work / "serve.log", 0.3)
+        studio.wait_until_up()
+        url, token = studio.url, studio.token
+        wait_for_serve(port, work / "serve.log")
         from label_studio_sdk import LabelStudio
 
         ls = LabelStudio(base_url=url, api_key=token, timeout=600)

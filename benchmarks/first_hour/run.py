@@ -31,7 +31,6 @@ import csv
 import json
 import os
 import platform
-import secrets
 import shlex
 import subprocess
 import sys
@@ -45,21 +44,22 @@ import httpx
 from sklearn.metrics import f1_score
 
 from benchmarks.ls_stack import (
+    DATA,
     choice,
     free_port,
-    ls_environment,
-    start,
+    start_label_studio,
+    start_serve,
+    start_worker,
     stop_process,
-    up,
+    textal_env,
     wait,
-    wait_for_label_studio,
+    wait_for_serve,
 )
 from benchmarks.machine import cpu_name
+from benchmarks.machine import git_commit as commit_at
 
 REPO = Path(__file__).resolve().parents[2]
 
-DATA = Path(os.environ.get("DATA", REPO.parent / "shared" / "data"))
-BIN = Path(sys.executable).parent
 BASE_TRAIN = 300
 WORKER_ARGS = ["--full-every", "0"]
 TEXTAL = [sys.executable, "-m", "textal"]  # the code on PYTHONPATH first: this checkout's, or --before's
@@ -129,13 +129,7 @@ def run_variant(
     """One project through its first ``labels`` labels; returns the served model's slice figures after each."""
     from label_studio_sdk import LabelStudio
 
-    env = {
-        **os.environ,
-        "HF_HUB_OFFLINE": "1",
-        "TOKENIZERS_PARALLELISM": "false",
-        "PYTHONUNBUFFERED": "1",
-        "LABEL_STUDIO_URL": url,
-    }  # serve and worker need the Label Studio they serve
+    env = textal_env(url)  # serve and worker need the Label Studio they serve
     if pythonpath:
         env["PYTHONPATH"] = pythonpath
     folder = work / name
@@ -155,31 +149,12 @@ def run_variant(
     state, port = folder / "backend", free_port()
     args = WORKER_ARGS + (["--eval-every", str(eval_every)] if eval_every is not None else [])
     procs = [
-        start(
-            [*TEXTAL, "worker", "--store", str(folder / "store"), "--data-dir", str(state), *args],
-            folder / "worker.log",
-            env,
-        ),
-        start(
-            [
-                *TEXTAL,
-                "serve",
-                "--store",
-                str(folder / "store"),
-                "--data-dir",
-                str(state),
-                "--port",
-                str(port),
-                "--log-level",
-                "warning",
-            ],
-            folder / "serve.log",
-            env,
-        ),
+        start_worker(state, folder / "worker.log", env, "--store", str(folder / "store"), *args, textal=TEXTAL),
+        start_serve(folder / "store", state, port, folder / "serve.log", env, "--log-level", "warning", textal=TEXTAL),
     ]
     backend = f"http://127.0.0.1:{port}"
     try:
-        wait(lambda: up(f"{backend}/health"), 300, "textal serve", folder / "serve.log", 0.3)
+        wait_for_serve(port, folder / "serve.log")
         ls = LabelStudio(base_url=url, api_key=token, timeout=300)
         http = ls._client_wrapper.httpx_client
         project = ls.projects.create(title=f"first hour: {name}", label_config=label_config(case.labels))
@@ -354,26 +329,10 @@ def main() -> None:
         parser.error("--variants before needs --before DIR")
     case = scenario(args.dataset, args.base_intents)
     work = Path(tempfile.mkdtemp(prefix="textal-first-hour-"))
-    token = secrets.token_hex(20)
-    ls_port = free_port()
-    ls_proc = start(
-        [
-            str(BIN / "label-studio"),
-            "start",
-            "--no-browser",
-            "--internal-host",
-            "127.0.0.1",
-            "--port",
-            str(ls_port),
-            "--host",
-            f"http://127.0.0.1:{ls_port}",
-        ],
-        work / "ls.log",
-        ls_environment(work / "ls-data", token),
-    )
+    studio = start_label_studio(work)
+    url, token = studio.url, studio.token
     results, seconds = {}, {}
     try:
-        url = wait_for_label_studio(ls_proc, ls_port, token, work / "ls.log")
         for variant in names:
             label, every = VARIANTS.get(variant, ("before this change", 3))
             path = str(args.before.resolve()) if variant == "before" else None
@@ -384,7 +343,7 @@ def main() -> None:
             seconds[label] = round(time.perf_counter() - started)
             print(f"# {label}: {seconds[label]} s", file=sys.stderr)
     finally:
-        stop_process(ls_proc)
+        stop_process(studio.process)
     command = "python -m benchmarks.first_hour.run " + " ".join(
         shlex.quote("<checkout>" if a == str(args.before) else a) for a in sys.argv[1:]
     )
@@ -425,9 +384,8 @@ def main() -> None:
             print("\n".join(shifted_summary(name, result)))
 
 
-def git_commit(where: Path | None = None) -> str:
-    done = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=where or REPO, capture_output=True, text=True)
-    return done.stdout.strip() or "unknown"
+def git_commit(where: Path = REPO) -> str:
+    return commit_at(where) or "unknown"
 
 
 if __name__ == "__main__":

@@ -14,13 +14,12 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import secrets
 import statistics
 import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.ls_stack import BIN, free_port, ls_environment, start, stop_process, wait_for_label_studio
+from benchmarks.ls_stack import start_label_studio, stop_process
 from benchmarks.machine import cpu_name
 from ml_backend.labelstudio.predictions import Row, predictions
 from ml_backend.labelstudio.schema import parse_label_config
@@ -70,28 +69,11 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="textal-guess-line-"))
-    token, port = secrets.token_hex(20), free_port()
-    proc = start(
-        [
-            str(BIN / "label-studio"),
-            "start",
-            "--no-browser",
-            "--internal-host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--host",
-            f"http://127.0.0.1:{port}",
-        ],
-        work / "ls.log",
-        ls_environment(work / "ls-data", token),
-        cwd=work,
-    )
+    studio = start_label_studio(work)
     try:
-        url = wait_for_label_studio(proc, port, token, work / "ls.log")
         from label_studio_sdk import LabelStudio
 
-        ls = LabelStudio(base_url=url, api_key=token, timeout=600)
+        ls = LabelStudio(base_url=studio.url, api_key=studio.token, timeout=600)
         projects = {}
         for name, config in (("without", WITHOUT_LINE), ("with", WITH_LINE)):
             project = ls.projects.create(title=f"guess line {name}", label_config=config)
@@ -117,7 +99,7 @@ def main() -> None:
                 f"| {sizes[(name, n)]:,} |"
             )
     finally:
-        stop_process(proc)
+        stop_process(studio.process)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -20,14 +19,14 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from datetime import datetime, timezone
 from pathlib import Path
 
 import httpx
 
+from benchmarks.machine import run_record
 from ml_backend.stack.up import ADMIN_EMAIL
 from tests.support.browser import AnnotatorBrowser
-from tests.support.ports import free_port
+from tests.support.servers import launch_up, up_args
 from tests.support.stream_annotator import (
     Submit,
     VersionWatch,
@@ -63,28 +62,7 @@ def main() -> None:
     args = ap.parse_args()
     home = Path(tempfile.mkdtemp(prefix="textal-ui-bench-")) / "home"
     log = home.parent / "up.log"
-    up_args = [
-        "--recipe",
-        "spam",
-        "--data",
-        str(DATA / "sms_spam" / "test.csv"),
-        "--home",
-        str(home),
-        "--ls-port",
-        str(free_port()),
-        "--port",
-        str(free_port()),
-    ]
-    env = {k: v for k, v in os.environ.items() if k not in ("LABEL_STUDIO_URL", "LABEL_STUDIO_API_KEY")}
-    with open(log, "ab") as fh:
-        proc = subprocess.Popen(
-            [str(Path(sys.executable).parent / "textal"), "up", *up_args],
-            stdout=fh,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            env=env,
-            start_new_session=True,
-        )
+    proc = launch_up(up_args("spam", DATA / "sms_spam" / "test.csv", home), log)
     try:
 
         def ready() -> bool:
@@ -118,14 +96,8 @@ def main() -> None:
         )
     to_next = [s.seconds for s in submits if s.how == "next"]
     to_version = [t for t in (watch.first_change_after(s.submitted_at) for s in submits) if t is not None]
-    commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True
-    ).stdout.strip()
     record = {
-        "command": "python -m benchmarks.label_stream_ui.run " + " ".join(sys.argv[1:]).replace(str(REPO) + os.sep, ""),
-        "commit": commit,
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.platform()}",
+        **run_record("benchmarks.label_stream_ui.run"),
         "labels": len(submits),
         "annotators": args.annotators,
         "pace": args.pace,

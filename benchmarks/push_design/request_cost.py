@@ -11,21 +11,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
-import secrets
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable
-from datetime import datetime, timezone
 from pathlib import Path
 
 import httpx
 
-from benchmarks.ls_stack import BIN, SPAM_CONFIG, free_port, ls_environment, start, stop_process, wait_for_label_studio
+from benchmarks.ls_stack import SPAM_CONFIG, start_label_studio, stop_process
+from benchmarks.machine import run_record
 from tests.support.ls_project import choice
 
 REPO = Path(__file__).resolve().parents[2]
@@ -50,26 +45,9 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "push_design" / "request_cost.json")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="textal-request-cost-"))
-    token, port = secrets.token_hex(20), free_port()
-    proc = start(
-        [
-            str(BIN / "label-studio"),
-            "start",
-            "--no-browser",
-            "--internal-host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--host",
-            f"http://127.0.0.1:{port}",
-        ],
-        work / "ls.log",
-        ls_environment(work / "ls-data", token),
-        cwd=work,
-    )
+    studio = start_label_studio(work)
     try:
-        url = wait_for_label_studio(proc, port, token, work / "ls.log")
-        http = httpx.Client(base_url=url, headers={"Authorization": f"Token {token}"}, timeout=120)
+        http = httpx.Client(base_url=studio.url, headers={"Authorization": f"Token {studio.token}"}, timeout=120)
         pid = http.post("/api/projects/", json={"title": "request cost", "label_config": SPAM_CONFIG}).json()["id"]
         http.post(f"/api/projects/{pid}/import", json=[{"text": f"message {i}"} for i in range(100)]).raise_for_status()
         tasks = http.get("/api/tasks/", params={"project": pid, "page_size": 100}).json()["tasks"]
@@ -89,16 +67,9 @@ def main() -> None:
             "DELETE /api/predictions/<id>/": timed([lambda i=i: http.delete(f"/api/predictions/{i}/") for i in ids]),
         }
     finally:
-        stop_process(proc)
-    commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True
-    ).stdout.strip()
+        stop_process(studio.process)
     record = {
-        "command": "python -m benchmarks.push_design.request_cost "
-        + " ".join(sys.argv[1:]).replace(str(REPO) + os.sep, ""),
-        "commit": commit,
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.platform()}",
+        **run_record("benchmarks.push_design.request_cost"),
         "costs": costs,
     }
     args.out.write_text(json.dumps(record, indent=1) + "\n")

@@ -19,22 +19,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import random
-import secrets
 import sqlite3
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 
 import httpx
 
-from benchmarks.ls_stack import BIN, SPAM_CONFIG, free_port, ls_environment, start, stop_process, wait_for_label_studio
+from benchmarks.ls_stack import SPAM_CONFIG, start_label_studio, stop_process
+from benchmarks.machine import run_record
 from ml_backend.labelstudio.client import Studio
 from tests.support.ls_project import choice
 
@@ -147,26 +142,10 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "push_design" / "results.json")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="textal-push-design-"))
-    token, port = secrets.token_hex(20), free_port()
-    proc = start(
-        [
-            str(BIN / "label-studio"),
-            "start",
-            "--no-browser",
-            "--internal-host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--host",
-            f"http://127.0.0.1:{port}",
-        ],
-        work / "ls.log",
-        ls_environment(work / "ls-data", token),
-        cwd=work,
-    )
+    ls = start_label_studio(work)
     results = []
     try:
-        url = wait_for_label_studio(proc, port, token, work / "ls.log")
+        url, token = ls.url, ls.token
         studio = Studio(url, token, timeout=600)
         http = httpx.Client(base_url=url, headers={"Authorization": f"Token {token}"}, timeout=600)
         for size in (int(s) for s in args.sizes.split(",")):
@@ -174,7 +153,7 @@ def main() -> None:
                 result = run_design(
                     studio,
                     http,
-                    work / "ls-data" / "label_studio.sqlite3",
+                    ls.data_dir / "label_studio.sqlite3",
                     size,
                     design,
                     args.refreshes,
@@ -184,15 +163,9 @@ def main() -> None:
                 print(json.dumps(result), flush=True)
                 results.append(result)
     finally:
-        stop_process(proc)
-    commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True
-    ).stdout.strip()
+        stop_process(ls.process)
     record = {
-        "command": "python -m benchmarks.push_design.run " + " ".join(sys.argv[1:]).replace(str(REPO) + os.sep, ""),
-        "commit": commit,
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.platform()}",
+        **run_record("benchmarks.push_design.run"),
         "results": results,
     }
     args.out.write_text(json.dumps(record, indent=1) + "\n")

@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import secrets
 import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.ls_stack import BIN, SPAM_CONFIG, free_port, ls_environment, start, stop_process, wait_for_label_studio
+from benchmarks.ls_stack import SPAM_CONFIG, label_studio_server, stop_process
 from ml_backend.labelstudio.client import Studio
 from ml_backend.labelstudio.server_env import BATCHED_PREDICTION_IMPORT
 from tests.support.ls_project import choice
@@ -45,28 +44,9 @@ def main() -> None:
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="textal-import-cost-"))
-    token = secrets.token_hex(20)
-    port = free_port()
-    env = ls_environment(work / "ls-data", token)
-    if args.default_import:
-        for flag in BATCHED_PREDICTION_IMPORT:
-            env.pop(flag, None)
-    proc = start(
-        [
-            str(BIN / "label-studio"),
-            "start",
-            "--no-browser",
-            "--internal-host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--host",
-            f"http://127.0.0.1:{port}",
-        ],
-        work / "ls.log",
-        env,
-        cwd=work,
-    )
+    # without the flag: Label Studio's default prediction import
+    studio_server = label_studio_server(work, without=tuple(BATCHED_PREDICTION_IMPORT) if args.default_import else ())
+    studio_server.launch()
     print(
         "- command: `.venv/bin/python -m benchmarks.refresh_latency.import_cost"
         + (f" --sizes {args.sizes}" if args.sizes != "1000,10000,40000" else "")
@@ -80,7 +60,8 @@ def main() -> None:
     print("| tasks | delete 100 tasks' predictions s | import 100 predictions s | set model_version s |")
     print("|---|---|---|---|")
     try:
-        url = wait_for_label_studio(proc, port, token, work / "ls.log")
+        studio_server.wait_until_up()
+        url, token = studio_server.url, studio_server.token
         studio = Studio(url, token, timeout=600)
         from label_studio_sdk import LabelStudio
 
@@ -108,7 +89,7 @@ def main() -> None:
                 t3 = time.perf_counter()
                 print(f"| {size:,} | {t1 - t0:.2f} | {t2 - t1:.2f} | {t3 - t2:.2f} |", flush=True)
     finally:
-        stop_process(proc)
+        stop_process(studio_server.process)
 
 
 if __name__ == "__main__":

@@ -27,7 +27,6 @@ import argparse
 import csv
 import os
 import platform
-import secrets
 import shutil
 import subprocess
 import sys
@@ -39,20 +38,18 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.ls_stack import (
-    BIN,
     DATA,
     choice,
     free_port,
-    ls_environment,
-    start,
+    label_studio_server,
+    start_serve,
+    start_worker,
     stop_process,
-    up,
+    textal_env,
     wait,
-    wait_for_label_studio,
+    wait_for_serve,
 )
-from benchmarks.ls_stack import (
-    SPAM_CONFIG as CONFIG,
-)
+from benchmarks.ls_stack import SPAM_CONFIG as CONFIG
 from benchmarks.machine import cpu_name
 from tests.support.memory import peak_rss_mb
 
@@ -115,11 +112,10 @@ def main() -> None:
 
     load_before = os.getloadavg()[0]
     work = Path(tempfile.mkdtemp(prefix="textal-refresh-"))
-    token = secrets.token_hex(20)
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false", "PYTHONUNBUFFERED": "1"}
+    studio = label_studio_server(work)
     procs: list[subprocess.Popen] = []
-    ls_port, backend_port = free_port(), free_port()
-    env["LABEL_STUDIO_URL"] = f"http://127.0.0.1:{ls_port}"  # serve and worker need the Label Studio they serve
+    backend_port = free_port()
+    env = textal_env(studio.url)  # serve and worker need the Label Studio they serve
     state = work / "backend-data"
     worker_log = work / "worker.log"
     if args.embeddings_from is not None:
@@ -128,45 +124,15 @@ def main() -> None:
         shutil.copytree(DataLayout(args.embeddings_from).embeddings, DataLayout(state).embeddings)
     try:
         t = time.perf_counter()
+        studio.launch()
+        procs.append(studio.process)
+        procs.append(start_worker(state, worker_log, env))
         procs.append(
-            start(
-                [
-                    str(BIN / "label-studio"),
-                    "start",
-                    "--no-browser",
-                    "--internal-host",
-                    "127.0.0.1",
-                    "--port",
-                    str(ls_port),
-                    "--host",
-                    f"http://127.0.0.1:{ls_port}",
-                ],
-                work / "ls.log",
-                ls_environment(work / "ls-data", token),
-                cwd=work,
-            )
+            start_serve(work / "no-store", state, backend_port, work / "serve.log", env, "--log-level", "warning")
         )
-        procs.append(start([str(BIN / "textal"), "worker", "--data-dir", str(state)], worker_log, env))
-        procs.append(
-            start(
-                [
-                    str(BIN / "textal"),
-                    "serve",
-                    "--store",
-                    str(work / "no-store"),
-                    "--data-dir",
-                    str(state),
-                    "--port",
-                    str(backend_port),
-                    "--log-level",
-                    "warning",
-                ],
-                work / "serve.log",
-                env,
-            )
-        )
-        url = wait_for_label_studio(procs[0], ls_port, token, work / "ls.log")
-        wait(lambda: up(f"http://127.0.0.1:{backend_port}/health"), 300, "textal serve", work / "serve.log", 0.3)
+        studio.wait_until_up()
+        url, token = studio.url, studio.token
+        wait_for_serve(backend_port, work / "serve.log")
         print(f"# Label Studio, textal serve and textal worker up in {time.perf_counter() - t:.0f} s", file=sys.stderr)
 
         from label_studio_sdk import LabelStudio
@@ -218,7 +184,7 @@ def main() -> None:
         wait(lambda: (mv() or "").startswith("v"), 600, "the first model", worker_log, 0.2)
         time.sleep(3)
         labelled = set(seed)
-        db_before, retrains_before = database_mb(work / "ls-data"), len(_records(state, pid))
+        db_before, retrains_before = database_mb(studio.data_dir), len(_records(state, pid))
 
         views = {(v.data or {}).get("title"): v.id for v in ls.views.list(project=pid)}
 
@@ -285,7 +251,7 @@ def main() -> None:
                 worker_log,
             )
             burst_s = (submitted, time.perf_counter() - t0)
-        db_after, retrains = database_mb(work / "ls-data"), len(_records(state, pid)) - retrains_before
+        db_after, retrains = database_mb(studio.data_dir), len(_records(state, pid)) - retrains_before
         worker_peak = peak_rss_mb(procs[1].pid)
     finally:
         for proc in reversed(procs):

@@ -25,7 +25,6 @@ import csv
 import os
 import platform
 import random
-import secrets
 import subprocess
 import sys
 import tempfile
@@ -40,16 +39,16 @@ import numpy as np
 import psutil
 
 from benchmarks.ls_stack import (
-    BIN,
     DATA,
     choice,
     free_port,
-    ls_environment,
-    start,
+    label_studio_server,
+    start_serve,
+    start_worker,
     stop_process,
-    up,
+    textal_env,
     wait,
-    wait_for_label_studio,
+    wait_for_serve,
 )
 from benchmarks.ls_stack import SPAM_CONFIG as CONFIG
 from benchmarks.machine import cpu_name
@@ -111,56 +110,24 @@ def main() -> None:
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="textal-soak-"))
-    token = secrets.token_hex(20)
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false", "PYTHONUNBUFFERED": "1"}
-    ls_port, backend_port = free_port(), free_port()
+    studio, backend_port = label_studio_server(work), free_port()
     backend = f"http://127.0.0.1:{backend_port}"
     state = work / "backend-data"
-    logs = {"label-studio": work / "ls.log", "worker": work / "worker.log", "serve": work / "serve.log"}
+    logs = {"label-studio": studio.log_path, "worker": work / "worker.log", "serve": work / "serve.log"}
     procs: dict[str, subprocess.Popen] = {}
     tally = Tally()
     samples: list[dict[str, float]] = []
     stop = threading.Event()
     started = time.monotonic()
     try:
-        procs["label-studio"] = start(
-            [
-                str(BIN / "label-studio"),
-                "start",
-                "--no-browser",
-                "--internal-host",
-                "127.0.0.1",
-                "--port",
-                str(ls_port),
-                "--host",
-                f"http://127.0.0.1:{ls_port}",
-            ],
-            logs["label-studio"],
-            ls_environment(work / "ls-data", token),
-            cwd=work,
-        )
-        url = wait_for_label_studio(procs["label-studio"], ls_port, token, logs["label-studio"])
-        env["LABEL_STUDIO_URL"] = url
-        procs["worker"] = start(
-            [str(BIN / "textal"), "worker", "--data-dir", str(state), "--full-every", str(args.full_every)],
-            logs["worker"],
-            env,
-        )
-        procs["serve"] = start(
-            [
-                str(BIN / "textal"),
-                "serve",
-                "--store",
-                str(work / "no-store"),
-                "--data-dir",
-                str(state),
-                "--port",
-                str(backend_port),
-            ],
-            logs["serve"],
-            env,
-        )
-        wait(lambda: up(f"{backend}/health"), 300, "textal serve", logs["serve"], 0.3)
+        studio.launch()
+        procs["label-studio"] = studio.process
+        studio.wait_until_up()
+        url, token = studio.url, studio.token
+        env = textal_env(url)
+        procs["worker"] = start_worker(state, logs["worker"], env, "--full-every", str(args.full_every))
+        procs["serve"] = start_serve(work / "no-store", state, backend_port, logs["serve"], env)
+        wait_for_serve(backend_port, logs["serve"])
 
         from label_studio_sdk import LabelStudio
 
@@ -268,7 +235,7 @@ def main() -> None:
         threads = [threading.Thread(target=f, daemon=True) for f in (annotator, predictor, health, hostile, importer)]
         for thread in threads:
             thread.start()
-        db = work / "ls-data" / "label_studio.sqlite3"
+        db = studio.data_dir / "label_studio.sqlite3"
         while time.monotonic() < deadline:
             dead = [name for name, proc in procs.items() if proc.poll() is not None]
             if dead:

@@ -34,6 +34,7 @@ from tests.support.browser import AnnotatorBrowser, chromium_available
 from tests.support.dataset_rows import read_rows
 from tests.support.ls_project import choice
 from tests.support.ports import free_port
+from tests.support.servers import launch_up, up_args
 from tests.support.waits import wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -49,16 +50,7 @@ UNNAMED_COLUMNS_JS = (
 
 
 def start_up(args: list[str], log: Path) -> subprocess.Popen:
-    env = {k: v for k, v in os.environ.items() if k not in ("LABEL_STUDIO_URL", "LABEL_STUDIO_API_KEY")}
-    with open(log, "ab") as fh:
-        return subprocess.Popen(
-            [TEXTAL, "up", *args],
-            stdout=fh,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            env={**env, "COLUMNS": "200"},
-            start_new_session=True,
-        )
+    return launch_up(args, log, {"COLUMNS": "200"})
 
 
 def wait_for_line(proc: subprocess.Popen, log: Path, line: str, timeout: float) -> str:
@@ -164,18 +156,7 @@ def test_demo_serves_textals_first_task_with_its_guess_and_its_line_prefilled_an
         writer.writerows({"text": r["text"], "label": r["label"]} for r in rows)
     gold = {r["text"]: r["label"] for r in rows}
     home, log = tmp_path / "home", tmp_path / "up.log"
-    args = [
-        "--recipe",
-        str(recipe),
-        "--data",
-        str(data),
-        "--home",
-        str(home),
-        "--ls-port",
-        str(free_port()),
-        "--port",
-        str(free_port()),
-    ]
+    args = up_args(str(recipe), data, home)
 
     proc = start_up(args, log)
     try:

@@ -7,7 +7,8 @@ The first start runs migrations (60-80 s), so the ``label_studio`` fixture (test
 every test shares it and makes its own projects (a test may restart it: ``LabelStudioServer.start``).
 ``launch_backend`` and ``launch_worker`` start ``textal serve`` / ``textal worker`` as separate processes (the
 ``start_backend`` and ``start_worker`` fixtures stop them, by process group, at teardown). The token is never logged
-or printed. The benchmarks start Label Studio with these helpers too.
+or printed. The benchmarks start Label Studio, `textal serve` and `textal worker` with these helpers too
+(``benchmarks.ls_stack``).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import secrets
 import signal
 import subprocess
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,6 +32,7 @@ from tests.support.ports import free_port
 from tests.support.waits import wait_until
 
 VENV_BIN = Path(sys.executable).parent
+TEXTAL = (str(VENV_BIN / "textal"),)  # how the tests run textal: the console script beside this interpreter
 LS_START_TIMEOUT_S = float(os.environ.get("TEXTAL_LS_START_TIMEOUT", "300"))
 BACKEND_START_TIMEOUT_S = 120.0
 # `textal serve` and `textal worker` refuse to start without the Label Studio they serve: the session's, once one
@@ -79,6 +82,8 @@ class LabelStudioServer:
     password: str
     process: subprocess.Popen | None = field(default=None, repr=False)
     command: list[str] = field(default_factory=list, repr=False)
+    without: tuple[str, ...] = field(default=(), repr=False)  # variables left out of its environment
+    answered: bool = field(default=False, repr=False)  # it has answered once
 
     def client(self) -> Any:
         """A label-studio-sdk client logged in as the admin."""
@@ -88,20 +93,27 @@ class LabelStudioServer:
 
     def start(self) -> None:
         """Start (or start again) on the same port, data and users; return once it answers."""
-        port, first = int(self.url.rsplit(":", 1)[1]), self.process is None
-        with open(self.log_path, "ab") as log:
-            self.process = subprocess.Popen(
-                self.command,
-                cwd=self.data_dir.parent,
-                env=ls_environment(self.data_dir, self.token, self.email, self.password),
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,
-            )
-        url = wait_for_label_studio(self.process, port, self.token, self.log_path)
-        if first:  # it moves to the next port if ours was taken meanwhile
-            self.url = url
+        self.launch()
+        self.wait_until_up()
+
+    def launch(self) -> None:
+        """Start the process (its log appended to), not waiting for it to answer: ``wait_until_up`` does."""
+        env = ls_environment(self.data_dir, self.token, self.email, self.password)
+        self.process = spawn(
+            self.command,
+            self.log_path,
+            {k: v for k, v in env.items() if k not in self.without},
+            cwd=self.data_dir.parent,
+            append=True,
+        )
+
+    def wait_until_up(self) -> None:
+        """Return once it answers: the first time, on the next port if ours was taken meanwhile; after that, on
+        the same URL."""
+        assert self.process is not None, "launch it first"
+        url = wait_for_label_studio(self.process, int(self.url.rsplit(":", 1)[1]), self.token, self.log_path)
+        if not self.answered:
+            self.url, self.answered = url, True
         elif url != self.url:
             raise RuntimeError(f"Label Studio came back on {url}, not {self.url}")
 
@@ -148,11 +160,12 @@ def wait_for_label_studio(proc: subprocess.Popen, port: int, token: str, log_pat
     )
 
 
-def start_label_studio(root: Path) -> LabelStudioServer:
-    """Start a real Label Studio on 127.0.0.1 (SQLite under ``root``) and return it once it answers; it is the one
-    ``studio_env`` names from then on. Stop it with ``stop_process(server.process)``."""
+def label_studio_server(root: Path, without: tuple[str, ...] = ()) -> LabelStudioServer:
+    """A Label Studio to run on 127.0.0.1 on a free port, SQLite under ``root``, an admin with a fresh token; not
+    started (``start``, or ``launch`` then ``wait_until_up``). ``without``: variables to leave out of the
+    environment textal starts it with."""
     port = free_port()
-    server = LabelStudioServer(
+    return LabelStudioServer(
         url=f"http://127.0.0.1:{port}",
         token=secrets.token_hex(20),
         data_dir=root / "data",
@@ -170,7 +183,14 @@ def start_label_studio(root: Path) -> LabelStudioServer:
             "--host",
             f"http://127.0.0.1:{port}",
         ],
+        without=without,
     )
+
+
+def start_label_studio(root: Path, without: tuple[str, ...] = ()) -> LabelStudioServer:
+    """Start a real Label Studio on 127.0.0.1 (SQLite under ``root``) and return it once it answers; it is the one
+    ``studio_env`` names from then on. Stop it with ``stop_process(server.process)``."""
+    server = label_studio_server(root, without)
     try:
         server.start()
     except BaseException:
@@ -179,6 +199,28 @@ def start_label_studio(root: Path) -> LabelStudioServer:
         raise
     _session_studio.append(server)
     return server
+
+
+def spawn(
+    cmd: list[str], log_path: Path, env: dict[str, str], cwd: Path | None = None, append: bool = False
+) -> subprocess.Popen:
+    """Start ``cmd`` in its own session (stop it with ``stop_process``), stdin closed, output to ``log_path``
+    (overwritten, or ``append``ed to)."""
+    with open(log_path, "ab" if append else "wb") as log:
+        return subprocess.Popen(
+            cmd,
+            cwd=cwd,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+
+
+def textal_environment(env: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment textal's commands run in: this one, unbuffered and offline, with ``env`` over it."""
+    return {**os.environ, "PYTHONUNBUFFERED": "1", "HF_HUB_OFFLINE": "1", **(env or {})}
 
 
 @dataclass(frozen=True)
@@ -198,22 +240,15 @@ class Backend:
         self.process.wait(10)
 
 
+def serve_command(store: Path, data_dir: Path, port: int, *options: str, textal: Sequence[str] = TEXTAL) -> list[str]:
+    """``textal serve`` over ``store`` and ``data_dir`` on ``port``, with more ``options``; ``textal``: how to run
+    textal (the console script beside this interpreter)."""
+    return [*textal, "serve", "--store", str(store), "--data-dir", str(data_dir), "--port", str(port), *options]
+
+
 def backend_command(store: Path, data_dir: Path, port: int, strategy: str) -> list[str]:
-    """``textal serve`` (the console script beside this interpreter)."""
-    return [
-        str(VENV_BIN / "textal"),
-        "serve",
-        "--store",
-        str(store),
-        "--data-dir",
-        str(data_dir),
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--strategy",
-        strategy,
-    ]
+    """``textal serve`` on 127.0.0.1 with ``strategy``, as the tests start it."""
+    return serve_command(store, data_dir, port, "--host", "127.0.0.1", "--strategy", strategy)
 
 
 def launch_backend(
@@ -226,16 +261,7 @@ def launch_backend(
 ) -> Backend:
     """Start ``textal serve`` over ``store`` in its own process group; return once /health answers."""
     port = port or free_port()
-    child_env = studio_env({**os.environ, "PYTHONUNBUFFERED": "1", "HF_HUB_OFFLINE": "1", **(env or {})})
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(
-            backend_command(store, data_dir, port, strategy),
-            env=child_env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
+    proc = spawn(backend_command(store, data_dir, port, strategy), log_path, studio_env(textal_environment(env)))
     backend = Backend(f"http://127.0.0.1:{port}", store, data_dir, log_path, proc)
 
     def answering() -> bool:
@@ -279,21 +305,37 @@ class Worker:
         self.process.wait(10)
 
 
-def worker_command(data_dir: Path, args: list[str]) -> list[str]:
-    """``textal worker`` (the console script beside this interpreter)."""
-    return [str(VENV_BIN / "textal"), "worker", "--data-dir", str(data_dir), *args]
+def worker_command(data_dir: Path, args: Sequence[str], textal: Sequence[str] = TEXTAL) -> list[str]:
+    """``textal worker`` over ``data_dir`` with ``args``; ``textal``: how to run textal (the console script beside
+    this interpreter)."""
+    return [*textal, "worker", "--data-dir", str(data_dir), *args]
 
 
 def launch_worker(data_dir: Path, log_path: Path, *args: str, env: dict[str, str] | None = None) -> Worker:
     """Start ``textal worker`` in its own process group (not waited for)."""
-    child_env = studio_env({**os.environ, "PYTHONUNBUFFERED": "1", "HF_HUB_OFFLINE": "1", **(env or {})})
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(
-            worker_command(data_dir, list(args)),
-            env=child_env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
+    proc = spawn(worker_command(data_dir, args), log_path, studio_env(textal_environment(env)))
     return Worker(data_dir, log_path, proc)
+
+
+def up_args(recipe: str, data: Path, home: Path) -> list[str]:
+    """`textal up`'s arguments for ``recipe`` over ``data`` in ``home``: Label Studio and the backend on free ports,
+    the backend's port last."""
+    return [
+        "--recipe",
+        recipe,
+        "--data",
+        str(data),
+        "--home",
+        str(home),
+        "--ls-port",
+        str(free_port()),
+        "--port",
+        str(free_port()),
+    ]
+
+
+def launch_up(args: list[str], log_path: Path, env: dict[str, str] | None = None) -> subprocess.Popen:
+    """Start ``textal up`` in its own session (output appended to ``log_path``), away from any Label Studio this
+    environment names, with ``env`` over it."""
+    own = {k: v for k, v in os.environ.items() if k not in ("LABEL_STUDIO_URL", "LABEL_STUDIO_API_KEY")}
+    return spawn([*TEXTAL, "up", *args], log_path, {**own, **(env or {})}, append=True)
