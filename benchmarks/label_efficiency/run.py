@@ -27,76 +27,32 @@ REPO = HERE.parents[1]
 DATA = Path(os.environ.get("DATA", REPO.parent / "shared" / "data")).resolve()
 TEXTAL = str(Path(sys.executable).with_name("textal"))
 
+
+def options(size: int, budget: int, mix: str, strategies: str) -> list[str]:
+    """``textal simulate``'s options for a run: seed set and batches of ``size``, ``budget`` labels, ``mix`` (a
+    fraction) both of random picks in a batch and of the pool held out as the evaluation slice."""
+    return [
+        "--seed-size",
+        str(size),
+        "--batch",
+        str(size),
+        "--budget",
+        str(budget),
+        "--random-fraction",
+        mix,
+        "--eval-fraction",
+        mix,
+        "--strategies",
+        strategies,
+    ]
+
+
 ALL = "random,least_confidence,entropy,margin,vote_entropy,kl_consensus,kmeans,coreset,badge,hybrid"
 RUNS = {
-    "sms_protocol": (
-        "sms_spam",
-        [
-            "--seed-size",
-            "25",
-            "--batch",
-            "25",
-            "--budget",
-            "1000",
-            "--random-fraction",
-            "0",
-            "--eval-fraction",
-            "0",
-            "--strategies",
-            ALL,
-        ],
-    ),
-    "banking77_protocol": (
-        "banking77",
-        [
-            "--seed-size",
-            "100",
-            "--batch",
-            "100",
-            "--budget",
-            "3000",
-            "--random-fraction",
-            "0",
-            "--eval-fraction",
-            "0",
-            "--strategies",
-            ALL,
-        ],
-    ),
-    "sms_practice": (
-        "sms_spam",
-        [
-            "--seed-size",
-            "50",
-            "--batch",
-            "50",
-            "--budget",
-            "1000",
-            "--random-fraction",
-            "0.1",
-            "--eval-fraction",
-            "0.1",
-            "--strategies",
-            "random,margin,vote_entropy,hybrid",
-        ],
-    ),
-    "banking77_practice": (
-        "banking77",
-        [
-            "--seed-size",
-            "200",
-            "--batch",
-            "200",
-            "--budget",
-            "3000",
-            "--random-fraction",
-            "0.1",
-            "--eval-fraction",
-            "0.1",
-            "--strategies",
-            "random,margin,vote_entropy,hybrid",
-        ],
-    ),
+    "sms_protocol": ("sms_spam", options(25, 1000, "0", ALL)),
+    "banking77_protocol": ("banking77", options(100, 3000, "0", ALL)),
+    "sms_practice": ("sms_spam", options(50, 1000, "0.1", "random,margin,vote_entropy,hybrid")),
+    "banking77_practice": ("banking77", options(200, 3000, "0.1", "random,margin,vote_entropy,hybrid")),
 }
 
 

@@ -3,33 +3,24 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+from tests.support.modules import run_module
 
 
 def test_the_label_noise_benchmark_runs_noisy_reviewed_and_clean_simulations_on_the_same_seeds(data_dir, tmp_path):
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "benchmarks.label_noise.run",
-            "--datasets",
-            "sms_spam",
-            "--sizes",
-            "20,20,60",
-            "--repeats",
-            "2",
-            "--limit",
-            "300",
-            "--out",
-            str(tmp_path),
-        ],
-        cwd=REPO,
-        env={**os.environ, "DATA": str(data_dir)},
+    done = run_module(
+        "benchmarks.label_noise.run",
+        "--datasets",
+        "sms_spam",
+        "--sizes",
+        "20,20,60",
+        "--repeats",
+        "2",
+        "--limit",
+        "300",
+        "--out",
+        str(tmp_path),
+        data_dir=data_dir,
         capture_output=True,
         text=True,
         timeout=900,

@@ -3,44 +3,35 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+from tests.support.modules import run_module
 
 
 def test_the_peers_benchmark_runs_every_tool_on_the_same_seed_sets_and_writes_one_table(
     data_dir, tiny_bert_dir, tmp_path
 ):
     out, work = tmp_path / "out", tmp_path / "work"
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "benchmarks.peers.run",
-            "--datasets",
-            "sms_spam",
-            "--protocols",
-            "peers,practice",
-            "--caps",
-            "none",
-            "--limit",
-            "300",
-            "--sizes",
-            "20,20,60",
-            "--repeats",
-            "2",
-            "--encoder",
-            str(tiny_bert_dir),
-            "--out",
-            str(out),
-            "--work",
-            str(work),
-        ],
-        cwd=REPO,
-        env={**os.environ, "DATA": str(data_dir)},
+    done = run_module(
+        "benchmarks.peers.run",
+        "--datasets",
+        "sms_spam",
+        "--protocols",
+        "peers,practice",
+        "--caps",
+        "none",
+        "--limit",
+        "300",
+        "--sizes",
+        "20,20,60",
+        "--repeats",
+        "2",
+        "--encoder",
+        str(tiny_bert_dir),
+        "--out",
+        str(out),
+        "--work",
+        str(work),
+        data_dir=data_dir,
         capture_output=True,
         text=True,
         timeout=900,

@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+from tests.support.modules import run_module
 
 
 def test_the_pool_scoring_benchmark_scores_a_small_pool_and_reports_time_memory_and_rows(data_dir):
-    done = subprocess.run(
-        [sys.executable, "-m", "benchmarks.pool_scoring.run", "--texts", "7000", "--model", "linear"],
-        cwd=REPO,
-        env={**os.environ, "DATA": str(data_dir)},
+    done = run_module(
+        "benchmarks.pool_scoring.run",
+        "--texts",
+        "7000",
+        "--model",
+        "linear",
+        data_dir=data_dir,
         capture_output=True,
         text=True,
         timeout=600,

@@ -31,7 +31,19 @@ def sms_slice(tmp_path_factory, data_dir):
     )
 
 
-def simulate(pool, test, out, cache):
+def refused(sms_slice, *options: str) -> subprocess.CompletedProcess:
+    """``textal simulate`` over the slice with ``options`` it should refuse (into a folder it is not to write)."""
+    pool, test, root = sms_slice
+    return subprocess.run(
+        [TEXTAL, "simulate", str(pool), "--test", str(test), "--out", str(root / "x"), *options],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def simulate(pool, test, out, cache, strategies="random,entropy,vote_entropy,hybrid", budget=100, *options: str):
+    """One repeat of ``textal simulate`` in batches of 20, up to ``budget`` labels."""
     return subprocess.run(
         [
             TEXTAL,
@@ -40,19 +52,20 @@ def simulate(pool, test, out, cache):
             "--test",
             str(test),
             "--strategies",
-            "random,entropy,vote_entropy,hybrid",
+            strategies,
             "--seed-size",
             "20",
             "--batch",
             "20",
             "--budget",
-            "100",
+            str(budget),
             "--repeats",
             "1",
             "--out",
             str(out),
             "--cache-dir",
             str(cache),
+            *options,
         ],
         capture_output=True,
         text=True,
@@ -83,67 +96,23 @@ def test_simulate_writes_results_csv_and_figures_and_repeats_itself_exactly(sms_
 
 
 def test_simulate_rejects_a_budget_beyond_the_pool_with_exit_2(sms_slice):
-    pool, test, root = sms_slice
-    result = subprocess.run(
-        [TEXTAL, "simulate", str(pool), "--test", str(test), "--budget", "5000", "--out", str(root / "x")],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    result = refused(sms_slice, "--budget", "5000")
     assert result.returncode == 2
     assert "exceeds the 600 texts" in result.stderr
 
 
 def test_simulate_weighs_classes_as_asked_and_refuses_an_unknown_weighting_with_exit_2(sms_slice):
     pool, test, root = sms_slice
-    done = subprocess.run(
-        [
-            TEXTAL,
-            "simulate",
-            str(pool),
-            "--test",
-            str(test),
-            "--strategies",
-            "margin",
-            "--seed-size",
-            "20",
-            "--batch",
-            "20",
-            "--budget",
-            "40",
-            "--repeats",
-            "1",
-            "--out",
-            str(root / "none"),
-            "--cache-dir",
-            str(root / "cache"),
-            "--class-weight",
-            "none",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
+    done = simulate(pool, test, root / "none", root / "cache", "margin", 40, "--class-weight", "none")
     assert done.returncode == 0, done.stderr
     results = json.loads((root / "none" / "results.json").read_text())
     assert "class_weight=None" in json.dumps(results)
-    bad = subprocess.run(
-        [TEXTAL, "simulate", str(pool), "--test", str(test), "--out", str(root / "x"), "--class-weight", "heavy"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    bad = refused(sms_slice, "--class-weight", "heavy")
     assert bad.returncode == 2 and "class weight must be one of balanced, none, not 'heavy'" in bad.stderr
 
 
 def test_simulate_refuses_full_every_without_the_two_tier_model_with_exit_2(sms_slice):
-    pool, test, root = sms_slice
-    bad = subprocess.run(
-        [TEXTAL, "simulate", str(pool), "--test", str(test), "--out", str(root / "x"), "--full-every", "100"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    bad = refused(sms_slice, "--full-every", "100")
     assert bad.returncode == 2
     assert (
         bad.stderr.strip().splitlines()[-1].endswith("--full-every applies to --model two-tier and must be at least 1")
@@ -151,13 +120,7 @@ def test_simulate_refuses_full_every_without_the_two_tier_model_with_exit_2(sms_
 
 
 def test_simulate_refuses_a_committee_the_model_cannot_have_with_one_line_and_exit_2(sms_slice):
-    pool, test, root = sms_slice
-    bad = subprocess.run(
-        [TEXTAL, "simulate", str(pool), "--test", str(test), "--out", str(root / "x"), "--committee", "mc-dropout"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    bad = refused(sms_slice, "--committee", "mc-dropout")
     assert bad.returncode == 2
     assert bad.stderr.strip().splitlines() == [
         "textal: --committee mc-dropout needs --model transformer, not embed-head"

@@ -3,45 +3,35 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+from tests.support.modules import run_module
 
 
 def test_the_two_tier_benchmark_fine_tunes_on_schedule_and_reports_beside_the_frozen_curve(
     data_dir, tiny_bert_dir, tmp_path
 ):
     out, work, peers = tmp_path / "out", tmp_path / "work", tmp_path / "peers"
-    env = {**os.environ, "DATA": str(data_dir)}
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "benchmarks.two_tier.run",
-            "--datasets",
-            "sms_spam",
-            "--limit",
-            "200",
-            "--sizes",
-            "10,10,40",
-            "--full-every",
-            "20",
-            "--repeats",
-            "2",
-            "--encoder",
-            str(tiny_bert_dir),
-            "--out",
-            str(out),
-            "--work",
-            str(work),
-            "--peers",
-            str(peers),
-        ],
-        cwd=REPO,
-        env=env,
+    done = run_module(
+        "benchmarks.two_tier.run",
+        "--datasets",
+        "sms_spam",
+        "--limit",
+        "200",
+        "--sizes",
+        "10,10,40",
+        "--full-every",
+        "20",
+        "--repeats",
+        "2",
+        "--encoder",
+        str(tiny_bert_dir),
+        "--out",
+        str(out),
+        "--work",
+        str(work),
+        "--peers",
+        str(peers),
+        data_dir=data_dir,
         capture_output=True,
         text=True,
         timeout=900,
@@ -54,39 +44,29 @@ def test_the_two_tier_benchmark_fine_tunes_on_schedule_and_reports_beside_the_fr
     # The frozen-encoder run of the side-by-side on the same features and plan: the same seed sets.
     (peers / "results").mkdir(parents=True)
     frozen = peers / "results" / "sms_spam-peers-textal-hybrid.v2.json"
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "benchmarks.peers.loop",
-            "textal",
-            "hybrid.v2",
-            str(work / "sms_spam.npz"),
-            str(work / "sms_spam-peers-plan.npz"),
-            str(frozen),
-        ],
-        cwd=REPO,
-        env=env,
+    run_module(
+        "benchmarks.peers.loop",
+        "textal",
+        "hybrid.v2",
+        str(work / "sms_spam.npz"),
+        str(work / "sms_spam-peers-plan.npz"),
+        str(frozen),
+        data_dir=data_dir,
         check=True,
         capture_output=True,
     )
     before_first_fine_tune = [rep["rounds"][0]["f1"] for rep in json.loads(frozen.read_text())["repeats"]]
     assert before_first_fine_tune == [rep["rounds"][0]["f1"] for rep in run["repeats"]]
 
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "benchmarks.two_tier.report",
-            "--out",
-            str(out),
-            "--work",
-            str(work),
-            "--peers",
-            str(peers),
-        ],
-        cwd=REPO,
-        env=env,
+    run_module(
+        "benchmarks.two_tier.report",
+        "--out",
+        str(out),
+        "--work",
+        str(work),
+        "--peers",
+        str(peers),
+        data_dir=data_dir,
         check=True,
         capture_output=True,
     )
@@ -98,24 +78,19 @@ def test_the_two_tier_benchmark_fine_tunes_on_schedule_and_reports_beside_the_fr
 def test_the_contrastive_comparison_fits_one_head_over_each_encoder_on_the_same_labels(
     data_dir, tiny_bert_dir, tmp_path
 ):
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "benchmarks.two_tier.contrastive",
-            "--datasets",
-            "sms_spam",
-            "--sizes",
-            "20,40",
-            "--limit",
-            "200",
-            "--encoder",
-            str(tiny_bert_dir),
-            "--out",
-            str(tmp_path),
-        ],
-        cwd=REPO,
-        env={**os.environ, "DATA": str(data_dir)},
+    done = run_module(
+        "benchmarks.two_tier.contrastive",
+        "--datasets",
+        "sms_spam",
+        "--sizes",
+        "20,40",
+        "--limit",
+        "200",
+        "--encoder",
+        str(tiny_bert_dir),
+        "--out",
+        str(tmp_path),
+        data_dir=data_dir,
         capture_output=True,
         text=True,
         timeout=900,

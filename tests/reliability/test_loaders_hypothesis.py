@@ -94,6 +94,19 @@ def write(path, data: bytes, compress: bool):
     return target
 
 
+def csv_example(header, rows, quoting="minimal", line_end="\n", bom=b"", compress=False, options=None):
+    """An explicit case of the CSV and TSV test (plain unless told)."""
+    options = options or {}
+    return example(
+        header=header, rows=rows, quoting=quoting, line_end=line_end, bom=bom, compress=compress, options=options
+    )
+
+
+def jsonl_example(lines, ensure_ascii=True, bom=b"", compress=False):
+    """An explicit case of the JSONL test: its lines end in \\n, and no load options."""
+    return example(lines=lines, ensure_ascii=ensure_ascii, line_end="\n", bom=bom, compress=compress, options={})
+
+
 VALID = {  # a small good file per format, for the mutated bodies below
     ".csv": b'text,label\nwin cash,spam\n"see you, later",ham\n',
     ".tsv": b"text\tlabel\nwin cash\tspam\nsee you\tham\n",
@@ -175,36 +188,19 @@ def check_bytes(path, body: bytes, options) -> None:
     compress=st.booleans(),
     options=load_options,
 )
-@example(
-    header=["text", "label"],
-    rows=[(["x" * (TEXT_LIMIT + 1), "a", "", ""], None)],
-    quoting="minimal",
-    line_end="\n",
-    bom=b"",
-    compress=False,
-    options={},
-)
-@example(
-    header=["text", "label"],
-    rows=[(["a\rb", "x", "", ""], None), (["c", "y", "", ""], None)],
+@csv_example(["text", "label"], [(["x" * (TEXT_LIMIT + 1), "a", "", ""], None)])
+@csv_example(
+    ["text", "label"],
+    [(["a\rb", "x", "", ""], None), (["c", "y", "", ""], None)],
     quoting="none",
     line_end="\r",
     bom=codecs.BOM_UTF8,
     compress=True,
     options={"multi_label": True},
 )
-@example(
-    header=["text", "label"],
-    rows=[(["\ud800", "a", "", ""], None)],
-    quoting="all",
-    line_end="\n",
-    bom=b"",
-    compress=False,
-    options={},
-)
-@example(
-    header=[",\n,"], rows=[], quoting="minimal", line_end="\n", bom=b"", compress=False, options={"with_labels": False}
-)  # found: a column name with a line break made a two-line message
+@csv_example(["text", "label"], [(["\ud800", "a", "", ""], None)], quoting="all")
+# found: a column name with a line break made a two-line message
+@csv_example([",\n,"], [], options={"with_labels": False})
 def test_csv_and_tsv_rows_of_arbitrary_text_load_or_raise_data_error(
     tmp_path, small_limits, delimiter, header, rows, quoting, line_end, bom, compress, options
 ):
@@ -257,54 +253,12 @@ json_object = st.one_of(
     compress=st.booleans(),
     options=load_options,
 )
-@example(
-    lines=[("object", {"text": "a \ud800", "label": "x"})],
-    ensure_ascii=True,
-    line_end="\n",
-    bom=b"",
-    compress=False,
-    options={},
-)
-@example(
-    lines=[("object", {"text": "ok", "label": "\udfff"})],
-    ensure_ascii=False,
-    line_end="\n",
-    bom=b"",
-    compress=False,
-    options={},
-)
-@example(
-    lines=[("raw", '{"text": "ok", "label": ' + "1" * 5000 + "}")],
-    ensure_ascii=True,
-    line_end="\n",
-    bom=b"",
-    compress=False,
-    options={},
-)
-@example(
-    lines=[("raw", '{"text": "ok", "label": ' + "[" * 5000 + "]" * 5000 + "}")],
-    ensure_ascii=True,
-    line_end="\n",
-    bom=b"",
-    compress=True,
-    options={},
-)
-@example(
-    lines=[("object", {"text": "x" * (TEXT_LIMIT + 1), "label": "a"})],
-    ensure_ascii=True,
-    line_end="\n",
-    bom=codecs.BOM_UTF8,
-    compress=False,
-    options={},
-)
-@example(
-    lines=[("object", {"te\nxt": "a", "label\r": "b"})],
-    ensure_ascii=True,
-    line_end="\n",
-    bom=b"",
-    compress=False,
-    options={},
-)
+@jsonl_example([("object", {"text": "a \ud800", "label": "x"})])
+@jsonl_example([("object", {"text": "ok", "label": "\udfff"})], ensure_ascii=False)
+@jsonl_example([("raw", '{"text": "ok", "label": ' + "1" * 5000 + "}")])
+@jsonl_example([("raw", '{"text": "ok", "label": ' + "[" * 5000 + "]" * 5000 + "}")], compress=True)
+@jsonl_example([("object", {"text": "x" * (TEXT_LIMIT + 1), "label": "a"})], bom=codecs.BOM_UTF8)
+@jsonl_example([("object", {"te\nxt": "a", "label\r": "b"})])
 def test_jsonl_lines_of_arbitrary_json_load_or_raise_data_error(
     tmp_path, small_limits, lines, ensure_ascii, line_end, bom, compress, options
 ):

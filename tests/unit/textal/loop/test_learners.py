@@ -5,47 +5,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from textal.data.corpus import Corpus
+from tests.support.spam_texts import spam_split
 from textal.errors import TextalError
 from textal.loop.learner_kinds import make_learner
 from textal.loop.learners import ClassifierLearner
 from textal.loop.simulate import SimulationSettings, simulate
 
-SPAM = [
-    "win cash now",
-    "free prize call",
-    "claim your reward",
-    "you won a voucher",
-    "urgent prize waiting",
-    "cash bonus today",
-    "free entry win",
-    "txt to claim",
-    "winner selected call",
-    "exclusive free offer",
-]
-HAM = [
-    "see you soon",
-    "lunch at noon?",
-    "meeting moved",
-    "call me later",
-    "running late sorry",
-    "how was the trip",
-    "dinner tonight?",
-    "thanks for today",
-    "good morning",
-    "pick up milk",
-]
-
-
-def corpus(texts, labels, name):
-    return Corpus(list(texts), list(labels), ("ham", "spam"), False, name, list(range(len(texts))))
-
 
 @pytest.fixture
 def split():
-    train = corpus(SPAM[:8] + HAM[:8], ["spam"] * 8 + ["ham"] * 8, "train")
-    test = corpus(SPAM[8:] + HAM[8:], ["spam"] * 2 + ["ham"] * 2, "test")
-    return train, test
+    return spam_split(8)
 
 
 def test_linear_learner_runs_a_simulation_round_by_round(split):

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import textal.loop.two_tier as two_tier
-from textal.data.corpus import Corpus
+from tests.support.spam_texts import spam_split
 from textal.errors import TextalError
 from textal.loop.learner_kinds import make_learner
 from textal.loop.simulate import SimulationSettings, simulate
@@ -15,45 +15,10 @@ from textal.models.encoder import Encoder
 from textal.models.fine_tune_schedule import fine_tune_due
 from textal.training.promotion import Promotion
 
-SPAM = [
-    "win cash now",
-    "free prize call",
-    "claim your reward",
-    "you won a voucher",
-    "urgent prize waiting",
-    "cash bonus today",
-    "free entry win",
-    "txt to claim",
-    "winner selected call",
-    "exclusive free offer",
-    "free cash prize",
-    "call to claim now",
-]
-HAM = [
-    "see you soon",
-    "lunch at noon?",
-    "meeting moved",
-    "call me later",
-    "running late sorry",
-    "how was the trip",
-    "dinner tonight?",
-    "thanks for today",
-    "good morning",
-    "pick up milk",
-    "home later tonight",
-    "love you see you",
-]
-
-
-def corpus(texts, labels, name):
-    return Corpus(list(texts), list(labels), ("ham", "spam"), False, name, list(range(len(texts))))
-
 
 @pytest.fixture
 def split():
-    train = corpus(SPAM[:10] + HAM[:10], ["spam"] * 10 + ["ham"] * 10, "train")
-    test = corpus(SPAM[10:] + HAM[10:], ["spam"] * 2 + ["ham"] * 2, "test")
-    return train, test
+    return spam_split(10)
 
 
 def learner_for(split, tiny_bert_dir, full_every=8):

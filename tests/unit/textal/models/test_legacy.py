@@ -9,6 +9,7 @@ import joblib
 import numpy as np
 import pytest
 
+from tests.support.spam_texts import labelled
 from textal.errors import ModelError
 from textal.models import load_classifier
 from textal.models.embed_head import EmbedHeadClassifier
@@ -16,15 +17,7 @@ from textal.models.legacy import convert_pickled_model, pickled_files
 from textal.models.linear import LinearClassifier
 from textal.models.saved_state import PickledModelError, state_files
 
-TEXTS = [
-    "win cash now",
-    "free prize, call now",
-    "see you soon",
-    "lunch at noon?",
-    "claim your reward",
-    "meeting moved",
-] * 3
-LABELS = ["spam", "spam", "ham", "ham", "spam", "ham"] * 3
+TEXTS, LABELS = labelled(3)
 
 
 class Planted:

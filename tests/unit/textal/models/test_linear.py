@@ -5,20 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from tests.support.spam_texts import labelled
 from textal.errors import ModelError
 from textal.models import load_classifier
 from textal.models.classifier import Classifier
 from textal.models.linear import LinearClassifier
 
-TEXTS = [
-    "win cash now",
-    "free prize, call now",
-    "see you soon",
-    "lunch at noon?",
-    "claim your reward",
-    "meeting moved",
-] * 3
-LABELS = ["spam", "spam", "ham", "ham", "spam", "ham"] * 3
+TEXTS, LABELS = labelled(3)
 
 
 def test_follows_the_classifier_protocol_and_sums_to_one():

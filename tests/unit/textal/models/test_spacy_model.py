@@ -5,19 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from tests.support.spam_texts import labelled
 from textal.errors import ModelError
 from textal.models import load_classifier
 from textal.models.spacy_model import SpacyClassifier
 
-TEXTS = [
-    "win cash now",
-    "free prize, call now",
-    "see you soon",
-    "lunch at noon?",
-    "claim your reward",
-    "meeting moved",
-] * 5
-LABELS = ["spam", "spam", "ham", "ham", "spam", "ham"] * 5
+TEXTS, LABELS = labelled(5)
 
 
 @pytest.fixture(scope="module")
