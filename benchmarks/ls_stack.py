@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TypeVar
@@ -22,7 +21,6 @@ from tests.support.ls_project import choice
 from tests.support.ports import free_port
 from tests.support.servers import (
     TEXTAL,
-    LabelStudioServer,
     label_studio_server,
     log_tail,
     serve_command,
@@ -35,16 +33,13 @@ from tests.support.servers import (
 from tests.support.waits import wait_until
 
 __all__ = [
-    "BIN",
     "DATA",
     "REPO",
     "SPAM_CONFIG",
     "TEXTAL",
-    "LabelStudioServer",
     "choice",
     "free_port",
     "label_studio_server",
-    "log_tail",
     "start",
     "start_label_studio",
     "start_serve",
@@ -59,7 +54,6 @@ __all__ = [
 T = TypeVar("T")
 REPO = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("DATA", REPO.parent / "shared" / "data"))  # the shared datasets
-BIN = Path(sys.executable).parent  # label-studio and textal beside this interpreter
 SERVE_START_TIMEOUT_S = 300.0
 
 start = spawn  # start(cmd, log, env, cwd=None): a process in its own session, output to ``log``
