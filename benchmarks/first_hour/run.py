@@ -130,8 +130,8 @@ def run_variant(
     from label_studio_sdk import LabelStudio
 
     env = textal_env(url)  # serve and worker need the Label Studio they serve
-    if pythonpath:
-        env["PYTHONPATH"] = pythonpath
+    if pythonpath:  # that checkout first: -m would put the working directory (this checkout) ahead of it
+        env.update(PYTHONPATH=pythonpath, PYTHONSAFEPATH="1")
     folder = work / name
     folder.mkdir()
     base = folder / "base.csv"

@@ -104,9 +104,6 @@ def serving_parent(
         assert current.loaded is not None  # a base-store model is served loaded
         card = current.loaded.card
     size = card.get("training_size") if isinstance(card, dict) else None
-    base_rows = card.get("base_rows") if isinstance(card, dict) else None
-    if isinstance(size, int) and isinstance(base_rows, dict) and isinstance(base_rows.get("rows"), int):
-        size += base_rows["rows"]  # a version that learnt from the base model's rows knew those too
     proba = _proba_on(project, current, eval_ids, X_eval, encoder) if eval_ids else None
     trained = (current.training or {}).get("train", {}) if current.own else {}
     saw = frozenset(int(i) for i in trained) if isinstance(trained, dict) else frozenset()

@@ -180,7 +180,6 @@ def evaluate(project: Project, model: EmbedHeadClassifier, data: LabelData, time
             metrics = heldout_metrics(proba_eval, eval_labels, classes, multi)
             calibration = calibration_figures(proba_eval, eval_labels, classes, multi)
         # labels held for review count as seen: leaving them out must not make the version look less informed
-        base_size = len(data.base) if data.base is not None else 0
         settings = project.settings
         evidence = TrainingEvidence(
             data.X_train[data.fit_rows],
@@ -190,7 +189,8 @@ def evaluate(project: Project, model: EmbedHeadClassifier, data: LabelData, time
             settings.class_weight,
             settings.seed,
         )
-        size = len(data.train_ids) + base_size
+        # project labels only: a base model's rows do not make a handful of labels a better judge of the base
+        size = len(data.train_ids)
         judged = judge(project, metrics, proba_eval, eval_ids, eval_labels, data.X_eval, data.encoder, size, evidence)
     return Evaluation(metrics, calibration, judged.parent, judged.parent_metrics, judged.decision)
 

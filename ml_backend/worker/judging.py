@@ -71,15 +71,6 @@ def judge(
             return Judgement(parent, parent_metrics, early)
     old = parent.proba if parent is not None else None
     parent_metrics = heldout_metrics(old, eval_labels, classes, multi) if old is not None else None
-    if parent is not None and parent.base and evidence is not None and small_slice:
-        built_on = evidence.base is not None and evidence.base.version == parent.version
-        if built_on:  # too few labels to fold: the new version knows the base's rows and the labels on top
-            n = len(evidence.ids)
-            reason = f"learnt from the base model's own training rows and {n} label{'s' if n != 1 else ''} on top"
-            value = metrics.get("macro_f1") if metrics else None
-            parent_value = parent_metrics.get("macro_f1") if parent_metrics else None
-            decision = Promotion(True, reason, "macro_f1", value, parent_value, settings.promote_margin)
-            return Judgement(parent, parent_metrics, decision)
     worse = (
         net_worse_items(proba_eval, old, eval_labels, classes, multi)
         if old is not None and proba_eval is not None

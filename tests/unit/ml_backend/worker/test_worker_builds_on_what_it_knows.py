@@ -28,39 +28,51 @@ def base_store_with_rows(root, first: int, count: int, rename: dict[str, str] | 
     return root
 
 
-def test_the_first_version_learns_from_the_base_models_rows_as_well_as_the_projects_labels(tmp_path):
+def guesses(harness) -> dict[int, str]:
+    return {t: p["result"][0]["value"]["choices"][0] for t, p in harness.studio.current().items() if p["result"]}
+
+
+def test_versions_learn_from_the_base_models_rows_and_replace_it_only_on_honest_evidence(tmp_path):
     store = base_store_with_rows(tmp_path / "base", 1000, 300)
     harness = Harness(tmp_path / "data", store=store)
-    texts, labels = zip(*(sms_like(i) for i in range(60)))
+    texts, labels = zip(*(sms_like(i) for i in range(80)))
     truth = dict(zip(harness.studio.add_tasks(list(texts)), labels))
     harness.retrain("TASKS_CREATED")
-    slice_ids = eval_ids(harness)
-    first_two = [next(t for t in truth if truth[t] == lab and t not in slice_ids) for lab in ("ham", "spam")]
+    others = [t for t in truth if t not in eval_ids(harness)]
+    first_two = [next(t for t in others if truth[t] == lab) for lab in ("ham", "spam")]
     harness.label(first_two, truth)
     outcome = harness.retrain()
-    assert outcome["version"] == "v0001" and outcome["promoted"]  # 2 labels and 300 rows: it knew what the base knew
+    assert outcome["version"] == "v0001" and not outcome["promoted"]  # two labels cannot judge the base model
     card = harness.project().store.card("v0001")
     assert card["base_rows"] == {"version": "v0001", "rows": 300} and card["training_size"] == 2
-    guesses = {t: p["result"][0]["value"]["choices"][0] for t, p in harness.studio.current().items() if p["result"]}
-    right = sum(guesses[t] == truth[t] for t in guesses)
-    assert len(guesses) >= 40 and right / len(guesses) > 0.9  # two labels alone could not do this
+    assert harness.studio.model_version == "base-v0001"
+    harness.label([t for t in others if t not in first_two][:10], truth)
+    outcome = harness.retrain()
+    record = history.read_records(harness.project().files.history_path)[-1]
+    assert record["parent"] == "base-v0001"
+    assert record["promotion"]["reason"].startswith("out of fold on 12 training labels: ")
+    assert outcome["promoted"]  # as good as the base on the labels neither was trained on, and knows more
+    right = sum(guess == truth[t] for t, guess in guesses(harness).items())
+    assert right / len(guesses(harness)) > 0.9
 
 
 def test_a_class_the_base_never_saw_is_learnt_from_the_projects_labels_beside_the_base_rows(tmp_path):
     store = base_store_with_rows(tmp_path / "base", 1000, 300, rename={"spam": "promo"})  # no spam class
     harness = Harness(tmp_path / "data", store=store)
-    texts, labels = zip(*(sms_like(i) for i in range(60)))
+    texts, labels = zip(*(sms_like(i) for i in range(90)))
     truth = dict(zip(harness.studio.add_tasks(list(texts)), labels))
     harness.retrain("TASKS_CREATED")
-    spam = [t for t in truth if truth[t] == "spam" and t not in eval_ids(harness)][:6]
+    spam = [t for t in truth if truth[t] == "spam" and t not in eval_ids(harness)][:8]
     harness.label(spam, truth)
-    outcome = harness.retrain()
-    assert outcome["promoted"]  # labels of one new class on top of the base's rows: trained and served at once
-    guesses = {t: p["result"][0]["value"]["choices"][0] for t, p in harness.studio.current().items() if p["result"]}
-    open_spam = [t for t in guesses if truth[t] == "spam" and t not in spam]
-    open_ham = [t for t in guesses if truth[t] == "ham"]
-    assert sum(guesses[t] == "spam" for t in open_spam) >= len(open_spam) / 3  # from 6 labels, on toy features
-    assert sum(guesses[t] == "ham" for t in open_ham) >= 0.9 * len(open_ham)  # the base's class kept
+    outcome = harness.retrain()  # one class among the labels, the other from the base's rows: trainable
+    assert outcome["promoted"]  # the base answers none of the eight right, out of fold the new version does
+    record = history.read_records(harness.project().files.history_path)[-1]
+    assert record["promotion"]["reason"].startswith("out of fold on 8 training labels: ")
+    guessed = guesses(harness)
+    open_spam = [t for t in guessed if truth[t] == "spam" and t not in spam]
+    open_ham = [t for t in guessed if truth[t] == "ham"]
+    assert sum(guessed[t] == "spam" for t in open_spam) >= len(open_spam) / 3  # from 8 labels, on toy features
+    assert sum(guessed[t] == "ham" for t in open_ham) >= 0.9 * len(open_ham)  # the base's class kept
 
 
 def test_before_the_slice_can_judge_a_version_worse_out_of_fold_does_not_replace_the_serving_one(tmp_path):
