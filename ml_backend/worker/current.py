@@ -50,6 +50,11 @@ def current_model(project: Project) -> Current | None:
             training=read_training(path),
             card=project.store.card(version),
         )
+    return base_model(project)
+
+
+def base_model(project: Project) -> Current | None:
+    """The base store's latest version, as the backend serves it (None: no base store, or an empty one)."""
     if project.settings.store is None:
         return None
     base = ModelStore(project.settings.store)
@@ -96,8 +101,19 @@ def serving_parent(
     """The serving version as a parent: the project's promoted version, else the base store's (None: neither).
     With ``train_ids`` (embedded as ``X_train``), also its answers on those of them it was not trained on."""
     current = current_model(project)
-    if current is None:
-        return None
+    return as_parent(project, current, eval_ids, X_eval, encoder, train_ids, X_train) if current is not None else None
+
+
+def as_parent(
+    project: Project,
+    current: Current,
+    eval_ids: list[int],
+    X_eval: np.ndarray,
+    encoder: str,
+    train_ids: Sequence[int] = (),
+    X_train: np.ndarray | None = None,
+) -> Parent:
+    """``current`` as a version a new one is judged against: its size, and its answers on the tasks asked for."""
     if current.own:
         card = current.card
     else:

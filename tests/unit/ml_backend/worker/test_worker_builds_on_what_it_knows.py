@@ -33,7 +33,7 @@ def guesses(harness) -> dict[int, str]:
 
 
 def test_versions_learn_from_the_base_models_rows_and_replace_it_only_on_honest_evidence(tmp_path):
-    store = base_store_with_rows(tmp_path / "base", 1000, 300)
+    store = base_store_with_rows(tmp_path / "base", 1000, 12)  # a weak base: 12 rows
     harness = Harness(tmp_path / "data", store=store)
     texts, labels = zip(*(sms_like(i) for i in range(80)))
     truth = dict(zip(harness.studio.add_tasks(list(texts)), labels))
@@ -44,14 +44,14 @@ def test_versions_learn_from_the_base_models_rows_and_replace_it_only_on_honest_
     outcome = harness.retrain()
     assert outcome["version"] == "v0001" and not outcome["promoted"]  # two labels cannot judge the base model
     card = harness.project().store.card("v0001")
-    assert card["base_rows"] == {"version": "v0001", "rows": 300} and card["training_size"] == 2
+    assert card["base_rows"] == {"version": "v0001", "rows": 12} and card["training_size"] == 2
     assert harness.studio.model_version == "base-v0001"
-    harness.label([t for t in others if t not in first_two][:10], truth)
+    harness.label([t for t in others if t not in first_two][:18], truth)
     outcome = harness.retrain()
     record = history.read_records(harness.project().files.history_path)[-1]
     assert record["parent"] == "base-v0001"
-    assert record["promotion"]["reason"].startswith("out of fold on 12 training labels: ")
-    assert outcome["promoted"]  # as good as the base on the labels neither was trained on, and knows more
+    assert record["promotion"]["reason"].startswith("out of fold on 20 training labels: ")
+    assert outcome["promoted"]  # more of the 20 labels right out of fold than the base, which never saw them
     right = sum(guess == truth[t] for t, guess in guesses(harness).items())
     assert right / len(guesses(harness)) > 0.9
 
@@ -106,3 +106,16 @@ def test_before_the_slice_can_judge_a_version_no_worse_out_of_fold_replaces_the_
     assert outcome["promoted"] and harness.studio.model_version == "v0002"
     reason = history.read_records(harness.project().files.history_path)[-1]["promotion"]["reason"]
     assert reason.startswith("out of fold on 40 training labels: ")
+
+
+def test_a_version_not_ahead_of_a_strong_base_model_out_of_fold_leaves_it_serving(tmp_path):
+    store = base_store_with_rows(tmp_path / "base", 1000, 24)  # char n-grams on 24 rows: right on all these texts
+    harness = Harness(tmp_path / "data", store=store)
+    texts, labels = zip(*(sms_like(i) for i in range(120)))
+    truth = dict(zip(harness.studio.add_tasks(list(texts)), labels))
+    harness.retrain("TASKS_CREATED")
+    harness.label([t for t in truth if t not in eval_ids(harness)][:50], truth)
+    outcome = harness.retrain()
+    assert not outcome["promoted"] and harness.studio.model_version == "base-v0001"
+    reason = history.read_records(harness.project().files.history_path)[-1]["promotion"]["reason"]
+    assert reason.startswith("not ahead of the base model base-v0001 on the 50 training labels, out of fold")
