@@ -248,7 +248,7 @@ def drops(curve: list[dict], after: int = 10, by: float = 0.01) -> tuple[int, fl
     """How often the served F1 fell by more than ``by`` from one label to the next after label ``after``, and the
     largest fall."""
     falls = [b["f1"] - a["f1"] for a, b in zip(curve, curve[1:]) if b["labels"] > after]
-    return sum(f < -by for f in falls), round(-min([0.0, *falls]), 4)
+    return sum(f < -by for f in falls), round(max([0.0, *(-f for f in falls)]), 4)
 
 
 def summary(name: str, result: dict) -> str:
