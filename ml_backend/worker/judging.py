@@ -5,6 +5,7 @@ A base model is the floor on the same evidence: no version serves without more o
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -87,7 +88,7 @@ def judge(
             train_size=train_size,
             parent_train_size=parent.train_size if parent is not None else None,
         )
-    if decision.promote and parent is not None:
+    if decision.promote and parent is not None and settings.promote_margin != math.inf:  # inf: always promote
         base = (
             parent if parent.base else base_as_parent(project, eval_ids, X_eval_serving, serving_encoder, ids, X_train)
         )
