@@ -149,12 +149,28 @@ def textal_cli(capsys):
 # do this with pytest 9: it renames items through an attribute pytest no longer has.)
 SERVER_FOLDERS = ("tests/e2e/", "tests/reliability/")
 OWN_SERVERS = "tests/e2e/test_demo_in_browser.py"
+# reliability modules that start no server and time nothing: units of their own, off the real-server chain
+IN_PROCESS = tuple(
+    f"tests/reliability/test_{name}.py"
+    for name in (
+        "compressed_input_bounded",
+        "endpoints_hypothesis",
+        "export_never_deletes",
+        "full_disk_publish",
+        "loaders_hypothesis",
+        "log_amplification",
+        "server_bounds",
+        "setup_trust",
+        "unknown_labels_guess_nothing",
+        "webhook_merging",
+    )
+)
 
 
 def scheduling_unit(nodeid: str) -> str:
     """The xdist unit a test runs in: all real-server tests together, else its module."""
     module = nodeid.split("::", 1)[0]
-    if module == OWN_SERVERS:
+    if module == OWN_SERVERS or module in IN_PROCESS:
         return module
     return "servers" if module.startswith(SERVER_FOLDERS) else module
 
