@@ -144,11 +144,14 @@ def textal_cli(capsys):
 
 # `make test` runs the suite on two xdist workers. The tests that drive real servers run one after another on
 # one worker, so they share one Label Studio (a session fixture starts one per worker) and never compete with
-# each other for the CPU; the browser demo starts its own servers and is a unit of its own. Every other module
+# each other for the CPU; the browser demo and the worker's loop on both queues are units of their own (a second
+# Label Studio on the other worker). Every other module
 # is a unit too, so that a module's fixtures (a fine-tuned model) are built once. (xdist's own loadgroup cannot
 # do this with pytest 9: it renames items through an attribute pytest no longer has.)
 SERVER_FOLDERS = ("tests/e2e/", "tests/reliability/")
-OWN_SERVERS = "tests/e2e/test_demo_in_browser.py"
+# units of their own that start their own servers (a second Label Studio on the other worker, in parallel with
+# the chain): the browser demo, and the worker's loop on both queues (the chain's longest module)
+OWN_SERVERS = ("tests/e2e/test_demo_in_browser.py", "tests/e2e/test_worker_label_studio.py")
 # reliability modules that start no server and time nothing: units of their own, off the real-server chain
 IN_PROCESS = tuple(
     f"tests/reliability/test_{name}.py"
@@ -170,7 +173,7 @@ IN_PROCESS = tuple(
 def scheduling_unit(nodeid: str) -> str:
     """The xdist unit a test runs in: all real-server tests together, else its module."""
     module = nodeid.split("::", 1)[0]
-    if module == OWN_SERVERS or module in IN_PROCESS:
+    if module in OWN_SERVERS or module in IN_PROCESS:
         return module
     return "servers" if module.startswith(SERVER_FOLDERS) else module
 
