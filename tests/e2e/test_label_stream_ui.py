@@ -89,7 +89,7 @@ def test_every_submit_in_the_label_stream_is_saved_while_the_worker_retrains_aft
         AnnotatorBrowser(failure_screenshot=tmp_path / "failure.png") as browser,
     ):
         browser.login(label_studio.url, label_studio.email, label_studio.password)
-        calm = label_in_stream(browser, label_studio.url, project.id, gold, 25, pace(0.5, 2.0))
+        calm = label_in_stream(browser, label_studio.url, project.id, gold, 25, pace(0.3, 1.2))
         rushed = label_in_stream(browser, label_studio.url, project.id, gold, 35, pace(0.0, 0.0))
         wait_for(project.idle, 120, "the worker to take the last label in", worker.log)
     submits = calm + rushed

@@ -53,7 +53,7 @@ def test_twenty_sigkills_of_backend_and_worker_lose_no_label_and_end_on_the_newe
             tid = queue.pop(0)
             ls.annotations.create(id=tid, result=choice(gold[tid]))
             labelled.append(tid)
-        time.sleep(rng.uniform(0.0, 4.0))  # anywhere: reading, training, publishing, pushing, idle
+        time.sleep(rng.uniform(0.0, 3.0))  # anywhere: reading, training, publishing, pushing, idle
         if round_ % 2 == 0:
             workers[-1].kill()
             workers.append(start_worker(state, *WORKER_ARGS))
