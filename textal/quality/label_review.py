@@ -35,29 +35,40 @@ class LabelReview:
         return np.lexsort((self.quality, ~self.flagged))
 
 
-def out_of_fold_proba(
-    fit_predict: FoldModel, y: np.ndarray, n_classes: int, folds: int = DEFAULT_FOLDS, seed: int = 0
-) -> np.ndarray:
-    """(n, k) probabilities, each row from ``fit_predict`` trained on the other folds.
-
-    ``y``: class indices, or a 0/1 matrix for multi-label. Folds are stratified for single-label data."""
+def fold_numbers(y: np.ndarray, folds: int = DEFAULT_FOLDS, seed: int = 0) -> np.ndarray | None:
+    """A fold number per row of ``y`` (class indices, or a 0/1 matrix for multi-label), stratified where every
+    class allows, with no more folds than the largest class has members; None when fewer than 2 folds fit."""
     from sklearn.model_selection import KFold, StratifiedKFold
 
     n = len(y)
     folds = min(folds, n)
     if folds < 2:
-        raise TextalError(f"reviewing labels needs at least 2 labelled rows, got {n}")
+        return None
     largest = int(np.bincount(y).max()) if y.ndim == 1 else 0
+    splitter: KFold | StratifiedKFold
     if y.ndim == 1 and largest >= 2:  # stratified, with no more folds than the largest class has members
         splitter = StratifiedKFold(min(folds, largest), shuffle=True, random_state=seed)
     else:
         splitter = KFold(folds, shuffle=True, random_state=seed)
-    out = np.zeros((n, n_classes), dtype=np.float64)
+    out = np.zeros(n, dtype=np.int64)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="The least populated class")  # rare classes: fewer than k members
-        splits = list(splitter.split(np.zeros(n), y if isinstance(splitter, StratifiedKFold) else None))
-    for train, held in splits:
-        out[held] = fit_predict(train, held)
+        stratify = y if isinstance(splitter, StratifiedKFold) else None
+        for k, (_, held) in enumerate(splitter.split(np.zeros(n), stratify)):
+            out[held] = k
+    return out
+
+
+def out_of_fold_proba(
+    fit_predict: FoldModel, y: np.ndarray, n_classes: int, folds: int = DEFAULT_FOLDS, seed: int = 0
+) -> np.ndarray:
+    """(n, k) probabilities, each row from ``fit_predict`` trained on the other folds (``fold_numbers``)."""
+    fold_of = fold_numbers(y, folds, seed)
+    if fold_of is None:
+        raise TextalError(f"reviewing labels needs at least 2 labelled rows, got {len(y)}")
+    out = np.zeros((len(y), n_classes), dtype=np.float64)
+    for f in np.unique(fold_of):
+        out[fold_of == f] = fit_predict(np.flatnonzero(fold_of != f), np.flatnonzero(fold_of == f))
     return out
 
 

@@ -9,7 +9,6 @@ paired item by item, and ``promotion`` judges them as it judges the slice.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +17,7 @@ import numpy as np
 
 from textal.models.classifier import encode_labels
 from textal.models.head import LogisticHead
+from textal.quality.label_review import fold_numbers
 
 MIN_LABELS = 8  # fewer training labels than this: no estimate (the version trained on more labels serves)
 FOLDS = 5
@@ -59,7 +59,7 @@ def paired_out_of_fold(
         return None
     y = encode_labels(list(labels), classes, multi_label)
     extra_y = encode_labels(list(extra_labels), classes, multi_label) if len(extra_labels) else None
-    fold_of = _folds(y, folds, seed)
+    fold_of = fold_numbers(y, folds, seed)
     if fold_of is None:
         return None
     parent_saw = np.asarray(parent_saw, dtype=bool)
@@ -77,27 +77,6 @@ def paired_out_of_fold(
                 X[seen_train], y[seen_train], X[held_seen], extra_X, extra_y, len(classes), C, class_weight, seed
             )
     return PairedEstimate(proba, parent_proba, list(labels))
-
-
-def _folds(y: np.ndarray, folds: int, seed: int) -> np.ndarray | None:
-    """A fold number per row (stratified when single-label classes allow); None when under two folds."""
-    from sklearn.model_selection import KFold, StratifiedKFold
-
-    n = len(y)
-    folds = min(folds, n)
-    if folds < 2:
-        return None
-    largest = int(np.bincount(y).max()) if y.ndim == 1 else 0
-    if y.ndim == 1 and largest >= 2:
-        splitter: Any = StratifiedKFold(min(folds, largest), shuffle=True, random_state=seed)
-    else:
-        splitter = KFold(folds, shuffle=True, random_state=seed)
-    out = np.zeros(n, dtype=np.int64)
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="The least populated class")
-        for k, (_, held) in enumerate(splitter.split(np.zeros(n), y if y.ndim == 1 else None)):
-            out[held] = k
-    return out
 
 
 def _fit_predict(

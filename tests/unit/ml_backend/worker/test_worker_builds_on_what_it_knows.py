@@ -119,3 +119,22 @@ def test_a_version_not_ahead_of_a_strong_base_model_out_of_fold_leaves_it_servin
     assert not outcome["promoted"] and harness.studio.model_version == "base-v0001"
     reason = history.read_records(harness.project().files.history_path)[-1]["promotion"]["reason"]
     assert reason.startswith("not ahead of the base model base-v0001 on the 50 training labels, out of fold")
+
+
+def test_a_base_whose_training_rows_cannot_be_read_leaves_the_project_learning_from_its_labels(tmp_path, caplog):
+    from textal.store.model_store import MODEL_DIR
+    from textal.store.training_rows import TRAINING_ROWS_FILE
+
+    store = base_store_with_rows(tmp_path / "base", 1000, 12)
+    (ModelStore(store).path("v0001") / MODEL_DIR / TRAINING_ROWS_FILE).write_text("not json\n")
+    harness = Harness(tmp_path / "data", store=store)
+    texts, labels = zip(*(sms_like(i) for i in range(60)))
+    truth = dict(zip(harness.studio.add_tasks(list(texts)), labels))
+    harness.retrain("TASKS_CREATED")
+    others = [t for t in truth if t not in eval_ids(harness)]
+    harness.label([next(t for t in others if truth[t] == lab) for lab in ("ham", "spam")], truth)
+    with caplog.at_level("WARNING", logger="ml_backend.worker"):
+        outcome = harness.retrain()
+    assert outcome["version"] == "v0001"
+    assert harness.project().store.card("v0001")["base_rows"] is None
+    assert "its training rows cannot be used" in caplog.text and "line 1 is not JSON" in caplog.text
