@@ -116,7 +116,7 @@ def test_three_annotators_at_once_lose_nothing_and_are_never_served_the_same_tas
             with AnnotatorBrowser(failure_screenshot=tmp_path / f"failure-{n}.png") as browser:
                 browser.login(label_studio.url, *people[n])
                 done = label_in_stream(
-                    browser, label_studio.url, project.id, gold, each, pace(0.3, 1.2, seed=n), annotator=people[n][0]
+                    browser, label_studio.url, project.id, gold, each, pace(0.5, 2.0, seed=n), annotator=people[n][0]
                 )
             with lock:
                 submits.extend(done)
