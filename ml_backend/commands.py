@@ -85,8 +85,17 @@ def worker(
     full_every: Annotated[
         int, typer.Option(help="New labels between full fine-tunes (0: on request only).")
     ] = D.full_every,
-    full_epochs: Annotated[int, typer.Option(help="Epochs of a full fine-tune.")] = D.full_epochs,
-    full_min_steps: Annotated[int, typer.Option(help="Fewest optimizer steps of a full fine-tune.")] = D.full_min_steps,
+    full_tier: Annotated[
+        str,
+        typer.Option(
+            help="How the full tier tunes the transformer: contrastive (texts sharing a label embed together) "
+            "or plain (end to end with a classification head)."
+        ),
+    ] = D.full_tier,
+    full_epochs: Annotated[int, typer.Option(help="Epochs of a plain full fine-tune.")] = D.full_epochs,
+    full_min_steps: Annotated[
+        int, typer.Option(help="Fewest optimizer steps of a plain full fine-tune.")
+    ] = D.full_min_steps,
     promote_margin: Annotated[
         float,
         typer.Option(
@@ -156,6 +165,7 @@ def worker(
         batch=batch,
         eval_every=eval_every,
         full_every=full_every,
+        full_tier=full_tier,
         full_epochs=full_epochs,
         full_min_steps=full_min_steps,
         promote_margin=promote_margin,

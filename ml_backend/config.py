@@ -29,7 +29,13 @@ from typing import Any
 
 from ml_backend.errors import BackendConfigError
 from textal.models.class_weights import CLASS_WEIGHTS, DEFAULT_CLASS_WEIGHT
-from textal.models.fine_tune_schedule import DEFAULT_FULL_EPOCHS, DEFAULT_FULL_EVERY, DEFAULT_FULL_MIN_STEPS
+from textal.models.fine_tune_schedule import (
+    DEFAULT_FULL_EPOCHS,
+    DEFAULT_FULL_EVERY,
+    DEFAULT_FULL_MIN_STEPS,
+    DEFAULT_FULL_TIER,
+    FULL_TIERS,
+)
 from textal.runtime.settings import positive_number
 from textal.strategies.default import DEFAULT_STRATEGY  # noqa: F401  (defined once, in textal)
 from textal.training.promotion import DEFAULT_MARGIN, DEFAULT_MIN_EVAL
@@ -261,7 +267,8 @@ class WorkerSettings:
     eval_every: int = 3  # one evaluation-slice task in every this many served (0: the whole slice first)
     full_every: int = DEFAULT_FULL_EVERY  # new labels between full fine-tunes (0: only on request)
     prefill_margin: float = PREFILL_MARGIN  # a guess is pre-filled only when it leads the runner-up by this much
-    full_epochs: int = DEFAULT_FULL_EPOCHS
+    full_tier: str = DEFAULT_FULL_TIER  # contrastive or plain (textal.models.fine_tune_schedule.FULL_TIERS)
+    full_epochs: int = DEFAULT_FULL_EPOCHS  # the plain full tier's
     full_min_steps: int = DEFAULT_FULL_MIN_STEPS
     promote_margin: float = DEFAULT_MARGIN
     min_eval: int = DEFAULT_MIN_EVAL
@@ -301,6 +308,8 @@ class WorkerSettings:
         for name in ("eval_min", "batch", "eval_every", "full_every", "min_eval", "committee_size", "review_marks"):
             if getattr(self, name) < 0:
                 raise BackendConfigError(f"--{name.replace('_', '-')} must be 0 or more, got {getattr(self, name)}")
+        if self.full_tier not in FULL_TIERS:
+            raise BackendConfigError(f"--full-tier must be {' or '.join(FULL_TIERS)}, got {self.full_tier!r}")
         if self.full_epochs < 1 or self.full_min_steps < 0 or self.push_chunk < 1 or self.head < 1:
             raise BackendConfigError(
                 "--full-epochs, --head and --push-chunk must be at least 1, --full-min-steps 0 or more"

@@ -1,10 +1,10 @@
 """One repeat after another of the two-tier loop on one dataset; writes its rounds as JSON (``run.py`` calls it).
 
-``python -m benchmarks.two_tier.loop FEATURES PLAN OUT FULL_EVERY ENCODER``. The loop, seed sets, classifier and
-measures are the peers' side-by-side's (``benchmarks/peers/protocol.py``), and the strategy is textal's default
-through the same adapter; only the features change: every ``FULL_EVERY`` labels the transformer is fine-tuned
-on every label (``textal.models.fine_tune_schedule``, as the worker does), and from then on the pool and the test set
-are embedded by the fine-tuned encoder, for the classifier and for selection alike.
+``python -m benchmarks.two_tier.loop FEATURES PLAN OUT FULL_EVERY ENCODER FULL_TIER``. The loop, seed sets, classifier
+and measures are the peers' side-by-side's (``benchmarks/peers/protocol.py``), and the strategy is textal's default
+through the same adapter; only the features change: every ``FULL_EVERY`` labels the transformer is tuned on every
+label (``textal.training.full_tier``, ``FULL_TIER`` contrastive or plain, as the worker does), and from then on the
+pool and the test set are embedded by the tuned encoder, for the classifier and for selection alike.
 """
 
 from __future__ import annotations
@@ -21,19 +21,26 @@ import numpy as np
 from benchmarks.peers.loop import Textal
 from benchmarks.peers.protocol import Task, run
 from textal.models.fine_tune_schedule import fine_tune_due
-from textal.models.transformer import fine_tune
 from textal.strategies import DEFAULT_STRATEGY
+from textal.training.full_tier import tune_encoder, tuning_summary
 
 
 class TwoTier(Textal):
     """textal's default strategy over whichever encoder the worker would be serving."""
 
     def __init__(
-        self, task: Task, texts: list[str], test_texts: list[str], classes: list[str], full_every: int, encoder: str
+        self,
+        task: Task,
+        texts: list[str],
+        test_texts: list[str],
+        classes: list[str],
+        full_every: int,
+        encoder: str,
+        full_tier: str,
     ) -> None:
         super().__init__(task, DEFAULT_STRATEGY, texts)
         self.frozen, self.texts, self.test_texts, self.classes = task, texts, test_texts, classes
-        self.full_every, self.encoder = full_every, encoder
+        self.full_every, self.encoder, self.full_tier = full_every, encoder, full_tier
         self.fine_tunes: list[dict] = []
 
     def start(self, repeat: int) -> None:
@@ -52,11 +59,12 @@ class TwoTier(Textal):
         from textal.models.encoder import Encoder
 
         start = time.perf_counter()
-        model = fine_tune(
+        model = tune_encoder(
             [self.texts[i] for i in labelled],
             [self.classes[c] for c in self.task.y[labelled]],
             self.classes,
             False,
+            full_tier=self.full_tier,
             encoder=self.encoder,
             seed=self.repeat,
         )
@@ -69,17 +77,22 @@ class TwoTier(Textal):
         self.task = dataclasses.replace(self.frozen, X=X, X_test=X_test)
         self.last = len(labelled)
         self.fine_tunes.append(
-            {"repeat": self.repeat, "labels": int(len(labelled)), "seconds": round(time.perf_counter() - start, 1)}
+            {
+                "repeat": self.repeat,
+                "labels": int(len(labelled)),
+                "seconds": round(time.perf_counter() - start, 1),
+                **tuning_summary(model),
+            }
         )
 
 
 def main(argv: list[str]) -> None:
-    features, plan, out, full_every, encoder = argv
+    features, plan, out, full_every, encoder, full_tier = argv
     task = Task.load(features, plan)
     data = np.load(features)
     texts = json.loads(Path(features).with_suffix(".texts.json").read_text())
     test_texts = json.loads(Path(features).with_suffix(".test-texts.json").read_text())
-    learner = TwoTier(task, texts, test_texts, [str(c) for c in data["classes"]], int(full_every), encoder)
+    learner = TwoTier(task, texts, test_texts, [str(c) for c in data["classes"]], int(full_every), encoder, full_tier)
     repeats = []
     for r in range(len(task.seeds)):
         start = time.perf_counter()
@@ -97,6 +110,7 @@ def main(argv: list[str]) -> None:
                 "tool": "textal two-tier",
                 "strategy": DEFAULT_STRATEGY,
                 "full_every": int(full_every),
+                "full_tier": full_tier,
                 "repeats": repeats,
                 "fine_tunes": learner.fine_tunes,
             }

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.machine import cpu_name
 from benchmarks.peers.report import NAMES, curves, full_data_f1, labels_to
 from textal.strategies import DEFAULT_STRATEGY
 
@@ -41,10 +40,14 @@ def fmt(mean: np.ndarray, f1: np.ndarray, i: int) -> str:
     return f"{mean[i]:.3f} ± {se:.3f}"
 
 
-def section(dataset: str, run: dict, plan: dict, peers: dict, full: float, pool: int, out: Path) -> list[str]:
-    repeats, budget = plan["repeats"], plan["seed_batch_budget"][2]
-    labels, f1 = curves(run)
-    rows = [("textal two-tier", DEFAULT_STRATEGY, labels, f1)]
+def section(dataset: str, tiers: dict, peers: dict, full: float, pool: int, out: Path) -> list[str]:
+    """``tiers``: full tier -> (its run, its plan) for this dataset."""
+    repeats = min(plan["repeats"] for _, plan in tiers.values())
+    budget = min(plan["seed_batch_budget"][2] for _, plan in tiers.values())
+    rows = []
+    for tier, (run, _) in tiers.items():
+        labels, f1 = upto(run, repeats, budget)
+        rows.append((f"textal two-tier, {tier} full tier", DEFAULT_STRATEGY, labels, f1))
     others = {k: v for k, v in peers.items() if k[0] != "textal"}
     best = max(others, key=lambda k: curves(others[k])[1].mean()) if others else None
     for key, name in (
@@ -56,8 +59,8 @@ def section(dataset: str, run: dict, plan: dict, peers: dict, full: float, pool:
             rows.append(
                 (name or f"{NAMES[key[0]]} (best peer), frozen encoder", key[1], *upto(peers[key], repeats, budget))
             )
-    tunes = sorted({t["labels"] for t in run["fine_tunes"]})
-    marks = sorted({int(labels[0]), *tunes, int(labels[-1])})
+    tunes = sorted({t["labels"] for run, _ in tiers.values() for t in run["fine_tunes"] if t["labels"] <= budget})
+    marks = sorted({int(rows[0][2][0]), *tunes, int(rows[0][2][-1])})
     lines = [
         f"## {dataset}",
         "",
@@ -74,18 +77,26 @@ def section(dataset: str, run: dict, plan: dict, peers: dict, full: float, pool:
             "not by " + f"{int(lab[-1]):,}" if reach is None else f"{reach:,} ({100 * reach / pool:.1f} % of the pool)"
         )
         lines.append(f"| {name} | {strategy} | " + " | ".join(cells) + f" | {reached} |")
-    seconds = [t["seconds"] for t in run["fine_tunes"]]
+    plan = next(iter(tiers.values()))[1]
     lines += [
         "",
         f"Frozen encoder's full-data macro-F1 (the shared classifier on all {pool:,} training labels): "
         f"{full:.4f}. {repeats} repeat(s), the side-by-side's first {repeats} seed sets; "
-        f"seed {plan['seed_batch_budget'][0]}, "
-        f"batch {plan['seed_batch_budget'][1]}, budget {budget:,}; a fine-tune every {plan['full_every']} labels "
-        f"(at {', '.join(f'{t:,}' for t in tunes)}), {np.mean(seconds):.0f} s each on average "
-        f"(fine-tune and re-embedding of pool and test set; longest {max(seconds):.0f} s). ± = standard error over "
-        "repeats.",
-        "",
+        f"seed {plan['seed_batch_budget'][0]}, batch {plan['seed_batch_budget'][1]}, budget {budget:,}; a full tier "
+        f"every {plan['full_every']} labels (at {', '.join(f'{t:,}' for t in tunes)}). "
+        "± = standard error over repeats.",
     ]
+    for tier, (run, tier_plan) in tiers.items():
+        seconds = [t["seconds"] for t in run["fine_tunes"] if t["repeat"] < repeats]
+        stopped = [t for t in run["fine_tunes"] if t.get("stopped")]
+        lines.append(
+            f"- {tier} full tier: {tier_plan['repeats']} repeat(s) run, "
+            f"{np.mean(seconds):.0f} s a full tier on average "
+            f"(tuning and re-embedding of pool and test set; longest {max(seconds):.0f} s) on {tier_plan['cpu']}"
+            + (f"; {len(stopped)} stopped early by the time budget" if stopped else "")
+            + "."
+        )
+    lines.append("")
     plot(out / f"{dataset}.png", dataset, rows, full)
     return lines
 
@@ -116,22 +127,22 @@ def main() -> None:
     parser.add_argument("--peers", type=Path, default=HERE.parent / "peers")
     args = parser.parse_args()
     results = args.out / "results"
-    meta = json.loads((results / "run.json").read_text())
+    runs = {path.stem.removeprefix("run-"): json.loads(path.read_text()) for path in sorted(results.glob("run-*.json"))}
+    datasets = list(dict.fromkeys(d for meta in runs.values() for d in meta["plans"]))
     body = []
-    for dataset, plan in meta["plans"].items():
-        path = results / f"{dataset}.json"
-        if not path.is_file():
+    for dataset in datasets:
+        tiers = {}
+        for tier, meta in runs.items():
+            path = results / f"{dataset}-{tier}.json"
+            if dataset in meta["plans"] and path.is_file():
+                cpu = next((r["cpu"] for r in meta["runs"][::-1] if dataset in r["datasets"]), "not recorded")
+                tiers[tier] = (json.loads(path.read_text()), {**meta["plans"][dataset], "cpu": cpu})
+        if not tiers:
             print(f"{dataset}: no results, left out")
             continue
         pool = len(np.load(args.work / f"{dataset}.npz")["y"])
         body += section(
-            dataset,
-            json.loads(path.read_text()),
-            plan,
-            peer_runs(args.peers, dataset),
-            full_data_f1(args.work, dataset),
-            pool,
-            args.out,
+            dataset, tiers, peer_runs(args.peers, dataset), full_data_f1(args.work, dataset), pool, args.out
         )
     import torch
 
@@ -140,16 +151,25 @@ def main() -> None:
         "",
         "Written by `benchmarks/two_tier/report.py`. The worker's loop simulated under the peers' protocol "
         f"(`benchmarks/peers`): textal's default strategy ({DEFAULT_STRATEGY}) picks every batch with the model the "
-        "worker would be serving, LogisticRegression(C=10) over the frozen MiniLM until the first fine-tune, then over "
-        "the latest fine-tuned MiniLM (fine-tuned end to end on every label by `textal.models.fine_tune_schedule`, "
-        "the worker's code, "
-        "then its mean-pooled embeddings). The other rows are the side-by-side's recorded runs on the same seed sets.",
+        "worker would be serving, LogisticRegression(C=10) over the frozen MiniLM until the first full tier, then over "
+        "the latest tuned MiniLM (tuned on every label by `textal.training.full_tier`, the worker's code: contrastive, "
+        "texts sharing a label embedded together, or plain, end to end with a classification head; then its "
+        "mean-pooled embeddings). The other rows are the side-by-side's recorded runs on the same seed sets.",
         "",
         *body,
-        f"Command: `{meta['command']}`  ",
-        f"Wall time: {str(meta['wall_seconds']) + ' s' if 'wall_seconds' in meta else 'unfinished'}, "
-        f"{meta['jobs']} datasets at a time, on {cpu_name()} ({platform.machine()}), "
-        f"Python {platform.python_version()}, torch {torch.__version__}.",
+        "## Runs",
+        "",
+        "| full tier | command | datasets | commit | date | CPU | wall time |",
+        "|---|---|---|---|---|---|---|",
+        *(
+            f"| {tier} | `{r['command']}` | {', '.join(r['datasets'])} | {r['commit']} | {r['date']} | {r['cpu']} | "
+            f"{str(r['wall_seconds']) + ' s' if 'wall_seconds' in r else 'unfinished'} |"
+            for tier, meta in runs.items()
+            for r in meta["runs"]
+        ),
+        "",
+        f"Report written with Python {platform.python_version()}, torch {torch.__version__}; "
+        "the runs' raw results are `results/<dataset>-<full tier>.json` and `results/run-<full tier>.json`.",
     ]
     (args.out / "RESULTS.md").write_text("\n".join(text) + "\n")
     print(f"wrote {args.out / 'RESULTS.md'}")

@@ -1,14 +1,15 @@
-"""The loop users get, simulated: the fast tier every round and a full fine-tune on the worker's schedule.
+"""The loop users get, simulated: the fast tier every round and a full tier on the worker's schedule.
 
-On SMS spam, BANKING77 and CLINC150 under the peers' protocol (``benchmarks/peers``: the same seed sets,
+On SMS spam, SST-2, BANKING77 and CLINC150 under the peers' protocol (``benchmarks/peers``: the same seed sets,
 batch, classifier and measures), textal's default strategy runs over whichever encoder the worker would be
-serving: the frozen MiniLM until the first fine-tune, then the latest fine-tuned one (``loop.py``).
+serving: the frozen MiniLM until the first full tier, then the latest tuned one (``loop.py``), tuned the way
+``--full-tier`` names (contrastive, the worker's default, or plain); each full tier's results are kept side by side.
 ``report.py`` sets the curves beside the frozen-encoder and peers' curves recorded by ``benchmarks/peers``
 on the same seed sets, and writes RESULTS.md.
 
 CPU time is short, so fewer repeats than the side-by-side's 10 and, on the large pools, a shorter budget
 (``PLANS``). Usage (from the repository root):
-``python -m benchmarks.two_tier.run [--datasets sms_spam,banking77,clinc150] [--jobs 2]``;
+``python -m benchmarks.two_tier.run [--datasets sms_spam,sst2,banking77,clinc150] [--full-tier plain] [--jobs 2]``;
 a smoke test: ``--limit 200 --sizes 10,10,30 --full-every 20 --repeats 1 --encoder DIR --out DIR``.
 """
 
@@ -26,15 +27,22 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks.machine import cpu_name, run_record
 from benchmarks.peers.protocol import SIZES
 from benchmarks.peers.run import features, with_repo, write_plan
+from textal.models.fine_tune_schedule import DEFAULT_FULL_TIER, FULL_TIERS
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 
 # dataset: (repeats, new labels between fine-tunes, budget). The worker fine-tunes every 500 labels by
 # default; SMS spam's budget of 1,000 would then see two fine-tunes, so it gets one every 250.
-PLANS = {"sms_spam": (3, 250, 1000), "banking77": (2, 500, 2000), "clinc150": (2, 500, 2000)}
+PLANS = {
+    "sms_spam": (3, 250, 1000),
+    "sst2": (3, 250, 1000),
+    "banking77": (3, 500, 2000),
+    "clinc150": (3, 500, 2000),
+}
 
 
 def main() -> None:
@@ -42,6 +50,7 @@ def main() -> None:
     parser.add_argument("--datasets", default=",".join(PLANS))
     parser.add_argument("--jobs", type=int, default=2, help="datasets run at once")
     parser.add_argument("--encoder", default="default", help="the encoder fine-tuned and served (default: MiniLM)")
+    parser.add_argument("--full-tier", default=DEFAULT_FULL_TIER, choices=FULL_TIERS)
     parser.add_argument("--limit", type=int, default=None, help="a slice of this many training texts (smoke test)")
     parser.add_argument("--sizes", default=None, help="seed,batch,budget instead of the plan's (smoke test)")
     parser.add_argument("--full-every", type=int, default=None, help="instead of the plan's (smoke test)")
@@ -62,7 +71,7 @@ def main() -> None:
         feats = features(dataset, args.work, args.encoder, args.limit)
         plan_file = write_plan(dataset, "peers", args.work, np.load(feats)["y"], repeats, sizes)
         plans[dataset] = {"repeats": repeats, "full_every": every, "seed_batch_budget": list(sizes)}
-        out = results / f"{dataset}.json"
+        out = results / f"{dataset}-{args.full_tier}.json"
         jobs.append(
             [
                 sys.executable,
@@ -73,11 +82,16 @@ def main() -> None:
                 str(out),
                 str(every),
                 args.encoder,
+                args.full_tier,
             ]
         )
-    command = "python -m benchmarks.two_tier.run " + " ".join(shlex.quote(a) for a in sys.argv[1:])
-    meta = {"command": command.strip(), "jobs": args.jobs, "plans": plans}
-    (results / "run.json").write_text(json.dumps(meta, indent=1))
+    record = {**run_record("benchmarks.two_tier.run"), "datasets": list(plans), "cpu": cpu_name()}
+    run_file = results / f"run-{args.full_tier}.json"
+    meta = json.loads(run_file.read_text()) if run_file.is_file() else {"full_tier": args.full_tier, "plans": {}}
+    meta["plans"] = {**meta.get("plans", {}), **plans}  # datasets run before under this full tier stay recorded
+    meta["jobs"] = args.jobs
+    meta["runs"] = [*meta.get("runs", []), record]
+    run_file.write_text(json.dumps(meta, indent=1))
     threads = max(1, (os.cpu_count() or 2) // max(1, args.jobs))
     env = {
         **with_repo(os.environ),
@@ -91,8 +105,8 @@ def main() -> None:
 
     with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
         list(pool.map(launch, jobs))
-    meta["wall_seconds"] = round(time.perf_counter() - start)
-    (results / "run.json").write_text(json.dumps(meta, indent=1))
+    record["wall_seconds"] = round(time.perf_counter() - start)
+    run_file.write_text(json.dumps(meta, indent=1))
     subprocess.run(
         [
             sys.executable,

@@ -1,5 +1,6 @@
-"""The full tier: fine-tune the transformer on every label (minutes), adopt the new encoder only if its head does not
-lose to the serving version on the evaluation slice, then ask for a retrain that continues the fast tier from it."""
+"""The full tier: tune the transformer on every label (``--full-tier``, minutes), adopt the new encoder only if its
+head does not lose to the serving version on the evaluation slice, then ask for a retrain that continues the fast tier
+from it."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ log = logging.getLogger("ml_backend.worker")
 
 def finetune(project: Project, reason: str, split: LabelSplit, timer: Timer) -> dict[str, Any]:
     """Fine-tune on ``split``'s training labels; returns the job's summary (adopted or rejected, and why)."""
-    from textal.models.transformer import fine_tune  # torch's training stack: only when fine-tuning
+    from textal.training.full_tier import tune_encoder, tuning_summary  # torch's training stack: only when tuning
 
     p, settings = project, project.settings
     classes, multi = list(p.schema.labels), p.schema.multi_label
@@ -33,20 +34,24 @@ def finetune(project: Project, reason: str, split: LabelSplit, timer: Timer) -> 
     encoders.mkdir(parents=True, exist_ok=True)
     sweep_staging(encoders)
     stage = encoders / f".staging-{os.getpid()}-{secrets.token_hex(4)}"
-    log.info("project %s (%s): fine-tuning the encoder on %d labels", p.id, reason, len(train_ids))
+    log.info("project %s (%s): tuning the encoder (%s) on %d labels", p.id, reason, settings.full_tier, len(train_ids))
     try:
         with timer.phase("finetune"):
-            model = fine_tune(
+            model = tune_encoder(
                 [text_of[i] for i in train_ids],
                 [split.train[i] for i in train_ids],
                 classes,
                 multi,
+                full_tier=settings.full_tier,
                 encoder=settings.encoder,
                 epochs=settings.full_epochs,
                 min_steps=settings.full_min_steps,
                 seed=settings.seed,
             )
             model.save(stage)
+        tuning = {"full_tier": settings.full_tier, **tuning_summary(model)}
+        if "stopped" in tuning:
+            log.warning("project %s: the full tier stopped early: %s", p.id, tuning["stopped"])
         target = encoders / next_encoder_name(encoders)
         os.rename(stage, target)
     finally:
@@ -83,7 +88,7 @@ def finetune(project: Project, reason: str, split: LabelSplit, timer: Timer) -> 
         shutil.rmtree(target, ignore_errors=True)
         p.save(
             labels_at_finetune=len(train_ids),
-            last_finetune={"at": now_iso(), "adopted": False, "reason": decision.reason},
+            last_finetune={"at": now_iso(), "adopted": False, "reason": decision.reason, **tuning},
         )
         log.info("project %s: fine-tuned encoder not adopted (%s)", p.id, decision.reason)
         return {"status": "rejected", "reason": decision.reason, "timings": timer.phases}
@@ -95,6 +100,7 @@ def finetune(project: Project, reason: str, split: LabelSplit, timer: Timer) -> 
         last_finetune={
             "at": now_iso(),
             "adopted": True,
+            **tuning,
             "encoder": encoder,
             "metrics": metrics,
             "seconds": timer.total(),

@@ -7,7 +7,7 @@ import json
 from tests.support.modules import run_module
 
 
-def test_the_two_tier_benchmark_fine_tunes_on_schedule_and_reports_beside_the_frozen_curve(
+def test_the_two_tier_benchmark_tunes_on_schedule_and_reports_beside_the_frozen_curve(
     data_dir, tiny_bert_dir, tmp_path
 ):
     out, work, peers = tmp_path / "out", tmp_path / "work", tmp_path / "peers"
@@ -37,9 +37,14 @@ def test_the_two_tier_benchmark_fine_tunes_on_schedule_and_reports_beside_the_fr
         timeout=900,
     )
     assert done.returncode == 0, done.stderr[-3000:]
-    run = json.loads((out / "results" / "sms_spam.json").read_text())
+    run = json.loads((out / "results" / "sms_spam-contrastive.json").read_text())
+    assert run["full_tier"] == "contrastive"  # the worker's default
+    record = json.loads((out / "results" / "run-contrastive.json").read_text())["runs"][-1]
+    assert record["command"].startswith("python -m benchmarks.two_tier.run --datasets sms_spam")
+    assert {"commit", "date", "machine", "cpu", "wall_seconds"} <= set(record)
     assert [[r["labels"] for r in rep["rounds"]] for rep in run["repeats"]] == [[10, 20, 30, 40]] * 2
     assert [(t["repeat"], t["labels"]) for t in run["fine_tunes"]] == [(0, 20), (0, 40), (1, 20), (1, 40)]
+    assert all(t["steps"] >= 1 for t in run["fine_tunes"])
 
     # The frozen-encoder run of the side-by-side on the same features and plan: the same seed sets.
     (peers / "results").mkdir(parents=True)
@@ -71,8 +76,10 @@ def test_the_two_tier_benchmark_fine_tunes_on_schedule_and_reports_beside_the_fr
         capture_output=True,
     )
     report = (out / "RESULTS.md").read_text()
-    assert "| textal two-tier | hybrid.v2 |" in report and "| textal, frozen encoder | hybrid.v2 |" in report
-    assert "a fine-tune every 20 labels (at 20, 40)" in report and (out / "sms_spam.png").is_file()
+    assert "| textal two-tier, contrastive full tier | hybrid.v2 |" in report
+    assert "| textal, frozen encoder | hybrid.v2 |" in report
+    assert "a full tier every 20 labels (at 20, 40)" in report and (out / "sms_spam.png").is_file()
+    assert "| contrastive | `python -m benchmarks.two_tier.run --datasets sms_spam" in report
 
 
 def test_the_contrastive_comparison_fits_one_head_over_each_encoder_on_the_same_labels(

@@ -15,7 +15,7 @@ import typer
 from textal.cli.console import RichReporter, err, fail, out
 from textal.errors import TextalError
 from textal.models.class_weights import DEFAULT_CLASS_WEIGHT
-from textal.models.fine_tune_schedule import DEFAULT_FULL_EVERY
+from textal.models.fine_tune_schedule import DEFAULT_FULL_EVERY, DEFAULT_FULL_TIER
 from textal.runtime import progress
 from textal.runtime.settings import debug_enabled
 from textal.store.training_rows import MAX_TRAINING_ROWS
@@ -398,7 +398,14 @@ def simulate(
         int | None,
         typer.Option(
             "--full-every",
-            help=f"two-tier: labels between full fine-tunes (default: the worker's, {DEFAULT_FULL_EVERY}).",
+            help=f"two-tier: labels between full tiers (default: the worker's, {DEFAULT_FULL_EVERY}).",
+        ),
+    ] = None,
+    full_tier: Annotated[
+        str | None,
+        typer.Option(
+            "--full-tier",
+            help=f"two-tier: contrastive or plain (default: the worker's, {DEFAULT_FULL_TIER}).",
         ),
     ] = None,
     random_fraction: Annotated[
@@ -443,7 +450,7 @@ def simulate(
     from textal.reports.simulation_results import write_report
 
     class_weight_param(class_weight)  # bad values fail before the data is read
-    check_full_every(model, full_every)
+    check_full_every(model, full_every, full_tier)
     check_committee(model, committee)
     settings = SimulationSettings(
         strategies=[s.strip() for s in strategies.split(",") if s.strip()],
@@ -479,6 +486,7 @@ def simulate(
             class_weight=class_weight,
             full_every=full_every,
             committee=committee,
+            full_tier=full_tier,
         )
         result = run_simulation(learner, pool, test_corpus, settings)
     summary = summarise(result)

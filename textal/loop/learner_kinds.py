@@ -11,14 +11,16 @@ from textal.loop.learners import ClassifierLearner, EmbedHeadLearner, Learner
 from textal.loop.mixed_committee import MixedCommitteeLearner
 from textal.loop.two_tier import TwoTierLearner
 from textal.models.class_weights import DEFAULT_CLASS_WEIGHT, class_weight_param
-from textal.models.fine_tune_schedule import DEFAULT_FULL_EVERY
+from textal.models.fine_tune_schedule import DEFAULT_FULL_EVERY, DEFAULT_FULL_TIER, FULL_TIERS
 from textal.runtime.settings import cache_dir as default_cache_dir
 
 
-def check_full_every(model: str, full_every: int | None) -> None:
-    """Refuse ``--full-every`` for a model without a full tier, or below 1."""
+def check_full_every(model: str, full_every: int | None, full_tier: str | None = None) -> None:
+    """Refuse ``--full-every`` below 1, a ``--full-tier`` that is none, and either for a model without a full tier."""
     if full_every is not None and (model != "two-tier" or full_every < 1):
         raise TextalError("--full-every applies to --model two-tier and must be at least 1")
+    if full_tier is not None and (model != "two-tier" or full_tier not in FULL_TIERS):
+        raise TextalError(f"--full-tier applies to --model two-tier and must be {' or '.join(FULL_TIERS)}")
 
 
 COMMITTEES = ("bootstrap", "mc-dropout", "mixed")
@@ -50,14 +52,25 @@ def make_learner(
     class_weight: str | None = None,
     full_every: int | None = None,
     committee: str | None = None,
+    full_tier: str | None = None,
 ) -> Learner:
     """The learner for a simulation's ``--model``: embed-head (default), two-tier, linear, spacy or transformer.
     ``class_weight`` (``balanced``, ``none``) applies to the logistic heads; None: the live loop's default.
-    ``full_every``: labels between the two-tier loop's fine-tunes (the worker's default when None).
-    ``committee``: the query-by-committee votes (``COMMITTEES``); None: the model's own."""
+    ``full_every``, ``full_tier``: labels between the two-tier loop's full tiers, and which (the worker's defaults when
+    None). ``committee``: the query-by-committee votes (``COMMITTEES``); None: the model's own."""
     check_committee(model, committee)
     learner = _learner(
-        model, pool_texts, test_texts, labels, multi_label, seed, cache_dir, encoder, class_weight, full_every
+        model,
+        pool_texts,
+        test_texts,
+        labels,
+        multi_label,
+        seed,
+        cache_dir,
+        encoder,
+        class_weight,
+        full_every,
+        full_tier,
     )
     return MixedCommitteeLearner(learner, pool_texts) if committee == "mixed" else learner
 
@@ -73,12 +86,13 @@ def _learner(
     encoder: str,
     class_weight: str | None,
     full_every: int | None,
+    full_tier: str | None = None,
 ) -> Learner:
     weights = DEFAULT_CLASS_WEIGHT if class_weight is None else class_weight
     class_weight_param(weights)  # a bad name fails before any text is embedded
     if model in ("spacy", "transformer") and class_weight not in (None, "none"):
         raise TextalError(f"--class-weight applies to embed-head and linear, not {model}")
-    check_full_every(model, full_every)
+    check_full_every(model, full_every, full_tier)
     if model in ("embed-head", "two-tier"):
         from textal.models.encoder import Encoder
 
@@ -99,6 +113,7 @@ def _learner(
             encoder=encoder,
             class_weight=weights,
             full_every=full_every or DEFAULT_FULL_EVERY,
+            full_tier=full_tier or DEFAULT_FULL_TIER,
         )
     if model in ("linear", "spacy", "transformer"):
         params: dict[str, Any] = (

@@ -2,8 +2,8 @@
 
 Every round a logistic head is refitted over the serving encoder's embeddings (the fast tier). When
 ``full_every`` labels have arrived since the last fine-tune (``textal.models.fine_tune_schedule.fine_tune_due``, the
-worker's rule), the transformer is fine-tuned on every label, the pool and test set are embedded by the
-fine-tuned encoder, and, if its head does not lose to the serving one on the held-out slice (the worker's
+worker's rule), the transformer is tuned on every label (``full_tier``: contrastive or plain), the pool and test set
+are embedded by the tuned encoder, and, if its head does not lose to the serving one on the held-out slice (the worker's
 promotion rule), that encoder serves, and selects, from then on. Each curve starts again from the frozen encoder.
 """
 
@@ -21,15 +21,17 @@ from textal.models.fine_tune_schedule import (
     DEFAULT_FULL_EPOCHS,
     DEFAULT_FULL_EVERY,
     DEFAULT_FULL_MIN_STEPS,
+    DEFAULT_FULL_TIER,
     fine_tune_due,
 )
 from textal.models.head import LogisticHead
 from textal.models.metrics import score_predictions
+from textal.training.full_tier import check_full_tier, tune_encoder, tuning_summary
 from textal.training.promotion import net_worse_items, promotion
 
 
 class TwoTierLearner(EmbedHeadLearner):
-    """``EmbedHeadLearner`` over the frozen encoder, swapped for a fine-tuned one every ``full_every`` labels."""
+    """``EmbedHeadLearner`` over the frozen encoder, swapped for a tuned one every ``full_every`` labels."""
 
     def __init__(
         self,
@@ -45,12 +47,14 @@ class TwoTierLearner(EmbedHeadLearner):
         full_every: int = DEFAULT_FULL_EVERY,
         full_epochs: int = DEFAULT_FULL_EPOCHS,
         full_min_steps: int = DEFAULT_FULL_MIN_STEPS,
+        full_tier: str = DEFAULT_FULL_TIER,
     ) -> None:
         super().__init__(
             pool_embeddings, test_embeddings, labels, multi_label, seed=seed, encoder=encoder, class_weight=class_weight
         )
         self.pool_texts, self.test_texts = list(pool_texts), list(test_texts)
         self.full_every, self.full_epochs, self.full_min_steps = full_every, full_epochs, full_min_steps
+        self.full_tier = check_full_tier(full_tier)
         self._frozen = (self.X_pool, self.X_test)
         self._in_curve = False
         self.fine_tunes: list[dict[str, Any]] = []  # one entry per fine-tune, for the results file
@@ -73,14 +77,14 @@ class TwoTierLearner(EmbedHeadLearner):
 
     def _full_tier(self, idx: np.ndarray, y: np.ndarray) -> None:
         from textal.models.encoder import Encoder
-        from textal.models.transformer import fine_tune
 
         start = time.perf_counter()
-        model = fine_tune(
+        model = tune_encoder(
             [self.pool_texts[i] for i in idx],
             self.decode(y),
             self.labels,
             self.multi_label,
+            full_tier=self.full_tier,
             epochs=self.full_epochs,
             min_steps=self.full_min_steps,
             seed=self.seed,
@@ -97,6 +101,7 @@ class TwoTierLearner(EmbedHeadLearner):
             **self._tag,
             "labels": int(len(idx)),
             "seconds": round(seconds, 1),
+            **tuning_summary(model),
             "adopted": decision.promote,
             "reason": decision.reason,
             "eval_macro_f1": decision.value,
@@ -135,6 +140,7 @@ class TwoTierLearner(EmbedHeadLearner):
             "model": "two-tier",
             "full_tier": {
                 "every": self.full_every,
+                "kind": self.full_tier,
                 "epochs": self.full_epochs,
                 "min_steps": self.full_min_steps,
                 "judged_on": "the held-out slice (--eval-fraction), by the worker's promotion rule",

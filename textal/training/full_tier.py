@@ -1,0 +1,64 @@
+"""The full tier's one entry point: tune the transformer on every label, the way ``full_tier`` names, into an encoder
+folder the fast tier reads (``textal.models.encoder.Encoder``). The worker and the two-tier simulation both call it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+from textal.errors import ModelError
+from textal.models.classifier import Labels
+from textal.models.fine_tune_schedule import (
+    DEFAULT_FULL_EPOCHS,
+    DEFAULT_FULL_MIN_STEPS,
+    DEFAULT_FULL_TIER,
+    FULL_TIERS,
+)
+
+
+class TunedEncoder(Protocol):
+    """What a full tier returns: a model whose ``save`` writes an encoder folder."""
+
+    def save(self, path: str | Path) -> None: ...
+
+
+def check_full_tier(name: str) -> str:
+    """``name`` if it is a full tier, else a ModelError listing them."""
+    if name not in FULL_TIERS:
+        raise ModelError(f"unknown full tier {name!r}: choose {' or '.join(FULL_TIERS)}")
+    return name
+
+
+def tune_encoder(
+    texts: Sequence[str],
+    labels: Labels,
+    classes: Sequence[str],
+    multi_label: bool,
+    *,
+    full_tier: str = DEFAULT_FULL_TIER,
+    encoder: str = "default",
+    epochs: int = DEFAULT_FULL_EPOCHS,
+    min_steps: int = DEFAULT_FULL_MIN_STEPS,
+    seed: int = 0,
+) -> TunedEncoder:
+    """``encoder`` tuned on ``texts``/``labels`` by ``full_tier``; ``epochs``/``min_steps`` size the plain one."""
+    if check_full_tier(full_tier) == "plain":
+        from textal.models.transformer import fine_tune
+
+        return fine_tune(
+            texts, labels, classes, multi_label, encoder=encoder, epochs=epochs, min_steps=min_steps, seed=seed
+        )
+    from textal.models.contrastive_tuning import ContrastiveEncoder
+
+    model = ContrastiveEncoder(classes=list(classes), multi_label=multi_label, model=encoder, seed=seed)
+    return model.fit(list(texts), list(labels))
+
+
+def tuning_summary(model: Any) -> dict[str, Any]:
+    """What a results file or log records of a tuning: steps done and why it stopped early, where it says."""
+    return {
+        key: getattr(model, attr)
+        for key, attr in (("steps", "steps_done_"), ("stopped", "stopped_"))
+        if getattr(model, attr, None) is not None
+    }
