@@ -119,6 +119,16 @@ def test_simulate_refuses_full_every_without_the_two_tier_model_with_exit_2(sms_
     )
 
 
+def test_simulate_refuses_a_full_tier_without_the_two_tier_model_with_one_line_and_exit_2(sms_slice):
+    bad = refused(sms_slice, "--full-tier", "plain")
+    assert bad.returncode == 2
+    assert (
+        bad.stderr.strip()
+        .splitlines()[-1]
+        .endswith("--full-tier applies to --model two-tier and must be contrastive or plain")
+    )
+
+
 def test_simulate_refuses_a_committee_the_model_cannot_have_with_one_line_and_exit_2(sms_slice):
     bad = refused(sms_slice, "--committee", "mc-dropout")
     assert bad.returncode == 2

@@ -50,3 +50,10 @@ def test_a_project_may_weigh_its_classes_or_not_and_the_worker_refuses_an_unknow
     assert WorkerSettings(data_dir=Path(".")).for_project({"class_weight": "none"}).class_weight == "none"
     with pytest.raises(BackendConfigError, match="--class-weight must be one of balanced, none, got 'even'"):
         WorkerSettings(data_dir=Path("."), class_weight="even").check()
+
+
+def test_the_worker_tunes_contrastively_by_default_and_refuses_an_unknown_full_tier():
+    assert WorkerSettings(data_dir=Path(".")).check().full_tier == "contrastive"
+    assert WorkerSettings(data_dir=Path("."), full_tier="plain").check().full_tier == "plain"
+    with pytest.raises(BackendConfigError, match="--full-tier must be contrastive or plain, got 'setfit'"):
+        WorkerSettings(data_dir=Path("."), full_tier="setfit").check()

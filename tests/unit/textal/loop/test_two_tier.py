@@ -64,6 +64,29 @@ def test_each_curve_fine_tunes_on_schedule_then_serves_and_selects_with_the_fine
     assert not np.allclose(learner.embeddings(), frozen)  # the fast tier now sits on the fine-tuned encoder
     assert np.array_equal(learner.pretrained_embeddings(), frozen)  # the cold start still sees the frozen one
     assert result.info["model"]["model"] == "two-tier" and result.info["model"]["full_tier"]["every"] == 8
+    assert result.info["model"]["full_tier"]["kind"] == "contrastive"  # the worker's default
+    assert all(t["steps"] >= 1 for t in tunes)  # the contrastive tuner's record of its own training
+
+
+def test_the_plain_full_tier_fine_tunes_end_to_end_when_asked(split, tiny_bert_dir):
+    train, test = split
+    enc = Encoder(model=str(tiny_bert_dir))
+    learner = TwoTierLearner(
+        train.texts,
+        test.texts,
+        enc.encode(train.texts),
+        enc.encode(test.texts),
+        ["ham", "spam"],
+        encoder=str(tiny_bert_dir),
+        full_every=8,
+        full_epochs=1,
+        full_min_steps=2,
+        full_tier="plain",
+    )
+    settings = SimulationSettings(strategies=["margin"], seed_size=4, batch=4, budget=8, repeats=1, eval_fraction=0.0)
+    result = simulate(learner, train, test, settings)
+    assert result.info["model"]["full_tier"]["kind"] == "plain"
+    assert [t["labels"] for t in result.info["fine_tunes"]] == [8] and "steps" not in result.info["fine_tunes"][0]
 
 
 def test_a_fine_tune_that_loses_on_the_held_out_slice_is_not_adopted_and_waits_for_the_next_checkpoint(
@@ -94,3 +117,7 @@ def test_full_every_is_refused_for_a_model_without_a_full_tier(split):
         make_learner("embed-head", train.texts, test.texts, ["ham", "spam"], full_every=100)
     with pytest.raises(TextalError, match="at least 1"):
         make_learner("two-tier", train.texts, test.texts, ["ham", "spam"], full_every=0)
+    with pytest.raises(TextalError, match="--full-tier applies to --model two-tier and must be contrastive or plain"):
+        make_learner("embed-head", train.texts, test.texts, ["ham", "spam"], full_tier="plain")
+    with pytest.raises(TextalError, match="must be contrastive or plain"):
+        make_learner("two-tier", train.texts, test.texts, ["ham", "spam"], full_tier="setfit")
