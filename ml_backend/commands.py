@@ -85,6 +85,13 @@ def worker(
     full_every: Annotated[
         int, typer.Option(help="New labels between full fine-tunes (0: on request only).")
     ] = D.full_every,
+    precision: Annotated[
+        str,
+        typer.Option(
+            help="The encoder's number format: auto (bf16 where the CPU or GPU has it natively, else fp32), "
+            "fp32, bf16, int8 (CPU). Versions it publishes embed new texts the same way."
+        ),
+    ] = D.precision,
     full_tier: Annotated[
         str,
         typer.Option(
@@ -165,6 +172,7 @@ def worker(
         batch=batch,
         eval_every=eval_every,
         full_every=full_every,
+        precision=precision,
         full_tier=full_tier,
         full_epochs=full_epochs,
         full_min_steps=full_min_steps,

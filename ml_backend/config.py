@@ -36,6 +36,7 @@ from textal.models.fine_tune_schedule import (
     DEFAULT_FULL_TIER,
     FULL_TIERS,
 )
+from textal.models.precision import DEFAULT_PRECISION, PRECISIONS
 from textal.runtime.settings import positive_number
 from textal.strategies.default import DEFAULT_STRATEGY  # noqa: F401  (defined once, in textal)
 from textal.training.promotion import DEFAULT_MARGIN, DEFAULT_MIN_EVAL
@@ -91,7 +92,15 @@ PROJECT_PARAMS: dict[str, type] = {
     "prefill_margin": float,
     "encoder": str,
     "class_weight": str,
+    "precision": str,
+    "full_tier": str,
     "review_marks": int,
+}
+# The project settings that name one of a few choices, with the choices.
+CHOICE_PARAMS: dict[str, tuple[str, ...]] = {
+    "class_weight": CLASS_WEIGHTS,
+    "precision": PRECISIONS,
+    "full_tier": FULL_TIERS,
 }
 
 Environ = Mapping[str, str]
@@ -267,6 +276,7 @@ class WorkerSettings:
     eval_every: int = 3  # one evaluation-slice task in every this many served (0: the whole slice first)
     full_every: int = DEFAULT_FULL_EVERY  # new labels between full fine-tunes (0: only on request)
     prefill_margin: float = PREFILL_MARGIN  # a guess is pre-filled only when it leads the runner-up by this much
+    precision: str = DEFAULT_PRECISION  # the encoder's number format (textal.models.precision): auto, fp32, bf16, int8
     full_tier: str = DEFAULT_FULL_TIER  # contrastive or plain (textal.models.fine_tune_schedule.FULL_TIERS)
     full_epochs: int = DEFAULT_FULL_EPOCHS  # the plain full tier's
     full_min_steps: int = DEFAULT_FULL_MIN_STEPS
@@ -308,6 +318,8 @@ class WorkerSettings:
         for name in ("eval_min", "batch", "eval_every", "full_every", "min_eval", "committee_size", "review_marks"):
             if getattr(self, name) < 0:
                 raise BackendConfigError(f"--{name.replace('_', '-')} must be 0 or more, got {getattr(self, name)}")
+        if self.precision not in PRECISIONS:
+            raise BackendConfigError(f"--precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
         if self.full_tier not in FULL_TIERS:
             raise BackendConfigError(f"--full-tier must be {' or '.join(FULL_TIERS)}, got {self.full_tier!r}")
         if self.full_epochs < 1 or self.full_min_steps < 0 or self.push_chunk < 1 or self.head < 1:
@@ -373,10 +385,10 @@ def project_params(extra: Mapping[str, Any]) -> dict[str, Any]:
         if kind is None:
             allowed = ", ".join(["strategy", *PROJECT_PARAMS])
             raise BackendConfigError(f"unknown project setting {key!r}; allowed: {allowed}")
-        if key == "class_weight":
-            if value not in CLASS_WEIGHTS:
+        if key in CHOICE_PARAMS:
+            if value not in CHOICE_PARAMS[key]:
                 raise BackendConfigError(
-                    f"project setting 'class_weight' must be one of {', '.join(CLASS_WEIGHTS)}, got {value!r}"
+                    f"project setting {key!r} must be one of {', '.join(CHOICE_PARAMS[key])}, got {value!r}"
                 )
             params[key] = value
             continue

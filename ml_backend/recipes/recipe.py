@@ -14,7 +14,7 @@ from xml.etree import ElementTree
 
 import tomllib
 
-from ml_backend.config import DEFAULT_ENCODER, PROJECT_PARAMS, project_params
+from ml_backend.config import CHOICE_PARAMS, DEFAULT_ENCODER, PROJECT_PARAMS, project_params
 from ml_backend.errors import BackendConfigError
 from ml_backend.labelstudio.schema import LabelConfigError, TaskSchema, parse_label_config
 from textal.errors import DataError
@@ -30,7 +30,7 @@ _KEYS: dict[str | None, dict[str, tuple[type | tuple[type, ...], bool]]] = {
     "model": {"encoder": (str, False)},
     "active_learning": {
         "strategy": (str, False),
-        "class_weight": (str, False),
+        **{k: (str, False) for k in CHOICE_PARAMS},
         **{k: (v if v is int else (int, float), False) for k, v in PROJECT_PARAMS.items() if v is not str},
     },
 }

@@ -54,7 +54,7 @@ def base_rows(project: Project, encoder: str) -> BaseRows | None:
     if found is None:
         return None
     version, texts, labels = found
-    return BaseRows(version, project.ctx.embedder.embed(encoder, texts), labels)
+    return BaseRows(version, project.embed(encoder, texts), labels)
 
 
 def base_labels(project: Project) -> list[Any]:

@@ -52,7 +52,7 @@ class WorkerContext:
 
     def __post_init__(self) -> None:
         self.registry = ProjectRegistry(self.settings.data_dir)
-        self.embedder = PoolEmbedder(DataLayout(self.settings.data_dir).embeddings)
+        self.embedder = PoolEmbedder(DataLayout(self.settings.data_dir).embeddings, precision=self.settings.precision)
 
     def studio(self, hostname: str | None, token: str | None) -> StudioAPI:
         """The Label Studio a project's /setup named, with a key it accepts (checked once per process)."""

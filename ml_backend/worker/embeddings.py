@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from textal.models.encoder import Encoder
+from textal.models.precision import DEFAULT_PRECISION
 
 MEMORY_LIMIT = 500_000  # vectors kept in memory per encoder (about 770 MB at 384 dims)
 
@@ -21,28 +22,34 @@ MEMORY_LIMIT = 500_000  # vectors kept in memory per encoder (about 770 MB at 38
 class PoolEmbedder:
     """Embeddings of texts under a named encoder (``"default"`` or a folder of a fine-tuned one)."""
 
-    def __init__(self, cache_dir: str | Path, batch_size: int = 64, max_length: int = 128) -> None:
+    def __init__(
+        self, cache_dir: str | Path, batch_size: int = 64, max_length: int = 128, precision: str = DEFAULT_PRECISION
+    ) -> None:
         self.cache_dir = Path(cache_dir)
+        self.precision = precision  # unless a call names its own (a project's setting)
         self.batch_size = batch_size
         self.max_length = max_length
-        self._encoders: dict[str, Encoder] = {}
+        self._encoders: dict[tuple[str, str], Encoder] = {}
         self._memory: dict[str, dict[str, np.ndarray]] = {}
         self._lock = threading.Lock()
 
-    def encoder(self, ref: str) -> Encoder:
+    def encoder(self, ref: str, precision: str | None = None) -> Encoder:
+        key = (ref, precision or self.precision)
         with self._lock:
-            enc = self._encoders.get(ref)
+            enc = self._encoders.get(key)
             if enc is None:
-                enc = self._encoders[ref] = Encoder(ref, self.max_length, self.batch_size, self.cache_dir)
+                enc = self._encoders[key] = Encoder(
+                    ref, self.max_length, self.batch_size, self.cache_dir, precision=key[1]
+                )
             return enc
 
     def fingerprint(self, ref: str) -> str:
         return self.encoder(ref).fingerprint
 
-    def embed(self, ref: str, texts: Sequence[str]) -> np.ndarray:
-        """(n, d) float32 embeddings of ``texts`` under encoder ``ref``."""
-        enc = self.encoder(ref)
-        memory = self._memory.setdefault(enc.fingerprint, {})
+    def embed(self, ref: str, texts: Sequence[str], precision: str | None = None) -> np.ndarray:
+        """(n, d) float32 embeddings of ``texts`` under encoder ``ref`` in ``precision`` (None: the embedder's)."""
+        enc = self.encoder(ref, precision)
+        memory = self._memory.setdefault(f"{enc.fingerprint}/{enc.running_precision}", {})
         missing = list(dict.fromkeys(t for t in texts if t not in memory))
         if missing:
             vectors = enc.encode(missing)

@@ -141,8 +141,8 @@ def embed_labels(project: Project, reason: str, split: LabelSplit, timer: Timer)
         len(eval_ids),
     )
     with timer.phase("embed"):
-        X_train = project.ctx.embedder.embed(encoder, [text_of[i] for i in train_ids])
-        X_eval = project.ctx.embedder.embed(encoder, [text_of[i] for i in eval_ids])
+        X_train = project.embed(encoder, [text_of[i] for i in train_ids])
+        X_eval = project.embed(encoder, [text_of[i] for i in eval_ids])
     # --review-holdout: the labels the last review marked sit out until their label changes or a review clears them
     held = held_for_review(project.work, split.train) if project.settings.review_holdout else set()
     fit_rows = [k for k, tid in enumerate(train_ids) if tid not in held] if held else list(range(len(train_ids)))
@@ -166,6 +166,7 @@ def fit(project: Project, data: LabelData, timer: Timer) -> EmbedHeadClassifier:
             encoder=data.encoder,
             seed=settings.seed,
             class_weight=settings.class_weight,
+            precision=settings.precision,
         )
 
 
@@ -274,7 +275,7 @@ def review_labels(
         [data.split.train[i] for i in data.train_ids],
         timer,
         snapshot,
-        lambda ids: model.predict_proba_embeddings(project.ctx.embedder.embed(encoder, [text_of[i] for i in ids])),
+        lambda ids: model.predict_proba_embeddings(project.embed(encoder, [text_of[i] for i in ids])),
     )
 
 
@@ -346,7 +347,7 @@ def evaluate_serving(project: Project, split: LabelSplit, timer: Timer) -> None:
         return
     text_of = split.texts()
     with timer.phase("evaluate"):
-        X_eval = project.ctx.embedder.embed(project.encoder, [text_of[i] for i in eval_ids])
+        X_eval = project.embed(project.encoder, [text_of[i] for i in eval_ids])
         parent = serving_parent(project, eval_ids, X_eval, project.encoder)
         if parent is None or not parent.base or parent.proba is None:
             return

@@ -57,7 +57,7 @@ def finetune(project: Project, reason: str, split: LabelSplit, timer: Timer) -> 
     finally:
         shutil.rmtree(stage, ignore_errors=True)
     encoder = str(target)
-    embed = p.ctx.embedder.embed
+    embed = p.embed
     with timer.phase("evaluate"):
         X_train = embed(encoder, [text_of[i] for i in train_ids])
         X_eval = embed(encoder, [text_of[i] for i in eval_ids])
@@ -69,6 +69,7 @@ def finetune(project: Project, reason: str, split: LabelSplit, timer: Timer) -> 
             encoder=encoder,
             seed=settings.seed,
             class_weight=settings.class_weight,
+            precision=settings.precision,
         )
         eval_labels = [split.held[i] for i in eval_ids]
         proba_eval = head.predict_proba_embeddings(X_eval)

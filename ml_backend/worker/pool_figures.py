@@ -26,7 +26,7 @@ def pool_centroids(project: Project, encoder: str, tasks: list[PoolTask]) -> np.
     known = project.work.get("centroids_for") or {}
     if known.get("encoder") == fingerprint and len(readable) <= 1.1 * int(known.get("n", 0)) and path.is_file():
         return np.load(path)
-    X = project.ctx.embedder.embed(encoder, readable)
+    X = project.embed(encoder, readable)
     centroids = fit_centroids(X, k=CENTROIDS, seed=project.settings.seed)
     np.save(path, centroids)
     project.save(centroids_for={"encoder": fingerprint, "n": len(readable)})

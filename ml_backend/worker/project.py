@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
+
+import numpy as np
 
 from ml_backend.labelstudio.api import StudioAPI
 from ml_backend.labelstudio.client import ProjectInfo
@@ -53,6 +56,10 @@ class Project:
     def encoder(self) -> str:
         """The fast tier's encoder now: the adopted fine-tuned one, else the worker's default."""
         return self.work.get("encoder") or self.settings.encoder
+
+    def embed(self, encoder: str, texts: Sequence[str]) -> np.ndarray:
+        """``texts`` embedded by ``encoder`` in the project's precision (the worker's unless a recipe set one)."""
+        return self.ctx.embedder.embed(encoder, texts, self.settings.precision)
 
     def load_own(self, version: str) -> Any:
         """A version of the project's own store, loaded once per worker process."""

@@ -139,7 +139,7 @@ def own_rows(
         if not readable:
             X, proba = np.zeros((0, 1), dtype=np.float32), np.zeros((0, len(labels)))
         elif callable(getattr(model, "predict_proba_embeddings", None)) and isinstance(encoder, str):
-            X = project.ctx.embedder.embed(encoder, texts)
+            X = project.embed(encoder, texts)
             proba = model.predict_proba_embeddings(X)
         else:
             X, proba = np.asarray(model.embed(texts), dtype=np.float32), model.predict_proba(texts)
@@ -262,7 +262,7 @@ def cold_rows(project: Project, tasks: list[PoolTask], timer: Timer) -> Scored:
     open_pool = [t for t in readable if not t.labelled and not t.eval]
     if open_pool and project.settings.batch:
         with timer.phase("embed pool"):
-            X = project.ctx.embedder.embed(project.encoder, _texts(readable))
+            X = project.embed(project.encoder, _texts(readable))
         with timer.phase("score"):
             selection = select_batch(
                 get_strategy(COLD_START_STRATEGY),

@@ -51,4 +51,4 @@ def mark_slice(project: Project) -> int:
 def warm_embeddings(project: Project, timer: Timer) -> None:
     """Embed the whole pool with the fast tier's encoder now, so the first retrain after a label is quick."""
     with timer.phase("embed pool"):
-        project.ctx.embedder.embed(project.encoder, project.readable_texts())
+        project.embed(project.encoder, project.readable_texts())

@@ -58,8 +58,27 @@ def _class_weight_option(model: str, class_weight: str | None) -> str | None:
     return class_weight_param(DEFAULT_CLASS_WEIGHT if class_weight is None else class_weight)
 
 
+def _precision_option(model: str, precision: str | None) -> str | None:
+    """``--precision`` checked for ``--model``: a transformer or embed-head (a model folder is a transformer)."""
+    from textal.models import MODEL_KINDS
+    from textal.models.precision import check_precision
+
+    if precision is None:
+        return None
+    check_precision(precision)
+    if model in MODEL_KINDS and model not in ("transformer", "embed-head"):
+        raise TextalError(f"--precision applies to transformer and embed-head, not {model}")
+    return precision
+
+
 def _model_from_option(
-    model: str, classes: list[str], multi_label: bool, seed: int, epochs: int | None, class_weight: str | None = None
+    model: str,
+    classes: list[str],
+    multi_label: bool,
+    seed: int,
+    epochs: int | None,
+    class_weight: str | None = None,
+    precision: str | None = None,
 ):
     """A classifier for ``--model``: a kind name, else a transformer over that local dir or hub id."""
     from textal.models import MODEL_KINDS, make_classifier
@@ -76,6 +95,8 @@ def _model_from_option(
     elif kind in HEAD_KINDS:
         params["random_state"] = seed
         params["class_weight"] = class_weight
+    if precision is not None:
+        params["precision"] = precision
     classifier = make_classifier(kind, **params)
     if kind == "transformer":
         from textal.models.hf import resolve_model_source
@@ -117,6 +138,14 @@ def train(
             "as well as from its own labels.",
         ),
     ] = True,
+    precision: Annotated[
+        str | None,
+        typer.Option(
+            "--precision",
+            help="transformer, embed-head: the number format it embeds and predicts in, here and when served: auto "
+            "(bf16 where the CPU or GPU has it, else fp32; the default), fp32, bf16, int8 (CPU). Training keeps fp32.",
+        ),
+    ] = None,
 ) -> None:
     """Train a classifier on DATA, print its metrics, publish it as a new version in the store."""
     from textal.data.corpus import Corpus, load_corpus
@@ -126,6 +155,7 @@ def train(
     if not 0 <= holdout < 1:
         raise TextalError("--holdout must be in [0, 1)")
     weights = _class_weight_option(model, class_weight)  # bad values fail before the data is read
+    precision = _precision_option(model, precision)
     corpus = load_corpus(data, text_col, label_col, multi_label=multi_label, label_sep=label_sep, dedupe=dedupe)
     evaluation: Corpus | None
     if eval_file is not None:
@@ -135,7 +165,7 @@ def train(
         training, evaluation = holdout_split(corpus, holdout, seed)
     check_trainable(training)  # before a model is built (a transformer loads weights): one label teaches nothing
     classes = sorted(set(corpus.label_set) | set(evaluation.label_set if evaluation else ()))
-    classifier = _model_from_option(model, classes, multi_label, seed, epochs, weights)
+    classifier = _model_from_option(model, classes, multi_label, seed, epochs, weights, precision)
     err.print(f"Training {model} on {len(training)} texts ({len(classes)} labels)...")
     with progress.reporting(RichReporter()):
         report = train_and_publish(
@@ -164,14 +194,14 @@ def score(
         typer.Option("--batch", help="Size of the strategy's next batch, ranked first (default: --top-k)."),
     ] = None,
     text_col: TextCol = None,
-    int8: Annotated[
-        bool,
+    precision: Annotated[
+        str | None,
         typer.Option(
-            "--int8",
-            help="Run a transformer with int8 weights on the CPU (faster; "
-            "agreement with float32 in benchmarks/predict_throughput).",
+            "--precision",
+            help="A transformer's number format: auto (bf16 where the CPU or GPU has it, else fp32), fp32, bf16, "
+            "int8 (CPU). Default: the model's own, auto. Agreement with fp32 in benchmarks/predict_throughput.",
         ),
-    ] = False,
+    ] = None,
     chunk_size: Annotated[
         int | None,
         typer.Option(
@@ -187,6 +217,7 @@ def score(
     so a pool larger than memory scores in bounded memory. Under `accelerate launch` the chunks are shared
     among its processes (or GPUs) and the main process writes the result.
     """
+    from textal.models.precision import check_precision
     from textal.ranking.parallel import is_main_process, rank_file_in_processes
     from textal.ranking.ranked_pool import DEFAULT_CHUNK, rank_file
     from textal.runtime.settings import launched_processes
@@ -202,10 +233,11 @@ def score(
     model_store = ModelStore(store)
     chosen = version or model_store.latest()
     model = model_store.load(chosen)
-    if int8:
-        if "int8" not in model.get_params():
-            raise TextalError(f"--int8 applies to transformer models; version {chosen} is a {model.kind} model")
-        model.set_params(int8=True)
+    if precision is not None:
+        check_precision(precision)
+        if "precision" not in model.get_params():
+            raise TextalError(f"--precision applies to transformer models; version {chosen} is a {model.kind} model")
+        model.set_params(precision=precision)
     batch = top_k if batch is None else batch
     trained_on = model_store.card(chosen).get("training_size") if chosen else None
     trained_on = trained_on if isinstance(trained_on, int) else None  # hybrid's schedule reads labels per class
@@ -401,6 +433,14 @@ def simulate(
             help=f"two-tier: labels between full tiers (default: the worker's, {DEFAULT_FULL_EVERY}).",
         ),
     ] = None,
+    precision: Annotated[
+        str | None,
+        typer.Option(
+            "--precision",
+            help="embed-head, two-tier, transformer: the encoder's number format: auto (bf16 where the CPU or GPU "
+            "has it, else fp32; the default), fp32, bf16, int8 (CPU).",
+        ),
+    ] = None,
     full_tier: Annotated[
         str | None,
         typer.Option(
@@ -487,6 +527,7 @@ def simulate(
             full_every=full_every,
             committee=committee,
             full_tier=full_tier,
+            precision=precision,
         )
         result = run_simulation(learner, pool, test_corpus, settings)
     summary = summarise(result)

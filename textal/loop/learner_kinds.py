@@ -12,6 +12,7 @@ from textal.loop.mixed_committee import MixedCommitteeLearner
 from textal.loop.two_tier import TwoTierLearner
 from textal.models.class_weights import DEFAULT_CLASS_WEIGHT, class_weight_param
 from textal.models.fine_tune_schedule import DEFAULT_FULL_EVERY, DEFAULT_FULL_TIER, FULL_TIERS
+from textal.models.precision import DEFAULT_PRECISION, check_precision
 from textal.runtime.settings import cache_dir as default_cache_dir
 
 
@@ -53,11 +54,13 @@ def make_learner(
     full_every: int | None = None,
     committee: str | None = None,
     full_tier: str | None = None,
+    precision: str | None = None,
 ) -> Learner:
     """The learner for a simulation's ``--model``: embed-head (default), two-tier, linear, spacy or transformer.
     ``class_weight`` (``balanced``, ``none``) applies to the logistic heads; None: the live loop's default.
     ``full_every``, ``full_tier``: labels between the two-tier loop's full tiers, and which (the worker's defaults when
-    None). ``committee``: the query-by-committee votes (``COMMITTEES``); None: the model's own."""
+    None). ``precision``: the transformer's number format (``textal.models.precision``; None: auto).
+    ``committee``: the query-by-committee votes (``COMMITTEES``); None: the model's own."""
     check_committee(model, committee)
     learner = _learner(
         model,
@@ -71,6 +74,7 @@ def make_learner(
         class_weight,
         full_every,
         full_tier,
+        precision,
     )
     return MixedCommitteeLearner(learner, pool_texts) if committee == "mixed" else learner
 
@@ -87,16 +91,22 @@ def _learner(
     class_weight: str | None,
     full_every: int | None,
     full_tier: str | None = None,
+    precision: str | None = None,
 ) -> Learner:
     weights = DEFAULT_CLASS_WEIGHT if class_weight is None else class_weight
     class_weight_param(weights)  # a bad name fails before any text is embedded
     if model in ("spacy", "transformer") and class_weight not in (None, "none"):
         raise TextalError(f"--class-weight applies to embed-head and linear, not {model}")
     check_full_every(model, full_every, full_tier)
+    if precision is not None and check_precision(precision) and model in ("linear", "spacy"):
+        raise TextalError(f"--precision applies to embed-head, two-tier and transformer, not {model}")
+    precision = precision or DEFAULT_PRECISION
     if model in ("embed-head", "two-tier"):
         from textal.models.encoder import Encoder
 
-        enc = Encoder(model=encoder, cache_dir=cache_dir if cache_dir is not None else default_cache_dir())
+        enc = Encoder(
+            model=encoder, cache_dir=cache_dir if cache_dir is not None else default_cache_dir(), precision=precision
+        )
         X_pool, X_test = enc.encode(pool_texts), enc.encode(test_texts)
         if model == "embed-head":
             return EmbedHeadLearner(
@@ -120,6 +130,6 @@ def _learner(
             {"random_state": seed, "class_weight": class_weight_param(weights)} if model == "linear" else {"seed": seed}
         )
         if model == "transformer":
-            params["model"] = encoder
+            params["model"], params["precision"] = encoder, precision
         return ClassifierLearner(model, pool_texts, test_texts, labels, multi_label, params=params)
     raise TextalError(f"unknown simulation model {model!r}; choose embed-head, two-tier, linear, spacy or transformer")

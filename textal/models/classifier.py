@@ -149,6 +149,8 @@ def saved_params(estimator: BaseEstimator) -> dict[str, Any]:
 def params_from_saved(cls: type[Any], params: dict[str, Any]) -> dict[str, Any]:
     """Saved parameters as ``cls.__init__`` takes them: a list where the default is a tuple becomes a tuple again."""
     defaults = {name: p.default for name, p in inspect.signature(cls.__init__).parameters.items()}
+    if "int8" in params and "int8" not in defaults:  # saved before ``precision`` replaced the int8 switch
+        params = {k: v for k, v in params.items() if k != "int8"} | ({"precision": "int8"} if params["int8"] else {})
     return {
         name: tuple(value) if isinstance(value, list) and isinstance(defaults.get(name), tuple) else value
         for name, value in params.items()

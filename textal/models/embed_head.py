@@ -21,6 +21,7 @@ from textal.models.classifier import LabelMixin, Labels, params_from_saved, read
 from textal.models.encoder import Encoder
 from textal.models.head import LogisticHead
 from textal.models.hf import is_default_model, model_reference
+from textal.models.precision import DEFAULT_PRECISION
 from textal.models.saved_state import PickledModelError, has_state, read_state, write_state
 
 HEAD_STATE = "head"  # head.json + head.npz: the logistic head as data
@@ -33,8 +34,8 @@ class EmbedHeadClassifier(LabelMixin, BaseEstimator):
 
     A saved model is self-contained: a local encoder folder (a fine-tuned encoder) is copied into
     it, the default encoder and hub ids are kept by name with their fingerprint, and ``cache_dir``
-    (a machine-local folder) is not kept at all. Loading checks the encoder is unchanged. ``int8``
-    embeds with a dynamically quantised encoder on the CPU (``textal.models.int8``).
+    (a machine-local folder) is not kept at all. Loading checks the encoder is unchanged. ``precision``
+    is the encoder's (``textal.models.precision``: auto, fp32, bf16, int8).
     """
 
     kind = "embed-head"
@@ -52,7 +53,7 @@ class EmbedHeadClassifier(LabelMixin, BaseEstimator):
         class_weight: str | None = None,
         random_state: int = 0,
         device: str | None = None,
-        int8: bool = False,
+        precision: str = DEFAULT_PRECISION,
     ) -> None:
         self.classes = classes
         self.multi_label = multi_label
@@ -64,10 +65,10 @@ class EmbedHeadClassifier(LabelMixin, BaseEstimator):
         self.class_weight = class_weight
         self.random_state = random_state
         self.device = device
-        self.int8 = int8
+        self.precision = precision
 
     def _encoder_settings(self) -> tuple[Any, ...]:
-        return (self.model, self.max_length, self.batch_size, self.cache_dir, self.device, self.int8)
+        return (self.model, self.max_length, self.batch_size, self.cache_dir, self.device, self.precision)
 
     @property
     def encoder(self) -> Encoder:

@@ -19,8 +19,10 @@ from sklearn.base import BaseEstimator
 from textal.errors import ModelError
 from textal.models.embedding_cache import EmbeddingCache, content_key
 from textal.models.hf import batched_inference, default_device, load_encoder_model, load_tokenizer, resolve_model_source
-from textal.models.int8 import int8_applies, quantized_copy
+from textal.models.int8 import quantized_copy
 from textal.models.pooling import POOLING, mean_pool
+from textal.models.precision import DEFAULT_PRECISION
+from textal.models.precision_runtime import computing_in, resolve_precision
 from textal.runtime import progress
 
 FINGERPRINT_SUFFIXES = (".json", ".txt", ".model", ".safetensors", ".bin")
@@ -54,9 +56,10 @@ class Encoder(BaseEstimator):
     ``TransformerClassifier.embed``).
 
     ``model`` is ``"default"``, a local directory (a saved TransformerClassifier works too) or a hub
-    id. With ``cache_dir``, vectors are cached on disk by (fingerprint, max_length, pooling, int8, text).
-    The model loads on first use; a pool answered wholly from the cache never loads it. ``int8``: encode
-    with a dynamically quantised copy on the CPU (faster; see ``textal.models.int8``).
+    id. With ``cache_dir``, vectors are cached on disk by (fingerprint, max_length, pooling, precision, text).
+    The model loads on first use; a pool answered wholly from the cache never loads it. ``precision``: auto (bf16
+    where the hardware has it, else fp32), fp32, bf16, or int8 (a dynamically quantised copy on the CPU); see
+    ``textal.models.precision``.
     """
 
     def __init__(
@@ -66,14 +69,14 @@ class Encoder(BaseEstimator):
         batch_size: int = 64,
         cache_dir: str | Path | None = None,
         device: str | None = None,
-        int8: bool = False,
+        precision: str = DEFAULT_PRECISION,
     ) -> None:
         self.model = model
         self.max_length = max_length
         self.batch_size = batch_size
         self.cache_dir = cache_dir
         self.device = device
-        self.int8 = int8
+        self.precision = precision
 
     def set_params(self, **params: Any) -> Encoder:
         """Change parameters; weights loaded for the old ones are dropped and load again on next use."""
@@ -86,6 +89,11 @@ class Encoder(BaseEstimator):
     def source_(self) -> Path:
         """The local directory the weights come from."""
         return resolve_model_source(self.model)
+
+    @property
+    def running_precision(self) -> str:
+        """The precision that runs: ``precision`` resolved for this device (auto chosen, fallbacks applied)."""
+        return resolve_precision(self.precision, default_device(self.device))
 
     @property
     def fingerprint(self) -> str:
@@ -104,14 +112,15 @@ class Encoder(BaseEstimator):
             self.tokenizer_ = load_tokenizer(self.source_)
             device = default_device(self.device)
             net = load_encoder_model(self.source_).to(device).eval()
-            self.model_ = quantized_copy(net) if int8_applies(self.int8, device) else net
+            self.model_ = quantized_copy(net) if self.running_precision == "int8" else net
 
     def _compute(self, texts: list[str], bar: progress.Bar) -> np.ndarray:
         self._load()
-        device = default_device(self.device)
+        device, precision = default_device(self.device), self.running_precision
 
         def forward(batch: dict[str, torch.Tensor]) -> torch.Tensor:
-            return mean_pool(self.model_(**batch).last_hidden_state, batch["attention_mask"])
+            with computing_in(precision, device):
+                return mean_pool(self.model_(**batch).last_hidden_state, batch["attention_mask"])
 
         return batched_inference(
             self.tokenizer_,
@@ -138,7 +147,8 @@ class Encoder(BaseEstimator):
 
     def _encode_cached(self, texts: list[str], cache_dir: str | Path) -> np.ndarray:
         cache = EmbeddingCache(cache_dir)
-        prefix = (self.fingerprint, str(self.max_length), POOLING) + (("int8",) if self.int8 else ())
+        precision = self.running_precision
+        prefix = (self.fingerprint, str(self.max_length), POOLING) + ((precision,) if precision != "fp32" else ())
         keys = [content_key(*prefix, text) for text in texts]
         found = cache.get(keys)
         missing = list(dict.fromkeys(t for t, k in zip(texts, keys) if k not in found))

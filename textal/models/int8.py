@@ -22,8 +22,3 @@ def quantized_copy(net: torch.nn.Module) -> torch.nn.Module:
         # torch marks its quantised tensor types deprecated (for torchao); they are what 2.13 ships and runs.
         warnings.simplefilter("ignore", (DeprecationWarning, UserWarning, FutureWarning))
         return quantize_dynamic(copy.deepcopy(net).cpu().eval(), {torch.nn.Linear}, dtype=torch.qint8)
-
-
-def int8_applies(int8: bool, device: torch.device) -> bool:
-    """Whether an int8 copy is used: asked for, and the network runs on the CPU."""
-    return bool(int8) and device.type == "cpu"

@@ -29,8 +29,10 @@ from textal.models.hf import (
     resolve_model_source,
     tokenize,
 )
-from textal.models.int8 import int8_applies, quantized_copy
+from textal.models.int8 import quantized_copy
 from textal.models.pooling import mean_pool
+from textal.models.precision import DEFAULT_PRECISION
+from textal.models.precision_runtime import computing_in, resolve_precision
 from textal.runtime import progress
 
 MIN_VALIDATION = 2  # fewer validation texts than this: train every epoch, no early stopping
@@ -79,8 +81,8 @@ class TransformerClassifier(LabelMixin, BaseEstimator):
     fewer than ``min_steps`` optimizer steps (a small labelled set still gets enough updates).
     ``patience`` is how many epochs without a lower validation loss end training (None: run them
     all); the best epoch's weights are kept either way.
-    ``device`` None lets accelerate choose (a GPU when there is one); ``"cpu"`` forces the CPU. ``int8``
-    predicts with a dynamically quantised copy on the CPU (``textal.models.int8``); training is unchanged.
+    ``device`` None lets accelerate choose (a GPU when there is one); ``"cpu"`` forces the CPU. ``precision``
+    is the predictions' (``textal.models.precision``: auto, fp32, bf16, int8); training keeps fp32.
     """
 
     kind = "transformer"
@@ -102,7 +104,7 @@ class TransformerClassifier(LabelMixin, BaseEstimator):
         patience: int | None = 1,
         seed: int = 0,
         device: str | None = None,
-        int8: bool = False,
+        precision: str = DEFAULT_PRECISION,
     ) -> None:
         self.classes = classes
         self.multi_label = multi_label
@@ -119,7 +121,7 @@ class TransformerClassifier(LabelMixin, BaseEstimator):
         self.patience = patience
         self.seed = seed
         self.device = device
-        self.int8 = int8
+        self.precision = precision
 
     # ------------------------------------------------------------------ training
 
@@ -261,9 +263,14 @@ class TransformerClassifier(LabelMixin, BaseEstimator):
     def _device(self) -> torch.device:
         return next(self.model_.parameters()).device
 
+    @property
+    def running_precision(self) -> str:
+        """The precision predictions run in: ``precision`` resolved for the device the weights are on."""
+        return resolve_precision(self.precision, self._device())
+
     def _inference_net(self) -> torch.nn.Module:
-        """The network predictions run on: an int8 copy when ``int8`` is set and it runs on the CPU."""
-        if not int8_applies(self.int8, self._device()):
+        """The network predictions run on: an int8 copy when int8 runs, else the network itself."""
+        if self.running_precision != "int8":
             return self.model_
         cached = self.__dict__.get("_int8_net")
         if cached is None or cached[0] is not self.model_:
@@ -294,9 +301,13 @@ class TransformerClassifier(LabelMixin, BaseEstimator):
         if not texts:
             return np.zeros((0, len(self.labels_)))
         self.model_.eval()
-        net = self._inference_net()
-        logits = self._run(texts, lambda batch: net(**batch).logits, f"Predicting {len(texts)} texts")
-        return self._to_proba(logits)
+        net, precision, device = self._inference_net(), self.running_precision, self._device()
+
+        def forward(batch: dict[str, torch.Tensor]) -> torch.Tensor:
+            with computing_in(precision, device):
+                return net(**batch).logits
+
+        return self._to_proba(self._run(texts, forward, f"Predicting {len(texts)} texts"))
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """Mean-pooled, L2-normalised last hidden state (n, hidden) as float32."""
@@ -305,10 +316,11 @@ class TransformerClassifier(LabelMixin, BaseEstimator):
         if not texts:
             return np.zeros((0, self.model_.config.hidden_size), dtype=np.float32)
         self.model_.eval()
-        base = self._inference_net().base_model
+        base, precision, device = self._inference_net().base_model, self.running_precision, self._device()
 
         def forward(batch: dict[str, torch.Tensor]) -> torch.Tensor:
-            return mean_pool(base(**batch).last_hidden_state, batch["attention_mask"])
+            with computing_in(precision, device):
+                return mean_pool(base(**batch).last_hidden_state, batch["attention_mask"])
 
         return self._run(texts, forward, f"Embedding {len(texts)} texts").astype(np.float32)
 

@@ -18,6 +18,7 @@ from textal.models.class_weights import DEFAULT_CLASS_WEIGHT, class_weight_param
 from textal.models.committee import BootstrapCommittee
 from textal.models.embed_head import EmbedHeadClassifier
 from textal.models.metrics import score_predictions
+from textal.models.precision import DEFAULT_PRECISION
 from textal.quality.calibration import calibrate, encode_held_out_labels
 from textal.quality.stopping import max_uncertainty, overall_uncertainty
 
@@ -35,9 +36,11 @@ def fit_head(
     C: float = 10.0,
     class_weight: str | None = DEFAULT_CLASS_WEIGHT,
     seed: int = 0,
+    precision: str = DEFAULT_PRECISION,
 ) -> EmbedHeadClassifier:
     """An ``EmbedHeadClassifier`` over ``encoder`` whose head is fitted on embeddings ``X`` (one row per label),
-    classes weighted by default so that a skewed set of labels does not decide the answer alone."""
+    classes weighted by default so that a skewed set of labels does not decide the answer alone. ``precision``: the
+    encoder's, as ``X`` was embedded, so that the version embeds new texts the same way."""
     model = EmbedHeadClassifier(
         classes=list(classes),
         multi_label=multi_label,
@@ -46,6 +49,7 @@ def fit_head(
         C=C,
         class_weight=class_weight_param(class_weight),
         random_state=seed,
+        precision=precision,
     )
     return model.fit_embeddings(np.asarray(X, dtype=np.float32), list(labels))
 

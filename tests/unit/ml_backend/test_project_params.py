@@ -57,3 +57,13 @@ def test_the_worker_tunes_contrastively_by_default_and_refuses_an_unknown_full_t
     assert WorkerSettings(data_dir=Path("."), full_tier="plain").check().full_tier == "plain"
     with pytest.raises(BackendConfigError, match="--full-tier must be contrastive or plain, got 'setfit'"):
         WorkerSettings(data_dir=Path("."), full_tier="setfit").check()
+
+
+def test_a_project_may_set_its_precision_and_full_tier_and_an_unknown_one_is_refused():
+    mine = project_params({"precision": "fp32", "full_tier": "plain"})
+    settings = WorkerSettings(data_dir=Path(".")).for_project(mine)
+    assert (settings.precision, settings.full_tier) == ("fp32", "plain")
+    with pytest.raises(BackendConfigError, match="'precision' must be one of auto, fp32, bf16, int8, got 'fp16'"):
+        project_params({"precision": "fp16"})
+    with pytest.raises(BackendConfigError, match="--precision must be one of auto, fp32, bf16, int8, got 'fp16'"):
+        WorkerSettings(data_dir=Path("."), precision="fp16").check()

@@ -66,7 +66,7 @@ def test_an_unknown_key_names_the_file_the_key_and_what_is_allowed(recipe_dir):
     path = edit(recipe_dir, "batch = 20", "bacth = 20")
     message = error_of(recipe_dir)
     assert message.startswith(str(path)) and "unknown key [active_learning] bacth" in message
-    assert "allowed: strategy, class_weight, batch, eval_fraction" in message
+    assert "allowed: strategy, class_weight, precision, full_tier, batch, eval_fraction" in message
 
 
 def test_a_wrong_type_names_the_key_and_the_type(recipe_dir):
@@ -124,3 +124,11 @@ def test_a_recipe_may_turn_class_weights_off_and_a_bad_weighting_is_named(recipe
     assert load_recipe(recipe_dir).extra_params()["class_weight"] == "none"
     edit(recipe_dir, 'class_weight = "none"', 'class_weight = "heavy"')
     assert "class_weight' must be one of balanced, none, got 'heavy'" in error_of(recipe_dir)
+
+
+def test_a_recipe_may_set_the_precision_and_the_full_tier_and_a_bad_one_is_named(recipe_dir):
+    edit(recipe_dir, "batch = 20", 'batch = 20\nprecision = "fp32"\nfull_tier = "plain"')
+    params = load_recipe(recipe_dir).extra_params()
+    assert (params["precision"], params["full_tier"]) == ("fp32", "plain")
+    edit(recipe_dir, 'precision = "fp32"', 'precision = "fp8"')
+    assert "'precision' must be one of auto, fp32, bf16, int8, got 'fp8'" in error_of(recipe_dir)

@@ -243,7 +243,7 @@ class HashingEmbedder:
     def fingerprint(self, ref: str) -> str:
         return hashlib.sha256(ref.encode()).hexdigest()[:12]
 
-    def embed(self, ref: str, texts) -> np.ndarray:
+    def embed(self, ref: str, texts, precision: str | None = None) -> np.ndarray:
         self.calls += 1
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         for i, text in enumerate(texts):

@@ -210,10 +210,22 @@ def test_score_prints_the_most_informative_texts_and_writes_every_text_ranked(tr
     )
 
 
-def test_score_int8_on_a_model_without_a_transformer_exits_2(train_csv, tmp_path, textal_cli):
+def test_train_precision_for_a_model_without_a_transformer_or_of_no_kind_exits_2(train_csv, tmp_path, textal_cli):
+    store = str(tmp_path / "s")
+    code, _, err = textal_cli(["train", str(train_csv), "--model", "linear", "--store", store, "--precision", "bf16"])
+    assert code == 2 and err.strip() == "textal: --precision applies to transformer and embed-head, not linear"
+    code, _, err = textal_cli(["train", str(train_csv), "--model", "embed-head", "--store", store, "--precision", "x"])
+    assert code == 2 and err.strip() == "textal: unknown precision 'x': choose auto, fp32, bf16, int8"
+
+
+def test_score_precision_on_a_model_without_a_transformer_or_of_no_kind_exits_2(train_csv, tmp_path, textal_cli):
     assert textal_cli(["train", str(train_csv), "--model", "linear", "--store", str(tmp_path / "s")])[0] == 0
-    code, _, err = textal_cli(["score", str(train_csv), "--store", str(tmp_path / "s"), "--int8"])
-    assert code == 2 and err.strip() == "textal: --int8 applies to transformer models; version v0001 is a linear model"
+    code, _, err = textal_cli(["score", str(train_csv), "--store", str(tmp_path / "s"), "--precision", "int8"])
+    assert code == 2 and err.strip() == (
+        "textal: --precision applies to transformer models; version v0001 is a linear model"
+    )
+    code, _, err = textal_cli(["score", str(train_csv), "--store", str(tmp_path / "s"), "--precision", "fp16"])
+    assert code == 2 and err.strip() == "textal: unknown precision 'fp16': choose auto, fp32, bf16, int8"
 
 
 def test_score_with_a_chunk_size_below_one_exits_2(train_csv, tmp_path, textal_cli):

@@ -29,8 +29,8 @@ def test_a_quantised_copy_replaces_linear_layers_and_leaves_the_original_float()
 
 
 def test_int8_embeddings_point_the_same_way_as_float32_and_are_cached_apart(tiny_bert_dir, tmp_path):
-    fp32 = Encoder(model=str(tiny_bert_dir), cache_dir=tmp_path).encode(TEXTS)
-    int8_encoder = Encoder(model=str(tiny_bert_dir), cache_dir=tmp_path, int8=True)
+    fp32 = Encoder(model=str(tiny_bert_dir), cache_dir=tmp_path, precision="fp32").encode(TEXTS)
+    int8_encoder = Encoder(model=str(tiny_bert_dir), cache_dir=tmp_path, precision="int8")
     int8 = int8_encoder.encode(TEXTS)
     assert quantized_linears(int8_encoder.model_) > 0
     cosine = (fp32 * int8).sum(axis=1)
@@ -39,10 +39,12 @@ def test_int8_embeddings_point_the_same_way_as_float32_and_are_cached_apart(tiny
 
 
 def test_an_int8_classifier_predicts_like_float32_and_trains_in_float32(tiny_bert_dir):
-    clf = TransformerClassifier(model=str(tiny_bert_dir), epochs=2, min_steps=20, seed=0, int8=True).fit(TEXTS, LABELS)
+    clf = TransformerClassifier(model=str(tiny_bert_dir), epochs=2, min_steps=20, seed=0, precision="int8").fit(
+        TEXTS, LABELS
+    )
     assert quantized_linears(clf.model_) == 0  # the trained network stays float32
     int8 = clf.predict_proba(TEXTS)
-    clf.set_params(int8=False)
+    clf.set_params(precision="fp32")
     fp32 = clf.predict_proba(TEXTS)
     np.testing.assert_allclose(int8, fp32, atol=0.05)
     assert (int8.argmax(1) == fp32.argmax(1)).mean() >= 0.9

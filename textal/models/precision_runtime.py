@@ -1,0 +1,50 @@
+"""Precision on a device: which format runs for a setting (auto chosen, fallbacks said once), and running in it."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import logging
+from collections.abc import Iterator
+
+import torch
+
+from textal.models.precision import check_precision, cpu_bf16_flags
+
+log = logging.getLogger("textal")
+
+
+def bf16_native(device: torch.device) -> bool:
+    """Whether ``device`` computes in bf16 natively (else bf16 is emulated, slower than fp32)."""
+    if device.type == "cuda":
+        return bool(torch.cuda.is_available() and torch.cuda.is_bf16_supported())
+    return device.type == "cpu" and bool(cpu_bf16_flags())
+
+
+def resolve_precision(requested: str, device: torch.device) -> str:
+    """The precision that runs for ``requested`` on ``device``: auto chosen, bf16 and int8 fallen back where absent."""
+    check_precision(requested)
+    if requested == "auto":
+        return "bf16" if bf16_native(device) else "fp32"
+    if requested == "bf16" and not bf16_native(device):
+        _say_once(f"bf16 asked for, but {device.type} has no native bf16: running fp32")
+        return "fp32"
+    if requested == "int8" and device.type != "cpu":
+        _say_once(f"int8 runs on the CPU only: running fp32 on {device.type}")
+        return "fp32"
+    return requested
+
+
+@contextlib.contextmanager
+def computing_in(precision: str, device: torch.device) -> Iterator[None]:
+    """Run the block's matrix products in ``precision`` (a resolved one): bf16 under autocast, else as they are."""
+    if precision == "bf16":
+        with torch.autocast(device_type=device.type, dtype=torch.bfloat16):
+            yield
+    else:
+        yield
+
+
+@functools.lru_cache(maxsize=16)
+def _say_once(message: str) -> None:
+    log.warning(message)
