@@ -15,6 +15,7 @@ from tests.support.servers import (
     Worker,
     launch_backend,
     launch_worker,
+    redis_server,
     start_label_studio,
     stop_process,
 )
@@ -94,6 +95,13 @@ TINY_BERT_WORDS = (
 ).split()
 
 
+@pytest.fixture
+def redis_url(tmp_path) -> Iterator[str]:
+    """A real redis-server for the test (tests.support.servers.redis_server); its URL."""
+    with redis_server(tmp_path) as url:
+        yield url
+
+
 @pytest.fixture(scope="session")
 def tiny_bert_dir(tmp_path_factory) -> Path:
     """A tiny randomly initialised BERT (hidden 32, 2 layers) and its WordPiece tokenizer, saved with save_pretrained.
@@ -150,8 +158,13 @@ def textal_cli(capsys):
 # do this with pytest 9: it renames items through an attribute pytest no longer has.)
 SERVER_FOLDERS = ("tests/e2e/", "tests/reliability/")
 # units of their own that start their own servers (a second Label Studio on the other worker, in parallel with
-# the chain): the browser demo, and the worker's loop on both queues (the chain's longest module)
-OWN_SERVERS = ("tests/e2e/test_demo_in_browser.py", "tests/e2e/test_worker_label_studio.py")
+# the chain): the browser demo, the worker's loop on both queues (the chain's longest module), and two workers on
+# one Redis queue (no Label Studio)
+OWN_SERVERS = (
+    "tests/e2e/test_demo_in_browser.py",
+    "tests/e2e/test_worker_label_studio.py",
+    "tests/reliability/test_two_workers_one_queue.py",
+)
 # reliability modules that start no server and time nothing: units of their own, off the real-server chain
 IN_PROCESS = tuple(
     f"tests/reliability/test_{name}.py"

@@ -18,9 +18,10 @@ import os
 import re
 import secrets
 import signal
+import socket
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -339,3 +340,58 @@ def launch_up(args: list[str], log_path: Path, env: dict[str, str] | None = None
     environment names, with ``env`` over it."""
     own = {k: v for k, v in os.environ.items() if k not in ("LABEL_STUDIO_URL", "LABEL_STUDIO_API_KEY")}
     return spawn([*TEXTAL, "up", *args], log_path, {**own, **(env or {})}, append=True)
+
+
+@contextlib.contextmanager
+def redis_server(tmp_path: Path) -> Iterator[str]:
+    """A real redis-server (the Debian package; `make test` installs it) on 127.0.0.1, a free port, a folder under
+    ``tmp_path``; yields its URL."""
+    import shutil
+
+    binary = shutil.which("redis-server") or (
+        "/usr/bin/redis-server" if Path("/usr/bin/redis-server").exists() else None
+    )
+    if binary is None:
+        raise RuntimeError("redis-server is not installed; `make test` installs it (apt-get install -y redis-server)")
+    port = free_port()
+    folder = tmp_path / "redis"
+    folder.mkdir()
+    log_path = folder / "redis.log"
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(
+            [
+                binary,
+                "--port",
+                str(port),
+                "--bind",
+                "127.0.0.1",
+                "--dir",
+                str(folder),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--protected-mode",
+                "yes",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    try:
+
+        def answering() -> bool:
+            if proc.poll() is not None:
+                raise RuntimeError(f"redis-server exited with {proc.returncode}:\n{log_tail(log_path)}")
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
+                sock.sendall(b"PING\r\n")
+                return sock.recv(16).startswith(b"+PONG")
+            return False
+
+        wait_until(
+            answering, 30, 0.1, what=f"redis-server to answer PING on {port}", details=lambda: log_tail(log_path)
+        )
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        stop_process(proc)
