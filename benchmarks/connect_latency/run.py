@@ -4,8 +4,9 @@ every task holds a prediction that Label Studio orders by, and until the evaluat
 Starts a real Label Studio, `textal serve` and `textal worker` over a base model (the fast tier,
 frozen MiniLM + logistic head, `textal train --model embed-head` on 300 SMS), imports N tasks
 (SMS texts, the test and train splits, repeated with a numbered suffix past their 5,572 rows),
-then connects the backend and times, from that call: every task predicted under the project's
-``model_version``, and the slice marked. No reconciliation pass helps (it runs every 10 min here).
+then connects the backend and times, from that call: the head of the order predicted (Label Studio's
+``model_version`` switches then), every task predicted under it, and the slice marked. No reconciliation pass
+helps (it runs every 10 min here). ``--json FILE`` appends the run's figures with its command, commit and machine.
 
     .venv/bin/python -m benchmarks.connect_latency.run --tasks 1000
     .venv/bin/python -m benchmarks.connect_latency.run --tasks 10000
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import json
 import os
 import subprocess
 import tempfile
@@ -34,7 +36,7 @@ from benchmarks.ls_stack import (
     wait_for_serve,
 )
 from benchmarks.ls_stack import SPAM_CONFIG as CONFIG
-from benchmarks.machine import cpu_name
+from benchmarks.machine import cpu_name, run_record
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -51,6 +53,7 @@ def texts(n: int) -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tasks", type=int, default=1000)
+    parser.add_argument("--json", type=Path, default=None, help="append the run's raw figures (JSON lines) here")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="textal-connect-"))
     env = textal_env()
@@ -94,8 +97,12 @@ def main() -> None:
             ls.projects.import_tasks(id=pid, request=[{"text": x} for x in chunk])
         import_s = time.perf_counter() - t
 
+        head_s: list[float] = []
+
         def predicted() -> bool:
             mv = ls.projects.get(id=pid).model_version or ""
+            if mv.startswith("base-") and not head_s:  # switched once the head of the order holds its predictions
+                head_s.append(time.perf_counter() - t)
             counts = http.request(f"api/projects/{pid}/model-versions/", method="GET").json()
             return mv.startswith("base-") and int(counts.get(mv, 0)) >= args.tasks
 
@@ -118,7 +125,20 @@ def main() -> None:
     finally:
         for proc in procs:
             stop_process(proc)
-    print(f"| {args.tasks:,} | {import_s:.0f} | {predicted_s:.1f} | {marked_s:.1f} |")
+    print(f"| {args.tasks:,} | {import_s:.0f} | {head_s[0]:.1f} | {predicted_s:.1f} | {marked_s:.1f} |")
+    if args.json is not None:
+        record = {
+            **run_record("benchmarks.connect_latency.run"),
+            "cpu": cpu_name(),
+            "tasks": args.tasks,
+            "import_s": round(import_s, 2),
+            "connect_to_head_ordered_s": round(head_s[0], 2),
+            "connect_to_every_task_predicted_s": round(predicted_s, 2),
+            "connect_to_slice_marked_s": round(marked_s, 2),
+            "worker_lines": phases[:3],
+        }
+        with open(args.json, "a") as fh:
+            fh.write(json.dumps(record) + "\n")
     print(f"\n(machine: {cpu_name()}, {os.cpu_count()} cores; load average after {os.getloadavg()[0]:.1f})")
     for line in phases[:3]:
         print(f"- worker: {line}")

@@ -4,8 +4,8 @@ A new version's predictions go first to the head of its order (the ``head`` best
 the band among them), THEN the project is switched to that ``model_version``. Label Studio's label
 stream serves only tasks holding a prediction of the current version, lowest score first, so the
 annotators' next tasks are the new version's best within one small push, however many tasks the
-project has. The other open tasks follow in the background (``fill``: a chunk per step, best-ranked
-first, in quiet moments: while labels flow, Label Studio's database is written only for heads).
+project has. The other open tasks follow in the background (``fill``: chunks for up to ``FILL_STEP_S`` a step,
+best-ranked first, in quiet moments: while labels flow, Label Studio's database is written only for heads).
 A push never deletes a prediction: an editor Label Studio has open may hold its id and send it back on Submit.
 Each push adds predictions under a label of its own (``push_labels``), and a replaced label's predictions are
 deleted whole once no editor can still hold them (``--keep-replaced``); the chunk bounds how long Label Studio's
@@ -41,6 +41,9 @@ from ml_backend.worker.timing import Timer
 
 log = logging.getLogger("ml_backend.worker")
 SLOW_IMPORT_S = 5.0  # an import of one chunk slower than this: Label Studio is recounting the whole project
+# A fill step imports chunk after chunk for this long (the fill runs only when no label came for a while, and stops
+# between chunks when one does): a large pool fills in seconds, not a scheduler tick per chunk.
+FILL_STEP_S = 2.0
 _slow_import_told = False
 
 
@@ -102,8 +105,9 @@ def push_head(project: Project, current: Current | None, timer: Timer) -> tuple[
 
 
 def fill(project: Project, timer: Timer) -> int:
-    """Push the serving label to the next ``push_chunk`` open tasks lacking it, best-ranked first, and ask for
-    another step while some remain; then retire the replaced labels whose time is up. Returns how many were pushed."""
+    """Push the serving label to the open tasks lacking it, best-ranked first, a ``push_chunk`` per import for up to
+    ``FILL_STEP_S`` (or until a retrain waits), and ask for another step while some remain; then retire the replaced
+    labels whose time is up. Returns how many were pushed."""
     pushed = _fill_step(project, timer)
     with timer.phase("push"):
         retire(project)
@@ -123,10 +127,14 @@ def _fill_step(project: Project, timer: Timer) -> int:
         wanted = set(todo)
         scored = score_rows(project, current, only=wanted, timer=timer, scale=scale)
         rows = sorted((r for r in scored.rows if r.task_id in wanted), key=lambda r: r.score)
-    chunk = project.settings.push_chunk
-    pushed = push(project, rows[:chunk], label, timer) if rows else 0
-    project.ctx.unfilled.keep(project.id, label, rows[chunk:])
-    if len(rows) > chunk:
+    chunk, started, done, pushed = project.settings.push_chunk, time.monotonic(), 0, 0
+    while done < len(rows):  # one import per chunk; chunks for FILL_STEP_S unless labels arrive meanwhile
+        pushed += push(project, rows[done : done + chunk], label, timer)
+        done += chunk
+        if time.monotonic() - started >= FILL_STEP_S or project.ctx.jobs.gate.pending("retrain", project.id):
+            break
+    project.ctx.unfilled.keep(project.id, label, rows[done:])
+    if len(rows) > done:
         project.ctx.jobs.enqueue_fill(project.id)
     return pushed
 

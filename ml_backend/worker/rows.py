@@ -34,6 +34,9 @@ from textal.training.head_refit import committee_proba
 log = logging.getLogger("ml_backend.worker")
 
 COLD_START_STRATEGY = "kmeans"  # coverage of the pool while no model exists
+# A base model's first push over a larger pool chooses its head from this many open tasks (a seeded random sample,
+# with the slice tasks the band serves first): Label Studio is ordered in seconds, and the fill scores the rest.
+HEAD_SAMPLE = 2_000
 
 
 @dataclass
@@ -59,6 +62,8 @@ def score_rows(
         return cold_rows(project, tasks, timer)
     proba: dict[int, np.ndarray] = {}
     if not current.own:
+        if only is None and len(targets) > HEAD_SAMPLE:
+            targets = head_sample(project, targets)
         rows, picks = base_rows(project, current, targets, batch, timer)
     else:
         rows, picks, proba = own_rows(project, current, tasks, targets, batch, timer)
@@ -67,6 +72,15 @@ def score_rows(
         scale = ScoreScale()
     rows, scale = place(rows, order, scale)
     return Scored(rows, order, scale, proba)
+
+
+def head_sample(project: Project, targets: list[PoolTask]) -> list[PoolTask]:
+    """``HEAD_SAMPLE`` of the open ``targets`` (seeded), after the slice tasks the band may interleave first."""
+    slice_first = sorted((t for t in targets if t.eval), key=lambda t: _shuffled(t.id))[: 2 * project.settings.batch]
+    others = [t for t in targets if not t.eval]
+    rng = np.random.default_rng([project.settings.seed, project.id])
+    chosen = rng.choice(len(others), size=min(HEAD_SAMPLE, len(others)), replace=False)
+    return slice_first + [others[i] for i in sorted(chosen)]
 
 
 def place(rows: list[Row], order: list[int], scale: ScoreScale | None) -> tuple[list[Row], ScoreScale]:

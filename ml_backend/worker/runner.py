@@ -105,7 +105,15 @@ class ProjectJobs:
             evaluate_serving(p, split, timer)
             warm_embeddings(p, timer)
             p.save(last_counts=info.counts())
-            log.info("project %s (%s): %s; %d predictions pushed", p.id, reason, waiting, pushed)
+            log.info(
+                "project %s (%s): %s; %d predictions pushed in %.2f s (%s)",
+                p.id,
+                reason,
+                waiting,
+                pushed,
+                timer.total(),
+                ", ".join(f"{k} {v:.2f} s" for k, v in timer.phases.items()),
+            )
             return {"status": "waiting", "reason": waiting, "pushed": pushed}
         outcome = train_and_publish(p, reason, snapshot, split, timer)
         mark_slice(p)

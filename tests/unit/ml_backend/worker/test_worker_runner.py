@@ -12,7 +12,7 @@ from ml_backend.labelstudio.predictions import COLD_START_VERSION
 from ml_backend.labelstudio.tasks import EVAL_KEY
 from ml_backend.scoring.scale_file import ScaleFile
 from ml_backend.state.projects import ProjectRef
-from ml_backend.worker import push_labels
+from ml_backend.worker import publisher, push_labels
 from textal.errors import TextalError
 from textal.store import history
 from textal.store.model_store import ModelStore
@@ -177,6 +177,7 @@ def test_a_new_version_goes_to_its_head_first_then_the_switch_and_the_rest_fills
 ):
     clock = [1_000_000.0]
     monkeypatch.setattr(push_labels, "now", lambda: clock[0])
+    monkeypatch.setattr(publisher, "FILL_STEP_S", 0.0)  # one chunk a step, to see the order step by step
     harness = Harness(tmp_path / "data", head=8, push_chunk=5, keep_replaced_s=600.0)
     texts, labels = zip(*(sms_like(i) for i in range(40)))
     truth = dict(zip(harness.studio.add_tasks(list(texts)), labels))
@@ -207,6 +208,23 @@ def test_a_new_version_goes_to_its_head_first_then_the_switch_and_the_rest_fills
     open_versions = Counter(p["model_version"] for p in harness.studio.predictions if p["task"] not in others[:10])
     assert open_versions == {"v0001": 30} and predictions_per_open_task(harness, truth) == {1: 30}
     assert harness.project().work["replaced_labels"] == []
+
+
+def test_a_fill_step_imports_chunk_after_chunk_until_its_time_is_up_or_a_retrain_waits(tmp_path):
+    harness = Harness(tmp_path / "data", head=8, push_chunk=5)
+    texts, labels = zip(*(sms_like(i) for i in range(40)))
+    truth = dict(zip(harness.studio.add_tasks(list(texts)), labels))
+    harness.retrain("TASKS_CREATED")
+    imports = []
+    real_import = harness.studio.import_predictions
+    harness.studio.import_predictions = lambda pid, items, chunk=1000: (
+        imports.append(len(items)) or real_import(pid, items, chunk)
+    )
+    harness.jobs.enqueue_retrain(PROJECT_ID, "ANNOTATION_CREATED")  # a label came: the step yields after a chunk
+    assert harness.runner.fill_predictions(PROJECT_ID)["pushed"] == 5 and imports == [5]
+    harness.jobs.gate.clear_pending("retrain", PROJECT_ID)
+    assert harness.runner.fill_predictions(PROJECT_ID)["pushed"] == 27  # the rest in one step, 5 per import
+    assert imports == [5] * 6 + [2] and predictions_per_open_task(harness, truth) == {1: 40}
 
 
 def test_a_band_placed_again_under_the_same_version_gets_a_label_of_its_own(harness, pool):
@@ -332,3 +350,29 @@ def test_a_slow_prediction_import_is_told_once_with_the_label_studio_setting_tha
     told = [r.getMessage() for r in caplog.records if "recounts every task" in r.getMessage()]
     assert len(told) == 1
     assert "fflag_fix_back_4620_memory_efficient_predictions_import_08012025_short=true" in told[0]
+
+
+def test_a_base_model_orders_a_large_pool_from_a_sample_first_and_the_fill_scores_the_rest(
+    tmp_path, base_store, monkeypatch
+):
+    from ml_backend.worker import rows
+
+    monkeypatch.setattr(rows, "HEAD_SAMPLE", 20)
+    scored_at_once = []
+    real_base_rows = rows.base_rows
+    monkeypatch.setattr(
+        rows,
+        "base_rows",
+        lambda p, c, targets, b, t: scored_at_once.append(len(targets)) or real_base_rows(p, c, targets, b, t),
+    )
+    harness = Harness(tmp_path / "data", store=base_store, head=8, push_chunk=10)
+    texts, labels = zip(*(sms_like(i) for i in range(80)))
+    truth = dict(zip(harness.studio.add_tasks(list(texts)), labels))
+    harness.retrain("TASKS_CREATED")
+    assert harness.studio.model_version == "base-v0001"
+    slice_first = min(2 * harness.settings.batch, len(eval_ids(harness)))
+    assert scored_at_once == [20 + slice_first]  # the head chosen from the sample, not the whole pool
+    assert harness.studio.model_versions(PROJECT_ID) == {"base-v0001": 8}
+    fill_all(harness)
+    assert scored_at_once[1] == 80 - 8  # the fill scored every open task left, on the head's scale
+    assert predictions_per_open_task(harness, truth) == {1: 80}
