@@ -17,7 +17,7 @@ export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 export PYTHONUNBUFFERED := 1
 
-.PHONY: install run test bench soak clean redis-server browser
+.PHONY: install run test bench soak clean redis-server postgresql browser
 
 install: $(STAMP)
 
@@ -48,7 +48,7 @@ ONE_ID_TESTS := tests/reliability/test_openapi_schemathesis.py
 # Style and house rules first (seconds): ruff's lint and format, import-linter's contracts, mypy's types.
 LINTED := textal ml_backend tests benchmarks
 
-test: install redis-server browser
+test: install redis-server postgresql browser
 	$(BIN)/ruff check $(LINTED)
 	$(BIN)/ruff format --check $(LINTED)
 	$(BIN)/lint-imports
@@ -62,6 +62,13 @@ redis-server:
 		{ echo "installing redis-server (for the Redis queue test)"; \
 		  ($(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends redis-server) \
 		  >/dev/null 2>&1 || echo "could not install redis-server: the Redis queue test will say so"; }
+
+# The production set-up's end-to-end test runs Label Studio on a PostgreSQL it starts (Debian package); install once.
+postgresql:
+	@ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || \
+		{ echo "installing postgresql (for the PostgreSQL Label Studio test)"; \
+		  ($(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql) \
+		  >/dev/null 2>&1 || echo "could not install postgresql: the PostgreSQL Label Studio test will say so"; }
 
 # The browser end-to-end test drives Debian's headless chromium through its chromedriver; install them once.
 browser:

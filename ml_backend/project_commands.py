@@ -120,16 +120,30 @@ def up(
     detach: Annotated[
         bool, typer.Option("--detach", help="Leave the servers running and return (stop them with `textal down`).")
     ] = False,
+    database: Annotated[
+        str | None,
+        typer.Option(
+            "--database",
+            help="Label Studio's database: postgresql://USER@HOST:PORT/NAME (its password in POSTGRE_PASSWORD), "
+            "as teams run it in production. Default: SQLite under --home.",
+        ),
+    ] = None,
 ) -> None:
     """Run Label Studio, textal serve and textal worker here, and set up a project from a recipe (make run)."""
+    from ml_backend.errors import BackendConfigError
+    from ml_backend.labelstudio.server_env import DatabaseURLError, database_environment
     from ml_backend.recipes.init import read_data
     from ml_backend.recipes.recipe import load_recipe
     from ml_backend.stack.up import Stack
 
     started = time.monotonic()
+    try:
+        database_environment(database, {})  # a malformed URL stops here, before any server starts
+    except DatabaseURLError as exc:
+        raise BackendConfigError(f"--database: {exc}") from None
     chosen = load_recipe(recipe)
     read_data(chosen, data, with_labels)  # a bad file stops here, before any server starts
-    stack = Stack(home, ls_port=ls_port, backend_port=port, say=_say, detached=detach)
+    stack = Stack(home, ls_port=ls_port, backend_port=port, say=_say, detached=detach, database=database)
     _stop_on_signals()
     try:
         stack.start()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 # Label Studio 1.23's default prediction import recounts every task of the project on each call, so a push
 # of 100 predictions costs seconds per 10,000 tasks. Its memory-efficient import (off by default) recounts
@@ -19,14 +20,47 @@ BACKEND_TIMEOUTS = {"ML_TIMEOUT_HEALTH": "10", "ML_TIMEOUT_SETUP": "15"}
 
 # Variables of the caller's environment that would change which server, user or database Label Studio uses.
 UNSET = ("HOST", "PORT", "USERNAME", "PASSWORD", "DEBUG", "DJANGO_DB", "LABEL_STUDIO_API_KEY", "LABEL_STUDIO_URL")
+# Label Studio's own names for its PostgreSQL database (DJANGO_DB=default selects it); the password is the caller's
+# POSTGRE_PASSWORD, never part of a URL (a command line shows it to every user of the machine).
+POSTGRES_PASSWORD_ENV = "POSTGRE_PASSWORD"
+
+
+class DatabaseURLError(ValueError):
+    """A database URL textal cannot give Label Studio: one line saying what to write instead."""
+
+
+def database_environment(url: str | None, base: Mapping[str, str]) -> dict[str, str]:
+    """Label Studio's database settings: SQLite in its data folder (``url`` None), or the PostgreSQL that
+    ``postgresql://USER@HOST:PORT/NAME`` names, with the password from ``base``'s ``POSTGRE_PASSWORD``."""
+    if url is None:
+        return {"DJANGO_DB": "sqlite"}
+    parts = urlsplit(url)
+    if parts.scheme not in ("postgresql", "postgres") or not parts.hostname or not parts.path.strip("/"):
+        raise DatabaseURLError("the database must be written postgresql://USER@HOST:PORT/NAME")
+    if parts.password is not None:
+        raise DatabaseURLError(f"leave the password out of the database URL: put it in {POSTGRES_PASSWORD_ENV}")
+    try:
+        port = parts.port or 5432
+    except ValueError:
+        raise DatabaseURLError("the database URL's port must be a number") from None
+    return {
+        "DJANGO_DB": "default",
+        "POSTGRE_HOST": parts.hostname,
+        "POSTGRE_PORT": str(port),
+        "POSTGRE_NAME": unquote(parts.path.strip("/")),
+        "POSTGRE_USER": unquote(parts.username or "postgres"),
+        POSTGRES_PASSWORD_ENV: base.get(POSTGRES_PASSWORD_ENV, ""),
+    }
 
 
 def label_studio_environment(
-    base: Mapping[str, str], data_dir: Path, email: str, password: str, token: str
+    base: Mapping[str, str], data_dir: Path, email: str, password: str, token: str, database: str | None = None
 ) -> dict[str, str]:
     """``base`` (less what would redirect the server) with a local Label Studio's settings: its data folder, an
-    admin user and API token, backends and webhooks on loopback allowed, no calls home."""
+    admin user and API token, backends and webhooks on loopback allowed, no calls home, and its database
+    (``database_environment``: SQLite unless ``database`` names a PostgreSQL)."""
     env = {k: v for k, v in base.items() if k not in UNSET}
+    env.update(database_environment(database, base))
     env.update(
         LABEL_STUDIO_BASE_DATA_DIR=str(data_dir),
         LABEL_STUDIO_USERNAME=email,

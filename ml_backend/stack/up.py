@@ -22,7 +22,7 @@ from pathlib import Path
 import httpx
 
 from ml_backend.config import LABEL_STUDIO_KEY_ENV, LABEL_STUDIO_URL_ENV, BasicCredentials, child_environment
-from ml_backend.labelstudio.server_env import UNSET, label_studio_environment
+from ml_backend.labelstudio.server_env import UNSET, DatabaseURLError, label_studio_environment
 from ml_backend.stack.processes import Child, free_port_from, start, stop_group, wait_until
 from textal.errors import TextalError
 from textal.runtime.fsutil import pid_alive
@@ -125,8 +125,10 @@ class Stack:
         backend_port: int | None = None,
         say: Callable[[str], None] = print,
         detached: bool = False,
+        database: str | None = None,
     ) -> None:
         self.home = StackHome(Path(home).resolve())
+        self.database = database  # Label Studio's PostgreSQL (postgresql://USER@HOST:PORT/NAME); None: SQLite
         self.say = say
         self.detached = detached  # the servers outlive this process (else they stop when it dies, however it dies)
         self._left_running = False
@@ -165,12 +167,17 @@ class Stack:
         base = child_environment(UNSET)
         base.update(PYTHONUNBUFFERED="1", HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", TOKENIZERS_PARALLELISM="false")
 
-        first = not (home.label_studio / "label_studio.sqlite3").exists()
+        first = self.database is None and not (home.label_studio / "label_studio.sqlite3").exists()
         self.say(
             f"Starting Label Studio on {self.ls_url}"
             + (" (the first start sets up its database: a minute or two)..." if first else "...")
         )
-        ls_env = label_studio_environment(base, home.label_studio, ADMIN_EMAIL, password, self.api_key)
+        try:
+            ls_env = label_studio_environment(
+                base, home.label_studio, ADMIN_EMAIL, password, self.api_key, self.database
+            )
+        except DatabaseURLError as exc:
+            raise StackError(f"--database: {exc}") from None
         ls = start(
             "Label Studio",
             [

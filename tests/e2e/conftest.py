@@ -1,13 +1,29 @@
-"""End-to-end fixtures beyond the shared servers (tests/support/servers.py; redis_url in tests/conftest.py): the store
-`textal serve` answers from before a project has its own model."""
+"""End-to-end fixtures beyond the shared servers (tests/support/servers.py; redis_url in tests/conftest.py): a Label
+Studio on PostgreSQL, and the store `textal serve` answers from before a project has its own model."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.support.dataset_rows import read_rows
+from tests.support.servers import LabelStudioServer, label_studio_server, postgres_server, stop_process
+
+
+@pytest.fixture(scope="module")
+def label_studio_postgres(tmp_path_factory) -> Iterator[LabelStudioServer]:
+    """A real Label Studio on a real PostgreSQL, as teams run it in production (one per module that asks)."""
+    root = tmp_path_factory.mktemp("label-studio-postgres")
+    with postgres_server(root) as database:
+        server = label_studio_server(root, database=database)
+        try:
+            server.start()
+            yield server
+        finally:
+            if server.process is not None:
+                stop_process(server.process)
 
 
 @pytest.fixture(scope="session")

@@ -1,7 +1,8 @@
 """A real Label Studio, `textal serve` and `textal worker` as separate processes: labels in, a fresher model and
 a reordered queue out; missed webhooks caught up; a worse model not promoted; a worker SIGKILLed mid-retrain.
 
-The queue is SQLite in the data folder, or (the same test) a real redis-server on 127.0.0.1.
+The queue is SQLite in the data folder with Label Studio on SQLite, or (the same test) the production set-up: a real
+redis-server and a Label Studio on a real PostgreSQL, all on 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -39,12 +40,29 @@ pytestmark = pytest.mark.e2e
 N_TASKS = 150  # the evaluation slice is 10 %: 15 tasks
 
 
-@pytest.mark.parametrize("queue", ["sqlite", "redis"])
+def title_in_postgres(database: str, project_id: int) -> str:
+    """The title PostgreSQL holds for Label Studio's project ``project_id``."""
+    from urllib.parse import urlsplit
+
+    import psycopg2
+
+    url = urlsplit(database)
+    with psycopg2.connect(host=url.hostname, port=url.port, user=url.username, dbname=url.path.strip("/")) as db:
+        with db.cursor() as cursor:
+            cursor.execute("SELECT title FROM project WHERE id = %s", (project_id,))
+            return cursor.fetchone()[0]
+
+
+@pytest.mark.parametrize("queue", ["sqlite", "redis"], ids=["sqlite", "redis-and-postgresql"])
 def test_the_worker_keeps_label_studio_ordered_by_the_freshest_good_model(
-    queue, label_studio, start_backend, start_worker, data_dir, tmp_path, request
+    queue, start_backend, start_worker, data_dir, tmp_path, request
 ):
     started = time.monotonic()
-    env = {"TEXTAL_QUEUE_URL": request.getfixturevalue("redis_url")} if queue == "redis" else {}
+    production = queue == "redis"  # a Redis queue, and Label Studio on PostgreSQL
+    label_studio = request.getfixturevalue("label_studio_postgres" if production else "label_studio")
+    env = {"LABEL_STUDIO_URL": label_studio.url}
+    if production:
+        env["TEXTAL_QUEUE_URL"] = request.getfixturevalue("redis_url")
     queue_url = env.get("TEXTAL_QUEUE_URL")
     state = tmp_path / "backend-data"
     no_store = tmp_path / "no-store"  # no base model: the project starts cold
@@ -54,6 +72,8 @@ def test_the_worker_keeps_label_studio_ordered_by_the_freshest_good_model(
     backend = start_backend(no_store, data_dir=state, env=env)
     ls = label_studio.client()
     project = ls.projects.create(title=f"textal worker e2e ({queue})", label_config=CONFIG)
+    if production:  # Label Studio keeps it in PostgreSQL's tables, not in a SQLite file
+        assert title_in_postgres(label_studio.database, project.id) == f"textal worker e2e ({queue})"
     ls.ml.create(url=backend.url, project=project.id, title="textal")
     p = Project(ls, project.id, state, queue_url)
     logs = worker.log

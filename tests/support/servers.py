@@ -84,6 +84,7 @@ class LabelStudioServer:
     process: subprocess.Popen | None = field(default=None, repr=False)
     command: list[str] = field(default_factory=list, repr=False)
     without: tuple[str, ...] = field(default=(), repr=False)  # variables left out of its environment
+    database: str | None = field(default=None, repr=False)  # a postgresql:// URL; None: SQLite in data_dir
     answered: bool = field(default=False, repr=False)  # it has answered once
 
     def client(self) -> Any:
@@ -99,7 +100,7 @@ class LabelStudioServer:
 
     def launch(self) -> None:
         """Start the process (its log appended to), not waiting for it to answer: ``wait_until_up`` does."""
-        env = ls_environment(self.data_dir, self.token, self.email, self.password)
+        env = ls_environment(self.data_dir, self.token, self.email, self.password, self.database)
         self.process = spawn(
             self.command,
             self.log_path,
@@ -130,10 +131,14 @@ class LabelStudioServer:
 
 
 def ls_environment(
-    data_dir: Path, token: str, email: str = "admin@textal.test", password: str | None = None
+    data_dir: Path,
+    token: str,
+    email: str = "admin@textal.test",
+    password: str | None = None,
+    database: str | None = None,
 ) -> dict[str, str]:
-    """The environment ``label-studio start`` runs in: its data folder and an admin user with ``token``."""
-    return label_studio_environment(os.environ, data_dir, email, password or secrets.token_urlsafe(16), token)
+    """The environment ``label-studio start`` runs in: its data folder, an admin user with ``token``, its database."""
+    return label_studio_environment(os.environ, data_dir, email, password or secrets.token_urlsafe(16), token, database)
 
 
 def wait_for_label_studio(proc: subprocess.Popen, port: int, token: str, log_path: Path) -> str:
@@ -161,10 +166,10 @@ def wait_for_label_studio(proc: subprocess.Popen, port: int, token: str, log_pat
     )
 
 
-def label_studio_server(root: Path, without: tuple[str, ...] = ()) -> LabelStudioServer:
-    """A Label Studio to run on 127.0.0.1 on a free port, SQLite under ``root``, an admin with a fresh token; not
-    started (``start``, or ``launch`` then ``wait_until_up``). ``without``: variables to leave out of the
-    environment textal starts it with."""
+def label_studio_server(root: Path, without: tuple[str, ...] = (), database: str | None = None) -> LabelStudioServer:
+    """A Label Studio to run on 127.0.0.1 on a free port, SQLite under ``root`` (or the PostgreSQL ``database``
+    names), an admin with a fresh token; not started (``start``, or ``launch`` then ``wait_until_up``). ``without``:
+    variables to leave out of the environment textal starts it with."""
     port = free_port()
     return LabelStudioServer(
         url=f"http://127.0.0.1:{port}",
@@ -185,13 +190,15 @@ def label_studio_server(root: Path, without: tuple[str, ...] = ()) -> LabelStudi
             f"http://127.0.0.1:{port}",
         ],
         without=without,
+        database=database,
     )
 
 
-def start_label_studio(root: Path, without: tuple[str, ...] = ()) -> LabelStudioServer:
-    """Start a real Label Studio on 127.0.0.1 (SQLite under ``root``) and return it once it answers; it is the one
-    ``studio_env`` names from then on. Stop it with ``stop_process(server.process)``."""
-    server = label_studio_server(root, without)
+def start_label_studio(root: Path, without: tuple[str, ...] = (), database: str | None = None) -> LabelStudioServer:
+    """Start a real Label Studio on 127.0.0.1 (SQLite under ``root``, or the PostgreSQL ``database`` names) and return
+    it once it answers; it is the one ``studio_env`` names from then on. Stop it with
+    ``stop_process(server.process)``."""
+    server = label_studio_server(root, without, database)
     try:
         server.start()
     except BaseException:
@@ -395,3 +402,55 @@ def redis_server(tmp_path: Path) -> Iterator[str]:
         yield f"redis://127.0.0.1:{port}/0"
     finally:
         stop_process(proc)
+
+
+POSTGRES_BIN = Path("/usr/lib/postgresql")
+
+
+@contextlib.contextmanager
+def postgres_server(tmp_path: Path) -> Iterator[str]:
+    """A real PostgreSQL (the Debian package; `make test` installs it) on 127.0.0.1, a free port, a cluster in a
+    folder of its own (run as the ``postgres`` user when the tests run as root: PostgreSQL refuses root, and
+    pytest's root-only temp folders are out of its reach; its log is copied to ``tmp_path`` at the end); yields
+    ``postgresql://postgres@127.0.0.1:PORT/postgres`` (trust authentication on loopback only)."""
+    import shutil
+    import tempfile
+
+    versions = sorted(POSTGRES_BIN.glob("*/bin/pg_ctl"), key=lambda p: int(p.parts[-3]) if p.parts[-3].isdigit() else 0)
+    if not versions:
+        raise RuntimeError("PostgreSQL is not installed; `make test` installs it (apt-get install -y postgresql)")
+    bin_dir = versions[-1].parent
+    folder = Path(tempfile.mkdtemp(prefix="textal-postgres-"))
+    as_user: list[str] = []
+    if os.geteuid() == 0:
+        runuser = shutil.which("runuser")
+        if runuser is None:
+            raise RuntimeError("PostgreSQL refuses to run as root and runuser is missing")
+        shutil.chown(folder, "postgres")
+        as_user = [runuser, "-u", "postgres", "--"]
+    port = free_port()
+    data, log_path = folder / "data", folder / "postgres.log"
+    subprocess.run(
+        [*as_user, str(bin_dir / "initdb"), "-D", str(data), "--auth=trust", "-U", "postgres", "-E", "UTF8"],
+        check=True,
+        capture_output=True,
+    )
+    options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off"
+    started = subprocess.run(
+        [*as_user, str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(log_path), "-o", options, "-w", "start"],
+        capture_output=True,
+        timeout=60,
+    )
+    if started.returncode != 0:
+        raise RuntimeError(f"PostgreSQL did not start ({started.returncode}):\n{log_tail(log_path)}")
+    try:
+        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
+    finally:
+        subprocess.run(
+            [*as_user, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
+            capture_output=True,
+            timeout=60,
+        )
+        with contextlib.suppress(OSError):
+            shutil.copy(log_path, tmp_path / "postgres.log")
+        shutil.rmtree(folder, ignore_errors=True)
