@@ -21,7 +21,7 @@ def split():
     return spam_split(10)
 
 
-def learner_for(split, tiny_bert_dir, full_every=8):
+def learner_for(split, tiny_bert_dir, full_every=8, full_tier="contrastive"):
     train, test = split
     enc = Encoder(model=str(tiny_bert_dir))
     return TwoTierLearner(
@@ -34,6 +34,7 @@ def learner_for(split, tiny_bert_dir, full_every=8):
         full_every=full_every,
         full_epochs=1,
         full_min_steps=2,
+        full_tier=full_tier,
     )
 
 
@@ -70,19 +71,7 @@ def test_each_curve_fine_tunes_on_schedule_then_serves_and_selects_with_the_fine
 
 def test_the_plain_full_tier_fine_tunes_end_to_end_when_asked(split, tiny_bert_dir):
     train, test = split
-    enc = Encoder(model=str(tiny_bert_dir))
-    learner = TwoTierLearner(
-        train.texts,
-        test.texts,
-        enc.encode(train.texts),
-        enc.encode(test.texts),
-        ["ham", "spam"],
-        encoder=str(tiny_bert_dir),
-        full_every=8,
-        full_epochs=1,
-        full_min_steps=2,
-        full_tier="plain",
-    )
+    learner = learner_for(split, tiny_bert_dir, full_tier="plain")
     settings = SimulationSettings(strategies=["margin"], seed_size=4, batch=4, budget=8, repeats=1, eval_fraction=0.0)
     result = simulate(learner, train, test, settings)
     assert result.info["model"]["full_tier"]["kind"] == "plain"
