@@ -41,12 +41,13 @@ def fmt(mean: np.ndarray, f1: np.ndarray, i: int) -> str:
 
 
 def section(dataset: str, tiers: dict, peers: dict, full: float, pool: int, out: Path) -> list[str]:
-    """``tiers``: full tier -> (its run, its plan) for this dataset."""
-    repeats = min(plan["repeats"] for _, plan in tiers.values())
+    """``tiers``: full tier -> (its run, its plan) for this dataset. Each full tier's row has its own repeats (the
+    side-by-side's first seed sets); the frozen-encoder rows have as many as the most of them, on the same seeds."""
+    repeats = max(len(run["repeats"]) for run, _ in tiers.values())
     budget = min(plan["seed_batch_budget"][2] for _, plan in tiers.values())
     rows = []
     for tier, (run, _) in tiers.items():
-        labels, f1 = upto(run, repeats, budget)
+        labels, f1 = upto(run, len(run["repeats"]), budget)
         rows.append((f"textal two-tier, {tier} full tier", DEFAULT_STRATEGY, labels, f1))
     others = {k: v for k, v in peers.items() if k[0] != "textal"}
     best = max(others, key=lambda k: curves(others[k])[1].mean()) if others else None
@@ -66,8 +67,10 @@ def section(dataset: str, tiers: dict, peers: dict, full: float, pool: int, out:
         "",
         f"![two-tier learning curves]({dataset}.png)",
         "",
-        "| model | strategy | " + " | ".join(f"F1 @ {m:,}" for m in marks) + " | labels to the frozen full-data F1 |",
-        "|---|---|" + "---|" * (len(marks) + 1),
+        "| model | strategy | repeats | "
+        + " | ".join(f"F1 @ {m:,}" for m in marks)
+        + " | labels to the frozen full-data F1 |",
+        "|---|---|---|" + "---|" * (len(marks) + 1),
     ]
     for name, strategy, lab, values in rows:
         m = values.mean(axis=0)
@@ -76,12 +79,12 @@ def section(dataset: str, tiers: dict, peers: dict, full: float, pool: int, out:
         reached = (
             "not by " + f"{int(lab[-1]):,}" if reach is None else f"{reach:,} ({100 * reach / pool:.1f} % of the pool)"
         )
-        lines.append(f"| {name} | {strategy} | " + " | ".join(cells) + f" | {reached} |")
+        lines.append(f"| {name} | {strategy} | {len(values)} | " + " | ".join(cells) + f" | {reached} |")
     plan = next(iter(tiers.values()))[1]
     lines += [
         "",
         f"Frozen encoder's full-data macro-F1 (the shared classifier on all {pool:,} training labels): "
-        f"{full:.4f}. {repeats} repeat(s), the side-by-side's first {repeats} seed sets; "
+        f"{full:.4f}. Repeats: the side-by-side's first seed sets (as many as the row says); "
         f"seed {plan['seed_batch_budget'][0]}, batch {plan['seed_batch_budget'][1]}, budget {budget:,}; a full tier "
         f"every {plan['full_every']} labels (at {', '.join(f'{t:,}' for t in tunes)}). "
         "± = standard error over repeats.",
