@@ -1,15 +1,29 @@
-"""What the benchmark scripts print about the machine they ran on."""
+"""What a benchmark's raw results say of their run: command, commit, date, machine and library versions."""
 
 from __future__ import annotations
 
+import importlib.metadata
+import importlib.util
+import json
 import os
 import platform
 import subprocess
 import sys
+from collections.abc import Sequence
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
+
+# textal's own dependencies whose version moves a figure (distribution names, as pip knows them).
+KEY_LIBRARIES = ("textal", "torch", "transformers", "sentence-transformers", "scikit-learn", "numpy", "label-studio")
+# The active-learning libraries benchmarks/peers compares against (not installed in textal's environment).
+PEER_LIBRARIES = ("small-text", "modAL-python", "scikit-activeml", "baal", "cleanlab")
+NOT_INSTALLED = "not installed"
+NO_GPU = "none"
 
 
 def cpu_name() -> str:
@@ -23,18 +37,92 @@ def cpu_name() -> str:
     return platform.processor() or "unknown CPU"
 
 
+def gpu_name() -> str:
+    """The GPUs as torch sees them (name and memory, comma-separated), else nvidia-smi's, else "none"."""
+    if importlib.util.find_spec("torch") is not None:
+        import torch
+
+        if torch.cuda.is_available():
+            cards = [torch.cuda.get_device_properties(i) for i in range(torch.cuda.device_count())]
+            return ", ".join(f"{card.name} ({card.total_memory / 2**30:.0f} GiB)" for card in cards)
+        return NO_GPU
+    try:
+        done = subprocess.run(
+            ["nvidia-smi", "--query-gpu=name,memory.total", "--format=csv,noheader"],
+            capture_output=True,
+            text=True,
+            timeout=20,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return NO_GPU
+    cards = [line.strip() for line in done.stdout.splitlines() if line.strip()]
+    return ", ".join(cards) if done.returncode == 0 and cards else NO_GPU
+
+
+def versions(packages: Sequence[str], python: str | None = None) -> dict[str, str]:
+    """The installed version of each distribution ("not installed" where absent), in this interpreter or in
+    ``python`` (another virtualenv's, as the peers' own)."""
+    if python is None:
+        found = {}
+        for name in packages:
+            try:
+                found[name] = importlib.metadata.version(name)
+            except importlib.metadata.PackageNotFoundError:
+                found[name] = NOT_INSTALLED
+        return found
+    code = "import json, sys; from benchmarks.machine import versions; print(json.dumps(versions(sys.argv[1:])))"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH", "")]))}
+    done = subprocess.run([python, "-c", code, *packages], capture_output=True, text=True, env=env, check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
 def git_commit(where: Path = REPO) -> str:
     """The short commit checked out at ``where`` (empty outside a checkout)."""
     done = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=where, capture_output=True, text=True)
     return done.stdout.strip()
 
 
-def run_record(module: str) -> dict[str, str]:
-    """What a results file says of its run: the command (``python -m module`` and this run's arguments, paths in the
-    checkout made relative), the commit, the date (UTC) and the machine."""
-    return {
-        "command": f"python -m {module} " + " ".join(sys.argv[1:]).replace(str(REPO) + os.sep, ""),
+def run_record(module: str, libraries: Sequence[str] = (), python: str | None = None) -> dict[str, Any]:
+    """What a results file says of its run, so a figure can be traced and rerun: the command (``python -m module``
+    and this run's arguments, paths in the checkout made relative), the commit, the date (UTC), the machine (CPU
+    model, cores, GPU) and the versions of textal's key libraries, plus ``libraries`` (looked up in ``python``'s
+    environment where given, e.g. the peers' virtualenv)."""
+    record: dict[str, Any] = {
+        "command": (f"python -m {module} " + " ".join(sys.argv[1:]).replace(str(REPO) + os.sep, "")).rstrip(),
         "commit": git_commit(),
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.platform()}",
+        "cpu": cpu_name(),
+        "cores": os.cpu_count(),
+        "gpu": gpu_name(),
+        "python": platform.python_version(),
+        "versions": versions(KEY_LIBRARIES),
     }
+    if libraries:
+        record["versions"].update(versions(libraries, python))
+    return record
+
+
+def latency_summary(seconds: Sequence[float]) -> dict[str, float | int | None]:
+    """p50/p95/p99, mean and max of raw latencies (numpy's linear percentiles): every raw file computes them alike."""
+    if not seconds:
+        return {"n": 0, "p50": None, "p95": None, "p99": None, "mean": None, "max": None}
+    values = np.asarray(seconds, dtype=float)
+    p50, p95, p99 = (float(v) for v in np.percentile(values, [50, 95, 99]))
+    return {
+        "n": len(values),
+        "p50": p50,
+        "p95": p95,
+        "p99": p99,
+        "mean": float(values.mean()),
+        "max": float(values.max()),
+    }
+
+
+def write_raw(path: Path, results: dict[str, Any], module: str, libraries: Sequence[str] = ()) -> Path:
+    """Write ``results`` under ``run_record(module)`` as one JSON file (parents made), so the raw figures travel
+    with their command, commit, date, machine and versions."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({**run_record(module, libraries), **results}, indent=1) + "\n")
+    return path
