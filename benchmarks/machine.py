@@ -120,9 +120,22 @@ def latency_summary(seconds: Sequence[float]) -> dict[str, float | int | None]:
 
 
 def write_raw(path: Path, results: dict[str, Any], module: str, libraries: Sequence[str] = ()) -> Path:
-    """Write ``results`` under ``run_record(module)`` as one JSON file (parents made), so the raw figures travel
-    with their command, commit, date, machine and versions."""
+    """Write ``results`` under ``run_record(module)`` so the raw figures travel with their command, commit, date,
+    machine and versions: one line appended to a ``.jsonl`` file (a run a line), else the whole JSON file."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({**run_record(module, libraries), **results}, indent=1) + "\n")
+    record = {**run_record(module, libraries), **results}
+    if path.suffix == ".jsonl":
+        with open(path, "a") as fh:
+            fh.write(json.dumps(record) + "\n")
+    else:
+        path.write_text(json.dumps(record, indent=1) + "\n")
     return path
+
+
+def read_raw(path: Path) -> list[dict[str, Any]]:
+    """The runs a raw file holds: each line of a ``.jsonl`` file, or the one JSON object of a ``.json`` file."""
+    text = Path(path).read_text()
+    if Path(path).suffix == ".jsonl":
+        return [json.loads(line) for line in text.splitlines() if line.strip()]
+    return [json.loads(text)]

@@ -52,3 +52,11 @@ def test_write_raw_puts_the_record_beside_the_results(tmp_path):
     saved = json.loads(path.read_text())
     assert saved["latencies_s"] == [0.1, 0.2] and saved["command"].startswith("python -m benchmarks.x.run")
     assert "versions" in saved and "date" in saved
+
+
+def test_a_jsonl_raw_file_gets_one_line_a_run_and_reads_back_in_order(tmp_path):
+    path = tmp_path / "results.jsonl"
+    machine.write_raw(path, {"run": 1}, "benchmarks.x.run")
+    machine.write_raw(path, {"run": 2}, "benchmarks.x.run")
+    runs = machine.read_raw(path)
+    assert [r["run"] for r in runs] == [1, 2] and all("commit" in r for r in runs)
