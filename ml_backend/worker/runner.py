@@ -36,6 +36,7 @@ from ml_backend.worker.publisher import fill, refresh
 from ml_backend.worker.setup import ensure_setup, mark_slice, warm_embeddings
 from ml_backend.worker.sync import LabelSync
 from ml_backend.worker.timing import Timer
+from textal.training.full_tier import why_not_tunable
 
 log = logging.getLogger("ml_backend.worker")
 
@@ -156,7 +157,10 @@ class ProjectJobs:
             sync.sync_pool()
             snapshot = sync.read_labels()
         split = split_labels(p, snapshot)
-        waiting = not_trainable(split.train, p.schema.multi_label)
+        labels = list(split.train.values())
+        waiting = not_trainable(split.train, p.schema.multi_label) or why_not_tunable(
+            labels, p.schema.multi_label, p.settings.full_tier
+        )
         if waiting is not None:
             log.info("project %s: no fine-tune (%s)", p.id, waiting)
             return {"status": "waiting", "reason": waiting}

@@ -3,6 +3,7 @@ folder the fast tier reads (``textal.models.encoder.Encoder``). The worker and t
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol
@@ -28,6 +29,16 @@ def check_full_tier(name: str) -> str:
     if name not in FULL_TIERS:
         raise ModelError(f"unknown full tier {name!r}: choose {' or '.join(FULL_TIERS)}")
     return name
+
+
+def why_not_tunable(labels: Labels, multi_label: bool, full_tier: str = DEFAULT_FULL_TIER) -> str | None:
+    """Why ``full_tier`` cannot tune on these labels yet (so a worker waits for more instead of failing), or None."""
+    if check_full_tier(full_tier) != "contrastive":
+        return None
+    counts = Counter(lab for label in labels for lab in (label if multi_label else [label]))
+    if any(n >= 2 for n in counts.values()):
+        return None
+    return f"the contrastive full tier needs two texts sharing a label; no label of the {len(labels)} has two yet"
 
 
 def tune_encoder(

@@ -26,3 +26,17 @@ def test_a_full_tier_tunes_the_encoder_on_the_labels_and_the_project_records_whi
         assert [e.name for e in encoders] == ["e0001"] and list(encoders[0].glob("*.safetensors"))
     else:
         assert encoders == []  # a rejected encoder is not kept
+
+
+def test_the_contrastive_full_tier_waits_without_failing_while_no_label_has_two_texts(tmp_path, tiny_bert_dir):
+    harness = Harness(tmp_path / "data", encoder=str(tiny_bert_dir), full_tier="contrastive", full_min_steps=2)
+    texts, _ = zip(*(sms_like(i) for i in range(40)))
+    harness.studio.add_tasks(list(texts))
+    harness.retrain("TASKS_CREATED")
+    outside_slice = [t.id for t in harness.project().mirror.tasks() if not t.eval]
+    truth = dict(zip(outside_slice, ["spam", "ham"]))  # one text of each label: no positive pair for the loss
+    harness.label(list(truth), truth)
+    harness.retrain()
+    outcome = harness.runner.finetune(PROJECT_ID, "START_TRAINING")
+    assert outcome["status"] == "waiting" and "two texts sharing a label" in outcome["reason"]
+    assert "last_finetune" not in harness.project().work
