@@ -4,8 +4,11 @@ Builds the pool (SMS spam test then train, repeated with a " [k]" suffix on each
 text differs), trains a model on `sms_spam/train.csv` with `textal train`, then times `textal score
 POOL --out ranked.csv` as a user runs it, in its own process, and reads that process's peak RSS.
 
-    .venv/bin/python -m benchmarks.pool_scoring.run --texts 1000000 --model linear
-    .venv/bin/python -m benchmarks.pool_scoring.run --texts 1000000 --model embed-head
+    python -m benchmarks.pool_scoring.run --texts 1000000 --model linear --json benchmarks/pool_scoring/results.jsonl
+    python -m benchmarks.pool_scoring.run --texts 10000 --model embed-head --json benchmarks/pool_scoring/results.jsonl
+
+``--json PATH`` appends the run's raw figures (one JSON line: the run record, every memory sample) to PATH;
+``report.py`` writes RESULTS.md from that file.
 
 "The pool's size" is what holding it costs: the CSV on disk, and the probabilities and (for
 embed-head) 384-d float32 embeddings a whole-pool scorer would keep.
@@ -24,7 +27,7 @@ import time
 from importlib.metadata import version
 from pathlib import Path
 
-from benchmarks.machine import cpu_name
+from benchmarks.machine import cpu_name, write_raw
 from tests.support.memory import status_mb
 
 REPO = Path(__file__).resolve().parents[2]
@@ -55,6 +58,7 @@ def main() -> None:
     parser.add_argument("--texts", type=int, default=1_000_000)
     parser.add_argument("--model", default="linear", help="linear or embed-head (frozen MiniLM + logistic head)")
     parser.add_argument("--strategy", default="entropy")
+    parser.add_argument("--json", type=Path, default=None, help="append the run's raw figures (one JSON line) here")
     args = parser.parse_args()
 
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
@@ -98,9 +102,14 @@ def main() -> None:
                 stderr=err,
             )
             peaks = {"VmHWM": 0.0, "RssAnon": 0.0, "RssFile": 0.0}
+            samples: list[list[float]] = []  # [seconds since start, VmHWM, RssAnon, RssFile] every 0.2 s
             while proc.poll() is None:
-                for key, mb in status_mb(proc.pid, tuple(peaks)).items():
+                now = status_mb(proc.pid, tuple(peaks))
+                for key, mb in now.items():
                     peaks[key] = max(peaks[key], mb)
+                if now:
+                    at = round(time.perf_counter() - started, 2)
+                    samples.append([at, *(round(now.get(key, 0.0), 1) for key in peaks)])
                 time.sleep(0.2)
         seconds = time.perf_counter() - started
         if proc.returncode != 0:
@@ -136,6 +145,24 @@ def main() -> None:
         f"Arrow file; clean pages the kernel can drop)"
     )
     print(f"- ranked CSV: {ranked_mb:.0f} MB, {ranked_rows:,} rows")
+    if args.json is not None:
+        raw = {
+            "texts": args.texts,
+            "model": args.model,
+            "strategy": args.strategy,
+            "torch_threads": torch.get_num_threads(),
+            "load_before": load_before,
+            "load_after": os.getloadavg()[0],
+            "pool_mb": pool_mb,
+            "held_float32_mb": held,
+            "wall_s": seconds,
+            "texts_per_s": args.texts / seconds,
+            "peak_mb": peaks,
+            "samples": {"columns": ["s", *peaks], "rows": samples},
+            "ranked_mb": ranked_mb,
+            "ranked_rows": ranked_rows,
+        }
+        print(f"- raw figures: {write_raw(args.json, raw, 'benchmarks.pool_scoring.run', ['pyarrow'])}")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,9 @@
 """Time each registered strategy selecting a batch from a large pool (not a test: figures go to RESULTS.md).
 
-    .venv/bin/python -m benchmarks.selection_speed.run            # 500 from 100,000 x 384, 77 classes
+    .venv/bin/python -m benchmarks.selection_speed.run --json benchmarks/selection_speed/results.jsonl
+
+(defaults: 500 from 100,000 x 384, 77 classes, 3 repeats). ``--json PATH`` appends the run's raw figures (one JSON
+line: the run record and every ``select`` time) to PATH.
 
 The pool is synthetic but shaped like the real thing: unit-length 384-d embeddings in 77 clusters,
 softmax probabilities of a linear head over them, a 5-member committee, 1,000 labelled items and a
@@ -14,9 +17,11 @@ import argparse
 import platform
 import statistics
 import time
+from pathlib import Path
 
 import numpy as np
 
+from benchmarks.machine import write_raw
 from textal.strategies import Pool, get_strategy, list_strategies
 from textal.strategies.checks import pool_groups
 
@@ -65,6 +70,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=500)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--strategies", default="", help="comma-separated names (default: all)")
+    parser.add_argument("--json", type=Path, default=None, help="append the run's raw figures (one JSON line) here")
     args = parser.parse_args()
 
     import scipy
@@ -74,18 +80,23 @@ def main() -> None:
         f"python {platform.python_version()}, numpy {np.__version__}, scipy {scipy.__version__}, "
         f"scikit-learn {sklearn.__version__}; {platform.machine()}, {platform.processor() or 'cpu'}"
     )
+    raw: dict = {key: getattr(args, key) for key in ("pool", "dim", "classes", "members", "labelled", "batch")}
+    raw["repeats"] = args.repeats
     t = time.perf_counter()
     pool = make_pool(args.pool, args.dim, args.classes, args.members, args.labelled, seed=0)
+    raw["build_s"] = time.perf_counter() - t
     print(
         f"pool {args.pool:,} x {args.dim}, {args.classes} classes, {args.members} members: "
-        f"built in {time.perf_counter() - t:.1f} s"
+        f"built in {raw['build_s']:.1f} s"
     )
     t = time.perf_counter()
     groups = pool_groups(pool, args.pool)
+    raw["groups_s"], raw["distinct_texts"] = time.perf_counter() - t, len(np.unique(groups))
     print(
-        f"near-duplicate groups (once per pool, kept on it): {time.perf_counter() - t:.2f} s, "
-        f"{len(np.unique(groups)):,} distinct texts"
+        f"near-duplicate groups (once per pool, kept on it): {raw['groups_s']:.2f} s, "
+        f"{raw['distinct_texts']:,} distinct texts"
     )
+    raw["select_s"] = {}  # strategy -> every repeat's seconds
 
     names = [n for n in args.strategies.split(",") if n] or [name for name, _ in list_strategies()]
     print("\n| strategy | median s | min s | max s | batch |\n|---|---|---|---|---|")
@@ -97,6 +108,7 @@ def main() -> None:
             sel = strategy.select(pool, args.batch, np.random.default_rng(r))
             times.append(time.perf_counter() - start)
         assert len(sel.indices) == args.batch
+        raw["select_s"][name] = times
         print(
             f"| {name} | {statistics.median(times):.2f} | {min(times):.2f} | {max(times):.2f} | {len(sel.indices)} |",
             flush=True,
@@ -108,10 +120,14 @@ def main() -> None:
         start = time.perf_counter()
         sel = get_strategy("margin.v1").select(cold, args.batch, np.random.default_rng(r))
         times.append(time.perf_counter() - start)
+    raw["select_s"]["cold start (margin.v1, no probabilities)"] = times
     print(
         f"| cold start (margin.v1, no probabilities) | {statistics.median(times):.2f} | {min(times):.2f} | "
         f"{max(times):.2f} | {len(sel.indices)} |"
     )
+
+    if args.json is not None:
+        print(f"raw figures: {write_raw(args.json, raw, 'benchmarks.selection_speed.run', ['scipy'])}")
 
 
 if __name__ == "__main__":
