@@ -53,6 +53,7 @@ test: install redis-server postgresql browser
 	$(BIN)/ruff format --check $(LINTED)
 	$(BIN)/lint-imports
 	$(BIN)/mypy
+	$(BIN)/python -m benchmarks.check_readme
 	DATA=$(DATA) $(BIN)/python -m pytest -n 2 tests --ignore=$(ONE_ID_TESTS)
 	DATA=$(DATA) $(BIN)/python -m pytest $(ONE_ID_TESTS)
 
