@@ -82,6 +82,30 @@ def git_commit(where: Path = REPO) -> str:
     return done.stdout.strip()
 
 
+def committed(path: Path) -> tuple[str, str]:
+    """The short commit and its date (YYYY-MM-DD) that last changed ``path``: when raw files that predate run records
+    were recorded, from git rather than typed in ("", "") outside a checkout or for a file never committed)."""
+    done = subprocess.run(
+        ["git", "log", "-1", "--format=%h %cs", "--", str(path)], cwd=REPO, capture_output=True, text=True
+    )
+    parts = done.stdout.split()
+    return (parts[0], parts[1]) if len(parts) == 2 else ("", "")
+
+
+def provenance(record: dict[str, Any] | None, raw: Path) -> str:
+    """One line for a RESULTS.md on when and where ``raw`` was recorded: from its run record where there is one,
+    else the commit that added the file (git) and that the machine was not recorded."""
+    if record and record.get("date"):
+        machine = record.get("cpu") or record.get("machine", "machine not recorded")
+        cores = f", {record['cores']} cores" if record.get("cores") else ""
+        gpu = f", GPU {record['gpu']}" if record.get("gpu") else ""
+        return f"Recorded {record['date'][:10]} at commit {record.get('commit') or '?'} on {machine}{cores}{gpu}."
+    commit, date = committed(raw)
+    if not commit:
+        return "Date and machine not recorded."
+    return f"Raw file committed {date} (commit {commit}); its run recorded no date or CPU model."
+
+
 def run_record(module: str, libraries: Sequence[str] = (), python: str | None = None) -> dict[str, Any]:
     """What a results file says of its run, so a figure can be traced and rerun: the command (``python -m module``
     and this run's arguments, paths in the checkout made relative), the commit, the date (UTC), the machine (CPU

@@ -1,7 +1,7 @@
 """Write RESULTS.md from the runs' results.json files (every figure in it comes from those files).
 
-The peers' figures are quoted from issue 4, where small-text 1.4.1 and modAL 0.4.2 were measured
-with the same protocol on the same splits.
+The peers' rows come from benchmarks/peers' raw results (``benchmarks/peers/results/*.json``: small-text and modAL
+beside textal's hybrid.v2 in one run, on the same seed sets), never typed in here.
 """
 
 from __future__ import annotations
@@ -9,14 +9,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from benchmarks.machine import provenance
+from benchmarks.peers.report import NAMES, curves, labels_to, mean_se
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
-
-# Quoted from issue 4: best peer strategy, AUC, L95, L98; random's AUC, L95, L98 (None: not reached).
-PEERS = {
-    "sms_protocol": ("entropy / breaking ties / least confidence", 0.951, 90, 165, 0.904, 365, ">= 790"),
-    "banking77_protocol": ("breaking ties (margin)", 0.856, 1060, 1640, 0.818, 1900, "not reached"),
-}
+PEERS_RESULTS = HERE.parent / "peers" / "results"
+# this folder's run under the peers' protocol -> the peers' dataset run with the same seed, batch and budget
+PEERS_DATASET = {"sms_protocol": "sms_spam", "banking77_protocol": "banking77"}
 
 
 def load(name: str) -> dict | None:
@@ -80,25 +80,45 @@ def stopping_table(results: dict, strategies: list[str]) -> list[str]:
     return lines
 
 
-def head_to_head(name: str, results: dict) -> str:
-    peer, p_auc, p_l95, p_l98, r_auc, r_l95, r_l98 = PEERS[name]
-    best_name, best = max(results["summary"]["strategies"].items(), key=lambda kv: kv[1]["auc"])
-    ours_random = results["summary"]["strategies"].get("random")
-    random_text = (
-        (
-            f"{ours_random['auc']:.3f}, {fmt_labels(ours_random['labels_to']['0.95'])}, "
-            f"{fmt_labels(ours_random['labels_to']['0.98'])}"
+def peers_runs(dataset: str) -> dict[tuple[str, str], dict]:
+    """(tool, strategy) -> run, from benchmarks/peers' raw results under the peers' protocol on ``dataset``."""
+    runs = {}
+    for path in sorted(PEERS_RESULTS.glob(f"{dataset}-peers-*.json")):
+        run = json.loads(path.read_text())
+        runs[(run["tool"], run["strategy"])] = run
+    return runs
+
+
+def peers_full_f1(dataset: str) -> float | None:
+    """The full-data macro-F1 benchmarks/peers recorded for ``dataset`` (None where its raw files lack it)."""
+    path = PEERS_RESULTS / "full_data.json"
+    return json.loads(path.read_text()).get(dataset) if path.is_file() else None
+
+
+def peers_table(name: str) -> list[str]:
+    """textal's hybrid.v2, the best peer and random, as benchmarks/peers' raw results have them, one row each."""
+    dataset = PEERS_DATASET[name]
+    runs = peers_runs(dataset)
+    if ("textal", "hybrid.v2") not in runs or all(tool == "textal" for tool, _ in runs):
+        return []
+    auc = {key: curves(run)[1].mean(axis=1) for key, run in runs.items()}
+    best_peer = max((key for key in runs if key[0] != "textal"), key=lambda key: auc[key].mean())
+    full = peers_full_f1(dataset)
+    rows = []
+    for key, role in ((("textal", "hybrid.v2"), ""), (best_peer, "best peer: "), (("textal", "random"), "")):
+        if key not in runs:
+            continue
+        labels, f1 = curves(runs[key])
+        mean, se = mean_se(auc[key])
+        marks = [
+            "-" if full is None else fmt_labels(labels_to(labels, f1.mean(axis=0), share * full))
+            for share in (0.95, 0.98)
+        ]
+        rows.append(
+            f"| {dataset} | {role}{NAMES[key[0]]} {key[1]} | {mean:.3f} ± {se:.3f} | {marks[0]} | {marks[1]} "
+            f"| {len(runs[key]['repeats'])} |"
         )
-        if ours_random
-        else "-"
-    )
-    versions = results["info"].get("strategy_versions", {})
-    return (
-        f"| {name.split('_')[0]} | textal {best_name} ({versions.get(best_name, '?')}) | {best['auc']:.3f} | "
-        f"{fmt_labels(best['labels_to']['0.95'])} | "
-        f"{fmt_labels(best['labels_to']['0.98'])} | {random_text} |\n"
-        f"| | best peer: {peer} | {p_auc:.3f} | {p_l95:,} | {p_l98:,} | {r_auc:.3f}, {r_l95:,}, {r_l98} |"
-    )
+    return rows
 
 
 def mean_curve(results: dict, strategy: str) -> dict[int, float]:
@@ -128,13 +148,11 @@ def notes(banking: dict) -> list[str]:
         "8 and 20, and picks one item per cluster of a margin-weighted k-means among them: diversity while the "
         "model knows little about each class, uncertainty after. On the validation split a constant factor "
         "was best early when large (30) and late when small (3); the schedule takes both.",
-        f"- **Committees are not the naive ones.** The peers' naive query-by-committee (5 bootstrap heads, "
-        f"vote entropy) reached AUC 0.811 and KL-disagreement 0.539 on BANKING77, both at or below random. "
-        f"textal's vote_entropy reaches {s['vote_entropy']['auc']:.3f} and kl_consensus "
-        f"{s['kl_consensus']['auc']:.3f} (random {s['random']['auc']:.3f}): every bootstrap member sees every "
-        "labelled class (a member blind to a class fakes disagreement on all of it), the dispute is ranked "
-        "within the committee's predicted class (otherwise it piles onto classes already asked about) and "
-        "weighted by the consensus's own uncertainty. They still trail margin and hybrid here.",
+        f"- **Committees are not the naive ones.** textal's vote_entropy reaches {s['vote_entropy']['auc']:.3f} "
+        f"and kl_consensus {s['kl_consensus']['auc']:.3f} (random {s['random']['auc']:.3f}): every bootstrap "
+        "member sees every labelled class (a member blind to a class fakes disagreement on all of it), the "
+        "dispute is ranked within the committee's predicted class (otherwise it piles onto classes already "
+        "asked about) and weighted by the consensus's own uncertainty. They still trail margin and hybrid here.",
         f"- **Moonshot.** AUC {s['hybrid']['auc']:.3f} against the 0.87 aimed at; L98 "
         f"{fmt_labels(s['hybrid']['labels_to']['0.98'])} against 1,300 aimed at. The 98 % target is "
         f"{target:.4f}; hybrid's mean curve reads {near}. It crosses the target between {before:,} and "
@@ -156,18 +174,24 @@ def main() -> None:
         "",
     ]
     protocol = {n: load(n) for n in ("sms_protocol", "banking77_protocol")}
-    if all(protocol.values()):
+    peers = [row for name in protocol for row in peers_table(name)]
+    if peers:
         out += [
-            "## Head to head with the best peers (same protocol, same splits)",
+            "## Beside the peers (benchmarks/peers, the same protocol)",
             "",
-            "AUC = mean test macro-F1 over all rounds, seed round included, mean of 5 repeats. "
-            "L95/L98 = labels at which the mean curve first reaches 95 %/98 % of the full-data macro-F1.",
+            "From `benchmarks/peers/results/` (its raw files; see `benchmarks/peers/RESULTS.md` for every "
+            "strategy): textal's hybrid.v2, the best peer strategy and random in one run, on the same seed sets, "
+            "with the peers' own classifier and repeats. AUC = mean test macro-F1 over all rounds, seed round "
+            "included, ± its standard error over repeats. L95/L98 = labels at which the mean curve first "
+            "reaches 95 %/98 % of the full-data macro-F1 (a dash where the peers' raw files do not record it). "
+            "This folder's own runs (below) use textal's simulate and their own seed sets: compare within a table.",
             "",
-            "| dataset | strategy | AUC | L95 | L98 | random: AUC, L95, L98 |",
+            "| dataset | strategy | AUC ± SE | L95 | L98 | repeats |",
             "|---|---|---|---|---|---|",
+            *peers,
+            "",
         ]
-        out += [head_to_head(n, r) for n, r in protocol.items()]
-        out.append("")
+    if all(protocol.values()):
         out += notes(protocol["banking77_protocol"])
     for name, title in (
         ("sms_protocol", "SMS spam, peers' protocol (seed 25, batch 25, budget 1,000, no random mix)"),
@@ -192,8 +216,11 @@ def main() -> None:
         if name.endswith("practice"):
             out += ["", "Stopping rules: where each would have fired, and what labelling on to the budget gained.", ""]
             out += stopping_table(results, list(results["settings"]["strategies"]))
+        record = HERE / name / "run.json"
         out += [
             "",
+            provenance(json.loads(record.read_text()) if record.is_file() else None, HERE / name / "results.json")
+            + "  ",
             f"Command: `{relative_command(results['command'])}`  ",
             f"Wall time: {wall.read_text().strip() if wall.is_file() else '?'} s "
             f"on {env['cpus']} CPUs ({env['machine']}), Python {env['python']}, "

@@ -8,19 +8,22 @@
   picks in every batch, a 10 % evaluation slice held out of the pool for the stopping rules.
 
 Usage: ``python -m benchmarks.label_efficiency.run [--only sms_protocol,...] [--repeats N]``
-(``make bench`` runs all). Each run calls ``textal simulate`` and leaves its folder here; then
-``report.py`` writes RESULTS.md from the JSON files.
+(``make bench`` runs all). Each run calls ``textal simulate`` and leaves its folder here, with ``run.json`` (the run
+record: command, commit, date, machine, versions); then ``report.py`` writes RESULTS.md from the JSON files.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shlex
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+from benchmarks.machine import run_record
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
@@ -84,7 +87,10 @@ def main() -> None:
         print("$", " ".join(shlex.quote(c) for c in command), flush=True)
         start = time.perf_counter()
         subprocess.run(command, check=True)
-        (HERE / name / "wall_seconds.txt").write_text(f"{time.perf_counter() - start:.0f}\n")
+        seconds = time.perf_counter() - start
+        (HERE / name / "wall_seconds.txt").write_text(f"{seconds:.0f}\n")
+        record = {**run_record("benchmarks.label_efficiency.run"), "simulate": shlex.join(command[1:])}
+        (HERE / name / "run.json").write_text(json.dumps({**record, "wall_seconds": round(seconds)}, indent=1) + "\n")
     subprocess.run([sys.executable, "-m", "benchmarks.label_efficiency.report"], check=True, cwd=REPO)
 
 

@@ -60,3 +60,14 @@ def test_a_jsonl_raw_file_gets_one_line_a_run_and_reads_back_in_order(tmp_path):
     machine.write_raw(path, {"run": 2}, "benchmarks.x.run")
     runs = machine.read_raw(path)
     assert [r["run"] for r in runs] == [1, 2] and all("commit" in r for r in runs)
+
+
+def test_provenance_reads_a_run_record_and_falls_back_to_the_commit_that_added_the_file(tmp_path):
+    record = {"date": "2026-12-01T10:00:00+00:00", "commit": "abc1234", "cpu": "AMD EPYC", "cores": 2, "gpu": "none"}
+    assert machine.provenance(record, tmp_path / "x.json") == (
+        "Recorded 2026-12-01 at commit abc1234 on AMD EPYC, 2 cores, GPU none."
+    )
+    commit, date = machine.committed(machine.REPO / "benchmarks" / "machine.py")
+    assert commit and len(date) == 10
+    assert machine.provenance(None, machine.REPO / "benchmarks" / "machine.py").startswith(f"Raw file committed {date}")
+    assert machine.provenance(None, tmp_path / "never-committed.json") == "Date and machine not recorded."
