@@ -8,27 +8,30 @@ The convention, in the README:
 1. A sentence that quotes a measured figure carries a link to the raw file it comes from, a JSON, JSON-lines or
    CSV file under ``benchmarks/``: ``[raw](benchmarks/refresh_latency/results.jsonl)``. The link may name the
    records it comes from after ``#``, as ``key=value`` pairs joined by ``&``:
-   ``[raw](benchmarks/refresh_latency/results.jsonl#tasks=100000&database=sqlite)``. A record is a JSON object at
+   ``[raw](benchmarks/refresh_latency/results.jsonl#tasks=1000&database=sqlite)``. A record is a JSON object at
    any depth (it inherits its parents' plain fields, so a run's ``commit`` covers the rows under it), a line of a
    JSON-lines file, or a row of a CSV file; without ``#`` the whole file counts. A sentence may cite several raw
    files: its figures are looked for in all of them. A sentence ends at ``.``, ``!`` or ``?`` followed by a space
    and a capital letter, at a blank line, a list item, a table row or a heading; a table row is a sentence of its
    own. Code spans, fenced code and link targets are not read.
-2. A figure is a number with a decimal point (``0.89``) or with a unit: ``%``, ``x``, ``ms``, ``s``, ``min``,
+2. A figure is a number with a decimal point (``0.25``) or with a unit: ``%``, ``x``, ``ms``, ``s``, ``min``,
    ``KB``, ``MB``, ``MiB``, ``GB``, ``GiB``. Integers without a unit (counts, sizes, settings) are not figures,
    nor are numbers glued to letters (``p50``, ``v0007``, a commit), versions (``1.23.2``: two dots or more),
-   or numbers in code spans. Signs are ignored (``−0.011`` is looked for as 0.011).
+   or numbers in code spans. Signs are ignored (``−0.25`` is looked for as 0.25).
 3. A figure is found when a number of the cited records rounds to it at the precision it is written with
-   (``5.1`` matches 5.0524; ``1,300`` matches 1300). A ``%`` figure also matches a fraction times 100
-   (``99.9 %`` matches 0.999), an ``ms`` figure also a number of seconds times 1000. A ratio (``2.4x``) is found
+   (``1.5`` matches 1.4962; ``1,200 s`` matches 1200). A ``%`` figure also matches a fraction times 100
+   (``12.5 %`` matches 0.125), an ``ms`` figure also a number of seconds times 1000. A ratio (``2.0x``) is found
    when the raw file holds it, or when it is ``a / b`` for two raw numbers that two other numbers of the same
-   sentence quote (``2.4x ... (686 against 281 texts a second)``).
-4. A sentence that names a commit (``commit 6726d09``: the word, then 7 to 40 hex digits) is checked against
-   the cited records whose ``commit`` starts with it (or it with theirs); none there is a problem.
+   sentence quote (``2.0x ... (300 against 150 texts a second)``).
+4. A sentence that names a commit (``commit 1a2b3c4``, or ``commits 1a2b3c4 and 5d6e7f8``: the word, then 7 to 40
+   hex digits) is checked against the cited records whose ``commit`` starts with it (or it with
+   theirs): a named commit no cited record holds is a problem.
 5. A sentence that quotes a figure and links a benchmark's write-up (``benchmarks/.../*.md``) without a raw file
    is a problem too: a figure is quoted from a raw file, or not at all.
 
-The check reads whatever raw files exist: it holds no figure of its own.
+A figure a report computes from the raw results (a mean over repeats, a difference of two runs) is quoted only
+once a raw file holds it, for instance a summary file the report writes beside RESULTS.md. The check reads
+whatever raw files exist: it holds no figure of its own.
 """
 
 from __future__ import annotations
@@ -47,9 +50,10 @@ UNITS = ("%", "x", "ms", "s", "min", "KB", "MB", "MiB", "GB", "GiB")
 
 _LINK = re.compile(r"\[([^\]]*)\]\(([^)\s]+)\)")
 _CODE = re.compile(r"`[^`]*`")
-_COMMIT = re.compile(r"\bcommit\s+([0-9a-f]{7,40})\b")
+_COMMIT = re.compile(r"\bcommits?\s+([0-9a-f]{7,40}(?:(?:,|,? and)\s+[0-9a-f]{7,40})*)\b")
+_HEX = re.compile(r"\b[0-9a-f]{7,40}\b")
 _NUMBER = re.compile(r"(?<![\w.,])(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?")
-_UNIT_AFTER = re.compile(r"\s?(%|x|ms|s|min|KB|MB|MiB|GB|GiB)(?![\w])")
+_UNIT_AFTER = re.compile(r"\s?(" + "|".join(sorted(UNITS, key=len, reverse=True)) + r")(?!\w)")
 _SENTENCE_END = re.compile(r"[.!?]\)?\s+(?=[A-Z])")
 _BLOCK_START = re.compile(r"\s*(?:[-*+] |\d+\. |\||#)")
 
@@ -304,11 +308,13 @@ def check_sentence(sentence: Sentence, readme_dir: Path, root: Path) -> list[Pro
             problems.append(Problem(first_line, "#" + selector, path_text, "no record matches"))
         records.extend(chosen)
     raw_names = ", ".join(link for link in sentence.raw_links)
-    for commit in _COMMIT.findall(sentence.text):
-        same = [r for r in records if _same_commit(commit, r.fields.get("commit"))]
-        if records and not same:
+    commits = [c for named in _COMMIT.findall(sentence.text) for c in _HEX.findall(named)]
+    for commit in commits:
+        if records and not any(_same_commit(commit, r.fields.get("commit")) for r in records):
             problems.append(Problem(first_line, f"commit {commit}", raw_names, "is not the raw record's commit"))
-        records = same or records
+    if commits:
+        named = [r for r in records if any(_same_commit(c, r.fields.get("commit")) for c in commits)]
+        records = named or records
     numbers = [n for r in records for n in r.numbers]
     for figure in quoted:
         if matches(figure, numbers):

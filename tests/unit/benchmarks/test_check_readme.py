@@ -96,3 +96,10 @@ def test_a_table_row_and_a_csv_row_are_read_alike(tmp_path):
     )
     found = problems(tmp_path, text)
     assert [(p.line, p.figure) for p in found] == [(4, "0.962")]
+
+
+def test_several_named_commits_choose_their_records_together(tmp_path):
+    text = "Runs at commits abc1234 and def5678: 0.89 s and 5.05 s ([raw](benchmarks/x/results.jsonl)).\n"
+    assert problems(tmp_path, text) == []
+    wrong = "Runs at commits abc1234 and 0123abc: 0.89 s ([raw](benchmarks/x/results.jsonl)).\n"
+    assert [p.figure for p in problems(tmp_path, wrong)] == ["commit 0123abc"]
