@@ -3,7 +3,8 @@
 The same seed sets per repeat for both (same ``--seed``), so the difference is paired. The peers'
 protocol (no random share, no evaluation slice) on SMS spam (13 % spam) and CLINC150 (long-tailed
 intents), with textal's default strategy. Usage: ``python -m benchmarks.class_weight.run [--repeats 5]``;
-writes RESULTS.md here.
+writes ``run.json`` (the run record: command, commit, date, machine, versions, each simulation's seconds) and
+RESULTS.md here, the table from the runs' ``results.json``; ``--report-only`` rewrites RESULTS.md from them alone.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+from benchmarks.machine import provenance, run_record
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
@@ -76,19 +79,18 @@ def per_repeat_auc(results: dict, strategy: str) -> np.ndarray:
     return np.array([np.mean([r["macro_f1"] for r in rounds if r["repeat"] == k]) for k in repeats])
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", default="5")
-    parser.add_argument("--strategy", default="hybrid.v2")
-    parser.add_argument("--cache-dir", default=None, help="embedding cache (left out of the recorded command)")
-    args = parser.parse_args()
+def report() -> list[str]:
+    """RESULTS.md's lines, every figure read from the runs' ``results.json`` and ``run.json``."""
+    record_path = HERE / "run.json"
+    record = json.loads(record_path.read_text()) if record_path.is_file() else None
+    seconds = {name: run["seconds"] for name, run in (record or {}).get("runs", {}).items()}
     lines = [
         "# Class weights in the fast tier's head",
         "",
-        "Written by `benchmarks/class_weight/run.py`. AUC = mean test macro-F1 over the rounds of one repeat; "
-        "± = standard error over repeats; Δ = balanced minus none on the same seed set (paired). "
-        "L98 = labels at which the mean curve first reaches 98 % of the full-data macro-F1 "
-        "(the same head on every label).",
+        "Written by `benchmarks/class_weight/run.py` from each run's `results.json`. AUC = mean test macro-F1 over "
+        "the rounds of one repeat; ± = standard error over repeats; Δ = balanced minus none on the same seed set "
+        "(paired). L98 = labels at which the mean curve first reaches 98 % of the full-data macro-F1 "
+        "(the unweighted head on every label).",
         "",
         "| dataset | class weight | AUC ± SE | L98 | F1 at the first round after the seed | paired Δ AUC ± SE |",
         "|---|---|---|---|---|---|",
@@ -97,22 +99,55 @@ def main() -> None:
     for dataset in RUNS:
         aucs = {}
         for weight in WEIGHTS:
-            command, seconds = simulate(dataset, weight, args.repeats, args.strategy, args.cache_dir)
-            commands.append(f"- `textal {command}` ({seconds:.0f} s)")
-            results = json.loads((HERE / f"{dataset}_{weight}" / "results.json").read_text())
-            aucs[weight] = per_repeat_auc(results, args.strategy)
+            name = f"{dataset}_{weight}"
+            if not (HERE / name / "results.json").is_file():
+                continue
+            results = json.loads((HERE / name / "results.json").read_text())
+            took = f" ({seconds[name]:.0f} s)" if name in seconds else ""
+            commands.append(f"- `{results['command'].split(' --cache-dir')[0]}`{took}")
+            aucs[weight] = per_repeat_auc(results, results["settings"]["strategies"][0])
             entry = next(iter(results["summary"]["strategies"].values()))
             l98 = entry["labels_to"].get("0.98")
             second = np.mean([r["macro_f1"] for r in results["rounds"] if r["round"] == 1])
             se = aucs[weight].std(ddof=1) / np.sqrt(len(aucs[weight]))
-            diff = aucs["balanced"] - aucs["none"] if weight == "balanced" else None
+            diff = aucs["balanced"] - aucs["none"] if weight == "balanced" and "none" in aucs else None
             lines.append(
                 f"| {dataset} | {weight} | {aucs[weight].mean():.4f} ± {se:.4f} | "
                 f"{'not reached' if l98 is None else f'{l98:,}'} | {second:.3f} | "
                 + ("-" if diff is None else f"{diff.mean():+.4f} ± {diff.std(ddof=1) / np.sqrt(len(diff)):.4f}")
                 + " |"
             )
-    lines += ["", "Commands (from the repository root; `--cache-dir` omitted):", "", *commands, ""]
+    environment = json.loads((HERE / "sms_spam_none" / "results.json").read_text()).get("environment", {})
+    machine = f"{environment.get('machine', '?')}, {environment.get('cpus', '?')} CPUs" if environment else "?"
+    lines += [
+        "",
+        provenance(record, HERE / "sms_spam_none" / "results.json")
+        + ("" if record else f" Simulate's own record: {machine}."),
+        "",
+        "Commands (from the repository root; `--cache-dir` omitted):",
+        "",
+        *commands,
+        "",
+    ]
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", default="5")
+    parser.add_argument("--strategy", default="hybrid.v2")
+    parser.add_argument("--cache-dir", default=None, help="embedding cache (left out of the recorded command)")
+    parser.add_argument("--report-only", action="store_true", help="rewrite RESULTS.md from the results here")
+    args = parser.parse_args()
+    if not args.report_only:
+        record = run_record("benchmarks.class_weight.run")
+        record["runs"] = {}
+        for dataset in RUNS:
+            for weight in WEIGHTS:
+                command, seconds = simulate(dataset, weight, args.repeats, args.strategy, args.cache_dir)
+                record["runs"][f"{dataset}_{weight}"] = {"simulate": f"textal {command}", "seconds": round(seconds)}
+        (HERE / "run.json").write_text(json.dumps(record, indent=1) + "\n")
+    lines = report()
     (HERE / "RESULTS.md").write_text("\n".join(lines))
     print("\n".join(lines))
 
