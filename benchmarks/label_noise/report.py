@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 from pathlib import Path
 
 import numpy as np
 
-from benchmarks.machine import cpu_name
+from benchmarks.machine import provenance
 
 HERE = Path(__file__).resolve().parent
 
@@ -159,8 +158,15 @@ def main() -> None:
         "",
         *[f"- `{c}`" for c in meta["commands"].values()],
         "",
-        f"Wall time: {meta['wall_seconds']} s, {meta['jobs']} runs at a time, on {cpu_name()} ({platform.machine()}), "
-        f"Python {platform.python_version()}.",
+        provenance(meta, results / "run.json") + "  ",
+        f"Wall time: {meta['wall_seconds']} s, {meta['jobs']} runs at a time"
+        + (
+            f", Python {meta['python']}, "
+            + ", ".join(f"{name} {version}" for name, version in meta["versions"].items())
+            + "."
+            if "versions" in meta
+            else "; the run recorded no machine or versions."
+        ),
     ]
     (args.out / "RESULTS.md").write_text("\n".join(text) + "\n")
     print(f"wrote {args.out / 'RESULTS.md'}")
