@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.machine import cpu_name
+from benchmarks.machine import cpu_name, provenance
 from benchmarks.peers.protocol import classifier
 
 HERE = Path(__file__).resolve().parent
@@ -213,12 +213,12 @@ def main() -> None:
     meta = json.loads((results / "run.json").read_text())
     grouped: dict[tuple[str, str], dict] = defaultdict(dict)
     for path in sorted(results.glob("*.json")):
-        if path.name == "run.json":
+        if path.name in ("run.json", "full_data.json"):
             continue
         run = json.loads(path.read_text())
         dataset, protocol = path.name.split("-")[:2]
         grouped[(dataset, protocol)][(run["tool"], run["strategy"])] = run
-    body, table = [], {}
+    body, table, full = [], {}, {}
     for key in sorted(grouped, key=lambda k: (k[1] != "peers", ORDER.index(k[0]) if k[0] in ORDER else 9, k[0])):
         dataset, protocol = key
         runs = grouped[key]
@@ -226,12 +226,16 @@ def main() -> None:
             print(f"{dataset}, {protocol}: incomplete, left out")
             continue
         data = np.load(args.work / f"{dataset}.npz")
+        full[dataset] = full_data_f1(args.work, dataset)
         lines, table[key] = section(
-            dataset, protocol, grouped[key], full_data_f1(args.work, dataset), len(np.unique(data["y"])), meta, args.out
+            dataset, protocol, grouped[key], full[dataset], len(np.unique(data["y"])), meta, args.out
         )
         body += lines
+    # kept beside the raw runs, so L95/L98 can be read from results/ alone (label_efficiency's report does)
+    (results / "full_data.json").write_text(json.dumps(full, indent=1) + "\n")
     import sklearn
 
+    peer_versions = meta.get("peer_versions")
     text = [
         "# Peers side by side: results",
         "",
@@ -261,10 +265,18 @@ def main() -> None:
             for e in meta.get("earlier", [])
         ],
         f"Command: `{meta['command']}`  ",
+        provenance(meta, results / "run.json") + "  ",
         f"Wall time: {str(meta['wall_seconds']) + ' s' if 'wall_seconds' in meta else 'unfinished'}, "
-        f"{meta['jobs']} strategies at a time, on "
-        f"{cpu_name()} ({platform.machine()}), Python {platform.python_version()}, "
-        f"scikit-learn {sklearn.__version__}; peers pinned in `requirements.txt`.",
+        f"{meta['jobs']} strategies at a time"
+        + (
+            f", Python {meta['python']}, scikit-learn {meta['versions']['scikit-learn']}; peers' virtualenv: "
+            + ", ".join(f"{name} {version}" for name, version in peer_versions.items())
+            + "."
+            if peer_versions
+            else f", on {cpu_name()} ({platform.machine()}), Python {platform.python_version()}, "
+            f"scikit-learn {sklearn.__version__}; peers pinned in `requirements.txt` (their installed versions "
+            "were not recorded by this run)."
+        ),
     ]
     (args.out / "RESULTS.md").write_text("\n".join(text) + "\n")
     print(f"wrote {args.out / 'RESULTS.md'}")

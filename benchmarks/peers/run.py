@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks.machine import PEER_LIBRARIES, run_record, versions
 from benchmarks.peers.protocol import PROTOCOLS, SIZES, plan, rarest
 
 HERE = Path(__file__).resolve().parent
@@ -183,6 +184,9 @@ def main() -> None:
             {"command": before["command"], "wall_seconds": before.get("wall_seconds")}
         ]
     meta = {
+        **run_record("benchmarks.peers.run"),
+        # the peers' own virtualenv: their installed versions and the shared libraries' there
+        "peer_versions": versions((*PEER_LIBRARIES, "scikit-learn", "numpy", "scipy"), python=python["small-text"]),
         "command": command.strip(),
         "jobs": args.jobs,
         "repeats": args.repeats,

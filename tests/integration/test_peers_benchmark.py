@@ -51,6 +51,10 @@ def test_the_peers_benchmark_runs_every_tool_on_the_same_seed_sets_and_writes_on
     assert same[:2] == same[2:]
     first_rounds = {tuple(r["rounds"][0]["f1"] for r in run["repeats"]) for run in results.values()}
     assert len(first_rounds) == 1  # every tool starts from the same seed set, per repeat
+    record = json.loads((out / "results" / "run.json").read_text())
+    assert {"command", "commit", "date", "cpu", "versions"} <= set(record)
+    assert record["peer_versions"]["small-text"] == "1.4.1" and record["peer_versions"]["modAL-python"] == "0.4.2.1"
+    assert set(json.loads((out / "results" / "full_data.json").read_text())) == {"sms_spam"}
     report = (out / "RESULTS.md").read_text()
     assert "## Headline" in report and "| sms_spam | peers | " in report and "| sms_spam | practice | " in report
     assert "modAL | uncertainty_batch_sampling" in report and "small-text | GreedyCoreset" in report
