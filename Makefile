@@ -79,8 +79,13 @@ browser:
 		  ($(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium chromium-driver) \
 		  >/dev/null 2>&1 || echo "could not install chromium/chromium-driver: the browser test will say so"; }
 
+# `make bench`: every benchmark folder rerun with small settings (quick profile); `make bench FULL=1`: the recorded
+# long commands (100,000 tasks, 1,000,000 texts, 10 repeats, a 30 min soak); ONLY=folder[,folder] for some.
+# `python -m benchmarks.run_all --list` prints both profiles' commands (benchmarks/run_all.py says more).
+FULL ?=
+ONLY ?=
 bench: install
-	DATA=$(DATA) $(BIN)/python -m benchmarks.run_all
+	DATA=$(DATA) $(BIN)/python -m benchmarks.run_all$(if $(FULL), --full)$(if $(ONLY), --only $(ONLY))
 
 # `make soak`: Label Studio, serve and worker under mixed traffic for SOAK_MINUTES, memory sampled (benchmarks/soak/).
 SOAK_MINUTES ?= 30
