@@ -31,6 +31,7 @@ class PoolEmbedder:
         self.max_length = max_length
         self._encoders: dict[tuple[str, str], Encoder] = {}
         self._memory: dict[str, dict[str, np.ndarray]] = {}
+        self._last: dict[str, tuple[tuple[str, ...], np.ndarray]] = {}  # per encoder: the last texts and their matrix
         self._lock = threading.Lock()
 
     def encoder(self, ref: str, precision: str | None = None) -> Encoder:
@@ -49,7 +50,11 @@ class PoolEmbedder:
     def embed(self, ref: str, texts: Sequence[str], precision: str | None = None) -> np.ndarray:
         """(n, d) float32 embeddings of ``texts`` under encoder ``ref`` in ``precision`` (None: the embedder's)."""
         enc = self.encoder(ref, precision)
-        memory = self._memory.setdefault(f"{enc.fingerprint}/{enc.running_precision}", {})
+        key, asked = f"{enc.fingerprint}/{enc.running_precision}", tuple(texts)
+        last = self._last.get(key)
+        if last is not None and last[0] == asked:  # a refresh asks for the same pool again: no stacking of its rows
+            return last[1]
+        memory = self._memory.setdefault(key, {})
         missing = list(dict.fromkeys(t for t in texts if t not in memory))
         if missing:
             vectors = enc.encode(missing)
@@ -61,4 +66,7 @@ class PoolEmbedder:
         found = [v for v in (memory.get(t) for t in texts) if v is not None]
         if len(found) < len(texts):  # the memory was cleared under us: read the disk cache
             return enc.encode(list(texts))
-        return np.stack(found).astype(np.float32, copy=False)
+        matrix = np.stack(found).astype(np.float32, copy=False)
+        matrix.setflags(write=False)  # handed to every caller asking for these texts: nobody may change it
+        self._last[key] = (asked, matrix)
+        return matrix

@@ -36,6 +36,7 @@ from ml_backend.state.pool_mirror import PoolTask
 from ml_backend.worker.current import Current, current_model
 from ml_backend.worker.project import Project
 from ml_backend.worker.push_labels import labels_after_push, next_label, retire, version_of
+from ml_backend.worker.ranked_rows import RankedRows
 from ml_backend.worker.rows import score_rows
 from ml_backend.worker.timing import Timer
 
@@ -91,15 +92,14 @@ def push_head(project: Project, current: Current | None, timer: Timer) -> tuple[
     label = next_label(project.work, mv)
     scored = score_rows(project, current, only=None, timer=timer)
     ScaleFile(project.settings.data_dir, project.id).write(mv, scored.scale)  # /predict asks by version
-    ordered = sorted(scored.rows, key=lambda r: r.score)  # Label Studio serves the lowest score first
-    head, rest = ordered[: project.settings.head], ordered[project.settings.head :]
+    head, rest = scored.rows.take(0, project.settings.head), scored.rows.after(project.settings.head)
     pushed = push(project, head, label, timer, band=scored.band)
     with timer.phase("push"):
         if pushed:  # Label Studio refuses a model_version that has no predictions (every task labelled)
             project.studio.set_model_version(project.id, label)
         project.save(**labels_after_push(project.work, mv, label))
     project.ctx.unfilled.keep(project.id, label, rest)
-    if rest:
+    if len(rest):
         project.ctx.jobs.enqueue_fill(project.id, head_pushed=True)
     return pushed, scored.proba
 
@@ -121,19 +121,18 @@ def _fill_step(project: Project, timer: Timer) -> int:
     if label is None or version_of(label) != mv:  # None: nothing pushed yet
         return 0  # a new version: its retrain pushes the head first
     todo = [t.id for t in project.mirror.tasks() if not t.labelled and t.scored != label]
-    rows = project.ctx.unfilled.rows(project.id, label, todo) if todo else []
+    rows = project.ctx.unfilled.rows(project.id, label, todo) if todo else RankedRows.of([])
     if rows is None:  # tasks came, or a new process: score what is left once, on the last push's scale
         scale = ScaleFile(project.settings.data_dir, project.id).read(mv)
         wanted = set(todo)
-        scored = score_rows(project, current, only=wanted, timer=timer, scale=scale)
-        rows = sorted((r for r in scored.rows if r.task_id in wanted), key=lambda r: r.score)
+        rows = score_rows(project, current, only=wanted, timer=timer, scale=scale).rows.only(wanted)
     chunk, started, done, pushed = project.settings.push_chunk, time.monotonic(), 0, 0
     while done < len(rows):  # one import per chunk; chunks for FILL_STEP_S unless labels arrive meanwhile
-        pushed += push(project, rows[done : done + chunk], label, timer)
+        pushed += push(project, rows.take(done, done + chunk), label, timer)
         done += chunk
         if time.monotonic() - started >= FILL_STEP_S or project.ctx.jobs.gate.pending("retrain", project.id):
             break
-    project.ctx.unfilled.keep(project.id, label, rows[done:])
+    project.ctx.unfilled.keep(project.id, label, rows.after(done))
     if len(rows) > done:
         project.ctx.jobs.enqueue_fill(project.id)
     return pushed

@@ -10,6 +10,7 @@ never carry a guess.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -24,6 +25,7 @@ from ml_backend.scoring.predict import predict, unknown_labels
 from ml_backend.state.pool_mirror import PoolTask
 from ml_backend.worker.current import Current
 from ml_backend.worker.project import Project
+from ml_backend.worker.ranked_rows import RankedRows
 from ml_backend.worker.timing import Timer
 from textal.errors import TextalError
 from textal.ranking.scale import Scorer
@@ -41,13 +43,41 @@ HEAD_SAMPLE = 2_000
 
 @dataclass
 class Scored:
-    """What a refresh pushes: rows for the targeted tasks, the band (task ids, in order), the scale the rows were
-    scored under, and the probabilities of every readable task (own versions only)."""
+    """What a refresh pushes: rows for the targeted tasks in push order, the band (task ids, in order), the scale the
+    rows were scored under, and the probabilities of every readable task (own versions only)."""
 
-    rows: list[Row]
+    rows: RankedRows
     band: list[int]
     scale: ScoreScale
     proba: dict[int, np.ndarray] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TargetColumns:
+    """An own version's view of the targeted tasks, one entry per task (NaN informativeness: unreadable); ``guess``
+    gives the pre-filled labels and their confidence for rows of the pool's readable tasks."""
+
+    ids: np.ndarray
+    readable_at: np.ndarray  # the task's row among the readable tasks, -1 when unreadable
+    held_out: np.ndarray
+    informativeness: np.ndarray
+    cluster: np.ndarray
+    guess: Callable[[np.ndarray], list[tuple[list[str], float | None]]]
+
+    def rows(self, positions: np.ndarray, scores: np.ndarray) -> list[Row]:
+        """The rows of the targets at ``positions`` under ``scores``."""
+        at = self.readable_at[positions]
+        guessed = iter(self.guess(at[at >= 0]))
+        out = []
+        for pos, i in zip(positions.tolist(), at.tolist()):
+            held = bool(self.held_out[pos])
+            if i < 0:
+                out.append(Row(int(self.ids[pos]), None, UNREADABLE, None, held))
+                continue
+            choices, sure = next(guessed)
+            inf, cluster = float(self.informativeness[pos]), int(self.cluster[pos])
+            out.append(Row(int(self.ids[pos]), choices, float(scores[pos]), cluster, held, None, inf, sure))
+        return out
 
 
 def score_rows(
@@ -60,18 +90,21 @@ def score_rows(
     batch = project.settings.batch if only is None else 0
     if current is None:
         return cold_rows(project, tasks, timer)
-    proba: dict[int, np.ndarray] = {}
+    if only is not None and scale is None:  # a few tasks alone make no scale: without the version's, none
+        scale = ScoreScale()
     if not current.own:
         if only is None and len(targets) > HEAD_SAMPLE:
             targets = head_sample(project, targets)
         rows, picks = base_rows(project, current, targets, batch, timer)
-    else:
-        rows, picks, proba = own_rows(project, current, tasks, targets, batch, timer)
+        order = band(project, tasks, picks) if only is None else []
+        rows, scale = place(rows, order, scale)
+        return Scored(RankedRows.of(rows), order, scale)
+    columns, picks, proba = own_rows(project, current, tasks, targets, batch, timer)
     order = band(project, tasks, picks) if only is None else []
-    if only is not None and scale is None:  # a few tasks alone make no scale: without the version's, none
-        scale = ScoreScale()
-    rows, scale = place(rows, order, scale)
-    return Scored(rows, order, scale, proba)
+    unplaced = np.full(len(columns.ids), UNREADABLE)
+    scores, scale = place_scores(columns.ids, columns.informativeness, unplaced, order, scale)
+    ranked = RankedRows.by_score(columns.ids, scores, lambda positions: columns.rows(positions, scores))
+    return Scored(ranked, order, scale, proba)
 
 
 def head_sample(project: Project, targets: list[PoolTask]) -> list[PoolTask]:
@@ -85,20 +118,34 @@ def head_sample(project: Project, targets: list[PoolTask]) -> list[PoolTask]:
 
 def place(rows: list[Row], order: list[int], scale: ScoreScale | None) -> tuple[list[Row], ScoreScale]:
     """Scores for ``rows`` from their informativeness under ``scale`` (default: this pool's), the band first."""
-    in_band = set(order)
+    ids = np.array([r.task_id for r in rows], dtype=np.int64)
+    informativeness = np.array([np.nan if r.informativeness is None else r.informativeness for r in rows])
+    unplaced = np.array([r.score for r in rows], dtype=np.float64)
+    scores, scale = place_scores(ids, informativeness, unplaced, order, scale)
+    return [r if r.score == s else _scored(r, s) for r, s in zip(rows, scores.tolist())], scale
+
+
+def place_scores(
+    task_ids: np.ndarray,
+    informativeness: np.ndarray,
+    unplaced: np.ndarray,
+    order: list[int],
+    scale: ScoreScale | None,
+) -> tuple[np.ndarray, ScoreScale]:
+    """Each task's score: the band's (``order``) first, then by informativeness under ``scale`` (default: this
+    pool's); ``unplaced`` for a task with neither (NaN informativeness)."""
+    informativeness = np.asarray(informativeness, dtype=np.float64).reshape(-1)
+    in_band = np.isin(task_ids, np.asarray(order, dtype=np.int64))
+    ranked = ~np.isnan(informativeness) & ~in_band
     if scale is None:
-        pool = [r.informativeness for r in rows if r.informativeness is not None and r.task_id not in in_band]
-        scale = ScoreScale.from_pool(pool, len(order))
-    at = dict(zip(order, scale.band_scores(len(order))))
-    known = [i for i, r in enumerate(rows) if r.task_id not in at and r.informativeness is not None]
-    scores = scale.scores(np.array([rows[i].informativeness for i in known], dtype=np.float64)).tolist()
-    out = list(rows)
-    for i, score in zip(known, scores):
-        out[i] = _scored(rows[i], score)
-    for i, r in enumerate(rows):
-        if r.task_id in at:
-            out[i] = _scored(r, float(at[r.task_id]))
-    return out, scale
+        scale = ScoreScale.from_pool(informativeness[ranked], len(order))
+    scores = np.array(unplaced, dtype=np.float64)
+    scores[ranked] = scale.scores(informativeness[ranked])
+    if order:
+        at = dict(zip(order, scale.band_scores(len(order)).tolist()))
+        where = np.flatnonzero(in_band)
+        scores[where] = [at[i] for i in task_ids[where].tolist()]
+    return scores, scale
 
 
 def _scored(row: Row, score: float) -> Row:
@@ -138,9 +185,9 @@ def _texts(readable: list[PoolTask]) -> list[str]:
 
 def own_rows(
     project: Project, current: Current, tasks: list[PoolTask], targets: list[PoolTask], batch: int, timer: Timer
-) -> tuple[list[Row], list[int], dict[int, np.ndarray]]:
-    """Rows of an own version scored over the whole pool, the strategy's next ``batch`` (task ids), and the
-    probabilities of every readable task."""
+) -> tuple[TargetColumns, list[int], dict[int, np.ndarray]]:
+    """An own version's view of the ``targets``, scored over the whole pool, the strategy's next ``batch`` (task
+    ids), and the probabilities of every readable task."""
     settings = project.settings
     readable = [t for t in tasks if t.text is not None]
     model = current.model
@@ -176,24 +223,30 @@ def own_rows(
         clusters = ClusterAssigner(current.centroids).assign(X) if readable else np.zeros(0, dtype=int)
     row_of = {t.id: i for i, t in enumerate(readable)}
     thresholds = (current.card or {}).get("thresholds") or {}
-    at = [row_of.get(t.id) for t in targets]
-    wanted = [i for i in at if i is not None]
-    if unknown_labels(labels, project.schema.labels):  # the config gained a label the version never learned
-        guessed: dict[int, tuple[list[str], float | None]] = {i: ([], None) for i in wanted}
-    else:
-        guessed = dict(zip(wanted, guesses(proba[wanted], labels, multi, thresholds, project.settings.prefill_margin)))
-    cluster_of, informative = clusters.tolist(), np.asarray(informativeness, dtype=np.float64).tolist()  # plain numbers
-    rows = []
-    for t, i in zip(targets, at):
-        if i is None:
-            rows.append(Row(t.id, None, UNREADABLE, None, t.eval))
-        else:
-            choices, sure = guessed[i]
-            rows.append(
-                Row(t.id, choices, UNREADABLE, cluster_of[i], t.eval, informativeness=informative[i], confidence=sure)
-            )
+    at = np.array([row_of.get(t.id, -1) for t in targets], dtype=np.int64)
+    known = at >= 0
+    informative = np.full(len(targets), np.nan)
+    informative[known] = np.asarray(informativeness, dtype=np.float64)[at[known]]
+    cluster = np.full(len(targets), -1, dtype=np.int64)
+    cluster[known] = np.asarray(clusters, dtype=np.int64)[at[known]]
+    margin = settings.prefill_margin
+    no_guess = unknown_labels(labels, project.schema.labels)  # the config gained a label the version never learned
+
+    def guess(rows: np.ndarray) -> list[tuple[list[str], float | None]]:
+        if no_guess:
+            return [([], None) for _ in range(len(rows))]
+        return guesses(proba[rows], labels, multi, thresholds, margin)
+
+    columns = TargetColumns(
+        np.array([t.id for t in targets], dtype=np.int64),
+        at,
+        np.array([t.eval for t in targets], dtype=bool),
+        informative,
+        cluster,
+        guess,
+    )
     picks = [readable[i].id for i in chosen]
-    return rows, picks, {t.id: proba[i] for t, i in ((t, row_of[t.id]) for t in readable)}
+    return columns, picks, {t.id: proba[i] for i, t in enumerate(readable)}
 
 
 def _committee(
@@ -294,7 +347,7 @@ def cold_rows(project: Project, tasks: list[PoolTask], timer: Timer) -> Scored:
         Row(t.id, None, UNREADABLE, None, t.eval, informativeness=coverage.get(t.id)) for t in tasks if not t.labelled
     ]
     rows, scale = place(rows, order, None)
-    return Scored(rows, order, scale)
+    return Scored(RankedRows.of(rows), order, scale)
 
 
 def as_label(value: Any) -> Any:

@@ -6,30 +6,30 @@ from __future__ import annotations
 import threading
 from collections.abc import Collection
 
-from ml_backend.labelstudio.predictions import Row
+from ml_backend.worker.ranked_rows import RankedRows
 
 
 class Unfilled:
     """Per project: the model_version and its rows still to push, in push order."""
 
     def __init__(self) -> None:
-        self._rows: dict[int, tuple[str, list[Row]]] = {}
+        self._rows: dict[int, tuple[str, RankedRows]] = {}
         self._lock = threading.Lock()
 
-    def keep(self, project_id: int, model_version: str, rows: list[Row]) -> None:
+    def keep(self, project_id: int, model_version: str, rows: RankedRows) -> None:
         with self._lock:
-            if rows:
-                self._rows[project_id] = (model_version, list(rows))
+            if len(rows):
+                self._rows[project_id] = (model_version, rows)
             else:
                 self._rows.pop(project_id, None)
 
-    def rows(self, project_id: int, model_version: str, todo: Collection[int]) -> list[Row] | None:
+    def rows(self, project_id: int, model_version: str, todo: Collection[int]) -> RankedRows | None:
         """The kept rows of ``todo`` (task ids still lacking ``model_version``), in order; None when some of them
         were never scored here (new tasks, another version, a fresh process)."""
         with self._lock:
-            version, rows = self._rows.get(project_id, ("", []))
+            version, rows = self._rows.get(project_id, ("", RankedRows.of([])))
         if version != model_version:
             return None
         wanted = set(todo)
-        kept = [r for r in rows if r.task_id in wanted]
+        kept = rows.only(wanted)
         return kept if len(kept) == len(wanted) else None

@@ -13,6 +13,7 @@ from ml_backend.labelstudio.tasks import EVAL_KEY
 from ml_backend.scoring.scale_file import ScaleFile
 from ml_backend.state.projects import ProjectRef
 from ml_backend.worker import publisher, push_labels
+from ml_backend.worker.ranked_rows import RankedRows
 from textal.errors import TextalError
 from textal.store import history
 from textal.store.model_store import ModelStore
@@ -198,7 +199,7 @@ def test_a_new_version_goes_to_its_head_first_then_the_switch_and_the_rest_fills
     assert harness.retrain()["promoted"]
     assert harness.studio.model_version == "v0001" and harness.studio.model_versions(PROJECT_ID)["v0001"] == 8
     assert cold_ids <= {p["id"] for p in harness.studio.predictions}  # added beside, none deleted: editors hold them
-    harness.ctx.unfilled.keep(PROJECT_ID, "v0001", [])  # a new worker process: what is left is scored again
+    harness.ctx.unfilled.keep(PROJECT_ID, "v0001", RankedRows.of([]))  # a new worker process: the rest scored again
     steps = fill_all(harness)
     assert sum(len(s) for s in steps) == 22 and all(max(a) <= min(b) for a, b in zip(steps, steps[1:]))
     assert cold_ids <= {p["id"] for p in harness.studio.predictions}  # still there while an editor may hold one
