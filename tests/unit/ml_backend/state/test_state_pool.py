@@ -127,3 +127,54 @@ def test_the_kept_copy_of_the_tasks_follows_every_write_as_the_file_does(tmp_pat
         6,
         9,
     ]
+
+
+def test_a_new_mirror_starts_from_this_processs_copy_when_nobody_else_wrote(tmp_path, monkeypatch):
+    first = PoolMirror(tmp_path)
+    first.add(tasks(range(1, 4)), SCHEMA, 1000)
+    first.tasks()
+    first.set_scored([1, 2], "v0001")
+    second = PoolMirror(tmp_path)
+    monkeypatch.setattr(second, "_db", _no_rows_read(second._db))  # the file's rows must not be read again
+    assert [t.scored for t in second.tasks()] == ["v0001", "v0001", None]
+
+
+def test_a_write_by_another_process_makes_the_next_mirror_read_the_file(tmp_path):
+    import sqlite3
+
+    first = PoolMirror(tmp_path)
+    first.add(tasks(range(1, 4)), SCHEMA, 1000)
+    first.tasks()
+    first.set_labelled([1])
+    other = sqlite3.connect(first.path)  # another worker process on the same data folder
+    with other:
+        other.execute("UPDATE tasks SET scored = 'v0009' WHERE id = 3")
+        other.execute("UPDATE generation SET n = n + 1")
+    other.close()
+    by_id = {t.id: t for t in PoolMirror(tmp_path).tasks()}
+    assert by_id[3].scored == "v0009" and by_id[1].labelled
+
+
+def test_a_mirror_that_missed_a_write_does_not_share_its_stale_copy(tmp_path):
+    first = PoolMirror(tmp_path)
+    first.add(tasks(range(1, 4)), SCHEMA, 1000)
+    first.tasks()
+    PoolMirror(tmp_path).set_eval([2])  # a write this mirror never saw
+    first.set_scored([1], "v0001")  # its copy shows neither the file before nor after this write
+    by_id = {t.id: t for t in PoolMirror(tmp_path).tasks()}
+    assert by_id[2].eval and by_id[1].scored == "v0001"
+
+
+def _no_rows_read(connect):
+    """A connection factory whose connections refuse to list the tasks' rows."""
+    import sqlite3
+
+    class Guarded(sqlite3.Connection):
+        def execute(self, sql, *args):
+            assert "FROM tasks ORDER BY id" not in sql, "the pool was read again"
+            return super().execute(sql, *args)
+
+    def guarded():
+        return sqlite3.connect(connect().execute("PRAGMA database_list").fetchone()[2], factory=Guarded, timeout=30)
+
+    return guarded
