@@ -112,7 +112,7 @@ def run_record(module: str, libraries: Sequence[str] = (), python: str | None = 
     model, cores, GPU) and the versions of textal's key libraries, plus ``libraries`` (looked up in ``python``'s
     environment where given, e.g. the peers' virtualenv)."""
     record: dict[str, Any] = {
-        "command": (f"python -m {module} " + " ".join(sys.argv[1:]).replace(str(REPO) + os.sep, "")).rstrip(),
+        "command": (f"python -m {module} " + " ".join(_portable(a) for a in sys.argv[1:])).rstrip(),
         "commit": git_commit(),
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.platform()}",
@@ -125,6 +125,13 @@ def run_record(module: str, libraries: Sequence[str] = (), python: str | None = 
     if libraries:
         record["versions"].update(versions(libraries, python))
     return record
+
+
+def _portable(arg: str) -> str:
+    """A command-line argument as a results file may keep it: paths in the checkout relative, any other absolute
+    path (one machine's scratch folder) as PATH."""
+    arg = arg.replace(str(REPO) + os.sep, "")
+    return "PATH" if os.path.isabs(arg) else arg
 
 
 def latency_summary(seconds: Sequence[float]) -> dict[str, float | int | None]:

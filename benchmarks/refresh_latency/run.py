@@ -36,6 +36,7 @@ import tempfile
 import time
 from importlib.metadata import version
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -53,6 +54,8 @@ from benchmarks.ls_stack import (
 )
 from benchmarks.ls_stack import SPAM_CONFIG as CONFIG
 from benchmarks.machine import cpu_name, run_record
+from ml_backend.config import WorkerSettings
+from ml_backend.worker.eval_slice import eval_target
 from tests.support.memory import peak_rss_mb
 from tests.support.servers import postgres_server
 
@@ -192,11 +195,7 @@ def main() -> None:
             file=sys.stderr,
         )
 
-        eval_ids = {
-            t.id
-            for t in ls.tasks.list(project=pid, include="id,data", page_size=1000)
-            if t.data.get("textal_eval") == 1
-        }
+        eval_ids = slice_ids(ls, pid, eval_target(args.tasks, WorkerSettings.eval_fraction, WorkerSettings.eval_min))
         print(f"# evaluation slice: {len(eval_ids)} tasks", file=sys.stderr)
         seed = [t for t in ids if t not in eval_ids and gold[t] == "spam"][:5] + [
             t for t in ids if t not in eval_ids and gold[t] == "ham"
@@ -220,7 +219,6 @@ def main() -> None:
                 )
             ).id
 
-        from ml_backend.config import WorkerSettings
 
         head = WorkerSettings(data_dir=state).head
         latencies, phases, held_back, served_eval = [], [], 0, 0
@@ -368,6 +366,19 @@ def _records(state: Path, pid: int) -> list[dict]:
 def _last_record(state: Path, pid: int) -> dict | None:
     records = _records(state, pid)
     return records[-1] if records else None
+
+
+def slice_ids(ls: Any, project: int, target: int, tries: int = 60) -> set[int]:
+    """The evaluation slice's task ids once Label Studio holds all ``target`` of them (the worker marks them after
+    the first scoring; a round must know which of its tasks are slice tasks)."""
+    ids: set[int] = set()
+    for _ in range(tries):
+        tasks = ls.tasks.list(project=project, include="id,data", page_size=1000)
+        ids = {t.id for t in tasks if t.data.get("textal_eval") == 1}
+        if len(ids) >= target:
+            return ids
+        time.sleep(5.0)
+    raise SystemExit(f"the evaluation slice has {len(ids)} tasks in Label Studio, not the {target} the worker marks")
 
 
 def _args_text(args) -> str:
