@@ -219,7 +219,6 @@ def main() -> None:
                 )
             ).id
 
-
         head = WorkerSettings(data_dir=state).head
         latencies, phases, held_back, served_eval = [], [], 0, 0
         kinds = []
