@@ -255,7 +255,7 @@ def main() -> None:
             phases.append(_last_record(state, pid))
             time.sleep(1.0)
 
-        burst_s = None
+        burst_s, burst_outcome = None, None
         if args.burst:
             pool = [t for t in ids if t not in labelled and t not in eval_ids][: args.burst]
             t0 = time.perf_counter()
@@ -263,12 +263,18 @@ def main() -> None:
                 ls.annotations.create(id=tid, result=choice(gold[tid]))
             submitted = time.perf_counter() - t0
             labelled |= set(pool)
-            wait(
-                lambda: (r := _last_record(state, pid)) and r["labels"] == len(labelled) and mv() == r["model_version"],
-                300,
-                "the refresh including the whole burst",
-                worker_log,
-            )
+
+            def burst_judged() -> str | None:
+                """'new' once Label Studio orders by a version trained on every label, 'held back' once such a
+                version was published but not promoted (the one serving stays: no new scores to wait for)."""
+                record = _last_record(state, pid)
+                if not record or record["labels"] != len(labelled):
+                    return None
+                if not record["promoted"]:
+                    return "held back"
+                return "new" if mv() == record["model_version"] else None
+
+            burst_outcome = wait(burst_judged, 300, "a version trained on the whole burst", worker_log)
             burst_s = (submitted, time.perf_counter() - t0)
         db_after, retrains = database_mb(studio.data_dir, database), len(_records(state, pid)) - retrains_before
         worker_peak = peak_rss_mb(procs[1].pid)
@@ -344,14 +350,20 @@ def main() -> None:
             "worker_median_s": {**{k: float(med[k]) for k in keys}, "total": float(total)},
             "database_mb": [db_before, db_after],
             "burst_s": list(burst_s) if burst_s is not None else None,
+            "burst_outcome": burst_outcome,
             "import_s": import_s,
             "setup_s": setup_s,
         }
         with open(args.json, "a") as fh:
             fh.write(json.dumps(record) + "\n")
     if burst_s is not None:
+        done = (
+            "scores including all of them visible"
+            if burst_outcome == "new"
+            else "a version trained on all of them published but held back by the promotion rule (no new scores)"
+        )
         print(
-            f"\nBurst: {args.burst} annotations submitted in {burst_s[0]:.1f} s; scores including all of them visible "
+            f"\nBurst: {args.burst} annotations submitted in {burst_s[0]:.1f} s; {done} "
             f"{burst_s[1]:.1f} s after the first submit ({burst_s[1] - burst_s[0]:.1f} s after the last)."
         )
 
