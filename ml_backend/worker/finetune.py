@@ -47,6 +47,7 @@ def finetune(project: Project, reason: str, split: LabelSplit, timer: Timer) -> 
                 epochs=settings.full_epochs,
                 min_steps=settings.full_min_steps,
                 seed=settings.seed,
+                precision=settings.precision,
             )
             model.save(stage)
         tuning = {"full_tier": settings.full_tier, **tuning_summary(model)}

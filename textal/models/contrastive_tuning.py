@@ -30,6 +30,8 @@ from textal.models.hf import (
     tokenize,
 )
 from textal.models.pooling import mean_pool
+from textal.models.precision import DEFAULT_PRECISION
+from textal.models.precision_runtime import computing_in, resolve_tuning_precision
 from textal.runtime import progress
 
 
@@ -39,6 +41,7 @@ class ContrastiveEncoder(LabelMixin, BaseEstimator):
 
     ``steps``: optimiser steps; ``None`` sizes them by the labels (``passes`` over them, between ``min_steps`` and
     ``max_steps``). ``time_budget``: seconds of training after which it stops early and says so in ``stopped_``.
+    ``precision``: what the forward passes run in (``precision_``: what ran; weights and optimiser stay fp32).
     """
 
     kind = "contrastive-encoder"
@@ -59,6 +62,7 @@ class ContrastiveEncoder(LabelMixin, BaseEstimator):
         time_budget: float | None = 240.0,
         seed: int = 0,
         device: str | None = None,
+        precision: str = DEFAULT_PRECISION,
     ) -> None:
         self.classes = classes
         self.multi_label = multi_label
@@ -74,6 +78,7 @@ class ContrastiveEncoder(LabelMixin, BaseEstimator):
         self.time_budget = time_budget
         self.seed = seed
         self.device = device
+        self.precision = precision
 
     def _check_params(self) -> None:
         if self.batch_size < 4:
@@ -111,6 +116,7 @@ class ContrastiveEncoder(LabelMixin, BaseEstimator):
         tokenizer = load_tokenizer(source)
         device = default_device(self.device)
         net = load_encoder_model(source).to(device)
+        self.precision_ = resolve_tuning_precision(self.precision, device)
         features = tokenize(tokenizer, texts, self.max_length)
         pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
         side = getattr(tokenizer, "padding_side", "right")
@@ -126,8 +132,9 @@ class ContrastiveEncoder(LabelMixin, BaseEstimator):
                     break
                 rows = batches.draw()
                 batch = {k: v.to(device) for k, v in collate([features[i] for i in rows], pad_id, side).items()}
-                emb = mean_pool(net(**batch).last_hidden_state, batch["attention_mask"])
-                loss = supervised_contrastive_loss(emb, torch.as_tensor(members[rows]), self.temperature)
+                with computing_in(self.precision_, device):
+                    emb = mean_pool(net(**batch).last_hidden_state, batch["attention_mask"])
+                loss = supervised_contrastive_loss(emb.float(), torch.as_tensor(members[rows]), self.temperature)
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
                 optimizer.step()
@@ -150,7 +157,12 @@ class ContrastiveEncoder(LabelMixin, BaseEstimator):
         with quiet_transformers():
             self.model_.save_pretrained(path, safe_serialization=True)
             self.tokenizer_.save_pretrained(path)
-        extra = {"steps_done": self.steps_done_, "stopped": self.stopped_, "seconds": self.seconds_}
+        extra = {
+            "steps_done": self.steps_done_,
+            "stopped": self.stopped_,
+            "seconds": self.seconds_,
+            "precision": self.precision_,
+        }
         self._write_meta(path, saved_params(self), extra)
 
     def _check_fitted(self) -> None:

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import torch
 
-from textal.models.precision import check_precision, cpu_bf16_flags
+from textal.models.precision import AUTO_TUNES_IN_BF16, check_precision, cpu_bf16_flags
 
 log = logging.getLogger("textal")
 
@@ -33,6 +33,18 @@ def resolve_precision(requested: str, device: torch.device) -> str:
         _say_once(f"int8 runs on the CPU only: running fp32 on {device.type}")
         return "fp32"
     return requested
+
+
+def resolve_tuning_precision(requested: str, device: torch.device) -> str:
+    """The precision a tuning of the encoder runs in for ``requested``: int8 is for predictions only (tuning runs
+    fp32 and says so), ``auto`` is bf16 only where ``AUTO_TUNES_IN_BF16`` and the device has it; the weights and the
+    optimiser stay fp32 either way (bf16 is autocast over the forward pass)."""
+    if check_precision(requested) == "int8":
+        _say_once("int8 is for predictions: the encoder is tuned in fp32")
+        return "fp32"
+    if requested == "auto":
+        return "bf16" if AUTO_TUNES_IN_BF16 and bf16_native(device) else "fp32"
+    return resolve_precision(requested, device)
 
 
 @contextlib.contextmanager

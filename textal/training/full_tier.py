@@ -16,6 +16,7 @@ from textal.models.fine_tune_schedule import (
     DEFAULT_FULL_TIER,
     FULL_TIERS,
 )
+from textal.models.precision import DEFAULT_PRECISION
 
 
 class TunedEncoder(Protocol):
@@ -52,8 +53,10 @@ def tune_encoder(
     epochs: int = DEFAULT_FULL_EPOCHS,
     min_steps: int = DEFAULT_FULL_MIN_STEPS,
     seed: int = 0,
+    precision: str = DEFAULT_PRECISION,
 ) -> TunedEncoder:
-    """``encoder`` tuned on ``texts``/``labels`` by ``full_tier``; ``epochs``/``min_steps`` size the plain one."""
+    """``encoder`` tuned on ``texts``/``labels`` by ``full_tier``; ``epochs``/``min_steps`` size the plain one, which
+    trains in fp32 whatever ``precision`` says (the contrastive one runs its forward passes in it)."""
     if check_full_tier(full_tier) == "plain":
         from textal.models.transformer import fine_tune
 
@@ -62,7 +65,9 @@ def tune_encoder(
         )
     from textal.models.contrastive_tuning import ContrastiveEncoder
 
-    model = ContrastiveEncoder(classes=list(classes), multi_label=multi_label, model=encoder, seed=seed)
+    model = ContrastiveEncoder(
+        classes=list(classes), multi_label=multi_label, model=encoder, seed=seed, precision=precision
+    )
     return model.fit(list(texts), list(labels))
 
 
@@ -70,6 +75,6 @@ def tuning_summary(model: Any) -> dict[str, Any]:
     """What a results file or log records of a tuning: steps done and why it stopped early, where it says."""
     return {
         key: getattr(model, attr)
-        for key, attr in (("steps", "steps_done_"), ("stopped", "stopped_"))
+        for key, attr in (("steps", "steps_done_"), ("stopped", "stopped_"), ("precision", "precision_"))
         if getattr(model, attr, None) is not None
     }

@@ -21,6 +21,7 @@ def test_a_full_tier_tunes_the_encoder_on_the_labels_and_the_project_records_whi
     record = harness.project().work["last_finetune"]
     assert outcome["status"] in ("adopted", "rejected") and record["full_tier"] == full_tier
     assert ("steps" in record) == (full_tier == "contrastive")  # the contrastive tuner reports its own steps
+    assert ("precision" in record) == (full_tier == "contrastive")  # and the precision its forward passes ran in
     encoders = [e for e in (harness.project().files.encoders_dir).iterdir() if not e.name.startswith(".")]
     if outcome["status"] == "adopted":
         assert [e.name for e in encoders] == ["e0001"] and list(encoders[0].glob("*.safetensors"))

@@ -92,3 +92,28 @@ def test_multi_label_texts_sharing_any_label_are_positives():
     emb = torch.nn.functional.normalize(torch.tensor([[1.0, 0.0], [0.7, 0.7], [0.0, 1.0]]), dim=1)
     far = torch.nn.functional.normalize(torch.tensor([[1.0, 0.0], [-0.7, -0.7], [0.0, 1.0]]), dim=1)
     assert supervised_contrastive_loss(emb, members, 0.1) < supervised_contrastive_loss(far, members, 0.1)
+
+
+@pytest.mark.parametrize(
+    ("asked", "native", "auto_bf16", "runs"),
+    [
+        ("bf16", True, False, "bf16"),
+        ("bf16", False, False, "fp32"),  # no native bf16: emulated bf16 is slower than fp32, so fp32 runs
+        ("auto", True, False, "fp32"),  # auto tunes in bf16 only once the side-by-side says so
+        ("auto", True, True, "bf16"),
+        ("int8", True, False, "fp32"),  # int8 is for predictions
+        ("fp32", True, True, "fp32"),
+    ],
+)
+def test_tuning_runs_in_the_precision_asked_where_the_cpu_has_it_and_says_which(
+    tiny_bert_dir, tmp_path, monkeypatch, asked, native, auto_bf16, runs
+):
+    from textal.models import precision_runtime
+
+    monkeypatch.setattr(precision_runtime, "cpu_bf16_flags", lambda: ("avx512_bf16",) if native else ())
+    monkeypatch.setattr(precision_runtime, "AUTO_TUNES_IN_BF16", auto_bf16)
+    model = ContrastiveEncoder(model=str(tiny_bert_dir), steps=3, batch_size=8, seed=0, precision=asked)
+    model.fit(TEXTS, LABELS).save(tmp_path / "tuned")
+    assert model.precision_ == runs and all(np.isfinite(model.loss_))
+    assert json.loads((tmp_path / "tuned" / "textal_model.json").read_text())["precision"] == runs
+    assert next(model.model_.parameters()).dtype == torch.float32  # the weights stay fp32 either way
