@@ -33,7 +33,8 @@ PRECISIONS = ("fp32", "bf16")
 def read(dataset: str, split: str) -> tuple[list[str], list[str]]:
     with open(DATA / dataset / f"{split}.csv", newline="", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
-    return [r["text"] for r in rows], [r["label"] for r in rows]
+    key = "label" if "label" in rows[0] else next(k for k in rows[0] if k != "text")  # BANKING77: "category"
+    return [r["text"] for r in rows], [r[key] for r in rows]
 
 
 def one_set(dataset: str, labels_n: int, seed: int) -> dict[str, Any]:

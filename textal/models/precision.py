@@ -17,7 +17,7 @@ PRECISIONS = ("auto", "fp32", "bf16", "int8")
 DEFAULT_PRECISION = "auto"
 # Whether ``auto`` also tunes the encoder (the contrastive full tier) in bf16 where the hardware has it; an explicit
 # ``bf16`` always does. Chosen on the side-by-side in benchmarks/full_tier_precision.
-AUTO_TUNES_IN_BF16 = False
+AUTO_TUNES_IN_BF16 = True
 BF16_CPU_FLAGS = ("avx512_bf16", "amx_bf16")
 
 
