@@ -10,10 +10,17 @@ From the repository root:
 
 ``FULL`` runs the command lines the folders' RESULTS.md and raw files record (``BENCHES``: the ``full`` column),
 with their own output paths: each run writes (or appends a line to) the raw file the folder's report reads, with its
-run record (command, commit, date, machine, versions). The quick profile runs the same scripts with small settings
-into the same raw files, so a quick run's lines sit beside the full ones, each naming its own command; commit the
-full runs' files. The ``demo`` folder times a running `make run` stack and is skipped when none answers. The quick
-profile's total has not been timed as a whole yet; ``--only`` reruns one folder.
+run record (command, commit, date, machine, versions), and the folder-based ones (label_efficiency, class_weight,
+label_noise, peers, two_tier) rewrite their results and RESULTS.md. Only the full runs' files are committed.
+
+The quick profile runs the same scripts with small settings and writes everything under
+``build/bench-quick/<folder>/`` (git-ignored; run_all creates the folders): its ``--json``/``--out``/``--samples``/
+``--figure`` paths point there, and the folder-based scripts get ``--out build/bench-quick/<folder>``, where they
+write their results, run record and RESULTS.md. So a quick run never touches benchmarks/'s committed raw files,
+reports or figures (nor appends to their ``.jsonl`` files). Caches outside benchmarks/ (``runs/peers``,
+``runs/two_tier``: embeddings and plans, git-ignored) are shared by both profiles. The ``demo`` folder times a running
+`make run` stack and is skipped when none answers. The quick profile's total has not been timed as a whole yet;
+``--only`` reruns one folder.
 """
 
 from __future__ import annotations
@@ -29,6 +36,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 DEMO_URL = "http://127.0.0.1:8080/health"  # `make run`'s Label Studio
+QUICK = "build/bench-quick"  # where the quick profile writes, relative to REPO (git-ignored)
+OUTPUTS = ("--json", "--out", "--samples", "--figure")  # the options naming what a script writes
 
 
 @dataclass(frozen=True)
@@ -40,6 +49,11 @@ class Bench:
     needs_stack: bool = False
 
 
+def _quick(folder: str, name: str = "") -> str:
+    """Where the quick profile's run of ``folder`` writes ``name`` (the folder itself without one)."""
+    return f"{QUICK}/{folder}/{name}".rstrip("/")
+
+
 def _lines(module: str, *options: str) -> tuple[str, ...]:
     """``module`` with each of ``options`` (one command line each)."""
     return tuple(f"{module} {option}".strip() for option in options)
@@ -48,7 +62,8 @@ def _lines(module: str, *options: str) -> tuple[str, ...]:
 BENCHES: dict[str, Bench] = {
     "selection_speed": Bench(
         _lines(
-            "benchmarks.selection_speed.run", "--pool 20000 --repeats 1 --json benchmarks/selection_speed/results.jsonl"
+            "benchmarks.selection_speed.run",
+            f"--pool 20000 --repeats 1 --json {_quick('selection_speed', 'results.jsonl')}",
         ),
         _lines(
             "benchmarks.selection_speed.run",
@@ -58,7 +73,8 @@ BENCHES: dict[str, Bench] = {
     ),
     "pool_scoring": Bench(
         _lines(
-            "benchmarks.pool_scoring.run", "--texts 10000 --model linear --json benchmarks/pool_scoring/results.jsonl"
+            "benchmarks.pool_scoring.run",
+            f"--texts 10000 --model linear --json {_quick('pool_scoring', 'results.jsonl')}",
         ),
         _lines(
             "benchmarks.pool_scoring.run",
@@ -71,7 +87,7 @@ BENCHES: dict[str, Bench] = {
     "predict_latency": Bench(
         _lines(
             "benchmarks.predict_latency.run",
-            "--model embed-head --small 20 --large 1 --json benchmarks/predict_latency/results.jsonl",
+            f"--model embed-head --small 20 --large 1 --json {_quick('predict_latency', 'results.jsonl')}",
         ),
         _lines(
             "benchmarks.predict_latency.run",
@@ -82,37 +98,43 @@ BENCHES: dict[str, Bench] = {
     ),
     "predict_throughput": Bench(
         _lines(
-            "benchmarks.predict_throughput.run", "--n 200 --rounds 1 --json benchmarks/predict_throughput/results.json"
+            "benchmarks.predict_throughput.run",
+            f"--n 200 --rounds 1 --json {_quick('predict_throughput', 'results.json')}",
         ),
         _lines("benchmarks.predict_throughput.run", "--json benchmarks/predict_throughput/results.json"),
     ),
     "backend_under_load": Bench(
-        _lines("benchmarks.backend_under_load.run", "--seconds 10 --json benchmarks/backend_under_load/results.jsonl"),
+        _lines(
+            "benchmarks.backend_under_load.run",
+            f"--seconds 10 --json {_quick('backend_under_load', 'results.jsonl')}",
+        ),
         _lines("benchmarks.backend_under_load.run", "--json benchmarks/backend_under_load/results.jsonl"),
     ),
     "demo": Bench(
-        _lines("benchmarks.demo.refresh_probe", "--labels 6 --json benchmarks/demo/results.jsonl"),
+        _lines("benchmarks.demo.refresh_probe", f"--labels 6 --json {_quick('demo', 'results.jsonl')}"),
         _lines("benchmarks.demo.refresh_probe", "--labels 12 --json benchmarks/demo/results.jsonl"),
         needs_stack=True,
     ),
     "label_efficiency": Bench(
-        _lines("benchmarks.label_efficiency.run", "--only sms_protocol --repeats 1"),
+        _lines(
+            "benchmarks.label_efficiency.run", f"--only sms_protocol --repeats 1 --out {_quick('label_efficiency')}"
+        ),
         _lines("benchmarks.label_efficiency.run", "--repeats 5"),
     ),
     "class_weight": Bench(
-        _lines("benchmarks.class_weight.run", "--repeats 1"),
+        _lines("benchmarks.class_weight.run", f"--repeats 1 --out {_quick('class_weight')}"),
         _lines("benchmarks.class_weight.run", "--repeats 5"),
     ),
     "label_noise": Bench(
-        _lines("benchmarks.label_noise.run", "--datasets sms_spam --repeats 1"),
+        _lines("benchmarks.label_noise.run", f"--datasets sms_spam --repeats 1 --out {_quick('label_noise')}"),
         _lines("benchmarks.label_noise.run", "--repeats 3"),
     ),
     "peers": Bench(
-        _lines("benchmarks.peers.run", "--datasets sms_spam --repeats 1"),
+        _lines("benchmarks.peers.run", f"--datasets sms_spam --repeats 1 --out {_quick('peers')}"),
         _lines("benchmarks.peers.run", "--repeats 10"),
     ),
     "two_tier": Bench(
-        _lines("benchmarks.two_tier.run", "--datasets sms_spam --repeats 1"),
+        _lines("benchmarks.two_tier.run", f"--datasets sms_spam --repeats 1 --out {_quick('two_tier')}"),
         _lines(
             "benchmarks.two_tier.run", "--datasets sms_spam,sst2 --jobs 2", "--datasets banking77,clinc150 --jobs 2"
         ),
@@ -125,7 +147,7 @@ BENCHES: dict[str, Bench] = {
         _lines(
             "benchmarks.refresh_latency.run",
             "--tasks 1000 --rounds 5 --view-rounds 3 --pause-rounds 1 --burst 5 "
-            "--json benchmarks/refresh_latency/results.jsonl",
+            f"--json {_quick('refresh_latency', 'results.jsonl')}",
         ),
         _lines(
             "benchmarks.refresh_latency.run",
@@ -137,7 +159,7 @@ BENCHES: dict[str, Bench] = {
         ),
     ),
     "connect_latency": Bench(
-        _lines("benchmarks.connect_latency.run", "--tasks 1000 --json benchmarks/connect_latency/results.jsonl"),
+        _lines("benchmarks.connect_latency.run", f"--tasks 1000 --json {_quick('connect_latency', 'results.jsonl')}"),
         _lines(
             "benchmarks.connect_latency.run",
             "--tasks 1000 --json benchmarks/connect_latency/results.jsonl",
@@ -147,7 +169,8 @@ BENCHES: dict[str, Bench] = {
     "first_hour": Bench(
         _lines(
             "benchmarks.first_hour.run",
-            "--labels 30 --out benchmarks/first_hour/sms_base.json --figure benchmarks/first_hour/sms_base.png",
+            f"--labels 30 --out {_quick('first_hour', 'sms_base.json')} "
+            f"--figure {_quick('first_hour', 'sms_base.png')}",
         ),
         (
             "benchmarks.first_hour.run --labels 90 --out benchmarks/first_hour/sms_base.json "
@@ -160,15 +183,15 @@ BENCHES: dict[str, Bench] = {
         ),
     ),
     "scale_out": Bench(
-        _lines("benchmarks.scale_out.run", "--labels 5 --json benchmarks/scale_out/results.jsonl"),
+        _lines("benchmarks.scale_out.run", f"--labels 5 --json {_quick('scale_out', 'results.jsonl')}"),
         _lines("benchmarks.scale_out.run", "--labels 20 --json benchmarks/scale_out/results.jsonl"),
     ),
     "soak": Bench(
-        _lines("benchmarks.soak.run", "--minutes 3 --samples benchmarks/soak/samples.csv"),
+        _lines("benchmarks.soak.run", f"--minutes 3 --samples {_quick('soak', 'samples.csv')}"),
         _lines("benchmarks.soak.run", "--minutes 30 --samples benchmarks/soak/samples.csv"),
     ),
     "label_stream_ui": Bench(
-        _lines("benchmarks.label_stream_ui.run", "--labels 30 --out benchmarks/label_stream_ui/results.json"),
+        _lines("benchmarks.label_stream_ui.run", f"--labels 30 --out {_quick('label_stream_ui', 'results.json')}"),
         _lines(
             "benchmarks.label_stream_ui.run",
             "--labels 300 --out benchmarks/label_stream_ui/results.json",
@@ -176,7 +199,10 @@ BENCHES: dict[str, Bench] = {
         ),
     ),
     "push_design": Bench(
-        _lines("benchmarks.push_design.request_cost", "--calls 10 --out benchmarks/push_design/request_cost.json"),
+        _lines(
+            "benchmarks.push_design.request_cost",
+            f"--calls 10 --out {_quick('push_design', 'request_cost.json')}",
+        ),
         (
             "benchmarks.push_design.run --refreshes 200 --keep 150 --out benchmarks/push_design/results.json",
             "benchmarks.push_design.request_cost --out benchmarks/push_design/request_cost.json",
@@ -189,6 +215,18 @@ def commands(folder: str, full: bool) -> tuple[str, ...]:
     """The command lines (after ``python -m``) ``folder`` runs in the chosen profile."""
     bench = BENCHES[folder]
     return bench.full if full else bench.quick
+
+
+def outputs(line: str) -> list[str]:
+    """The paths ``line``'s output options (``OUTPUTS``) name, as written (relative to REPO)."""
+    args = shlex.split(line)
+    return [value for option, value in zip(args, args[1:]) if option in OUTPUTS]
+
+
+def output_folders(line: str) -> list[Path]:
+    """The folders ``line`` writes into, to create before it runs: each ``--out`` of a folder-based script (no
+    suffix) itself, each output file's parent."""
+    return [Path(path) if not Path(path).suffix else Path(path).parent for path in outputs(line)]
 
 
 def stack_up(url: str = DEMO_URL) -> bool:
@@ -224,6 +262,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"== {name}: skipped (nothing answers at {DEMO_URL}; start `make run` first)", flush=True)
             continue
         for line in commands(name, args.full):
+            for folder in output_folders(line):
+                (REPO / folder).mkdir(parents=True, exist_ok=True)
             print(f"== {name}: python -m {line}", flush=True)
             started = time.monotonic()
             done = subprocess.run([sys.executable, "-m", *shlex.split(line)], cwd=REPO)

@@ -2,9 +2,11 @@
 
 The same seed sets per repeat for both (same ``--seed``), so the difference is paired. The peers'
 protocol (no random share, no evaluation slice) on SMS spam (13 % spam) and CLINC150 (long-tailed
-intents), with textal's default strategy. Usage: ``python -m benchmarks.class_weight.run [--repeats 5]``;
-writes ``run.json`` (the run record: command, commit, date, machine, versions, each simulation's seconds) and
-RESULTS.md here, the table from the runs' ``results.json``; ``--report-only`` rewrites RESULTS.md from them alone.
+intents), with textal's default strategy. Usage: ``python -m benchmarks.class_weight.run [--repeats 5]
+[--out DIR]``; writes the runs' folders, ``run.json`` (the run record: command, commit, date, machine, versions, each
+simulation's seconds) and RESULTS.md in ``--out`` (default: here), the table from the runs' ``results.json``;
+``--report-only`` rewrites RESULTS.md from them alone. ``make bench``'s quick run passes
+``--out build/bench-quick/class_weight``, so the committed results here stay as the full runs left them.
 """
 
 from __future__ import annotations
@@ -30,9 +32,11 @@ RUNS = {"sms_spam": ("25", "25", "1000"), "clinc150": ("100", "100", "3000")}
 WEIGHTS = ("none", "balanced")
 
 
-def simulate(dataset: str, weight: str, repeats: str, strategy: str, cache: str | None) -> tuple[str, float]:
+def simulate(
+    dataset: str, weight: str, repeats: str, strategy: str, cache: str | None, where: Path = HERE
+) -> tuple[str, float]:
     seed, batch, budget = RUNS[dataset]
-    out = HERE / f"{dataset}_{weight}"
+    out = where.resolve() / f"{dataset}_{weight}"
     command = [
         TEXTAL,
         "simulate",
@@ -60,7 +64,7 @@ def simulate(dataset: str, weight: str, repeats: str, strategy: str, cache: str 
         "--eval-fraction",
         "0",
         "--out",
-        str(out.relative_to(REPO)),
+        str(out.relative_to(REPO) if out.is_relative_to(REPO) else out),  # recorded relative in the checkout
     ]
     if cache:
         command += ["--cache-dir", cache]
@@ -79,9 +83,9 @@ def per_repeat_auc(results: dict, strategy: str) -> np.ndarray:
     return np.array([np.mean([r["macro_f1"] for r in rounds if r["repeat"] == k]) for k in repeats])
 
 
-def report() -> list[str]:
-    """RESULTS.md's lines, every figure read from the runs' ``results.json`` and ``run.json``."""
-    record_path = HERE / "run.json"
+def report(where: Path = HERE) -> list[str]:
+    """RESULTS.md's lines, every figure read from the runs' ``results.json`` and ``run.json`` in ``where``."""
+    record_path = where / "run.json"
     record = json.loads(record_path.read_text()) if record_path.is_file() else None
     seconds = {name: run["seconds"] for name, run in (record or {}).get("runs", {}).items()}
     lines = [
@@ -100,9 +104,9 @@ def report() -> list[str]:
         aucs = {}
         for weight in WEIGHTS:
             name = f"{dataset}_{weight}"
-            if not (HERE / name / "results.json").is_file():
+            if not (where / name / "results.json").is_file():
                 continue
-            results = json.loads((HERE / name / "results.json").read_text())
+            results = json.loads((where / name / "results.json").read_text())
             took = f" ({seconds[name]:.0f} s)" if name in seconds else ""
             commands.append(f"- `{results['command'].split(' --cache-dir')[0]}`{took}")
             aucs[weight] = per_repeat_auc(results, results["settings"]["strategies"][0])
@@ -117,11 +121,11 @@ def report() -> list[str]:
                 + ("-" if diff is None else f"{diff.mean():+.4f} ± {diff.std(ddof=1) / np.sqrt(len(diff)):.4f}")
                 + " |"
             )
-    environment = json.loads((HERE / "sms_spam_none" / "results.json").read_text()).get("environment", {})
+    environment = json.loads((where / "sms_spam_none" / "results.json").read_text()).get("environment", {})
     machine = f"{environment.get('machine', '?')}, {environment.get('cpus', '?')} CPUs" if environment else "?"
     lines += [
         "",
-        provenance(record, HERE / "sms_spam_none" / "results.json")
+        provenance(record, where / "sms_spam_none" / "results.json")
         + ("" if record else f" Simulate's own record: {machine}."),
         "",
         "Commands (from the repository root; `--cache-dir` omitted):",
@@ -137,18 +141,20 @@ def main() -> None:
     parser.add_argument("--repeats", default="5")
     parser.add_argument("--strategy", default="hybrid.v2")
     parser.add_argument("--cache-dir", default=None, help="embedding cache (left out of the recorded command)")
-    parser.add_argument("--report-only", action="store_true", help="rewrite RESULTS.md from the results here")
+    parser.add_argument("--report-only", action="store_true", help="rewrite RESULTS.md from the results in --out")
+    parser.add_argument("--out", type=Path, default=HERE, help="folder for the runs' folders, run.json and RESULTS.md")
     args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
     if not args.report_only:
         record = run_record("benchmarks.class_weight.run")
         record["runs"] = {}
         for dataset in RUNS:
             for weight in WEIGHTS:
-                command, seconds = simulate(dataset, weight, args.repeats, args.strategy, args.cache_dir)
+                command, seconds = simulate(dataset, weight, args.repeats, args.strategy, args.cache_dir, args.out)
                 record["runs"][f"{dataset}_{weight}"] = {"simulate": f"textal {command}", "seconds": round(seconds)}
-        (HERE / "run.json").write_text(json.dumps(record, indent=1) + "\n")
-    lines = report()
-    (HERE / "RESULTS.md").write_text("\n".join(lines))
+        (args.out / "run.json").write_text(json.dumps(record, indent=1) + "\n")
+    lines = report(args.out)
+    (args.out / "RESULTS.md").write_text("\n".join(lines))
     print("\n".join(lines))
 
 

@@ -1,11 +1,14 @@
 """Write RESULTS.md from the runs' results.json files (every figure in it comes from those files).
 
+Reads and writes in ``--out`` (default: this folder; ``make bench``'s quick run uses build/bench-quick/).
+
 The peers' rows come from benchmarks/peers' raw results (``benchmarks/peers/results/*.json``: small-text and modAL
 beside textal's hybrid.v2 in one run, on the same seed sets), never typed in here.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 from pathlib import Path
 
@@ -19,8 +22,8 @@ PEERS_RESULTS = HERE.parent / "peers" / "results"
 PEERS_DATASET = {"sms_protocol": "sms_spam", "banking77_protocol": "banking77"}
 
 
-def load(name: str) -> dict | None:
-    path = HERE / name / "results.json"
+def load(name: str, where: Path = HERE) -> dict | None:
+    path = where / name / "results.json"
     return json.loads(path.read_text()) if path.is_file() else None
 
 
@@ -165,7 +168,10 @@ def notes(banking: dict) -> list[str]:
     ]
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=HERE, help="the runs' folders; RESULTS.md is written here")
+    where = parser.parse_args(argv).out
     out = [
         "# Label efficiency: results",
         "",
@@ -173,7 +179,7 @@ def main() -> None:
         "rerun everything with `make bench` (or `python -m benchmarks.label_efficiency.run`).",
         "",
     ]
-    protocol = {n: load(n) for n in ("sms_protocol", "banking77_protocol")}
+    protocol = {n: load(n, where) for n in ("sms_protocol", "banking77_protocol")}
     peers = [row for name in protocol for row in peers_table(name)]
     if peers:
         out += [
@@ -199,11 +205,11 @@ def main() -> None:
         ("sms_practice", "SMS spam, practitioner's protocol (batch 50, 10 % random, 10 % evaluation slice)"),
         ("banking77_practice", "BANKING77, practitioner's protocol (batch 200, 10 % random, 10 % evaluation slice)"),
     ):
-        results = load(name)
+        results = load(name, where)
         if results is None:
             continue
         env = results["environment"]
-        wall = HERE / name / "wall_seconds.txt"
+        wall = where / name / "wall_seconds.txt"
         out += [
             f"## {title}",
             "",
@@ -216,10 +222,10 @@ def main() -> None:
         if name.endswith("practice"):
             out += ["", "Stopping rules: where each would have fired, and what labelling on to the budget gained.", ""]
             out += stopping_table(results, list(results["settings"]["strategies"]))
-        record = HERE / name / "run.json"
+        record = where / name / "run.json"
         out += [
             "",
-            provenance(json.loads(record.read_text()) if record.is_file() else None, HERE / name / "results.json")
+            provenance(json.loads(record.read_text()) if record.is_file() else None, where / name / "results.json")
             + "  ",
             f"Command: `{relative_command(results['command'])}`  ",
             f"Wall time: {wall.read_text().strip() if wall.is_file() else '?'} s "
@@ -228,8 +234,8 @@ def main() -> None:
             + f", textal {env['textal']}.",
             "",
         ]
-    (HERE / "RESULTS.md").write_text("\n".join(out) + "\n")
-    print(f"wrote {HERE / 'RESULTS.md'}")
+    (where / "RESULTS.md").write_text("\n".join(out) + "\n")
+    print(f"wrote {where / 'RESULTS.md'}")
 
 
 if __name__ == "__main__":

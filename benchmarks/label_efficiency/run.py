@@ -7,9 +7,11 @@
 * ``practice``: the practitioner's protocol: batches of 50 (SMS) / 200 (BANKING77), 10 % random
   picks in every batch, a 10 % evaluation slice held out of the pool for the stopping rules.
 
-Usage: ``python -m benchmarks.label_efficiency.run [--only sms_protocol,...] [--repeats N]``
-(``make bench`` runs all). Each run calls ``textal simulate`` and leaves its folder here, with ``run.json`` (the run
-record: command, commit, date, machine, versions); then ``report.py`` writes RESULTS.md from the JSON files.
+Usage: ``python -m benchmarks.label_efficiency.run [--only sms_protocol,...] [--repeats N] [--out DIR]``
+(``make bench FULL=1`` runs all). Each run calls ``textal simulate`` and leaves its folder in ``--out`` (default:
+here), with ``run.json`` (the run record: command, commit, date, machine, versions); then ``report.py`` writes
+RESULTS.md there from the JSON files. ``make bench``'s quick run passes ``--out build/bench-quick/label_efficiency``,
+so the committed results here stay as the full runs left them.
 """
 
 from __future__ import annotations
@@ -63,7 +65,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", default=",".join(RUNS), help="comma-separated run names")
     parser.add_argument("--repeats", default="5")
+    parser.add_argument("--out", type=Path, default=HERE, help="folder for the runs' folders and RESULTS.md")
     args = parser.parse_args()
+    out = args.out.resolve()
+    out.mkdir(parents=True, exist_ok=True)
     for name in args.only.split(","):
         dataset, options = RUNS[name]
         command = [
@@ -81,17 +86,19 @@ def main() -> None:
             "--seed",
             "0",
             "--out",
-            str(HERE / name),
+            str(out / name),
             *options,
         ]
         print("$", " ".join(shlex.quote(c) for c in command), flush=True)
         start = time.perf_counter()
         subprocess.run(command, check=True)
         seconds = time.perf_counter() - start
-        (HERE / name / "wall_seconds.txt").write_text(f"{seconds:.0f}\n")
+        (out / name / "wall_seconds.txt").write_text(f"{seconds:.0f}\n")
         record = {**run_record("benchmarks.label_efficiency.run"), "simulate": shlex.join(command[1:])}
-        (HERE / name / "run.json").write_text(json.dumps({**record, "wall_seconds": round(seconds)}, indent=1) + "\n")
-    subprocess.run([sys.executable, "-m", "benchmarks.label_efficiency.report"], check=True, cwd=REPO)
+        (out / name / "run.json").write_text(json.dumps({**record, "wall_seconds": round(seconds)}, indent=1) + "\n")
+    subprocess.run(
+        [sys.executable, "-m", "benchmarks.label_efficiency.report", "--out", str(out)], check=True, cwd=REPO
+    )
 
 
 if __name__ == "__main__":
