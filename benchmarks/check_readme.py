@@ -36,6 +36,7 @@ whatever raw files exist: it holds no figure of its own.
 
 from __future__ import annotations
 
+import argparse
 import csv
 import json
 import re
@@ -336,8 +337,11 @@ def check(readme: Path, root: Path | None = None) -> list[Problem]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = sys.argv[1:] if argv is None else argv
-    readme = Path(args[0]) if args else REPO / "README.md"
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("readme", nargs="?", type=Path, default=REPO / "README.md", help="default: the checkout's")
+    readme = parser.parse_args(argv).readme
+    if not readme.is_file():
+        parser.error(f"{readme}: no such file")
     problems = check(readme, REPO)
     for problem in problems:
         print(problem)
