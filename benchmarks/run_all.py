@@ -139,6 +139,13 @@ BENCHES: dict[str, Bench] = {
             "benchmarks.two_tier.run", "--datasets sms_spam,sst2 --jobs 2", "--datasets banking77,clinc150 --jobs 2"
         ),
     ),
+    "full_tier_precision": Bench(
+        _lines(
+            "benchmarks.full_tier_precision.run",
+            f"--datasets sms_spam --labels 100 --json {_quick('full_tier_precision')}/results.json",
+        ),
+        _lines("benchmarks.full_tier_precision.run", "--json benchmarks/full_tier_precision/results.json"),
+    ),
     "guess_line": Bench(
         _lines("benchmarks.guess_line.run", "--tasks 200 --repeats 1"),
         _lines("benchmarks.guess_line.run", "--tasks 1000 --repeats 5"),

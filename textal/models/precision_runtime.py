@@ -27,10 +27,10 @@ def resolve_precision(requested: str, device: torch.device) -> str:
     if requested == "auto":
         return "bf16" if bf16_native(device) else "fp32"
     if requested == "bf16" and not bf16_native(device):
-        _say_once(f"bf16 asked for, but {device.type} has no native bf16: running fp32")
+        say_once(f"bf16 asked for, but {device.type} has no native bf16: running fp32")
         return "fp32"
     if requested == "int8" and device.type != "cpu":
-        _say_once(f"int8 runs on the CPU only: running fp32 on {device.type}")
+        say_once(f"int8 runs on the CPU only: running fp32 on {device.type}")
         return "fp32"
     return requested
 
@@ -40,7 +40,7 @@ def resolve_tuning_precision(requested: str, device: torch.device) -> str:
     fp32 and says so), ``auto`` is bf16 only where ``AUTO_TUNES_IN_BF16`` and the device has it; the weights and the
     optimiser stay fp32 either way (bf16 is autocast over the forward pass)."""
     if check_precision(requested) == "int8":
-        _say_once("int8 is for predictions: the encoder is tuned in fp32")
+        say_once("int8 is for predictions: the encoder is tuned in fp32")
         return "fp32"
     if requested == "auto":
         return "bf16" if AUTO_TUNES_IN_BF16 and bf16_native(device) else "fp32"
@@ -58,5 +58,6 @@ def computing_in(precision: str, device: torch.device) -> Iterator[None]:
 
 
 @functools.lru_cache(maxsize=16)
-def _say_once(message: str) -> None:
+def say_once(message: str) -> None:
+    """Log a precision fallback once per process (a fallback repeats on every call otherwise)."""
     log.warning(message)

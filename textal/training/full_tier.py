@@ -58,7 +58,11 @@ def tune_encoder(
     """``encoder`` tuned on ``texts``/``labels`` by ``full_tier``; ``epochs``/``min_steps`` size the plain one, which
     trains in fp32 whatever ``precision`` says (the contrastive one runs its forward passes in it)."""
     if check_full_tier(full_tier) == "plain":
+        from textal.models.precision_runtime import say_once
         from textal.models.transformer import fine_tune
+
+        if precision == "bf16":
+            say_once("the plain fine-tune trains in fp32 (bf16 tuning is the contrastive full tier's)")
 
         return fine_tune(
             texts, labels, classes, multi_label, encoder=encoder, epochs=epochs, min_steps=min_steps, seed=seed

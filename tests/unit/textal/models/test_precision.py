@@ -26,7 +26,7 @@ CPU = torch.device("cpu")
 def cpu_flags(monkeypatch):
     def set_flags(*flags: str) -> None:
         monkeypatch.setattr(precision_runtime, "cpu_bf16_flags", lambda: tuple(flags))
-        precision_runtime._say_once.cache_clear()
+        precision_runtime.say_once.cache_clear()
 
     return set_flags
 

@@ -29,3 +29,14 @@ def test_the_plain_tier_needs_no_pair():
 def test_an_unknown_tier_is_refused():
     with pytest.raises(ModelError, match="unknown full tier"):
         why_not_tunable(["spam"], multi_label=False, full_tier="setfit")
+
+
+def test_asking_the_plain_tier_for_bf16_says_it_trains_in_fp32(monkeypatch, caplog):
+    from textal.models import precision_runtime, transformer
+    from textal.training.full_tier import tune_encoder
+
+    monkeypatch.setattr(transformer, "fine_tune", lambda *args, **kwargs: "tuned")
+    precision_runtime.say_once.cache_clear()
+    with caplog.at_level("WARNING", logger="textal"):
+        assert tune_encoder(["a", "b"], ["x", "y"], ["x", "y"], False, full_tier="plain", precision="bf16") == "tuned"
+    assert "plain fine-tune trains in fp32" in caplog.text
