@@ -93,6 +93,14 @@ def open_files(pid: int) -> int:
         return -1
 
 
+def open_sockets(pid: int) -> int:
+    """The process's open network sockets (a part of its open files): connections come and go with the traffic."""
+    try:
+        return len(psutil.Process(pid).net_connections(kind="inet"))
+    except psutil.NoSuchProcess:
+        return -1
+
+
 def read_rows(name: str) -> list[dict[str, str]]:
     with open(DATA / "sms_spam" / name, newline="") as fh:
         return list(csv.DictReader(fh))
@@ -247,6 +255,7 @@ def main() -> None:
                     "minute": (time.monotonic() - soak_start) / 60,
                     **{f"{name} MB": tree_rss_mb(proc.pid) for name, proc in procs.items()},
                     "serve fds": open_files(procs["serve"].pid),
+                    "serve sockets": open_sockets(procs["serve"].pid),
                     "worker fds": open_files(procs["worker"].pid),
                     "database MB": db.stat().st_size / 2**20 if db.exists() else float("nan"),
                 }
