@@ -40,6 +40,7 @@ OUT = HERE / "results" / "setfit"
 # The libraries whose versions move a SetFit figure, read in the interpreter that runs this file (.venv-peers).
 LIBRARIES = ("small-text", "setfit", "sentence-transformers", "transformers", "torch", "datasets", "scikit-learn")
 TOOL = "small-text+SetFit"
+NAMES = {"modal": "modAL"}
 # The side-by-side's rows to set beside SetFit (tool, strategy as in results/<dataset>-peers-<tool>-<strategy>.json).
 OTHERS = (
     ("textal", "hybrid.v2"),
@@ -304,7 +305,9 @@ def report_rows(dataset: str, results: Path, setfit_dir: Path) -> tuple[list[str
                 f"({rep['rounds'][-1]['labels'] if rep['rounds'] else 0} labels); not in the table.",
                 "",
             ]
-        head = "| tool | strategy | AUC ± SE (rounds to " + f"{max_labels} labels) | paired Δ vs SetFit ± SE | "
+        head = (
+            "| tool | strategy | AUC ± SE (rounds to " + f"{max_labels} labels) | paired Δ, row minus SetFit, ± SE | "
+        )
         head += " | ".join(f"F1 @ {m}" for m in marks) + " | seed round = SetFit file's |"
         lines += [head, "|" + "---|" * (5 + len(marks))]
         own = [_auc(rep["rounds"], max_labels) for rep in done]
@@ -326,7 +329,7 @@ def report_rows(dataset: str, results: Path, setfit_dir: Path) -> tuple[list[str
             )
             vals = [np.mean([_f1_at(o["rounds"], m) for o in reps]) for m in marks]
             lines.append(
-                f"| {tool} | {strategy} | {_mean_se(aucs)} | {_mean_se(diff)} | "
+                f"| {NAMES.get(tool, tool)} | {strategy} | {_mean_se(aucs)} | {_mean_se(diff)} | "
                 + " | ".join(f"{v:.3f}" for v in vals)
                 + f" | {'yes' if same_seed else 'NO'} |"
             )
