@@ -3,7 +3,10 @@ stays hand-written, and no figure inside it is ever typed in."""
 
 from __future__ import annotations
 
+import argparse
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 END = "<!-- end of the generated part -->"
 
@@ -35,3 +38,20 @@ def write_section(path: Path, module: str, body: str) -> bool:
 def section_is_current(path: Path, module: str, body: str) -> bool:
     """Whether ``path``'s generated part is exactly ``body``."""
     return with_section(path.read_text(), module, body) == path.read_text()
+
+
+def report_main(description: str, folder: Path, module: str, table: Callable[[list[dict[str, Any]]], str]) -> int:
+    """A folder report's command line: rewrite ``folder``'s RESULTS.md generated part from its results.jsonl, or
+    with ``--check`` exit 1 when that part is stale."""
+    from benchmarks.machine import read_raw
+
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--check", action="store_true", help="exit 1 when RESULTS.md's generated part is stale")
+    args = parser.parse_args()
+    body = table(read_raw(folder / "results.jsonl"))
+    if args.check:
+        current = section_is_current(folder / "RESULTS.md", module, body)
+        print("RESULTS.md is current" if current else f"RESULTS.md is stale: run python -m {module}")
+        return 0 if current else 1
+    write_section(folder / "RESULTS.md", module, body)
+    return 0

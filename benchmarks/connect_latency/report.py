@@ -7,14 +7,12 @@ how long after the connection Label Studio was ordered and every task predicted.
 
 from __future__ import annotations
 
-import argparse
 import re
 import sys
 from pathlib import Path
 from typing import Any
 
-from benchmarks.generated_section import section_is_current, write_section
-from benchmarks.machine import read_raw
+from benchmarks.generated_section import report_main
 
 HERE = Path(__file__).resolve().parent
 MODULE = "benchmarks.connect_latency.report"
@@ -44,16 +42,7 @@ def table(runs: list[dict[str, Any]]) -> str:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="exit 1 when RESULTS.md's generated part is stale")
-    args = parser.parse_args()
-    body = table(read_raw(HERE / "results.jsonl"))
-    if args.check:
-        current = section_is_current(HERE / "RESULTS.md", MODULE, body)
-        print("RESULTS.md is current" if current else f"RESULTS.md is stale: run python -m {MODULE}")
-        return 0 if current else 1
-    write_section(HERE / "RESULTS.md", MODULE, body)
-    return 0
+    return report_main(__doc__.splitlines()[0], HERE, MODULE, table)
 
 
 if __name__ == "__main__":
